@@ -1,0 +1,182 @@
+package io.capstan.core;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * Turns YAML or JSON text into validated resources. Every problem in every document is reported at once, each
+ * naming the source, the document, the field path and the line; nothing is returned unless all documents are valid.
+ * Server-assigned metadata and {@code status} in the input are ignored. Thread-safe.
+ */
+public final class ResourceParser {
+    /** Most documents accepted in one apply. */
+    public static final int MAX_DOCUMENTS = 500;
+    static final int MAX_ANNOTATION_BYTES = 256 * 1024;
+
+    private final ResourceKinds kinds;
+
+    public ResourceParser(ResourceKinds kinds) {
+        this.kinds = Objects.requireNonNull(kinds, "kinds");
+    }
+
+    public List<Resource> parse(String source, String text) {
+        var docs = DocumentReader.read(source, text);
+        if (docs.isEmpty()) {
+            throw new InvalidSpecException(List.of(new FieldError(source, 0, "", 0, "no resource found; expected a YAML or JSON document with apiVersion, kind and metadata.name")));
+        }
+        if (docs.size() > MAX_DOCUMENTS) {
+            throw new InvalidSpecException(List.of(new FieldError(source, 0, "", 0,
+                    docs.size() + " documents in one input; the limit is " + MAX_DOCUMENTS)));
+        }
+        var errors = new ArrayList<FieldError>();
+        var resources = new ArrayList<Resource>();
+        for (var doc : docs) {
+            var problems = new Problems();
+            var resource = toResource(doc.root(), problems);
+            problems.errors().forEach(e -> errors.add(doc.locate(e)));
+            if (problems.isEmpty()) resources.add(resource);
+        }
+        if (!errors.isEmpty()) throw new InvalidSpecException(errors);
+        return resources;
+    }
+
+    /** Parses exactly one resource, as a REST endpoint addressed by name expects. */
+    public Resource parseOne(String source, String text) {
+        var all = parse(source, text);
+        if (all.size() != 1) {
+            throw new InvalidSpecException(List.of(new FieldError(source, 1, "", 0, "expected one resource, got " + all.size())));
+        }
+        return all.getFirst();
+    }
+
+    /** Validates a resource built in code, such as one a controller creates, by the same rules as parsed input. */
+    public Resource validate(Resource resource) {
+        var tree = Json.json().<ObjectNode>valueToTree(resource);
+        var problems = new Problems();
+        var checked = toResource(tree, problems);
+        problems.throwIfAny();
+        return checked.withMetadata(resource.metadata()).withStatus(resource.status());
+    }
+
+    private Resource toResource(JsonNode root, Problems problems) {
+        if (!root.isObject()) {
+            problems.add("", "expected an object with apiVersion, kind, metadata and spec, got " + describe(root));
+            return null;
+        }
+        var apiVersion = requiredText(root, "apiVersion", problems);
+        var kindName = requiredText(root, "kind", problems);
+        ResourceKind kind = null;
+        if (kindName != null) {
+            kind = kinds.findByKind(kindName).orElse(null);
+            if (kind == null) {
+                problems.add("kind", "unknown kind '" + Names.printable(kindName) + "'; supported kinds: "
+                        + String.join(", ", kinds.all().stream().map(ResourceKind::kind).sorted().toList()));
+            } else if (apiVersion != null && !kind.accepts(apiVersion)) {
+                problems.add("apiVersion", "kind " + kindName + " does not exist in apiVersion '" + Names.printable(apiVersion)
+                        + "'; use " + kind.apiVersion());
+            }
+        }
+        var metadata = metadata(root.get("metadata"), problems);
+        var specNode = root.get("spec");
+        ObjectNode spec = null;
+        if (specNode == null || specNode.isNull()) {
+            spec = Json.json().createObjectNode();
+        } else if (!specNode.isObject()) {
+            problems.add("spec", "expected an object, got " + describe(specNode));
+        } else {
+            spec = (ObjectNode) specNode;
+        }
+        if (kind != null && spec != null && problems.isEmpty()) kind.validator().validate(spec, problems);
+        if (!problems.isEmpty()) return null;
+        return Resource.of(kind.apiVersion(), kind.kind(), metadata, spec);
+    }
+
+    private static ObjectMeta metadata(JsonNode node, Problems problems) {
+        if (node == null || node.isNull()) {
+            problems.add("metadata", "required: set metadata.name");
+            return null;
+        }
+        if (!node.isObject()) {
+            problems.add("metadata", "expected an object, got " + describe(node));
+            return null;
+        }
+        var name = requiredText(node, "name", "metadata.name", problems);
+        if (name != null) Names.checkSubdomain(name).ifPresent(m -> problems.add("metadata.name", m));
+        String namespace = ObjectMeta.DEFAULT_NAMESPACE;
+        var ns = node.get("namespace");
+        if (ns != null && !ns.isNull()) {
+            if (!ns.isTextual()) problems.add("metadata.namespace", "expected a string, got " + describe(ns));
+            else {
+                namespace = ns.asText();
+                Names.checkLabel(namespace).ifPresent(m -> problems.add("metadata.namespace", m));
+            }
+        }
+        var labels = stringMap(node.get("labels"), "metadata.labels", problems);
+        labels.forEach((k, v) -> {
+            Names.checkLabelKey(k).ifPresent(m -> problems.add("metadata.labels." + k, m));
+            Names.checkLabelValue(v).ifPresent(m -> problems.add("metadata.labels." + k, m));
+        });
+        var annotations = stringMap(node.get("annotations"), "metadata.annotations", problems);
+        long annotationBytes = annotations.entrySet().stream().mapToLong(e -> e.getKey().length() + e.getValue().length()).sum();
+        if (annotationBytes > MAX_ANNOTATION_BYTES) {
+            problems.add("metadata.annotations", "annotations total " + annotationBytes + " bytes; the limit is " + MAX_ANNOTATION_BYTES);
+        }
+        annotations.keySet().forEach(k -> Names.checkLabelKey(k).ifPresent(m -> problems.add("metadata.annotations." + k, m)));
+        if (name == null || !problems.isEmpty()) return null;
+        return new ObjectMeta(name, namespace, "", labels, annotations, null, 0, "", List.of());
+    }
+
+    private static Map<String, String> stringMap(JsonNode node, String path, Problems problems) {
+        var out = new LinkedHashMap<String, String>();
+        if (node == null || node.isNull()) return out;
+        if (!node.isObject()) {
+            problems.add(path, "expected a map of strings, got " + describe(node));
+            return out;
+        }
+        node.properties().forEach(e -> {
+            if (!e.getValue().isValueNode() || e.getValue().isNull()) {
+                problems.add(path + "." + e.getKey(), "expected a string, got " + describe(e.getValue()));
+            } else {
+                out.put(e.getKey(), e.getValue().asText());
+            }
+        });
+        return out;
+    }
+
+    private static String requiredText(JsonNode node, String field, Problems problems) {
+        return requiredText(node, field, field, problems);
+    }
+
+    private static String requiredText(JsonNode node, String field, String path, Problems problems) {
+        var value = node.get(field);
+        if (value == null || value.isNull()) {
+            problems.add(path, "required: set " + path);
+            return null;
+        }
+        if (!value.isTextual()) {
+            problems.add(path, "expected a string, got " + describe(value));
+            return null;
+        }
+        if (value.asText().isBlank()) {
+            problems.add(path, "must not be empty");
+            return null;
+        }
+        return value.asText();
+    }
+
+    /** Describes the JSON type of {@code node} for error messages: "a number", "a list", ... */
+    public static String describe(JsonNode node) {
+        if (node == null || node.isNull() || node.isMissingNode()) return "nothing";
+        if (node.isObject()) return "an object";
+        if (node.isArray()) return "a list";
+        if (node.isBoolean()) return "a boolean";
+        if (node.isNumber()) return "a number";
+        if (node.isTextual()) return "a string";
+        return node.getNodeType().name().toLowerCase(java.util.Locale.ROOT);
+    }
+}
