@@ -1,0 +1,45 @@
+package io.capstan.backend;
+
+import io.capstan.core.NotFoundException;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * Launches and observes workloads: local child processes here, Pods in Kubernetes. Launch is idempotent on the
+ * workload id, so a controller that crashed after launching and before recording can launch again safely.
+ * Thread-safe.
+ */
+public interface Backend extends AutoCloseable {
+
+    /** Starts the workload, or queues it until its requested resources fit; returns its state. Idempotent on id. */
+    WorkloadState launch(WorkloadSpec spec);
+
+    /** The current state, or empty if this backend has never seen the id. */
+    Optional<WorkloadState> find(String workloadId);
+
+    /** Cancels the workload and its whole process tree; a finished workload is left as it is. */
+    WorkloadState cancel(String workloadId);
+
+    /**
+     * The last {@code maxLines} lines of combined stdout and stderr, oldest first.
+     *
+     * @throws NotFoundException if the id is unknown
+     */
+    List<LogLine> tail(String workloadId, int maxLines);
+
+    /**
+     * Lines after position {@code fromLine} (0 = the start), waiting up to {@code wait} for the first new one;
+     * for {@code logs -f}. Returns an empty list when nothing new arrived in time.
+     */
+    List<LogLine> follow(String workloadId, long fromLine, Duration wait);
+
+    /** Forgets a finished workload and deletes its logs and working files. */
+    void remove(String workloadId);
+
+    /** Every workload this backend knows, including those recovered after a restart. */
+    List<WorkloadState> list();
+
+    @Override
+    void close();
+}

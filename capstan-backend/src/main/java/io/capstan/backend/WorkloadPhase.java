@@ -1,0 +1,10 @@
+package io.capstan.backend;
+
+/** Where a workload is in its life. LOST means its process vanished while the server was down. */
+public enum WorkloadPhase {
+    QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED, LOST;
+
+    public boolean isTerminal() {
+        return this != QUEUED && this != RUNNING;
+    }
+}

@@ -1,0 +1,41 @@
+package io.capstan.backend;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * What to run. The same spec becomes a child process locally and a Pod in Kubernetes.
+ *
+ * @param id         unique, stable id chosen by the caller (for example the owning resource's uid plus a suffix)
+ * @param command    program and arguments; never run through a shell unless the command itself is a shell
+ * @param env        extra environment variables
+ * @param workingDir where to run; empty means a fresh folder the backend owns
+ * @param requests   CPU, memory and GPUs the workload needs to be admitted
+ * @param timeout    wall-clock limit after which the workload is killed and fails; empty means none
+ * @param priority   higher runs first when workloads queue for resources
+ * @param image      the container image, recorded and used by the Kubernetes backend; empty locally
+ */
+public record WorkloadSpec(String id, List<String> command, Map<String, String> env, Optional<Path> workingDir,
+                           ResourceRequest requests, Optional<Duration> timeout, int priority, Optional<String> image) {
+    public WorkloadSpec {
+        Objects.requireNonNull(id, "id");
+        command = List.copyOf(command);
+        env = Map.copyOf(env);
+        Objects.requireNonNull(workingDir, "workingDir");
+        Objects.requireNonNull(requests, "requests");
+        Objects.requireNonNull(timeout, "timeout");
+        Objects.requireNonNull(image, "image");
+        if (command.isEmpty()) throw io.capstan.core.InvalidSpecException.of("command", "workload " + id + " has an empty command");
+        if (!id.matches("[A-Za-z0-9][A-Za-z0-9._-]{0,199}")) {
+            throw io.capstan.core.InvalidSpecException.of("id", "workload id '" + io.capstan.core.Names.printable(id) + "' must be 1-200 letters, digits, '.', '_' or '-'");
+        }
+    }
+
+    public static WorkloadSpec of(String id, List<String> command) {
+        return new WorkloadSpec(id, command, Map.of(), Optional.empty(), ResourceRequest.NONE, Optional.empty(), 0, Optional.empty());
+    }
+}
