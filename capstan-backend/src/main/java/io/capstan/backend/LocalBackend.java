@@ -1,0 +1,658 @@
+package io.capstan.backend;
+
+import io.capstan.core.ConflictException;
+import io.capstan.core.InvalidSpecException;
+import io.capstan.core.NotFoundException;
+import io.capstan.core.PermanentFailureException;
+import io.capstan.core.TransientException;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.lang.management.ManagementFactory;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.EnumMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.PriorityQueue;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.stream.Stream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Runs workloads as local child processes that survive the server. Each workload lives in {@code <stateDir>/<id>/};
+ * its process is started through a small {@code sh} wrapper in a new session (see {@link SessionLauncher}), so a
+ * {@code kill -9} of the server leaves it running, and its pid and start time are in {@code state.json} before
+ * {@link #launch} returns. A new {@code LocalBackend} on the same folder re-adopts what still runs (timeouts keep
+ * counting from the original start), settles what ended while it was down from the recorded exit code, marks the
+ * rest {@link WorkloadPhase#LOST}, and queues the queued ones again.
+ *
+ * <p>Scheduling: a workload starts when its CPU, memory and GPU requests fit beside the running ones; the others
+ * wait in priority order (higher first, then first come), and the head of the queue is never overtaken, so a large
+ * workload cannot starve. A request larger than the whole machine fails at once.
+ *
+ * <p>Logs: {@link #tail} and {@link #follow} number the lines of stdout and stderr together; see {@link LogIndex}
+ * for the ordering across the two streams. Each stream keeps at most half of {@link Options#maxLogBytes()}.
+ *
+ * <p>Thread-safe. {@link #close()} stops watching but leaves the processes running for the next server;
+ * {@link #shutdownAndKillAll(Duration)} kills them too.
+ */
+public final class LocalBackend implements Backend {
+    private static final Logger log = LoggerFactory.getLogger(LocalBackend.class);
+    private static final Duration POLL = Duration.ofMillis(200);
+    private static final Duration DRAIN = Duration.ofSeconds(2);
+    private static final int MAX_FOLLOW_LINES = 10_000;
+
+    /**
+     * How a {@link LocalBackend} runs.
+     *
+     * @param stateDir    the folder holding one sub-folder per workload, for example {@code CAPSTAN_HOME/work/workloads}
+     * @param cpus        CPUs the scheduler may hand out
+     * @param memoryBytes memory the scheduler may hand out
+     * @param gpuDetector finds the GPUs to hand out, once, at construction
+     * @param clock       for timestamps and timeouts
+     * @param maxLogBytes log bytes kept per workload, split evenly between stdout and stderr
+     * @param killGrace   how long a process has between SIGTERM and SIGKILL on cancel and timeout
+     */
+    public record Options(Path stateDir, double cpus, long memoryBytes, GpuDetector gpuDetector, Clock clock,
+                          long maxLogBytes, Duration killGrace) {
+        public static final long DEFAULT_MAX_LOG_BYTES = 64L << 20;
+
+        public Options {
+            Objects.requireNonNull(stateDir, "stateDir");
+            Objects.requireNonNull(gpuDetector, "gpuDetector");
+            Objects.requireNonNull(clock, "clock");
+            Objects.requireNonNull(killGrace, "killGrace");
+            if (!(cpus > 0)) throw InvalidSpecException.of("cpus", "local backend cpus must be > 0, got " + cpus);
+            if (memoryBytes <= 0) throw InvalidSpecException.of("memoryBytes", "local backend memoryBytes must be > 0, got " + memoryBytes);
+            if (maxLogBytes < 2) throw InvalidSpecException.of("maxLogBytes", "local backend maxLogBytes must be >= 2, got " + maxLogBytes);
+            if (killGrace.isNegative()) throw InvalidSpecException.of("killGrace", "local backend killGrace must not be negative, got " + killGrace);
+        }
+
+        /** This machine's CPUs and physical memory, GPUs from nvidia-smi, the system clock, 64 MiB of logs, 5 s grace. */
+        public static Options of(Path stateDir) {
+            var os = (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
+            return new Options(stateDir, Runtime.getRuntime().availableProcessors(), os.getTotalMemorySize(),
+                    GpuDetector.nvidiaSmi(Duration.ofSeconds(10)), Clock.systemUTC(), DEFAULT_MAX_LOG_BYTES, Duration.ofSeconds(5));
+        }
+
+        public Options withCapacity(double newCpus, long newMemoryBytes) {
+            return new Options(stateDir, newCpus, newMemoryBytes, gpuDetector, clock, maxLogBytes, killGrace);
+        }
+
+        public Options withGpuDetector(GpuDetector detector) {
+            return new Options(stateDir, cpus, memoryBytes, detector, clock, maxLogBytes, killGrace);
+        }
+
+        public Options withClock(Clock newClock) {
+            return new Options(stateDir, cpus, memoryBytes, gpuDetector, newClock, maxLogBytes, killGrace);
+        }
+
+        public Options withMaxLogBytes(long bytes) {
+            return new Options(stateDir, cpus, memoryBytes, gpuDetector, clock, bytes, killGrace);
+        }
+
+        public Options withKillGrace(Duration grace) {
+            return new Options(stateDir, cpus, memoryBytes, gpuDetector, clock, maxLogBytes, grace);
+        }
+    }
+
+    /** One workload; {@code tracked} is guarded by {@link #lock}, the rest is immutable or thread-safe. */
+    private static final class Entry {
+        final WorkloadSpec spec;
+        final WorkloadDir dir;
+        final LogIndex logs;
+        Tracked tracked;
+
+        Entry(WorkloadSpec spec, WorkloadDir dir, Tracked tracked, Clock clock) {
+            this.spec = spec;
+            this.dir = dir;
+            this.tracked = tracked;
+            this.logs = new LogIndex(dir.stdout(), dir.stderr(), clock);
+        }
+
+        String id() {
+            return spec.id();
+        }
+    }
+
+    private final Options options;
+    private final Clock clock;
+    private final SessionLauncher launcher;
+    private final ReentrantLock lock = new ReentrantLock();
+    // Guarded by lock: workloads, queue, pool, nextSequence, closed, draining.
+    private final Map<String, Entry> workloads = new LinkedHashMap<>();
+    private final PriorityQueue<Entry> queue = new PriorityQueue<>(
+            Comparator.<Entry>comparingInt(e -> -e.spec.priority()).thenComparingLong(e -> e.tracked.sequence()));
+    private final ResourcePool pool;
+    private long nextSequence;
+    private boolean closed;
+    private boolean draining;
+    private final Map<String, Thread> watchers = new ConcurrentHashMap<>();
+
+    /**
+     * Opens {@code options.stateDir()}, creating it if needed, and recovers every workload found there.
+     *
+     * @throws UncheckedIOException if the folder cannot be created or listed
+     */
+    public LocalBackend(Options options) {
+        this.options = Objects.requireNonNull(options, "options");
+        this.clock = options.clock();
+        List<Integer> gpus = options.gpuDetector().detect();
+        this.pool = new ResourcePool(options.cpus(), options.memoryBytes(), gpus);
+        this.launcher = new SessionLauncher(gpus, options.maxLogBytes() / 2);
+        try {
+            Files.createDirectories(options.stateDir());
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot create the workload folder " + options.stateDir() + "; check permissions", e);
+        }
+        recover();
+    }
+
+    /** The GPU indices this backend hands out. */
+    public List<Integer> gpus() {
+        return pool.gpus();
+    }
+
+    @Override
+    public WorkloadState launch(WorkloadSpec spec) {
+        Objects.requireNonNull(spec, "spec");
+        lock.lock();
+        try {
+            ensureOpen();
+            var existing = workloads.get(spec.id());
+            if (existing != null) {
+                if (!existing.spec.equals(spec)) {
+                    throw new ConflictException("workload '%s' already exists with a different spec; remove it first or launch under a new id"
+                            .formatted(spec.id()));
+                }
+                return existing.tracked.state();
+            }
+            var dir = new WorkloadDir(options.stateDir().resolve(spec.id()));
+            if (Files.exists(dir.root())) {
+                throw new ConflictException("workload folder %s exists but could not be read at start-up; delete it or launch under a new id"
+                        .formatted(dir.root()));
+            }
+            try {
+                Files.createDirectories(dir.root());
+            } catch (IOException e) {
+                throw new TransientException("cannot create workload folder " + dir.root() + "; check permissions and disk space", e);
+            }
+            dir.writeSpec(spec);
+            Instant now = clock.instant();
+            var state = new WorkloadState(spec.id(), WorkloadPhase.QUEUED, Optional.empty(), "waiting for resources",
+                    Optional.empty(), Optional.empty(), List.of());
+            var e = new Entry(spec, dir, new Tracked(state, nextSequence++, now, Optional.empty(), Optional.empty()), clock);
+            workloads.put(spec.id(), e);
+            var impossible = pool.neverFits(spec.id(), spec.requests());
+            if (impossible.isPresent()) {
+                finishLocked(e, ExitStatus.stopped(WorkloadPhase.FAILED, impossible.get()));
+                return e.tracked.state();
+            }
+            persist(e);
+            queue.add(e);
+            admitLocked();
+            return e.tracked.state();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    @Override
+    public Optional<WorkloadState> find(String workloadId) {
+        Objects.requireNonNull(workloadId, "workloadId");
+        lock.lock();
+        try {
+            return Optional.ofNullable(workloads.get(workloadId)).map(e -> e.tracked.state());
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    @Override
+    public List<WorkloadState> list() {
+        lock.lock();
+        try {
+            return workloads.values().stream().map(e -> e.tracked.state()).toList();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** How many workloads are in each phase; cheap, for metrics. */
+    public Map<WorkloadPhase, Integer> countsByPhase() {
+        var counts = new EnumMap<WorkloadPhase, Integer>(WorkloadPhase.class);
+        for (var p : WorkloadPhase.values()) counts.put(p, 0);
+        lock.lock();
+        try {
+            workloads.values().forEach(e -> counts.merge(e.tracked.phase(), 1, Integer::sum));
+        } finally {
+            lock.unlock();
+        }
+        return Map.copyOf(counts);
+    }
+
+    /** Blocks up to the kill grace plus a few seconds while the process tree dies. */
+    @Override
+    public WorkloadState cancel(String workloadId) {
+        lock.lock();
+        try {
+            ensureOpen();
+        } finally {
+            lock.unlock();
+        }
+        return stop(entry(workloadId), new Tracked.Stop(WorkloadPhase.CANCELLED, "cancelled"));
+    }
+
+    @Override
+    public List<LogLine> tail(String workloadId, int maxLines) {
+        if (maxLines < 0) throw InvalidSpecException.of("maxLines", "maxLines must be >= 0, got " + maxLines);
+        var e = entry(workloadId);
+        e.logs.refresh(false);
+        long from = Math.max(0, e.logs.lineCount() - maxLines);
+        return e.logs.read(from, maxLines);
+    }
+
+    /** Returns at most 10,000 lines per call; returns at once, empty, when the workload has ended and all was read. */
+    @Override
+    public List<LogLine> follow(String workloadId, long fromLine, Duration wait) {
+        if (fromLine < 0) throw InvalidSpecException.of("fromLine", "fromLine must be >= 0, got " + fromLine);
+        Objects.requireNonNull(wait, "wait");
+        var e = entry(workloadId);
+        long deadline = System.nanoTime() + Math.max(0, wait.toNanos());
+        while (true) {
+            boolean terminal = phase(e).isTerminal();
+            e.logs.refresh(false);
+            if (e.logs.lineCount() > fromLine) return e.logs.read(fromLine, MAX_FOLLOW_LINES);
+            long left = deadline - System.nanoTime();
+            if (terminal || left <= 0) return List.of();
+            try {
+                e.logs.awaitMoreThan(fromLine, Duration.ofNanos(Math.min(left, POLL.toNanos() / 2)));
+            } catch (InterruptedException ex) {
+                Thread.currentThread().interrupt();
+                return List.of();
+            }
+        }
+    }
+
+    @Override
+    public void remove(String workloadId) {
+        lock.lock();
+        try {
+            ensureOpen();
+            var e = entry(workloadId);
+            if (!e.tracked.phase().isTerminal()) {
+                throw new ConflictException("workload '%s' is %s; cancel it before removing it".formatted(workloadId, e.tracked.phase()));
+            }
+            try {
+                e.dir.delete();
+            } catch (IOException ex) {
+                throw new TransientException("cannot delete workload folder %s: %s; fix its permissions and retry".formatted(e.dir.root(), ex), ex);
+            }
+            workloads.remove(workloadId);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Stops watching workloads and returns; running processes keep running for the next backend on this folder. */
+    @Override
+    public void close() {
+        lock.lock();
+        try {
+            closed = true;
+        } finally {
+            lock.unlock();
+        }
+        var threads = List.copyOf(watchers.values());
+        threads.forEach(Thread::interrupt);
+        for (var t : threads) {
+            try {
+                if (!t.join(Duration.ofSeconds(2))) log.atWarn().addKeyValue("thread", t.getName()).log("watcher did not stop in time");
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+    }
+
+    /**
+     * Cancels every queued and running workload, waiting up to {@code wait} in all, then {@link #close()}s. Does
+     * nothing on a closed backend: its workloads may already belong to a newer one.
+     */
+    public void shutdownAndKillAll(Duration wait) {
+        Objects.requireNonNull(wait, "wait");
+        List<Entry> live;
+        lock.lock();
+        try {
+            if (closed) return;
+            // Stop admitting first, so that no cancellation below starts a queued workload.
+            draining = true;
+            for (var e : List.copyOf(queue)) {
+                queue.remove(e);
+                finishLocked(e, ExitStatus.stopped(WorkloadPhase.CANCELLED, "cancelled at shutdown before it started"));
+            }
+            live = workloads.values().stream().filter(e -> !e.tracked.phase().isTerminal()).toList();
+        } finally {
+            lock.unlock();
+        }
+        try (var exec = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()) {
+            var futures = live.stream().map(e -> exec.submit(() -> stop(e, new Tracked.Stop(WorkloadPhase.CANCELLED, "cancelled at shutdown")))).toList();
+            long deadline = System.nanoTime() + wait.toNanos();
+            for (var f : futures) {
+                try {
+                    f.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+                } catch (TimeoutException | ExecutionException e) {
+                    log.atWarn().addKeyValue("error", e.toString()).log("a workload did not stop at shutdown");
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    break;
+                }
+            }
+            exec.shutdownNow();
+        }
+        close();
+    }
+
+    // ---- internals -------------------------------------------------------------------------------------------
+
+    private Entry entry(String id) {
+        Objects.requireNonNull(id, "workloadId");
+        lock.lock();
+        try {
+            var e = workloads.get(id);
+            if (e == null) throw new NotFoundException("workload '%s' does not exist on this backend; check the id with list()".formatted(id));
+            return e;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private WorkloadPhase phase(Entry e) {
+        lock.lock();
+        try {
+            return e.tracked.phase();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private void ensureOpen() {
+        if (closed) throw new IllegalStateException("this LocalBackend on " + options.stateDir() + " is closed; create a new one");
+    }
+
+    private void persist(Entry e) {
+        e.dir.writeState(e.tracked);
+    }
+
+    /**
+     * Starts queued workloads from the head of the queue while they fit; the head is never overtaken. Workloads
+     * that request nothing take nothing from the head, so they start at once wherever they are in the queue.
+     */
+    private void admitLocked() {
+        if (closed || draining) return;
+        while (!queue.isEmpty() && pool.fits(queue.peek().spec.requests())) {
+            start(queue.poll());
+        }
+        for (var e : List.copyOf(queue)) {
+            if (e.spec.requests().equals(ResourceRequest.NONE)) {
+                queue.remove(e);
+                start(e);
+            }
+        }
+    }
+
+    private void start(Entry e) {
+        List<Integer> gpus = pool.allocate(e.id(), e.spec.requests());
+        Tracked.Launch launch;
+        try {
+            launch = launcher.start(e.spec, e.dir, gpus);
+        } catch (PermanentFailureException ex) {
+            pool.release(e.id());
+            finishLocked(e, ExitStatus.stopped(WorkloadPhase.FAILED, ex.getMessage()));
+            return;
+        }
+        var s = e.tracked.state();
+        e.tracked = e.tracked.withLaunch(launch, new WorkloadState(e.id(), WorkloadPhase.RUNNING, Optional.empty(),
+                "running as pid " + launch.pid(), Optional.of(clock.instant()), Optional.empty(), gpus));
+        try {
+            persist(e);
+        } catch (UncheckedIOException ex) {
+            // Without a record of the pid the process could never be re-adopted, so it must not run.
+            ProcessHandle.of(launch.pid()).ifPresent(h -> ProcessTree.terminate(h, Duration.ZERO));
+            pool.release(e.id());
+            e.tracked = e.tracked.withState(s);
+            throw new TransientException("workload '%s' was not started: %s".formatted(e.id(), ex.getMessage()), ex);
+        }
+        log.atInfo().addKeyValue("workload", e.id()).addKeyValue("pid", launch.pid()).addKeyValue("gpus", gpus).log("workload started");
+        watch(e);
+    }
+
+    private void watch(Entry e) {
+        var t = Thread.ofVirtual().name("capstan-watch-" + e.id()).unstarted(() -> {
+            try {
+                watchLoop(e);
+            } catch (RuntimeException ex) {
+                log.atError().addKeyValue("workload", e.id()).setCause(ex).log("watcher failed; the workload is no longer observed");
+            } finally {
+                watchers.remove(e.id(), Thread.currentThread());
+            }
+        });
+        watchers.put(e.id(), t);
+        t.start();
+    }
+
+    private void watchLoop(Entry e) {
+        Tracked t;
+        lock.lock();
+        try {
+            t = e.tracked;
+        } finally {
+            lock.unlock();
+        }
+        var launch = t.launch().orElseThrow();
+        Optional<ProcessHandle> handle = ProcessHandle.of(launch.pid());
+        Optional<Instant> deadline = e.spec.timeout().flatMap(to -> t.state().startedAt().map(s -> s.plus(to)));
+        while (!Thread.currentThread().isInterrupted()) {
+            lock.lock();
+            try {
+                if (closed || e.tracked.phase().isTerminal() || e.tracked.stop().isPresent()) return;
+            } finally {
+                lock.unlock();
+            }
+            boolean running = handle.map(ProcessTree::isRunning).orElse(false);
+            if (!running || Files.exists(e.dir.exitCodeFile())) {
+                settleExited(e, launch, handle.filter(h -> running));
+                return;
+            }
+            Instant now = clock.instant();
+            if (deadline.isPresent() && !now.isBefore(deadline.get())) {
+                stop(e, new Tracked.Stop(WorkloadPhase.FAILED, "killed after timeout " + e.spec.timeout().orElseThrow()));
+                return;
+            }
+            e.logs.refresh(false);
+            long waitMs = deadline.map(d -> Math.max(1, Math.min(POLL.toMillis(), Duration.between(now, d).toMillis())))
+                    .orElse(POLL.toMillis());
+            try {
+                handle.get().onExit().get(waitMs, TimeUnit.MILLISECONDS);
+            } catch (TimeoutException | ExecutionException ex) {
+                // Still running (or a non-child whose exit the JDK cannot see); check again.
+            } catch (InterruptedException ex) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+    }
+
+    /**
+     * The main process ended (exit_code exists) or the wrapper is gone. Lets the log readers drain, kills what the
+     * workload left behind in its group (as Kubernetes does when a container's main process exits), and records
+     * the outcome.
+     */
+    private void settleExited(Entry e, Tracked.Launch launch, Optional<ProcessHandle> runningWrapper) {
+        if (runningWrapper.isPresent()) {
+            long drainDeadline = System.nanoTime() + DRAIN.toNanos();
+            while (ProcessTree.isRunning(runningWrapper.get()) && System.nanoTime() - drainDeadline < 0) {
+                try {
+                    runningWrapper.get().onExit().get(50, TimeUnit.MILLISECONDS);
+                } catch (TimeoutException | ExecutionException ex) {
+                    // keep waiting until the drain deadline
+                } catch (InterruptedException ex) {
+                    Thread.currentThread().interrupt();
+                    return;
+                }
+            }
+            if (ProcessTree.isRunning(runningWrapper.get())) ProcessTree.terminate(runningWrapper.get(), options.killGrace());
+        }
+        ProcessTree.terminateGroup(launch.pid(), options.killGrace());
+        var outcome = e.dir.readExitCode().map(ExitStatus::of).orElseGet(() -> ExitStatus.stopped(WorkloadPhase.FAILED,
+                "process %d ended without recording an exit code; it was killed from outside Capstan or the wrapper failed (see %s)"
+                        .formatted(launch.pid(), e.dir.wrapperLog())));
+        complete(e, outcome);
+    }
+
+    /** Cancel or timeout: records the intent, kills the tree, then records the outcome. */
+    private WorkloadState stop(Entry e, Tracked.Stop stop) {
+        Tracked.Launch launch;
+        lock.lock();
+        try {
+            if (e.tracked.phase().isTerminal()) return e.tracked.state();
+            if (e.tracked.phase() == WorkloadPhase.QUEUED) {
+                queue.remove(e);
+                finishLocked(e, ExitStatus.stopped(stop.phase(), stop.message() + " before it started"));
+                return e.tracked.state();
+            }
+            if (e.tracked.stop().isEmpty()) {
+                // Persisted first, so a server that dies mid-kill finishes the job, with the right phase, on restart.
+                e.tracked = e.tracked.withStop(stop);
+                persist(e);
+            }
+            launch = e.tracked.launch().orElseThrow();
+        } finally {
+            lock.unlock();
+        }
+        // Only a wrapper we can still identify is signalled (with its group): after it is gone its pid, and so its
+        // group id, may belong to someone else.
+        ProcessTree.find(launch.pid(), launch.processStart()).ifPresent(h -> ProcessTree.terminate(h, options.killGrace()));
+        complete(e, ExitStatus.stopped(stop.phase(), stop.message()));
+        return phaseState(e);
+    }
+
+    private WorkloadState phaseState(Entry e) {
+        lock.lock();
+        try {
+            return e.tracked.state();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Seals the logs and records the outcome; a recorded stop request decides the phase. Idempotent. */
+    private void complete(Entry e, ExitStatus outcome) {
+        e.logs.refresh(true);
+        try {
+            e.logs.save(e.dir.logIndex());
+        } catch (UncheckedIOException ex) {
+            log.atWarn().addKeyValue("workload", e.id()).addKeyValue("error", ex.getMessage()).log("cannot save the log index; it will be rebuilt");
+        }
+        lock.lock();
+        try {
+            if (e.tracked.phase().isTerminal()) return;
+            var stop = e.tracked.stop();
+            var result = stop.isPresent() ? ExitStatus.stopped(stop.get().phase(), stop.get().message()) : outcome;
+            finishLocked(e, result);
+            pool.release(e.id());
+            admitLocked();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private void finishLocked(Entry e, ExitStatus outcome) {
+        var s = e.tracked.state();
+        e.tracked = e.tracked.withState(new WorkloadState(e.id(), outcome.phase(), outcome.exitCode(), outcome.message(),
+                s.startedAt(), Optional.of(clock.instant()), s.gpus()));
+        persist(e);
+        log.atInfo().addKeyValue("workload", e.id()).addKeyValue("phase", outcome.phase()).addKeyValue("message", outcome.message())
+                .log("workload finished");
+    }
+
+    // ---- recovery ----------------------------------------------------------------------------------------------
+
+    private void recover() {
+        List<Path> dirs;
+        try (Stream<Path> s = Files.list(options.stateDir())) {
+            dirs = s.filter(Files::isDirectory).sorted().toList();
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot list the workload folder " + options.stateDir(), e);
+        }
+        lock.lock();
+        try {
+            var loaded = new ArrayList<Entry>();
+            for (Path p : dirs) {
+                var dir = new WorkloadDir(p);
+                if (!Files.exists(dir.specFile()) || !Files.exists(dir.stateFile())) continue;
+                try {
+                    var spec = dir.readSpec();
+                    var e = new Entry(spec, dir, dir.readState(spec.id()), clock);
+                    e.logs.load(dir.logIndex());
+                    loaded.add(e);
+                } catch (IOException | RuntimeException ex) {
+                    log.atWarn().addKeyValue("folder", p).addKeyValue("error", ex.toString())
+                            .log("skipping an unreadable workload folder; delete it to reuse its id");
+                }
+            }
+            loaded.sort(Comparator.comparingLong(e -> e.tracked.sequence()));
+            for (var e : loaded) {
+                workloads.put(e.id(), e);
+                nextSequence = Math.max(nextSequence, e.tracked.sequence() + 1);
+            }
+            for (var e : loaded) {
+                switch (e.tracked.phase()) {
+                    case QUEUED -> queue.add(e);
+                    case RUNNING -> recoverRunning(e);
+                    case SUCCEEDED, FAILED, CANCELLED, LOST -> e.logs.refresh(true);
+                }
+            }
+            admitLocked();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private void recoverRunning(Entry e) {
+        var launch = e.tracked.launch();
+        if (launch.isEmpty()) {
+            complete(e, ExitStatus.stopped(WorkloadPhase.LOST, "no process id was recorded for workload '%s'".formatted(e.id())));
+            return;
+        }
+        long pid = launch.get().pid();
+        var alive = ProcessTree.find(pid, launch.get().processStart());
+        if (alive.isPresent()) {
+            pool.adopt(e.id(), e.spec.requests(), e.tracked.state().gpus());
+            log.atInfo().addKeyValue("workload", e.id()).addKeyValue("pid", pid).log("re-adopted a running workload");
+            if (e.tracked.stop().isPresent()) {
+                var stop = e.tracked.stop().get();
+                Thread.ofVirtual().name("capstan-stop-" + e.id()).start(() -> stop(e, stop));
+            } else {
+                watch(e);
+            }
+            return;
+        }
+        var outcome = e.dir.readExitCode().map(ExitStatus::of).orElseGet(() -> ExitStatus.stopped(WorkloadPhase.LOST,
+                "process %d vanished while the server was down; no exit code was recorded".formatted(pid)));
+        complete(e, outcome);
+    }
+}

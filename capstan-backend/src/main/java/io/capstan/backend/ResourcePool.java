@@ -1,0 +1,91 @@
+package io.capstan.backend;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeSet;
+
+/**
+ * The machine's CPUs, memory and GPUs, and who holds what. Not thread-safe: {@link LocalBackend} guards it with its
+ * lock. CPUs are counted in millicores so that fractional requests add up without rounding drift.
+ */
+final class ResourcePool {
+    private final long capacityMillicpus;
+    private final long capacityMemoryBytes;
+    private final List<Integer> gpus;
+    private final Map<String, Allocation> allocations = new HashMap<>();
+
+    record Allocation(long millicpus, long memoryBytes, List<Integer> gpus) {
+    }
+
+    ResourcePool(double cpus, long memoryBytes, List<Integer> gpus) {
+        this.capacityMillicpus = millis(cpus);
+        this.capacityMemoryBytes = memoryBytes;
+        this.gpus = List.copyOf(gpus);
+    }
+
+    List<Integer> gpus() {
+        return gpus;
+    }
+
+    /** Why {@code r} can never be admitted on this machine, even when it is idle. */
+    Optional<String> neverFits(String id, ResourceRequest r) {
+        if (millis(r.cpus()) > capacityMillicpus) {
+            return Optional.of("workload '%s' requests %s cpus but this machine has %s; lower requests.cpus to at most %s or run it on Kubernetes"
+                    .formatted(id, r.cpus(), capacityMillicpus / 1000.0, capacityMillicpus / 1000.0));
+        }
+        if (r.memoryBytes() > capacityMemoryBytes) {
+            return Optional.of("workload '%s' requests %d bytes of memory but this machine has %d; lower requests.memory or run it on Kubernetes"
+                    .formatted(id, r.memoryBytes(), capacityMemoryBytes));
+        }
+        if (r.gpuCount() > gpus.size()) {
+            return Optional.of("workload '%s' requests %d GPUs but this machine has %d; lower requests.gpus or run it on a machine with more GPUs"
+                    .formatted(id, r.gpuCount(), gpus.size()));
+        }
+        return Optional.empty();
+    }
+
+    boolean fits(ResourceRequest r) {
+        long cpu = millis(r.cpus());
+        boolean cpuFits = cpu == 0 || usedMillicpus() + cpu <= capacityMillicpus;
+        boolean memFits = r.memoryBytes() == 0 || usedMemoryBytes() + r.memoryBytes() <= capacityMemoryBytes;
+        boolean gpuFits = r.gpuCount() == 0 || freeGpus().size() >= r.gpuCount();
+        return cpuFits && memFits && gpuFits;
+    }
+
+    /** Takes the resources for {@code id}; the caller has checked {@link #fits}. Returns the GPU indices handed out. */
+    List<Integer> allocate(String id, ResourceRequest r) {
+        var chosen = freeGpus().stream().limit(r.gpuCount()).toList();
+        allocations.put(id, new Allocation(millis(r.cpus()), r.memoryBytes(), chosen));
+        return chosen;
+    }
+
+    /** Records resources that a re-adopted workload already holds; may exceed capacity if the machine shrank. */
+    void adopt(String id, ResourceRequest r, List<Integer> heldGpus) {
+        allocations.put(id, new Allocation(millis(r.cpus()), r.memoryBytes(), List.copyOf(heldGpus)));
+    }
+
+    void release(String id) {
+        allocations.remove(id);
+    }
+
+    private List<Integer> freeGpus() {
+        var free = new TreeSet<>(gpus);
+        allocations.values().forEach(a -> a.gpus().forEach(free::remove));
+        return new ArrayList<>(free);
+    }
+
+    private long usedMillicpus() {
+        return allocations.values().stream().mapToLong(Allocation::millicpus).sum();
+    }
+
+    private long usedMemoryBytes() {
+        return allocations.values().stream().mapToLong(Allocation::memoryBytes).sum();
+    }
+
+    private static long millis(double cpus) {
+        return Math.round(cpus * 1000);
+    }
+}

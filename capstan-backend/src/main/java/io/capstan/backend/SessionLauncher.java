@@ -1,0 +1,146 @@
+package io.capstan.backend;
+
+import io.capstan.core.Names;
+import io.capstan.core.PermanentFailureException;
+import java.io.File;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.stream.Collectors;
+
+/**
+ * Starts a workload so that it outlives the JVM. The argv goes to a fixed wrapper script as positional parameters,
+ * never spliced into shell text, and the wrapper runs in its own session ({@code setsid}), so a Ctrl-C or a
+ * {@code kill -9} of the server reaches neither it nor its children, and its pid is also its process group id.
+ *
+ * <p>The wrapper owns the log files, not the JVM: the child writes into two FIFOs, and for each one a reader in the
+ * same session ({@code stdbuf -o0 head -c}) copies at most {@code maxBytes} into {@code stdout.log}/{@code stderr.log}, appends the marker line
+ * {@code [capstan] log truncated after N bytes} and then discards the rest, so the child never blocks and never
+ * gets SIGPIPE, and the limit holds even while the server is down. The readers ignore SIGTERM so that a child's
+ * last words during a graceful stop are still captured; they end at end-of-file or at SIGKILL.
+ *
+ * <p>When the main process ends the wrapper records its status in {@code exit_code} (rename, so it is atomic)
+ * before it waits for the readers to drain.
+ */
+final class SessionLauncher {
+    static final String WRAPPER = """
+            d=$1; max=$2; tools=$3; shift 3
+            user_path=$PATH; PATH=$tools
+            # GNU head buffers its output when writing to a file; stdbuf makes lines visible as they come.
+            unbuffered=; if command -v stdbuf >/dev/null 2>&1; then unbuffered="stdbuf -o0"; fi
+            limit() {
+              trap '' TERM
+              $unbuffered head -c "$max"
+              if [ "$(head -c 1 | wc -c)" -gt 0 ]; then
+                if [ -n "$(tail -c 1 "$1")" ]; then echo; fi
+                echo "[capstan] log truncated after $max bytes"
+                cat >/dev/null
+              fi
+            }
+            rm -f "$d/.stdout.fifo" "$d/.stderr.fifo"
+            if ! mkfifo "$d/.stdout.fifo" "$d/.stderr.fifo"; then
+              echo "[capstan] cannot create the log pipes in $d" >>"$d/stderr.log"
+              echo 125 >"$d/exit_code.tmp" && mv -f "$d/exit_code.tmp" "$d/exit_code"
+              exit 125
+            fi
+            limit "$d/stdout.log" <"$d/.stdout.fifo" >>"$d/stdout.log" &
+            limit "$d/stderr.log" <"$d/.stderr.fifo" >>"$d/stderr.log" &
+            (PATH=$user_path; exec "$@") >"$d/.stdout.fifo" 2>"$d/.stderr.fifo" </dev/null
+            code=$?
+            echo "$code" >"$d/exit_code.tmp" && mv -f "$d/exit_code.tmp" "$d/exit_code"
+            wait
+            rm -f "$d/.stdout.fifo" "$d/.stderr.fifo"
+            """;
+
+    private final Path setsid;
+    private final Path shell;
+    private final String toolPath;
+    private final List<Integer> machineGpus;
+    private final long maxBytesPerStream;
+
+    SessionLauncher(List<Integer> machineGpus, long maxBytesPerStream) {
+        this.toolPath = System.getenv().getOrDefault("PATH", "/usr/local/bin:/usr/bin:/bin");
+        this.setsid = findOnPath("setsid", toolPath, Path.of("/")).orElseThrow(() -> new IllegalStateException(
+                "LocalBackend needs the setsid program (util-linux) on PATH=" + toolPath + "; install util-linux"));
+        this.shell = findOnPath("sh", toolPath, Path.of("/")).orElseThrow(() -> new IllegalStateException(
+                "LocalBackend needs a POSIX sh on PATH=" + toolPath));
+        this.machineGpus = List.copyOf(machineGpus);
+        this.maxBytesPerStream = maxBytesPerStream;
+    }
+
+    /**
+     * Starts {@code spec} with {@code gpus} and returns the wrapper's identity.
+     *
+     * @throws PermanentFailureException if the working directory or the program does not exist, or the start fails
+     */
+    Tracked.Launch start(WorkloadSpec spec, WorkloadDir dir, List<Integer> gpus) {
+        Path workDir = spec.workingDir().orElse(dir.defaultWorkDir()).toAbsolutePath();
+        try {
+            if (spec.workingDir().isEmpty()) Files.createDirectories(workDir);
+        } catch (IOException e) {
+            throw new PermanentFailureException("workload '%s': cannot create working directory %s: %s".formatted(spec.id(), workDir, e), e);
+        }
+        if (!Files.isDirectory(workDir)) {
+            throw new PermanentFailureException("workload '%s': working directory %s does not exist; create it or leave workingDir empty"
+                    .formatted(spec.id(), workDir));
+        }
+        Map<String, String> env = environment(spec, gpus);
+        String program = spec.command().getFirst();
+        String path = env.getOrDefault("PATH", "");
+        if (findOnPath(program, path, workDir).isEmpty()) {
+            throw new PermanentFailureException(program.contains("/")
+                    ? "workload '%s': program '%s' does not exist or is not executable (relative to %s); fix the command"
+                            .formatted(spec.id(), Names.printable(program), workDir)
+                    : "workload '%s': program '%s' was not found on PATH=%s; install it or give its absolute path"
+                            .formatted(spec.id(), Names.printable(program), path));
+        }
+        var argv = new ArrayList<String>(List.of(setsid.toString(), shell.toString(), "-c", WRAPPER, "capstan-wrapper",
+                dir.root().toAbsolutePath().toString(), Long.toString(maxBytesPerStream), toolPath));
+        argv.addAll(spec.command());
+        var pb = new ProcessBuilder(argv).directory(workDir.toFile())
+                // No pipes to the JVM: a dead server must neither block nor SIGPIPE the wrapper.
+                .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(dir.wrapperLog().toFile()))
+                .redirectErrorStream(true);
+        pb.environment().clear();
+        pb.environment().putAll(env);
+        try {
+            Process p = pb.start();
+            // setsid execs in place when its caller is not a group leader, which a JVM's child never is.
+            return new Tracked.Launch(p.pid(), p.info().startInstant());
+        } catch (IOException e) {
+            throw new PermanentFailureException("workload '%s': cannot start %s: %s".formatted(spec.id(), setsid, e.getMessage()), e);
+        }
+    }
+
+    private Map<String, String> environment(WorkloadSpec spec, List<Integer> gpus) {
+        var env = new HashMap<>(System.getenv());
+        env.putAll(spec.env());
+        env.put("CAPSTAN_WORKLOAD_ID", spec.id());
+        // As on Kubernetes, a workload sees only the GPUs it was given, and none when it asked for none. On a
+        // machine without GPUs we leave the variable alone.
+        if (!machineGpus.isEmpty()) {
+            env.put("CUDA_VISIBLE_DEVICES", gpus.stream().map(String::valueOf).collect(Collectors.joining(",")));
+        }
+        return env;
+    }
+
+    /** Where {@code program} resolves, as execvp would: a name with '/' is a path, else each PATH entry is tried. */
+    static Optional<Path> findOnPath(String program, String path, Path workDir) {
+        if (program.isEmpty()) return Optional.empty();
+        if (program.contains("/")) {
+            Path p = workDir.resolve(program);
+            return Files.isRegularFile(p) && Files.isExecutable(p) ? Optional.of(p) : Optional.empty();
+        }
+        for (String entry : path.split(":", -1)) {
+            Path p = (entry.isEmpty() ? workDir : workDir.resolve(entry)).resolve(program);
+            if (Files.isRegularFile(p) && Files.isExecutable(p)) return Optional.of(p);
+        }
+        return Optional.empty();
+    }
+}

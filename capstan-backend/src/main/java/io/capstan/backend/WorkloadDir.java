@@ -1,0 +1,171 @@
+package io.capstan.backend;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.capstan.core.Json;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Optional;
+import java.util.stream.Stream;
+
+/**
+ * One workload's folder, {@code <state>/<id>/}: {@code spec.json}, {@code state.json}, {@code stdout.log},
+ * {@code stderr.log}, {@code exit_code} (written by the wrapper), {@code log.idx}, {@code wrapper.log} and
+ * {@code work/} (the default working directory). JSON files are replaced atomically (temp file, fsync, rename), so
+ * a crash leaves either the old or the new version.
+ */
+record WorkloadDir(Path root) {
+
+    Path specFile() { return root.resolve("spec.json"); }
+    Path stateFile() { return root.resolve("state.json"); }
+    Path stdout() { return root.resolve("stdout.log"); }
+    Path stderr() { return root.resolve("stderr.log"); }
+    Path exitCodeFile() { return root.resolve("exit_code"); }
+    Path logIndex() { return root.resolve("log.idx"); }
+    Path wrapperLog() { return root.resolve("wrapper.log"); }
+    Path defaultWorkDir() { return root.resolve("work"); }
+
+    void writeSpec(WorkloadSpec spec) {
+        ObjectNode n = Json.json().createObjectNode();
+        n.put("id", spec.id());
+        var cmd = n.putArray("command");
+        spec.command().forEach(cmd::add);
+        var env = n.putObject("env");
+        spec.env().forEach(env::put);
+        spec.workingDir().ifPresent(p -> n.put("workingDir", p.toString()));
+        n.put("cpus", spec.requests().cpus());
+        n.put("memoryBytes", spec.requests().memoryBytes());
+        n.put("gpuCount", spec.requests().gpuCount());
+        spec.timeout().ifPresent(t -> n.put("timeout", t.toString()));
+        n.put("priority", spec.priority());
+        spec.image().ifPresent(i -> n.put("image", i));
+        writeAtomically(specFile(), n);
+    }
+
+    WorkloadSpec readSpec() throws IOException {
+        JsonNode n = Json.json().readTree(specFile().toFile());
+        var command = new ArrayList<String>();
+        n.path("command").forEach(c -> command.add(c.asText()));
+        var env = new LinkedHashMap<String, String>();
+        n.path("env").properties().forEach(e -> env.put(e.getKey(), e.getValue().asText()));
+        return new WorkloadSpec(n.path("id").asText(), command, env,
+                text(n, "workingDir").map(Path::of),
+                new ResourceRequest(n.path("cpus").asDouble(), n.path("memoryBytes").asLong(), n.path("gpuCount").asInt()),
+                text(n, "timeout").map(Duration::parse),
+                n.path("priority").asInt(),
+                text(n, "image"));
+    }
+
+    void writeState(Tracked t) {
+        var s = t.state();
+        ObjectNode n = Json.json().createObjectNode();
+        n.put("phase", s.phase().name());
+        n.put("message", s.message());
+        s.exitCode().ifPresent(c -> n.put("exitCode", c));
+        s.startedAt().ifPresent(i -> n.put("startedAt", i.toString()));
+        s.finishedAt().ifPresent(i -> n.put("finishedAt", i.toString()));
+        var gpus = n.putArray("gpus");
+        s.gpus().forEach(gpus::add);
+        n.put("sequence", t.sequence());
+        n.put("queuedAt", t.queuedAt().toString());
+        t.launch().ifPresent(l -> {
+            n.put("pid", l.pid());
+            l.processStart().ifPresent(i -> n.put("processStart", i.toString()));
+        });
+        t.stop().ifPresent(st -> {
+            n.put("stopPhase", st.phase().name());
+            n.put("stopMessage", st.message());
+        });
+        writeAtomically(stateFile(), n);
+    }
+
+    Tracked readState(String id) throws IOException {
+        JsonNode n = Json.json().readTree(stateFile().toFile());
+        var gpus = new ArrayList<Integer>();
+        n.path("gpus").forEach(g -> gpus.add(g.asInt()));
+        var state = new WorkloadState(id, WorkloadPhase.valueOf(n.path("phase").asText()),
+                n.hasNonNull("exitCode") ? Optional.of(n.get("exitCode").asInt()) : Optional.empty(),
+                n.path("message").asText(""),
+                text(n, "startedAt").map(Instant::parse),
+                text(n, "finishedAt").map(Instant::parse),
+                gpus);
+        Optional<Tracked.Launch> launch = n.hasNonNull("pid")
+                ? Optional.of(new Tracked.Launch(n.get("pid").asLong(), text(n, "processStart").map(Instant::parse)))
+                : Optional.empty();
+        Optional<Tracked.Stop> stop = text(n, "stopPhase")
+                .map(p -> new Tracked.Stop(WorkloadPhase.valueOf(p), n.path("stopMessage").asText("")));
+        return new Tracked(state, n.path("sequence").asLong(),
+                text(n, "queuedAt").map(Instant::parse).orElse(Instant.EPOCH), launch, stop);
+    }
+
+    /** The code the wrapper recorded when the workload's main process ended, if it did. */
+    Optional<Integer> readExitCode() {
+        try {
+            return Optional.of(Integer.parseInt(Files.readString(exitCodeFile()).trim()));
+        } catch (NoSuchFileException e) {
+            return Optional.empty();
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read " + exitCodeFile(), e);
+        } catch (NumberFormatException e) {
+            // The wrapper writes the file with a rename, so garbage here means someone else wrote it.
+            return Optional.of(-1);
+        }
+    }
+
+    void delete() throws IOException {
+        if (!Files.exists(root)) return;
+        try (Stream<Path> all = Files.walk(root)) {
+            for (Path p : all.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
+        }
+    }
+
+    private static Optional<String> text(JsonNode n, String field) {
+        return n.hasNonNull(field) ? Optional.of(n.get(field).asText()) : Optional.empty();
+    }
+
+    static void writeAtomically(Path target, JsonNode n) {
+        try {
+            writeAtomically(target, Json.json().writerWithDefaultPrettyPrinter().writeValueAsBytes(n));
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot serialise " + target, e);
+        }
+    }
+
+    static void writeAtomically(Path target, byte[] bytes) {
+        Path tmp = null;
+        try {
+            // A unique temp name: two backends on one folder (a crashed server still exiting) must not collide.
+            tmp = Files.createTempFile(target.getParent(), "." + target.getFileName(), ".tmp");
+            try (var ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
+                var buf = ByteBuffer.wrap(bytes);
+                while (buf.hasRemaining()) ch.write(buf);
+                ch.force(true);
+            }
+            Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } catch (IOException e) {
+            var failure = new UncheckedIOException("cannot write %s; check that the folder is writable and the disk has space"
+                    .formatted(target), e);
+            if (tmp != null) {
+                try {
+                    Files.deleteIfExists(tmp);
+                } catch (IOException cleanup) {
+                    failure.addSuppressed(cleanup);
+                }
+            }
+            throw failure;
+        }
+    }
+}
