@@ -52,6 +52,7 @@ public final class Json {
                 .loaderOptions(loader)
                 .disable(YAMLGenerator.Feature.WRITE_DOC_START_MARKER)
                 .enable(YAMLGenerator.Feature.MINIMIZE_QUOTES)
+                .enable(YAMLGenerator.Feature.ALWAYS_QUOTE_NUMBERS_AS_STRINGS)
                 .build();
         factory.setStreamReadConstraints(CONSTRAINTS);
         return factory;

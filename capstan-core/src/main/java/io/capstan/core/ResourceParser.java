@@ -25,6 +25,14 @@ public final class ResourceParser {
     }
 
     public List<Resource> parse(String source, String text) {
+        return parse(source, text, ObjectMeta.DEFAULT_NAMESPACE);
+    }
+
+    /** As {@link #parse(String, String)}, placing documents that name no namespace in {@code defaultNamespace}. */
+    public List<Resource> parse(String source, String text, String defaultNamespace) {
+        Names.checkLabel(defaultNamespace).ifPresent(m -> {
+            throw InvalidSpecException.of("namespace", "namespace " + m);
+        });
         var docs = DocumentReader.read(source, text);
         if (docs.isEmpty()) {
             throw new InvalidSpecException(List.of(new FieldError(source, 0, "", 0, "no resource found; expected a YAML or JSON document with apiVersion, kind and metadata.name")));
@@ -37,7 +45,7 @@ public final class ResourceParser {
         var resources = new ArrayList<Resource>();
         for (var doc : docs) {
             var problems = new Problems();
-            var resource = toResource(doc.root(), problems);
+            var resource = toResource(doc.root(), defaultNamespace, problems);
             problems.errors().forEach(e -> errors.add(doc.locate(e)));
             if (problems.isEmpty()) resources.add(resource);
         }
@@ -46,8 +54,8 @@ public final class ResourceParser {
     }
 
     /** Parses exactly one resource, as a REST endpoint addressed by name expects. */
-    public Resource parseOne(String source, String text) {
-        var all = parse(source, text);
+    public Resource parseOne(String source, String text, String defaultNamespace) {
+        var all = parse(source, text, defaultNamespace);
         if (all.size() != 1) {
             throw new InvalidSpecException(List.of(new FieldError(source, 1, "", 0, "expected one resource, got " + all.size())));
         }
@@ -58,12 +66,12 @@ public final class ResourceParser {
     public Resource validate(Resource resource) {
         var tree = Json.json().<ObjectNode>valueToTree(resource);
         var problems = new Problems();
-        var checked = toResource(tree, problems);
+        var checked = toResource(tree, resource.metadata().namespace(), problems);
         problems.throwIfAny();
         return checked.withMetadata(resource.metadata()).withStatus(resource.status());
     }
 
-    private Resource toResource(JsonNode root, Problems problems) {
+    private Resource toResource(JsonNode root, String defaultNamespace, Problems problems) {
         if (!root.isObject()) {
             problems.add("", "expected an object with apiVersion, kind, metadata and spec, got " + describe(root));
             return null;
@@ -81,7 +89,7 @@ public final class ResourceParser {
                         + "'; use " + kind.apiVersion());
             }
         }
-        var metadata = metadata(root.get("metadata"), problems);
+        var metadata = metadata(root.get("metadata"), defaultNamespace, problems);
         var specNode = root.get("spec");
         ObjectNode spec = null;
         if (specNode == null || specNode.isNull()) {
@@ -96,7 +104,7 @@ public final class ResourceParser {
         return Resource.of(kind.apiVersion(), kind.kind(), metadata, spec);
     }
 
-    private static ObjectMeta metadata(JsonNode node, Problems problems) {
+    private static ObjectMeta metadata(JsonNode node, String defaultNamespace, Problems problems) {
         if (node == null || node.isNull()) {
             problems.add("metadata", "required: set metadata.name");
             return null;
@@ -107,7 +115,7 @@ public final class ResourceParser {
         }
         var name = requiredText(node, "name", "metadata.name", problems);
         if (name != null) Names.checkSubdomain(name).ifPresent(m -> problems.add("metadata.name", m));
-        String namespace = ObjectMeta.DEFAULT_NAMESPACE;
+        String namespace = defaultNamespace;
         var ns = node.get("namespace");
         if (ns != null && !ns.isNull()) {
             if (!ns.isTextual()) problems.add("metadata.namespace", "expected a string, got " + describe(ns));

@@ -1,0 +1,122 @@
+package io.capstan.cli;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Spec;
+
+import java.io.Console;
+import java.io.InputStream;
+import java.lang.reflect.Method;
+import java.time.Clock;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.Callable;
+import java.util.function.BooleanSupplier;
+
+/**
+ * The {@code capstan} command. It holds what the verbs take from the outside world (environment, clock, standard
+ * input, whether a person is at a terminal) so that tests can replace each of them.
+ */
+@Command(name = "capstan",
+        mixinStandardHelpOptions = true,
+        versionProvider = Version.Provider.class,
+        description = "Kubeflow's ML lifecycle on the JVM: run a Capstan server and manage its resources.",
+        subcommands = {
+                QuickstartCommand.class,
+                ServerCommand.class,
+                ApplyCommand.class,
+                GetCommand.class,
+                DescribeCommand.class,
+                DeleteCommand.class,
+                LogsCommand.class,
+                VersionCommand.class,
+                CommandLine.HelpCommand.class,
+        },
+        exitCodeListHeading = "%nExit codes:%n",
+        exitCodeList = {
+                ExitCodes.OK + ":ok",
+                ExitCodes.FAILURE + ":failure, such as a job that failed",
+                ExitCodes.USAGE + ":usage error: unknown option, missing argument, unknown resource type",
+                ExitCodes.NOT_FOUND + ":not found",
+                ExitCodes.CONFLICT + ":conflict: the resource changed meanwhile or already exists",
+                ExitCodes.INVALID_INPUT + ":invalid input: a document, file or value was refused",
+                ExitCodes.UNREACHABLE + ":server unreachable or not ready",
+        },
+        footerHeading = "%nEnvironment:%n",
+        footer = {
+                "  CAPSTAN_SERVER   server URL of client commands (default " + CapstanClient.DEFAULT_URL + ")",
+                "  CAPSTAN_HOME     data folder of server and quickstart (default ~/.capstan)",
+                "  CAPSTAN_PORT, CAPSTAN_GRPC_PORT, CAPSTAN_DB_URL",
+                "                   server settings; flags override them",
+        })
+public final class Capstan implements Callable<Integer> {
+    private final Map<String, String> env;
+    private final Clock clock;
+    private final InputStream stdin;
+    private final BooleanSupplier interactive;
+
+    @Spec
+    private CommandSpec spec;
+
+    Capstan(Map<String, String> env, Clock clock, InputStream stdin, BooleanSupplier interactive) {
+        this.env = Map.copyOf(env);
+        this.clock = Objects.requireNonNull(clock, "clock");
+        this.stdin = Objects.requireNonNull(stdin, "stdin");
+        this.interactive = Objects.requireNonNull(interactive, "interactive");
+    }
+
+    public static void main(String[] args) {
+        System.exit(commandLine(new Capstan(System.getenv(), Clock.systemUTC(), System.in, Capstan::isTerminal)).execute(args));
+    }
+
+    /** The configured command line: error reporting, exit codes and case-insensitive enum values. */
+    static CommandLine commandLine(Capstan root) {
+        var reporter = new ErrorReporter();
+        return new CommandLine(root)
+                .setCaseInsensitiveEnumValuesAllowed(true)
+                .setExitCodeExceptionMapper(new ExitCodes())
+                .setExecutionExceptionHandler(reporter)
+                .setParameterExceptionHandler(reporter);
+    }
+
+    @Override
+    public Integer call() {
+        // "capstan" alone: show what it can do, and count it as a usage error so scripts notice.
+        spec.commandLine().usage(spec.commandLine().getErr());
+        return ExitCodes.USAGE;
+    }
+
+    Map<String, String> env() {
+        return env;
+    }
+
+    Clock clock() {
+        return clock;
+    }
+
+    InputStream stdin() {
+        return stdin;
+    }
+
+    /** Whether a person is likely watching: standard input and output are a terminal and {@code CI} is not set. */
+    boolean isInteractive() {
+        var ci = env.getOrDefault("CI", "");
+        if (!ci.isBlank() && !ci.equalsIgnoreCase("false")) return false;
+        return interactive.getAsBoolean();
+    }
+
+    private static boolean isTerminal() {
+        Console console = System.console();
+        if (console == null) return false;
+        // From JDK 22 System.console() exists even when redirected, and isTerminal() tells; we compile for 21.
+        try {
+            Method isTerminal = Console.class.getMethod("isTerminal");
+            return (Boolean) isTerminal.invoke(console);
+        } catch (NoSuchMethodException e) {
+            return true;
+        } catch (ReflectiveOperationException e) {
+            throw new IllegalStateException("Console.isTerminal() failed", e);
+        }
+    }
+}

@@ -1,0 +1,103 @@
+package io.capstan.cli;
+
+import io.capstan.core.CapstanConfig;
+import io.capstan.server.CapstanServer;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParentCommand;
+import picocli.CommandLine.Spec;
+
+import java.net.BindException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+@Command(name = "server", mixinStandardHelpOptions = true, versionProvider = Version.Provider.class,
+        description = "Run the Capstan server in the foreground until interrupted.")
+final class ServerCommand implements Callable<Integer> {
+    @ParentCommand
+    private Capstan root;
+
+    @Spec
+    private CommandSpec spec;
+
+    @Option(names = "--port", paramLabel = "N", description = "HTTP port (default: $CAPSTAN_PORT, else 8080; 0 picks a free one).")
+    private Integer port;
+
+    @Option(names = "--grpc-port", paramLabel = "N", description = "gRPC port (default: $CAPSTAN_GRPC_PORT, else 8081).")
+    private Integer grpcPort;
+
+    @Option(names = "--home", paramLabel = "DIR", description = "Data folder (default: $CAPSTAN_HOME, else ~/.capstan).")
+    private Path home;
+
+    @Option(names = "--db-url", paramLabel = "URL",
+            description = "JDBC URL of the database (default: $CAPSTAN_DB_URL, else embedded H2 under the data folder).")
+    private String dbUrl;
+
+    @Option(names = "--verbose", description = "On error, print the stack trace as well as the message.")
+    private boolean verbose;
+
+    @Override
+    public Integer call() throws InterruptedException {
+        var config = config(root.env());
+        long startNanos = System.nanoTime();
+        var server = start(config);
+        // Ctrl-C ends the JVM; closing here lets the database and child processes stop cleanly.
+        Runtime.getRuntime().addShutdownHook(Thread.ofPlatform().name("capstan-shutdown").unstarted(server::close));
+        var out = spec.commandLine().getOut();
+        out.println(banner(server, config, readyTime(startNanos)));
+        out.flush();
+        server.awaitTermination();
+        return ExitCodes.OK;
+    }
+
+    CapstanConfig config(Map<String, String> env) {
+        var config = CapstanConfig.fromEnvironment(env);
+        if (home != null) config = config.withHome(home);
+        if (dbUrl != null && !dbUrl.isBlank()) config = config.withDbUrl(dbUrl);
+        if (port != null) config = config.withPort(port);
+        if (grpcPort != null) config = config.withGrpcPort(grpcPort);
+        return config;
+    }
+
+    /** Starts the server, turning a port already in use into a sentence that says what to do. */
+    static CapstanServer start(CapstanConfig config) {
+        try {
+            return CapstanServer.start(config);
+        } catch (RuntimeException e) {
+            for (Throwable t = e; t != null; t = t.getCause()) {
+                if (t instanceof BindException) {
+                    throw new CommandFailedException("cannot listen on " + config.host() + " port " + config.port()
+                            + " or " + config.grpcPort() + ": already in use; stop the other process or pass --port and --grpc-port", e);
+                }
+            }
+            throw e;
+        }
+    }
+
+    /** The one line that says the server is up: version, URL, home, database and start-up time. */
+    static String banner(CapstanServer server, CapstanConfig config, Duration readyIn) {
+        return "Capstan " + Version.client() + " listening on " + server.url()
+                + " (home " + config.home() + ", database " + database(config) + ") ready in " + readyIn.toMillis() + " ms";
+    }
+
+    static String database(CapstanConfig config) {
+        if (config.isEmbeddedDatabase()) return "h2 embedded";
+        var url = config.dbUrl();
+        if (url.startsWith("jdbc:postgresql:")) return "postgresql";
+        var parts = url.split(":", 3);
+        return parts.length > 1 ? parts[1].toLowerCase(Locale.ROOT) : "unknown";
+    }
+
+    /** Time since the process started, which is what a user waits for; since {@code fallbackNanos} where unknown. */
+    static Duration readyTime(long fallbackNanos) {
+        return ProcessHandle.current().info().startInstant()
+                .map(start -> Duration.between(start, Instant.now()))
+                .filter(d -> !d.isNegative())
+                .orElse(Duration.ofNanos(System.nanoTime() - fallbackNanos));
+    }
+}
