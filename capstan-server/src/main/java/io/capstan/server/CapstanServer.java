@@ -1,0 +1,231 @@
+package io.capstan.server;
+
+import io.capstan.artifacts.ArtifactStore;
+import io.capstan.artifacts.LocalArtifactStore;
+import io.capstan.artifacts.S3ArtifactStore;
+import io.capstan.backend.LocalBackend;
+import io.capstan.core.CapstanConfig;
+import io.capstan.core.ResourceKinds;
+import io.capstan.metadata.MetadataStore;
+import io.capstan.server.http.Bodies;
+import io.capstan.server.http.HttpMetricsFilter;
+import io.capstan.server.http.LineageApi;
+import io.capstan.server.http.ObservabilityApi;
+import io.capstan.server.http.ProblemHandlers;
+import io.capstan.server.http.ResourceApi;
+import io.capstan.server.jobs.JobLogsApi;
+import io.capstan.server.jobs.JobReconciler;
+import io.capstan.server.jobs.Jobs;
+import io.capstan.store.ControllerRuntime;
+import io.capstan.store.Database;
+import io.capstan.store.JdbiResourceStore;
+import io.capstan.store.LeaderLease;
+import io.capstan.store.ResourceStore;
+import io.helidon.webserver.WebServer;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
+import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
+import io.micrometer.core.instrument.binder.system.UptimeMetrics;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.lang.System.Logger.Level;
+import java.nio.file.Files;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * The assembled platform: database, stores, backend, controllers and the HTTP server, wired by hand in
+ * {@link #start}. {@link #close} shuts down gracefully: the HTTP server stops taking requests, controllers stop,
+ * and running workloads are left running so that the next start re-adopts them.
+ */
+public final class CapstanServer implements AutoCloseable {
+    private static final System.Logger LOG = System.getLogger(CapstanServer.class.getName());
+    public static final String VERSION = versionFromManifest();
+
+    private final CapstanConfig config;
+    private final Database database;
+    private final ResourceStore store;
+    private final MetadataStore metadata;
+    private final ArtifactStore artifacts;
+    private final LocalBackend backend;
+    private final ControllerRuntime controllers;
+    private final WebServer web;
+    private final PrometheusMeterRegistry meters;
+    private final AtomicBoolean closed = new AtomicBoolean();
+    private final CountDownLatch terminated = new CountDownLatch(1);
+
+    private CapstanServer(CapstanConfig config, Database database, ResourceStore store, MetadataStore metadata,
+                          ArtifactStore artifacts, LocalBackend backend, ControllerRuntime controllers, WebServer web,
+                          PrometheusMeterRegistry meters) {
+        this.config = config;
+        this.database = database;
+        this.store = store;
+        this.metadata = metadata;
+        this.artifacts = artifacts;
+        this.backend = backend;
+        this.controllers = controllers;
+        this.web = web;
+        this.meters = meters;
+    }
+
+    /** The kinds this server accepts. Later engines add theirs here. */
+    public static ResourceKinds kinds() {
+        return ResourceKinds.of(List.of(Jobs.RESOURCE_KIND));
+    }
+
+    /** Starts everything and returns when {@code /readyz} answers 200. */
+    public static CapstanServer start(CapstanConfig config) {
+        var clock = Clock.systemUTC();
+        var cleanup = new ArrayList<AutoCloseable>();
+        try {
+            for (var dir : List.of(config.home(), config.artifactsDir(), config.logsDir(), config.workDir())) {
+                Files.createDirectories(dir);
+            }
+            var meters = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+            new JvmMemoryMetrics().bindTo(meters);
+            new JvmThreadMetrics().bindTo(meters);
+            new ClassLoaderMetrics().bindTo(meters);
+            new ProcessorMetrics().bindTo(meters);
+            new UptimeMetrics().bindTo(meters);
+            var gc = new JvmGcMetrics();
+            gc.bindTo(meters);
+            cleanup.add(gc);
+
+            var database = Database.open(config.dbUrl(), config.dbUser(), config.dbPassword());
+            cleanup.add(database);
+            database.migrate("store");
+            database.migrate("metadata");
+            var store = new JdbiResourceStore(database, clock, meters);
+            var metadata = new MetadataStore(database, clock);
+            ArtifactStore artifacts;
+            if (config.s3().isPresent()) {
+                var s3 = new S3ArtifactStore(config.s3().get(), clock);
+                cleanup.add(s3);
+                s3.createBucketIfMissing();
+                artifacts = s3;
+            } else {
+                artifacts = new LocalArtifactStore(config.artifactsDir(), clock);
+            }
+
+            var backend = new LocalBackend(LocalBackend.Options.of(config.workDir().resolve("workloads")));
+            cleanup.add(backend);
+            for (var phase : io.capstan.backend.WorkloadPhase.values()) {
+                Gauge.builder("capstan.backend.workloads", backend, b -> b.countsByPhase().getOrDefault(phase, 0))
+                        .tag("phase", phase.name()).register(meters);
+            }
+
+            var kinds = kinds();
+            var lease = LeaderLease.of(database, "controllers", clock);
+            var controllers = new ControllerRuntime(store, lease, clock, config.resync(), meters);
+            cleanup.add(controllers);
+            controllers.register(new JobReconciler(store, backend, config.workDir().resolve("jobs"), clock));
+            controllers.start();
+
+            var ready = new AtomicBoolean();
+            var web = WebServer.builder()
+                    .host(config.host())
+                    .port(config.port())
+                    .shutdownHook(false)
+                    .maxPayloadSize(Bodies.MAX_BODY_BYTES + 1024L)
+                    .shutdownGracePeriod(Duration.ofSeconds(2))
+                    .routing(routing -> {
+                        routing.addFilter(new HttpMetricsFilter(meters));
+                        ProblemHandlers.register(routing);
+                        routing.register(new ObservabilityApi(meters, () -> ready.get() && isDatabaseUp(database), VERSION));
+                        routing.register("/apis/capstan/v1", new JobLogsApi(store, backend, clock));
+                        routing.register("/apis/capstan/v1/lineage", new LineageApi(metadata));
+                        routing.register("/apis/capstan/v1", new ResourceApi(store, kinds, clock));
+                    })
+                    .build()
+                    .start();
+            var server = new CapstanServer(config, database, store, metadata, artifacts, backend, controllers, web, meters);
+            ready.set(true);
+            Runtime.getRuntime().addShutdownHook(Thread.ofPlatform().unstarted(server::close));
+            return server;
+        } catch (IOException e) {
+            closeAll(cleanup);
+            throw new UncheckedIOException("cannot create Capstan's home folders under " + config.home() + ": " + e.getMessage(), e);
+        } catch (RuntimeException e) {
+            closeAll(cleanup);
+            throw e;
+        }
+    }
+
+    private static boolean isDatabaseUp(Database database) {
+        try {
+            return database.jdbi().withHandle(h -> h.createQuery("SELECT 1").mapTo(Integer.class).one()) == 1;
+        } catch (RuntimeException e) {
+            return false;
+        }
+    }
+
+    public int port() {
+        return web.port();
+    }
+
+    /** The base URL, such as {@code http://127.0.0.1:8080}. */
+    public String url() {
+        return "http://" + config.host() + ":" + port();
+    }
+
+    public CapstanConfig config() {
+        return config;
+    }
+
+    public ResourceStore store() {
+        return store;
+    }
+
+    public MetadataStore metadata() {
+        return metadata;
+    }
+
+    public ArtifactStore artifacts() {
+        return artifacts;
+    }
+
+    /** Blocks until the server is shut down (by {@link #close} or a JVM shutdown signal). */
+    public void awaitTermination() throws InterruptedException {
+        terminated.await();
+    }
+
+    @Override
+    public void close() {
+        if (!closed.compareAndSet(false, true)) return;
+        try {
+            web.stop();
+        } catch (RuntimeException e) {
+            LOG.log(Level.WARNING, "HTTP server did not stop cleanly", e);
+        }
+        // closeAll closes in reverse order: controllers first, the database last.
+        closeAll(List.of(meters::close, database, backend, controllers));
+        terminated.countDown();
+    }
+
+    private static void closeAll(List<AutoCloseable> resources) {
+        RuntimeException failure = null;
+        for (var r : resources.reversed()) {
+            try {
+                r.close();
+            } catch (Exception e) {
+                if (failure == null) failure = new IllegalStateException("shutdown failed", e);
+                else failure.addSuppressed(e);
+            }
+        }
+        if (failure != null) LOG.log(Level.WARNING, "shutdown was not clean", failure);
+    }
+
+    private static String versionFromManifest() {
+        var v = CapstanServer.class.getPackage().getImplementationVersion();
+        return v == null ? "0.1.0-SNAPSHOT" : v;
+    }
+}

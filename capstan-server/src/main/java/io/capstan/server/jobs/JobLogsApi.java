@@ -1,0 +1,110 @@
+package io.capstan.server.jobs;
+
+import io.capstan.backend.Backend;
+import io.capstan.backend.LogLine;
+import io.capstan.core.InvalidSpecException;
+import io.capstan.core.ResourceKey;
+import io.capstan.store.ResourceStore;
+import io.helidon.http.HeaderNames;
+import io.helidon.webserver.http.HttpRules;
+import io.helidon.webserver.http.HttpService;
+import io.helidon.webserver.http.ServerRequest;
+import io.helidon.webserver.http.ServerResponse;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import io.capstan.store.LabelSelector;
+import io.capstan.store.WatchQuery;
+
+/**
+ * {@code GET /apis/capstan/v1/namespaces/{ns}/jobs/{name}/log[?tailLines=N&follow=true]}: the job's combined
+ * stdout and stderr as plain text, streamed, following the current attempt until its process ends.
+ */
+public final class JobLogsApi implements HttpService {
+    static final int DEFAULT_TAIL = 10_000;
+    static final Duration FOLLOW_MAX = Duration.ofHours(2);
+
+    private final ResourceStore store;
+    private final Backend backend;
+    private final Clock clock;
+
+    public JobLogsApi(ResourceStore store, Backend backend, Clock clock) {
+        this.store = store;
+        this.backend = backend;
+        this.clock = clock;
+    }
+
+    @Override
+    public void routing(HttpRules rules) {
+        rules.get("/namespaces/{ns}/jobs/{name}/log", this::logs);
+    }
+
+    private void logs(ServerRequest req, ServerResponse res) {
+        var key = new ResourceKey(Jobs.KIND, req.path().pathParameters().get("ns"), req.path().pathParameters().get("name"));
+        int tail = tailLines(req);
+        boolean follow = req.query().first("follow").map(Boolean::parseBoolean).orElse(false);
+        var job = store.get(key);
+        res.header(HeaderNames.CONTENT_TYPE, "text/plain; charset=utf-8");
+        var deadline = clock.instant().plus(FOLLOW_MAX);
+        try (OutputStream out = res.outputStream()) {
+            var workload = job.status().field("workloadId").map(n -> n.asText());
+            var jobChanges = new WatchQuery(Optional.of(Jobs.KIND), Optional.of(key.namespace()), LabelSelector.EVERYTHING);
+            long seen = store.currentVersion();
+            while (follow && workload.isEmpty() && clock.instant().isBefore(deadline)) {
+                // Not launched yet: wait for the controller to record the attempt in the job's status.
+                for (var change : store.changes(jobChanges, seen, 100, Duration.ofSeconds(1))) {
+                    seen = change.resourceVersion();
+                    if (change.resource().key().equals(key)) {
+                        workload = change.resource().status().field("workloadId").map(n -> n.asText());
+                    }
+                }
+                if (store.find(key).isEmpty()) return;
+            }
+            if (workload.isEmpty()) return;
+            var lines = backend.tail(workload.get(), tail);
+            long next = write(out, lines, lines.isEmpty() ? 0 : lines.getFirst().number());
+            if (lines.isEmpty()) next = 0;
+            while (follow && clock.instant().isBefore(deadline)) {
+                var more = backend.follow(workload.get(), next, Duration.ofSeconds(1));
+                next = write(out, more, next);
+                if (more.isEmpty()) {
+                    var state = backend.find(workload.get());
+                    if (state.isEmpty() || state.get().phase().isTerminal()) {
+                        var last = backend.follow(workload.get(), next, Duration.ZERO);
+                        write(out, last, next);
+                        break;
+                    }
+                }
+            }
+        } catch (IOException | UncheckedIOException e) {
+            // The client stopped reading; nothing to clean up.
+        }
+    }
+
+    private static long write(OutputStream out, List<LogLine> lines, long next) throws IOException {
+        for (var l : lines) {
+            out.write(l.text().getBytes(StandardCharsets.UTF_8));
+            out.write('\n');
+            next = l.number() + 1;
+        }
+        if (!lines.isEmpty()) out.flush();
+        return next;
+    }
+
+    private static int tailLines(ServerRequest req) {
+        var v = req.query().first("tailLines");
+        if (v.isEmpty() || v.get().isEmpty()) return DEFAULT_TAIL;
+        try {
+            int n = Integer.parseInt(v.get());
+            if (n < 0 || n > 1_000_000) throw new NumberFormatException();
+            return n;
+        } catch (NumberFormatException e) {
+            throw InvalidSpecException.of("tailLines", "tailLines must be an integer from 0 to 1000000, got '" + io.capstan.core.Names.printable(v.get()) + "'");
+        }
+    }
+}

@@ -1,0 +1,88 @@
+package io.capstan.server;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.capstan.core.CapstanConfig;
+import io.capstan.core.Json;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Map;
+import java.util.function.Predicate;
+
+/** A real server on a free port with its own home and embedded H2, plus a small HTTP client for tests. */
+final class TestServer implements AutoCloseable {
+    final CapstanServer server;
+    final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+
+    TestServer(Path home) {
+        this.server = CapstanServer.start(config(home));
+    }
+
+    static CapstanConfig config(Path home) {
+        return CapstanConfig.fromEnvironment(Map.of("CAPSTAN_HOME", home.toString(), "CAPSTAN_PORT", "0", "CAPSTAN_RESYNC_SECONDS", "5"));
+    }
+
+    record Reply(int status, String contentType, String body) {
+        JsonNode json() {
+            try {
+                return Json.json().readTree(body);
+            } catch (IOException e) {
+                throw new AssertionError("not JSON: " + body, e);
+            }
+        }
+    }
+
+    Reply send(String method, String path, String body, String contentType) {
+        var builder = HttpRequest.newBuilder(URI.create(server.url() + path)).timeout(Duration.ofSeconds(30));
+        if (contentType != null) builder.header("Content-Type", contentType);
+        var publisher = body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body);
+        builder.method(method, publisher);
+        try {
+            var res = http.send(builder.build(), HttpResponse.BodyHandlers.ofString());
+            return new Reply(res.statusCode(), res.headers().firstValue("Content-Type").orElse(""), res.body());
+        } catch (IOException e) {
+            throw new AssertionError(method + " " + path + " failed: " + e, e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError("interrupted", e);
+        }
+    }
+
+    Reply get(String path) {
+        return send("GET", path, null, null);
+    }
+
+    Reply apply(String yaml) {
+        return send("POST", "/apis/capstan/v1/apply", yaml, "application/yaml");
+    }
+
+    /** Polls {@code path} until the JSON answer satisfies {@code done}, or fails after {@code timeout}. */
+    JsonNode await(String path, Predicate<JsonNode> done, Duration timeout) {
+        var deadline = Instant.now().plus(timeout);
+        JsonNode last = null;
+        while (Instant.now().isBefore(deadline)) {
+            var r = get(path);
+            if (r.status() == 200) {
+                last = r.json();
+                if (done.test(last)) return last;
+            }
+            try {
+                Thread.onSpinWait();
+                java.util.concurrent.locks.LockSupport.parkNanos(Duration.ofMillis(100).toNanos());
+            } catch (RuntimeException e) {
+                throw e;
+            }
+        }
+        throw new AssertionError("timed out after " + timeout + " waiting on " + path + "; last answer: " + last);
+    }
+
+    @Override
+    public void close() {
+        server.close();
+    }
+}
