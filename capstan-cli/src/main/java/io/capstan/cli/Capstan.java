@@ -67,7 +67,18 @@ public final class Capstan implements Callable<Integer> {
     }
 
     public static void main(String[] args) {
+        configureLogging();
         System.exit(commandLine(new Capstan(System.getenv(), Clock.systemUTC(), System.in, Capstan::isTerminal)).execute(args));
+    }
+
+    /** One-line log records, quiet libraries; a user's own {@code java.util.logging.config.file} wins. */
+    private static void configureLogging() {
+        if (System.getProperty("java.util.logging.config.file") != null) return;
+        try (var in = Capstan.class.getResourceAsStream("logging.properties")) {
+            if (in != null) java.util.logging.LogManager.getLogManager().readConfiguration(in);
+        } catch (java.io.IOException e) {
+            System.err.println("warning: could not read the logging configuration: " + e.getMessage());
+        }
     }
 
     /** The configured command line: error reporting, exit codes and case-insensitive enum values. */

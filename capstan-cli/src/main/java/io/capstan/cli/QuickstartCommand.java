@@ -45,8 +45,13 @@ final class QuickstartCommand implements Callable<Integer> {
     @Option(names = "--verbose", description = "On error, print the stack trace as well as the message.")
     private boolean verbose;
 
+    /** Held strongly: java.util.logging forgets levels set on loggers nobody references. */
+    private static final java.util.logging.Logger CAPSTAN_LOGS = java.util.logging.Logger.getLogger("io.capstan");
+
     @Override
     public Integer call() throws InterruptedException {
+        // The quickstart narrates what happens itself; the server's lifecycle lines would only interleave with it.
+        if (!verbose) CAPSTAN_LOGS.setLevel(java.util.logging.Level.WARNING);
         var env = root.env();
         var config = CapstanConfig.fromEnvironment(env);
         if (home != null) config = config.withHome(home);

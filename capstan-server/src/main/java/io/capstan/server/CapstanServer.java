@@ -13,6 +13,7 @@ import io.capstan.server.http.LineageApi;
 import io.capstan.server.http.ObservabilityApi;
 import io.capstan.server.http.ProblemHandlers;
 import io.capstan.server.http.ResourceApi;
+import io.capstan.server.http.StartingFilter;
 import io.capstan.server.jobs.JobLogsApi;
 import io.capstan.server.jobs.JobReconciler;
 import io.capstan.server.jobs.Jobs;
@@ -40,6 +41,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
@@ -50,6 +52,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 public final class CapstanServer implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(CapstanServer.class.getName());
     public static final String VERSION = versionFromManifest();
+    static final Duration STARTUP_TIMEOUT = Duration.ofMinutes(2);
 
     private final CapstanConfig config;
     private final Database database;
@@ -90,6 +93,16 @@ public final class CapstanServer implements AutoCloseable {
             for (var dir : List.of(config.home(), config.artifactsDir(), config.logsDir(), config.workDir())) {
                 Files.createDirectories(dir);
             }
+            var database = Database.open(config.dbUrl(), config.dbUser(), config.dbPassword());
+            cleanup.add(database);
+            // Opening the database and migrating it is the longest step of start-up; everything else overlaps it.
+            var startup = Executors.newVirtualThreadPerTaskExecutor();
+            cleanup.add(startup::shutdownNow);
+            var migrated = startup.submit(() -> {
+                database.migrate("store");
+                database.migrate("metadata");
+                return true;
+            });
             var meters = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
             new JvmMemoryMetrics().bindTo(meters);
             new JvmThreadMetrics().bindTo(meters);
@@ -100,10 +113,6 @@ public final class CapstanServer implements AutoCloseable {
             gc.bindTo(meters);
             cleanup.add(gc);
 
-            var database = Database.open(config.dbUrl(), config.dbUser(), config.dbPassword());
-            cleanup.add(database);
-            database.migrate("store");
-            database.migrate("metadata");
             var store = new JdbiResourceStore(database, clock, meters);
             var metadata = new MetadataStore(database, clock);
             ArtifactStore artifacts;
@@ -128,25 +137,34 @@ public final class CapstanServer implements AutoCloseable {
             var controllers = new ControllerRuntime(store, lease, clock, config.resync(), meters);
             cleanup.add(controllers);
             controllers.register(new JobReconciler(store, backend, config.workDir().resolve("jobs"), clock));
-            controllers.start();
 
+            // Migrations and the web server's start-up are independent and each takes most of a second, so they run
+            // side by side; until both are done, API requests get 503 and /readyz says not ready.
             var ready = new AtomicBoolean();
-            var web = WebServer.builder()
-                    .host(config.host())
-                    .port(config.port())
-                    .shutdownHook(false)
-                    .maxPayloadSize(Bodies.MAX_BODY_BYTES + 1024L)
-                    .shutdownGracePeriod(Duration.ofSeconds(2))
-                    .routing(routing -> {
-                        routing.addFilter(new HttpMetricsFilter(meters));
-                        ProblemHandlers.register(routing);
-                        routing.register(new ObservabilityApi(meters, () -> ready.get() && isDatabaseUp(database), VERSION));
-                        routing.register("/apis/capstan/v1", new JobLogsApi(store, backend, clock));
-                        routing.register("/apis/capstan/v1/lineage", new LineageApi(metadata));
-                        routing.register("/apis/capstan/v1", new ResourceApi(store, kinds, clock));
-                    })
-                    .build()
-                    .start();
+            WebServer web;
+            try (startup) {
+                var webStarted = startup.submit(() -> WebServer.builder()
+                        .host(config.host())
+                        .port(config.port())
+                        .shutdownHook(false)
+                        .maxPayloadSize(Bodies.MAX_BODY_BYTES + 1024L)
+                        .shutdownGracePeriod(Duration.ofSeconds(2))
+                        .routing(routing -> {
+                            routing.addFilter(new HttpMetricsFilter(meters));
+                            routing.addFilter(new StartingFilter(ready::get));
+                            ProblemHandlers.register(routing);
+                            routing.register(new ObservabilityApi(meters, () -> ready.get() && isDatabaseUp(database), VERSION));
+                            routing.register("/apis/capstan/v1", new JobLogsApi(store, backend, clock));
+                            routing.register("/apis/capstan/v1/lineage", new LineageApi(metadata));
+                            routing.register("/apis/capstan/v1", new ResourceApi(store, kinds, clock));
+                        })
+                        .build()
+                        .start());
+                web = awaitStartup(webStarted, "the HTTP server on " + config.host() + ":" + config.port());
+                cleanup.add(web::stop);
+                awaitStartup(migrated, "the database migrations on " + config.dbUrl());
+            }
+            controllers.start();
             var server = new CapstanServer(config, database, store, metadata, artifacts, backend, controllers, web, meters);
             ready.set(true);
             Runtime.getRuntime().addShutdownHook(Thread.ofPlatform().unstarted(server::close));
@@ -157,6 +175,20 @@ public final class CapstanServer implements AutoCloseable {
         } catch (RuntimeException e) {
             closeAll(cleanup);
             throw e;
+        }
+    }
+
+    private static <T> T awaitStartup(java.util.concurrent.Future<T> step, String what) {
+        try {
+            return step.get(STARTUP_TIMEOUT.toSeconds(), java.util.concurrent.TimeUnit.SECONDS);
+        } catch (java.util.concurrent.ExecutionException e) {
+            if (e.getCause() instanceof RuntimeException r) throw r;
+            throw new IllegalStateException("starting " + what + " failed: " + e.getCause().getMessage(), e.getCause());
+        } catch (java.util.concurrent.TimeoutException e) {
+            throw new io.capstan.core.TransientException("starting " + what + " took longer than " + STARTUP_TIMEOUT, e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while starting " + what, e);
         }
     }
 

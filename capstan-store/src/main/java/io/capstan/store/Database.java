@@ -43,7 +43,9 @@ public final class Database implements AutoCloseable {
         config.setMinimumIdle(1);
         config.setConnectionTimeout(Duration.ofSeconds(10).toMillis());
         config.setPoolName("capstan");
-        config.setInitializationFailTimeout(Duration.ofSeconds(15).toMillis());
+        // Connect lazily: the first use (the migrations) reports an unreachable database, and start-up can overlap
+        // opening the database with everything else.
+        config.setInitializationFailTimeout(-1);
         return new Database(new HikariDataSource(config), dialect);
     }
 
