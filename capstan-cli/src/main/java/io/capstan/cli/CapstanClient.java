@@ -122,7 +122,8 @@ final class CapstanClient {
      * @param source the file name shown in field errors, or empty
      */
     JsonNode apply(byte[] body, String contentType, String namespace, String source) {
-        var request = request(API + "/apply" + query(Map.of("namespace", namespace)))
+        var params = source.isEmpty() ? Map.of("namespace", namespace) : Map.of("namespace", namespace, "source", source);
+        var request = request(API + "/apply" + query(params))
                 .header("Content-Type", contentType)
                 .POST(HttpRequest.BodyPublishers.ofByteArray(body))
                 .timeout(requestTimeout)

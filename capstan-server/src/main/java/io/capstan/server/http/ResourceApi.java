@@ -237,8 +237,11 @@ public final class ResourceApi implements HttpService {
         }
     }
 
+    /** The name errors give the input: the client's file name when it sent one, else "request". */
     private static String source(ServerRequest req) {
-        return "request";
+        return req.query().first("source").filter(s -> !s.isBlank())
+                .map(s -> Names.printable(s.length() > 200 ? s.substring(s.length() - 200) : s))
+                .orElse("request");
     }
 
 }
