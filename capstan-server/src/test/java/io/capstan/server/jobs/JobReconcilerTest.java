@@ -1,0 +1,119 @@
+package io.capstan.server.jobs;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.capstan.backend.LocalBackend;
+import io.capstan.core.ResourceKey;
+import io.capstan.core.ResourceKinds;
+import io.capstan.core.ResourceParser;
+import io.capstan.store.Database;
+import io.capstan.store.JdbiResourceStore;
+import io.capstan.store.Reconciler.Result;
+import io.capstan.store.testing.TestDatabases;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.concurrent.locks.LockSupport;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The Job reconciler against a real store and real child processes, driven by hand instead of the runtime. */
+class JobReconcilerTest {
+    @TempDir
+    Path dir;
+    Database db;
+    JdbiResourceStore store;
+    LocalBackend backend;
+    JobReconciler reconciler;
+    final ResourceParser parser = new ResourceParser(ResourceKinds.of(List.of(Jobs.RESOURCE_KIND)));
+
+    @BeforeEach
+    void setUp() {
+        db = TestDatabases.h2();
+        db.migrate("store");
+        store = new JdbiResourceStore(db, Clock.systemUTC());
+        backend = new LocalBackend(LocalBackend.Options.of(dir.resolve("workloads")));
+        reconciler = new JobReconciler(store, backend, dir.resolve("jobs"), Clock.systemUTC());
+    }
+
+    @AfterEach
+    void tearDown() {
+        backend.shutdownAndKillAll(Duration.ofSeconds(5));
+        db.close();
+    }
+
+    private ResourceKey apply(String yaml) {
+        return store.create(parser.parse("test.yaml", yaml).getFirst()).key();
+    }
+
+    /** Reconciles as the runtime would, honouring requeues, until the reconciler says done. */
+    private void reconcileUntilDone(ResourceKey key) {
+        var deadline = Instant.now().plusSeconds(30);
+        while (Instant.now().isBefore(deadline)) {
+            var result = reconciler.reconcile(key);
+            if (result.requeueAfter().isEmpty()) return;
+            LockSupport.parkNanos(result.requeueAfter().get().toNanos());
+        }
+        throw new AssertionError("reconcile of " + key + " did not settle in 30 s; status: " + store.get(key).status());
+    }
+
+    @Test
+    void succeedsAndASecondReconcileChangesNothing() {
+        var key = apply("apiVersion: capstan.io/v1\nkind: Job\nmetadata: {name: ok}\nspec: {command: [sh, -c, 'echo hi']}\n");
+        reconcileUntilDone(key);
+        var done = store.get(key);
+        assertThat(done.status().phase()).isEqualTo("Succeeded");
+        assertThat(done.status().field("exitCode").orElseThrow().asInt()).isZero();
+
+        assertThat(reconciler.reconcile(key)).isEqualTo(Result.done());
+        assertThat(reconciler.reconcile(key)).isEqualTo(Result.done());
+        assertThat(store.get(key).metadata().resourceVersion()).isEqualTo(done.metadata().resourceVersion());
+        assertThat(backend.list()).hasSize(1);
+    }
+
+    @Test
+    void writesTheAttemptBeforeLaunchingAndRelaunchesNothingTwice() {
+        var key = apply("apiVersion: capstan.io/v1\nkind: Job\nmetadata: {name: once}\nspec: {command: [sh, -c, 'echo x >> "
+                + dir.resolve("once.txt") + "']}\n");
+        reconciler.reconcile(key);
+        var afterFirst = store.get(key).status();
+        assertThat(afterFirst.field("workloadId")).isPresent();
+        assertThat(afterFirst.field("attempts").orElseThrow().asInt()).isEqualTo(1);
+        reconcileUntilDone(key);
+        assertThat(dir.resolve("once.txt")).hasContent("x");
+    }
+
+    @Test
+    void retriesAsBackoffLimitSaysThenFailsWithTheReason() {
+        var key = apply("apiVersion: capstan.io/v1\nkind: Job\nmetadata: {name: bad}\nspec: {backoffLimit: 1, command: [sh, -c, 'exit 4']}\n");
+        reconcileUntilDone(key);
+        var failed = store.get(key).status();
+        assertThat(failed.phase()).isEqualTo("Failed");
+        assertThat(failed.field("attempts").orElseThrow().asInt()).isEqualTo(2);
+        assertThat(failed.condition("Succeeded").orElseThrow().message()).isEqualTo("exited with code 4");
+        var version = store.get(key).metadata().resourceVersion();
+        reconciler.reconcile(key);
+        assertThat(store.get(key).metadata().resourceVersion()).isEqualTo(version);
+    }
+
+    @Test
+    void timeoutKillsTheProcessAndFailsTheJob() {
+        var key = apply("apiVersion: capstan.io/v1\nkind: Job\nmetadata: {name: slow}\nspec: {timeoutSeconds: 1, command: [sleep, '30']}\n");
+        reconcileUntilDone(key);
+        assertThat(store.get(key).status().field("message").orElseThrow().asText()).contains("timeout");
+    }
+
+    @Test
+    void deletingAJobCancelsItsProcess() {
+        var key = apply("apiVersion: capstan.io/v1\nkind: Job\nmetadata: {name: gone}\nspec: {command: [sleep, '30']}\n");
+        reconciler.reconcile(key);
+        var workload = store.get(key).status().field("workloadId").orElseThrow().asText();
+        store.delete(key);
+        assertThat(reconciler.reconcile(key)).isEqualTo(Result.done());
+        assertThat(backend.find(workload).orElseThrow().phase().isTerminal()).isTrue();
+    }
+}
