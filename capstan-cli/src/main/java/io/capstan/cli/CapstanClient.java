@@ -122,7 +122,9 @@ final class CapstanClient {
      * @param source the file name shown in field errors, or empty
      */
     JsonNode apply(byte[] body, String contentType, String namespace, String source) {
-        var params = source.isEmpty() ? Map.of("namespace", namespace) : Map.of("namespace", namespace, "source", source);
+        var params = new java.util.LinkedHashMap<String, String>();
+        params.put("namespace", namespace);
+        if (!source.isEmpty()) params.put("source", source);
         var request = request(API + "/apply" + query(params))
                 .header("Content-Type", contentType)
                 .POST(HttpRequest.BodyPublishers.ofByteArray(body))

@@ -197,7 +197,7 @@ class CommandsTest {
         assertThat(run.out()).isEqualTo("job.capstan.io/hello created" + NL);
         var request = server.last("POST");
         assertThat(request.contentType()).isEqualTo("application/yaml");
-        assertThat(request.query()).isEqualTo("namespace=team-a");
+        assertThat(request.query()).startsWith("namespace=team-a&source=").endsWith("job.yaml");
         assertThat(request.body()).contains("name: hello");
     }
 

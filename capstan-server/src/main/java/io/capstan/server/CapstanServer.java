@@ -55,29 +55,23 @@ public final class CapstanServer implements AutoCloseable {
     static final Duration STARTUP_TIMEOUT = Duration.ofMinutes(2);
 
     private final CapstanConfig config;
-    private final Database database;
     private final ResourceStore store;
     private final MetadataStore metadata;
     private final ArtifactStore artifacts;
-    private final LocalBackend backend;
-    private final ControllerRuntime controllers;
     private final WebServer web;
-    private final PrometheusMeterRegistry meters;
+    /** Everything to close at shutdown, in the order it was opened; closed last-opened first. */
+    private final List<AutoCloseable> resources;
     private final AtomicBoolean closed = new AtomicBoolean();
     private final CountDownLatch terminated = new CountDownLatch(1);
 
-    private CapstanServer(CapstanConfig config, Database database, ResourceStore store, MetadataStore metadata,
-                          ArtifactStore artifacts, LocalBackend backend, ControllerRuntime controllers, WebServer web,
-                          PrometheusMeterRegistry meters) {
+    private CapstanServer(CapstanConfig config, ResourceStore store, MetadataStore metadata, ArtifactStore artifacts,
+                          WebServer web, List<AutoCloseable> resources) {
         this.config = config;
-        this.database = database;
         this.store = store;
         this.metadata = metadata;
         this.artifacts = artifacts;
-        this.backend = backend;
-        this.controllers = controllers;
         this.web = web;
-        this.meters = meters;
+        this.resources = List.copyOf(resources);
     }
 
     /** The kinds this server accepts. Later engines add theirs here. */
@@ -104,6 +98,7 @@ public final class CapstanServer implements AutoCloseable {
                 return true;
             });
             var meters = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+            cleanup.add(meters::close);
             new JvmMemoryMetrics().bindTo(meters);
             new JvmThreadMetrics().bindTo(meters);
             new ClassLoaderMetrics().bindTo(meters);
@@ -165,7 +160,7 @@ public final class CapstanServer implements AutoCloseable {
                 awaitStartup(migrated, "the database migrations on " + config.dbUrl());
             }
             controllers.start();
-            var server = new CapstanServer(config, database, store, metadata, artifacts, backend, controllers, web, meters);
+            var server = new CapstanServer(config, store, metadata, artifacts, web, cleanup);
             ready.set(true);
             Runtime.getRuntime().addShutdownHook(Thread.ofPlatform().unstarted(server::close));
             return server;
@@ -233,13 +228,8 @@ public final class CapstanServer implements AutoCloseable {
     @Override
     public void close() {
         if (!closed.compareAndSet(false, true)) return;
-        try {
-            web.stop();
-        } catch (RuntimeException e) {
-            LOG.log(Level.WARNING, "HTTP server did not stop cleanly", e);
-        }
-        // closeAll closes in reverse order: controllers first, the database last.
-        closeAll(List.of(meters::close, database, backend, controllers));
+        // The web server stops first (it was started last), then controllers, the backend and the database.
+        closeAll(resources);
         terminated.countDown();
     }
 
