@@ -62,8 +62,13 @@ public record CapstanConfig(Path home, String host, int port, int grpcPort, Stri
                 Duration.ofSeconds(intVar(env, "CAPSTAN_RESYNC_SECONDS", 30)));
     }
 
+    /**
+     * The embedded H2 database under {@code home/db}. {@code WRITE_DELAY=0} makes every commit reach the file before
+     * the commit returns; H2's default of 500 ms would let a {@code kill -9} lose the last half second of records.
+     */
     public static String embeddedDbUrl(Path home) {
-        return "jdbc:h2:file:" + home.resolve("db").resolve("capstan") + ";MODE=PostgreSQL;DATABASE_TO_LOWER=TRUE;DEFAULT_NULL_ORDERING=HIGH";
+        return "jdbc:h2:file:" + home.resolve("db").resolve("capstan")
+                + ";MODE=PostgreSQL;DATABASE_TO_LOWER=TRUE;DEFAULT_NULL_ORDERING=HIGH;WRITE_DELAY=0";
     }
 
     public CapstanConfig withHome(Path newHome) {

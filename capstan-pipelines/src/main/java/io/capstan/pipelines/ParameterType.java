@@ -35,7 +35,11 @@ public enum ParameterType {
 
     /** Whether a value of type {@code produced} may feed an input of this type; an integer widens to a double. */
     public boolean accepts(ParameterType produced) {
-        return this == produced || (this == NUMBER_DOUBLE && produced == NUMBER_INTEGER);
+        return this == produced
+                || (this == NUMBER_DOUBLE && produced == NUMBER_INTEGER)
+                // PipelineTaskFinalStatus is a struct; a DAG may forward it to a STRUCT input and back.
+                || (this == STRUCT && produced == TASK_FINAL_STATUS)
+                || (this == TASK_FINAL_STATUS && produced == STRUCT);
     }
 
     /** Whether the JSON {@code value} (a default or a constant) is a value of this type. */

@@ -65,6 +65,8 @@ public final class PipelineValidator {
         private final PipelineSpec spec;
         private final Problems problems;
         private final Conditions conditions;
+        /** For each component, the parameters that every task running it passes. */
+        private Map<String, Set<String>> passedParameters = Map.of();
 
         Check(PipelineSpec spec, Problems problems, Conditions conditions) {
             this.spec = spec;
@@ -73,6 +75,7 @@ public final class PipelineValidator {
         }
 
         void run() {
+            passedParameters = passedParameters();
             var all = new LinkedHashMap<String, ComponentSpec>();
             all.put(PipelineSpec.ROOT, spec.root());
             spec.components().forEach(all::putIfAbsent);
@@ -85,6 +88,24 @@ public final class PipelineValidator {
             checkComponentRecursion();
         }
 
+        private Map<String, Set<String>> passedParameters() {
+            var passed = new HashMap<String, Set<String>>();
+            var dags = new ArrayList<DagSpec>();
+            if (spec.root().body() instanceof DagBody d) dags.add(d.dag());
+            spec.components().values().forEach(c -> {
+                if (c.body() instanceof DagBody d) dags.add(d.dag());
+            });
+            for (var dag : dags) {
+                for (var task : dag.tasks().values()) {
+                    passed.merge(task.componentRef(), new LinkedHashSet<>(task.parameters().keySet()), (a, b) -> {
+                        a.retainAll(b);
+                        return a;
+                    });
+                }
+            }
+            return passed;
+        }
+
         private void checkExecutorRef(String name, ComponentSpec component, String label) {
             var executor = spec.executors().get(label);
             var path = componentPath(name) + ".executorLabel";
@@ -95,15 +116,16 @@ public final class PipelineValidator {
                 return;
             }
             var execPath = "deploymentSpec.executors." + label;
+            var passed = passedParameters.getOrDefault(name, Set.of());
             switch (executor) {
                 case ExecutorSpec.Container c -> {
-                    checkStrings(c.command(), execPath + ".container.command", component);
-                    checkStrings(c.args(), execPath + ".container.args", component);
+                    checkStrings(c.command(), execPath + ".container.command", component, passed);
+                    checkStrings(c.args(), execPath + ".container.args", component, passed);
                     for (int i = 0; i < c.env().size(); i++) {
-                        checkString(c.env().get(i).value(), execPath + ".container.env[" + i + "].value", component);
+                        checkString(c.env().get(i).value(), execPath + ".container.env[" + i + "].value", component, passed);
                     }
-                    for (var v : c.resources().values()) checkString(v, execPath + ".container.resources", component);
-                    checkString(c.image(), execPath + ".container.image", component);
+                    for (var v : c.resources().values()) checkString(v, execPath + ".container.resources", component, passed);
+                    checkString(c.image(), execPath + ".container.image", component, passed);
                 }
                 case ExecutorSpec.Importer imp -> {
                     if (!imp.uriRuntimeParameter().isEmpty() && !component.inputs().parameters().containsKey(imp.uriRuntimeParameter())) {
@@ -111,7 +133,7 @@ public final class PipelineValidator {
                                 + Names.printable(imp.uriRuntimeParameter()) + "', which component '" + Names.printable(name)
                                 + "' does not declare in inputDefinitions.parameters");
                     }
-                    checkString(imp.uriConstant(), execPath + ".importer.artifactUri.constant", component);
+                    checkString(imp.uriConstant(), execPath + ".importer.artifactUri.constant", component, passed);
                 }
                 case ExecutorSpec.Resolver r -> {
                     // Resolver queries are kept as written; the engine reports them as unsupported when run.
@@ -119,13 +141,13 @@ public final class PipelineValidator {
             }
         }
 
-        private void checkStrings(List<String> values, String path, ComponentSpec component) {
-            for (int i = 0; i < values.size(); i++) checkString(values.get(i), path + "[" + i + "]", component);
+        private void checkStrings(List<String> values, String path, ComponentSpec component, Set<String> passed) {
+            for (int i = 0; i < values.size(); i++) checkString(values.get(i), path + "[" + i + "]", component, passed);
         }
 
-        private void checkString(String value, String path, ComponentSpec component) {
+        private void checkString(String value, String path, ComponentSpec component, Set<String> passed) {
             if (!value.contains("{{$") && !value.contains("\"IfPresent\"") && !value.contains("\"Concat\"")) return;
-            for (var p : Placeholders.check(value, component)) problems.add(path, p);
+            for (var p : Placeholders.check(value, component, passed)) problems.add(path, p);
         }
 
         /** A component whose DAG reaches itself again would expand forever. */
@@ -182,7 +204,7 @@ public final class PipelineValidator {
                 if (dep.equals(task.name())) {
                     problems.add(path + ".dependentTasks[" + i + "]", "task '" + Names.printable(task.name()) + "' depends on itself; remove it from dependentTasks");
                 } else if (!dag.tasks().containsKey(dep)) {
-                    problems.add(path + ".dependentTasks[" + i + "]", danglingTask(dep, dag, owner));
+                    problems.add(path + ".dependentTasks[" + i + "]", danglingTask(dep, dag));
                 }
             }
             var component = spec.components().get(task.componentRef());
@@ -201,20 +223,17 @@ public final class PipelineValidator {
             checkCondition(task, path);
         }
 
-        private String danglingTask(String name, DagSpec dag, String owner) {
-            return "names task '" + Names.printable(name) + "', which is not a task of the same DAG ("
-                    + (PipelineSpec.ROOT.equals(owner) ? "the root DAG" : "component '" + Names.printable(owner) + "'")
-                    + "); tasks can only refer to siblings" + (dag.tasks().isEmpty() ? "" : ": " + String.join(", ", dag.tasks().keySet()));
+        private static String danglingTask(String name, DagSpec dag) {
+            return "names task '" + Names.printable(name) + "', which is not a task of this DAG; tasks can only refer to siblings"
+                    + (dag.tasks().isEmpty() ? "" : " (" + String.join(", ", dag.tasks().keySet().stream().limit(20).toList()) + ")");
         }
 
         private void checkParameters(ComponentSpec enclosing, DagSpec dag, PipelineTask task, ComponentSpec component, String path) {
             task.parameters().forEach((input, binding) -> {
                 var p = path + ".inputs.parameters." + input;
                 var declared = component.inputs().parameters().get(input);
-                if (declared == null) {
-                    problems.add(p, "task '" + Names.printable(task.name()) + "' passes parameter '" + Names.printable(input)
-                            + "', which component '" + Names.printable(task.componentRef()) + "' does not declare in inputDefinitions.parameters");
-                }
+                // A task may pass parameters its component does not declare: the SDK does so for values that
+                // f-string constants and resource placeholders of the same task read. So only declared ones are typed.
                 var checkType = declared != null && !binding.hasSelector();
                 switch (binding.source()) {
                     case ComponentInputParameter c -> {
@@ -241,8 +260,8 @@ public final class PipelineValidator {
                         }
                     }
                     case RuntimeConstant c -> {
-                        if (c.value().isTextual()) {
-                            for (var problem : Placeholders.checkConstant(c.value().asText())) problems.add(p + ".runtimeValue.constant", problem);
+                        for (var problem : Placeholders.checkConstant(c.value(), task.parameters().keySet())) {
+                            problems.add(p + ".runtimeValue.constant", problem);
                         }
                         if (checkType && declared.type() != ParameterType.STRING && !declared.type().admits(c.value())
                                 && !c.value().isTextual()) {
@@ -269,7 +288,7 @@ public final class PipelineValidator {
             }
             var producer = dag.tasks().get(producerName);
             if (producer == null) {
-                problems.add(path, danglingTask(producerName, dag, ""));
+                problems.add(path, danglingTask(producerName, dag));
                 return null;
             }
             return spec.components().get(producer.componentRef());
@@ -463,7 +482,7 @@ public final class PipelineValidator {
             if (sel.producerSubtask().isEmpty()) return;
             var task = dag.tasks().get(sel.producerSubtask());
             if (task == null) {
-                problems.add(path, "producerSubtask " + danglingTask(sel.producerSubtask(), dag, ""));
+                problems.add(path, "producerSubtask " + danglingTask(sel.producerSubtask(), dag));
                 return;
             }
             var producer = spec.components().get(task.componentRef());

@@ -37,7 +37,7 @@ final class Placeholders {
      * The problems with the placeholders in {@code value}, checked against the interface of the component that
      * runs it; empty if there are none.
      */
-    static List<String> check(String value, ComponentSpec component) {
+    static List<String> check(String value, ComponentSpec component, Set<String> passedParameters) {
         var problems = new ArrayList<String>();
         var stripped = value.strip();
         if (stripped.startsWith("{\"Concat\"") || stripped.startsWith("{\"IfPresent\"")) {
@@ -45,7 +45,7 @@ final class Placeholders {
         }
         Matcher m = PLACEHOLDER.matcher(value);
         while (m.find()) {
-            checkOne(m.group(1), component, problems);
+            checkOne(m.group(1), component, passedParameters, problems);
         }
         if (problems.isEmpty() && value.contains("{{$") && !PLACEHOLDER.matcher(value).find()) {
             problems.add("has an unterminated placeholder '{{$...'; close it with '}}'");
@@ -53,25 +53,48 @@ final class Placeholders {
         return problems;
     }
 
-    /** Problems with placeholders in a runtime constant: only run-level placeholders are resolved there. */
-    static List<String> checkConstant(String value) {
+    /**
+     * Problems with placeholders in a runtime constant (searched through lists and maps): KFP resolves run-level
+     * placeholders there, and {@code {{$.inputs.parameters['x']}}} naming another input parameter of the same task,
+     * which is how the SDK compiles f-strings over pipeline values.
+     */
+    static List<String> checkConstant(JsonNode value, Set<String> taskParameters) {
         var problems = new ArrayList<String>();
-        Matcher m = PLACEHOLDER.matcher(value);
-        while (m.find()) {
-            var body = m.group(1);
-            if (!body.isEmpty() && !PIPELINE_LEVEL.contains(body)) {
-                problems.add("uses placeholder '{{$" + Names.printable(body) + "}}', which KFP does not resolve in a constant; "
-                        + "use a run-level placeholder such as {{$.pipeline_job_uuid}} or pass the value as an input");
-            }
-        }
+        checkConstant(value, taskParameters, problems);
         return problems;
     }
 
-    private static void checkOne(String body, ComponentSpec component, List<String> problems) {
+    private static void checkConstant(JsonNode value, Set<String> taskParameters, List<String> problems) {
+        if (value.isContainerNode()) {
+            value.forEach(v -> checkConstant(v, taskParameters, problems));
+            value.fieldNames().forEachRemaining(f -> checkConstant(com.fasterxml.jackson.databind.node.TextNode.valueOf(f), taskParameters, problems));
+            return;
+        }
+        if (!value.isTextual()) return;
+        Matcher m = PLACEHOLDER.matcher(value.asText());
+        while (m.find()) {
+            var body = m.group(1);
+            if (body.isEmpty() || PIPELINE_LEVEL.contains(body)) continue;
+            var input = INPUT_PARAMETER.matcher(body);
+            if (input.matches()) {
+                if (!taskParameters.contains(name(input))) {
+                    problems.add("placeholder '{{$" + Names.printable(body) + "}}' names parameter '" + Names.printable(name(input))
+                            + "', which the task does not pass; add it under the task's inputs.parameters");
+                }
+            } else {
+                problems.add("uses placeholder '{{$" + Names.printable(body) + "}}', which KFP does not resolve in a constant; "
+                        + "use a run-level placeholder such as {{$.pipeline_job_uuid}} or {{$.inputs.parameters['x']}} for another input of the task");
+            }
+        }
+    }
+
+    private static void checkOne(String body, ComponentSpec component, Set<String> passedParameters, List<String> problems) {
         if (body.isEmpty() || PIPELINE_LEVEL.contains(body)) return;
         Matcher m;
         if ((m = INPUT_PARAMETER.matcher(body)).matches()) {
-            requireDeclared(name(m), component.inputs().parameters().keySet(), "input parameter", "inputDefinitions.parameters", body, problems);
+            if (passedParameters.contains(name(m))) return;
+            requireDeclared(name(m), component.inputs().parameters().keySet(), "input parameter",
+                    "inputDefinitions.parameters, nor do the tasks that run it pass it", body, problems);
         } else if ((m = INPUT_ARTIFACT.matcher(body)).matches()) {
             requireDeclared(name(m), component.inputs().artifacts().keySet(), "input artifact", "inputDefinitions.artifacts", body, problems);
         } else if ((m = OUTPUT_PARAMETER.matcher(body)).matches()) {

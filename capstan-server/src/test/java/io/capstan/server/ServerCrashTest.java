@@ -81,6 +81,23 @@ class ServerCrashTest {
         }
     }
 
+    @Test
+    void aResourceAcknowledgedJustBeforeAKillSurvivesIt() throws Exception {
+        int port = freePort();
+        var server = startServer(port);
+        try {
+            var applied = post(port, "/apis/capstan/v1/apply",
+                    "apiVersion: capstan.io/v1\nkind: Job\nmetadata: {name: last-word}\nspec: {command: [\"true\"]}\n");
+            assertThat(applied.statusCode()).isEqualTo(200);
+            server.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+            server = startServer(port);
+            var job = get(port, "/apis/capstan/v1/namespaces/default/jobs/last-word");
+            assertThat(job.path("metadata").path("name").asText()).as(job.toString()).isEqualTo("last-word");
+        } finally {
+            server.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+        }
+    }
+
     private Process startServer(int port) throws IOException {
         var java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         var pb = new ProcessBuilder(java, "-Xss2m", "-XX:+UseSerialGC", "-cp", System.getProperty("java.class.path"),
