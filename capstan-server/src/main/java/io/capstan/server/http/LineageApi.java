@@ -47,8 +47,8 @@ public final class LineageApi implements HttpService {
         var artifacts = ids(req, "artifactIds");
         var executions = ids(req, "executionIds");
         var direction = direction(req.query().first("direction").orElse("both"));
-        int maxHops = intParam(req, "maxHops", 5);
-        int maxNodes = intParam(req, "maxNodes", LineageQuery.DEFAULT_MAX_NODES);
+        int maxHops = QueryParams.intParam(req, "maxHops", 5, 0, LineageQuery.MAX_HOPS);
+        int maxNodes = QueryParams.intParam(req, "maxNodes", LineageQuery.DEFAULT_MAX_NODES, 1, LineageQuery.MAX_NODES);
         Bodies.send(req, res, Status.OK_200, metadata.lineage(new LineageQuery(artifacts, executions, direction, maxHops, maxNodes)));
     }
 
@@ -83,16 +83,6 @@ public final class LineageApi implements HttpService {
             return id;
         } catch (NumberFormatException e) {
             throw InvalidSpecException.of(field, field + " must be positive integers, got '" + Names.printable(text) + "'");
-        }
-    }
-
-    private static int intParam(ServerRequest req, String name, int fallback) {
-        var v = req.query().first(name);
-        if (v.isEmpty() || v.get().isBlank()) return fallback;
-        try {
-            return Integer.parseInt(v.get().trim());
-        } catch (NumberFormatException e) {
-            throw InvalidSpecException.of(name, name + " must be an integer, got '" + Names.printable(v.get()) + "'");
         }
     }
 }

@@ -137,7 +137,7 @@ public final class ResourceApi implements HttpService {
             watch(req, res, new WatchQuery(Optional.of(kind.kind()), ns, selector));
             return;
         }
-        int limit = intParam(req, "limit", ListQuery.MAX_LIMIT, 1, ListQuery.MAX_LIMIT);
+        int limit = QueryParams.intParam(req, "limit", ListQuery.MAX_LIMIT, 1, ListQuery.MAX_LIMIT);
         var page = store.list(new ListQuery(kind.kind(), ns, selector, limit, req.query().first("continue").filter(s -> !s.isEmpty())));
         var metadata = Json.json().createObjectNode();
         page.continueToken().ifPresent(t -> metadata.put("continue", t));
@@ -222,18 +222,6 @@ public final class ResourceApi implements HttpService {
             return version;
         } catch (NumberFormatException e) {
             throw InvalidSpecException.of("resourceVersion", "resourceVersion must be a non-negative integer, got '" + Names.printable(v) + "'");
-        }
-    }
-
-    private static int intParam(ServerRequest req, String name, int fallback, int min, int max) {
-        var v = req.query().first(name);
-        if (v.isEmpty() || v.get().isEmpty()) return fallback;
-        try {
-            int n = Integer.parseInt(v.get());
-            if (n < min || n > max) throw new NumberFormatException();
-            return n;
-        } catch (NumberFormatException e) {
-            throw InvalidSpecException.of(name, name + " must be an integer from " + min + " to " + max + ", got '" + Names.printable(v.get()) + "'");
         }
     }
 

@@ -46,7 +46,7 @@ public final class JobLogsApi implements HttpService {
 
     private void logs(ServerRequest req, ServerResponse res) {
         var key = new ResourceKey(Jobs.KIND, req.path().pathParameters().get("ns"), req.path().pathParameters().get("name"));
-        int tail = tailLines(req);
+        int tail = io.capstan.server.http.QueryParams.intParam(req, "tailLines", DEFAULT_TAIL, 0, 1_000_000);
         boolean follow = req.query().first("follow").map(Boolean::parseBoolean).orElse(false);
         var job = store.get(key);
         res.header(HeaderNames.CONTENT_TYPE, "text/plain; charset=utf-8");
@@ -94,17 +94,5 @@ public final class JobLogsApi implements HttpService {
         }
         if (!lines.isEmpty()) out.flush();
         return next;
-    }
-
-    private static int tailLines(ServerRequest req) {
-        var v = req.query().first("tailLines");
-        if (v.isEmpty() || v.get().isEmpty()) return DEFAULT_TAIL;
-        try {
-            int n = Integer.parseInt(v.get());
-            if (n < 0 || n > 1_000_000) throw new NumberFormatException();
-            return n;
-        } catch (NumberFormatException e) {
-            throw InvalidSpecException.of("tailLines", "tailLines must be an integer from 0 to 1000000, got '" + io.capstan.core.Names.printable(v.get()) + "'");
-        }
     }
 }
