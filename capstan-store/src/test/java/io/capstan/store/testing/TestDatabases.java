@@ -38,7 +38,8 @@ public final class TestDatabases {
     /** A file-backed H2 database under {@code dir}, as embedded mode uses it. */
     public static Database h2File(Path dir) {
         Objects.requireNonNull(dir, "dir");
-        return Database.open("jdbc:h2:file:" + dir.toAbsolutePath().resolve("capstan") + H2_OPTIONS, "", "");
+        // The same URL the server uses for embedded storage, durability settings included.
+        return Database.open(io.capstan.core.CapstanConfig.embeddedDbUrl(dir.toAbsolutePath()), "", "");
     }
 
     /** The PostgreSQL URL from {@code capstan.test.pg.url}; fails under {@code CI=true} when it is missing. */
