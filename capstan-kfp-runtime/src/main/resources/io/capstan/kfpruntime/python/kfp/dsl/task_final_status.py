@@ -1,0 +1,13 @@
+"""The status an exit handler's task receives about the pipeline it guards."""
+import dataclasses
+from typing import Optional
+
+
+@dataclasses.dataclass
+class PipelineTaskFinalStatus:
+    """Final status of the guarded pipeline task (for ``dsl.ExitHandler``)."""
+    state: str
+    pipeline_job_resource_name: str
+    pipeline_task_name: str
+    error_code: Optional[int]
+    error_message: Optional[str]

@@ -1,0 +1,1 @@
+"""Artifact classes and type annotations of the KFP component runtime."""
