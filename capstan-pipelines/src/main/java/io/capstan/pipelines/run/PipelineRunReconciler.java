@@ -1,0 +1,224 @@
+package io.capstan.pipelines.run;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.databind.node.TextNode;
+import io.capstan.backend.Backend;
+import io.capstan.backend.WorkloadSpec;
+import io.capstan.core.InvalidSpecException;
+import io.capstan.core.Resource;
+import io.capstan.core.ResourceKey;
+import io.capstan.core.ResourceStatus;
+import io.capstan.core.TransientException;
+import io.capstan.metadata.MetadataStore;
+import io.capstan.store.LabelSelector;
+import io.capstan.store.ListQuery;
+import io.capstan.store.Reconciler;
+import io.capstan.store.ResourceStore;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.HashSet;
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * Runs PipelineRuns: each reconcile recomputes, from the plan and the task states in {@code status.tasks}, what
+ * can run; writes the new task states (with their workload ids) to status first; then launches the workloads.
+ *
+ * <p>Durable before acting: a task is RUNNING with its workload id in the stored status before its process starts,
+ * launch is idempotent on that id, and a task's outputs and lineage are recorded before it is marked SUCCEEDED. So
+ * after a crash a new reconciler re-adopts running steps by id and never runs a succeeded task again. Keeps no
+ * state in fields; thread-safe as long as the runtime serialises reconciles per key.
+ */
+public final class PipelineRunReconciler implements Reconciler {
+    static final Duration POLL = Duration.ofMillis(100);
+
+    private final ResourceStore store;
+    private final Backend backend;
+    private final RunLineage lineage;
+    private final Path workRoot;
+    private final Clock clock;
+    private final StepCommandRewriter rewriter;
+
+    /**
+     * @param workRoot where run folders go: {@code <workRoot>/<run uid>/} holds task attempts, the workspace and,
+     *                 unless the run names a {@code file://} pipeline root, the artifacts
+     * @param rewriter applied to every container step's resolved command before launch
+     */
+    public PipelineRunReconciler(ResourceStore store, Backend backend, MetadataStore metadata, Path workRoot, Clock clock,
+                                 StepCommandRewriter rewriter) {
+        this.store = Objects.requireNonNull(store, "store");
+        this.backend = Objects.requireNonNull(backend, "backend");
+        this.lineage = new RunLineage(Objects.requireNonNull(metadata, "metadata"));
+        this.workRoot = Objects.requireNonNull(workRoot, "workRoot");
+        this.clock = Objects.requireNonNull(clock, "clock");
+        this.rewriter = Objects.requireNonNull(rewriter, "rewriter");
+    }
+
+    /** As the full constructor, with commands launched as resolved. */
+    public PipelineRunReconciler(ResourceStore store, Backend backend, MetadataStore metadata, Path workRoot, Clock clock) {
+        this(store, backend, metadata, workRoot, clock, StepCommandRewriter.IDENTITY);
+    }
+
+    @Override
+    public String kind() {
+        return PipelineRuns.KIND;
+    }
+
+    @Override
+    public Result reconcile(ResourceKey key) {
+        var found = store.find(key);
+        if (found.isEmpty()) {
+            cancelOrphans();
+            return Result.done();
+        }
+        var run = found.get();
+        var phase = RunPhase.ofWire(run.status().phase());
+        if (phase == RunPhase.CANCELLED) {
+            cancelLiveWorkloads(run.metadata().uid());
+            return Result.done();
+        }
+        if (phase.isTerminal()) return Result.done();
+
+        PipelineRunSpec spec;
+        io.capstan.pipelines.ParsedPipeline parsed;
+        io.capstan.pipelines.ExecutionPlan plan;
+        try {
+            spec = PipelineRunSpec.of(run.spec());
+            parsed = spec.parsed();
+            plan = PipelineRunSpec.plan(parsed);
+        } catch (InvalidSpecException e) {
+            return fail(run, "the pipeline is not valid: " + e.getMessage());
+        }
+        var warnings = JsonNodeFactory.instance.arrayNode();
+        plan.warnings().forEach(w -> warnings.add(w.toString()));
+        var layout = layout(run, spec, plan, warnings);
+        if (spec.cancelled()) return cancel(run, warnings);
+
+        if (phase == RunPhase.PENDING) lineage.ensureRunContext(layout, spec.experiment());
+        var pass = new RunPass(run, spec, parsed.spec(), plan, layout, backend, lineage, rewriter, clock.instant());
+        RunPass.Outcome outcome;
+        try {
+            outcome = pass.run();
+        } catch (InvalidSpecException e) {
+            return fail(run, e.getMessage());
+        }
+        var next = run.status()
+                .withObservedGeneration(run.metadata().generation())
+                .withField("tasks", pass.tasksJson())
+                .withField("runFolder", TextNode.valueOf(layout.runDir().toString()))
+                .withField("pipelineRoot", TextNode.valueOf(layout.pipelineRoot()));
+        if (!warnings.isEmpty()) next = next.withField("warnings", warnings);
+        if (next.field("startTime").isEmpty()) next = next.withField("startTime", TextNode.valueOf(clock.instant().toString()));
+        var newPhase = switch (outcome.state()) {
+            case SUCCEEDED, CACHED -> RunPhase.SUCCEEDED;
+            case FAILED, SKIPPED -> RunPhase.FAILED;
+            case CANCELLED -> RunPhase.CANCELLED;
+            case PENDING, RUNNING -> RunPhase.RUNNING;
+        };
+        next = next.withPhase(newPhase.wireName());
+        if (newPhase.isTerminal()) {
+            next = next.withField("outputs", outcome.outputs())
+                    .withField("completionTime", TextNode.valueOf(clock.instant().toString()))
+                    .withCondition("Succeeded", newPhase == RunPhase.SUCCEEDED, newPhase.wireName(), outcome.message(), clock.instant());
+            if (!outcome.message().isEmpty()) next = next.withField("message", TextNode.valueOf(outcome.message()));
+        }
+        if (!next.equals(run.status())) store.updateStatus(run.key(), run.metadata().resourceVersion(), next);
+        // Only now that the RUNNING states and workload ids are stored do their processes start.
+        for (var launch : pass.launches()) backend.launch(launch.get());
+        if (newPhase.isTerminal()) return Result.done();
+        return Result.requeueAfter(pass.wake().orElse(POLL));
+    }
+
+    private RunLayout layout(Resource run, PipelineRunSpec spec, io.capstan.pipelines.ExecutionPlan plan, ArrayNode warnings) {
+        var meta = run.metadata();
+        var runDir = workRoot.resolve(meta.uid()).toAbsolutePath();
+        var root = spec.pipelineRoot();
+        if (root.isEmpty()) root = defaultRoot(spec);
+        String fileRoot;
+        if (root.startsWith(RunLayout.FILE)) {
+            fileRoot = root;
+        } else if (root.startsWith("/")) {
+            fileRoot = RunLayout.FILE + root;
+        } else {
+            fileRoot = RunLayout.FILE + runDir.resolve("artifacts");
+            if (!root.isEmpty()) warnings.add("pipelineRoot '" + root + "' is not a local folder; artifacts are kept under " + fileRoot + " instead");
+        }
+        while (fileRoot.endsWith("/") && fileRoot.length() > RunLayout.FILE.length() + 1) fileRoot = fileRoot.substring(0, fileRoot.length() - 1);
+        try {
+            Files.createDirectories(runDir);
+        } catch (IOException e) {
+            throw new TransientException("run " + meta.name() + ": cannot create its folder " + runDir + ": " + e.getMessage(), e);
+        }
+        var created = meta.created().map(Object::toString).orElse("");
+        return new RunLayout(meta.name(), meta.namespace(), meta.uid(), created, runDir, fileRoot);
+    }
+
+    private static String defaultRoot(PipelineRunSpec spec) {
+        var ir = spec.pipelineSpec();
+        if (ir.isObject()) return ir.path("defaultPipelineRoot").asText("");
+        return "";
+    }
+
+    private Result fail(Resource run, String message) {
+        var now = clock.instant();
+        var next = run.status().withPhase(RunPhase.FAILED.wireName())
+                .withObservedGeneration(run.metadata().generation())
+                .withField("message", TextNode.valueOf(message))
+                .withField("completionTime", TextNode.valueOf(now.toString()))
+                .withCondition("Succeeded", false, "InvalidPipeline", message, now);
+        store.updateStatus(run.key(), run.metadata().resourceVersion(), next);
+        return Result.done();
+    }
+
+    /** Marks every unfinished task CANCELLED, stores that, and only then kills the run's processes. */
+    private Result cancel(Resource run, ArrayNode warnings) {
+        var now = clock.instant();
+        var tasks = run.status().field("tasks").filter(JsonNode::isObject).map(n -> (ObjectNode) n.deepCopy())
+                .orElseGet(JsonNodeFactory.instance::objectNode);
+        tasks.properties().forEach(e -> {
+            var st = TaskStatus.fromJson(e.getValue());
+            if (!st.state().isTerminal()) e.setValue(st.withState(TaskState.CANCELLED, "the run was cancelled", now).toJson());
+        });
+        var next = run.status().withPhase(RunPhase.CANCELLED.wireName())
+                .withObservedGeneration(run.metadata().generation())
+                .withField("tasks", tasks)
+                .withField("completionTime", TextNode.valueOf(now.toString()))
+                .withCondition("Succeeded", false, "Cancelled", "the run was cancelled", now);
+        if (!warnings.isEmpty()) next = next.withField("warnings", warnings);
+        store.updateStatus(run.key(), run.metadata().resourceVersion(), next);
+        cancelLiveWorkloads(run.metadata().uid());
+        return Result.done();
+    }
+
+    private void cancelLiveWorkloads(String uid) {
+        var prefix = PipelineRuns.workloadPrefix(uid);
+        for (var w : backend.list()) {
+            if (w.id().startsWith(prefix) && !w.phase().isTerminal()) backend.cancel(w.id());
+        }
+    }
+
+    /** Cancels the workloads of deleted runs; called when a reconcile finds its run gone. */
+    private void cancelOrphans() {
+        var live = new HashSet<String>();
+        String token = null;
+        do {
+            var page = store.list(new ListQuery(PipelineRuns.KIND, Optional.empty(), LabelSelector.EVERYTHING,
+                    ListQuery.MAX_LIMIT, Optional.ofNullable(token)));
+            page.items().forEach(r -> live.add(r.metadata().uid()));
+            token = page.continueToken().orElse(null);
+        } while (token != null);
+        for (var w : backend.list()) {
+            if (PipelineRuns.isRunWorkload(w.id()) && !live.contains(PipelineRuns.uidOfWorkload(w.id()))) {
+                if (!w.phase().isTerminal()) backend.cancel(w.id());
+                else backend.remove(w.id());
+            }
+        }
+    }
+
+}

@@ -1,0 +1,604 @@
+package io.capstan.pipelines.run;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.capstan.backend.Backend;
+import io.capstan.backend.ResourceRequest;
+import io.capstan.backend.WorkloadPhase;
+import io.capstan.backend.WorkloadSpec;
+import io.capstan.core.InvalidSpecException;
+import io.capstan.core.Json;
+import io.capstan.core.PermanentFailureException;
+import io.capstan.core.Resource;
+import io.capstan.pipelines.ComponentSpec;
+import io.capstan.pipelines.Conditions;
+import io.capstan.pipelines.DagSpec;
+import io.capstan.pipelines.ExecutionPlan;
+import io.capstan.pipelines.ExecutionPlan.DagPlan;
+import io.capstan.pipelines.ExecutionPlan.Step;
+import io.capstan.pipelines.ExecutionPlan.TaskPlan;
+import io.capstan.pipelines.PipelineSpec;
+import io.capstan.pipelines.PipelineTask;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeMap;
+import java.util.function.Supplier;
+
+/**
+ * One reconcile of one run: walks the DAGs from the root, advancing every task as far as the observed world
+ * allows, and collects the workloads to launch once the new states are stored. Lives for one reconcile only; not
+ * thread-safe.
+ */
+final class RunPass {
+    private static final JsonNodeFactory F = JsonNodeFactory.instance;
+    private static final Conditions CONDITIONS = new Conditions();
+
+    /** How the root DAG stands after this pass. */
+    record Outcome(TaskState state, ObjectNode outputs, String message) {
+    }
+
+    /** A DAG instance's inputs: parameter values and artifact lists by component input name. */
+    private record Scope(ObjectNode parameters, ObjectNode artifacts) {
+    }
+
+    private final PipelineRunSpec spec;
+    private final ExecutionPlan plan;
+    private final PipelineSpec ir;
+    private final RunLayout layout;
+    private final Backend backend;
+    private final RunLineage lineage;
+    private final StepCommandRewriter rewriter;
+    private final Instant now;
+    private final Map<String, TaskStatus> tasks = new LinkedHashMap<>();
+    private final List<Supplier<WorkloadSpec>> launches = new ArrayList<>();
+    private Duration wake;
+
+    RunPass(Resource run, PipelineRunSpec spec, PipelineSpec ir, ExecutionPlan plan, RunLayout layout, Backend backend, RunLineage lineage,
+            StepCommandRewriter rewriter, Instant now) {
+        this.spec = spec;
+        this.plan = plan;
+        this.ir = ir;
+        this.layout = layout;
+        this.backend = backend;
+        this.lineage = lineage;
+        this.rewriter = rewriter;
+        this.now = now;
+        run.status().field("tasks").ifPresent(t -> t.properties().forEach(e -> tasks.put(e.getKey(), TaskStatus.fromJson(e.getValue()))));
+    }
+
+    Outcome run() {
+        var result = walkDag(PipelineSpec.ROOT, plan.root(), rootScope());
+        return new Outcome(result.state(), result.outputs(), result.message());
+    }
+
+    ObjectNode tasksJson() {
+        var o = F.objectNode();
+        tasks.forEach((path, st) -> o.set(path, st.toJson()));
+        return o;
+    }
+
+    List<Supplier<WorkloadSpec>> launches() {
+        return List.copyOf(launches);
+    }
+
+    Optional<Duration> wake() {
+        return Optional.ofNullable(wake);
+    }
+
+    private void wakeIn(Duration d) {
+        var at = d.isNegative() ? Duration.ZERO : d;
+        if (wake == null || at.compareTo(wake) < 0) wake = at;
+    }
+
+    private Scope rootScope() {
+        var params = F.objectNode();
+        ir.root().inputs().parameters().forEach((name, def) -> {
+            var given = spec.parameters().get(name);
+            if (given != null) params.set(name, ParameterValues.coerce(def.type(), given, "spec.parameters." + name));
+            else if (def.hasDefault()) params.set(name, def.defaultValue());
+            else if (!def.isOptional()) {
+                throw InvalidSpecException.of("spec.parameters." + name, "the pipeline requires parameter '" + name + "' ("
+                        + def.type().wireName() + "); give it under spec.parameters");
+            }
+        });
+        return new Scope(params, F.objectNode());
+    }
+
+    // ---- DAGs
+
+    private record DagResult(TaskState state, ObjectNode outputs, String message) {
+    }
+
+    private DagResult walkDag(String dagPath, DagPlan dag, Scope scope) {
+        for (var task : dag.order()) advance(dagPath, task, scope);
+        boolean done = true;
+        boolean failed = false;
+        boolean cancelled = false;
+        var message = "";
+        for (var task : dag.order()) {
+            var st = tasks.get(dagPath + "/" + task.name());
+            if (!st.state().isTerminal()) done = false;
+            else if (st.state() == TaskState.FAILED || st.state() == TaskState.CANCELLED) {
+                failed |= st.state() == TaskState.FAILED;
+                cancelled |= st.state() == TaskState.CANCELLED;
+                if (message.isEmpty()) message = "task " + dagPath + "/" + task.name() + " " + st.state().wireName().toLowerCase(java.util.Locale.ROOT)
+                        + (st.message().isEmpty() ? "" : ": " + st.message());
+            }
+        }
+        if (!done) return new DagResult(TaskState.RUNNING, F.objectNode(), "");
+        var state = failed ? TaskState.FAILED : cancelled ? TaskState.CANCELLED : TaskState.SUCCEEDED;
+        return new DagResult(state, dagOutputs(dagPath, dag.spec()), message);
+    }
+
+    private void advance(String dagPath, TaskPlan task, Scope scope) {
+        var path = dagPath + "/" + task.name();
+        var st = tasks.computeIfAbsent(path, p -> TaskStatus.pending());
+        if (st.state().isTerminal()) return;
+        if (st.state() == TaskState.PENDING) {
+            for (var up : task.upstream()) {
+                var u = tasks.get(dagPath + "/" + up);
+                if (u == null || !u.state().isTerminal()) return;
+            }
+            if (!task.isExitHandler()) {
+                for (var up : task.upstream()) {
+                    var u = tasks.get(dagPath + "/" + up);
+                    if (!u.state().isSuccess()) {
+                        tasks.put(path, st.withState(TaskState.SKIPPED, "upstream task '" + up + "' " + u.state().wireName().toLowerCase(java.util.Locale.ROOT), now));
+                        return;
+                    }
+                }
+            }
+            try {
+                st = resolveInputs(dagPath, path, task, scope, st);
+                if (task.isConditional()) {
+                    var condition = task.task().triggerPolicy().condition();
+                    if (!CONDITIONS.evaluate(condition, fields(st.inputs()), fields(st.inputArtifacts()))) {
+                        tasks.put(path, st.withState(TaskState.SKIPPED, "condition " + condition + " is false", now));
+                        return;
+                    }
+                }
+                st = task.isLoop() ? startLoop(task, st) : startStep(path, task, st);
+            } catch (InvalidSpecException | PermanentFailureException e) {
+                st = st.withState(TaskState.FAILED, e.getMessage(), now);
+            }
+            tasks.put(path, st);
+            if (st.state().isTerminal()) return;
+        }
+        if (task.isLoop()) advanceLoop(path, task, st);
+        else advanceStep(path, task, st);
+    }
+
+    private static Map<String, JsonNode> fields(ObjectNode o) {
+        var m = new LinkedHashMap<String, JsonNode>();
+        o.properties().forEach(e -> m.put(e.getKey(), e.getValue()));
+        return m;
+    }
+
+    private ObjectNode dagOutputs(String dagPath, DagSpec dag) {
+        var params = F.objectNode();
+        dag.outputParameters().forEach((name, source) -> {
+            var selectors = switch (source) {
+                case DagSpec.FromParameter p -> List.of(p.selector());
+                case DagSpec.FromOneOf o -> o.selectors();
+            };
+            for (var sel : selectors) {
+                var producer = tasks.get(dagPath + "/" + sel.producerSubtask());
+                if (producer != null && producer.state().isSuccess() && producer.outputParameters().has(sel.outputKey())) {
+                    params.set(name, producer.outputParameters().get(sel.outputKey()));
+                    break;
+                }
+            }
+        });
+        var artifacts = F.objectNode();
+        dag.outputArtifacts().forEach((name, selectors) -> {
+            for (var sel : selectors) {
+                var producer = tasks.get(dagPath + "/" + sel.producerSubtask());
+                if (producer != null && producer.state().isSuccess() && !producer.outputArtifacts().path(sel.outputKey()).isEmpty()) {
+                    artifacts.set(name, producer.outputArtifacts().get(sel.outputKey()));
+                    break;
+                }
+            }
+        });
+        var out = F.objectNode();
+        out.set("parameters", params);
+        out.set("artifacts", artifacts);
+        return out;
+    }
+
+    // ---- inputs
+
+    private TaskStatus resolveInputs(String dagPath, String path, TaskPlan task, Scope scope, TaskStatus st) {
+        var component = component(task.component());
+        var params = F.objectNode();
+        var constants = new ArrayList<String>();
+        task.task().parameters().forEach((name, input) -> {
+            JsonNode value = switch (input.source()) {
+                case PipelineTask.ComponentInputParameter c -> scope.parameters().get(c.name());
+                case PipelineTask.TaskOutputParameter t -> {
+                    var producer = tasks.get(dagPath + "/" + t.producerTask());
+                    yield producer != null && producer.state().isSuccess() ? producer.outputParameters().get(t.outputKey()) : null;
+                }
+                case PipelineTask.RuntimeConstant c -> {
+                    if (c.value().isTextual() && c.value().asText().contains("{{$")) constants.add(name);
+                    yield c.value();
+                }
+                case PipelineTask.TaskFinalStatus f -> finalStatus(dagPath, f.producerTask());
+            };
+            var def = component.inputs().parameters().get(name);
+            if (value == null || value.isNull() || value.isMissingNode()) {
+                if (def != null && def.hasDefault()) params.set(name, def.defaultValue());
+                else if (def != null && !def.isOptional()) {
+                    throw new InvalidSpecException("task " + path + ": input parameter '" + name + "' has no value: "
+                            + describe(input.source()) + " produced none");
+                }
+                return;
+            }
+            if (input.hasSelector()) value = select(value, input.expressionSelector(), path, name);
+            params.set(name, def == null ? value : ParameterValues.coerce(def.type(), value, "task " + path + " input parameter '" + name + "'"));
+        });
+        task.parameters().forEach((name, binding) -> {
+            if (binding instanceof ExecutionPlan.Defaulted d && !params.has(name)) params.set(name, d.value());
+        });
+        for (var name : constants) {
+            params.put(name, StepInvocation.resolveConstant(params.get(name).asText(), layout, path, task.name(), params));
+        }
+        var artifacts = F.objectNode();
+        task.task().artifacts().forEach((name, input) -> {
+            JsonNode list = switch (input) {
+                case PipelineTask.ComponentInputArtifact c -> scope.artifacts().get(c.name());
+                case PipelineTask.TaskOutputArtifact t -> {
+                    var producer = tasks.get(dagPath + "/" + t.producerTask());
+                    yield producer != null && producer.state().isSuccess() ? producer.outputArtifacts().get(t.outputKey()) : null;
+                }
+            };
+            if (list == null || list.isEmpty()) {
+                var def = component.inputs().artifacts().get(name);
+                if (def != null && !def.isOptional()) {
+                    throw new InvalidSpecException("task " + path + ": input artifact '" + name + "' has no value: the producer wrote none");
+                }
+                return;
+            }
+            artifacts.set(name, list);
+        });
+        return st.withInputs(params, artifacts);
+    }
+
+    private static String describe(PipelineTask.ParameterSource source) {
+        return switch (source) {
+            case PipelineTask.ComponentInputParameter c -> "the enclosing component's input '" + c.name() + "'";
+            case PipelineTask.TaskOutputParameter t -> "task '" + t.producerTask() + "' output '" + t.outputKey() + "'";
+            case PipelineTask.RuntimeConstant c -> "the constant";
+            case PipelineTask.TaskFinalStatus f -> "the final status of '" + f.producerTask() + "'";
+        };
+    }
+
+    /** {@code parameterExpressionSelector}: KFP's {@code parseJson(string_value)["key"]} and the like, for common forms. */
+    private static JsonNode select(JsonNode value, String selector, String path, String name) {
+        var m = java.util.regex.Pattern.compile("parseJson\\(string_value\\)\\[\"([^\"]*)\"]").matcher(selector.strip());
+        if (m.matches()) {
+            var tree = value;
+            if (value.isTextual()) {
+                try {
+                    tree = Json.json().readTree(value.asText());
+                } catch (JsonProcessingException e) {
+                    throw new PermanentFailureException("task " + path + " input '" + name + "': selector " + selector + " needs JSON, got " + value);
+                }
+            }
+            var picked = tree.get(m.group(1));
+            if (picked == null) throw new PermanentFailureException("task " + path + " input '" + name + "': " + value + " has no key '" + m.group(1) + "'");
+            return picked;
+        }
+        throw new PermanentFailureException("task " + path + " input '" + name + "': parameterExpressionSelector '" + selector
+                + "' is not supported yet; Capstan evaluates parseJson(string_value)[\"key\"]");
+    }
+
+    /** KFP's {@code PipelineTaskFinalStatus} for an exit handler. */
+    private JsonNode finalStatus(String dagPath, String producer) {
+        var st = tasks.get(dagPath + "/" + producer);
+        var o = F.objectNode();
+        var state = st == null ? TaskState.PENDING : st.state();
+        o.put("state", state == TaskState.CACHED ? "SUCCEEDED" : state.wireName());
+        o.put("pipelineJobResourceName", layout.runName());
+        o.put("pipelineTaskName", producer);
+        var error = o.putObject("error");
+        if (state == TaskState.FAILED || state == TaskState.CANCELLED) {
+            error.put("code", state == TaskState.FAILED ? 2 : 1);
+            error.put("message", st.message());
+        }
+        return o;
+    }
+
+    private ComponentSpec component(String name) {
+        return ir.findComponent(name).orElseThrow(() -> new IllegalStateException("planned component " + name + " is missing"));
+    }
+
+    // ---- loops
+
+    private TaskStatus startLoop(TaskPlan task, TaskStatus st) {
+        ArrayNode items = switch (task.task().iteration()) {
+            case PipelineTask.NoIteration n -> F.arrayNode();
+            case PipelineTask.ParameterIteration it -> switch (it.items()) {
+                case PipelineTask.RawItems raw -> asList(raw.items(), "items.raw");
+                case PipelineTask.InputItems in -> asList(st.inputs().get(in.inputParameter()), "input '" + in.inputParameter() + "'");
+            };
+            case PipelineTask.ArtifactIteration it -> asList(st.inputArtifacts().get(it.inputArtifact()), "input artifact '" + it.inputArtifact() + "'");
+        };
+        var started = st.withItems(items);
+        if (items.isEmpty()) return started.withOutputs(TaskStatus.emptyOutputs()).withState(TaskState.SUCCEEDED, "the loop has no items", now);
+        return started.withState(TaskState.RUNNING, "", now);
+    }
+
+    private static ArrayNode asList(JsonNode value, String what) {
+        var node = value;
+        if (node != null && node.isTextual()) {
+            try {
+                node = Json.json().readTree(node.asText());
+            } catch (JsonProcessingException e) {
+                throw new PermanentFailureException("ParallelFor over " + what + " needs a JSON list, got '" + value.asText() + "'");
+            }
+        }
+        if (node == null || !node.isArray()) throw new PermanentFailureException("ParallelFor over " + what + " needs a list, got " + value);
+        return (ArrayNode) node;
+    }
+
+    private void advanceLoop(String path, TaskPlan task, TaskStatus loop) {
+        var items = loop.items();
+        int limit = task.task().parallelismLimit();
+        var itemInput = switch (task.task().iteration()) {
+            case PipelineTask.NoIteration n -> "";
+            case PipelineTask.ParameterIteration it -> it.itemInput();
+            case PipelineTask.ArtifactIteration it -> it.itemInput();
+        };
+        boolean overArtifacts = task.task().iteration() instanceof PipelineTask.ArtifactIteration;
+        int active = 0;
+        for (int i = 0; i < items.size(); i++) {
+            var st = tasks.get(path + "[" + i + "]");
+            if (st != null && !st.state().isTerminal()) active++;
+        }
+        for (int i = 0; i < items.size(); i++) {
+            var ipath = path + "[" + i + "]";
+            var st = tasks.get(ipath);
+            if (st == null) {
+                if (limit > 0 && active >= limit) continue;
+                var params = loop.inputs().deepCopy();
+                var arts = loop.inputArtifacts().deepCopy();
+                if (overArtifacts) arts.putArray(itemInput).add(items.get(i));
+                else params.set(itemInput, items.get(i));
+                try {
+                    st = startStep(ipath, task, TaskStatus.pending().withInputs(params, arts));
+                } catch (InvalidSpecException | PermanentFailureException e) {
+                    st = TaskStatus.pending().withInputs(params, arts).withState(TaskState.FAILED, e.getMessage(), now);
+                }
+                tasks.put(ipath, st);
+                if (!st.state().isTerminal()) active++;
+            }
+            if (!st.state().isTerminal()) advanceStep(ipath, task, st);
+        }
+        boolean done = true;
+        boolean failed = false;
+        var message = "";
+        var params = F.objectNode();
+        var artifacts = F.objectNode();
+        for (int i = 0; i < items.size(); i++) {
+            var st = tasks.get(path + "[" + i + "]");
+            if (st == null || !st.state().isTerminal()) {
+                done = false;
+                continue;
+            }
+            if (!st.state().isSuccess() && st.state() != TaskState.SKIPPED) {
+                failed = true;
+                if (message.isEmpty()) message = "iteration " + i + " " + st.state().wireName().toLowerCase(java.util.Locale.ROOT) + ": " + st.message();
+            }
+            st.outputParameters().properties().forEach(e -> {
+                if (!params.has(e.getKey())) params.putArray(e.getKey());
+                ((ArrayNode) params.get(e.getKey())).add(e.getValue());
+            });
+            st.outputArtifacts().properties().forEach(e -> {
+                if (!artifacts.has(e.getKey())) artifacts.putArray(e.getKey());
+                ((ArrayNode) artifacts.get(e.getKey())).addAll((ArrayNode) e.getValue());
+            });
+        }
+        if (!done) return;
+        var outputs = F.objectNode();
+        outputs.set("parameters", params);
+        outputs.set("artifacts", artifacts);
+        tasks.put(path, loop.withOutputs(outputs).withState(failed ? TaskState.FAILED : TaskState.SUCCEEDED, message, now));
+    }
+
+    // ---- steps
+
+    /** Starts one task (or one loop iteration) whose inputs are resolved: runs it, or finds it in the cache. */
+    private TaskStatus startStep(String path, TaskPlan task, TaskStatus st) {
+        var component = component(task.component());
+        return switch (task.step()) {
+            case ExecutionPlan.SubDagStep s -> st.withState(TaskState.RUNNING, "", now);
+            case ExecutionPlan.ResolverStep r -> throw new PermanentFailureException("task " + path
+                    + " uses a resolver executor, which Capstan does not run yet; import the artifact with an importer instead");
+            case ExecutionPlan.ImporterStep i -> {
+                var importer = i.importer();
+                var uri = !importer.uriConstant().isEmpty() ? importer.uriConstant()
+                        : StepInvocation.text(st.inputs().get(importer.uriRuntimeParameter()));
+                if (uri.isEmpty()) throw new PermanentFailureException("task " + path + ": the importer has no artifact URI; set artifactUri");
+                var artifacts = F.objectNode();
+                var outName = component.outputs().artifacts().keySet().stream().findFirst().orElse("artifact");
+                var a = artifacts.putArray(outName).addObject();
+                a.put("name", outName);
+                a.putObject("type").put("schemaTitle", importer.typeSchema().schemaTitle()).put("schemaVersion", importer.typeSchema().schemaVersion());
+                a.put("uri", uri);
+                a.set("metadata", importer.metadata().isObject() ? importer.metadata() : F.objectNode());
+                var outputs = F.objectNode();
+                outputs.putObject("parameters");
+                outputs.set("artifacts", artifacts);
+                var done = st.withOutputs(outputs).withState(TaskState.SUCCEEDED, "", now);
+                lineage.recordTask(layout, new RunLineage.TaskRecord(path, task.name(), RunLineage.IMPORTER_EXECUTION, TaskState.SUCCEEDED,
+                        "", "", done.inputs(), done.inputArtifacts(), done.outputs()));
+                yield done;
+            }
+            case ExecutionPlan.ContainerStep c -> {
+                if (c.container().command().isEmpty() && c.container().args().isEmpty()) {
+                    throw new PermanentFailureException("task " + path + ": the container has neither command nor args, and locally "
+                            + "the image's entrypoint is unknown; give the command in deploymentSpec");
+                }
+                var cacheKey = spec.enableCaching() && task.task().enableCache() ? cacheKey(component, c, st) : "";
+                var withStep = st.withStep(c.container().image(), cacheKey);
+                if (!cacheKey.isEmpty()) {
+                    var cached = lineage.findCached(cacheKey);
+                    if (cached.isPresent()) {
+                        var hit = withStep.withOutputs(cached.get()).withState(TaskState.CACHED, "outputs reused from an earlier execution with the same cache key", now);
+                        lineage.recordTask(layout, new RunLineage.TaskRecord(path, task.name(), RunLineage.CONTAINER_EXECUTION, TaskState.CACHED,
+                                hit.image(), cacheKey, hit.inputs(), hit.inputArtifacts(), hit.outputs()));
+                        yield hit;
+                    }
+                }
+                yield withStep.withAttempt(1, PipelineRuns.workloadId(layout.uid(), path, 1), "").withState(TaskState.RUNNING, "", now);
+            }
+        };
+    }
+
+    private void advanceStep(String path, TaskPlan task, TaskStatus st) {
+        switch (task.step()) {
+            case ExecutionPlan.SubDagStep s -> {
+                var result = walkDag(path, plan.dag(s.component()), new Scope(st.inputs(), st.inputArtifacts()));
+                if (result.state().isTerminal()) tasks.put(path, st.withOutputs(outputsOrEmpty(result.outputs())).withState(result.state(), result.message(), now));
+            }
+            case ExecutionPlan.ContainerStep c -> observeContainer(path, task, c, st);
+            case ExecutionPlan.ImporterStep i -> {
+            }
+            case ExecutionPlan.ResolverStep r -> {
+            }
+        }
+    }
+
+    private static ObjectNode outputsOrEmpty(ObjectNode outputs) {
+        return outputs.has("parameters") ? outputs : TaskStatus.emptyOutputs();
+    }
+
+    private void observeContainer(String path, TaskPlan task, ExecutionPlan.ContainerStep step, TaskStatus st) {
+        if (!st.notBefore().isEmpty()) {
+            var at = Instant.parse(st.notBefore());
+            if (now.isBefore(at)) {
+                wakeIn(Duration.between(now, at));
+                return;
+            }
+        }
+        var state = backend.find(st.workloadId());
+        if (state.isEmpty()) {
+            // Stored RUNNING but not launched yet (or launched by a process that crashed before the backend saw it).
+            launches.add(() -> workload(path, task, step, st));
+            wakeIn(PipelineRunReconciler.POLL);
+            return;
+        }
+        var ws = state.get();
+        switch (ws.phase()) {
+            case QUEUED, RUNNING -> wakeIn(PipelineRunReconciler.POLL);
+            case SUCCEEDED -> {
+                TaskStatus done;
+                try {
+                    var outputs = invocation(path, task, step, st).collectOutputs();
+                    done = st.withOutputs(outputs).withState(TaskState.SUCCEEDED, "", now);
+                } catch (PermanentFailureException e) {
+                    done = st.withState(TaskState.FAILED, e.getMessage(), now);
+                }
+                record(path, task, done);
+                tasks.put(path, done);
+            }
+            case FAILED, LOST, CANCELLED -> {
+                var retry = task.task().retryPolicy();
+                if (ws.phase() != WorkloadPhase.CANCELLED && st.attempts() <= retry.maxRetryCount()) {
+                    int next = st.attempts() + 1;
+                    var delay = backoff(retry, st.attempts());
+                    var retried = st.withAttempt(next, PipelineRuns.workloadId(layout.uid(), path, next), delay.isZero() ? "" : now.plus(delay).toString());
+                    tasks.put(path, new TaskStatus(retried.state(), retried.attempts(), retried.workloadId(), retried.startTime(), retried.endTime(),
+                            retried.inputs(), retried.inputArtifacts(), retried.outputs(),
+                            "attempt " + st.attempts() + " " + ws.message() + "; retrying", retried.image(), retried.cacheKey(), retried.notBefore(), retried.items()));
+                    wakeIn(delay);
+                } else {
+                    var failed = st.withState(ws.phase() == WorkloadPhase.CANCELLED ? TaskState.CANCELLED : TaskState.FAILED,
+                            (st.attempts() > 1 ? "attempt " + st.attempts() + " " : "") + ws.message(), now);
+                    record(path, task, failed);
+                    tasks.put(path, failed);
+                }
+            }
+        }
+    }
+
+    private static Duration backoff(PipelineTask.RetryPolicy retry, int attempt) {
+        if (retry.backoffDuration().isZero()) return Duration.ZERO;
+        double factor = Math.pow(retry.backoffFactor() <= 0 ? 1 : retry.backoffFactor(), attempt - 1);
+        var delay = Duration.ofMillis((long) Math.min(retry.backoffDuration().toMillis() * factor, retry.backoffMaxDuration().toMillis()));
+        return delay.compareTo(retry.backoffMaxDuration()) > 0 ? retry.backoffMaxDuration() : delay;
+    }
+
+    private void record(String path, TaskPlan task, TaskStatus st) {
+        lineage.recordTask(layout, new RunLineage.TaskRecord(path, task.name(), RunLineage.CONTAINER_EXECUTION, st.state(),
+                st.image(), st.cacheKey(), st.inputs(), st.inputArtifacts(), st.outputs()));
+    }
+
+    private StepInvocation invocation(String path, TaskPlan task, ExecutionPlan.ContainerStep step, TaskStatus st) {
+        return new StepInvocation(layout, path, task.name(), component(task.component()), step.container(), st.inputs(), st.inputArtifacts(), st.attempts());
+    }
+
+    private WorkloadSpec workload(String path, TaskPlan task, ExecutionPlan.ContainerStep step, TaskStatus st) {
+        var inv = invocation(path, task, step, st);
+        inv.prepare();
+        var command = rewriter.rewrite(inv.command());
+        var argv = new ArrayList<String>(command.command());
+        argv.addAll(command.args());
+        if (argv.isEmpty()) {
+            throw new PermanentFailureException("task " + path + ": the container has neither command nor args; locally the image's entrypoint is unknown");
+        }
+        return new WorkloadSpec(st.workloadId(), argv, command.env(), Optional.of(inv.attemptDir()), ResourceRequest.NONE,
+                timeout(step.executorLabel()), 0, Optional.empty());
+    }
+
+    /** {@code activeDeadlineSeconds} of the executor in the Kubernetes platform spec (kfp-kubernetes {@code set_timeout}). */
+    private Optional<Duration> timeout(String executorLabel) {
+        var seconds = spec.platformSpec().path("platforms").path("kubernetes").path("deploymentSpec").path("executors")
+                .path(executorLabel).path("activeDeadlineSeconds");
+        return seconds.canConvertToLong() && seconds.asLong() > 0 ? Optional.of(Duration.ofSeconds(seconds.asLong())) : Optional.empty();
+    }
+
+    /** SHA-256 over the component spec, the resolved inputs and the command, in canonical JSON. */
+    private static String cacheKey(ComponentSpec component, ExecutionPlan.ContainerStep step, TaskStatus st) {
+        var o = F.objectNode();
+        o.set("component", component.raw());
+        o.set("inputs", st.inputs());
+        var uris = F.objectNode();
+        st.inputArtifacts().properties().forEach(e -> {
+            var list = uris.putArray(e.getKey());
+            e.getValue().forEach(a -> list.add(a.path("uri").asText("")));
+        });
+        o.set("artifacts", uris);
+        var c = step.container();
+        var command = o.putArray("command");
+        c.command().forEach(command::add);
+        var args = o.putArray("args");
+        c.args().forEach(args::add);
+        o.put("image", c.image());
+        return PipelineRuns.sha256(canonical(o).toString());
+    }
+
+    private static JsonNode canonical(JsonNode node) {
+        if (node.isObject()) {
+            var sorted = new TreeMap<String, JsonNode>();
+            node.properties().forEach(e -> sorted.put(e.getKey(), canonical(e.getValue())));
+            var o = F.objectNode();
+            sorted.forEach(o::set);
+            return o;
+        }
+        if (node.isArray()) {
+            var a = F.arrayNode();
+            node.forEach(n -> a.add(canonical(n)));
+            return a;
+        }
+        return node;
+    }
+}
