@@ -29,6 +29,7 @@ import java.util.function.BooleanSupplier;
                 GetCommand.class,
                 DescribeCommand.class,
                 DeleteCommand.class,
+                RunCommand.class,
                 LogsCommand.class,
                 VersionCommand.class,
                 CommandLine.HelpCommand.class,

@@ -17,6 +17,9 @@ import io.capstan.server.http.StartingFilter;
 import io.capstan.server.jobs.JobLogsApi;
 import io.capstan.server.jobs.JobReconciler;
 import io.capstan.server.jobs.Jobs;
+import io.capstan.pipelines.run.PipelineRunReconciler;
+import io.capstan.pipelines.run.PipelineRuns;
+import io.capstan.server.pipelines.LocalStepRewriter;
 import io.capstan.store.ControllerRuntime;
 import io.capstan.store.Database;
 import io.capstan.store.JdbiResourceStore;
@@ -76,7 +79,7 @@ public final class CapstanServer implements AutoCloseable {
 
     /** The kinds this server accepts. Later engines add theirs here. */
     public static ResourceKinds kinds() {
-        return ResourceKinds.of(List.of(Jobs.RESOURCE_KIND));
+        return ResourceKinds.of(List.of(Jobs.RESOURCE_KIND, PipelineRuns.RESOURCE_KIND));
     }
 
     /** Starts everything and returns when {@code /readyz} answers 200. */
@@ -132,6 +135,8 @@ public final class CapstanServer implements AutoCloseable {
             var controllers = new ControllerRuntime(store, lease, clock, config.resync(), meters);
             cleanup.add(controllers);
             controllers.register(new JobReconciler(store, backend, config.workDir().resolve("jobs"), clock));
+            controllers.register(new PipelineRunReconciler(store, backend, metadata, config.workDir().resolve("runs"), clock,
+                    LocalStepRewriter.install(config.workDir().resolve("python"))));
 
             // Migrations and the web server's start-up are independent and each takes most of a second, so they run
             // side by side; until both are done, API requests get 503 and /readyz says not ready.
