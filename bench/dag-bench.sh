@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Scheduling overhead: the same random DAG of `sh -c true` steps run by `make -j2` and by Capstan (a PipelineRun on a
+# warm server, from submission to completion as the run's own timestamps say), with the ratio; snakemake too if
+# installed. Usage: bench/dag-bench.sh [N ...]   (default: 500)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+sizes=("${@:-500}")
+gen=../shared/bench/gen_dag.py
+[ -f "$gen" ] || { echo "needs $gen (the shared bench folder beside the project)"; exit 1; }
+./capstan version >/dev/null 2>&1 || true
+work=$(mktemp -d)
+port=18180
+./capstan server --home "$work/home" --port $port >"$work/server.log" 2>&1 &
+server=$!
+trap 'kill $server 2>/dev/null; wait $server 2>/dev/null; rm -rf "$work"' EXIT
+until curl -fs "http://127.0.0.1:$port/readyz" >/dev/null 2>&1; do sleep 0.1; done
+api="http://127.0.0.1:$port/apis/capstan/v1"
+
+run_pipeline() { # name file -> seconds from creation to completion
+  python3 - "$1" "$2" >"$work/run.json" <<'PY'
+import json, sys
+print(json.dumps({"apiVersion": "pipelines.capstan.io/v1", "kind": "PipelineRun", "metadata": {"name": sys.argv[1]},
+                  "spec": {"pipelineSpec": open(sys.argv[2]).read(), "enableCaching": False}}))
+PY
+  curl -fs -H 'Content-Type: application/json' --data-binary @"$work/run.json" "$api/apply" >/dev/null
+  while :; do
+    body=$(curl -fs "$api/namespaces/default/pipelineruns/$1")
+    phase=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1]).get("status",{}).get("phase",""))' "$body")
+    case "$phase" in Succeeded|Failed|Cancelled) break ;; esac
+    sleep 0.2
+  done
+  python3 - "$body" <<'PY'
+import json, sys
+from datetime import datetime
+r = json.loads(sys.argv[1])
+t = lambda s: datetime.fromisoformat(s.replace("Z", "+00:00"))
+print("%s %.3f" % (r["status"]["phase"], (t(r["status"]["completionTime"]) - t(r["metadata"]["creationTimestamp"])).total_seconds()))
+PY
+}
+
+# Warm the server (class loading, JIT) with a small DAG first.
+python3 "$gen" 20 "$work/warm" >/dev/null
+run_pipeline warm-up "$work/warm/pipeline.yaml" >/dev/null
+
+printf 'N make_s capstan_s ratio per_step_ms snakemake_s\n'
+for n in "${sizes[@]}"; do
+  dir="$work/dag-$n"
+  python3 "$gen" "$n" "$dir" >/dev/null
+  start=$(date +%s%N); make -s -j2 -C "$dir" >/dev/null; make_s=$(echo "scale=3; ($(date +%s%N) - $start) / 1000000000" | bc)
+  snake_s="-"
+  if command -v snakemake >/dev/null 2>&1; then
+    rm -rf "$dir/out"; start=$(date +%s%N); (cd "$dir" && snakemake -q -j2 >/dev/null 2>&1) && snake_s=$(echo "scale=3; ($(date +%s%N) - $start) / 1000000000" | bc)
+  fi
+  read -r phase capstan_s < <(run_pipeline "dag-$n-$RANDOM" "$dir/pipeline.yaml")
+  [ "$phase" = "Succeeded" ] || echo "warning: the Capstan run ended $phase"
+  ratio=$(echo "scale=2; $capstan_s / $make_s" | bc)
+  per_step=$(echo "scale=2; $capstan_s * 1000 / $n" | bc)
+  printf '%s %s %s %s %s %s\n' "$n" "$make_s" "$capstan_s" "$ratio" "$per_step" "$snake_s"
+done
