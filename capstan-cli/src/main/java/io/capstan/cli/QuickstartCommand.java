@@ -72,17 +72,23 @@ final class QuickstartCommand implements Callable<Integer> {
             var outcome = new ExampleRun(CapstanClient.of(url), out, JOB_DEADLINE).run(example(), EXAMPLE);
             out.println();
             out.println(summary(outcome));
+            boolean pipelineSucceeded = false;
+            if (outcome.succeeded()) {
+                out.println();
+                out.println("Now the main job: the iris training pipeline (KFP IR, " + IrisExample.PIPELINE + ").");
+                pipelineSucceeded = new IrisExample(CapstanClient.of(url), out, config.home()).run(url);
+            }
             out.println();
             out.println("Look around:");
             var job = url + "/apis/capstan/v1/namespaces/" + ExampleRun.NAMESPACE + "/jobs/hello";
             out.println("  " + job);
             out.println("  " + job + "/log");
             out.println("  capstan get jobs --server " + url);
-            out.println("  capstan describe job hello --server " + url);
-            out.println("  capstan apply -f my-job.yaml --server " + url);
+            out.println("  capstan get pipelineruns --server " + url);
+            out.println("  capstan run my-pipeline.yaml --watch --server " + url);
             if (exitAtEnd || !root.isInteractive()) {
                 out.flush();
-                return outcome.succeeded() ? ExitCodes.OK : ExitCodes.FAILURE;
+                return outcome.succeeded() && pipelineSucceeded ? ExitCodes.OK : ExitCodes.FAILURE;
             }
             out.println();
             out.println("The server keeps running; press Ctrl-C to stop it.");

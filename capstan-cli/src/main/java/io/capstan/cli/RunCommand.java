@@ -9,13 +9,10 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.time.Instant;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
-import java.util.concurrent.locks.LockSupport;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -27,7 +24,6 @@ import picocli.CommandLine.Parameters;
 final class RunCommand extends ClientCommand {
     static final String KIND = "PipelineRun";
     static final String API_VERSION = "pipelines.capstan.io/v1";
-    static final Duration POLL = Duration.ofMillis(300);
 
     @Parameters(index = "0", paramLabel = "PIPELINE.yaml", description = "The compiled pipeline (KFP IR).")
     private Path pipeline;
@@ -83,38 +79,12 @@ final class RunCommand extends ClientCommand {
     }
 
     private int follow(CapstanClient client, String runName) {
-        var type = client.resolve("pipelineruns");
-        var shown = new HashMap<String, String>();
-        String phase = "";
-        var deadline = Instant.now().plusSeconds(timeoutSeconds);
-        while (Instant.now().isBefore(deadline)) {
-            var run = client.get(type, namespaceOptions.namespace(), runName);
-            var status = run.path("status");
-            var tasks = status.path("tasks");
-            tasks.properties().forEach(e -> {
-                var state = e.getValue().path("state").asText("");
-                if (!state.equals(shown.get(e.getKey()))) {
-                    shown.put(e.getKey(), state);
-                    var message = e.getValue().path("message").asText("");
-                    out().println("  " + Names.printable(e.getKey()) + ": " + state
-                            + (message.isEmpty() || !state.equals("FAILED") ? "" : " (" + Names.printable(message) + ")"));
-                }
-            });
-            var now = status.path("phase").asText("");
-            if (!now.equals(phase)) {
-                phase = now;
-                out().println("run " + runName + ": " + (phase.isEmpty() ? "Pending" : phase));
-            }
-            out().flush();
-            if (isTerminal(phase)) return phase.equals("Succeeded") ? ExitCodes.OK : ExitCodes.FAILURE;
-            LockSupport.parkNanos(POLL.toNanos());
+        var run = new RunWatcher(client, out()).follow(namespaceOptions.namespace(), runName, Duration.ofSeconds(timeoutSeconds));
+        if (run.isEmpty()) {
+            err().println("error: run " + runName + " did not finish within " + timeoutSeconds + " s; it goes on on the server");
+            return ExitCodes.FAILURE;
         }
-        err().println("error: run " + runName + " did not finish within " + timeoutSeconds + " s; it goes on on the server");
-        return ExitCodes.FAILURE;
-    }
-
-    static boolean isTerminal(String phase) {
-        return phase.equals("Succeeded") || phase.equals("Failed") || phase.equals("Cancelled");
+        return run.get().path("status").path("phase").asText("").equals("Succeeded") ? ExitCodes.OK : ExitCodes.FAILURE;
     }
 
     /** JSON literals keep their type; anything else is a string. */

@@ -22,6 +22,8 @@ import java.util.Set;
  */
 public final class LineageApi implements HttpService {
     static final int MAX_IDS = 1000;
+    /** The MLMD context type the pipeline engine records each run under, named by the run's uid. */
+    static final String PIPELINE_RUN_CONTEXT = "system.PipelineRun";
 
     private final MetadataStore metadata;
 
@@ -39,8 +41,23 @@ public final class LineageApi implements HttpService {
                         Map.of("items", metadata.artifactsByContext(metadata.getContext(id(req)).id()))))
                 .get("/contexts/{id}/executions", (req, res) -> Bodies.send(req, res, Status.OK_200,
                         Map.of("items", metadata.executionsByContext(metadata.getContext(id(req)).id()))))
+                .get("/pipelineruns/{uid}", this::pipelineRun)
                 .get("/executions/{id}/events", (req, res) -> Bodies.send(req, res, Status.OK_200,
                         Map.of("items", metadata.eventsByExecution(metadata.getExecution(id(req)).id()))));
+    }
+
+    /** A pipeline run's lineage by the run's uid: its context, every task execution and every artifact. */
+    private void pipelineRun(ServerRequest req, ServerResponse res) {
+        var uid = req.path().pathParameters().get("uid");
+        if (!uid.matches("[0-9a-fA-F-]{1,64}")) {
+            throw InvalidSpecException.of("uid", "a pipeline run uid is a UUID, got '" + Names.printable(uid) + "'");
+        }
+        var context = metadata.findContext(PIPELINE_RUN_CONTEXT, uid)
+                .orElseThrow(() -> new io.capstan.core.NotFoundException("no lineage recorded for pipeline run " + uid));
+        Bodies.send(req, res, Status.OK_200, Map.of(
+                "context", context,
+                "executions", metadata.executionsByContext(context.id()),
+                "artifacts", metadata.artifactsByContext(context.id())));
     }
 
     private void subgraph(ServerRequest req, ServerResponse res) {
