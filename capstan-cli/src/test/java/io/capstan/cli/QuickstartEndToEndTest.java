@@ -1,0 +1,26 @@
+package io.capstan.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The newcomer's first command, for real: a server on embedded storage, the example job, then the iris pipeline. */
+class QuickstartEndToEndTest {
+    @TempDir
+    Path home;
+
+    @Test
+    void runsTheExampleJobAndTheIrisPipelineToSuccess() {
+        var run = new Cli().run("quickstart", "--home", home.toString(), "--port", "0", "--exit");
+        assertThat(run.exitCode()).as(run.out() + run.err()).isZero();
+        assertThat(run.out())
+                .contains("The example job succeeded")
+                .contains("run iris-quickstart: Succeeded")
+                .contains("XGBoost test accuracy: 0.9")
+                .contains("logistic regression test accuracy: 0.9")
+                .contains("/apis/capstan/v1/lineage/pipelineruns/");
+        assertThat(home.resolve("examples/iris/iris.csv")).exists();
+    }
+}
