@@ -6,8 +6,6 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AtomicMoveNotSupportedException;
-import java.nio.file.DirectoryNotEmptyException;
-import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -88,13 +86,15 @@ public final class KfpRuntime {
         try {
             Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE);
             return true;
-        } catch (FileAlreadyExistsException | DirectoryNotEmptyException e) {
+        } catch (AtomicMoveNotSupportedException e) {
+            throw new IOException("the file system of " + target.getParent() + " cannot rename folders atomically", e);
+        } catch (IOException e) {
+            // Another caller won the race. Linux reports a rename onto a non-empty folder as a plain
+            // FileSystemException ("Directory not empty"), not always as DirectoryNotEmptyException.
             if (!Files.isDirectory(target)) {
                 throw e;
             }
             return false; // theirs holds the same files
-        } catch (AtomicMoveNotSupportedException e) {
-            throw new IOException("the file system of " + target.getParent() + " cannot rename folders atomically", e);
         }
     }
 
