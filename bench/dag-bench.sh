@@ -24,15 +24,16 @@ print(json.dumps({"apiVersion": "pipelines.capstan.io/v1", "kind": "PipelineRun"
 PY
   curl -fs -H 'Content-Type: application/json' --data-binary @"$work/run.json" "$api/apply" >/dev/null
   while :; do
-    body=$(curl -fs "$api/namespaces/default/pipelineruns/$1")
-    phase=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1]).get("status",{}).get("phase",""))' "$body")
+    # Through a file: at a few hundred tasks the status is longer than one command-line argument may be.
+    curl -fs "$api/namespaces/default/pipelineruns/$1" >"$work/body.json"
+    phase=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get("status",{}).get("phase",""))' "$work/body.json")
     case "$phase" in Succeeded|Failed|Cancelled) break ;; esac
     sleep 0.2
   done
-  python3 - "$body" <<'PY'
+  python3 - "$work/body.json" <<'PY'
 import json, sys
 from datetime import datetime
-r = json.loads(sys.argv[1])
+r = json.load(open(sys.argv[1]))
 t = lambda s: datetime.fromisoformat(s.replace("Z", "+00:00"))
 print("%s %.3f" % (r["status"]["phase"], (t(r["status"]["completionTime"]) - t(r["metadata"]["creationTimestamp"])).total_seconds()))
 PY

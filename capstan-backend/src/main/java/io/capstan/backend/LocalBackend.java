@@ -27,6 +27,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Consumer;
 import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -65,9 +66,13 @@ public final class LocalBackend implements Backend {
      * @param clock       for timestamps and timeouts
      * @param maxLogBytes log bytes kept per workload, split evenly between stdout and stderr
      * @param killGrace   how long a process has between SIGTERM and SIGKILL on cancel and timeout
+     * @param onFinish    told each time a workload reaches a terminal phase, with its final state, so that a
+     *                    controller can react at once instead of polling; it is called on the thread that saw the
+     *                    end while the backend's lock is held, so it must return quickly and must not call back
+     *                    into the backend; what it throws is logged and dropped
      */
     public record Options(Path stateDir, double cpus, long memoryBytes, GpuDetector gpuDetector, Clock clock,
-                          long maxLogBytes, Duration killGrace) {
+                          long maxLogBytes, Duration killGrace, Consumer<WorkloadState> onFinish) {
         public static final long DEFAULT_MAX_LOG_BYTES = 64L << 20;
 
         public Options {
@@ -75,6 +80,7 @@ public final class LocalBackend implements Backend {
             Objects.requireNonNull(gpuDetector, "gpuDetector");
             Objects.requireNonNull(clock, "clock");
             Objects.requireNonNull(killGrace, "killGrace");
+            Objects.requireNonNull(onFinish, "onFinish");
             if (!(cpus > 0)) throw InvalidSpecException.of("cpus", "local backend cpus must be > 0, got " + cpus);
             if (memoryBytes <= 0) throw InvalidSpecException.of("memoryBytes", "local backend memoryBytes must be > 0, got " + memoryBytes);
             if (maxLogBytes < 2) throw InvalidSpecException.of("maxLogBytes", "local backend maxLogBytes must be >= 2, got " + maxLogBytes);
@@ -85,27 +91,31 @@ public final class LocalBackend implements Backend {
         public static Options of(Path stateDir) {
             var os = (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
             return new Options(stateDir, Runtime.getRuntime().availableProcessors(), os.getTotalMemorySize(),
-                    GpuDetector.nvidiaSmi(Duration.ofSeconds(10)), Clock.systemUTC(), DEFAULT_MAX_LOG_BYTES, Duration.ofSeconds(5));
+                    GpuDetector.nvidiaSmi(Duration.ofSeconds(10)), Clock.systemUTC(), DEFAULT_MAX_LOG_BYTES, Duration.ofSeconds(5), s -> { });
         }
 
         public Options withCapacity(double newCpus, long newMemoryBytes) {
-            return new Options(stateDir, newCpus, newMemoryBytes, gpuDetector, clock, maxLogBytes, killGrace);
+            return new Options(stateDir, newCpus, newMemoryBytes, gpuDetector, clock, maxLogBytes, killGrace, onFinish);
         }
 
         public Options withGpuDetector(GpuDetector detector) {
-            return new Options(stateDir, cpus, memoryBytes, detector, clock, maxLogBytes, killGrace);
+            return new Options(stateDir, cpus, memoryBytes, detector, clock, maxLogBytes, killGrace, onFinish);
         }
 
         public Options withClock(Clock newClock) {
-            return new Options(stateDir, cpus, memoryBytes, gpuDetector, newClock, maxLogBytes, killGrace);
+            return new Options(stateDir, cpus, memoryBytes, gpuDetector, newClock, maxLogBytes, killGrace, onFinish);
         }
 
         public Options withMaxLogBytes(long bytes) {
-            return new Options(stateDir, cpus, memoryBytes, gpuDetector, clock, bytes, killGrace);
+            return new Options(stateDir, cpus, memoryBytes, gpuDetector, clock, bytes, killGrace, onFinish);
+        }
+
+        public Options withOnFinish(Consumer<WorkloadState> listener) {
+            return new Options(stateDir, cpus, memoryBytes, gpuDetector, clock, maxLogBytes, killGrace, listener);
         }
 
         public Options withKillGrace(Duration grace) {
-            return new Options(stateDir, cpus, memoryBytes, gpuDetector, clock, maxLogBytes, grace);
+            return new Options(stateDir, cpus, memoryBytes, gpuDetector, clock, maxLogBytes, grace, onFinish);
         }
     }
 
@@ -587,6 +597,11 @@ public final class LocalBackend implements Backend {
         persist(e);
         log.atInfo().addKeyValue("workload", e.id()).addKeyValue("phase", outcome.phase()).addKeyValue("message", outcome.message())
                 .log("workload finished");
+        try {
+            options.onFinish().accept(e.tracked.state());
+        } catch (RuntimeException ex) {
+            log.atWarn().addKeyValue("workload", e.id()).setCause(ex).log("the onFinish listener failed; its controller will notice on its next poll");
+        }
     }
 
     // ---- recovery ----------------------------------------------------------------------------------------------

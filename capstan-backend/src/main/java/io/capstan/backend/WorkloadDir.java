@@ -24,8 +24,10 @@ import java.util.stream.Stream;
 /**
  * One workload's folder, {@code <state>/<id>/}: {@code spec.json}, {@code state.json}, {@code stdout.log},
  * {@code stderr.log}, {@code exit_code} (written by the wrapper), {@code log.idx}, {@code wrapper.log} and
- * {@code work/} (the default working directory). JSON files are replaced atomically (temp file, fsync, rename), so
- * a crash leaves either the old or the new version.
+ * {@code work/} (the default working directory). JSON files are replaced atomically (temp file, rename), so a
+ * crash of the server leaves either the old or the new version. They are not fsynced: what a killed process wrote
+ * is in the page cache and survives it, and after a power loss every workload is dead anyway and the resource store
+ * itself has only written back what its last second allowed; an fsync cost 10-30 ms, several times per workload.
  */
 record WorkloadDir(Path root) {
 
@@ -152,7 +154,6 @@ record WorkloadDir(Path root) {
             try (var ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
                 var buf = ByteBuffer.wrap(bytes);
                 while (buf.hasRemaining()) ch.write(buf);
-                ch.force(true);
             }
             Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         } catch (IOException e) {

@@ -93,6 +93,20 @@ class LocalBackendTest {
     }
 
     @Test
+    void tellsTheOnFinishListenerOfEveryEnd() {
+        var ended = new java.util.concurrent.ConcurrentLinkedQueue<WorkloadState>();
+        var b = backend(o -> o.withOnFinish(ended::add));
+        b.launch(aWorkload("fine").shell("true").build());
+        b.launch(aWorkload("bad").shell("exit 4").build());
+
+        Eventually.await("both workloads to be reported", WAIT, () -> ended.size() == 2);
+
+        assertThat(ended).extracting(WorkloadState::id, WorkloadState::phase).containsExactlyInAnyOrder(
+                org.assertj.core.groups.Tuple.tuple("fine", WorkloadPhase.SUCCEEDED),
+                org.assertj.core.groups.Tuple.tuple("bad", WorkloadPhase.FAILED));
+    }
+
+    @Test
     void reportsNonZeroExitCode() {
         var b = backend();
         b.launch(aWorkload("three").shell("exit 3").build());

@@ -38,6 +38,8 @@ final class ApiException extends CapstanException {
         if (problem != null && problem.isObject()) {
             var detail = problem.path("detail").asText("");
             if (detail.isBlank()) detail = problem.path("title").asText("");
+            // KFP's v2beta1 API answers in grpc-gateway's shape, {"error", "code", "message"}.
+            if (detail.isBlank()) detail = problem.path("message").asText("");
             if (detail.isBlank()) detail = fallback(status, "");
             lines.add(detail);
             for (var error : problem.path("errors")) {

@@ -44,6 +44,7 @@ final class CapstanClient {
     static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(5);
     static final Duration REQUEST_TIMEOUT = Duration.ofSeconds(30);
     private static final String API = "/apis/capstan/v1";
+    private static final String KFP_API = "/apis/v2beta1";
     private static final int PAGE_SIZE = 500;
 
     private final String baseUrl;
@@ -230,6 +231,40 @@ final class CapstanClient {
         var request = request(resourcePath(type, namespace, name) + "/log" + query(params))
                 .GET().timeout(requestTimeout).build();
         return stream(request, "");
+    }
+
+    /** A GET on KFP's v2beta1 API, such as {@code kfpGet("/runs", Map.of("page_size", "100"))}. */
+    JsonNode kfpGet(String path, Map<String, String> params) {
+        return getJson(KFP_API + path + query(params), "");
+    }
+
+    /** A text stream from KFP's v2beta1 API, such as a run's logs; the caller closes it. */
+    InputStream kfpStream(String path, Map<String, String> params) {
+        return stream(request(KFP_API + path + query(params)).GET().timeout(requestTimeout).build(), "");
+    }
+
+    /** A POST of a JSON body (or none) on KFP's v2beta1 API. */
+    JsonNode kfpPost(String path, String jsonBody) {
+        var request = request(KFP_API + path).header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(jsonBody)).timeout(requestTimeout).build();
+        return json(send(request, HttpResponse.BodyHandlers.ofByteArray()), "");
+    }
+
+    /** Uploads a compiled pipeline as KFP's client does: a multipart form with the file as {@code uploadfile}. */
+    JsonNode kfpUpload(String fileName, byte[] content, Map<String, String> params) {
+        var boundary = "capstan-" + java.util.UUID.randomUUID();
+        var head = ("--" + boundary + "\r\nContent-Disposition: form-data; name=\"uploadfile\"; filename=\""
+                + fileName.replace("\"", "") + "\"\r\nContent-Type: application/octet-stream\r\n\r\n").getBytes(StandardCharsets.UTF_8);
+        var tail = ("\r\n--" + boundary + "--\r\n").getBytes(StandardCharsets.UTF_8);
+        var request = request(KFP_API + "/pipelines/upload" + query(params))
+                .header("Content-Type", "multipart/form-data; boundary=" + boundary)
+                .POST(HttpRequest.BodyPublishers.ofByteArrays(List.of(head, content, tail))).timeout(requestTimeout).build();
+        return json(send(request, HttpResponse.BodyHandlers.ofByteArray()), fileName);
+    }
+
+    /** KFP ids and custom methods ({@code id:terminate}) as one path segment. */
+    static String kfpSegment(String s) {
+        return segment(s).replace("%3A", ":");
     }
 
     /** Whether {@code GET /readyz} answers 200. */

@@ -46,6 +46,7 @@ import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * The assembled platform: database, stores, backend, controllers and the HTTP server, wired by hand in
@@ -79,7 +80,9 @@ public final class CapstanServer implements AutoCloseable {
 
     /** The kinds this server accepts. Later engines add theirs here. */
     public static ResourceKinds kinds() {
-        return ResourceKinds.of(List.of(Jobs.RESOURCE_KIND, PipelineRuns.RESOURCE_KIND));
+        var all = new ArrayList<>(List.of(Jobs.RESOURCE_KIND, PipelineRuns.RESOURCE_KIND));
+        all.addAll(io.capstan.server.kfp.KfpKinds.all());
+        return ResourceKinds.of(all);
     }
 
     /** Starts everything and returns when {@code /readyz} answers 200. */
@@ -123,7 +126,11 @@ public final class CapstanServer implements AutoCloseable {
                 artifacts = new LocalArtifactStore(config.artifactsDir(), clock);
             }
 
-            var backend = new LocalBackend(LocalBackend.Options.of(config.workDir().resolve("workloads")));
+            // The backend is made before the controllers that react to it, so its on-finish hook reaches them
+            // through this reference, set once they exist; until then a finished workload is found by the resync.
+            var workloadEnded = new AtomicReference<java.util.function.Consumer<io.capstan.backend.WorkloadState>>(s -> { });
+            var backend = new LocalBackend(LocalBackend.Options.of(config.workDir().resolve("workloads"))
+                    .withOnFinish(s -> workloadEnded.get().accept(s)));
             cleanup.add(backend);
             for (var phase : io.capstan.backend.WorkloadPhase.values()) {
                 Gauge.builder("capstan.backend.workloads", backend, b -> b.countsByPhase().getOrDefault(phase, 0))
@@ -135,8 +142,12 @@ public final class CapstanServer implements AutoCloseable {
             var controllers = new ControllerRuntime(store, lease, clock, config.resync(), meters);
             cleanup.add(controllers);
             controllers.register(new JobReconciler(store, backend, config.workDir().resolve("jobs"), clock));
-            controllers.register(new PipelineRunReconciler(store, backend, metadata, config.workDir().resolve("runs"), clock,
-                    LocalStepRewriter.install(config.workDir().resolve("python"))));
+            var pipelineRuns = new PipelineRunReconciler(store, backend, metadata, config.workDir().resolve("runs"), clock,
+                    LocalStepRewriter.install(config.workDir().resolve("python")));
+            controllers.register(pipelineRuns);
+            controllers.register(new io.capstan.server.kfp.RecurringRunReconciler(store, clock));
+            // A finished step wakes its run at once instead of at the run's next poll.
+            workloadEnded.set(s -> pipelineRuns.findRun(s.id()).ifPresent(controllers::enqueue));
 
             // Migrations and the web server's start-up are independent and each takes most of a second, so they run
             // side by side; until both are done, API requests get 503 and /readyz says not ready.
@@ -157,6 +168,7 @@ public final class CapstanServer implements AutoCloseable {
                             routing.register("/apis/capstan/v1", new JobLogsApi(store, backend, clock));
                             routing.register("/apis/capstan/v1/lineage", new LineageApi(metadata));
                             routing.register("/apis/capstan/v1", new ResourceApi(store, kinds, clock));
+                            routing.register("/apis/v2beta1", new io.capstan.server.kfp.KfpApi(store, backend, VERSION));
                         })
                         .build()
                         .start());

@@ -40,6 +40,9 @@ final class TestServer implements AutoCloseable {
     Reply send(String method, String path, String body, String contentType) {
         var builder = HttpRequest.newBuilder(URI.create(server.url() + path)).timeout(Duration.ofSeconds(30));
         if (contentType != null) builder.header("Content-Type", contentType);
+        // As curl does for large bodies: wait for 100 Continue, so that a server refusing the body early (413)
+        // answers before the client has written megabytes into a connection about to close.
+        if (body != null && body.length() > 1024 * 1024) builder.expectContinue(true);
         var publisher = body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body);
         builder.method(method, publisher);
         try {

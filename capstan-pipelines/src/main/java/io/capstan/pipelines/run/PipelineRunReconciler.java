@@ -22,7 +22,11 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
+import io.capstan.pipelines.ExecutionPlan;
+import io.capstan.pipelines.ParsedPipeline;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 
@@ -33,10 +37,11 @@ import java.util.Optional;
  * <p>Durable before acting: a task is RUNNING with its workload id in the stored status before its process starts,
  * launch is idempotent on that id, and a task's outputs and lineage are recorded before it is marked SUCCEEDED. So
  * after a crash a new reconciler re-adopts running steps by id and never runs a succeeded task again. Keeps no
- * state in fields; thread-safe as long as the runtime serialises reconciles per key.
+ * state in fields beyond a cache of parsed plans; thread-safe as long as the runtime serialises reconciles per key.
  */
 public final class PipelineRunReconciler implements Reconciler {
     static final Duration POLL = Duration.ofMillis(100);
+    private static final int MAX_PLANS = 256;
 
     private final ResourceStore store;
     private final Backend backend;
@@ -44,6 +49,20 @@ public final class PipelineRunReconciler implements Reconciler {
     private final Path workRoot;
     private final Clock clock;
     private final StepCommandRewriter rewriter;
+    /**
+     * Parsed and planned pipelines by run uid, each for the generation it was made from. Only a cache (what it
+     * holds is a pure function of the stored spec), so the reconciler stays level-triggered; it also tells
+     * {@link #findRun} which run a workload belongs to. Guarded by itself; nothing blocks while it is held.
+     */
+    private final Map<String, Planned> plans = new LinkedHashMap<>(16, 0.75f, true) {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<String, Planned> eldest) {
+            return size() > MAX_PLANS;
+        }
+    };
+
+    private record Planned(ResourceKey key, long generation, PipelineRunSpec spec, ParsedPipeline parsed, ExecutionPlan plan) {
+    }
 
     /**
      * @param workRoot where run folders go: {@code <workRoot>/<run uid>/} holds task attempts, the workspace and,
@@ -79,22 +98,22 @@ public final class PipelineRunReconciler implements Reconciler {
         }
         var run = found.get();
         var phase = RunPhase.ofWire(run.status().phase());
+        if (phase.isTerminal()) forget(run.metadata().uid());
         if (phase == RunPhase.CANCELLED) {
             cancelLiveWorkloads(run.metadata().uid());
             return Result.done();
         }
         if (phase.isTerminal()) return Result.done();
 
-        PipelineRunSpec spec;
-        io.capstan.pipelines.ParsedPipeline parsed;
-        io.capstan.pipelines.ExecutionPlan plan;
+        Planned planned;
         try {
-            spec = PipelineRunSpec.of(run.spec());
-            parsed = spec.parsed();
-            plan = PipelineRunSpec.plan(parsed);
+            planned = planned(run);
         } catch (InvalidSpecException e) {
             return fail(run, "the pipeline is not valid: " + e.getMessage());
         }
+        var spec = planned.spec();
+        var parsed = planned.parsed();
+        var plan = planned.plan();
         var warnings = JsonNodeFactory.instance.arrayNode();
         plan.warnings().forEach(w -> warnings.add(w.toString()));
         var layout = layout(run, spec, plan, warnings);
@@ -108,6 +127,7 @@ public final class PipelineRunReconciler implements Reconciler {
         } catch (InvalidSpecException e) {
             return fail(run, e.getMessage());
         }
+        pass.recordFinished();
         var next = run.status()
                 .withObservedGeneration(run.metadata().generation())
                 .withField("tasks", pass.tasksJson())
@@ -131,11 +151,48 @@ public final class PipelineRunReconciler implements Reconciler {
         if (!next.equals(run.status())) store.updateStatus(run.key(), run.metadata().resourceVersion(), next);
         // Only now that the RUNNING states and workload ids are stored do their processes start.
         for (var launch : pass.launches()) backend.launch(launch.get());
-        if (newPhase.isTerminal()) return Result.done();
+        if (newPhase.isTerminal()) {
+            forget(run.metadata().uid());
+            return Result.done();
+        }
         return Result.requeueAfter(pass.wake().orElse(POLL));
     }
 
-    private RunLayout layout(Resource run, PipelineRunSpec spec, io.capstan.pipelines.ExecutionPlan plan, ArrayNode warnings) {
+    /**
+     * The run that launched {@code workloadId}, while this reconciler is working on it: for a backend's
+     * on-finish hook to wake the run at once rather than at its next poll. Empty for other workloads.
+     */
+    public Optional<ResourceKey> findRun(String workloadId) {
+        Objects.requireNonNull(workloadId, "workloadId");
+        if (!PipelineRuns.isRunWorkload(workloadId)) return Optional.empty();
+        synchronized (plans) {
+            return Optional.ofNullable(plans.get(PipelineRuns.uidOfWorkload(workloadId))).map(Planned::key);
+        }
+    }
+
+    private Planned planned(Resource run) {
+        var uid = run.metadata().uid();
+        long generation = run.metadata().generation();
+        synchronized (plans) {
+            var cached = plans.get(uid);
+            if (cached != null && cached.generation() == generation) return cached;
+        }
+        var spec = PipelineRunSpec.of(run.spec());
+        var parsed = spec.parsed();
+        var planned = new Planned(run.key(), generation, spec, parsed, PipelineRunSpec.plan(parsed));
+        synchronized (plans) {
+            plans.put(uid, planned);
+        }
+        return planned;
+    }
+
+    private void forget(String uid) {
+        synchronized (plans) {
+            plans.remove(uid);
+        }
+    }
+
+    private RunLayout layout(Resource run, PipelineRunSpec spec, ExecutionPlan plan, ArrayNode warnings) {
         var meta = run.metadata();
         var runDir = workRoot.resolve(meta.uid()).toAbsolutePath();
         var root = spec.pipelineRoot();

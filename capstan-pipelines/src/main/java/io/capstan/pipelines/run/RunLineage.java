@@ -3,6 +3,7 @@ package io.capstan.pipelines.run;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.capstan.core.ConflictException;
 import io.capstan.core.Json;
 import io.capstan.metadata.Artifact;
 import io.capstan.metadata.ArtifactAndEvent;
@@ -13,6 +14,7 @@ import io.capstan.metadata.ContextType;
 import io.capstan.metadata.ExecutionState;
 import io.capstan.metadata.ExecutionType;
 import io.capstan.metadata.MetadataStore;
+import io.capstan.metadata.MetadataType;
 import io.capstan.metadata.ParentContext;
 import io.capstan.metadata.PropertyType;
 import io.capstan.metadata.PropertyValue;
@@ -48,11 +50,24 @@ final class RunLineage {
 
     /** Registers the types; idempotent, called before the first record of a run. */
     void registerTypes() {
-        metadata.putType(ContextType.of(RUN_CONTEXT, Map.of()));
-        metadata.putType(ContextType.of(EXPERIMENT_CONTEXT, Map.of()));
-        metadata.putType(ContextType.of(CACHE_CONTEXT, Map.of()));
-        metadata.putType(ExecutionType.of(CONTAINER_EXECUTION, EXECUTION_PROPERTIES));
-        metadata.putType(ExecutionType.of(IMPORTER_EXECUTION, EXECUTION_PROPERTIES));
+        putType(ContextType.of(RUN_CONTEXT, Map.of()));
+        putType(ContextType.of(EXPERIMENT_CONTEXT, Map.of()));
+        putType(ContextType.of(CACHE_CONTEXT, Map.of()));
+        putType(ExecutionType.of(CONTAINER_EXECUTION, EXECUTION_PROPERTIES));
+        putType(ExecutionType.of(IMPORTER_EXECUTION, EXECUTION_PROPERTIES));
+    }
+
+    /**
+     * Registers a type, once more if another thread registered it at the same moment: runs reconciled side by
+     * side (and the lanes of {@link RunPass#recordFinished()}) register the same types, and the loser of that race
+     * gets a ConflictException although the type it wanted now exists.
+     */
+    private void putType(MetadataType type) {
+        try {
+            metadata.putType(type);
+        } catch (ConflictException e) {
+            metadata.putType(type);
+        }
     }
 
     /** The run's context (named by the run uid), created with its experiment as parent; idempotent. */
@@ -123,7 +138,7 @@ final class RunLineage {
     private Artifact artifact(JsonNode a) {
         var type = a.path("type").path("schemaTitle").asText("system.Artifact");
         var uri = a.path("uri").asText("");
-        metadata.putType(ArtifactType.of(type, Map.of()));
+        putType(ArtifactType.of(type, Map.of()));
         var existing = uri.isEmpty() ? Optional.<Artifact>empty()
                 : metadata.artifactsByUri(uri).stream().filter(x -> x.type().equals(type)).findFirst();
         var artifact = existing.orElseGet(() -> Artifact.of(type, uri).withState(ArtifactState.LIVE))

@@ -13,6 +13,7 @@ import io.capstan.core.InvalidSpecException;
 import io.capstan.core.Json;
 import io.capstan.core.PermanentFailureException;
 import io.capstan.core.Resource;
+import io.capstan.core.TransientException;
 import io.capstan.pipelines.ComponentSpec;
 import io.capstan.pipelines.Conditions;
 import io.capstan.pipelines.DagSpec;
@@ -30,6 +31,11 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.function.Supplier;
 
 /**
@@ -40,6 +46,8 @@ import java.util.function.Supplier;
 final class RunPass {
     private static final JsonNodeFactory F = JsonNodeFactory.instance;
     private static final Conditions CONDITIONS = new Conditions();
+    private static final int RECORD_LANES = 4;
+    private static final Duration RECORD_DEADLINE = Duration.ofMinutes(2);
 
     /** How the root DAG stands after this pass. */
     record Outcome(TaskState state, ObjectNode outputs, String message) {
@@ -59,6 +67,7 @@ final class RunPass {
     private final Instant now;
     private final Map<String, TaskStatus> tasks = new LinkedHashMap<>();
     private final List<Supplier<WorkloadSpec>> launches = new ArrayList<>();
+    private final List<RunLineage.TaskRecord> finished = new ArrayList<>();
     private Duration wake;
 
     RunPass(Resource run, PipelineRunSpec spec, PipelineSpec ir, ExecutionPlan plan, RunLayout layout, Backend backend, RunLineage lineage,
@@ -537,9 +546,43 @@ final class RunPass {
         return delay.compareTo(retry.backoffMaxDuration()) > 0 ? retry.backoffMaxDuration() : delay;
     }
 
+    /** Deferred to {@link #recordFinished()}, which the reconciler calls before it stores the new states. */
     private void record(String path, TaskPlan task, TaskStatus st) {
-        lineage.recordTask(layout, new RunLineage.TaskRecord(path, task.name(), RunLineage.CONTAINER_EXECUTION, st.state(),
+        finished.add(new RunLineage.TaskRecord(path, task.name(), RunLineage.CONTAINER_EXECUTION, st.state(),
                 st.image(), st.cacheKey(), st.inputs(), st.inputArtifacts(), st.outputs()));
+    }
+
+    /**
+     * Records in lineage every step that finished in this pass, a few at a time: one metadata transaction per
+     * task was most of a reconcile's time when many steps end together. Must return before the states that say
+     * these tasks finished are stored, so that a stored SUCCEEDED always has its lineage.
+     */
+    void recordFinished() {
+        if (finished.isEmpty()) return;
+        int lanes = Math.min(RECORD_LANES, finished.size());
+        try (var exec = Executors.newVirtualThreadPerTaskExecutor()) {
+            var futures = new ArrayList<Future<?>>();
+            for (int lane = 0; lane < lanes; lane++) {
+                int first = lane;
+                futures.add(exec.submit(() -> {
+                    for (int i = first; i < finished.size(); i += lanes) lineage.recordTask(layout, finished.get(i));
+                }));
+            }
+            for (var f : futures) {
+                try {
+                    f.get(RECORD_DEADLINE.toMillis(), TimeUnit.MILLISECONDS);
+                } catch (ExecutionException e) {
+                    if (e.getCause() instanceof RuntimeException r) throw r;
+                    throw new TransientException("run " + layout.runName() + ": recording lineage failed: " + e.getCause(), e.getCause());
+                } catch (TimeoutException e) {
+                    throw new TransientException("run " + layout.runName() + ": recording lineage took over " + RECORD_DEADLINE + "; retrying", e);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new TransientException("run " + layout.runName() + ": interrupted while recording lineage", e);
+                }
+            }
+        }
+        finished.clear();
     }
 
     private StepInvocation invocation(String path, TaskPlan task, ExecutionPlan.ContainerStep step, TaskStatus st) {

@@ -177,6 +177,9 @@ final class StepInvocation {
                 return outputParameterFile(name).toString();
             }
             var list = input ? inputArtifacts.path(name) : plannedOutputArtifacts().path(name);
+            var def = input ? component.inputs().artifacts().get(name) : null;
+            // A bare placeholder for an artifact list is the list itself, as JSON, as KFP's launcher writes it.
+            if (rest.isEmpty() && def != null && def.isArtifactList()) return list.isArray() ? list.toString() : "[]";
             var artifact = list.path(0);
             var uri = artifact.path("uri").asText("");
             if (rest.isEmpty() || rest.equals(".uri")) return uri;

@@ -58,6 +58,20 @@ class PipelineRunReconcilerTest {
     }
 
     @Test
+    void namesTheRunOfItsWorkloadsWhileRunningAndForgetsItAtTheEnd() {
+        var key = fx.submit("owner", "chain.yaml", params());
+        var first = fx.reconciler.reconcile(key);
+        assertThat(first.requeueAfter()).isPresent();
+        var workload = task(fx.store.get(key), "root/a").path("workloadId").asText();
+
+        assertThat(fx.reconciler.findRun(workload)).contains(key);
+        assertThat(fx.reconciler.findRun("job-something-else")).isEmpty();
+
+        fx.runToEnd(key);
+        assertThat(fx.reconciler.findRun(workload)).isEmpty();
+    }
+
+    @Test
     void passesArtifactsBetweenTasksAsFilesUnderTheRunFolder() {
         var run = fx.runToEnd(fx.submit("arts", "artifacts.yaml", Map.of()));
         assertThat(run.status().phase()).isEqualTo("Succeeded");

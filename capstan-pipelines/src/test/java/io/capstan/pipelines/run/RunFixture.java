@@ -37,11 +37,17 @@ final class RunFixture implements AutoCloseable {
     final Database db;
     final JdbiResourceStore store;
     final MetadataStore metadata;
+    final StepCommandRewriter rewriter;
     LocalBackend backend;
     PipelineRunReconciler reconciler;
 
     RunFixture(Path dir) {
+        this(dir, StepCommandRewriter.IDENTITY);
+    }
+
+    RunFixture(Path dir, StepCommandRewriter rewriter) {
         this.dir = dir;
+        this.rewriter = rewriter;
         db = TestDatabases.h2();
         db.migrate("store");
         db.migrate("metadata");
@@ -52,7 +58,7 @@ final class RunFixture implements AutoCloseable {
 
     private void start() {
         backend = new LocalBackend(LocalBackend.Options.of(dir.resolve("workloads")).withGpuDetector(GpuDetector.none()).withKillGrace(Duration.ofMillis(200)));
-        reconciler = new PipelineRunReconciler(store, backend, metadata, dir.resolve("runs"), Clock.systemUTC(), StepCommandRewriter.IDENTITY);
+        reconciler = new PipelineRunReconciler(store, backend, metadata, dir.resolve("runs"), Clock.systemUTC(), rewriter);
     }
 
     /** Forgets the backend and reconciler without stopping the processes, then builds new ones on the same folders. */
@@ -104,14 +110,19 @@ final class RunFixture implements AutoCloseable {
 
     /** Reconciles until {@code stop} holds for the stored run or the reconciler says done. */
     Resource runUntil(ResourceKey key, Predicate<Resource> stop) {
-        var deadline = Instant.now().plusSeconds(30);
+        return runUntil(key, stop, Duration.ofSeconds(30));
+    }
+
+    /** As {@link #runUntil(ResourceKey, Predicate)}, giving up after {@code limit}. */
+    Resource runUntil(ResourceKey key, Predicate<Resource> stop, Duration limit) {
+        var deadline = Instant.now().plus(limit);
         while (Instant.now().isBefore(deadline)) {
             var result = reconciler.reconcile(key);
             var run = store.get(key);
             if (result.requeueAfter().isEmpty() || stop.test(run)) return run;
             LockSupport.parkNanos(Math.min(result.requeueAfter().get().toNanos(), Duration.ofMillis(100).toNanos()));
         }
-        throw new AssertionError("run " + key + " did not settle in 30 s; status: " + store.get(key).status());
+        throw new AssertionError("run " + key + " did not settle in " + limit + "; status: " + store.get(key).status());
     }
 
     static JsonNode task(Resource run, String path) {

@@ -1,0 +1,61 @@
+package io.capstan.cli;
+
+import io.capstan.core.Json;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.ParentCommand;
+import picocli.CommandLine.Spec;
+
+import java.util.List;
+import java.util.Map;
+
+/** {@code capstan experiments create|list|archive|unarchive}: KFP experiments through the v2beta1 API. */
+@Command(name = "experiments", mixinStandardHelpOptions = true, versionProvider = Version.Provider.class,
+        description = "Create, list, archive and unarchive experiments.")
+final class ExperimentsCommand {
+    @ParentCommand
+    Capstan root;
+
+    @Spec
+    CommandSpec spec;
+
+    @Command(name = "create", mixinStandardHelpOptions = true, description = "Create an experiment.")
+    int create(@Mixin ClientOptions options, @Parameters(paramLabel = "NAME", description = "Its display name.") String name,
+               @Option(names = "--description", paramLabel = "TEXT", description = "A description.") String description) {
+        var body = Json.json().createObjectNode();
+        body.put("display_name", name);
+        if (description != null) body.put("description", description);
+        var created = options.client(root.env()).kfpPost("/experiments", body.toString());
+        spec.commandLine().getOut().println("experiment " + name + " created: " + created.path("experiment_id").asText());
+        return ExitCodes.OK;
+    }
+
+    @Command(name = "list", mixinStandardHelpOptions = true, description = "List experiments.")
+    int list(@Mixin ClientOptions options) {
+        var experiments = options.client(root.env()).kfpGet("/experiments", Map.of("page_size", "1000", "sort_by", "name"));
+        var table = new Table(List.of("EXPERIMENT ID", "NAME", "STATE", "CREATED"));
+        for (var e : experiments.path("experiments")) {
+            table.add(List.of(e.path("experiment_id").asText(), e.path("display_name").asText(), e.path("storage_state").asText(),
+                    e.path("created_at").asText()));
+        }
+        spec.commandLine().getOut().print(table.render());
+        return ExitCodes.OK;
+    }
+
+    @Command(name = "archive", mixinStandardHelpOptions = true, description = "Archive an experiment and its runs.")
+    int archive(@Mixin ClientOptions options, @Parameters(paramLabel = "ID", description = "The experiment id.") String id) {
+        options.client(root.env()).kfpPost("/experiments/" + CapstanClient.kfpSegment(id + ":archive"), "");
+        spec.commandLine().getOut().println("experiment " + id + " archived");
+        return ExitCodes.OK;
+    }
+
+    @Command(name = "unarchive", mixinStandardHelpOptions = true, description = "Make an archived experiment available again.")
+    int unarchive(@Mixin ClientOptions options, @Parameters(paramLabel = "ID", description = "The experiment id.") String id) {
+        options.client(root.env()).kfpPost("/experiments/" + CapstanClient.kfpSegment(id + ":unarchive"), "");
+        spec.commandLine().getOut().println("experiment " + id + " unarchived");
+        return ExitCodes.OK;
+    }
+}

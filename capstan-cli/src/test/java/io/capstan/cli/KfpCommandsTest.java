@@ -1,0 +1,117 @@
+package io.capstan.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.capstan.core.CapstanConfig;
+import io.capstan.core.Json;
+import io.capstan.server.CapstanServer;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Map;
+import java.util.concurrent.locks.LockSupport;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@code capstan pipelines|experiments|runs} against a real server's KFP v2beta1 API. */
+class KfpCommandsTest {
+    @TempDir
+    static Path home;
+    static CapstanServer server;
+
+    static final String SLEEPER = """
+            pipelineInfo: {name: sleeper}
+            schemaVersion: 2.1.0
+            components:
+              comp-step: {executorLabel: exec-step}
+            deploymentSpec:
+              executors:
+                exec-step: {container: {image: alpine, command: [sh, -c, 'sleep 30']}}
+            root:
+              dag:
+                tasks:
+                  step: {componentRef: {name: comp-step}, taskInfo: {name: step}}
+            """;
+
+    @BeforeAll
+    static void start() {
+        server = CapstanServer.start(CapstanConfig.fromEnvironment(Map.of("CAPSTAN_HOME", home.toString(), "CAPSTAN_PORT", "0")));
+    }
+
+    @AfterAll
+    static void stop() {
+        server.close();
+    }
+
+    private static Cli cli() {
+        return Cli.against(server.url());
+    }
+
+    @Test
+    void uploadsAPipelineAndListsIt() throws Exception {
+        var file = home.resolve("sleeper.yaml");
+        Files.writeString(file, SLEEPER);
+        var upload = cli().run("pipelines", "upload", file.toString(), "--name", "cli-sleeper");
+        assertThat(upload.exitCode()).as(upload.err()).isZero();
+        assertThat(upload.out()).contains("pipeline cli-sleeper uploaded");
+        assertThat(cli().run("pipelines", "list").out()).contains("cli-sleeper");
+
+        Files.writeString(file, "pipelineInfo: {name: broken}\nschemaVersion: 2.1.0\nroot: {dag: {tasks: {a: {componentRef: {name: nope}}}}}\n");
+        var bad = cli().run("pipelines", "upload", file.toString(), "--name", "broken");
+        assertThat(bad.exitCode()).isEqualTo(5);
+        assertThat(bad.err()).contains("nope");
+    }
+
+    @Test
+    void createsListsArchivesAndUnarchivesExperiments() {
+        var created = cli().run("experiments", "create", "cli-experiment");
+        assertThat(created.exitCode()).as(created.err()).isZero();
+        var id = created.out().substring(created.out().lastIndexOf(' ') + 1).strip();
+        assertThat(cli().run("experiments", "list").out()).contains("cli-experiment").contains("AVAILABLE");
+        assertThat(cli().run("experiments", "archive", id).exitCode()).isZero();
+        assertThat(cli().run("experiments", "list").out()).contains("ARCHIVED");
+        assertThat(cli().run("experiments", "unarchive", id).exitCode()).isZero();
+        assertThat(cli().run("experiments", "archive", "no-such-id").exitCode()).isEqualTo(3);
+    }
+
+    @Test
+    void listsGetsTerminatesAndRetriesARun() throws Exception {
+        var body = Json.json().createObjectNode();
+        body.put("display_name", "cli-run");
+        body.set("pipeline_spec", Json.yaml().readTree(SLEEPER));
+        var http = HttpClient.newHttpClient();
+        var res = http.send(HttpRequest.newBuilder(URI.create(server.url() + "/apis/v2beta1/runs"))
+                .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body.toString())).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(res.statusCode()).as(res.body()).isEqualTo(200);
+        var id = Json.json().readTree(res.body()).path("run_id").asText();
+
+        assertThat(cli().run("runs", "list").out()).contains(id).contains("cli-run");
+        var terminated = cli().run("runs", "terminate", id);
+        assertThat(terminated.exitCode()).as(terminated.err()).isZero();
+        var deadline = Instant.now().plus(Duration.ofSeconds(30));
+        String shown = "";
+        while (Instant.now().isBefore(deadline) && !shown.contains("CANCELED")) {
+            shown = cli().run("runs", "get", id).out();
+            LockSupport.parkNanos(Duration.ofMillis(200).toNanos());
+        }
+        assertThat(shown).contains("State:    CANCELED").contains("root/step");
+        var logs = cli().run("runs", "logs", id);
+        assertThat(logs.exitCode()).as(logs.err()).isZero();
+        assertThat(logs.out()).contains("==> root/step <==");
+        var retried = cli().run("runs", "retry", id);
+        assertThat(retried.exitCode()).as(retried.err()).isZero();
+        assertThat(cli().run("runs", "get", id, "-o", "json").out()).contains("\"run_id\" : \"" + id + "\"");
+        assertThat(cli().run("runs", "terminate", id).exitCode()).isZero();
+        var missing = cli().run("runs", "get", "no-such-run");
+        assertThat(missing.exitCode()).isEqualTo(3);
+        assertThat(missing.err()).contains("no-such-run");
+    }
+}
