@@ -16,11 +16,11 @@ trap 'kill $server 2>/dev/null; wait $server 2>/dev/null; rm -rf "$work"' EXIT
 until curl -fs "http://127.0.0.1:$port/readyz" >/dev/null 2>&1; do sleep 0.1; done
 api="http://127.0.0.1:$port/apis/capstan/v1"
 
-run_pipeline() { # name file -> seconds from creation to completion
-  python3 - "$1" "$2" >"$work/run.json" <<'PY'
+run_pipeline() { # name file [caching] -> phase and seconds from creation to completion
+  python3 - "$1" "$2" "${3:-false}" >"$work/run.json" <<'PY'
 import json, sys
 print(json.dumps({"apiVersion": "pipelines.capstan.io/v1", "kind": "PipelineRun", "metadata": {"name": sys.argv[1]},
-                  "spec": {"pipelineSpec": open(sys.argv[2]).read(), "enableCaching": False}}))
+                  "spec": {"pipelineSpec": open(sys.argv[2]).read(), "enableCaching": sys.argv[3] == "true"}}))
 PY
   curl -fs -H 'Content-Type: application/json' --data-binary @"$work/run.json" "$api/apply" >/dev/null
   while :; do
@@ -43,7 +43,7 @@ PY
 python3 "$gen" 20 "$work/warm" >/dev/null
 run_pipeline warm-up "$work/warm/pipeline.yaml" >/dev/null
 
-printf 'N make_s capstan_s ratio per_step_ms snakemake_s\n'
+printf 'N make_s capstan_s ratio per_step_ms snakemake_s cached_rerun_s rerun_vs_uncached\n'
 for n in "${sizes[@]}"; do
   dir="$work/dag-$n"
   python3 "$gen" "$n" "$dir" >/dev/null
@@ -56,5 +56,11 @@ for n in "${sizes[@]}"; do
   [ "$phase" = "Succeeded" ] || echo "warning: the Capstan run ended $phase"
   ratio=$(echo "scale=2; $capstan_s / $make_s" | bc)
   per_step=$(echo "scale=2; $capstan_s * 1000 / $n" | bc)
-  printf '%s %s %s %s %s %s\n' "$n" "$make_s" "$capstan_s" "$ratio" "$per_step" "$snake_s"
+  # Caching: the same DAG with caching on, run twice (the first fills the cache where the uncached run has not
+  # already); the second is served entirely from the cache and is compared with the uncached run.
+  sed 's/enableCache: false/enableCache: true/' "$dir/pipeline.yaml" >"$dir/cached.yaml"
+  run_pipeline "cached-$n-a-$RANDOM" "$dir/cached.yaml" true >/dev/null
+  read -r _ rerun_s < <(run_pipeline "cached-$n-b-$RANDOM" "$dir/cached.yaml" true)
+  fraction=$(echo "scale=3; $rerun_s / $capstan_s" | bc)
+  printf '%s %s %s %s %s %s %s %s\n' "$n" "$make_s" "$capstan_s" "$ratio" "$per_step" "$snake_s" "$rerun_s" "$fraction"
 done
