@@ -40,6 +40,19 @@ public interface Backend extends AutoCloseable {
     /** Every workload this backend knows, including those recovered after a restart. */
     List<WorkloadState> list();
 
+    /**
+     * Cleans up after owners that no longer exist: every workload whose owner ({@code ownerOf} of its id; empty for
+     * workloads of other kinds) is not in {@code liveOwners} is cancelled while it runs and forgotten once finished.
+     */
+    default void reapOrphans(java.util.function.Function<String, Optional<String>> ownerOf, java.util.Set<String> liveOwners) {
+        for (var w : list()) {
+            var owner = ownerOf.apply(w.id());
+            if (owner.isEmpty() || liveOwners.contains(owner.get())) continue;
+            if (w.phase().isTerminal()) remove(w.id());
+            else cancel(w.id());
+        }
+    }
+
     @Override
     void close();
 }

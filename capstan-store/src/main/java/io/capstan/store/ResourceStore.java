@@ -63,6 +63,18 @@ public interface ResourceStore {
      */
     java.util.List<WatchEvent> changes(WatchQuery query, long afterVersion, int limit, Duration wait);
 
+    /** The uids of every resource of {@code kind} in every namespace, read page by page. */
+    default java.util.Set<String> uids(String kind) {
+        var uids = new java.util.HashSet<String>();
+        java.util.Optional<String> token = java.util.Optional.empty();
+        do {
+            var page = list(new ListQuery(kind, java.util.Optional.empty(), LabelSelector.EVERYTHING, ListQuery.MAX_LIMIT, token));
+            page.items().forEach(r -> uids.add(r.metadata().uid()));
+            token = page.continueToken();
+        } while (token.isPresent());
+        return uids;
+    }
+
     /** The highest resourceVersion written so far; a watch that starts here sees only future changes. */
     long currentVersion();
 }

@@ -13,8 +13,6 @@ import io.capstan.core.ResourceKey;
 import io.capstan.core.ResourceStatus;
 import io.capstan.core.TransientException;
 import io.capstan.metadata.MetadataStore;
-import io.capstan.store.LabelSelector;
-import io.capstan.store.ListQuery;
 import io.capstan.store.Reconciler;
 import io.capstan.store.ResourceStore;
 import java.io.IOException;
@@ -24,7 +22,6 @@ import java.time.Clock;
 import java.time.Duration;
 import io.capstan.pipelines.ExecutionPlan;
 import io.capstan.pipelines.ParsedPipeline;
-import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
@@ -262,20 +259,7 @@ public final class PipelineRunReconciler implements Reconciler {
 
     /** Cancels the workloads of deleted runs; called when a reconcile finds its run gone. */
     private void cancelOrphans() {
-        var live = new HashSet<String>();
-        String token = null;
-        do {
-            var page = store.list(new ListQuery(PipelineRuns.KIND, Optional.empty(), LabelSelector.EVERYTHING,
-                    ListQuery.MAX_LIMIT, Optional.ofNullable(token)));
-            page.items().forEach(r -> live.add(r.metadata().uid()));
-            token = page.continueToken().orElse(null);
-        } while (token != null);
-        for (var w : backend.list()) {
-            if (PipelineRuns.isRunWorkload(w.id()) && !live.contains(PipelineRuns.uidOfWorkload(w.id()))) {
-                if (!w.phase().isTerminal()) backend.cancel(w.id());
-                else backend.remove(w.id());
-            }
-        }
+        backend.reapOrphans(PipelineRuns::ownerOf, store.uids(PipelineRuns.KIND));
     }
 
 }

@@ -34,6 +34,11 @@ public final class PipelineRuns {
         return workloadId.startsWith(PREFIX);
     }
 
+    /** The uid of the run that owns {@code workloadId}, or empty for workloads that are not a run's. */
+    static java.util.Optional<String> ownerOf(String workloadId) {
+        return isRunWorkload(workloadId) ? java.util.Optional.of(uidOfWorkload(workloadId)) : java.util.Optional.empty();
+    }
+
     /** The run uid inside a workload id made by {@link #workloadId}. */
     static String uidOfWorkload(String workloadId) {
         var rest = workloadId.substring(PREFIX.length());

@@ -9,14 +9,12 @@ import io.capstan.backend.WorkloadState;
 import io.capstan.core.Resource;
 import io.capstan.core.ResourceKey;
 import io.capstan.core.ResourceStatus;
-import io.capstan.store.ListQuery;
 import io.capstan.store.Reconciler;
 import io.capstan.store.ResourceStore;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.HashSet;
 import java.util.Optional;
 
 /**
@@ -158,19 +156,6 @@ public final class JobReconciler implements Reconciler {
 
     /** Cancels workloads whose Job was deleted; called when a reconcile finds its Job gone. */
     private void cancelOrphans() {
-        var live = new HashSet<String>();
-        String token = null;
-        do {
-            var page = store.list(new ListQuery(Jobs.KIND, Optional.empty(), io.capstan.store.LabelSelector.EVERYTHING,
-                    ListQuery.MAX_LIMIT, Optional.ofNullable(token)));
-            page.items().forEach(j -> live.add(j.metadata().uid()));
-            token = page.continueToken().orElse(null);
-        } while (token != null);
-        for (var w : backend.list()) {
-            if (Jobs.isJobWorkload(w.id()) && !live.contains(Jobs.uidOfWorkload(w.id()))) {
-                if (!w.phase().isTerminal()) backend.cancel(w.id());
-                else backend.remove(w.id());
-            }
-        }
+        backend.reapOrphans(Jobs::ownerOf, store.uids(Jobs.KIND));
     }
 }

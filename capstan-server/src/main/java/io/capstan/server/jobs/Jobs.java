@@ -21,6 +21,11 @@ public final class Jobs {
         return workloadId.startsWith("job_");
     }
 
+    /** The uid of the Job that owns {@code workloadId}, or empty for workloads that are not a Job's. */
+    static java.util.Optional<String> ownerOf(String workloadId) {
+        return isJobWorkload(workloadId) ? java.util.Optional.of(uidOfWorkload(workloadId)) : java.util.Optional.empty();
+    }
+
     static String uidOfWorkload(String workloadId) {
         var rest = workloadId.substring(4);
         int cut = rest.lastIndexOf('_');
