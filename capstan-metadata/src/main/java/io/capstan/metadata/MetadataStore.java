@@ -234,28 +234,55 @@ public final class MetadataStore {
         Objects.requireNonNull(execution, "execution");
         var artifactsCopy = List.copyOf(artifacts);
         var contextsCopy = List.copyOf(contexts);
+        return tx(h -> record(h, execution, artifactsCopy, contextsCopy, now()));
+    }
+
+    /**
+     * Records several executions in one transaction, each as {@link #putExecution(Execution, List, List)} does,
+     * except that a new execution (id 0) whose name is already taken in its type replaces the stored one, so a
+     * caller that records by name need not look the execution up first. For many steps that end together this is
+     * one commit instead of one per step.
+     */
+    public List<RecordedExecution> putExecutions(List<ExecutionRecord> records) {
+        var copy = List.copyOf(records);
+        if (copy.isEmpty()) return List.of();
         return tx(h -> {
             var now = now();
-            var storedExecution = NodeTable.put(h, execution, now);
-            var storedArtifacts = new ArrayList<Artifact>();
-            for (var ae : artifactsCopy) {
-                var artifact = NodeTable.put(h, ae.artifact(), now);
-                storedArtifacts.add(artifact);
-                var event = new Event(artifact.id(), storedExecution.id(), ae.type(), ae.path(), now);
-                if (!EventTable.exists(h, event)) EventTable.insert(h, event, now);
+            var recorded = new ArrayList<RecordedExecution>(copy.size());
+            for (var r : copy) {
+                var execution = r.execution();
+                if (!execution.isStored() && !execution.name().isEmpty()) {
+                    var existing = NodeTable.executions(h, "t.kind = 'EXECUTION' AND t.name = :type AND x.name = :name",
+                            q -> q.bind("type", r.execution().type()).bind("name", r.execution().name())).stream().findFirst();
+                    if (existing.isPresent()) execution = execution.stored(existing.get().id(), existing.get().createTime(), existing.get().updateTime());
+                }
+                recorded.add(record(h, execution, r.artifacts(), r.contexts(), now));
             }
-            var storedContexts = new ArrayList<Context>();
-            for (var c : contextsCopy) {
-                var context = c.isStored() ? Optional.<Context>empty() : NodeTable.contexts(h,
-                        "t.kind = 'CONTEXT' AND t.name = :type AND c.name = :name",
-                        q -> q.bind("type", c.type()).bind("name", c.name())).stream().findFirst();
-                var stored = context.orElseGet(() -> NodeTable.put(h, c, now));
-                storedContexts.add(stored);
-                LinkTable.associate(h, stored.id(), storedExecution.id());
-                for (var a : storedArtifacts) LinkTable.attribute(h, stored.id(), a.id());
-            }
-            return new RecordedExecution(storedExecution, storedArtifacts, storedContexts);
+            return recorded;
         });
+    }
+
+    private static RecordedExecution record(Handle h, Execution execution, List<ArtifactAndEvent> artifacts, List<Context> contexts,
+                                            Instant now) {
+        var storedExecution = NodeTable.put(h, execution, now);
+        var storedArtifacts = new ArrayList<Artifact>();
+        for (var ae : artifacts) {
+            var artifact = NodeTable.put(h, ae.artifact(), now);
+            storedArtifacts.add(artifact);
+            var event = new Event(artifact.id(), storedExecution.id(), ae.type(), ae.path(), now);
+            if (!EventTable.exists(h, event)) EventTable.insert(h, event, now);
+        }
+        var storedContexts = new ArrayList<Context>();
+        for (var c : contexts) {
+            var context = c.isStored() ? Optional.<Context>empty() : NodeTable.contexts(h,
+                    "t.kind = 'CONTEXT' AND t.name = :type AND c.name = :name",
+                    q -> q.bind("type", c.type()).bind("name", c.name())).stream().findFirst();
+            var stored = context.orElseGet(() -> NodeTable.put(h, c, now));
+            storedContexts.add(stored);
+            LinkTable.associate(h, stored.id(), storedExecution.id());
+            for (var a : storedArtifacts) LinkTable.attribute(h, stored.id(), a.id());
+        }
+        return new RecordedExecution(storedExecution, storedArtifacts, storedContexts);
     }
 
     // ---- lineage

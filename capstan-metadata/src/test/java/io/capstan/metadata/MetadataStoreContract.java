@@ -276,6 +276,38 @@ abstract class MetadataStoreContract {
         assertThat(store.artifactsByType("Model")).isEmpty();
     }
 
+    @Test
+    void putExecutionsRecordsManyInOneTransactionAndReplacesByName() {
+        var run = Context.of("PipelineRun", "run-8");
+        var recorded = store.putExecutions(List.of(
+                new ExecutionRecord(Execution.of("Step").withName("a").withState(ExecutionState.RUNNING), List.of(), List.of(run)),
+                new ExecutionRecord(Execution.of("Step").withName("b").withState(ExecutionState.COMPLETE),
+                        List.of(ArtifactAndEvent.output(Artifact.of("Model", "file:/b"), "model")), List.of(run))));
+        assertThat(recorded).hasSize(2);
+        long runId = recorded.get(0).contexts().get(0).id();
+        assertThat(recorded.get(1).contexts().get(0).id()).isEqualTo(runId);
+
+        // Recorded again under the same name (as a retried pass does): the stored execution is replaced, no event repeats.
+        var again = store.putExecutions(List.of(
+                new ExecutionRecord(Execution.of("Step").withName("a").withState(ExecutionState.COMPLETE), List.of(), List.of(run)),
+                new ExecutionRecord(Execution.of("Step").withName("b").withState(ExecutionState.COMPLETE),
+                        List.of(ArtifactAndEvent.output(recorded.get(1).artifacts().get(0), "model")), List.of(run))));
+        assertThat(again.get(0).execution().id()).isEqualTo(recorded.get(0).execution().id());
+        assertThat(store.executionsByContext(runId)).extracting(Execution::name, Execution::lastKnownState)
+                .containsExactly(org.assertj.core.groups.Tuple.tuple("a", ExecutionState.COMPLETE),
+                        org.assertj.core.groups.Tuple.tuple("b", ExecutionState.COMPLETE));
+        assertThat(store.eventsByExecution(recorded.get(1).execution().id())).hasSize(1);
+        assertThat(store.putExecutions(List.of())).isEmpty();
+    }
+
+    @Test
+    void putExecutionsRollsBackTheWholeBatchWhenOneFails() {
+        assertThatExceptionOfType(NotFoundException.class).isThrownBy(() -> store.putExecutions(List.of(
+                new ExecutionRecord(Execution.of("Step").withName("ok"), List.of(), List.of(Context.of("PipelineRun", "r"))),
+                new ExecutionRecord(Execution.of("Step").withName("bad"), List.of(), List.of(Context.of("NoSuchType", "r"))))));
+        assertThat(store.executionsByType("Step")).isEmpty();
+    }
+
     // ---- lineage
 
     @Test

@@ -19,6 +19,7 @@ import io.capstan.metadata.ParentContext;
 import io.capstan.metadata.PropertyType;
 import io.capstan.metadata.PropertyValue;
 import io.capstan.metadata.Execution;
+import io.capstan.metadata.ExecutionRecord;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -86,17 +87,26 @@ final class RunLineage {
         return run;
     }
 
-    /** What one finished task did, for {@link #recordTask}. */
+    /** What one finished task did, for {@link #recordTasks}. */
     record TaskRecord(String taskPath, String taskName, String executionType, TaskState state, String image, String cacheKey,
                       ObjectNode inputs, ObjectNode inputArtifacts, ObjectNode outputs) {
     }
 
-    /** Records one finished task with INPUT and OUTPUT events for its artifacts, in one transaction. */
-    void recordTask(RunLayout layout, TaskRecord task) {
+    /**
+     * Records finished tasks with INPUT and OUTPUT events for their artifacts, all in one transaction; recording
+     * a task again replaces its execution and adds no event twice.
+     */
+    void recordTasks(RunLayout layout, List<TaskRecord> tasks) {
+        if (tasks.isEmpty()) return;
+        var records = new ArrayList<ExecutionRecord>(tasks.size());
+        for (var task : tasks) records.add(executionRecord(layout, task));
+        metadata.putExecutions(records);
+    }
+
+    private ExecutionRecord executionRecord(RunLayout layout, TaskRecord task) {
         var name = layout.uid() + "/" + task.taskPath();
         var executionName = name.length() > 255 ? layout.uid() + "/" + PipelineRuns.sha256(task.taskPath()) : name;
-        var execution = metadata.findExecution(task.executionType(), executionName)
-                .orElseGet(() -> Execution.of(task.executionType()).withName(executionName))
+        var execution = Execution.of(task.executionType()).withName(executionName)
                 .withState(switch (task.state()) {
                     case SUCCEEDED -> ExecutionState.COMPLETE;
                     case CACHED -> ExecutionState.CACHED;
@@ -120,7 +130,7 @@ final class RunLineage {
         var contexts = new ArrayList<Context>();
         contexts.add(Context.of(RUN_CONTEXT, layout.uid()));
         if (task.state() == TaskState.SUCCEEDED && !task.cacheKey().isEmpty()) contexts.add(Context.of(CACHE_CONTEXT, task.cacheKey()));
-        metadata.putExecution(execution, events, contexts);
+        return new ExecutionRecord(execution, events, contexts);
     }
 
     /** The outputs of the latest successful execution recorded under {@code cacheKey}. */

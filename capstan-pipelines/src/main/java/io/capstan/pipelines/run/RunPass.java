@@ -13,7 +13,6 @@ import io.capstan.core.InvalidSpecException;
 import io.capstan.core.Json;
 import io.capstan.core.PermanentFailureException;
 import io.capstan.core.Resource;
-import io.capstan.core.TransientException;
 import io.capstan.pipelines.ComponentSpec;
 import io.capstan.pipelines.Conditions;
 import io.capstan.pipelines.DagSpec;
@@ -31,11 +30,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.function.Supplier;
 
 /**
@@ -46,8 +40,6 @@ import java.util.function.Supplier;
 final class RunPass {
     private static final JsonNodeFactory F = JsonNodeFactory.instance;
     private static final Conditions CONDITIONS = new Conditions();
-    private static final int RECORD_LANES = 4;
-    private static final Duration RECORD_DEADLINE = Duration.ofMinutes(2);
 
     /** How the root DAG stands after this pass. */
     record Outcome(TaskState state, ObjectNode outputs, String message) {
@@ -447,7 +439,7 @@ final class RunPass {
                 outputs.putObject("parameters");
                 outputs.set("artifacts", artifacts);
                 var done = st.withOutputs(outputs).withState(TaskState.SUCCEEDED, "", now);
-                lineage.recordTask(layout, new RunLineage.TaskRecord(path, task.name(), RunLineage.IMPORTER_EXECUTION, TaskState.SUCCEEDED,
+                finished.add(new RunLineage.TaskRecord(path, task.name(), RunLineage.IMPORTER_EXECUTION, TaskState.SUCCEEDED,
                         "", "", done.inputs(), done.inputArtifacts(), done.outputs()));
                 yield done;
             }
@@ -462,7 +454,7 @@ final class RunPass {
                     var cached = lineage.findCached(cacheKey);
                     if (cached.isPresent()) {
                         var hit = withStep.withOutputs(cached.get()).withState(TaskState.CACHED, "outputs reused from an earlier execution with the same cache key", now);
-                        lineage.recordTask(layout, new RunLineage.TaskRecord(path, task.name(), RunLineage.CONTAINER_EXECUTION, TaskState.CACHED,
+                        finished.add(new RunLineage.TaskRecord(path, task.name(), RunLineage.CONTAINER_EXECUTION, TaskState.CACHED,
                                 hit.image(), cacheKey, hit.inputs(), hit.inputArtifacts(), hit.outputs()));
                         yield hit;
                     }
@@ -553,35 +545,12 @@ final class RunPass {
     }
 
     /**
-     * Records in lineage every step that finished in this pass, a few at a time: one metadata transaction per
-     * task was most of a reconcile's time when many steps end together. Must return before the states that say
-     * these tasks finished are stored, so that a stored SUCCEEDED always has its lineage.
+     * Records in lineage every task that finished in this pass, in one transaction: one per task was most of a
+     * reconcile's time when many steps end together. Must return before the states that say these tasks finished
+     * are stored, so that a stored SUCCEEDED always has its lineage.
      */
     void recordFinished() {
-        if (finished.isEmpty()) return;
-        int lanes = Math.min(RECORD_LANES, finished.size());
-        try (var exec = Executors.newVirtualThreadPerTaskExecutor()) {
-            var futures = new ArrayList<Future<?>>();
-            for (int lane = 0; lane < lanes; lane++) {
-                int first = lane;
-                futures.add(exec.submit(() -> {
-                    for (int i = first; i < finished.size(); i += lanes) lineage.recordTask(layout, finished.get(i));
-                }));
-            }
-            for (var f : futures) {
-                try {
-                    f.get(RECORD_DEADLINE.toMillis(), TimeUnit.MILLISECONDS);
-                } catch (ExecutionException e) {
-                    if (e.getCause() instanceof RuntimeException r) throw r;
-                    throw new TransientException("run " + layout.runName() + ": recording lineage failed: " + e.getCause(), e.getCause());
-                } catch (TimeoutException e) {
-                    throw new TransientException("run " + layout.runName() + ": recording lineage took over " + RECORD_DEADLINE + "; retrying", e);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    throw new TransientException("run " + layout.runName() + ": interrupted while recording lineage", e);
-                }
-            }
-        }
+        lineage.recordTasks(layout, finished);
         finished.clear();
     }
 
