@@ -1,0 +1,121 @@
+package io.capstan.training;
+
+import io.capstan.backend.ResourceRequest;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * What a training job runs, whatever kind it was written as: replica groups of nodes, how many processes each node
+ * runs, the framework whose launch contract applies, and the run policy. Built by {@link V1Jobs} and
+ * {@link TrainJobs}; turned into workloads by {@link Gang}.
+ *
+ * @param refusal  why Capstan cannot run this job locally, in a sentence; empty when it can
+ * @param warnings fields accepted but not honoured locally, each as "path: why"
+ */
+record JobPlan(Framework framework, List<ReplicaGroup> groups, int procsPerNode, RunPolicy runPolicy,
+               Optional<String> refusal, List<String> warnings, List<Initializer> fetches) {
+    JobPlan(Framework framework, List<ReplicaGroup> groups, int procsPerNode, RunPolicy runPolicy, Optional<String> refusal, List<String> warnings) {
+        this(framework, groups, procsPerNode, runPolicy, refusal, warnings, List.of());
+    }
+
+    JobPlan {
+        fetches = List.copyOf(fetches);
+        Objects.requireNonNull(framework, "framework");
+        groups = List.copyOf(groups);
+        Objects.requireNonNull(runPolicy, "runPolicy");
+        Objects.requireNonNull(refusal, "refusal");
+        warnings = List.copyOf(warnings);
+        if (procsPerNode < 1) throw new IllegalArgumentException("procsPerNode must be >= 1, got " + procsPerNode);
+    }
+
+    /** Nodes across every group. */
+    int nodes() {
+        return groups.stream().mapToInt(ReplicaGroup::replicas).sum();
+    }
+
+    boolean hasMaster() {
+        return groups.stream().anyMatch(g -> g.type().equals(ReplicaGroup.MASTER) && g.replicas() > 0);
+    }
+
+    JobPlan refused(String reason) {
+        return new JobPlan(framework, groups, procsPerNode, runPolicy, Optional.of(reason), warnings, fetches);
+    }
+
+    /** Initializers whose data must be copied from the artifact store into the job's folder before launch. */
+    JobPlan withFetches(List<Initializer> toFetch) {
+        return new JobPlan(framework, groups, procsPerNode, runPolicy, refusal, warnings, toFetch);
+    }
+
+    enum Framework {
+        /** torch.distributed: PET_* for torchrun, or WORLD_SIZE/RANK/... when Capstan starts every process. */
+        TORCH,
+        /** XGBoost's collective: DMLC_* with a tracker that Capstan runs as a workload. */
+        XGBOOST,
+        /** Accepted and validated, but refused at run time with {@link JobPlan#refusal()}. */
+        OTHER
+    }
+
+    /** One replica type (Master, Worker, node): {@code replicas} nodes running {@code container}. */
+    record ReplicaGroup(String type, int replicas, Container container) {
+        static final String MASTER = "Master";
+        static final String WORKER = "Worker";
+
+        ReplicaGroup {
+            Objects.requireNonNull(type, "type");
+            Objects.requireNonNull(container, "container");
+        }
+    }
+
+    /** The parts of a Kubernetes container that a local process honours. */
+    record Container(Optional<String> image, List<String> command, List<String> args, Map<String, String> env,
+                     ResourceRequest resources, Optional<String> workingDir) {
+        Container {
+            Objects.requireNonNull(image, "image");
+            command = List.copyOf(command);
+            args = List.copyOf(args);
+            env = Map.copyOf(env);
+            Objects.requireNonNull(resources, "resources");
+            Objects.requireNonNull(workingDir, "workingDir");
+        }
+
+        List<String> commandLine() {
+            var all = new java.util.ArrayList<>(command);
+            all.addAll(args);
+            return all;
+        }
+
+        boolean usesTorchrun() {
+            if (command.isEmpty()) return false;
+            var program = command.getFirst();
+            var base = program.substring(program.lastIndexOf('/') + 1);
+            if (base.equals("torchrun")) return true;
+            // python -m torch.distributed.run / torch.distributed.launch
+            int m = command.indexOf("-m");
+            return base.startsWith("python") && m >= 0 && m + 1 < command.size()
+                    && (command.get(m + 1).equals("torch.distributed.run") || command.get(m + 1).equals("torch.distributed.launch"));
+        }
+    }
+
+    /** Kubeflow's runPolicy; {@code backoffLimit} counts whole-job restarts. */
+    record RunPolicy(CleanPodPolicy cleanPodPolicy, int backoffLimit, Optional<Duration> activeDeadline,
+                     Optional<Duration> ttlAfterFinished, boolean suspend) {
+        RunPolicy {
+            Objects.requireNonNull(cleanPodPolicy, "cleanPodPolicy");
+            Objects.requireNonNull(activeDeadline, "activeDeadline");
+            Objects.requireNonNull(ttlAfterFinished, "ttlAfterFinished");
+        }
+    }
+
+    /** Which processes are stopped when the job ends: Kubeflow's names. */
+    enum CleanPodPolicy {
+        None, Running, All;
+
+        static Optional<CleanPodPolicy> of(String name) {
+            for (var p : values()) if (p.name().equals(name)) return Optional.of(p);
+            return Optional.empty();
+        }
+    }
+}
