@@ -94,7 +94,7 @@ final class ApplyCommand extends ClientCommand {
         return sources;
     }
 
-    private static List<Source> readPath(Path path, String shownName) {
+    static List<Source> readPath(Path path, String shownName) {
         try {
             if (Files.isDirectory(path)) {
                 List<Path> children;
@@ -123,7 +123,7 @@ final class ApplyCommand extends ClientCommand {
         return name.endsWith(".yaml") || name.endsWith(".yml") || name.endsWith(".json");
     }
 
-    private static boolean looksLikeJson(byte[] body) {
+    static boolean looksLikeJson(byte[] body) {
         for (byte b : body) {
             if (b == ' ' || b == '\t' || b == '\r' || b == '\n') continue;
             return b == '{' || b == '[';

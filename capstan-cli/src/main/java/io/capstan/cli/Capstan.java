@@ -30,6 +30,8 @@ import java.util.function.BooleanSupplier;
                 DescribeCommand.class,
                 DeleteCommand.class,
                 RunCommand.class,
+                TrainCommand.class,
+                TuneCommand.class,
                 LogsCommand.class,
                 RunsCommand.class,
                 PipelinesCommand.class,

@@ -225,7 +225,12 @@ final class CapstanClient {
 
     /** Opens a job's log as a stream; the caller closes it. */
     InputStream openLog(ResourceType type, String namespace, String name, OptionalInt tailLines, LogMode mode) {
-        var params = new LinkedHashMap<String, String>();
+        return openLog(type, namespace, name, tailLines, mode, Map.of());
+    }
+
+    /** As {@link #openLog(ResourceType, String, String, OptionalInt, LogMode)}, choosing the process with {@code select} (such as rank=3). */
+    InputStream openLog(ResourceType type, String namespace, String name, OptionalInt tailLines, LogMode mode, Map<String, String> select) {
+        var params = new LinkedHashMap<String, String>(select);
         tailLines.ifPresent(n -> params.put("tailLines", Integer.toString(n)));
         if (mode == LogMode.FOLLOW) params.put("follow", "true");
         var request = request(resourcePath(type, namespace, name) + "/log" + query(params))

@@ -12,9 +12,12 @@ import picocli.CommandLine.Spec;
 import java.util.List;
 import java.util.Map;
 
-/** {@code capstan experiments create|list|archive|unarchive}: KFP experiments through the v2beta1 API. */
+/**
+ * {@code capstan experiments create|list|archive|unarchive}: KFP experiments through the v2beta1 API; and
+ * {@code capstan experiments get NAME}: a Katib Experiment's trial table.
+ */
 @Command(name = "experiments", mixinStandardHelpOptions = true, versionProvider = Version.Provider.class,
-        description = "Create, list, archive and unarchive experiments.")
+        description = "Create, list, archive and unarchive pipeline experiments; show a tuning experiment's trials.")
 final class ExperimentsCommand {
     @ParentCommand
     Capstan root;
@@ -42,6 +45,31 @@ final class ExperimentsCommand {
                     e.path("created_at").asText()));
         }
         spec.commandLine().getOut().print(table.render());
+        return ExitCodes.OK;
+    }
+
+    @Command(name = "get", mixinStandardHelpOptions = true,
+            description = "Show a tuning experiment (Katib Experiment) with one row per trial: state, metrics and parameters.")
+    int get(@Mixin ClientOptions options, @Mixin NamespaceOptions namespace,
+            @Parameters(paramLabel = "NAME", description = "The experiment's name.") String name,
+            @Option(names = "--sort-by", paramLabel = "ORDER", defaultValue = "objective",
+                    description = "objective (best first) or created (oldest first); default: ${DEFAULT-VALUE}.") String sortBy) {
+        var order = switch (sortBy) {
+            case "objective" -> io.capstan.tuning.TrialTable.Order.OBJECTIVE;
+            case "created" -> io.capstan.tuning.TrialTable.Order.CREATED;
+            default -> throw new UsageException("--sort-by must be objective or created, got '" + io.capstan.core.Names.printable(sortBy) + "'");
+        };
+        var client = options.client(root.env());
+        var experiment = client.get(client.resolve("experiments.kubeflow.org"), namespace.namespace(), name);
+        var trials = client.list(client.resolve("trials"), java.util.Optional.of(namespace.namespace()),
+                java.util.Optional.of(TuneCommand.TRIAL_LABEL + "=" + name)).items();
+        var out = spec.commandLine().getOut();
+        var status = experiment.path("status");
+        out.println("experiment " + name + ": " + status.path("phase").asText("Created")
+                + (status.path("message").asText("").isEmpty() ? "" : " (" + status.path("message").asText() + ")"));
+        out.println(io.capstan.tuning.TrialTable.bestSoFar(Submission.resource(experiment)));
+        out.print(io.capstan.tuning.TrialTable.render(Submission.resource(experiment), Submission.resources(trials), order));
+        out.flush();
         return ExitCodes.OK;
     }
 

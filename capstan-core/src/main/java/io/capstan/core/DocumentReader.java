@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.dataformat.yaml.YAMLParser;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -20,6 +21,7 @@ import java.util.Map;
  */
 public final class DocumentReader {
     private static final JsonNodeFactory NODES = JsonNodeFactory.withExactBigDecimals(true);
+    private static final String MERGE_KEY = "<<";
 
     private DocumentReader() {
     }
@@ -42,7 +44,7 @@ public final class DocumentReader {
             JsonToken t;
             while ((t = p.nextToken()) != null) {
                 var lines = new HashMap<String, Integer>();
-                var node = readValue(p, t, "", lines);
+                var node = readValue(p, t, "", lines, new Anchors());
                 if (node.isNull() || node.isMissingNode()) continue;
                 docs.add(new LocatedDocument(source, docs.size(), node, lines));
             }
@@ -66,22 +68,80 @@ public final class DocumentReader {
         return docs;
     }
 
-    private static JsonNode readValue(JsonParser p, JsonToken t, String path, Map<String, Integer> lines) throws IOException {
+    /**
+     * The anchors of one YAML document ({@code &name}) and how much their aliases ({@code *name}) have expanded:
+     * each alias is a copy, so nested aliases could otherwise blow a small input up exponentially.
+     */
+    private static final class Anchors {
+        static final int MAX_EXPANDED_NODES = 100_000;
+        final Map<String, JsonNode> nodes = new HashMap<>();
+        int expanded;
+
+        JsonNode resolve(String name, String path, int line) {
+            var node = nodes.get(name);
+            if (node == null) {
+                throw new InvalidSpecException(List.of(new FieldError("", 0, path, line,
+                        "alias '*" + Names.printable(name) + "' refers to no anchor defined before it (anchors on a single value are not "
+                                + "supported; anchor a list or a mapping)")));
+            }
+            expanded += size(node);
+            if (expanded > MAX_EXPANDED_NODES) {
+                throw new InvalidSpecException(List.of(new FieldError("", 0, path, line,
+                        "YAML aliases expand to more than " + MAX_EXPANDED_NODES + " values; the document is too large or hostile")));
+            }
+            return node.deepCopy();
+        }
+
+        private static int size(JsonNode node) {
+            int n = 1;
+            for (var child : node) n += size(child);
+            return n;
+        }
+    }
+
+    private static JsonNode readValue(JsonParser p, JsonToken t, String path, Map<String, Integer> lines, Anchors anchors) throws IOException {
         lines.putIfAbsent(path, p.currentTokenLocation().getLineNr());
+        var yaml = p instanceof YAMLParser y ? y : null;
+        if (yaml != null && t == JsonToken.VALUE_STRING && yaml.isCurrentAlias()) {
+            return anchors.resolve(p.getText(), path, p.currentTokenLocation().getLineNr());
+        }
+        var anchor = yaml == null ? null : yaml.getCurrentAnchor();
+        var node = readNode(p, t, path, lines, anchors);
+        if (anchor != null) anchors.nodes.put(anchor, node);
+        return node;
+    }
+
+    private static JsonNode readNode(JsonParser p, JsonToken t, String path, Map<String, Integer> lines, Anchors anchors) throws IOException {
         return switch (t) {
             case START_OBJECT -> {
                 ObjectNode obj = NODES.objectNode();
+                var merged = new ArrayList<JsonNode>();
                 JsonToken f;
                 while ((f = p.nextToken()) == JsonToken.FIELD_NAME) {
                     String name = p.currentName();
                     String childPath = path.isEmpty() ? name : path + "." + name;
                     lines.put(childPath, p.currentTokenLocation().getLineNr());
-                    var value = readValue(p, p.nextToken(), childPath, lines);
+                    var value = readValue(p, p.nextToken(), childPath, lines, anchors);
+                    if (name.equals(MERGE_KEY) && p instanceof YAMLParser) {
+                        // YAML's merge key: the fields of the mapping (or mappings) given, unless set here.
+                        if (value.isObject()) merged.add(value);
+                        else if (value.isArray()) value.forEach(merged::add);
+                        if (!merged.stream().allMatch(JsonNode::isObject)) {
+                            throw new InvalidSpecException(List.of(new FieldError("", 0, childPath, lines.get(childPath),
+                                    "the merge key '<<' takes a mapping or a list of mappings")));
+                        }
+                        continue;
+                    }
                     if (obj.has(name)) {
                         throw new InvalidSpecException(List.of(new FieldError("", 0, childPath, lines.get(childPath),
                                 "duplicate key '" + Names.printable(name) + "'; each key may appear once")));
                     }
                     obj.set(name, value);
+                }
+                for (var source : merged) {
+                    source.properties().forEach(e -> {
+                        if (!obj.has(e.getKey())) obj.set(e.getKey(), e.getValue().deepCopy());
+                    });
                 }
                 yield obj;
             }
@@ -90,7 +150,7 @@ public final class DocumentReader {
                 JsonToken e;
                 int i = 0;
                 while ((e = p.nextToken()) != JsonToken.END_ARRAY && e != null) {
-                    arr.add(readValue(p, e, path + "[" + i++ + "]", lines));
+                    arr.add(readValue(p, e, path + "[" + i++ + "]", lines, anchors));
                 }
                 yield arr;
             }

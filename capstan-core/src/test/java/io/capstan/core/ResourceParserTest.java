@@ -123,6 +123,30 @@ class ResourceParserTest {
     }
 
     @Test
+    void resolvesYamlAnchorsAliasesAndMergeKeys() {
+        var docs = DocumentReader.read("a.yaml", """
+                base: &base {image: alpine, command: &cmd [sh, -c, "echo hi"]}
+                master: {<<: *base, image: busybox}
+                worker:
+                  <<: [*base]
+                  args: *cmd
+                """);
+        var tree = docs.getFirst().root();
+        assertThat(tree.at("/master/image").asText()).isEqualTo("busybox");
+        assertThat(tree.at("/master/command/2").asText()).isEqualTo("echo hi");
+        assertThat(tree.at("/worker/image").asText()).isEqualTo("alpine");
+        assertThat(tree.at("/worker/args").size()).isEqualTo(3);
+        assertThat(tree.has("<<")).isFalse();
+
+        assertThatExceptionOfType(InvalidSpecException.class)
+                .isThrownBy(() -> DocumentReader.read("b.yaml", "a: 1\nb: *nowhere\n"))
+                .withMessageContaining("b.yaml:2: b: alias '*nowhere' refers to no anchor");
+        assertThatExceptionOfType(InvalidSpecException.class)
+                .isThrownBy(() -> DocumentReader.read("c.yaml", "a: &a [1]\nb: {<<: *a}\n"))
+                .withMessageContaining("the merge key '<<' takes a mapping");
+    }
+
+    @Test
     void statusExtraFieldsRoundTripFlat() throws Exception {
         var status = ResourceStatus.EMPTY.withPhase("Running").withField("exitCode", IntNode.valueOf(3))
                 .withCondition("Ready", true, "Started", "", java.time.Instant.EPOCH);

@@ -17,6 +17,13 @@ import io.capstan.server.http.StartingFilter;
 import io.capstan.server.jobs.JobLogsApi;
 import io.capstan.server.jobs.JobReconciler;
 import io.capstan.server.jobs.Jobs;
+import io.capstan.training.MachineCapacity;
+import io.capstan.training.MetadataModelLineage;
+import io.capstan.training.TrainingController;
+import io.capstan.training.TrainingKinds;
+import io.capstan.tuning.ExperimentReconciler;
+import io.capstan.tuning.Experiments;
+import io.capstan.tuning.TrialApi;
 import io.capstan.pipelines.run.PipelineRunReconciler;
 import io.capstan.pipelines.run.PipelineRuns;
 import io.capstan.server.pipelines.LocalStepRewriter;
@@ -37,6 +44,7 @@ import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.net.URI;
 import java.lang.System.Logger.Level;
 import java.nio.file.Files;
 import java.time.Clock;
@@ -78,10 +86,17 @@ public final class CapstanServer implements AutoCloseable {
         this.resources = List.copyOf(resources);
     }
 
-    /** The kinds this server accepts. Later engines add theirs here. */
+    /** The kinds this server accepts, validated by their structure alone. */
     public static ResourceKinds kinds() {
+        return kinds(TrainingKinds.all());
+    }
+
+    /** The kinds, with the training kinds' validators checking references (such as a TrainJob's runtime) in {@code store}. */
+    private static ResourceKinds kinds(List<io.capstan.core.ResourceKind> trainingKinds) {
         var all = new ArrayList<>(List.of(Jobs.RESOURCE_KIND, PipelineRuns.RESOURCE_KIND));
         all.addAll(io.capstan.server.kfp.KfpKinds.all());
+        all.addAll(Experiments.kinds());
+        all.addAll(trainingKinds);
         return ResourceKinds.of(all);
     }
 
@@ -129,15 +144,16 @@ public final class CapstanServer implements AutoCloseable {
             // The backend is made before the controllers that react to it, so its on-finish hook reaches them
             // through this reference, set once they exist; until then a finished workload is found by the resync.
             var workloadEnded = new AtomicReference<java.util.function.Consumer<io.capstan.backend.WorkloadState>>(s -> { });
-            var backend = new LocalBackend(LocalBackend.Options.of(config.workDir().resolve("workloads"))
-                    .withOnFinish(s -> workloadEnded.get().accept(s)));
+            var backendOptions = LocalBackend.Options.of(config.workDir().resolve("workloads"))
+                    .withOnFinish(s -> workloadEnded.get().accept(s));
+            var backend = new LocalBackend(backendOptions);
             cleanup.add(backend);
             for (var phase : io.capstan.backend.WorkloadPhase.values()) {
                 Gauge.builder("capstan.backend.workloads", backend, b -> b.countsByPhase().getOrDefault(phase, 0))
                         .tag("phase", phase.name()).register(meters);
             }
 
-            var kinds = kinds();
+            var kinds = kinds(TrainingKinds.all(store));
             var lease = LeaderLease.of(database, "controllers", clock);
             var controllers = new ControllerRuntime(store, lease, clock, config.resync(), meters);
             cleanup.add(controllers);
@@ -146,8 +162,9 @@ public final class CapstanServer implements AutoCloseable {
                     LocalStepRewriter.install(config.workDir().resolve("python")));
             controllers.register(pipelineRuns);
             controllers.register(new io.capstan.server.kfp.RecurringRunReconciler(store, clock));
-            // A finished step wakes its run at once instead of at the run's next poll.
-            workloadEnded.set(s -> pipelineRuns.findRun(s.id()).ifPresent(controllers::enqueue));
+            var training = new TrainingController(store, backend, MachineCapacity.of(backendOptions, backend.gpus()),
+                    config.workDir().resolve("training"), clock, new MetadataModelLineage(metadata), artifacts);
+            training.reconcilers().forEach(controllers::register);
 
             // Migrations and the web server's start-up are independent and each takes most of a second, so they run
             // side by side; until both are done, API requests get 503 and /readyz says not ready.
@@ -166,6 +183,8 @@ public final class CapstanServer implements AutoCloseable {
                             ProblemHandlers.register(routing);
                             routing.register(new ObservabilityApi(meters, () -> ready.get() && isDatabaseUp(database), VERSION));
                             routing.register("/apis/capstan/v1", new JobLogsApi(store, backend, clock));
+                            routing.register("/apis/capstan/v1", new TrialApi(store, backend, clock));
+                            routing.register("/apis/capstan/v1", new io.capstan.server.training.TrainingLogsApi(store, backend, clock));
                             routing.register("/apis/capstan/v1/lineage", new LineageApi(metadata));
                             routing.register("/apis/capstan/v1", new ResourceApi(store, kinds, clock));
                             routing.register("/apis/v2beta1", new io.capstan.server.kfp.KfpApi(store, backend, VERSION));
@@ -176,6 +195,16 @@ public final class CapstanServer implements AutoCloseable {
                 cleanup.add(web::stop);
                 awaitStartup(migrated, "the database migrations on " + config.dbUrl());
             }
+            // Trials report observations to this server's API, so the experiment controller needs its bound port.
+            var experiments = new ExperimentReconciler(store, backend, config.workDir().resolve("tuning"), clock,
+                    URI.create("http://" + loopbackHost(config.host()) + ":" + web.port() + "/apis/capstan/v1"));
+            controllers.register(experiments);
+            // A finished workload wakes its owner at once instead of at the owner's next poll.
+            workloadEnded.set(s -> {
+                pipelineRuns.findRun(s.id()).ifPresent(controllers::enqueue);
+                experiments.findExperiment(s.id()).ifPresent(controllers::enqueue);
+                training.findJob(s.id()).ifPresent(controllers::enqueue);
+            });
             controllers.start();
             var server = new CapstanServer(config, store, metadata, artifacts, web, cleanup);
             ready.set(true);
@@ -202,6 +231,11 @@ public final class CapstanServer implements AutoCloseable {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while starting " + what, e);
         }
+    }
+
+    /** Where local clients reach a server bound to {@code host}: loopback for a wildcard address. */
+    private static String loopbackHost(String host) {
+        return host.equals("0.0.0.0") || host.equals("::") || host.isEmpty() ? "127.0.0.1" : host;
     }
 
     private static boolean isDatabaseUp(Database database) {

@@ -1,9 +1,9 @@
 package io.capstan.server.jobs;
 
 import io.capstan.backend.Backend;
-import io.capstan.backend.LogLine;
 import io.capstan.core.InvalidSpecException;
 import io.capstan.core.ResourceKey;
+import io.capstan.server.http.WorkloadLogStream;
 import io.capstan.store.ResourceStore;
 import io.helidon.http.HeaderNames;
 import io.helidon.webserver.http.HttpRules;
@@ -13,10 +13,8 @@ import io.helidon.webserver.http.ServerResponse;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
-import java.util.List;
 import java.util.Optional;
 import io.capstan.store.LabelSelector;
 import io.capstan.store.WatchQuery;
@@ -66,33 +64,9 @@ public final class JobLogsApi implements HttpService {
                 if (store.find(key).isEmpty()) return;
             }
             if (workload.isEmpty()) return;
-            var lines = backend.tail(workload.get(), tail);
-            long next = write(out, lines, lines.isEmpty() ? 0 : lines.getFirst().number());
-            if (lines.isEmpty()) next = 0;
-            while (follow && clock.instant().isBefore(deadline)) {
-                var more = backend.follow(workload.get(), next, Duration.ofSeconds(1));
-                next = write(out, more, next);
-                if (more.isEmpty()) {
-                    var state = backend.find(workload.get());
-                    if (state.isEmpty() || state.get().phase().isTerminal()) {
-                        var last = backend.follow(workload.get(), next, Duration.ZERO);
-                        write(out, last, next);
-                        break;
-                    }
-                }
-            }
+            new WorkloadLogStream(backend, clock).copy(workload.get(), tail, follow, deadline, out);
         } catch (IOException | UncheckedIOException e) {
             // The client stopped reading; nothing to clean up.
         }
-    }
-
-    private static long write(OutputStream out, List<LogLine> lines, long next) throws IOException {
-        for (var l : lines) {
-            out.write(l.text().getBytes(StandardCharsets.UTF_8));
-            out.write('\n');
-            next = l.number() + 1;
-        }
-        if (!lines.isEmpty()) out.flush();
-        return next;
     }
 }

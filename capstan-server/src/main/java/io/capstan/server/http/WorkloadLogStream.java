@@ -1,0 +1,50 @@
+package io.capstan.server.http;
+
+import io.capstan.backend.Backend;
+import io.capstan.backend.LogLine;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+
+/** Writes a workload's log lines as plain text: its last lines, then, when following, new ones until it ends. */
+public final class WorkloadLogStream {
+    private final Backend backend;
+    private final Clock clock;
+
+    public WorkloadLogStream(Backend backend, Clock clock) {
+        this.backend = backend;
+        this.clock = clock;
+    }
+
+    /** Copies the last {@code tail} lines of {@code workloadId}, then, if {@code follow}, more until it ends or {@code deadline}. */
+    public void copy(String workloadId, int tail, boolean follow, Instant deadline, OutputStream out) throws IOException {
+        var lines = backend.tail(workloadId, tail);
+        long next = write(out, lines, lines.isEmpty() ? 0 : lines.getFirst().number());
+        if (lines.isEmpty()) next = 0;
+        while (follow && clock.instant().isBefore(deadline)) {
+            var more = backend.follow(workloadId, next, Duration.ofSeconds(1));
+            next = write(out, more, next);
+            if (more.isEmpty()) {
+                var state = backend.find(workloadId);
+                if (state.isEmpty() || state.get().phase().isTerminal()) {
+                    write(out, backend.follow(workloadId, next, Duration.ZERO), next);
+                    return;
+                }
+            }
+        }
+    }
+
+    private static long write(OutputStream out, List<LogLine> lines, long next) throws IOException {
+        for (var l : lines) {
+            out.write(l.text().getBytes(StandardCharsets.UTF_8));
+            out.write('\n');
+            next = l.number() + 1;
+        }
+        if (!lines.isEmpty()) out.flush();
+        return next;
+    }
+}
