@@ -61,6 +61,7 @@ final class ServerCommand implements Callable<Integer> {
         if (dbUrl != null && !dbUrl.isBlank()) config = config.withDbUrl(dbUrl);
         if (port != null) config = config.withPort(port);
         if (grpcPort != null) config = config.withGrpcPort(grpcPort);
+        else if (port != null && port == 0 && !env.containsKey("CAPSTAN_GRPC_PORT")) config = config.withGrpcPort(0);
         return config;
     }
 

@@ -13,7 +13,7 @@ import java.util.Optional;
  * @param home      {@code CAPSTAN_HOME}, default {@code ~/.capstan}: holds {@code db/}, {@code artifacts/} and {@code logs/}
  * @param host      {@code CAPSTAN_HOST}, default {@code 127.0.0.1}
  * @param port      {@code CAPSTAN_PORT}, default 8080
- * @param grpcPort  {@code CAPSTAN_GRPC_PORT}, default 8081
+ * @param grpcPort  {@code CAPSTAN_GRPC_PORT}, default 8081, or 0 (ephemeral) when the HTTP port is 0
  * @param dbUrl     {@code CAPSTAN_DB_URL}: a JDBC URL; default is embedded H2 under {@code home/db}
  * @param dbUser    {@code CAPSTAN_DB_USER}
  * @param dbPassword {@code CAPSTAN_DB_PASSWORD}
@@ -54,7 +54,8 @@ public record CapstanConfig(Path home, String host, int port, int grpcPort, Stri
                 home.toAbsolutePath(),
                 env.getOrDefault("CAPSTAN_HOST", "127.0.0.1"),
                 intVar(env, "CAPSTAN_PORT", 8080),
-                intVar(env, "CAPSTAN_GRPC_PORT", 8081),
+                // An ephemeral HTTP port (tests, side-by-side servers) means an ephemeral gRPC port too, unless set.
+                intVar(env, "CAPSTAN_GRPC_PORT", intVar(env, "CAPSTAN_PORT", 8080) == 0 ? 0 : 8081),
                 Optional.ofNullable(env.get("CAPSTAN_DB_URL")).filter(s -> !s.isBlank()).orElse(embeddedDbUrl(home.toAbsolutePath())),
                 env.get("CAPSTAN_DB_USER"),
                 env.get("CAPSTAN_DB_PASSWORD"),

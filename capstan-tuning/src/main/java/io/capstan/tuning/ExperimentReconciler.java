@@ -208,9 +208,10 @@ public final class ExperimentReconciler implements Reconciler {
         var collector = spec.collector().kind().refusal();
         if (collector.isPresent()) return Optional.of(new Verdict("MetricsCollectorUnsupported", collector.get()));
         var trialSpec = spec.trialTemplate().trialSpec();
-        if (trialSpec.isPresent() && !TrialCommand.isBatchJob(trialSpec.get())) {
+        if (trialSpec.isPresent() && !TrialJobs.isRunnable(trialSpec.get())) {
+            // Admission refuses these; an experiment stored before that check still gets a reason.
             return Optional.of(new Verdict("TrialKindUnsupported", "trials of kind " + TrialCommand.kindOf(trialSpec.get())
-                    + " cannot run locally yet; a batch/v1 Job can (TrainJob and PipelineRun trials come with capstan-training and capstan-pipelines)"));
+                    + " cannot run here; a trial is a " + TrialJobs.SUPPORTED));
         }
         return Optional.empty();
     }
@@ -220,7 +221,8 @@ public final class ExperimentReconciler implements Reconciler {
         var out = new ArrayList<String>();
         var template = spec.trialTemplate();
         if (!template.successCondition().equals(TrialTemplate.DEFAULT_SUCCESS) || !template.failureCondition().equals(TrialTemplate.DEFAULT_FAILURE)) {
-            out.add("successCondition and failureCondition are judged locally by the trial's exit code (0 succeeds), as Katib's defaults for a Job");
+            out.add("successCondition and failureCondition are judged locally: a Job trial by its exit code (0 succeeds), as Katib's defaults for a Job,"
+                    + " and a training-job trial by the job's Succeeded or Failed phase");
         }
         if (spec.resumePolicy() == ExperimentSpec.ResumePolicy.FROM_VOLUME) {
             out.add("resumePolicy FromVolume: no volume is mounted locally; trial folders stay under the work folder, so the experiment resumes as LongRunning");
@@ -293,6 +295,7 @@ public final class ExperimentReconciler implements Reconciler {
                 // Left by an earlier experiment of the same name, deleted while no server ran: collect it, as
                 // Kubernetes' garbage collector would, so that its name is free again.
                 runner.cancelIfRunning(t);
+                runner.deleteJob(t);
                 store.delete(t.key());
             }
         }
@@ -317,9 +320,32 @@ public final class ExperimentReconciler implements Reconciler {
     private void deleteTrialsOf(ResourceKey key) {
         for (var t : listLabelled(key.namespace(), key.name())) {
             runner.cancelIfRunning(t);
+            runner.deleteJob(t);
             store.delete(t.key());
         }
+        reapOrphanJobs(key);
         reapOrphanWorkloads();
+    }
+
+    /**
+     * Deletes the training jobs created by trials of the deleted experiment whose trial is gone (deleted while the
+     * job was being created, or by hand): Kubernetes' garbage collector would, following their owner reference.
+     */
+    private void reapOrphanJobs(ResourceKey experiment) {
+        var selector = new LabelSelector(List.of(new LabelSelector.Requirement(Experiments.EXPERIMENT_LABEL, LabelSelector.Operator.IN, Set.of(experiment.name()))));
+        var liveTrials = store.uids(Experiments.TRIAL);
+        for (var kind : TrialJobs.Kind.values()) {
+            Optional<String> token = Optional.empty();
+            do {
+                var page = store.list(new ListQuery(kind.kind, Optional.of(experiment.namespace()), selector, ListQuery.MAX_LIMIT, token));
+                for (var job : page.items()) {
+                    boolean ownedByGoneTrial = job.metadata().ownerReferences().stream()
+                            .anyMatch(o -> o.kind().equals(Experiments.TRIAL) && !liveTrials.contains(o.uid()));
+                    if (ownedByGoneTrial) store.delete(job.key());
+                }
+                token = page.continueToken();
+            } while (token.isPresent());
+        }
     }
 
     /**

@@ -8,7 +8,10 @@ import io.capstan.backend.Backend;
 import io.capstan.backend.WorkloadPhase;
 import io.capstan.backend.WorkloadSpec;
 import io.capstan.backend.WorkloadState;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.capstan.core.ConflictException;
 import io.capstan.core.InvalidSpecException;
+import io.capstan.core.ResourceKey;
 import io.capstan.core.Resource;
 import io.capstan.core.ResourceStatus;
 import io.capstan.core.TransientException;
@@ -23,12 +26,15 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Optional;
 
 /**
  * Runs one trial on the backend and mirrors its workload into the trial's status: launch, observe, collect metrics,
- * decide the outcome. Durable before acting: the workload id is written before the launch (launch is idempotent on
+ * decide the outcome. A trial whose trialSpec is a training job (see {@link TrialJobs}) is not launched here: the
+ * trial records the job in {@code status.jobRef}, creates it as a resource owned by the trial, and mirrors the job's
+ * phase, reading metrics from the log of the job's primary workload; the training controller runs it. Durable before acting: the workload id is written before the launch (launch is idempotent on
  * it), and an early stop is recorded before the cancel, so that a crash at any point neither loses nor re-runs a
  * trial. A terminal trial is never touched again.
  */
@@ -56,6 +62,8 @@ final class TrialRunner {
     Resource step(Resource experiment, ExperimentSpec spec, Resource trial) {
         var status = trial.status();
         if (TrialPhase.ofStatus(status.phase()).isTerminal()) return trial;
+        var runSpec = TrialSpec.of(trial.spec()).runSpec();
+        if (!TrialCommand.isBatchJob(runSpec)) return stepJob(experiment, spec, trial, runSpec);
         var id = status.field("workloadId").map(n -> n.asText());
         if (id.isEmpty()) return launch(experiment, spec, trial);
         var state = backend.find(id.get());
@@ -155,6 +163,134 @@ final class TrialRunner {
         };
     }
 
+    /**
+     * A trial whose trialSpec is a training job: records the job's key, creates the job (owned by the trial), then
+     * mirrors the job's phase. The job's controller runs it; this never touches its workloads except to read logs.
+     */
+    private Resource stepJob(Resource experiment, ExperimentSpec spec, Resource trial, ObjectNode runSpec) {
+        var status = trial.status();
+        var kind = TrialJobs.Kind.of(runSpec);
+        if (kind.isEmpty()) {
+            return write(trial, finished(status, TrialPhase.Failed, "TrialSpecInvalid", "trials of kind " + TrialCommand.kindOf(runSpec)
+                    + " cannot run here; a trial is a " + TrialJobs.SUPPORTED));
+        }
+        var key = TrialJobs.keyOf(trial, kind.get());
+        var now = clock.instant();
+        if (status.field("jobRef").isEmpty()) {
+            var ref = JsonNodeFactory.instance.objectNode().put("apiVersion", runSpec.path("apiVersion").asText())
+                    .put("kind", key.kind()).put("name", key.name()).put("namespace", key.namespace());
+            var stored = write(trial, status.withPhase(TrialPhase.Created.name())
+                    .withObservedGeneration(trial.metadata().generation())
+                    .withField("jobRef", ref)
+                    .withCondition("Created", true, "TrialCreated", "Trial is created", now));
+            return createJob(experiment, spec, stored, runSpec);
+        }
+        var found = store.find(key);
+        if (found.isEmpty()) {
+            if (status.field("earlyStopRequested").map(n -> n.asBoolean()).orElse(false)) {
+                return write(trial, finished(status, TrialPhase.EarlyStopped, "TrialEarlyStopped", "Trial is early stopped: it fell behind the others"));
+            }
+            if (status.field("jobUid").isPresent()) {
+                return write(trial, finished(status, TrialPhase.Failed, "TrialResourceDeleted",
+                        key.kind() + " " + key.name() + " was deleted before it finished"));
+            }
+            // Recorded, but the server stopped before creating it.
+            return createJob(experiment, spec, trial, runSpec);
+        }
+        var job = found.get();
+        if (!TrialJobs.isOwnedBy(job, trial)) {
+            return write(trial, finished(status, TrialPhase.Failed, "TrialResourceConflict", key.kind() + " " + key.namespace() + "/" + key.name()
+                    + " exists and does not belong to this trial; delete it and run the experiment again"));
+        }
+        if (status.field("jobUid").isEmpty()) status = status.withField("jobUid", TextNode.valueOf(job.metadata().uid()));
+        var primary = TrialJobs.primary(job, spec.trialTemplate().primaryPodLabels()).map(TrialJobs.Member::workloadId)
+                .filter(id -> backend.find(id).isPresent());
+        ResourceStatus next;
+        switch (job.status().phase()) {
+            case TrialJobs.SUCCEEDED -> next = jobOutcome(spec, trial, status, job, primary);
+            case TrialJobs.FAILED -> next = jobOutcome(spec, trial, status, job, primary);
+            case "Running", "Restarting" -> {
+                var started = job.status().field("startTime").map(n -> n.asText()).map(Instant::parse);
+                next = withTime(status, "startTime", Optional.of(started.orElse(now))).withPhase(TrialPhase.Running.name())
+                        .withCondition("Running", true, "TrialRunning", "Trial is running", now);
+                var since = Instant.parse(next.field("startTime").orElseThrow().asText());
+                if (spec.trialTimeout().isPresent() && !now.isBefore(since.plus(spec.trialTimeout().get()))) {
+                    var collected = withObservations(next, spec, collect(spec, trial, primary));
+                    store.delete(key);
+                    return write(trial, finished(collected, TrialPhase.Failed, "DeadlineExceeded", "trial ran past its deadline of "
+                            + spec.trialTimeout().get().toSeconds() + " s; " + key.kind() + " " + key.name() + " was deleted"));
+                }
+                if (spec.earlyStopping().isPresent() && spec.collector().kind() != MetricsCollectorSpec.CollectorKind.PUSH) {
+                    next = withObservations(next, spec, collect(spec, trial, primary));
+                }
+            }
+            default -> {
+                var running = job.status().condition("Running");
+                var reason = running.map(c -> c.reason()).filter(r -> !r.isEmpty()).orElse("JobCreated");
+                var message = running.map(c -> c.message()).filter(m -> !m.isEmpty()).orElse(key.kind() + " " + key.name() + " is created");
+                next = status.withCondition("Running", false, reason, message, now);
+            }
+        }
+        return next.equals(trial.status()) ? trial : write(trial, next);
+    }
+
+    private Resource createJob(Resource experiment, ExperimentSpec spec, Resource trial, ObjectNode runSpec) {
+        var dir = trialDir(trial);
+        try {
+            Files.createDirectories(dir.resolve("katib"));
+        } catch (IOException e) {
+            throw new TransientException("cannot create trial folder " + dir + ": " + e.getMessage(), e);
+        }
+        var rewrite = spec.collector().kind() == MetricsCollectorSpec.CollectorKind.FILE && spec.collector().path().isPresent();
+        var original = spec.collector().path().orElse("");
+        var local = metricsFile(trial, spec).toString();
+        var env = new LinkedHashMap<String, String>();
+        env.put("KATIB_TRIAL_NAME", trial.metadata().name());
+        env.put("CAPSTAN_TRIAL_NAME", trial.metadata().name());
+        env.put("CAPSTAN_TRIAL_NAMESPACE", trial.metadata().namespace());
+        env.put("CAPSTAN_EXPERIMENT_NAME", experiment.metadata().name());
+        env.put("CAPSTAN_TRIAL_DIR", dir.toString());
+        if (rewrite) env.put("CAPSTAN_METRICS_FILE", local);
+        if (!observationBaseUrl.isEmpty()) {
+            env.put("CAPSTAN_OBSERVATION_URL", TrialApi.url(observationBaseUrl, trial.metadata().namespace(), trial.metadata().name()));
+        }
+        var job = TrialJobs.resourceFor(trial, runSpec, env, text -> rewrite ? text.replace(original, local) : text);
+        Resource created;
+        try {
+            created = store.create(job);
+        } catch (ConflictException e) {
+            // Created by an earlier step whose status write was lost, or someone else's: the next step tells which.
+            return trial;
+        } catch (InvalidSpecException e) {
+            return write(trial, finished(trial.status(), TrialPhase.Failed, "TrialSpecInvalid", e.getMessage()));
+        }
+        return write(trial, trial.status().withField("jobUid", TextNode.valueOf(created.metadata().uid())));
+    }
+
+    private ResourceStatus jobOutcome(ExperimentSpec spec, Resource trial, ResourceStatus status, Resource job, Optional<String> primary) {
+        var js = job.status();
+        status = withTime(status, "startTime", js.field("startTime").map(n -> Instant.parse(n.asText())));
+        status = withTime(status, "completionTime", js.field("completionTime").map(n -> Instant.parse(n.asText())));
+        var observations = collect(spec, trial, primary);
+        status = withObservations(status, spec, observations);
+        var name = job.kind() + " " + job.metadata().name();
+        if (TrialJobs.FAILED.equals(js.phase())) {
+            var failed = finished(status, TrialPhase.Failed, "TrialFailed", name + " failed: " + TrialJobs.failure(job));
+            return primary.isPresent() ? withLogTail(failed, primary.get()) : failed;
+        }
+        if (spec.collector().kind() != MetricsCollectorSpec.CollectorKind.NONE && Observations.objectiveValue(observations, spec.objective()).isEmpty()) {
+            return finished(status, TrialPhase.MetricsUnavailable, "MetricsUnavailable", "metric " + spec.objective().metricName()
+                    + " not found in trial output" + collectorHint(spec) + (spec.collector().kind() == MetricsCollectorSpec.CollectorKind.STDOUT
+                    ? "; read from " + primary.orElse("no workload: the job listed none") : ""));
+        }
+        return finished(status, TrialPhase.Succeeded, "TrialSucceeded", "Trial has succeeded");
+    }
+
+    private List<Observation> collect(ExperimentSpec spec, Resource trial, Optional<String> primary) {
+        if (primary.isEmpty() && spec.collector().kind() == MetricsCollectorSpec.CollectorKind.STDOUT) return List.of();
+        return collect(spec, trial, primary.orElse(""));
+    }
+
     /** Records the decision to stop the trial, then cancels it; the outcome is read once the workload ends. */
     Resource stopEarly(Resource trial) {
         var id = trial.status().field("workloadId").map(n -> n.asText());
@@ -163,7 +299,20 @@ final class TrialRunner {
             stored = write(trial, trial.status().withField("earlyStopRequested", BooleanNode.TRUE));
         }
         id.ifPresent(backend::cancel);
+        jobKey(stored).ifPresent(store::delete);
         return stored;
+    }
+
+    /** The key of the job a training-job trial created (or is about to create); empty for batch/v1 Job trials. */
+    static Optional<ResourceKey> jobKey(Resource trial) {
+        return trial.status().field("jobRef").map(r -> new ResourceKey(r.path("kind").asText(), trial.metadata().namespace(), r.path("name").asText()));
+    }
+
+    /** Deletes the job the trial created, if it is still there and still the trial's: for a deleted trial. */
+    void deleteJob(Resource trial) {
+        var key = jobKey(trial);
+        if (key.isEmpty()) return;
+        store.find(key.get()).filter(j -> TrialJobs.isOwnedBy(j, trial)).ifPresent(j -> store.delete(j.key()));
     }
 
     /** Marks a trial that will not be waited for any more Killed, then cancels its workload. */
@@ -175,6 +324,12 @@ final class TrialRunner {
 
     /** Cancels the workload of a trial that is already finished in the store but may still run (after a crash). */
     void cancelIfRunning(Resource trial) {
+        var key = jobKey(trial);
+        if (key.isPresent()) {
+            store.find(key.get()).filter(j -> TrialJobs.isOwnedBy(j, trial))
+                    .filter(j -> !TrialJobs.SUCCEEDED.equals(j.status().phase()) && !TrialJobs.FAILED.equals(j.status().phase()))
+                    .ifPresent(j -> store.delete(j.key()));
+        }
         var id = trial.status().field("workloadId").map(n -> n.asText());
         if (id.isEmpty()) return;
         backend.find(id.get()).filter(s -> !s.phase().isTerminal()).ifPresent(s -> backend.cancel(s.id()));

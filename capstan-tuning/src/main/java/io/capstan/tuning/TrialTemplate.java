@@ -2,6 +2,7 @@ package io.capstan.tuning;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 
@@ -10,7 +11,7 @@ import java.util.Optional;
  * substituted into it, and how to tell a finished trial's success.
  */
 record TrialTemplate(Optional<ObjectNode> trialSpec, Optional<ConfigMapRef> configMap, List<TrialParameter> trialParameters,
-                     String primaryContainerName, String successCondition, String failureCondition) {
+                     String primaryContainerName, Map<String, String> primaryPodLabels, String successCondition, String failureCondition) {
     /** Katib's defaults for a batch/v1 Job. */
     static final String DEFAULT_SUCCESS = "status.conditions.#(type==\"Complete\")#|#(status==\"True\")#";
     static final String DEFAULT_FAILURE = "status.conditions.#(type==\"Failed\")#|#(status==\"True\")#";
@@ -20,6 +21,7 @@ record TrialTemplate(Optional<ObjectNode> trialSpec, Optional<ConfigMapRef> conf
         Objects.requireNonNull(configMap, "configMap");
         trialParameters = List.copyOf(trialParameters);
         Objects.requireNonNull(primaryContainerName, "primaryContainerName");
+        primaryPodLabels = Map.copyOf(primaryPodLabels);
         Objects.requireNonNull(successCondition, "successCondition");
         Objects.requireNonNull(failureCondition, "failureCondition");
         trialSpec = trialSpec.map(ObjectNode::deepCopy);

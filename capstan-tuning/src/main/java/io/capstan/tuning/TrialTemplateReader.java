@@ -79,15 +79,27 @@ final class TrialTemplateReader {
         var primary = "";
         var pc = node.get("primaryContainerName");
         if (pc != null && !pc.isNull()) primary = Optional.ofNullable(name(pc, path + ".primaryContainerName", true, problems)).orElse("");
+        var podLabels = new java.util.LinkedHashMap<String, String>();
+        var ppl = node.get("primaryPodLabels");
+        if (ppl != null && !ppl.isNull()) {
+            if (!ppl.isObject() || ppl.size() > ExperimentSpecReader.MAX_PARAMETERS) {
+                problems.add(path + ".primaryPodLabels", "expected a map of label names to values, got " + describe(ppl));
+            } else {
+                ppl.properties().forEach(e -> {
+                    var value = name(e.getValue(), path + ".primaryPodLabels." + Names.printable(e.getKey()), true, problems);
+                    if (value != null) podLabels.put(e.getKey(), value);
+                });
+            }
+        }
         var success = conditionText(node.get("successCondition"), path + ".successCondition", TrialTemplate.DEFAULT_SUCCESS, problems);
         var failure = conditionText(node.get("failureCondition"), path + ".failureCondition", TrialTemplate.DEFAULT_FAILURE, problems);
         if (trialSpec.isPresent()) {
             checkPlaceholders(trialSpec.get(), declared.keySet(), path + ".trialSpec", problems);
             if (TrialCommand.isBatchJob(trialSpec.get())) TrialCommand.checkJob(trialSpec.get(), primary, path + ".trialSpec", problems);
-            else checkKindPresent(trialSpec.get(), path + ".trialSpec", problems);
+            else TrialJobs.check(trialSpec.get(), path + ".trialSpec", problems);
         }
         if (problems.errors().size() != before) return null;
-        return new TrialTemplate(trialSpec, configMap, List.copyOf(declared.values()), primary, success, failure);
+        return new TrialTemplate(trialSpec, configMap, List.copyOf(declared.values()), primary, podLabels, success, failure);
     }
 
     static Optional<Duration> trialTimeout(JsonNode template, Problems problems) {

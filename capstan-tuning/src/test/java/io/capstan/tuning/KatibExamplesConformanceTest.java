@@ -75,8 +75,9 @@ class KatibExamplesConformanceTest {
     }
 
     /**
-     * An accepted example can run offline when its trial is a batch/v1 Job whose program exists here; none of Katib's
-     * do (they need their images' code), and each is listed with why in {@code katib-not-runnable.tsv}.
+     * An accepted example can run offline when the programs its trial's containers name exist here (a batch/v1 Job, or
+     * a PyTorchJob, XGBoostJob or TrainJob run through capstan-training); none of Katib's do (they need their images'
+     * code), and each is listed with why in {@code katib-not-runnable.tsv}.
      */
     @Test
     void listsEveryAcceptedExampleThatCannotRunOfflineWithAReason() throws IOException {
@@ -88,13 +89,24 @@ class KatibExamplesConformanceTest {
             if (refusals.containsKey(relative)) continue;
             var spec = new ExperimentSpecReader(SearchCatalog.KATIB).read(parser.parse(relative, Files.readString(file)).getFirst().spec());
             var template = spec.trialTemplate().trialSpec().orElseThrow();
-            boolean offline = TrialCommand.isBatchJob(template) && spec.collector().kind().refusal().isEmpty()
-                    && programsExist(TrialCommand.of(TrialCommand.substitute(template, n -> "1"), spec.trialTemplate().primaryContainerName()).command());
+            assertThat(TrialJobs.isRunnable(template)).as("%s was accepted, so its trial kind can run", relative).isTrue();
+            // Without a command, a container runs its image's entrypoint, which is not here (images are not pulled).
+            boolean offline = spec.collector().kind().refusal().isEmpty() && !template.findValues("command").isEmpty()
+                    && programsExist(commands(TrialCommand.substitute(template, n -> "1")));
             if (offline) runnable++;
             assertThat(notRunnable.containsKey(relative)).as("%s: runnable offline=%s, listed as not runnable=%s", relative, offline, notRunnable.containsKey(relative))
                     .isEqualTo(!offline);
         }
         System.out.printf("Katib examples runnable offline: %d; not runnable: %d (katib-not-runnable.tsv)%n", runnable, notRunnable.size());
+    }
+
+    /** Every command and args entry in the trial spec: of a Job's containers, a training job's replicas or a TrainJob's trainer. */
+    private static List<String> commands(com.fasterxml.jackson.databind.JsonNode trialSpec) {
+        var out = new java.util.ArrayList<String>();
+        for (var field : List.of("command", "args")) {
+            trialSpec.findValues(field).forEach(list -> list.forEach(n -> out.add(n.asText())));
+        }
+        return out;
     }
 
     private static boolean programsExist(List<String> command) {
