@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Inference throughput and latency: single-row OIP v2 REST requests (wrk, 16 and 64 connections) on an iris-sized
+# ONNX model (4 float inputs, built in Java), against (a) raw in-process ONNX Runtime on the same model (ceiling) and
+# (b) a Helidon endpoint on the same server answering a fixed response of the same size (HTTP floor); then batched
+# throughput (rows/s) with the batcher vs raw batched ONNX Runtime.
+# Usage: bench/serving-bench.sh [SECONDS]   (default 10 per run). Needs /usr/bin/wrk.
+# Run `./mvnw -q -o -pl capstan-serving install -DskipTests` first (it builds the test classes the harness lives in).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+secs=${1:-10}
+port=${PORT:-18280}
+java=${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}/bin/java
+work=$(mktemp -d)
+./mvnw -q -o -pl capstan-serving dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile="$work/cp.txt" >/dev/null
+cp="capstan-serving/target/classes:capstan-serving/target/test-classes:$(cat "$work/cp.txt")"
+jvm=("$java" -Xss2m --enable-native-access=ALL-UNNAMED -XX:+UseParallelGC -cp "$cp" io.capstan.serving.bench.ServingBenchServer)
+run() { "${jvm[@]}" "$@"; }
+
+echo "== ceiling: raw in-process ONNX Runtime (no HTTP)"
+run raw 2 "$secs" 1 2>/dev/null
+run raw 2 "$secs" 64 2>/dev/null
+echo "== in-process endpoint (admission, checks, metrics; then + JSON codec), no HTTP"
+run endpoint 2 "$secs" 2>/dev/null | grep -v "^raw"
+
+"${jvm[@]}" serve "$port" >"$work/server.log" 2>&1 &
+server=$!
+trap 'kill $server 2>/dev/null; wait $server 2>/dev/null; rm -rf "$work"' EXIT
+until grep -q READY "$work/server.log" 2>/dev/null; do sleep 0.2; kill -0 $server || { cat "$work/server.log"; exit 1; }; done
+cat >"$work/post.lua" <<'LUA'
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.body = '{"inputs":[{"name":"input","shape":[1,4],"datatype":"FP32","data":[5.1,3.5,1.4,0.2]}]}'
+LUA
+base="http://127.0.0.1:$port"
+summary() { # label wrk-output
+  local rps p50 p99
+  rps=$(grep 'Requests/sec' "$2" | awk '{print $2}')
+  p50=$(grep -E '^\s+50%' "$2" | awk '{print $2}')
+  p99=$(grep -E '^\s+99%' "$2" | awk '{print $2}')
+  local errors; errors=$(grep -E 'Non-2xx|Socket errors' "$2" | tr -s ' ' || true)
+  printf '%-34s %10s req/s  p50 %8s  p99 %8s  %s\n' "$1" "$rps" "$p50" "$p99" "$errors"
+}
+# warm-up
+wrk -t2 -c64 -d6s -s "$work/post.lua" "$base/v2/models/iris/infer" >/dev/null
+wrk -t2 -c64 -d3s -s "$work/post.lua" "$base/v2/models/iris-batched/infer" >/dev/null
+wrk -t2 -c16 -d3s -s "$work/post.lua" "$base/fixed" >/dev/null
+echo "== HTTP, single-row requests, ${secs}s each"
+for c in 16 64; do
+  wrk -t2 -c$c -d${secs}s --latency -s "$work/post.lua" "$base/v2/models/iris/infer" >"$work/oip$c.txt"
+  summary "OIP v2 REST, $c connections" "$work/oip$c.txt"
+  wrk -t2 -c$c -d${secs}s --latency -s "$work/post.lua" "$base/fixed" >"$work/fixed$c.txt"
+  summary "fixed response (floor), $c conns" "$work/fixed$c.txt"
+  awk -v a="$(grep Requests/sec "$work/oip$c.txt" | awk '{print $2}')" -v b="$(grep Requests/sec "$work/fixed$c.txt" | awk '{print $2}')" \
+    'BEGIN { printf "  OIP / fixed = %.0f%%   (goal >= 60%%); vs KServe sklearn server 2.7k req/s: %.1fx (goal >= 10x)\n", 100*a/b, a/2700 }'
+done
+echo "== batched: single-row requests merged by the batcher (maxBatchSize 64, maxLatency 2ms), 64 and 256 connections"
+for c in 64 256; do
+  wrk -t2 -c$c -d${secs}s --latency -s "$work/post.lua" "$base/v2/models/iris-batched/infer" >"$work/batched$c.txt"
+  summary "batcher, $c conns (rows/s = req/s)" "$work/batched$c.txt"
+done

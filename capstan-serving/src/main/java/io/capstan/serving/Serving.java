@@ -1,0 +1,101 @@
+package io.capstan.serving;
+
+import io.capstan.artifacts.ArtifactStore;
+import io.capstan.core.ResourceKind;
+import io.capstan.serving.api.InferenceEndpoint;
+import io.capstan.serving.http.InferenceGraphs;
+import io.capstan.serving.http.InferenceHttpService;
+import io.capstan.serving.internal.InferenceGraphReconciler;
+import io.capstan.serving.internal.InferenceServiceReconciler;
+import io.capstan.serving.internal.ModelServer;
+import io.capstan.serving.internal.ModelStorage;
+import io.capstan.serving.runtime.Runtimes;
+import io.capstan.serving.spec.ServingKinds;
+import io.capstan.store.Reconciler;
+import io.capstan.store.ResourceStore;
+import io.helidon.webserver.http.HttpService;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import java.util.function.Function;
+
+/**
+ * Model serving, assembled: the in-process {@link InferenceEndpoint}, the InferenceService
+ * reconciler that loads revisions into it, and the OIP REST / V1 HTTP service over it.
+ *
+ * <pre>{@code
+ * var serving = new Serving(store, artifacts, bucket -> Optional.empty(), home.resolve("serving"),
+ *         clock, meters, "http://localhost:8080", Serving.Options.defaults());
+ * kinds.addAll(Serving.kinds());
+ * runtime.register(serving.reconciler());
+ * runtime.register(serving.graphReconciler());
+ * routing.register(serving.httpService());
+ * }</pre>
+ */
+public final class Serving implements AutoCloseable {
+
+    /**
+     * @param maxBodyBytes the largest OIP/V1 request body
+     * @param autoscaleInterval how often replicas are adjusted
+     * @param downloadTimeout longest model download
+     */
+    public record Options(int maxBodyBytes, Duration autoscaleInterval, Duration downloadTimeout) {
+        public static Options defaults() {
+            return new Options(InferenceHttpService.DEFAULT_MAX_BODY_BYTES, Duration.ofSeconds(2), Duration.ofMinutes(10));
+        }
+    }
+
+    private final ModelServer server;
+    private final InferenceServiceReconciler reconciler;
+    private final InferenceHttpService http;
+    private final InferenceGraphReconciler graphReconciler;
+
+    /**
+     * @param artifacts the store that {@code capstan://artifacts/...} storage URIs read from; may be null
+     * @param s3Buckets the artifact store for an {@code s3://bucket/...} storage URI's bucket, where configured
+     * @param workDir the model cache and working files
+     * @param baseUrl this server's base URL, for the InferenceService status URLs
+     */
+    public Serving(ResourceStore store, ArtifactStore artifacts, Function<String, Optional<ArtifactStore>> s3Buckets,
+                   Path workDir, Clock clock, MeterRegistry meters, String baseUrl, Options options) {
+        this.server = new ModelServer(options.autoscaleInterval());
+        var storage = new ModelStorage(workDir.resolve("model-cache"), artifacts, s3Buckets, options.downloadTimeout());
+        this.reconciler = new InferenceServiceReconciler(store, server, storage, Runtimes.builtIn(), meters, clock, baseUrl, workDir);
+        var graphs = new InferenceGraphs(server);
+        this.graphReconciler = new InferenceGraphReconciler(store, graphs, clock, baseUrl);
+        this.http = new InferenceHttpService(server, options.maxBodyBytes(), graphs);
+    }
+
+    /** InferenceService, ServingRuntime, ClusterServingRuntime and InferenceGraph. */
+    public static List<ResourceKind> kinds() {
+        return ServingKinds.all();
+    }
+
+    /** What the OIP gRPC service and other in-process callers infer through. */
+    public InferenceEndpoint endpoint() {
+        return server;
+    }
+
+    /** The InferenceService reconciler. */
+    public Reconciler reconciler() {
+        return reconciler;
+    }
+
+    /** The InferenceGraph reconciler. */
+    public Reconciler graphReconciler() {
+        return graphReconciler;
+    }
+
+    /** OIP v2 REST and V1 routes; register at the routing's root. */
+    public HttpService httpService() {
+        return http;
+    }
+
+    @Override
+    public void close() {
+        server.close();
+    }
+}

@@ -1,0 +1,202 @@
+package io.capstan.serving.http;
+
+import io.capstan.serving.api.InferenceEndpoint;
+import io.capstan.serving.api.InferenceException;
+import io.capstan.serving.api.InvalidInputException;
+import io.helidon.http.HeaderNames;
+import io.helidon.http.HeaderValues;
+import io.helidon.http.Status;
+import io.helidon.webserver.http.Handler;
+import io.helidon.webserver.http.HttpRules;
+import io.helidon.webserver.http.HttpService;
+import io.helidon.webserver.http.ServerRequest;
+import io.helidon.webserver.http.ServerResponse;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+
+/**
+ * The Open Inference Protocol v2 REST API and KServe's V1 API over an {@link InferenceEndpoint}.
+ * Register it at the root of the server's routing. Routes:
+ * <ul>
+ *   <li>{@code GET /v2}, {@code /v2/health/live}, {@code /v2/health/ready}</li>
+ *   <li>{@code GET /v2/models/{name}[/versions/{v}]}, {@code .../ready}; {@code POST .../infer}</li>
+ *   <li>{@code GET /v1/models/{name}}, {@code POST /v1/models/{name}:predict}</li>
+ *   <li>{@code POST /serving/{namespace}/graphs/{name}} (and {@code /graphs/{name}}): an InferenceGraph</li>
+ *   <li>each model route also as {@code /serving/{namespace}/v2/...} and {@code /serving/{namespace}/v1/...};
+ *       the short form addresses namespace {@code default}</li>
+ * </ul>
+ * Errors are the protocol's {@code {"error": "..."}} bodies (not problem+json, which the OIP spec
+ * does not allow): 400 bad input, 404 unknown model, 429 overloaded, 503 not ready.
+ */
+public final class InferenceHttpService implements HttpService {
+    private static final System.Logger LOG = System.getLogger(InferenceHttpService.class.getName());
+    /** Largest request body accepted by default: 16 MiB. */
+    public static final int DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024;
+    private static final byte[] LIVE = "{\"live\":true}".getBytes();
+    private static final byte[] READY = "{\"ready\":true}".getBytes();
+
+    private final InferenceEndpoint endpoint;
+    private final int maxBodyBytes;
+    private final V1Protocol v1;
+    private final InferenceGraphs graphs;
+
+    /** @param graphs the InferenceGraphs served at {@code POST /serving/{namespace}/graphs/{name}}; may be null */
+    public InferenceHttpService(InferenceEndpoint endpoint, int maxBodyBytes, InferenceGraphs graphs) {
+        this.endpoint = endpoint;
+        this.maxBodyBytes = maxBodyBytes;
+        this.v1 = new V1Protocol(endpoint);
+        this.graphs = graphs;
+    }
+
+    public InferenceHttpService(InferenceEndpoint endpoint, int maxBodyBytes) {
+        this(endpoint, maxBodyBytes, null);
+    }
+
+    public InferenceHttpService(InferenceEndpoint endpoint) {
+        this(endpoint, DEFAULT_MAX_BODY_BYTES, null);
+    }
+
+    @Override
+    public void routing(HttpRules rules) {
+        rules.get("/v2", this::serverMetadata)
+                .get("/v2/", this::serverMetadata)
+                .get("/v2/health/live", this::live)
+                .get("/v2/health/ready", this::ready);
+        for (var prefix : new String[] {"", "/serving/{namespace}"}) {
+            rules.get(prefix + "/v2/models/{name}", guarded(this::modelMetadata))
+                    .get(prefix + "/v2/models/{name}/versions/{version}", guarded(this::modelMetadata))
+                    .get(prefix + "/v2/models/{name}/ready", guarded(this::modelReady))
+                    .get(prefix + "/v2/models/{name}/versions/{version}/ready", guarded(this::modelReady))
+                    .post(prefix + "/v2/models/{name}/infer", guarded(this::infer))
+                    .post(prefix + "/v2/models/{name}/versions/{version}/infer", guarded(this::infer))
+                    .get(prefix + "/v1/models/{name}", guarded(this::v1Model))
+                    .post(prefix + "/v1/models/{name}", guarded(this::v1Predict))
+                    .post(prefix + "/graphs/{name}", guarded(this::graph));
+        }
+    }
+
+    private void serverMetadata(ServerRequest req, ServerResponse res) {
+        json(res, Status.OK_200, OipJson.writeServerMetadata(endpoint.serverMetadata()));
+    }
+
+    private void live(ServerRequest req, ServerResponse res) {
+        if (endpoint.serverLive()) json(res, Status.OK_200, LIVE);
+        else json(res, Status.SERVICE_UNAVAILABLE_503, OipJson.writeError("the server is not live"));
+    }
+
+    private void ready(ServerRequest req, ServerResponse res) {
+        if (endpoint.serverReady()) json(res, Status.OK_200, READY);
+        else json(res, Status.SERVICE_UNAVAILABLE_503, OipJson.writeError("the server is not ready"));
+    }
+
+    private void modelMetadata(ServerRequest req, ServerResponse res) {
+        var metadata = endpoint.modelMetadata(namespace(req), name(req), version(req));
+        json(res, Status.OK_200, OipJson.writeModelMetadata(metadata));
+    }
+
+    private void modelReady(ServerRequest req, ServerResponse res) {
+        var name = name(req);
+        if (endpoint.modelReady(namespace(req), name, version(req))) {
+            json(res, Status.OK_200, OipJson.write(g -> {
+                g.writeStartObject();
+                g.writeStringField("name", name);
+                g.writeBooleanField("ready", true);
+                g.writeEndObject();
+            }));
+        } else {
+            json(res, Status.SERVICE_UNAVAILABLE_503, OipJson.writeError("model '" + OipJson.printable(name) + "' is not ready"));
+        }
+    }
+
+    private void infer(ServerRequest req, ServerResponse res) {
+        var request = OipJson.readRequest(body(req));
+        var response = endpoint.infer(namespace(req), name(req), version(req), request);
+        json(res, Status.OK_200, OipJson.writeResponse(response));
+    }
+
+    private void v1Model(ServerRequest req, ServerResponse res) {
+        json(res, Status.OK_200, v1.model(namespace(req), name(req)));
+    }
+
+    private void v1Predict(ServerRequest req, ServerResponse res) {
+        var nameAndVerb = name(req);
+        int colon = nameAndVerb.lastIndexOf(':');
+        if (colon < 0 || !nameAndVerb.substring(colon + 1).equals("predict")) {
+            json(res, Status.NOT_FOUND_404, OipJson.writeError("use POST /v1/models/{name}:predict"));
+            return;
+        }
+        json(res, Status.OK_200, v1.predict(namespace(req), nameAndVerb.substring(0, colon), body(req)));
+    }
+
+    private void graph(ServerRequest req, ServerResponse res) {
+        if (graphs == null) throw new io.capstan.serving.api.ModelNotFoundException("this server runs no InferenceGraphs");
+        com.fasterxml.jackson.databind.JsonNode request;
+        try {
+            request = io.capstan.core.Json.json().readTree(body(req));
+        } catch (IOException e) {
+            throw new InvalidInputException("the body is not valid JSON: " + e.getMessage());
+        }
+        if (request == null || !request.isObject()) throw new InvalidInputException("the body must be a JSON object");
+        try {
+            json(res, Status.OK_200, io.capstan.core.Json.json().writeValueAsBytes(graphs.run(namespace(req), name(req), request)));
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static String namespace(ServerRequest req) {
+        return req.path().pathParameters().first("namespace").orElse(InferenceEndpoint.DEFAULT_NAMESPACE);
+    }
+
+    private static String name(ServerRequest req) {
+        return req.path().pathParameters().get("name");
+    }
+
+    private static String version(ServerRequest req) {
+        return req.path().pathParameters().first("version").orElse(null);
+    }
+
+    private byte[] body(ServerRequest req) {
+        var declared = req.headers().contentLength();
+        if (declared.isPresent() && declared.getAsLong() > maxBodyBytes) {
+            throw tooLarge(declared.getAsLong());
+        }
+        try (InputStream in = req.content().inputStream()) {
+            byte[] body = in.readNBytes(maxBodyBytes + 1);
+            if (body.length > maxBodyBytes) {
+                throw tooLarge(-1);
+            }
+            return body;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private InvalidInputException tooLarge(long size) {
+        return new InvalidInputException("the request body" + (size >= 0 ? " of " + size + " bytes" : "")
+                + " is over the limit of " + maxBodyBytes + " bytes; send fewer rows per request");
+    }
+
+    private static Handler guarded(Handler handler) {
+        return (req, res) -> {
+            try {
+                handler.handle(req, res);
+            } catch (InferenceException e) {
+                json(res, Status.create(e.error().httpStatus()), OipJson.writeError(e.getMessage()));
+            } catch (UncheckedIOException e) {
+                LOG.log(System.Logger.Level.DEBUG, "request body could not be read", e);
+                json(res, Status.BAD_REQUEST_400, OipJson.writeError("the request body could not be read: " + e.getCause().getMessage()));
+            } catch (RuntimeException e) {
+                LOG.log(System.Logger.Level.ERROR, "inference request failed", e);
+                json(res, Status.INTERNAL_SERVER_ERROR_500, OipJson.writeError("internal error: " + e.getClass().getSimpleName()));
+            }
+        };
+    }
+
+    private static void json(ServerResponse res, Status status, byte[] body) {
+        res.status(status);
+        res.header(HeaderValues.CONTENT_TYPE_JSON);
+        res.send(body);
+    }
+}

@@ -1,0 +1,381 @@
+package io.capstan.serving.internal;
+
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.databind.node.TextNode;
+import io.capstan.core.Json;
+import io.capstan.core.Problems;
+import io.capstan.core.Resource;
+import io.capstan.core.ResourceKey;
+import io.capstan.core.ResourceStatus;
+import io.capstan.serving.runtime.ModelLoadException;
+import io.capstan.serving.runtime.ModelSource;
+import io.capstan.serving.spec.InferenceServiceSpec;
+import io.capstan.serving.spec.ServingKinds;
+import io.capstan.store.Reconciler;
+import io.capstan.store.ResourceStore;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * Serves each InferenceService: every change of its predictor creates an immutable revision
+ * (recorded in {@code status.revisions} before it loads); the revision that is serving keeps
+ * serving until the new one is ready, and keeps serving if the new one fails, with the reason in
+ * the status. {@code canaryTrafficPercent} splits traffic between the newest ready revision and
+ * the last rolled-out one; the {@value #SHADOW_ANNOTATION} annotation instead mirrors that share to
+ * the new revision and keeps the rolled-out one answering.
+ */
+public final class InferenceServiceReconciler implements Reconciler {
+    public static final String SHADOW_ANNOTATION = "serving.capstan.io/shadow-percent";
+    public static final String QUEUE_LIMIT_ANNOTATION = "serving.capstan.io/queue-limit";
+    public static final String SCALE_TO_ZERO_ANNOTATION = "serving.capstan.io/scale-to-zero-after";
+    public static final String LOGGER_SAMPLE_ANNOTATION = "serving.capstan.io/logger-sample-percent";
+    private static final List<String> REVISION_ANNOTATIONS = List.of(QUEUE_LIMIT_ANNOTATION, SCALE_TO_ZERO_ANNOTATION,
+            LOGGER_SAMPLE_ANNOTATION);
+
+    private final ResourceStore store;
+    private final ModelServer server;
+    private final ModelStorage storage;
+    private final RuntimeSelection selection;
+    private final MeterRegistry meters;
+    private final Clock clock;
+    private final String baseUrl;
+    private final Path emptyModelDir;
+    private final Map<ResourceKey, Map<Integer, Revision>> live = new ConcurrentHashMap<>();
+    private final Map<ResourceKey, LoggerHolder> loggers = new ConcurrentHashMap<>();
+
+    private record LoggerHolder(InferenceServiceSpec.LoggerSpec spec, int sample, PayloadLogger logger) {
+    }
+
+    public InferenceServiceReconciler(ResourceStore store, ModelServer server, ModelStorage storage,
+                                      io.capstan.serving.runtime.Runtimes runtimes, MeterRegistry meters, Clock clock,
+                                      String baseUrl, Path workDir) {
+        this.store = store;
+        this.server = server;
+        this.storage = storage;
+        this.selection = new RuntimeSelection(store, runtimes);
+        this.meters = meters;
+        this.clock = clock;
+        this.baseUrl = baseUrl.endsWith("/") ? baseUrl.substring(0, baseUrl.length() - 1) : baseUrl;
+        this.emptyModelDir = workDir.resolve("no-storage");
+        try {
+            Files.createDirectories(emptyModelDir);
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    @Override
+    public String kind() {
+        return ServingKinds.INFERENCE_SERVICE;
+    }
+
+    @Override
+    public Result reconcile(ResourceKey key) {
+        var found = store.find(key);
+        if (found.isEmpty()) {
+            server.remove(key.namespace(), key.name());
+            var revisions = live.remove(key);
+            if (revisions != null) revisions.values().forEach(Revision::close);
+            var logger = loggers.remove(key);
+            if (logger != null) logger.logger().close();
+            return Result.done();
+        }
+        var isvc = found.get();
+        var problems = new Problems();
+        var spec = InferenceServiceSpec.parse(isvc.spec(), problems);
+        var model = server.register(key.namespace(), key.name());
+        if (spec == null) {
+            var message = problems.errors().stream().map(Object::toString).reduce((a, b) -> a + "; " + b).orElse("invalid spec");
+            writeStatus(isvc, isvc.status().withPhase("Failed").withObservedGeneration(isvc.metadata().generation())
+                    .withCondition("Ready", model.ready(), model.ready() ? "PreviousRevisionServing" : "InvalidSpec", message, clock.instant()));
+            return Result.done();
+        }
+
+        var records = new ArrayList<>(RevisionRecord.listFrom(isvc.status().field("revisions")));
+        var hash = specHash(isvc);
+        var latest = records.isEmpty() ? null : records.getLast();
+        if (latest == null || !latest.specHash().equals(hash)) {
+            int number = latest == null ? 1 : latest.number() + 1;
+            latest = new RevisionRecord(number, RevisionRecord.nameOf(key.name(), number), hash, isvc.metadata().generation(),
+                    RevisionRecord.LOADING, "", isvc.spec(), revisionAnnotations(isvc));
+            records.add(latest);
+            // Durable before acting: the revision exists in the status before its model loads.
+            isvc = writeStatus(isvc, status(isvc, spec, records, rolledOut(isvc), model));
+        }
+
+        var loaded = live.computeIfAbsent(key, k -> new ConcurrentHashMap<>());
+        Integer rolledOut = rolledOut(isvc);
+        for (int i = 0; i < records.size(); i++) {
+            var record = records.get(i);
+            boolean needed = record == records.getLast() || (rolledOut != null && record.number() == rolledOut);
+            if (!needed || record.state().equals(RevisionRecord.FAILED) || loaded.containsKey(record.number())) continue;
+            try {
+                var revision = build(key, record);
+                revision.start();
+                loaded.put(record.number(), revision);
+                records.set(i, record.withState(RevisionRecord.READY, ""));
+            } catch (ModelLoadException e) {
+                records.set(i, record.withState(RevisionRecord.FAILED, e.getMessage()));
+            }
+        }
+
+        var route = route(key, isvc, spec, records, rolledOut, loaded);
+        model.route(route.route());
+        var latestRecord = records.getLast();
+        model.notReadyReason(latestRecord.state().equals(RevisionRecord.FAILED) ? latestRecord.reason() : "the model is loading");
+        retireUnrouted(loaded, route.route());
+        var kept = new ArrayList<RevisionRecord>();
+        for (var r : records) {
+            if (r == latestRecord || loaded.containsKey(r.number())) kept.add(r);
+        }
+        writeStatus(isvc, status(isvc, spec, kept, route.rolledOut(), model));
+        return Result.done();
+    }
+
+    private record Routing(Route route, Integer rolledOut) {
+    }
+
+    private Routing route(ResourceKey key, Resource isvc, InferenceServiceSpec spec, List<RevisionRecord> records,
+                          Integer rolledOut, Map<Integer, Revision> loaded) {
+        Revision newest = null;
+        for (var r : records) {
+            if (r.state().equals(RevisionRecord.READY) && loaded.containsKey(r.number())) newest = loaded.get(r.number());
+        }
+        var logger = logger(key, isvc, spec);
+        if (newest == null) return new Routing(Route.NONE, rolledOut);
+        var previous = rolledOut == null ? null : loaded.get(rolledOut);
+        int shadow = annotationInt(isvc, SHADOW_ANNOTATION, 0, 0, 100);
+        var canary = spec.predictor().canaryTrafficPercent();
+        if (previous != null && previous != newest && shadow > 0) {
+            return new Routing(new Route(List.of(new Route.Target(previous, 100)), newest, shadow, logger), rolledOut);
+        }
+        if (previous != null && previous != newest && canary.isPresent() && canary.get() < 100) {
+            var targets = new ArrayList<Route.Target>();
+            if (canary.get() > 0) targets.add(new Route.Target(newest, canary.get()));
+            targets.add(new Route.Target(previous, 100 - canary.get()));
+            return new Routing(new Route(targets, null, 0, logger), rolledOut);
+        }
+        return new Routing(Route.allTo(newest, logger), newest.number());
+    }
+
+    private PayloadLogger logger(ResourceKey key, Resource isvc, InferenceServiceSpec spec) {
+        var wanted = spec.predictor().logger().filter(l -> l.url() != null).orElse(null);
+        int sample = annotationInt(isvc, LOGGER_SAMPLE_ANNOTATION, 100, 0, 100);
+        var current = loggers.get(key);
+        if (current != null && java.util.Objects.equals(current.spec(), wanted) && current.sample() == sample) return current.logger();
+        if (current != null) current.logger().close();
+        if (wanted == null) {
+            loggers.remove(key);
+            return PayloadLogger.NONE;
+        }
+        var logger = new PayloadLoggers(wanted.url(), wanted.mode(), sample, clock);
+        loggers.put(key, new LoggerHolder(wanted, sample, logger));
+        return logger;
+    }
+
+    private static void retireUnrouted(Map<Integer, Revision> loaded, Route route) {
+        var keep = new java.util.HashSet<Revision>();
+        route.targets().forEach(t -> keep.add(t.revision()));
+        if (route.shadow() != null) keep.add(route.shadow());
+        var iterator = loaded.entrySet().iterator();
+        while (iterator.hasNext()) {
+            var entry = iterator.next();
+            if (!keep.contains(entry.getValue())) {
+                entry.getValue().close();
+                iterator.remove();
+            }
+        }
+    }
+
+    private Revision build(ResourceKey key, RevisionRecord record) throws ModelLoadException {
+        var spec = InferenceServiceSpec.parse(record.spec(), new Problems());
+        if (spec == null) throw new ModelLoadException("the revision's spec is no longer valid");
+        var predictor = spec.predictor();
+        if (predictor.model() == null) throw new ModelLoadException(UnservableFormats.customContainer(predictor.customContainer()));
+        var model = predictor.model();
+        var choice = selection.choose(key.namespace(), model);
+        Path path;
+        if (model.storageUri() == null) {
+            if (!choice.implementation().name().equals(io.capstan.serving.runtime.JavaModelRuntime.NAME)) {
+                throw new ModelLoadException(model.path() + ".storageUri is required for model format " + model.format());
+            }
+            path = emptyModelDir;
+        } else {
+            path = storage.fetch(model.storageUri());
+        }
+        var source = new ModelSource(key.name(), path, model.format(), Map.of());
+        var runtime = choice.implementation();
+        return new Revision(key.namespace(), key.name(), record.number(), () -> runtime.load(source),
+                settings(predictor, record.annotations()), meters, clock);
+    }
+
+    private static RevisionSettings settings(InferenceServiceSpec.PredictorSpec p, ObjectNode annotations) {
+        var defaults = RevisionSettings.defaults();
+        int min = p.minReplicas().orElse(1);
+        int max = p.maxReplicas().filter(m -> m > 0).orElse(Math.max(1, min));
+        int perReplica = p.containerConcurrency().filter(c -> c > 0).orElse(defaults.concurrencyPerReplica());
+        int target = p.scaleTarget().orElse(p.containerConcurrency().filter(c -> c > 0).orElse(defaults.scaleTarget()));
+        String metric = p.scaleMetric().filter(m -> m.equals("rps")).orElse("concurrency");
+        int queue = parseInt(annotations.path(QUEUE_LIMIT_ANNOTATION).asText(""), defaults.queueLimit());
+        var idle = parseDuration(annotations.path(SCALE_TO_ZERO_ANNOTATION).asText(""), defaults.idleBeforeScaleToZero());
+        var timeout = p.timeoutSeconds().filter(t -> t > 0).map(Duration::ofSeconds).orElse(defaults.timeout());
+        int batch = p.batcher().map(InferenceServiceSpec.BatcherSpec::maxBatchSize).orElse(0);
+        var latency = p.batcher().map(InferenceServiceSpec.BatcherSpec::maxLatency).orElse(defaults.maxBatchLatency());
+        return new RevisionSettings(min, max, metric, target, perReplica, queue, timeout, idle, batch, latency);
+    }
+
+    private static int parseInt(String text, int fallback) {
+        try {
+            return text.isBlank() ? fallback : Math.max(0, Integer.parseInt(text.strip()));
+        } catch (NumberFormatException e) {
+            return fallback;
+        }
+    }
+
+    private static Duration parseDuration(String text, Duration fallback) {
+        if (text.isBlank()) return fallback;
+        var problems = new Problems();
+        var parsed = DurationText.parse(text, problems);
+        return parsed.orElse(fallback);
+    }
+
+    private static int annotationInt(Resource isvc, String name, int fallback, int min, int max) {
+        var value = isvc.metadata().annotations().get(name);
+        if (value == null) return fallback;
+        try {
+            return Math.max(min, Math.min(max, Integer.parseInt(value.strip())));
+        } catch (NumberFormatException e) {
+            return fallback;
+        }
+    }
+
+    private static ObjectNode revisionAnnotations(Resource isvc) {
+        var node = JsonNodeFactory.instance.objectNode();
+        for (var name : REVISION_ANNOTATIONS) {
+            var value = isvc.metadata().annotations().get(name);
+            if (value != null) node.put(name, value);
+        }
+        return node;
+    }
+
+    /** What makes a new revision: the spec without the traffic split, plus the annotations that shape a revision. */
+    static String specHash(Resource isvc) {
+        var spec = isvc.spec();
+        if (spec.get("predictor") instanceof ObjectNode predictor) predictor.remove("canaryTrafficPercent");
+        var canonical = new TreeMap<String, Object>();
+        canonical.put("spec", Json.json().convertValue(spec, Object.class));
+        canonical.put("annotations", Json.json().convertValue(revisionAnnotations(isvc), Object.class));
+        try {
+            var bytes = Json.json().copy().configure(com.fasterxml.jackson.databind.SerializationFeature.ORDER_MAP_ENTRIES_BY_KEYS, true)
+                    .writeValueAsString(canonical).getBytes(StandardCharsets.UTF_8);
+            return ModelStorage.sha256Hex(bytes).substring(0, 16);
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static Integer rolledOut(Resource isvc) {
+        return isvc.status().field("rolledOutRevision").filter(n -> n.isInt()).map(n -> n.asInt()).orElse(null);
+    }
+
+    private ResourceStatus status(Resource isvc, InferenceServiceSpec spec, List<RevisionRecord> records, Integer rolledOut,
+                                  ServedModel model) {
+        var now = clock.instant();
+        var key = isvc.key();
+        var f = JsonNodeFactory.instance;
+        var latest = records.getLast();
+        RevisionRecord latestReady = null;
+        for (var r : records) if (r.state().equals(RevisionRecord.READY)) latestReady = r;
+        var route = model.route();
+        boolean ready = !route.targets().isEmpty();
+        var url = baseUrl + "/serving/" + key.namespace();
+
+        var traffic = f.arrayNode();
+        for (var t : route.targets()) {
+            traffic.addObject().put("revisionName", RevisionRecord.nameOf(key.name(), t.revision().number()))
+                    .put("percent", t.percent()).put("latestRevision", t.revision().number() == latest.number());
+        }
+        var predictor = f.objectNode();
+        predictor.put("latestCreatedRevision", latest.name());
+        if (latestReady != null) predictor.put("latestReadyRevision", latestReady.name());
+        if (rolledOut != null) predictor.put("previousRolledoutRevision", RevisionRecord.nameOf(key.name(), rolledOut));
+        predictor.set("traffic", traffic);
+        predictor.put("url", url + "/v2/models/" + key.name());
+        if (route.shadow() != null) {
+            predictor.putObject("shadow").put("revisionName", RevisionRecord.nameOf(key.name(), route.shadow().number()))
+                    .put("percent", route.shadowPercent());
+        }
+        var components = f.objectNode();
+        components.set("predictor", predictor);
+
+        var modelStatus = f.objectNode();
+        var states = modelStatus.putObject("states");
+        states.put("activeModelState", ready ? "Loaded" : latest.state().equals(RevisionRecord.FAILED) ? "FailedToLoad" : "Loading");
+        states.put("targetModelState", latest.state().equals(RevisionRecord.READY) ? "Loaded"
+                : latest.state().equals(RevisionRecord.FAILED) ? "FailedToLoad" : "Loading");
+        modelStatus.put("transitionStatus", latest.state().equals(RevisionRecord.READY) ? "UpToDate"
+                : latest.state().equals(RevisionRecord.FAILED) ? "BlockedByFailedLoad" : "InProgress");
+        if (latest.state().equals(RevisionRecord.FAILED)) {
+            modelStatus.putObject("lastFailureInfo").put("reason", "ModelLoadFailed").put("message", latest.reason());
+        }
+
+        var warnings = f.arrayNode();
+        spec.warnings().forEach(warnings::add);
+
+        String phase = latest.state().equals(RevisionRecord.FAILED) ? (ready ? "Degraded" : "Failed") : ready
+                && latest.state().equals(RevisionRecord.READY) ? "Ready" : "Loading";
+        var latestReadyCondition = latest.state().equals(RevisionRecord.FAILED)
+                ? io.capstan.core.Condition.isFalse("LatestDeploymentReady", "RevisionFailed", latest.name() + ": " + latest.reason(), now)
+                : latest.state().equals(RevisionRecord.READY)
+                ? io.capstan.core.Condition.isTrue("LatestDeploymentReady", "RevisionReady", latest.name(), now)
+                : io.capstan.core.Condition.isFalse("LatestDeploymentReady", "RevisionLoading", latest.name(), now);
+        String readyReason = ready ? (latest.state().equals(RevisionRecord.FAILED) ? "PreviousRevisionServing" : "RevisionServing")
+                : latest.state().equals(RevisionRecord.FAILED) ? "RevisionFailed" : "Loading";
+        String readyMessage = latest.state().equals(RevisionRecord.FAILED) ? latest.name() + " failed: " + latest.reason() : "";
+        var status = isvc.status()
+                .withPhase(phase)
+                .withObservedGeneration(isvc.metadata().generation())
+                .withField("url", TextNode.valueOf(url))
+                .withField("address", f.objectNode().put("url", url))
+                .withField("components", components)
+                .withField("modelStatus", modelStatus)
+                .withField("revisions", RevisionRecord.toJson(records))
+                .withField("warnings", warnings)
+                .withCondition("PredictorReady", ready, readyReason, readyMessage, now)
+                .withCondition("Ready", ready, readyReason, readyMessage, now)
+                .withCondition(latestReadyCondition);
+        if (rolledOut != null) status = status.withField("rolledOutRevision", com.fasterxml.jackson.databind.node.IntNode.valueOf(rolledOut));
+        return status;
+    }
+
+    private Resource writeStatus(Resource isvc, ResourceStatus status) {
+        if (sameJson(status, isvc.status())) return isvc;
+        return store.updateStatus(isvc.key(), "", status);
+    }
+
+    /** Compares as stored: numbers read back from the database may be other node types than those written. */
+    private static boolean sameJson(ResourceStatus a, ResourceStatus b) {
+        try {
+            return Json.json().writeValueAsString(a).equals(Json.json().writeValueAsString(b));
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            return false;
+        }
+    }
+
+    /** The live revisions of a service, for tests and diagnostics. */
+    public Map<Integer, Revision> revisions(ResourceKey key) {
+        return Map.copyOf(live.getOrDefault(key, new HashMap<>()));
+    }
+}

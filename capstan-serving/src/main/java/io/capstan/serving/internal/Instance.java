@@ -1,0 +1,45 @@
+package io.capstan.serving.internal;
+
+import io.capstan.serving.runtime.LoadedModel;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * One replica: a loaded model plus a use count, so that a retired replica is closed only once its
+ * last request has finished. A use count of -1 means closed.
+ */
+final class Instance {
+    private final LoadedModel model;
+    private final AtomicInteger uses = new AtomicInteger();
+    private volatile boolean retired;
+
+    Instance(LoadedModel model) {
+        this.model = model;
+    }
+
+    LoadedModel model() {
+        return model;
+    }
+
+    /** Takes a use; false when the instance is already closed. */
+    boolean tryAcquire() {
+        while (true) {
+            int current = uses.get();
+            if (current < 0) return false;
+            if (uses.compareAndSet(current, current + 1)) return true;
+        }
+    }
+
+    void release() {
+        if (uses.decrementAndGet() == 0 && retired) closeIfUnused();
+    }
+
+    /** No new requests should pick this instance; it closes once unused. */
+    void retire() {
+        retired = true;
+        closeIfUnused();
+    }
+
+    private void closeIfUnused() {
+        if (uses.compareAndSet(0, -1)) model.close();
+    }
+}

@@ -1,0 +1,131 @@
+package io.capstan.serving.internal;
+
+import io.capstan.serving.api.InferenceEndpoint;
+import io.capstan.serving.api.InferenceRequest;
+import io.capstan.serving.api.InferenceResponse;
+import io.capstan.serving.api.ModelMetadata;
+import io.capstan.serving.api.ModelNotFoundException;
+import io.capstan.serving.api.ServerMetadata;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The in-process {@link InferenceEndpoint}: every served model by namespace and name, and the
+ * autoscaler that adjusts their revisions' replicas once per {@code autoscaleInterval}.
+ */
+public final class ModelServer implements InferenceEndpoint, AutoCloseable {
+    public static final String SERVER_NAME = "capstan";
+    public static final String SERVER_VERSION = "0.1.0";
+
+    private final Map<String, ServedModel> models = new ConcurrentHashMap<>();
+    private final ScheduledExecutorService autoscaler;
+
+    public ModelServer(Duration autoscaleInterval) {
+        this.autoscaler = Executors.newSingleThreadScheduledExecutor(r -> {
+            var thread = new Thread(r, "capstan-serving-autoscaler");
+            thread.setDaemon(true);
+            return thread;
+        });
+        long millis = Math.max(10, autoscaleInterval.toMillis());
+        autoscaler.scheduleWithFixedDelay(this::autoscale, millis, millis, TimeUnit.MILLISECONDS);
+    }
+
+    private static String key(String namespace, String name) {
+        return namespace + "/" + name;
+    }
+
+    /** The served model, created (not ready, no route) if it does not exist yet. */
+    public ServedModel register(String namespace, String name) {
+        return models.computeIfAbsent(key(namespace, name), k -> new ServedModel(namespace, name));
+    }
+
+    public Optional<ServedModel> find(String namespace, String name) {
+        return Optional.ofNullable(models.get(key(namespace, name)));
+    }
+
+    /** Stops serving a model and retires its revisions. */
+    public void remove(String namespace, String name) {
+        var removed = models.remove(key(namespace, name));
+        if (removed == null) return;
+        var route = removed.route();
+        removed.route(Route.NONE);
+        route.targets().forEach(t -> t.revision().close());
+        if (route.shadow() != null) route.shadow().close();
+    }
+
+    public List<ServedModel> all() {
+        return new ArrayList<>(models.values());
+    }
+
+    private ServedModel get(String namespace, String name) {
+        var model = models.get(key(namespace, name == null ? "" : name));
+        if (model == null) {
+            throw new ModelNotFoundException("no model '" + OipSafe.printable(String.valueOf(name)) + "' in namespace '"
+                    + OipSafe.printable(String.valueOf(namespace)) + "'");
+        }
+        return model;
+    }
+
+    @Override
+    public boolean serverLive() {
+        return true;
+    }
+
+    @Override
+    public boolean serverReady() {
+        return !autoscaler.isShutdown();
+    }
+
+    @Override
+    public ServerMetadata serverMetadata() {
+        return new ServerMetadata(SERVER_NAME, SERVER_VERSION, List.of("capstan_v1"));
+    }
+
+    @Override
+    public boolean modelReady(String namespace, String name, String version) {
+        var model = get(namespace, name);
+        if (version == null || version.isEmpty()) return model.ready();
+        return model.revision(version).ready();
+    }
+
+    @Override
+    public ModelMetadata modelMetadata(String namespace, String name, String version) {
+        var model = get(namespace, name);
+        var revision = model.revision(version);
+        var versions = model.revisions().stream().map(Revision::version).toList();
+        return new ModelMetadata(name, versions, revision.platform(), revision.inputs(), revision.outputs(), Map.of());
+    }
+
+    @Override
+    public InferenceResponse infer(String namespace, String name, String version, InferenceRequest request) {
+        return get(namespace, name).infer(version, request);
+    }
+
+    private void autoscale() {
+        for (var model : models.values()) {
+            var route = model.route();
+            for (var target : route.targets()) {
+                try {
+                    target.revision().autoscale();
+                } catch (RuntimeException e) {
+                    System.getLogger(ModelServer.class.getName()).log(System.Logger.Level.WARNING,
+                            "autoscaling " + target.revision() + " failed", e);
+                }
+            }
+            if (route.shadow() != null) route.shadow().autoscale();
+        }
+    }
+
+    @Override
+    public void close() {
+        autoscaler.shutdownNow();
+        for (var model : all()) remove(model.namespace(), model.name());
+    }
+}

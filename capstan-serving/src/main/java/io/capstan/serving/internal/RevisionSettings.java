@@ -1,0 +1,37 @@
+package io.capstan.serving.internal;
+
+import java.time.Duration;
+
+/**
+ * How a revision runs: replicas and autoscaling, per-replica concurrency, queueing and batching.
+ *
+ * @param scaleMetric "concurrency" or "rps"
+ * @param scaleTarget target concurrency (or requests per second) per replica
+ * @param concurrencyPerReplica requests one replica runs at once
+ * @param queueLimit requests that may wait for a free slot before more are refused with 429
+ * @param timeout longest wait for a free slot
+ * @param idleBeforeScaleToZero with minReplicas 0, how long without requests before unloading
+ * @param maxBatchSize 0 for no batching
+ */
+public record RevisionSettings(int minReplicas, int maxReplicas, String scaleMetric, int scaleTarget,
+                               int concurrencyPerReplica, int queueLimit, Duration timeout,
+                               Duration idleBeforeScaleToZero, int maxBatchSize, Duration maxBatchLatency) {
+
+    /**
+     * One replica running up to 64 requests at once (KServe's containerConcurrency 0, "unlimited", made finite):
+     * a tight limit turns the OS descheduling a permit holder into a stall for everyone else.
+     */
+    public static RevisionSettings defaults() {
+        return new RevisionSettings(1, 1, "concurrency", 100, 64, 256, Duration.ofSeconds(60),
+                Duration.ofSeconds(60), 0, Duration.ofMillis(5));
+    }
+
+    public boolean batching() {
+        return maxBatchSize > 1;
+    }
+
+    /** Requests that may run at once across every replica. */
+    int capacity() {
+        return Math.max(1, maxReplicas) * concurrencyPerReplica * (batching() ? maxBatchSize : 1);
+    }
+}

@@ -1,0 +1,106 @@
+package io.capstan.serving.internal;
+
+import io.capstan.core.Resource;
+import io.capstan.core.ResourceKey;
+import io.capstan.serving.runtime.ModelLoadException;
+import io.capstan.serving.runtime.ModelRuntime;
+import io.capstan.serving.runtime.Runtimes;
+import io.capstan.serving.spec.InferenceServiceSpec.ModelSpec;
+import io.capstan.serving.spec.ServingKinds;
+import io.capstan.serving.spec.ServingRuntimeSpec;
+import io.capstan.store.LabelSelector;
+import io.capstan.store.ListQuery;
+import io.capstan.store.ResourceStore;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * Chooses how to serve a model, as KServe does: the runtime the model names (a ServingRuntime in
+ * its namespace, a ClusterServingRuntime, or a built-in runtime's name), else the auto-selectable
+ * ServingRuntime or ClusterServingRuntime of highest priority that supports the format, else
+ * Capstan's built-in runtime for the format. The model is always loaded by the built-in runtime
+ * for its format: ServingRuntimes take part in the choice, their containers do not run.
+ */
+final class RuntimeSelection {
+    /** The chosen runtime: its name as configured (for the status) and the runtime that loads the model. */
+    record Choice(String runtimeName, ModelRuntime implementation) {
+    }
+
+    private final ResourceStore store;
+    private final Runtimes runtimes;
+
+    RuntimeSelection(ResourceStore store, Runtimes runtimes) {
+        this.store = store;
+        this.runtimes = runtimes;
+    }
+
+    Choice choose(String namespace, ModelSpec model) throws ModelLoadException {
+        var advice = UnservableFormats.advice(model.format());
+        if (advice.isPresent() && runtimes.forFormat(model.format(), model.formatVersion()).isEmpty()) {
+            throw new ModelLoadException(advice.get());
+        }
+        if (model.runtime() != null) {
+            var builtIn = runtimes.byName(model.runtime());
+            if (builtIn.isPresent()) {
+                if (builtIn.get().supportedFormats().stream().noneMatch(f -> f.matches(model.format(), model.formatVersion()))) {
+                    throw new ModelLoadException("runtime " + model.runtime() + " does not serve model format " + model.format());
+                }
+                return new Choice(model.runtime(), builtIn.get());
+            }
+            var named = namedRuntime(namespace, model.runtime()).orElseThrow(() -> new ModelLoadException(
+                    "runtime '" + model.runtime() + "' does not exist: apply a ServingRuntime or ClusterServingRuntime with that name, "
+                            + "or leave " + model.path() + ".runtime out to choose one automatically"));
+            if (named.disabled()) throw new ModelLoadException("runtime '" + model.runtime() + "' is disabled");
+            if (named.supportedModelFormats().stream().noneMatch(f -> f.matches(model.format(), model.formatVersion()))) {
+                throw new ModelLoadException("runtime '" + model.runtime() + "' does not list model format " + model.format()
+                        + " in its supportedModelFormats");
+            }
+            return new Choice(model.runtime(), implementation(model));
+        }
+        record Candidate(String name, int priority, boolean namespaced) { }
+        var candidates = new ArrayList<Candidate>();
+        for (var kind : List.of(ServingKinds.SERVING_RUNTIME, ServingKinds.CLUSTER_SERVING_RUNTIME)) {
+            boolean namespaced = kind.equals(ServingKinds.SERVING_RUNTIME);
+            for (var resource : list(kind, namespaced ? Optional.of(namespace) : Optional.empty())) {
+                var spec = parse(resource);
+                if (spec == null || spec.disabled()) continue;
+                spec.supportedModelFormats().stream()
+                        .filter(f -> f.autoSelect() && f.matches(model.format(), model.formatVersion()))
+                        .findFirst()
+                        .ifPresent(f -> candidates.add(new Candidate(resource.metadata().name(), f.priority(), namespaced)));
+            }
+        }
+        var best = candidates.stream().max(Comparator.comparingInt(Candidate::priority)
+                .thenComparing(Candidate::namespaced).thenComparing(Candidate::name, Comparator.reverseOrder()));
+        var implementation = implementation(model);
+        return new Choice(best.map(Candidate::name).orElse(implementation.name()), implementation);
+    }
+
+    private ModelRuntime implementation(ModelSpec model) throws ModelLoadException {
+        var byFormat = runtimes.all().stream()
+                .filter(r -> r.supportedFormats().stream().anyMatch(f -> f.matches(model.format(), model.formatVersion())))
+                .findFirst();
+        if (byFormat.isPresent()) return byFormat.get();
+        var advice = UnservableFormats.advice(model.format());
+        throw new ModelLoadException(advice.orElse("Capstan has no runtime for model format '" + model.format()
+                + "'; it serves onnx, xgboost, lightgbm and custom Java formats "
+                + runtimes.all().stream().flatMap(r -> r.supportedFormats().stream()).map(f -> f.name()).distinct().sorted().toList()));
+    }
+
+    private Optional<ServingRuntimeSpec> namedRuntime(String namespace, String name) {
+        var local = store.find(new ResourceKey(ServingKinds.SERVING_RUNTIME, namespace, name));
+        if (local.isPresent()) return Optional.ofNullable(parse(local.get()));
+        return list(ServingKinds.CLUSTER_SERVING_RUNTIME, Optional.empty()).stream()
+                .filter(r -> r.metadata().name().equals(name)).findFirst().map(RuntimeSelection::parse);
+    }
+
+    private List<Resource> list(String kind, Optional<String> namespace) {
+        return store.list(new ListQuery(kind, namespace, LabelSelector.EVERYTHING, ListQuery.MAX_LIMIT, Optional.empty())).items();
+    }
+
+    private static ServingRuntimeSpec parse(Resource resource) {
+        return ServingRuntimeSpec.parse(resource.spec(), new io.capstan.core.Problems());
+    }
+}

@@ -1,0 +1,103 @@
+package io.capstan.serving.runtime;
+
+import io.capstan.serving.api.DataType;
+import io.capstan.serving.api.Tensor;
+import io.capstan.serving.api.TensorMetadata;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * LightGBM models in LightGBM's text format ({@code Booster.save_model("model.txt")}), evaluated in
+ * plain Java: no native library is needed, and prediction is thread-safe.
+ *
+ * <p>Input: one FP32 tensor [rows, features] (other numeric types are converted). Output
+ * {@code predict}: FP64 [rows] for regression and binary models, [rows, classes] for multiclass.
+ */
+public final class LightGbmModelRuntime implements ModelRuntime {
+
+    public static final String NAME = "capstan-lightgbm";
+
+    @Override
+    public String name() {
+        return NAME;
+    }
+
+    @Override
+    public List<SupportedFormat> supportedFormats() {
+        return List.of(new SupportedFormat("lightgbm", null, true, 2));
+    }
+
+    @Override
+    public LoadedModel load(ModelSource source) throws ModelLoadException {
+        var file = ModelFiles.single(source.path(), ".txt,.lgb,.model", "model.txt");
+        try {
+            if (Files.size(file) > 1L << 30) {
+                throw new ModelLoadException("LightGBM model " + file.getFileName() + " is over 1 GiB");
+            }
+            return new LightGbmModel(LightGbmText.parse(Files.readString(file)));
+        } catch (IOException e) {
+            throw new ModelLoadException("cannot read " + file + ": " + e.getMessage(), e);
+        } catch (IllegalArgumentException e) {
+            throw new ModelLoadException("not a LightGBM text model: " + e.getMessage()
+                    + "; save it with Booster.save_model('model.txt')", e);
+        }
+    }
+
+    static final class LightGbmModel implements LoadedModel {
+        private final LightGbmText.Model model;
+
+        LightGbmModel(LightGbmText.Model model) {
+            this.model = model;
+        }
+
+        @Override
+        public String platform() {
+            return "lightgbm";
+        }
+
+        @Override
+        public List<TensorMetadata> inputs() {
+            return List.of(new TensorMetadata("input-0", DataType.FP32, List.of(-1L, (long) model.features())));
+        }
+
+        @Override
+        public List<TensorMetadata> outputs() {
+            return List.of(new TensorMetadata("predict", DataType.FP64, List.of(-1L)));
+        }
+
+        @Override
+        public boolean convertsNumericInputs() {
+            return true;
+        }
+
+        @Override
+        public boolean batchable() {
+            return true;
+        }
+
+        @Override
+        public List<Tensor> predict(List<Tensor> inputs, Set<String> outputNames, Map<String, Object> parameters) {
+            var input = inputs.getFirst();
+            int rows = (int) input.shape()[0];
+            int width = model.outputsPerRow();
+            var out = new double[rows * width];
+            var row = new double[model.features()];
+            float[] data = input.floats();
+            for (int r = 0; r < rows; r++) {
+                for (int f = 0; f < row.length; f++) {
+                    row[f] = data[r * row.length + f];
+                }
+                model.predict(row, out, r * width);
+            }
+            return List.of(Rows.toTensor("predict", out, rows));
+        }
+
+        @Override
+        public void close() {
+            // plain Java objects: nothing to free
+        }
+    }
+}

@@ -1,0 +1,48 @@
+package io.capstan.serving.runtime;
+
+import io.capstan.serving.api.Tensor;
+import io.capstan.serving.api.TensorMetadata;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * A model in memory, ready to predict. Implementations must be safe for concurrent calls to
+ * {@link #predict}; Capstan bounds the concurrency per instance.
+ */
+public interface LoadedModel extends AutoCloseable {
+
+    /** E.g. "onnxruntime_onnx", "xgboost", "lightgbm", "java". */
+    String platform();
+
+    /** The inputs the model takes; a -1 dimension accepts any size. Requests are checked against these. */
+    List<TensorMetadata> inputs();
+
+    List<TensorMetadata> outputs();
+
+    /**
+     * Runs the model on inputs that were already checked against {@link #inputs()}.
+     *
+     * @param outputNames the outputs to compute; empty means all
+     * @param parameters the request's parameters
+     * @return the outputs, named as in {@link #outputs()}
+     */
+    List<Tensor> predict(List<Tensor> inputs, Set<String> outputNames, Map<String, Object> parameters);
+
+    /** Whether the first dimension of every input and output is the batch, so that requests can be merged. */
+    default boolean batchable() {
+        return inputs().stream().allMatch(t -> !t.shape().isEmpty() && t.shape().getFirst() == -1)
+                && outputs().stream().allMatch(t -> !t.shape().isEmpty() && t.shape().getFirst() == -1);
+    }
+
+    /**
+     * Whether numeric inputs of another datatype are converted to the declared one (as tree models
+     * do) rather than refused.
+     */
+    default boolean convertsNumericInputs() {
+        return false;
+    }
+
+    @Override
+    void close();
+}

@@ -1,0 +1,196 @@
+package io.capstan.serving.spec;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.capstan.core.Problems;
+import java.time.Duration;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * A KServe {@code InferenceService} (serving.kserve.io/v1beta1) spec as Capstan serves it.
+ *
+ * @param warnings fields that are accepted but cannot be honoured in-process (transformer, explainer, resources, ...)
+ */
+public record InferenceServiceSpec(PredictorSpec predictor, boolean hasTransformer, boolean hasExplainer, List<String> warnings) {
+
+    /** The framework shorthands KServe accepts in place of {@code predictor.model}. */
+    public static final List<String> SHORTHANDS = List.of(
+            "sklearn", "xgboost", "lightgbm", "onnx", "pmml", "tensorflow", "pytorch", "triton", "huggingface", "paddle");
+    private static final Set<String> PROTOCOLS = Set.of("v1", "v2", "grpc-v2");
+    private static final Set<String> SCALE_METRICS = Set.of("concurrency", "rps", "cpu", "memory");
+    private static final Set<String> LOGGER_MODES = Set.of("all", "request", "response");
+    /** Predictor fields that Capstan reads or knowingly ignores without a warning. */
+    private static final Set<String> KNOWN_PREDICTOR_FIELDS = Set.of("model", "minReplicas", "maxReplicas", "scaleTarget",
+            "scaleMetric", "containerConcurrency", "timeout", "canaryTrafficPercent", "logger", "batcher", "containers",
+            "serviceAccountName", "annotations", "labels", "deploymentStrategy");
+
+    public InferenceServiceSpec {
+        warnings = List.copyOf(warnings);
+    }
+
+    /**
+     * The predictor.
+     *
+     * @param model what to serve; null when the predictor is a custom container
+     * @param customContainer the first container's image when the predictor lists {@code containers}
+     */
+    public record PredictorSpec(ModelSpec model, String customContainer, Optional<Integer> minReplicas, Optional<Integer> maxReplicas,
+                                Optional<Integer> scaleTarget, Optional<String> scaleMetric, Optional<Integer> containerConcurrency,
+                                Optional<Integer> timeoutSeconds, Optional<Integer> canaryTrafficPercent, Optional<LoggerSpec> logger,
+                                Optional<BatcherSpec> batcher) {
+    }
+
+    /**
+     * @param format the model format, e.g. "onnx" (from {@code modelFormat.name} or the shorthand's name)
+     * @param shorthand the legacy framework field used, or null for {@code predictor.model}
+     * @param path the spec path of the model, e.g. {@code spec.predictor.model}
+     */
+    public record ModelSpec(String format, String formatVersion, String runtime, String protocolVersion, String storageUri,
+                            String shorthand, String path) {
+    }
+
+    /** @param mode all, request or response */
+    public record LoggerSpec(String url, String mode) {
+    }
+
+    public record BatcherSpec(int maxBatchSize, Duration maxLatency) {
+    }
+
+    /** Reads and checks a spec; returns null when there are problems. */
+    public static InferenceServiceSpec parse(ObjectNode spec, Problems problems) {
+        var warnings = new ArrayList<String>();
+        var predictorNode = spec.get("predictor");
+        if (predictorNode == null || !predictorNode.isObject()) {
+            problems.add("spec.predictor", predictorNode == null ? "is required" : "expected an object");
+            return null;
+        }
+        int before = problems.errors().size();
+        var predictor = predictor(predictorNode, problems, warnings);
+        boolean transformer = component(spec, "transformer", problems, warnings);
+        boolean explainer = component(spec, "explainer", problems, warnings);
+        spec.fieldNames().forEachRemaining(f -> {
+            if (!Set.of("predictor", "transformer", "explainer").contains(f)) warnings.add("spec." + f + " is accepted but ignored");
+        });
+        if (problems.errors().size() > before) return null;
+        return new InferenceServiceSpec(predictor, transformer, explainer, warnings);
+    }
+
+    private static boolean component(ObjectNode spec, String field, Problems problems, List<String> warnings) {
+        var node = Fields.object(spec, field, "spec." + field, problems);
+        node.ifPresent(n -> warnings.add("spec." + field + " is accepted but not run: Capstan serves the predictor only"));
+        return node.isPresent();
+    }
+
+    private static PredictorSpec predictor(JsonNode node, Problems problems, List<String> warnings) {
+        var at = "spec.predictor";
+        var models = new ArrayList<String>();
+        if (node.has("model")) models.add("model");
+        for (var s : SHORTHANDS) if (node.has(s)) models.add(s);
+        boolean containers = node.has("containers");
+        ModelSpec model = null;
+        String customImage = null;
+        if (models.size() > 1) {
+            problems.add(at, "names several models " + models + "; give exactly one of model or a framework such as onnx");
+        } else if (models.size() == 1) {
+            model = model(node, models.getFirst(), problems);
+        } else if (containers) {
+            var list = node.get("containers");
+            if (!list.isArray() || list.isEmpty() || !list.get(0).isObject()) {
+                problems.add(at + ".containers", "expected a list of containers");
+            } else {
+                customImage = Fields.string(list.get(0), "image", at + ".containers[0].image", problems).orElse("(no image)");
+            }
+        } else {
+            problems.add(at, "names no model; add model: {modelFormat: {name: onnx}, storageUri: ...} or a framework such as onnx");
+        }
+        node.fieldNames().forEachRemaining(f -> {
+            if (!KNOWN_PREDICTOR_FIELDS.contains(f) && !SHORTHANDS.contains(f)) {
+                warnings.add(at + "." + f + " is accepted but not honoured in-process");
+            }
+        });
+        var min = Fields.integer(node, "minReplicas", at + ".minReplicas", 0, 1000, problems);
+        var max = Fields.integer(node, "maxReplicas", at + ".maxReplicas", 0, 1000, problems);
+        if (min.isPresent() && max.isPresent() && max.get() > 0 && max.get() < min.get()) {
+            problems.add(at + ".maxReplicas", "must be at least minReplicas (" + min.get() + "), got " + max.get());
+        }
+        var target = Fields.integer(node, "scaleTarget", at + ".scaleTarget", 1, 1_000_000, problems);
+        var metric = Fields.string(node, "scaleMetric", at + ".scaleMetric", problems);
+        metric.filter(m -> !SCALE_METRICS.contains(m)).ifPresent(m ->
+                problems.add(at + ".scaleMetric", "'" + io.capstan.core.Names.printable(m) + "' is not one of " + SCALE_METRICS));
+        metric.filter(m -> m.equals("cpu") || m.equals("memory")).ifPresent(m ->
+                warnings.add(at + ".scaleMetric " + m + " is measured as concurrency in-process"));
+        var concurrency = Fields.integer(node, "containerConcurrency", at + ".containerConcurrency", 0, 100_000, problems);
+        var timeout = Fields.integer(node, "timeout", at + ".timeout", 0, 86_400, problems);
+        var canary = Fields.integer(node, "canaryTrafficPercent", at + ".canaryTrafficPercent", 0, 100, problems);
+        var logger = Fields.object(node, "logger", at + ".logger", problems).map(l -> logger(l, at + ".logger", problems));
+        var batcher = Fields.object(node, "batcher", at + ".batcher", problems).map(b -> batcher(b, at + ".batcher", problems));
+        return new PredictorSpec(model, customImage, min, max, target, metric, concurrency, timeout, canary, logger, batcher);
+    }
+
+    private static ModelSpec model(JsonNode predictor, String field, Problems problems) {
+        var at = "spec.predictor." + field;
+        var node = predictor.get(field);
+        if (!node.isObject()) {
+            problems.add(at, "expected an object");
+            return null;
+        }
+        String format;
+        String formatVersion = null;
+        if (field.equals("model")) {
+            var formatNode = node.get("modelFormat");
+            if (formatNode == null || !formatNode.isObject()) {
+                problems.add(at + ".modelFormat", formatNode == null ? "is required, e.g. {name: onnx}" : "expected an object");
+                return null;
+            }
+            var name = Fields.string(formatNode, "name", at + ".modelFormat.name", problems);
+            if (name.isEmpty() || name.get().isBlank()) {
+                if (name.isEmpty() && !formatNode.has("name")) problems.add(at + ".modelFormat.name", "is required, e.g. onnx");
+                else if (name.isPresent()) problems.add(at + ".modelFormat.name", "must not be empty");
+                return null;
+            }
+            format = name.get().toLowerCase(java.util.Locale.ROOT);
+            formatVersion = Fields.string(formatNode, "version", at + ".modelFormat.version", problems).orElse(null);
+        } else {
+            format = field;
+        }
+        var runtime = Fields.string(node, "runtime", at + ".runtime", problems).orElse(null);
+        var protocol = Fields.string(node, "protocolVersion", at + ".protocolVersion", problems).orElse(null);
+        if (protocol != null && !PROTOCOLS.contains(protocol)) {
+            problems.add(at + ".protocolVersion", "'" + io.capstan.core.Names.printable(protocol) + "' is not one of " + PROTOCOLS);
+        }
+        var storageUri = Fields.string(node, "storageUri", at + ".storageUri", problems).orElse(null);
+        if (storageUri != null && storageUri.isBlank()) problems.add(at + ".storageUri", "must not be empty");
+        return new ModelSpec(format, formatVersion, runtime, protocol, storageUri, field.equals("model") ? null : field, at);
+    }
+
+    private static LoggerSpec logger(JsonNode node, String at, Problems problems) {
+        var url = Fields.string(node, "url", at + ".url", problems).orElse(null);
+        if (url != null && !url.matches("(?i)(https?|file)://.+")) {
+            problems.add(at + ".url", "must be an http(s):// or file:// URL");
+        }
+        var mode = Fields.string(node, "mode", at + ".mode", problems).orElse("all");
+        if (!LOGGER_MODES.contains(mode)) problems.add(at + ".mode", "'" + io.capstan.core.Names.printable(mode) + "' is not one of " + LOGGER_MODES);
+        return new LoggerSpec(url, mode);
+    }
+
+    private static BatcherSpec batcher(JsonNode node, String at, Problems problems) {
+        int size = Fields.integer(node, "maxBatchSize", at + ".maxBatchSize", 1, 65_536, problems).orElse(32);
+        Duration latency = Duration.ofMillis(500);
+        var latencyNode = node.get("maxLatency");
+        if (latencyNode != null && !latencyNode.isNull()) {
+            if (latencyNode.isIntegralNumber()) {
+                int ms = Fields.integer(node, "maxLatency", at + ".maxLatency", 1, 600_000, problems).orElse(500);
+                latency = Duration.ofMillis(ms);
+            } else if (latencyNode.isTextual()) {
+                latency = Fields.duration(latencyNode.asText(), ChronoUnit.MILLIS, at + ".maxLatency", problems).orElse(latency);
+            } else {
+                problems.add(at + ".maxLatency", "expected milliseconds, e.g. 500");
+            }
+        }
+        return new BatcherSpec(size, latency);
+    }
+}

@@ -1,0 +1,51 @@
+package io.capstan.serving.spec;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.capstan.core.Problems;
+import io.capstan.serving.runtime.SupportedFormat;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * A KServe {@code ServingRuntime} or {@code ClusterServingRuntime} spec. Capstan does not run its
+ * containers; it uses {@code supportedModelFormats} (with autoSelect and priority) to choose the
+ * runtime for a model, and serves the model with the built-in runtime for its format.
+ */
+public record ServingRuntimeSpec(List<SupportedFormat> supportedModelFormats, List<String> protocolVersions, boolean disabled) {
+
+    public ServingRuntimeSpec {
+        supportedModelFormats = List.copyOf(supportedModelFormats);
+        protocolVersions = List.copyOf(protocolVersions);
+    }
+
+    public static ServingRuntimeSpec parse(ObjectNode spec, Problems problems) {
+        var formats = new ArrayList<SupportedFormat>();
+        var node = spec.get("supportedModelFormats");
+        if (node == null || !node.isArray()) {
+            problems.add("spec.supportedModelFormats", node == null ? "is required" : "expected a list");
+            return null;
+        }
+        for (int i = 0; i < node.size(); i++) {
+            var at = "spec.supportedModelFormats[" + i + "]";
+            var entry = node.get(i);
+            if (!entry.isObject()) {
+                problems.add(at, "expected an object with a name");
+                continue;
+            }
+            var name = Fields.string(entry, "name", at + ".name", problems);
+            if (name.isEmpty()) {
+                if (!entry.has("name")) problems.add(at + ".name", "is required");
+                continue;
+            }
+            var version = Fields.string(entry, "version", at + ".version", problems).orElse(null);
+            boolean autoSelect = Fields.bool(entry, "autoSelect", at + ".autoSelect", false, problems);
+            int priority = Fields.integer(entry, "priority", at + ".priority", 1, Integer.MAX_VALUE, problems).orElse(0);
+            formats.add(new SupportedFormat(name.get(), version, autoSelect, priority));
+        }
+        var protocols = new ArrayList<String>();
+        var protocolNode = spec.get("protocolVersions");
+        if (protocolNode != null && protocolNode.isArray()) protocolNode.forEach(p -> protocols.add(p.asText()));
+        boolean disabled = Fields.bool(spec, "disabled", "spec.disabled", false, problems);
+        return new ServingRuntimeSpec(formats, protocols, disabled);
+    }
+}
