@@ -40,6 +40,8 @@ final class ApiException extends CapstanException {
             if (detail.isBlank()) detail = problem.path("title").asText("");
             // KFP's v2beta1 API answers in grpc-gateway's shape, {"error", "code", "message"}.
             if (detail.isBlank()) detail = problem.path("message").asText("");
+            // The Open Inference Protocol answers {"error": "..."}.
+            if (detail.isBlank()) detail = problem.path("error").asText("");
             if (detail.isBlank()) detail = fallback(status, "");
             lines.add(detail);
             for (var error : problem.path("errors")) {

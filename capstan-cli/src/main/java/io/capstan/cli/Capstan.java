@@ -32,6 +32,8 @@ import java.util.function.BooleanSupplier;
                 RunCommand.class,
                 TrainCommand.class,
                 TuneCommand.class,
+                ServeCommand.class,
+                PredictCommand.class,
                 LogsCommand.class,
                 RunsCommand.class,
                 PipelinesCommand.class,

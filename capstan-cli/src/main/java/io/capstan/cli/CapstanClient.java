@@ -272,6 +272,18 @@ final class CapstanClient {
         return segment(s).replace("%3A", ":");
     }
 
+    /** A GET of any JSON path on the server, such as an inference service's model metadata. */
+    JsonNode getPath(String path) {
+        return getJson(path, "");
+    }
+
+    /** A POST of a JSON body to any path on the server, such as an inference request. */
+    JsonNode postJson(String path, byte[] body, String source) {
+        var request = request(path).header("Content-Type", "application/json").header("Accept", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofByteArray(body)).timeout(requestTimeout).build();
+        return json(send(request, HttpResponse.BodyHandlers.ofByteArray()), source);
+    }
+
     /** Whether {@code GET /readyz} answers 200. */
     boolean isReady() {
         var request = request("/readyz").GET().timeout(requestTimeout).build();

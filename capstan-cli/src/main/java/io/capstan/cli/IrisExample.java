@@ -26,6 +26,7 @@ final class IrisExample {
     private final CapstanClient client;
     private final PrintWriter out;
     private final Path home;
+    private JsonNode finished;
 
     IrisExample(CapstanClient client, PrintWriter out, Path home) {
         this.client = client;
@@ -74,6 +75,7 @@ final class IrisExample {
             return false;
         }
         var run = finished.get();
+        this.finished = run;
         var status = run.path("status");
         boolean ok = status.path("phase").asText("").equals("Succeeded");
         out.println(ok ? "The iris pipeline succeeded." : "The iris pipeline ended " + status.path("phase").asText("") + ".");
@@ -85,6 +87,14 @@ final class IrisExample {
         if (status.hasNonNull("runFolder")) out.println("  outputs:  " + status.path("runFolder").asText());
         out.flush();
         return ok;
+    }
+
+    /** Where the exported ONNX model is, once {@link #run} succeeded. */
+    java.util.Optional<String> onnxModelUri() {
+        if (finished == null) return java.util.Optional.empty();
+        var uri = finished.path("status").path("tasks").path("root/export-onnx").path("outputs").path("artifacts")
+                .path("onnx_model").path(0).path("uri").asText("");
+        return uri.isEmpty() ? java.util.Optional.empty() : java.util.Optional.of(uri);
     }
 
     private void printAccuracy(JsonNode status, String task, String label) {

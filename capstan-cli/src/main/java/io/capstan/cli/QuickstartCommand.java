@@ -76,7 +76,13 @@ final class QuickstartCommand implements Callable<Integer> {
             if (outcome.succeeded()) {
                 out.println();
                 out.println("Now the main job: the iris training pipeline (KFP IR, " + IrisExample.PIPELINE + ").");
-                pipelineSucceeded = new IrisExample(CapstanClient.of(url), out, config.home()).run(url);
+                var iris = new IrisExample(CapstanClient.of(url), out, config.home());
+                pipelineSucceeded = iris.run(url);
+                var model = iris.onnxModelUri();
+                if (pipelineSucceeded && model.isPresent()) {
+                    out.println();
+                    pipelineSucceeded = new IrisServing(CapstanClient.of(url), out).run(model.get());
+                }
             }
             out.println();
             out.println("Look around:");
@@ -86,6 +92,7 @@ final class QuickstartCommand implements Callable<Integer> {
             out.println("  capstan get jobs --server " + url);
             out.println("  capstan get pipelineruns --server " + url);
             out.println("  capstan run my-pipeline.yaml --watch --server " + url);
+            out.println("  capstan get inferenceservices --server " + url);
             if (exitAtEnd || !root.isInteractive()) {
                 out.flush();
                 return outcome.succeeded() && pipelineSucceeded ? ExitCodes.OK : ExitCodes.FAILURE;

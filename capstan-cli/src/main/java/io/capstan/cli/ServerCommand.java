@@ -82,7 +82,7 @@ final class ServerCommand implements Callable<Integer> {
 
     /** The one line that says the server is up: version, URL, home, database and start-up time. */
     static String banner(CapstanServer server, CapstanConfig config, Duration readyIn) {
-        return "Capstan " + Version.client() + " listening on " + server.url()
+        return "Capstan " + Version.client() + " listening on " + server.url() + " and gRPC port " + server.grpcPort()
                 + " (home " + config.home() + ", database " + database(config) + ") ready in " + readyIn.toMillis() + " ms";
     }
 

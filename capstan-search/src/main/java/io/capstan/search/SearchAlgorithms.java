@@ -34,9 +34,9 @@ import java.util.Set;
  *       {@code n_EI_candidates} (24), {@code gamma} (hyperopt's fraction, default Optuna's rule),
  *       {@code prior_weight} (1.0).</li>
  *   <li>{@code bayesianoptimization}: {@code base_estimator} (GP), {@code n_initial_points} (10), {@code acq_func}
- *       (EI, PI, LCB or UCB; gp_hedge, the default, means EI), {@code acq_optimizer} (accepted, always sampling
- *       plus local search), {@code xi} (0.01), {@code kappa} (1.96).</li>
- *   <li>{@code cmaes}: {@code sigma} (1/6 of each range), {@code restart_strategy} (none only).</li>
+ *       (EI, PI, LCB or UCB, or gp_hedge, the default: a portfolio of EI, PI and LCB), {@code acq_optimizer}
+ *       (accepted, always sampling plus local search), {@code xi} (0.01), {@code kappa} (1.96).</li>
+ *   <li>{@code cmaes}: {@code sigma} (1/6 of each range), {@code restart_strategy} (none, ipop or bipop).</li>
  *   <li>{@code hyperband}: {@code resource_name} (required), {@code eta} (3), {@code r_l} (the resource's max).</li>
  *   <li>{@code pbt}: {@code suggestion_trial_dir}, {@code n_population} (40), {@code truncation_threshold} (0.2),
  *       {@code resample_probability} (never).</li>
@@ -81,8 +81,8 @@ public final class SearchAlgorithms {
                     "n_ei_candidates", "n_EI_candidates", "gamma", "prior_weight", "random_state")), name.equals("multivariate-tpe"));
             case "cmaes" -> {
                 Settings s = Settings.of(settings, prefix, Set.of("sigma", "restart_strategy", "random_state"));
-                s.choice("restart_strategy", "none", Set.of("none"));
-                yield new CmaEs(s.seed(), s.doubleValue("sigma", 1.0 / 6, 0, 1, true));
+                String restarts = s.choice("restart_strategy", "none", Set.of("none", "ipop", "bipop"));
+                yield new CmaEs(s.seed(), s.doubleValue("sigma", 1.0 / 6, 0, 1, true), CmaEs.Restarts.valueOf(restarts.toUpperCase()));
             }
             case "bayesianoptimization" -> bayesianOptimization(Settings.of(settings, prefix, Set.of("base_estimator",
                     "n_initial_points", "acq_func", "acq_optimizer", "random_state", "xi", "kappa")));
@@ -135,7 +135,8 @@ public final class SearchAlgorithms {
                 switch (acquisition) {
                     case "PI" -> BayesianOptimization.Acquisition.PI;
                     case "LCB", "UCB" -> BayesianOptimization.Acquisition.LCB;
-                    default -> BayesianOptimization.Acquisition.EI;
+                    case "EI" -> BayesianOptimization.Acquisition.EI;
+                    default -> BayesianOptimization.Acquisition.HEDGE;
                 },
                 s.doubleValue("xi", 0.01, 0, Double.MAX_VALUE, false),
                 s.doubleValue("kappa", 1.96, 0, Double.MAX_VALUE, false));

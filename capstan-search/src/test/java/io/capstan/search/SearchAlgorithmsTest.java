@@ -63,7 +63,7 @@ class SearchAlgorithmsTest {
             "bayesianoptimization, base_estimator, RF",
             "bayesianoptimization, n_initial_points, 0",
             "cmaes, sigma, 0",
-            "cmaes, restart_strategy, ipop",
+            "cmaes, restart_strategy, lipop",
             "hyperband, eta, 1",
             "hyperband, resource_name, depth",
             "pbt, n_population, 2",

@@ -17,6 +17,8 @@ import io.capstan.server.http.StartingFilter;
 import io.capstan.server.jobs.JobLogsApi;
 import io.capstan.server.jobs.JobReconciler;
 import io.capstan.server.jobs.Jobs;
+import io.capstan.serving.Serving;
+import io.capstan.serving.grpc.OipGrpcServer;
 import io.capstan.training.MachineCapacity;
 import io.capstan.training.MetadataModelLineage;
 import io.capstan.training.TrainingController;
@@ -51,6 +53,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -71,18 +74,20 @@ public final class CapstanServer implements AutoCloseable {
     private final MetadataStore metadata;
     private final ArtifactStore artifacts;
     private final WebServer web;
+    private final OipGrpcServer grpc;
     /** Everything to close at shutdown, in the order it was opened; closed last-opened first. */
     private final List<AutoCloseable> resources;
     private final AtomicBoolean closed = new AtomicBoolean();
     private final CountDownLatch terminated = new CountDownLatch(1);
 
     private CapstanServer(CapstanConfig config, ResourceStore store, MetadataStore metadata, ArtifactStore artifacts,
-                          WebServer web, List<AutoCloseable> resources) {
+                          WebServer web, OipGrpcServer grpc, List<AutoCloseable> resources) {
         this.config = config;
         this.store = store;
         this.metadata = metadata;
         this.artifacts = artifacts;
         this.web = web;
+        this.grpc = grpc;
         this.resources = List.copyOf(resources);
     }
 
@@ -97,6 +102,7 @@ public final class CapstanServer implements AutoCloseable {
         all.addAll(io.capstan.server.kfp.KfpKinds.all());
         all.addAll(Experiments.kinds());
         all.addAll(trainingKinds);
+        all.addAll(Serving.kinds());
         return ResourceKinds.of(all);
     }
 
@@ -132,11 +138,13 @@ public final class CapstanServer implements AutoCloseable {
             var store = new JdbiResourceStore(database, clock, meters);
             var metadata = new MetadataStore(database, clock);
             ArtifactStore artifacts;
+            Optional<S3ArtifactStore> s3Store = Optional.empty();
             if (config.s3().isPresent()) {
                 var s3 = new S3ArtifactStore(config.s3().get(), clock);
                 cleanup.add(s3);
                 s3.createBucketIfMissing();
                 artifacts = s3;
+                s3Store = Optional.of(s3);
             } else {
                 artifacts = new LocalArtifactStore(config.artifactsDir(), clock);
             }
@@ -165,6 +173,16 @@ public final class CapstanServer implements AutoCloseable {
             var training = new TrainingController(store, backend, MachineCapacity.of(backendOptions, backend.gpus()),
                     config.workDir().resolve("training"), clock, new MetadataModelLineage(metadata), artifacts);
             training.reconcilers().forEach(controllers::register);
+            // Status URLs name the bound port, known once the web server started (before any reconcile runs).
+            var baseUrl = new AtomicReference<String>("http://" + loopbackHost(config.host()) + ":" + config.port());
+            var bucket = config.s3().map(CapstanConfig.S3Settings::bucket);
+            var s3ForServing = s3Store;
+            var serving = new Serving(store, artifacts,
+                    name -> bucket.filter(name::equals).flatMap(b -> s3ForServing.map(ArtifactStore.class::cast)),
+                    config.workDir().resolve("serving"), clock, meters, baseUrl::get, Serving.Options.defaults());
+            cleanup.add(serving);
+            controllers.register(serving.reconciler());
+            controllers.register(serving.graphReconciler());
 
             // Migrations and the web server's start-up are independent and each takes most of a second, so they run
             // side by side; until both are done, API requests get 503 and /readyz says not ready.
@@ -188,11 +206,13 @@ public final class CapstanServer implements AutoCloseable {
                             routing.register("/apis/capstan/v1/lineage", new LineageApi(metadata));
                             routing.register("/apis/capstan/v1", new ResourceApi(store, kinds, clock));
                             routing.register("/apis/v2beta1", new io.capstan.server.kfp.KfpApi(store, backend, VERSION));
+                            routing.register(serving.httpService());
                         })
                         .build()
                         .start());
                 web = awaitStartup(webStarted, "the HTTP server on " + config.host() + ":" + config.port());
                 cleanup.add(web::stop);
+                baseUrl.set("http://" + loopbackHost(config.host()) + ":" + web.port());
                 awaitStartup(migrated, "the database migrations on " + config.dbUrl());
             }
             // Trials report observations to this server's API, so the experiment controller needs its bound port.
@@ -205,8 +225,10 @@ public final class CapstanServer implements AutoCloseable {
                 experiments.findExperiment(s.id()).ifPresent(controllers::enqueue);
                 training.findJob(s.id()).ifPresent(controllers::enqueue);
             });
+            var grpc = startGrpc(config, serving);
+            cleanup.add(grpc);
             controllers.start();
-            var server = new CapstanServer(config, store, metadata, artifacts, web, cleanup);
+            var server = new CapstanServer(config, store, metadata, artifacts, web, grpc, cleanup);
             ready.set(true);
             Runtime.getRuntime().addShutdownHook(Thread.ofPlatform().unstarted(server::close));
             return server;
@@ -233,6 +255,15 @@ public final class CapstanServer implements AutoCloseable {
         }
     }
 
+    private static OipGrpcServer startGrpc(CapstanConfig config, Serving serving) {
+        try {
+            return OipGrpcServer.start(serving.endpoint(), config.host(), config.grpcPort(), OipGrpcServer.Options.defaults());
+        } catch (UncheckedIOException e) {
+            throw new IllegalStateException("cannot serve the Open Inference Protocol's gRPC on " + config.host() + ":" + config.grpcPort()
+                    + ": " + e.getMessage() + "; stop the other process or choose another port (--grpc-port, CAPSTAN_GRPC_PORT)", e);
+        }
+    }
+
     /** Where local clients reach a server bound to {@code host}: loopback for a wildcard address. */
     private static String loopbackHost(String host) {
         return host.equals("0.0.0.0") || host.equals("::") || host.isEmpty() ? "127.0.0.1" : host;
@@ -248,6 +279,11 @@ public final class CapstanServer implements AutoCloseable {
 
     public int port() {
         return web.port();
+    }
+
+    /** The port of the Open Inference Protocol's gRPC service. */
+    public int grpcPort() {
+        return grpc.port();
     }
 
     /** The base URL, such as {@code http://127.0.0.1:8080}. */

@@ -61,6 +61,15 @@ public final class Serving implements AutoCloseable {
      */
     public Serving(ResourceStore store, ArtifactStore artifacts, Function<String, Optional<ArtifactStore>> s3Buckets,
                    Path workDir, Clock clock, MeterRegistry meters, String baseUrl, Options options) {
+        this(store, artifacts, s3Buckets, workDir, clock, meters, () -> baseUrl, options);
+    }
+
+    /**
+     * As the other constructor, with the base URL asked for only when a status is written: a server on an
+     * ephemeral port knows it only after its HTTP server started, which needs {@link #httpService()} first.
+     */
+    public Serving(ResourceStore store, ArtifactStore artifacts, Function<String, Optional<ArtifactStore>> s3Buckets,
+                   Path workDir, Clock clock, MeterRegistry meters, java.util.function.Supplier<String> baseUrl, Options options) {
         this.server = new ModelServer(options.autoscaleInterval());
         var storage = new ModelStorage(workDir.resolve("model-cache"), artifacts, s3Buckets, options.downloadTimeout());
         this.reconciler = new InferenceServiceReconciler(store, server, storage, Runtimes.builtIn(), meters, clock, baseUrl, workDir);

@@ -20,11 +20,24 @@ import java.util.SplittableRandom;
  * The first {@code n_initial_points} trials come from a randomly shifted Sobol sequence. Running trials, and the
  * earlier suggestions of the same call, count as observed at the best loss so far (constant liar), so parallel
  * trials spread out. The acquisition is maximised over random points and points near the best ones, then refined
- * by a pattern search.
+ * by a pattern search. With {@code gp_hedge} (Katib's default) EI, PI and LCB each nominate a point from the same
+ * predicted candidates, and one nominee is chosen by the portfolio's gains ({@link Acquisition#HEDGE}); the
+ * nominees travel with the suggestion as the label {@value #NOMINEES} so that later calls can score them. An
+ * instance remembers its latest kernel hyperparameters and starts the next fit there with one start instead of
+ * two, except every {@value #FRESH_FIT_EVERY}th trial, which fits afresh.
  */
 public final class BayesianOptimization implements SearchAlgorithm {
-    /** The acquisition function; LCB is skopt's name for UCB when minimising. */
-    public enum Acquisition { EI, PI, LCB }
+    /**
+     * The acquisition function; LCB is skopt's name for UCB when minimising. HEDGE is skopt's {@code gp_hedge}: a
+     * portfolio of EI, PI and LCB, each nominating its own maximiser; one nominee is picked with probability
+     * proportional to {@code exp(gain)}, a gain being minus the sum of the process's current means at that
+     * function's past nominees (standardised loss units), so a function whose nominees turned out good gains weight.
+     */
+    public enum Acquisition { EI, PI, LCB, HEDGE }
+
+    /** The suggestion label holding each portfolio function's nominee (unit-cube coordinates), for gp_hedge. */
+    public static final String NOMINEES = "bo-nominees";
+    private static final Acquisition[] PORTFOLIO = {Acquisition.EI, Acquisition.PI, Acquisition.LCB};
 
     /** What the algorithm is configured with. */
     public record Config(long seed, int initialPoints, Acquisition acquisition, double xi, double kappa) {
@@ -33,7 +46,12 @@ public final class BayesianOptimization implements SearchAlgorithm {
     private static final int HYPERPARAMETER_STARTS = 2;
     private static final int REFINED_CANDIDATES = 3;
 
+    /** Fits more than this many trials apart start each from scratch and from the previous fit's hyperparameters. */
+    private static final int FRESH_FIT_EVERY = 5;
+
     private final Config config;
+    /** The hyperparameters of this instance's latest fit: a warm start for the next, which then tries one start. */
+    private volatile GaussianProcess.Hyperparameters warm;
 
     public BayesianOptimization(Config config) {
         this.config = config;
@@ -50,13 +68,27 @@ public final class BayesianOptimization implements SearchAlgorithm {
         List<double[]> initial = initialDesign(space.size(), history.size(), count);
         List<double[]> lies = new ArrayList<>(observed.pending());
         Surrogate surrogate = null;
+        double[] gains = null;
         for (int i = 0; i < count; i++) {
             double[] next;
+            Map<String, String> labels = Map.of();
             if (started + i < config.initialPoints || observed.size() < 2) {
                 next = initial.get(i);
             } else {
-                if (surrogate == null) surrogate = Surrogate.fit(space, observed, random);
-                next = surrogate.withLies(lies).maximise(config, random, seen);
+                if (surrogate == null) {
+                    GaussianProcess.Hyperparameters start = observed.size() % FRESH_FIT_EVERY == 0 ? null : warm;
+                    surrogate = Surrogate.fit(space, observed, random, start);
+                    warm = surrogate.process().hyperparameters();
+                    if (config.acquisition == Acquisition.HEDGE) gains = surrogate.gains(history);
+                }
+                Surrogate conditioned = surrogate.withLies(lies);
+                if (config.acquisition == Acquisition.HEDGE) {
+                    double[][] nominees = conditioned.maximise(config, PORTFOLIO, random, seen);
+                    next = nominees[pick(gains, random)];
+                    labels = Map.of(NOMINEES, encode(nominees));
+                } else {
+                    next = conditioned.maximise(config, new Acquisition[] {config.acquisition}, random, seen)[0];
+                }
             }
             Map<String, String> assignment = space.assignment(next);
             if (!seen.add(assignment)) {
@@ -66,9 +98,55 @@ public final class BayesianOptimization implements SearchAlgorithm {
                 next = space.point(assignment).orElseThrow();
             }
             lies.add(space.snap(next));
-            suggestions.add(Suggestion.of(assignment));
+            suggestions.add(new Suggestion(assignment, labels));
         }
         return suggestions;
+    }
+
+    /** Softmax choice over the portfolio's gains. */
+    private static int pick(double[] gains, SplittableRandom random) {
+        double max = Arrays.stream(gains).max().orElseThrow();
+        double[] p = new double[gains.length];
+        double total = 0;
+        for (int a = 0; a < gains.length; a++) total += p[a] = Math.exp(gains[a] - max);
+        double u = random.nextDouble() * total;
+        for (int a = 0; a < gains.length; a++) if ((u -= p[a]) < 0) return a;
+        return gains.length - 1;
+    }
+
+    static String encode(double[][] nominees) {
+        StringBuilder text = new StringBuilder();
+        for (int a = 0; a < nominees.length; a++) {
+            if (a > 0) text.append(';');
+            for (int j = 0; j < nominees[a].length; j++) {
+                if (j > 0) text.append(',');
+                text.append((float) nominees[a][j]);
+            }
+        }
+        return text.toString();
+    }
+
+    /** The nominees of a label, or null when it is missing or does not fit the space. */
+    static double[][] decode(String text, int dimensions, int count) {
+        if (text == null) return null;
+        try {
+            String[] parts = text.split(";");
+            if (parts.length != count) return null;
+            double[][] nominees = new double[count][];
+            for (int a = 0; a < count; a++) {
+                String[] values = parts[a].split(",");
+                if (values.length != dimensions) return null;
+                nominees[a] = new double[dimensions];
+                for (int j = 0; j < dimensions; j++) {
+                    double v = Double.parseDouble(values[j]);
+                    if (!(v >= 0 && v <= 1)) return null;
+                    nominees[a][j] = v;
+                }
+            }
+            return nominees;
+        } catch (NumberFormatException e) {
+            return null;
+        }
     }
 
     private List<double[]> initialDesign(int dimensions, int historySize, int count) {
@@ -84,7 +162,7 @@ public final class BayesianOptimization implements SearchAlgorithm {
     private record Surrogate(UnitSpace space, Features features, GaussianProcess process, double[][] x, double[] y,
                              double scale, double best, List<double[]> points) {
 
-        static Surrogate fit(UnitSpace space, Observations observed, SplittableRandom random) {
+        static Surrogate fit(UnitSpace space, Observations observed, SplittableRandom random, GaussianProcess.Hyperparameters warm) {
             Features features = new Features(space);
             double[] losses = observed.losses();
             double mean = Arrays.stream(losses).average().orElseThrow();
@@ -92,9 +170,26 @@ public final class BayesianOptimization implements SearchAlgorithm {
             double scale = variance > 0 ? Math.sqrt(variance) : 1.0;
             double[] y = Arrays.stream(losses).map(v -> (v - mean) / scale).toArray();
             double[][] x = observed.points().stream().map(p -> features.of(space.snap(p))).toArray(double[][]::new);
-            GaussianProcess process = GaussianProcess.fit(x, y, random, HYPERPARAMETER_STARTS);
+            GaussianProcess process = warm == null ? GaussianProcess.fit(x, y, random, HYPERPARAMETER_STARTS)
+                    : GaussianProcess.fit(x, y, random, 1, warm);
             double best = Arrays.stream(y).min().orElseThrow();
             return new Surrogate(space, features, process, x, y, scale, best, observed.points());
+        }
+
+        /** gp_hedge's gains: minus the sum of the current posterior means at each function's past nominees. */
+        double[] gains(List<Trial> history) {
+            double[] gains = new double[PORTFOLIO.length];
+            double[] prediction = new double[2];
+            for (Trial t : history) {
+                if (Observations.loss(t).isEmpty()) continue;
+                double[][] nominees = decode(t.labels().get(NOMINEES), space.size(), PORTFOLIO.length);
+                if (nominees == null) continue;
+                for (int a = 0; a < PORTFOLIO.length; a++) {
+                    process.predict(features.of(space.snap(nominees[a])), prediction);
+                    gains[a] -= prediction[0];
+                }
+            }
+            return gains;
         }
 
         Surrogate withLies(List<double[]> lies) {
@@ -109,11 +204,17 @@ public final class BayesianOptimization implements SearchAlgorithm {
             return new Surrogate(space, features, conditioned, x, y, scale, best, points);
         }
 
-        double[] maximise(Config config, SplittableRandom random, Set<Map<String, String>> seen) {
+        /**
+         * The maximiser of each function in {@code acquisitions}. All share one pool of candidates, predicted once:
+         * random points and points near the best trials. Each function refines its best few random candidates and,
+         * separately, its best few near good trials, so that a far basin gets its chance against the incumbent's
+         * neighbourhood.
+         */
+        double[][] maximise(Config config, Acquisition[] acquisitions, SplittableRandom random, Set<Map<String, String>> seen) {
             int d = space.size();
             List<double[]> candidates = new ArrayList<>();
             int randomCount = 500 + 100 * d;
-            for (int i = 0; i < randomCount; i++) candidates.add(RandomSearch.draw(space, random));
+            for (int i = 0; i < randomCount; i++) candidates.add(space.snap(RandomSearch.draw(space, random)));
             int[] order = bestFirst();
             for (int rank = 0; rank < Math.min(5, order.length); rank++) {
                 double[] centre = points.get(order[rank]);
@@ -121,39 +222,48 @@ public final class BayesianOptimization implements SearchAlgorithm {
                     for (int k = 0; k < 10 * d / (rank + 1) + 4; k++) {
                         double[] c = new double[d];
                         for (int j = 0; j < d; j++) c[j] = Dimension.clamp(centre[j] + width * Seeds.gaussian(random));
-                        candidates.add(c);
+                        candidates.add(space.snap(c));
                     }
                 }
             }
+            double[][] predictions = new double[candidates.size()][2];
+            for (int i = 0; i < predictions.length; i++) process.predict(features.of(candidates.get(i)), predictions[i]);
             double[] prediction = new double[2];
-            List<Scored> scored = new ArrayList<>(candidates.size());
-            for (double[] c : candidates) {
-                double[] snapped = space.snap(c);
-                scored.add(new Scored(snapped, score(snapped, config, prediction)));
-            }
-            // Refine the best random candidates and, separately, the best ones near good trials, so that a far
-            // basin gets its chance against the incumbent's neighbourhood.
-            List<Scored> global = new ArrayList<>(scored.subList(0, randomCount));
-            List<Scored> local = new ArrayList<>(scored.subList(randomCount, scored.size()));
-            Scored best = null;
-            for (List<Scored> pool : List.of(global, local)) {
-                pool.sort(Comparator.comparingDouble(Scored::value).reversed());
-                Set<Map<String, String>> refined = new HashSet<>();
-                for (Scored start : pool) {
-                    if (refined.size() == REFINED_CANDIDATES) break;
-                    if (!refined.add(space.assignment(start.point()))) continue;
-                    Scored refinedPoint = patternSearch(start, config, prediction, seen);
-                    if (!seen.contains(space.assignment(refinedPoint.point())) && (best == null || refinedPoint.value() > best.value())) {
-                        best = refinedPoint;
+            double[][] nominees = new double[acquisitions.length][];
+            for (int a = 0; a < acquisitions.length; a++) {
+                Acquisition acquisition = acquisitions[a];
+                List<Scored> scored = new ArrayList<>(candidates.size());
+                for (int i = 0; i < predictions.length; i++) {
+                    scored.add(new Scored(candidates.get(i), value(predictions[i][0], predictions[i][1], config, acquisition)));
+                }
+                List<Scored> global = new ArrayList<>(scored.subList(0, randomCount));
+                List<Scored> local = new ArrayList<>(scored.subList(randomCount, scored.size()));
+                Scored best = null;
+                for (List<Scored> pool : List.of(global, local)) {
+                    pool.sort(Comparator.comparingDouble(Scored::value).reversed());
+                    Set<Map<String, String>> refined = new HashSet<>();
+                    for (Scored start : pool) {
+                        if (refined.size() == REFINED_CANDIDATES) break;
+                        if (!refined.add(space.assignment(start.point()))) continue;
+                        Scored refinedPoint = patternSearch(start, config, acquisition, prediction, seen);
+                        if (!seen.contains(space.assignment(refinedPoint.point())) && (best == null || refinedPoint.value() > best.value())) {
+                            best = refinedPoint;
+                        }
                     }
                 }
+                if (best == null) {
+                    scored.sort(Comparator.comparingDouble(Scored::value).reversed());
+                    best = scored.get(0);
+                    for (Scored s : scored) {
+                        if (!seen.contains(space.assignment(s.point()))) {
+                            best = s;
+                            break;
+                        }
+                    }
+                }
+                nominees[a] = best.point();
             }
-            if (best == null) {
-                scored.sort(Comparator.comparingDouble(Scored::value).reversed());
-                for (Scored s : scored) if (!seen.contains(space.assignment(s.point()))) return s.point();
-                return scored.get(0).point();
-            }
-            return best.point();
+            return nominees;
         }
 
         private int[] bestFirst() {
@@ -164,7 +274,7 @@ public final class BayesianOptimization implements SearchAlgorithm {
         }
 
         /** Compass search on the acquisition: try one step either way along each axis, halve the step when stuck. */
-        private Scored patternSearch(Scored start, Config config, double[] prediction, Set<Map<String, String>> seen) {
+        private Scored patternSearch(Scored start, Config config, Acquisition acquisition, double[] prediction, Set<Map<String, String>> seen) {
             double[] point = start.point().clone();
             double value = start.value();
             double step = 0.05;
@@ -176,7 +286,7 @@ public final class BayesianOptimization implements SearchAlgorithm {
                         trial[j] = Dimension.clamp(trial[j] + sign * step);
                         trial = space.snap(trial);
                         if (Arrays.equals(trial, point)) continue;
-                        double v = score(trial, config, prediction);
+                        double v = score(trial, config, acquisition, prediction);
                         if (v > value && !seen.contains(space.assignment(trial))) {
                             point = trial;
                             value = v;
@@ -189,12 +299,14 @@ public final class BayesianOptimization implements SearchAlgorithm {
             return new Scored(point, value);
         }
 
-        private double score(double[] point, Config config, double[] prediction) {
+        private double score(double[] point, Config config, Acquisition acquisition, double[] prediction) {
             process.predict(features.of(point), prediction);
-            double mean = prediction[0];
-            double sd = prediction[1];
+            return value(prediction[0], prediction[1], config, acquisition);
+        }
+
+        private double value(double mean, double sd, Config config, Acquisition acquisition) {
             double xi = config.xi() / scale;
-            return switch (config.acquisition()) {
+            return switch (acquisition) {
                 case EI -> {
                     double improvement = best - mean - xi;
                     double z = improvement / sd;
@@ -202,6 +314,7 @@ public final class BayesianOptimization implements SearchAlgorithm {
                 }
                 case PI -> Normal.cdf((best - mean - xi) / sd);
                 case LCB -> -(mean - config.kappa() * sd);
+                case HEDGE -> throw new IllegalArgumentException("a portfolio, not one function");
             };
         }
     }

@@ -25,40 +25,70 @@ import java.util.SplittableRandom;
  * finished (the first {@code lambda} in history order). While a generation waits for running trials, extra samples
  * of it keep parallel workers busy; they are not used for the update. Trials without these labels are ignored. A
  * sample that repeats a tried assignment (possible in small discrete spaces) is drawn again.
+ *
+ * <p>With {@code restart_strategy} {@code ipop} (Auger and Hansen 2005) a run that has converged or stagnated is
+ * followed by a fresh one from a random mean with twice the population; {@code bipop} (Hansen 2009) alternates
+ * such runs with small-population runs of a smaller, random step size, giving each regime about the same number of
+ * trials. A run stops when its step size is below {@value #TOL_X} in every coordinate, when its best loss over the
+ * last {@code 10 + ceil(30 n / lambda)} generations together with its current generation's losses spans less than
+ * {@value #TOL_FUN}, when that window brought no improvement on its earlier best, or when the covariance's
+ * condition number passes {@value #MAX_CONDITION}. Restarts are replayed from the history as generations are: each
+ * suggestion of a restarted run also carries {@value #RESTART}.
  */
 public final class CmaEs implements SearchAlgorithm {
     public static final String GENERATION = "cmaes-generation";
     public static final String INDEX = "cmaes-index";
+    public static final String RESTART = "cmaes-restart";
+    static final double TOL_X = 1e-5, TOL_FUN = 1e-12, MAX_CONDITION = 1e14;
     private static final int RESAMPLES_TO_STAY_INSIDE = 100;
     private static final int DRAWS_FOR_A_NEW_POINT = 50;
 
+    /** Katib's {@code restart_strategy}. */
+    public enum Restarts { NONE, IPOP, BIPOP }
+
     private final long seed;
     private final double initialSigma;
+    private final Restarts restarts;
 
     public CmaEs(long seed, double initialSigma) {
+        this(seed, initialSigma, Restarts.NONE);
+    }
+
+    public CmaEs(long seed, double initialSigma, Restarts restarts) {
         this.seed = seed;
         this.initialSigma = initialSigma;
+        this.restarts = restarts;
     }
 
     @Override
     public List<Suggestion> suggest(SearchSpace searchSpace, List<Trial> history, int count) {
         UnitSpace space = UnitSpace.of(searchSpace);
-        Map<Integer, List<Trial>> byGeneration = new HashMap<>();
+        Map<List<Integer>, List<Trial>> byGeneration = new HashMap<>();
         for (Trial t : history) {
             String g = t.labels().get(GENERATION);
-            if (g != null && t.labels().containsKey(INDEX)) byGeneration.computeIfAbsent(Integer.parseInt(g), k -> new ArrayList<>()).add(t);
+            if (g == null || !t.labels().containsKey(INDEX)) continue;
+            int run = Integer.parseInt(t.labels().getOrDefault(RESTART, "0"));
+            byGeneration.computeIfAbsent(List.of(run, Integer.parseInt(g)), k -> new ArrayList<>()).add(t);
         }
-        State state = new State(space.size(), initialSigma);
+        Schedule schedule = new Schedule(space.size());
+        int run = 0;
+        State state = new State(space.size(), initialSigma, schedule.lambda0, null);
         int generation = 0;
         while (true) {
-            List<Trial> trials = byGeneration.getOrDefault(generation, List.of());
+            List<Trial> trials = byGeneration.getOrDefault(List.of(run, generation), List.of());
             List<Trial> finished = trials.stream().filter(t -> t.state() != TrialState.RUNNING).limit(state.lambda).toList();
             if (finished.size() < state.lambda) break;
             state.tell(space, finished);
             generation++;
+            if (restarts != Restarts.NONE && state.shouldStop()) {
+                schedule.used(state);
+                run++;
+                generation = 0;
+                state = schedule.next(run, space.size());
+            }
         }
-        int nextIndex = byGeneration.getOrDefault(generation, List.of()).stream()
-                .mapToInt(t -> Integer.parseInt(t.labels().get(INDEX)) + 1).max().orElse(0);
+        List<Trial> current = byGeneration.getOrDefault(List.of(run, generation), List.of());
+        int nextIndex = current.stream().mapToInt(t -> Integer.parseInt(t.labels().get(INDEX)) + 1).max().orElse(0);
         Set<Map<String, String>> seen = new HashSet<>();
         for (Trial t : history) seen.add(space.key(t.assignment()));
         List<Suggestion> suggestions = new ArrayList<>();
@@ -66,15 +96,57 @@ public final class CmaEs implements SearchAlgorithm {
             int index = nextIndex + i;
             Map<String, String> assignment = null;
             for (int attempt = 0; attempt < DRAWS_FOR_A_NEW_POINT && assignment == null; attempt++) {
-                Map<String, String> candidate = space.assignment(state.sample(space, Seeds.forCall(seed, generation, index, attempt)));
+                SplittableRandom random = run == 0 ? Seeds.forCall(seed, generation, index, attempt)
+                        : Seeds.forCall(seed, run, generation, index, attempt, 1);
+                Map<String, String> candidate = space.assignment(state.sample(space, random));
                 if (!seen.contains(candidate)) assignment = candidate;
             }
-            if (assignment == null) assignment = RandomSearch.freshPoint(space, Seeds.forCall(seed, generation, index, -1), seen);
+            if (assignment == null) {
+                assignment = RandomSearch.freshPoint(space, run == 0 ? Seeds.forCall(seed, generation, index, -1)
+                        : Seeds.forCall(seed, run, generation, index, -1, 1), seen);
+            }
             if (assignment == null) break;
             seen.add(assignment);
-            suggestions.add(new Suggestion(assignment, Map.of(GENERATION, Integer.toString(generation), INDEX, Integer.toString(index))));
+            Map<String, String> labels = run == 0
+                    ? Map.of(GENERATION, Integer.toString(generation), INDEX, Integer.toString(index))
+                    : Map.of(GENERATION, Integer.toString(generation), INDEX, Integer.toString(index), RESTART, Integer.toString(run));
+            suggestions.add(new Suggestion(assignment, labels));
         }
         return suggestions;
+    }
+
+    /** Population sizes and step sizes of the restarts, and the trials each regime has used (BIPOP). */
+    private final class Schedule {
+        final int lambda0;
+        int largeRuns;
+        long largeBudget, smallBudget;
+        boolean lastWasLarge = true;
+
+        Schedule(int n) {
+            this.lambda0 = 4 + (int) Math.floor(3 * Math.log(n));
+        }
+
+        void used(State state) {
+            long trials = (long) state.lambda * state.generation;
+            if (lastWasLarge) largeBudget += trials;
+            else smallBudget += trials;
+        }
+
+        State next(int run, int n) {
+            SplittableRandom random = Seeds.forCall(seed, run, -7);
+            double[] mean = new double[n];
+            for (int i = 0; i < n; i++) mean[i] = random.nextDouble();
+            if (restarts == Restarts.BIPOP && run > 1 && smallBudget < largeBudget) {
+                double u = random.nextDouble();
+                double largest = lambda0 * Math.pow(2, largeRuns);
+                int lambda = Math.max(lambda0, (int) Math.floor(lambda0 * Math.pow(largest / (2.0 * lambda0), u * u)));
+                lastWasLarge = false;
+                return new State(n, initialSigma * Math.pow(10, -2 * random.nextDouble()), lambda, mean);
+            }
+            largeRuns++;
+            lastWasLarge = true;
+            return new State(n, initialSigma, lambda0 << Math.min(largeRuns, 20), mean);
+        }
     }
 
     /** The evolving search distribution: mean, step size, covariance and evolution paths. */
@@ -89,10 +161,13 @@ public final class CmaEs implements SearchAlgorithm {
         double[][] b;
         double[] diag;
         int generation;
+        /** The best loss told in each generation, and the losses of the latest one (for the stopping tests). */
+        final List<Double> bestPerGeneration = new ArrayList<>();
+        double[] lastLosses = new double[0];
 
-        State(int n, double sigma) {
+        State(int n, double sigma, int lambda, double[] start) {
             this.n = n;
-            this.lambda = 4 + (int) Math.floor(3 * Math.log(n));
+            this.lambda = lambda;
             this.mu = lambda / 2;
             double[] w = new double[mu];
             double sum = 0;
@@ -108,7 +183,8 @@ public final class CmaEs implements SearchAlgorithm {
             this.damps = 1 + 2 * Math.max(0, Math.sqrt((muEff - 1) / (n + 1)) - 1) + cs;
             this.chiN = Math.sqrt(n) * (1 - 1.0 / (4 * n) + 1.0 / (21.0 * n * n));
             this.mean = new double[n];
-            java.util.Arrays.fill(mean, 0.5);
+            if (start == null) java.util.Arrays.fill(mean, 0.5);
+            else this.mean = start.clone();
             this.sigma = sigma;
             this.c = identity(n);
             this.b = identity(n);
@@ -148,6 +224,8 @@ public final class CmaEs implements SearchAlgorithm {
                 }
             }
             generation++;
+            lastLosses = losses.stream().mapToDouble(Double::doubleValue).toArray();
+            bestPerGeneration.add(losses.stream().mapToDouble(Double::doubleValue).min().orElse(Double.POSITIVE_INFINITY));
             if (points.size() < 2) return;
             Integer[] order = new Integer[points.size()];
             for (int i = 0; i < order.length; i++) order[i] = i;
@@ -195,6 +273,37 @@ public final class CmaEs implements SearchAlgorithm {
             sigma = Math.min(sigma, 1.0);
             mean = newMean;
             decompose();
+        }
+
+        /** Whether this run has converged or stagnated (see the class comment). */
+        boolean shouldStop() {
+            boolean tinySteps = true;
+            for (int i = 0; i < n; i++) tinySteps &= sigma * Math.max(Math.sqrt(c[i][i]), Math.abs(pc[i])) < TOL_X;
+            if (tinySteps) return true;
+            double maxD = 0, minD = Double.POSITIVE_INFINITY;
+            for (double v : diag) {
+                maxD = Math.max(maxD, v);
+                minD = Math.min(minD, v);
+            }
+            if (minD <= 0 || (maxD / minD) * (maxD / minD) > MAX_CONDITION) return true;
+            int window = 10 + (int) Math.ceil(30.0 * n / lambda);
+            int g = bestPerGeneration.size();
+            if (g <= window) return false;
+            double lo = Double.POSITIVE_INFINITY, hi = Double.NEGATIVE_INFINITY;
+            for (double v : bestPerGeneration.subList(g - window, g)) {
+                lo = Math.min(lo, v);
+                hi = Math.max(hi, v);
+            }
+            for (double v : lastLosses) {
+                lo = Math.min(lo, v);
+                hi = Math.max(hi, v);
+            }
+            if (hi - lo < TOL_FUN) return true;
+            double before = Double.POSITIVE_INFINITY;
+            for (double v : bestPerGeneration.subList(0, g - window)) before = Math.min(before, v);
+            double recent = Double.POSITIVE_INFINITY;
+            for (double v : bestPerGeneration.subList(g - window, g)) recent = Math.min(recent, v);
+            return !(recent < before - TOL_FUN * Math.max(1, Math.abs(before)));
         }
 
         private void decompose() {

@@ -38,7 +38,12 @@ public final class GaussianProcess {
 
     /** A process conditioned on {@code (x, y)} with the given hyperparameters, or fitted ones when they are null. */
     public static GaussianProcess fit(double[][] x, double[] y, SplittableRandom random, int restarts) {
-        return condition(x, y, fitHyperparameters(x, y, random, restarts));
+        return fit(x, y, random, restarts, null);
+    }
+
+    /** As {@link #fit(double[][], double[], SplittableRandom, int)}, the first start at {@code warm} when given. */
+    public static GaussianProcess fit(double[][] x, double[] y, SplittableRandom random, int restarts, Hyperparameters warm) {
+        return condition(x, y, fitHyperparameters(x, y, random, restarts, warm));
     }
 
     public static GaussianProcess condition(double[][] x, double[] y, Hyperparameters hyper) {
@@ -83,6 +88,10 @@ public final class GaussianProcess {
     }
 
     static Hyperparameters fitHyperparameters(double[][] x, double[] y, SplittableRandom random, int restarts) {
+        return fitHyperparameters(x, y, random, restarts, null);
+    }
+
+    static Hyperparameters fitHyperparameters(double[][] x, double[] y, SplittableRandom random, int restarts, Hyperparameters warm) {
         int d = x[0].length;
         double[][][] squared = squaredDifferences(x);
         Lbfgs.Objective objective = (z, gradient) -> negativeLogLikelihood(squared, y, z, gradient);
@@ -92,6 +101,11 @@ public final class GaussianProcess {
             for (int i = 0; i < d; i++) theta[i] = start == 0 ? 0.3 : Math.exp(Math.log(0.05) + random.nextDouble() * Math.log(40));
             theta[d] = 1.0;
             theta[d + 1] = start == 0 ? 1e-4 : 1e-3;
+            if (start == 0 && warm != null && warm.lengths().length == d) {
+                System.arraycopy(warm.lengths(), 0, theta, 0, d);
+                theta[d] = warm.signal();
+                theta[d + 1] = warm.noise();
+            }
             Lbfgs.Result result = Lbfgs.minimize(objective, toFree(theta), 40);
             if (best == null || result.value() < best.value()) best = result;
         }

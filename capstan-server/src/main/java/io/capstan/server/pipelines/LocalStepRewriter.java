@@ -39,7 +39,7 @@ public final class LocalStepRewriter implements StepCommandRewriter {
     public static LocalStepRewriter install(Path runtimeRoot) {
         var java = ProcessHandle.current().info().command().orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         var prefix = List.of(java, "-Xss2m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
-                "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"), BUILTIN_MAIN);
+                "--enable-native-access=ALL-UNNAMED", "-cp", io.capstan.backend.ChildJvm.absoluteClassPath(), BUILTIN_MAIN);
         return new LocalStepRewriter(KfpRuntime.install(runtimeRoot), PythonImports.create(), prefix);
     }
 

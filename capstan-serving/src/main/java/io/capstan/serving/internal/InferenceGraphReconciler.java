@@ -15,13 +15,18 @@ public final class InferenceGraphReconciler implements Reconciler {
     private final ResourceStore store;
     private final InferenceGraphs graphs;
     private final Clock clock;
-    private final String baseUrl;
+    private final java.util.function.Supplier<String> baseUrl;
 
     public InferenceGraphReconciler(ResourceStore store, InferenceGraphs graphs, Clock clock, String baseUrl) {
+        this(store, graphs, clock, () -> baseUrl);
+    }
+
+    /** As the other constructor, with the base URL known only once the HTTP server has its port. */
+    public InferenceGraphReconciler(ResourceStore store, InferenceGraphs graphs, Clock clock, java.util.function.Supplier<String> baseUrl) {
         this.store = store;
         this.graphs = graphs;
         this.clock = clock;
-        this.baseUrl = baseUrl.endsWith("/") ? baseUrl.substring(0, baseUrl.length() - 1) : baseUrl;
+        this.baseUrl = baseUrl;
     }
 
     @Override
@@ -48,7 +53,7 @@ public final class InferenceGraphReconciler implements Reconciler {
         } else {
             graphs.put(key.namespace(), key.name(), spec);
             status = status.withPhase("Ready")
-                    .withField("url", TextNode.valueOf(baseUrl + "/serving/" + key.namespace() + "/graphs/" + key.name()))
+                    .withField("url", TextNode.valueOf(InferenceServiceReconciler.trimmed(baseUrl.get()) + "/serving/" + key.namespace() + "/graphs/" + key.name()))
                     .withCondition("Ready", true, "GraphPublished", "", now);
         }
         if (!status.equals(graph.status())) store.updateStatus(key, "", status);

@@ -50,7 +50,7 @@ public final class InferenceServiceReconciler implements Reconciler {
     private final RuntimeSelection selection;
     private final MeterRegistry meters;
     private final Clock clock;
-    private final String baseUrl;
+    private final java.util.function.Supplier<String> baseUrl;
     private final Path emptyModelDir;
     private final Map<ResourceKey, Map<Integer, Revision>> live = new ConcurrentHashMap<>();
     private final Map<ResourceKey, LoggerHolder> loggers = new ConcurrentHashMap<>();
@@ -61,13 +61,20 @@ public final class InferenceServiceReconciler implements Reconciler {
     public InferenceServiceReconciler(ResourceStore store, ModelServer server, ModelStorage storage,
                                       io.capstan.serving.runtime.Runtimes runtimes, MeterRegistry meters, Clock clock,
                                       String baseUrl, Path workDir) {
+        this(store, server, storage, runtimes, meters, clock, () -> baseUrl, workDir);
+    }
+
+    /** As the other constructor, with the base URL known only once the HTTP server has its port. */
+    public InferenceServiceReconciler(ResourceStore store, ModelServer server, ModelStorage storage,
+                                      io.capstan.serving.runtime.Runtimes runtimes, MeterRegistry meters, Clock clock,
+                                      java.util.function.Supplier<String> baseUrl, Path workDir) {
         this.store = store;
         this.server = server;
         this.storage = storage;
         this.selection = new RuntimeSelection(store, runtimes);
         this.meters = meters;
         this.clock = clock;
-        this.baseUrl = baseUrl.endsWith("/") ? baseUrl.substring(0, baseUrl.length() - 1) : baseUrl;
+        this.baseUrl = baseUrl;
         this.emptyModelDir = workDir.resolve("no-storage");
         try {
             Files.createDirectories(emptyModelDir);
@@ -300,7 +307,7 @@ public final class InferenceServiceReconciler implements Reconciler {
         for (var r : records) if (r.state().equals(RevisionRecord.READY)) latestReady = r;
         var route = model.route();
         boolean ready = !route.targets().isEmpty();
-        var url = baseUrl + "/serving/" + key.namespace();
+        var url = trimmed(baseUrl.get()) + "/serving/" + key.namespace();
 
         var traffic = f.arrayNode();
         for (var t : route.targets()) {
@@ -377,5 +384,9 @@ public final class InferenceServiceReconciler implements Reconciler {
     /** The live revisions of a service, for tests and diagnostics. */
     public Map<Integer, Revision> revisions(ResourceKey key) {
         return Map.copyOf(live.getOrDefault(key, new HashMap<>()));
+    }
+
+    static String trimmed(String url) {
+        return url.endsWith("/") ? url.substring(0, url.length() - 1) : url;
     }
 }
