@@ -89,12 +89,12 @@ final class IrisExample {
         return ok;
     }
 
-    /** Where the exported ONNX model is, once {@link #run} succeeded. */
-    java.util.Optional<String> onnxModelUri() {
+    /** The exported ONNX model artifact (uri and metadata: feature_names, class_names), once {@link #run} succeeded. */
+    java.util.Optional<JsonNode> onnxModel() {
         if (finished == null) return java.util.Optional.empty();
-        var uri = finished.path("status").path("tasks").path("root/export-onnx").path("outputs").path("artifacts")
-                .path("onnx_model").path(0).path("uri").asText("");
-        return uri.isEmpty() ? java.util.Optional.empty() : java.util.Optional.of(uri);
+        var artifact = finished.path("status").path("tasks").path("root/export-onnx").path("outputs").path("artifacts")
+                .path("onnx_model").path(0);
+        return artifact.path("uri").asText("").isEmpty() ? java.util.Optional.empty() : java.util.Optional.of(artifact);
     }
 
     private void printAccuracy(JsonNode status, String task, String label) {

@@ -6,6 +6,7 @@ import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Map;
 import java.util.concurrent.locks.LockSupport;
 
 /**
@@ -15,9 +16,8 @@ import java.util.concurrent.locks.LockSupport;
 final class IrisServing {
     static final String NAME = "iris";
     static final Duration DEADLINE = Duration.ofMinutes(2);
-    /** An iris setosa flower: sepal length and width, petal length and width, in cm. */
-    static final String REQUEST = """
-            {"inputs":[{"name":"input","datatype":"FP32","shape":[1,4],"data":[5.1,3.5,1.4,0.2]}]}""";
+    /** An iris virginica flower, in cm. */
+    static final Map<String, Double> FLOWER = Map.of("sepal_length", 6.7, "sepal_width", 3.0, "petal_length", 5.2, "petal_width", 2.3);
 
     private final CapstanClient client;
     private final PrintWriter out;
@@ -27,8 +27,26 @@ final class IrisServing {
         this.out = out;
     }
 
-    /** Deploys {@code modelUri} and predicts once; true if both worked. */
-    boolean run(String modelUri) {
+    /**
+     * Deploys the exported model and predicts once; true if both worked.
+     *
+     * @param model the pipeline's ONNX artifact: its uri, and metadata naming the input's feature order and the classes
+     */
+    boolean run(JsonNode model) {
+        var modelUri = model.path("uri").asText();
+        var features = new java.util.ArrayList<String>();
+        model.path("metadata").path("feature_names").forEach(f -> features.add(f.asText()));
+        if (features.isEmpty() || !FLOWER.keySet().containsAll(features)) {
+            out.println("The exported model's features " + features + " are not the iris measurements; not deploying it.");
+            return false;
+        }
+        var request = Json.json().createObjectNode();
+        var input = request.putArray("inputs").addObject();
+        input.put("name", model.path("metadata").path("input_name").asText("input"));
+        input.put("datatype", "FP32");
+        input.putArray("shape").add(1).add(features.size());
+        var data = input.putArray("data");
+        features.forEach(f -> data.add(FLOWER.get(f)));
         var storageUri = modelUri.contains("://") ? modelUri : java.nio.file.Path.of(modelUri).toUri().toString();
         var resource = ServeCommand.inferenceService(NAME, "onnx", storageUri);
         client.apply(resource.toString().getBytes(StandardCharsets.UTF_8), "application/json", ExampleRun.NAMESPACE, "quickstart");
@@ -48,18 +66,21 @@ final class IrisServing {
         }
         var url = isvc.path("status").path("components").path("predictor").path("url").asText();
         var answer = client.postJson("/serving/" + ExampleRun.NAMESPACE + "/v2/models/" + NAME + "/infer",
-                REQUEST.getBytes(StandardCharsets.UTF_8), "quickstart");
+                request.toString().getBytes(StandardCharsets.UTF_8), "quickstart");
         out.println("The exported ONNX model serves as InferenceService " + NAME + " at " + url + ".");
-        out.println("  prediction for a setosa flower [5.1, 3.5, 1.4, 0.2]: " + summary(answer));
-        out.println("  another one: curl -s -H 'Content-Type: application/json' -d '" + REQUEST + "' " + url + "/infer");
+        out.println("  a virginica flower (sepal 6.7 x 3.0 cm, petal 5.2 x 2.3 cm) is predicted " + predictedClass(answer, model.path("metadata").path("class_names")));
+        out.println("  another one: curl -s -H 'Content-Type: application/json' -d '" + request + "' " + url + "/infer");
         out.flush();
         return true;
     }
 
-    /** The outputs, each as {@code name=[values]}. */
-    private static String summary(JsonNode answer) {
-        var parts = new java.util.ArrayList<String>();
-        for (var output : answer.path("outputs")) parts.add(output.path("name").asText() + "=" + Json.json().valueToTree(output.path("data")));
-        return parts.isEmpty() ? answer.toString() : String.join(" ", parts);
+    /** The class with the highest score, such as {@code virginica (0.97)}, or the raw scores when classes are unnamed. */
+    static String predictedClass(JsonNode answer, JsonNode classNames) {
+        var scores = answer.path("outputs").path(0).path("data");
+        if (!scores.isArray() || scores.isEmpty()) return answer.toString();
+        int best = 0;
+        for (int i = 1; i < scores.size(); i++) if (scores.get(i).asDouble() > scores.get(best).asDouble()) best = i;
+        var label = best < classNames.size() ? classNames.get(best).asText() : "class " + best;
+        return String.format(java.util.Locale.ROOT, "%s (score %.3f)", label, scores.get(best).asDouble());
     }
 }

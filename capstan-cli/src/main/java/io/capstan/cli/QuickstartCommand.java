@@ -78,7 +78,7 @@ final class QuickstartCommand implements Callable<Integer> {
                 out.println("Now the main job: the iris training pipeline (KFP IR, " + IrisExample.PIPELINE + ").");
                 var iris = new IrisExample(CapstanClient.of(url), out, config.home());
                 pipelineSucceeded = iris.run(url);
-                var model = iris.onnxModelUri();
+                var model = iris.onnxModel();
                 if (pipelineSucceeded && model.isPresent()) {
                     out.println();
                     pipelineSucceeded = new IrisServing(CapstanClient.of(url), out).run(model.get());

@@ -12,7 +12,7 @@ class QuickstartEndToEndTest {
     Path home;
 
     @Test
-    void runsTheExampleJobAndTheIrisPipelineToSuccess() {
+    void runsTheExampleJobTheIrisPipelineAndServesItsModel() {
         var run = new Cli().run("quickstart", "--home", home.toString(), "--port", "0", "--exit");
         assertThat(run.exitCode()).as(run.out() + run.err()).isZero();
         assertThat(run.out())
@@ -20,7 +20,10 @@ class QuickstartEndToEndTest {
                 .contains("run iris-quickstart: Succeeded")
                 .contains("XGBoost test accuracy: 0.9")
                 .contains("logistic regression test accuracy: 0.9")
-                .contains("/apis/capstan/v1/lineage/pipelineruns/");
+                .contains("/apis/capstan/v1/lineage/pipelineruns/")
+                .contains("serves as InferenceService iris at http://")
+                .contains("is predicted virginica")
+                .contains("curl -s -H 'Content-Type: application/json'");
         assertThat(home.resolve("examples/iris/iris.csv")).exists();
     }
 }
