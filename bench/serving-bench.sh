@@ -2,7 +2,8 @@
 # Inference throughput and latency: single-row OIP v2 REST requests (wrk, 16 and 64 connections) on an iris-sized
 # ONNX model (4 float inputs, built in Java), against (a) raw in-process ONNX Runtime on the same model (ceiling) and
 # (b) a Helidon endpoint on the same server answering a fixed response of the same size (HTTP floor); then batched
-# throughput (rows/s) with the batcher vs raw batched ONNX Runtime.
+# throughput (rows/s) with the batcher vs raw batched ONNX Runtime; and the scale-to-zero cold start (first request after
+# the revision unloaded, end to end over HTTP, and the model activation part of it).
 # Usage: bench/serving-bench.sh [SECONDS]   (default 10 per run). Needs /usr/bin/wrk.
 # Run `./mvnw -q -o -pl capstan-serving install -DskipTests` first (it builds the test classes the harness lives in).
 set -euo pipefail
@@ -21,6 +22,9 @@ run raw 2 "$secs" 1 2>/dev/null
 run raw 2 "$secs" 64 2>/dev/null
 echo "== in-process endpoint (admission, checks, metrics; then + JSON codec), no HTTP"
 run endpoint 2 "$secs" 2>/dev/null | grep -v "^raw"
+
+echo "== scale-to-zero cold start: first OIP v2 REST request after the revision unloaded (iris ONNX)"
+run coldstart 7 2>/dev/null | grep "^cold"
 
 "${jvm[@]}" serve "$port" >"$work/server.log" 2>&1 &
 server=$!

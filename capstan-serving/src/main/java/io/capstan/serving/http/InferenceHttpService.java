@@ -14,6 +14,7 @@ import io.helidon.webserver.http.ServerResponse;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
+import java.util.Arrays;
 
 /**
  * The Open Inference Protocol v2 REST API and KServe's V1 API over an {@link InferenceEndpoint}.
@@ -35,6 +36,8 @@ public final class InferenceHttpService implements HttpService {
     public static final int DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024;
     private static final byte[] LIVE = "{\"live\":true}".getBytes();
     private static final byte[] READY = "{\"ready\":true}".getBytes();
+    private static final String INFER_PREFIX = "/v2/models/";
+    private static final String VERSIONS = "/versions/";
 
     private final InferenceEndpoint endpoint;
     private final int maxBodyBytes;
@@ -59,6 +62,9 @@ public final class InferenceHttpService implements HttpService {
 
     @Override
     public void routing(HttpRules rules) {
+        // The hot path first, matched by prefix and parsed by hand: Helidon's pattern matchers are regular
+        // expressions, tried route by route; anything this does not recognise goes on to the routes below.
+        rules.post(INFER_PREFIX + "*", guarded(this::inferByPrefix));
         rules.get("/v2", this::serverMetadata)
                 .get("/v2/", this::serverMetadata)
                 .get("/v2/health/live", this::live)
@@ -110,8 +116,35 @@ public final class InferenceHttpService implements HttpService {
     }
 
     private void infer(ServerRequest req, ServerResponse res) {
+        infer(req, res, namespace(req), name(req), version(req));
+    }
+
+    /** {@code POST /v2/models/{name}/infer} and {@code .../versions/{version}/infer}; other paths go on. */
+    private void inferByPrefix(ServerRequest req, ServerResponse res) {
+        String path = req.path().path();
+        int start = INFER_PREFIX.length();
+        int slash = path.indexOf('/', start);
+        if (!path.startsWith(INFER_PREFIX) || slash <= start) {
+            res.next();
+            return;
+        }
+        String name = path.substring(start, slash);
+        String version = null;
+        if (!path.startsWith("/infer", slash) || path.length() != slash + 6) {
+            int v = slash + VERSIONS.length();
+            int end = path.length() - 6;
+            if (!path.startsWith(VERSIONS, slash) || !path.endsWith("/infer") || end <= v || path.indexOf('/', v) != end) {
+                res.next();
+                return;
+            }
+            version = path.substring(v, end);
+        }
+        infer(req, res, InferenceEndpoint.DEFAULT_NAMESPACE, name, version);
+    }
+
+    private void infer(ServerRequest req, ServerResponse res, String namespace, String name, String version) {
         var request = OipJson.readRequest(body(req));
-        var response = endpoint.infer(namespace(req), name(req), version(req), request);
+        var response = endpoint.infer(namespace, name, version, request);
         json(res, Status.OK_200, OipJson.writeResponse(response));
     }
 
@@ -163,6 +196,16 @@ public final class InferenceHttpService implements HttpService {
             throw tooLarge(declared.getAsLong());
         }
         try (InputStream in = req.content().inputStream()) {
+            if (declared.isPresent()) {
+                // the usual case: read exactly the declared length into one array, no growing buffers
+                byte[] body = in.readNBytes((int) declared.getAsLong());
+                if (body.length == declared.getAsLong() && in.read() < 0) return body;
+                var rest = in.readNBytes(maxBodyBytes + 1 - body.length);
+                if (body.length + rest.length > maxBodyBytes) throw tooLarge(-1);
+                var all = Arrays.copyOf(body, body.length + rest.length);
+                System.arraycopy(rest, 0, all, body.length, rest.length);
+                return all;
+            }
             byte[] body = in.readNBytes(maxBodyBytes + 1);
             if (body.length > maxBodyBytes) {
                 throw tooLarge(-1);

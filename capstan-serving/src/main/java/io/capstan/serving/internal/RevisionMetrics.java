@@ -22,6 +22,7 @@ final class RevisionMetrics {
     private final DistributionSummary batchSizes;
     private final Timer coldStarts;
     private final Map<String, Counter> requests = new ConcurrentHashMap<>();
+    private final Counter successes;
     private final List<Meter> meters = new ArrayList<>();
 
     RevisionMetrics(MeterRegistry registry, String namespace, String model, int revision, Supplier<Number> replicas) {
@@ -33,17 +34,24 @@ final class RevisionMetrics {
                 .tags(tags).register(registry));
         this.coldStarts = register(Timer.builder("capstan.serving.cold.start").description("time to activate a revision scaled to zero")
                 .tags(tags).register(registry));
+        this.successes = counter("success");
         register(Gauge.builder("capstan.serving.replicas", replicas).description("loaded model instances").tags(tags).register(registry));
     }
 
     private <M extends Meter> M register(M meter) {
-        meters.add(meter);
+        synchronized (meters) {
+            meters.add(meter);
+        }
         return meter;
     }
 
+    private Counter counter(String outcome) {
+        return requests.computeIfAbsent(outcome, o -> register(Counter.builder("capstan.serving.requests")
+                .description("inference requests").tags(tags).tag("outcome", o).register(registry)));
+    }
+
     void request(String outcome, long nanos) {
-        requests.computeIfAbsent(outcome, o -> register(Counter.builder("capstan.serving.requests").description("inference requests")
-                .tags(tags).tag("outcome", o).register(registry))).increment();
+        ("success".equals(outcome) ? successes : counter(outcome)).increment();
         latency.record(nanos, java.util.concurrent.TimeUnit.NANOSECONDS);
     }
 

@@ -49,6 +49,7 @@ public final class ServingBenchServer {
             case "serve" -> serve(model, Integer.parseInt(args[1]));
             case "raw" -> raw(model, Integer.parseInt(args[1]), Integer.parseInt(args[2]), Integer.parseInt(args[3]));
             case "codec" -> codec(Integer.parseInt(args[1]));
+            case "coldstart" -> coldStart(model, Integer.parseInt(args[1]));
             case "endpoint" -> {
                 raw(model, Integer.parseInt(args[1]), Integer.parseInt(args[2]), 1);
                 endpoint(model, Integer.parseInt(args[1]), Integer.parseInt(args[2]));
@@ -104,20 +105,74 @@ public final class ServingBenchServer {
         Thread.currentThread().join();
     }
 
+    /**
+     * Scale-to-zero cold start: a revision with minReplicas 0 is scaled to zero, then one OIP v2 REST request is timed
+     * end to end (HTTP client to answer), which includes loading the ONNX model again; repeated {@code times} times.
+     */
+    static void coldStart(Path model, int times) throws Exception {
+        var server = new ModelServer(Duration.ofHours(1)); // no background autoscaling: the harness scales by hand
+        var runtime = new OnnxModelRuntime();
+        var source = new ModelSource("iris", model, "onnx", Map.of());
+        var d = RevisionSettings.defaults();
+        var settings = new RevisionSettings(0, 1, d.scaleMetric(), d.scaleTarget(), d.concurrencyPerReplica(), d.queueLimit(),
+                d.timeout(), Duration.ZERO, 0, d.maxBatchLatency());
+        var revision = new Revision("default", "iris", 1, () -> runtime.load(source), settings, new SimpleMeterRegistry(), Clock.systemUTC());
+        revision.start();
+        server.register("default", "iris").route(Route.allTo(revision, PayloadLogger.NONE));
+        var web = WebServer.builder().host("127.0.0.1").port(0)
+                .routing(HttpRouting.builder().register(new InferenceHttpService(server))).build().start();
+        var client = java.net.http.HttpClient.newBuilder().version(java.net.http.HttpClient.Version.HTTP_1_1).build();
+        var post = java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + web.port() + "/v2/models/iris/infer"))
+                .header("Content-Type", "application/json").timeout(Duration.ofSeconds(30))
+                .POST(java.net.http.HttpRequest.BodyPublishers.ofString(
+                        "{\"inputs\":[{\"name\":\"input\",\"shape\":[1,4],\"datatype\":\"FP32\",\"data\":[5.1,3.5,1.4,0.2]}]}"))
+                .build();
+        for (int i = 0; i < 200; i++) client.send(post, java.net.http.HttpResponse.BodyHandlers.ofByteArray()); // warm HTTP and codec
+        var endToEnd = new long[times];
+        var load = new long[times];
+        var warm = new long[times];
+        for (int i = 0; i < times; i++) {
+            for (int tick = 0; tick < 3 && revision.replicas() > 0; tick++) { // a tick with no requests, idle: unloads the model
+                Thread.sleep(5);
+                revision.autoscale();
+            }
+            if (revision.replicas() != 0) throw new IllegalStateException("the revision did not scale to zero");
+            long start = System.nanoTime();
+            var answer = client.send(post, java.net.http.HttpResponse.BodyHandlers.ofByteArray());
+            endToEnd[i] = System.nanoTime() - start;
+            if (answer.statusCode() != 200) throw new IllegalStateException("cold request answered " + answer.statusCode());
+            load[i] = revision.lastColdStartNanos();
+            start = System.nanoTime();
+            client.send(post, java.net.http.HttpResponse.BodyHandlers.ofByteArray());
+            warm[i] = System.nanoTime() - start;
+        }
+        java.util.Arrays.sort(endToEnd);
+        java.util.Arrays.sort(load);
+        java.util.Arrays.sort(warm);
+        System.out.printf("cold start after scale to zero (iris ONNX, %d runs): first request %.1f ms median (min %.1f, max %.1f), "
+                        + "of which model activation %.1f ms; next (warm) request %.2f ms%n",
+                times, endToEnd[times / 2] / 1e6, endToEnd[0] / 1e6, endToEnd[times - 1] / 1e6, load[times / 2] / 1e6, warm[times / 2] / 1e6);
+        web.stop();
+        server.close();
+    }
+
     /** The OIP JSON codec alone: read a one-row request and write a one-row response. */
     static void codec(int seconds) {
         byte[] body = "{\"inputs\":[{\"name\":\"input\",\"shape\":[1,4],\"datatype\":\"FP32\",\"data\":[5.1,3.5,1.4,0.2]}]}".getBytes();
         var response = new io.capstan.serving.api.InferenceResponse("iris", "1", null, Map.of(), java.util.List.of(
                 Tensor.ofFloats("probabilities", new long[] {1, 3}, new float[] {0.1f, 0.2f, 0.7f}),
                 Tensor.ofLongs("label", new long[] {1}, new long[] {2})));
+        var cpu = java.lang.management.ManagementFactory.getThreadMXBean();
         long count = 0;
         long end = System.nanoTime() + Duration.ofSeconds(seconds).toNanos();
+        long cpuStart = cpu.getCurrentThreadCpuTime();
         while (System.nanoTime() < end) {
             OipJson.readRequest(body);
             OipJson.writeResponse(response);
             count++;
         }
-        System.out.printf("codec read+write, one thread: %.0f /s%n", count / (double) seconds);
+        System.out.printf("codec read+write, one thread: %.0f /s, %.2f us CPU each%n", count / (double) seconds,
+                (cpu.getCurrentThreadCpuTime() - cpuStart) / 1e3 / count);
     }
 
     /** The in-process endpoint (checks, admission, metrics) plus the OIP JSON codec, without HTTP. */

@@ -129,6 +129,18 @@ class OipRestTest {
     }
 
     @Test
+    void inferPathsAreMatchedExactly() throws Exception {
+        assertThat(http.post("/v2/models/iris/versions/1/infer", ONE_ROW).statusCode()).isEqualTo(200);
+        assertError(http.post("/v2/models/iris/versions/7/infer", ONE_ROW), 404, "version '7'");
+        assertError(http.post("/v2/models/nope/infer", ONE_ROW), 404, "nope");
+        assertThat(http.post("/v2/models/iris/infer/more", ONE_ROW).statusCode()).isEqualTo(404);
+        assertThat(http.post("/v2/models/iris/versions//infer", ONE_ROW).statusCode()).isEqualTo(404);
+        assertThat(http.post("/v2/models/iris/versions/1/2/infer", ONE_ROW).statusCode()).isEqualTo(404);
+        assertThat(http.post("/v2/models//infer", ONE_ROW).statusCode()).isEqualTo(404);
+        assertThat(http.post("/v2/models/iris/predict", ONE_ROW).statusCode()).isEqualTo(404);
+    }
+
+    @Test
     void namespacedRoutesAddressTheirNamespace() throws Exception {
         assertThat(http.post("/serving/team-a/v2/models/iris/infer", ONE_ROW).statusCode()).isEqualTo(200);
         assertThat(http.get("/serving/team-a/v2/models/iris/ready").statusCode()).isEqualTo(200);
