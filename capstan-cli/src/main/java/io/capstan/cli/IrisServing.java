@@ -5,9 +5,7 @@ import io.capstan.core.Json;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.Map;
-import java.util.concurrent.locks.LockSupport;
 
 /**
  * Quickstart's last step: the ONNX model the iris pipeline exported, served as an InferenceService, asked for one
@@ -50,20 +48,13 @@ final class IrisServing {
         var storageUri = modelUri.contains("://") ? modelUri : java.nio.file.Path.of(modelUri).toUri().toString();
         var resource = ServeCommand.inferenceService(NAME, "onnx", storageUri);
         client.apply(resource.toString().getBytes(StandardCharsets.UTF_8), "application/json", ExampleRun.NAMESPACE, "quickstart");
-        var type = client.resolve("inferenceservices");
-        var deadline = Instant.now().plus(DEADLINE);
-        JsonNode isvc = null;
-        String phase = "";
-        while (Instant.now().isBefore(deadline)) {
-            isvc = client.get(type, ExampleRun.NAMESPACE, NAME);
-            phase = isvc.path("status").path("phase").asText("");
-            if (phase.equals("Ready") || phase.equals("Failed")) break;
-            LockSupport.parkNanos(Duration.ofMillis(200).toNanos());
-        }
+        var settled = ServeCommand.awaitSettled(client, ExampleRun.NAMESPACE, NAME, DEADLINE);
+        var phase = settled.map(i -> i.path("status").path("phase").asText("")).orElse("");
         if (!phase.equals("Ready")) {
-            out.println("The iris model did not become ready (" + (phase.isEmpty() ? "no status" : phase) + ").");
+            out.println("The iris model did not become ready (" + (phase.isEmpty() ? "still loading" : phase) + ").");
             return false;
         }
+        var isvc = settled.get();
         var url = isvc.path("status").path("components").path("predictor").path("url").asText();
         var answer = client.postJson("/serving/" + ExampleRun.NAMESPACE + "/v2/models/" + NAME + "/infer",
                 request.toString().getBytes(StandardCharsets.UTF_8), "quickstart");

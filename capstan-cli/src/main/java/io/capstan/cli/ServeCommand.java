@@ -52,7 +52,7 @@ final class ServeCommand extends ClientCommand {
         for (var result : response.path("results")) out().println(ApplyCommand.line(result, items));
         out().flush();
         if (timeoutSeconds == 0) return ExitCodes.OK;
-        var isvc = awaitSettled(client, Duration.ofSeconds(timeoutSeconds));
+        var isvc = awaitSettled(client, namespaceOptions.namespace(), name, Duration.ofSeconds(timeoutSeconds));
         if (isvc.isEmpty()) {
             err().println("error: " + name + " was not ready within " + timeoutSeconds + " s; see capstan describe inferenceservice " + name);
             return ExitCodes.FAILURE;
@@ -97,11 +97,12 @@ final class ServeCommand extends ClientCommand {
                 + "' from its extension; give --format (onnx, xgboost, lightgbm)");
     }
 
-    private Optional<JsonNode> awaitSettled(CapstanClient client, Duration timeout) {
+    /** The InferenceService once its phase is Ready or Failed, or empty if it is still loading after {@code timeout}. */
+    static Optional<JsonNode> awaitSettled(CapstanClient client, String namespace, String name, Duration timeout) {
         var type = client.resolve("inferenceservices");
         var deadline = Instant.now().plus(timeout);
         while (Instant.now().isBefore(deadline)) {
-            var isvc = client.get(type, namespaceOptions.namespace(), name);
+            var isvc = client.get(type, namespace, name);
             var phase = isvc.path("status").path("phase").asText("");
             if (phase.equals("Ready") || phase.equals("Failed")) return Optional.of(isvc);
             LockSupport.parkNanos(POLL.toNanos());
