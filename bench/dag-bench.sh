@@ -7,10 +7,11 @@ cd "$(dirname "$0")/.."
 sizes=("${@:-500}")
 gen=../shared/bench/gen_dag.py
 [ -f "$gen" ] || { echo "needs $gen (the shared bench folder beside the project)"; exit 1; }
-./capstan version >/dev/null 2>&1 || true
+capstan=(${CAPSTAN_CMD:-./capstan})  # CAPSTAN_CMD="java -jar /abs/capstan.jar" skips the launcher
+"${capstan[@]}" version >/dev/null 2>&1 || true
 work=$(mktemp -d)
 port=18180
-./capstan server --home "$work/home" --port $port >"$work/server.log" 2>&1 &
+"${capstan[@]}" server --home "$work/home" --port $port >"$work/server.log" 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null; wait $server 2>/dev/null; rm -rf "$work"' EXIT
 until curl -fs "http://127.0.0.1:$port/readyz" >/dev/null 2>&1; do sleep 0.1; done

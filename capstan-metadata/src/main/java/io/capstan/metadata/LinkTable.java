@@ -30,12 +30,19 @@ final class LinkTable {
 
     /** Idempotent: an existing association is left as it is. */
     static void associate(Handle h, long contextId, long executionId) {
-        h.createUpdate("""
-                        MERGE INTO md_association t
-                        USING (SELECT CAST(:context AS BIGINT) AS context_id, CAST(:execution AS BIGINT) AS execution_id) s
-                        ON t.context_id = s.context_id AND t.execution_id = s.execution_id
-                        WHEN NOT MATCHED THEN INSERT (context_id, execution_id) VALUES (s.context_id, s.execution_id)""")
-                .bind("context", contextId).bind("execution", executionId).execute();
+        associateAll(h, List.<long[]>of(new long[] {contextId, executionId}));
+    }
+
+    /** As {@link #associate} for many (context id, execution id) pairs, in one batch. */
+    static void associateAll(Handle h, java.util.Collection<long[]> contextAndExecutionIds) {
+        if (contextAndExecutionIds.isEmpty()) return;
+        var batch = h.prepareBatch("""
+                MERGE INTO md_association t
+                USING (SELECT CAST(:context AS BIGINT) AS context_id, CAST(:execution AS BIGINT) AS execution_id) s
+                ON t.context_id = s.context_id AND t.execution_id = s.execution_id
+                WHEN NOT MATCHED THEN INSERT (context_id, execution_id) VALUES (s.context_id, s.execution_id)""");
+        for (var pair : contextAndExecutionIds) batch.bind("context", pair[0]).bind("execution", pair[1]).add();
+        batch.execute();
     }
 
     /** Idempotent; refuses a link that would close a cycle, naming the path's ends. */

@@ -246,20 +246,7 @@ public final class MetadataStore {
     public List<RecordedExecution> putExecutions(List<ExecutionRecord> records) {
         var copy = List.copyOf(records);
         if (copy.isEmpty()) return List.of();
-        return tx(h -> {
-            var now = now();
-            var recorded = new ArrayList<RecordedExecution>(copy.size());
-            for (var r : copy) {
-                var execution = r.execution();
-                if (!execution.isStored() && !execution.name().isEmpty()) {
-                    var existing = NodeTable.executions(h, "t.kind = 'EXECUTION' AND t.name = :type AND x.name = :name",
-                            q -> q.bind("type", r.execution().type()).bind("name", r.execution().name())).stream().findFirst();
-                    if (existing.isPresent()) execution = execution.stored(existing.get().id(), existing.get().createTime(), existing.get().updateTime());
-                }
-                recorded.add(record(h, execution, r.artifacts(), r.contexts(), now));
-            }
-            return recorded;
-        });
+        return tx(h -> new ExecutionBatch(h, now()).record(copy));
     }
 
     private static RecordedExecution record(Handle h, Execution execution, List<ArtifactAndEvent> artifacts, List<Context> contexts,

@@ -93,22 +93,32 @@ final class NodeTable {
         long id = e.id();
         if (e.isStored()) {
             created = requireSameType(h, "md_execution", NodeKind.EXECUTION, id, type);
-            SqlErrors.unique(() -> h.createUpdate("""
-                            UPDATE md_execution SET name = :name, last_known_state = :state, external_id = :externalId,
-                                   update_time = :now WHERE id = :id""")
-                    .bind("id", e.id()).bind("name", orNull(e.name())).bind("state", e.lastKnownState().name())
-                    .bind("externalId", orNull(e.externalId())).bind("now", time(now))
-                    .execute(), () -> duplicate("execution", e.externalId()));
+            updateExecution(h, e, now);
         } else {
-            id = SqlErrors.unique(() -> h.createUpdate("""
-                            INSERT INTO md_execution (type_id, name, last_known_state, external_id, create_time, update_time)
-                            VALUES (:type, :name, :state, :externalId, :now, :now)""")
-                    .bind("type", type.id()).bind("name", orNull(e.name())).bind("state", e.lastKnownState().name())
-                    .bind("externalId", orNull(e.externalId())).bind("now", time(now))
-                    .executeAndReturnGeneratedKeys("id").mapTo(Long.class).one(), () -> duplicate("execution", e.externalId()));
+            id = insertExecution(h, type, e, now);
         }
         PropertyTable.replace(h, NodeKind.EXECUTION, id, e.properties(), e.customProperties());
         return e.stored(id, created, now);
+    }
+
+    /** Inserts the row of a new execution (not its properties) and returns its id. */
+    static long insertExecution(Handle h, TypeTable.StoredType type, Execution e, Instant now) {
+        return SqlErrors.unique(() -> h.createUpdate("""
+                        INSERT INTO md_execution (type_id, name, last_known_state, external_id, create_time, update_time)
+                        VALUES (:type, :name, :state, :externalId, :now, :now)""")
+                .bind("type", type.id()).bind("name", orNull(e.name())).bind("state", e.lastKnownState().name())
+                .bind("externalId", orNull(e.externalId())).bind("now", time(now))
+                .executeAndReturnGeneratedKeys("id").mapTo(Long.class).one(), () -> duplicate("execution", e.externalId()));
+    }
+
+    /** Updates the row of a stored execution (not its properties); the caller has checked its type. */
+    static void updateExecution(Handle h, Execution e, Instant now) {
+        SqlErrors.unique(() -> h.createUpdate("""
+                        UPDATE md_execution SET name = :name, last_known_state = :state, external_id = :externalId,
+                               update_time = :now WHERE id = :id""")
+                .bind("id", e.id()).bind("name", orNull(e.name())).bind("state", e.lastKnownState().name())
+                .bind("externalId", orNull(e.externalId())).bind("now", time(now))
+                .execute(), () -> duplicate("execution", e.externalId()));
     }
 
     static List<Execution> executions(Handle h, String where, Consumer<Query> binder) {

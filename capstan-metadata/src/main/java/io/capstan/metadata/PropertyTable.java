@@ -43,26 +43,48 @@ final class PropertyTable {
                         Map<String, PropertyValue> custom) {
         h.createUpdate("DELETE FROM md_property WHERE node_kind = :kind AND node_id = :id")
                 .bind("kind", kind.name()).bind("id", nodeId).execute();
-        if (properties.isEmpty() && custom.isEmpty()) return;
+        insert(h, kind, List.of(new NodeValues(nodeId, new Values(properties, custom))));
+    }
+
+    /** One node's id with the properties to store for it. */
+    record NodeValues(long nodeId, Values values) {
+    }
+
+    /**
+     * Deletes the properties of {@code replacedIds}, then inserts those of {@code nodes}: two statements for any
+     * number of nodes.
+     */
+    static void replaceAll(Handle h, NodeKind kind, Collection<Long> replacedIds, List<NodeValues> nodes) {
+        if (!replacedIds.isEmpty()) {
+            h.createUpdate("DELETE FROM md_property WHERE node_kind = :kind AND node_id = ANY(:ids)")
+                    .bind("kind", kind.name()).bindArray("ids", Long.class, replacedIds).execute();
+        }
+        insert(h, kind, nodes);
+    }
+
+    private static void insert(Handle h, NodeKind kind, List<NodeValues> nodes) {
+        if (nodes.stream().allMatch(n -> n.values().properties().isEmpty() && n.values().custom().isEmpty())) return;
         var batch = h.prepareBatch("""
                 INSERT INTO md_property (node_kind, node_id, is_custom, name, value_type, int_value, double_value, string_value, bool_value)
                 VALUES (:kind, :id, :custom, :name, :valueType, :intValue, :doubleValue, :stringValue, :boolValue)""");
-        for (var custom_ : List.of(false, true)) {
-            (custom_ ? custom : properties).forEach((name, value) -> {
-                batch.bind("kind", kind.name()).bind("id", nodeId).bind("custom", custom_).bind("name", name)
-                        .bind("valueType", value.type().name())
-                        .bindByType("intValue", value instanceof PropertyValue.IntValue v ? v.value() : null, Long.class)
-                        .bindByType("doubleValue", value instanceof PropertyValue.DoubleValue v ? v.value() : null, Double.class)
-                        .bind("stringValue", switch (value) {
-                            case PropertyValue.StringValue v -> v.value();
-                            case PropertyValue.StructValue v -> v.json();
-                            case PropertyValue.IntValue v -> null;
-                            case PropertyValue.DoubleValue v -> null;
-                            case PropertyValue.BoolValue v -> null;
-                        })
-                        .bindByType("boolValue", value instanceof PropertyValue.BoolValue v ? v.value() : null, Boolean.class)
-                        .add();
-            });
+        for (var node : nodes) {
+            for (var custom_ : List.of(false, true)) {
+                (custom_ ? node.values().custom() : node.values().properties()).forEach((name, value) -> {
+                    batch.bind("kind", kind.name()).bind("id", node.nodeId()).bind("custom", custom_).bind("name", name)
+                            .bind("valueType", value.type().name())
+                            .bindByType("intValue", value instanceof PropertyValue.IntValue v ? v.value() : null, Long.class)
+                            .bindByType("doubleValue", value instanceof PropertyValue.DoubleValue v ? v.value() : null, Double.class)
+                            .bind("stringValue", switch (value) {
+                                case PropertyValue.StringValue v -> v.value();
+                                case PropertyValue.StructValue v -> v.json();
+                                case PropertyValue.IntValue v -> null;
+                                case PropertyValue.DoubleValue v -> null;
+                                case PropertyValue.BoolValue v -> null;
+                            })
+                            .bindByType("boolValue", value instanceof PropertyValue.BoolValue v ? v.value() : null, Boolean.class)
+                            .add();
+                });
+            }
         }
         batch.execute();
     }

@@ -301,6 +301,37 @@ abstract class MetadataStoreContract {
     }
 
     @Test
+    void putExecutionsReplacesPropertiesAndTreatsARepeatedNameInOneBatchAsAReplacement() {
+        var run = Context.of("PipelineRun", "run-9");
+        var first = store.putExecutions(List.of(new ExecutionRecord(Execution.of("Step").withName("a")
+                .withProperty("image", PropertyValue.of("alpine:3")).withCustomProperty("old", PropertyValue.of(1L)), List.of(), List.of(run))));
+        var batch = store.putExecutions(List.of(
+                new ExecutionRecord(Execution.of("Step").withName("a").withProperty("image", PropertyValue.of("debian:12"))
+                        .withCustomProperty("attempt", PropertyValue.of(2L)), List.of(), List.of(run)),
+                new ExecutionRecord(Execution.of("Step").withName("c").withState(ExecutionState.RUNNING), List.of(), List.of(run)),
+                new ExecutionRecord(Execution.of("Step").withName("c").withState(ExecutionState.FAILED), List.of(), List.of(run))));
+
+        long id = first.get(0).execution().id();
+        assertThat(batch.get(0).execution().id()).isEqualTo(id);
+        var stored = store.getExecution(id);
+        assertThat(stored.properties()).containsExactly(Map.entry("image", PropertyValue.of("debian:12")));
+        assertThat(stored.customProperties()).containsExactly(Map.entry("attempt", PropertyValue.of(2L)));
+        assertThat(batch.get(2).execution().id()).isEqualTo(batch.get(1).execution().id());
+        assertThat(store.findExecution("Step", "c")).map(Execution::lastKnownState).contains(ExecutionState.FAILED);
+        assertThat(store.executionsByContext(first.get(0).contexts().get(0).id())).hasSize(2);
+    }
+
+    @Test
+    void putExecutionsRefusesAnUndeclaredPropertyNamingItAndStoresNothing() {
+        assertThatExceptionOfType(InvalidSpecException.class).isThrownBy(() -> store.putExecutions(List.of(
+                        new ExecutionRecord(Execution.of("Step").withName("ok"), List.of(), List.of()),
+                        new ExecutionRecord(Execution.of("Step").withName("bad").withProperty("colour", PropertyValue.of("red")),
+                                List.of(), List.of()))))
+                .withMessageContaining("property 'colour' is not declared");
+        assertThat(store.executionsByType("Step")).isEmpty();
+    }
+
+    @Test
     void putExecutionsRollsBackTheWholeBatchWhenOneFails() {
         assertThatExceptionOfType(NotFoundException.class).isThrownBy(() -> store.putExecutions(List.of(
                 new ExecutionRecord(Execution.of("Step").withName("ok"), List.of(), List.of(Context.of("PipelineRun", "r"))),
