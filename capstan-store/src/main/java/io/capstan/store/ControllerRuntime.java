@@ -192,9 +192,9 @@ public final class ControllerRuntime implements AutoCloseable {
                 }
                 long untilResync = Math.max(1, nextResync - System.nanoTime());
                 var wait = Duration.ofNanos(Math.min(untilResync, settings.feedWait().toNanos()));
-                for (var event : store.changes(query, after, FEED_BATCH, wait)) {
-                    after = event.resourceVersion();
-                    enqueue(event.resource().key());
+                for (var change : store.changedKeys(query, after, FEED_BATCH, wait)) {
+                    after = change.resourceVersion();
+                    enqueue(change.key());
                 }
             } catch (ConflictException e) {
                 // The feed was compacted past our position: re-list from scratch, as after an election.

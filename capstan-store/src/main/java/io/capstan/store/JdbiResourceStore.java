@@ -28,6 +28,7 @@ import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.function.Function;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.Condition;
@@ -415,12 +416,25 @@ public final class JdbiResourceStore implements ResourceStore {
 
     // ---------------------------------------------------------------- watch
 
-    private record EventRow(long version, String type, String labels, String body) {}
+    private record EventRow(long version, String type, String kind, String namespace, String name, String labels, String body) {}
 
     private record FeedState(long current, long compactedThrough) {}
 
     @Override
     public List<WatchEvent> changes(WatchQuery query, long afterVersion, int limit, Duration wait) {
+        return awaitChanges(query, afterVersion, limit, wait, true,
+                row -> new WatchEvent(WatchEvent.Type.valueOf(row.type()), row.version(), fromJson(row.body(), "event " + row.version())));
+    }
+
+    /** As {@link #changes} without reading or parsing the bodies. */
+    @Override
+    public List<ChangedKey> changedKeys(WatchQuery query, long afterVersion, int limit, Duration wait) {
+        return awaitChanges(query, afterVersion, limit, wait, false,
+                row -> new ChangedKey(row.version(), new ResourceKey(row.kind(), row.namespace(), row.name())));
+    }
+
+    private <T> List<T> awaitChanges(WatchQuery query, long afterVersion, int limit, Duration wait, boolean withBody,
+                                     Function<EventRow, T> mapper) {
         Objects.requireNonNull(query, "query");
         Objects.requireNonNull(wait, "wait");
         if (limit < 1) throw new IllegalArgumentException("changes limit must be >= 1, got " + limit);
@@ -428,7 +442,7 @@ public final class JdbiResourceStore implements ResourceStore {
         long deadline = System.nanoTime() + Math.max(0, wait.toNanos());
         while (true) {
             long seen = localVersion();
-            var events = time(Op.CHANGES, () -> readChanges(query, afterVersion, limit));
+            var events = time(Op.CHANGES, () -> readChanges(query, afterVersion, limit, withBody, mapper));
             if (!events.isEmpty()) return events;
             long left = deadline - System.nanoTime();
             if (left <= 0) return List.of();
@@ -436,7 +450,7 @@ public final class JdbiResourceStore implements ResourceStore {
         }
     }
 
-    private List<WatchEvent> readChanges(WatchQuery query, long afterVersion, int limit) {
+    private <T> List<T> readChanges(WatchQuery query, long afterVersion, int limit, boolean withBody, Function<EventRow, T> mapper) {
         return jdbi.withHandle(h -> {
             var state = h.createQuery("SELECT v, compacted_through FROM store_version WHERE id = 1")
                     .map((rs, ctx) -> new FeedState(rs.getLong(1), rs.getLong(2))).one();
@@ -444,28 +458,28 @@ public final class JdbiResourceStore implements ResourceStore {
                 throw new ConflictException("resourceVersion %d is too old: changes up to %d were compacted; re-list and watch from the list's resourceVersion"
                         .formatted(afterVersion, state.compactedThrough()));
             }
-            var out = new ArrayList<WatchEvent>();
+            var out = new ArrayList<T>();
             long from = afterVersion;
             int batch = query.selector().isEverything() ? limit : Math.max(limit, 200);
             // Scan only up to the version read above so that a filtered scan ends even under a steady write load.
             while (out.size() < limit && from < state.current()) {
                 var rows = h.createQuery("""
-                                SELECT version, event_type, labels, body FROM resource_events
+                                SELECT version, event_type, kind, namespace, name, labels, <body> FROM resource_events
                                 WHERE version > :after AND version <= :upTo AND (:anyKind OR kind = :kind)
                                   AND (:anyNamespace OR namespace = :namespace)
                                 ORDER BY version
                                 FETCH FIRST :batch ROWS ONLY""")
+                        .define("body", withBody ? "body" : "NULL AS body")
                         .bind("after", from).bind("upTo", state.current())
                         .bind("anyKind", query.kind().isEmpty()).bind("kind", query.kind().orElse(""))
                         .bind("anyNamespace", query.namespace().isEmpty()).bind("namespace", query.namespace().orElse(""))
                         .bind("batch", batch)
-                        .map((rs, ctx) -> new EventRow(rs.getLong(1), rs.getString(2), rs.getString(3), rs.getString(4)))
+                        .map((rs, ctx) -> new EventRow(rs.getLong(1), rs.getString(2), rs.getString(3), rs.getString(4),
+                                rs.getString(5), rs.getString(6), rs.getString(7)))
                         .list();
                 for (var row : rows) {
                     if (out.size() == limit) break;
-                    if (query.selector().isEverything() || query.selector().matches(labels(row.labels()))) {
-                        out.add(new WatchEvent(WatchEvent.Type.valueOf(row.type()), row.version(), fromJson(row.body(), "event " + row.version())));
-                    }
+                    if (query.selector().isEverything() || query.selector().matches(labels(row.labels()))) out.add(mapper.apply(row));
                 }
                 if (rows.size() < batch) break;
                 from = rows.getLast().version();

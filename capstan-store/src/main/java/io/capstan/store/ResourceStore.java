@@ -63,6 +63,15 @@ public interface ResourceStore {
      */
     java.util.List<WatchEvent> changes(WatchQuery query, long afterVersion, int limit, Duration wait);
 
+    /**
+     * Which resources changed, as {@link #changes} reports them, without the resources themselves: for a
+     * controller that re-reads what it reconciles. A store may answer it more cheaply than {@code changes}.
+     */
+    default java.util.List<ChangedKey> changedKeys(WatchQuery query, long afterVersion, int limit, Duration wait) {
+        return changes(query, afterVersion, limit, wait).stream()
+                .map(e -> new ChangedKey(e.resourceVersion(), e.resource().key())).toList();
+    }
+
     /** The uids of every resource of {@code kind} in every namespace, read page by page. */
     default java.util.Set<String> uids(String kind) {
         var uids = new java.util.HashSet<String>();

@@ -266,6 +266,22 @@ abstract class ResourceStoreContract {
     }
 
     @Test
+    void changedKeysNameTheSameChangesAsTheFullFeed() {
+        long from = store.currentVersion();
+        store.create(aResource("Job", ns, "k1").withLabel("x", "1").build());
+        store.create(aResource("Job", ns, "k2").withLabel("x", "2").build());
+        store.updateStatus(job("k1"), "", ResourceStatus.EMPTY.withPhase("Running"));
+        store.delete(job("k2"));
+        var full = store.changes(inNamespace(), from, 100, Duration.ZERO);
+        var keys = store.changedKeys(inNamespace(), from, 100, Duration.ZERO);
+        assertThat(keys).extracting(ChangedKey::resourceVersion).containsExactlyElementsOf(full.stream().map(WatchEvent::resourceVersion).toList());
+        assertThat(keys).extracting(ChangedKey::key).containsExactly(job("k1"), job("k2"), job("k1"), job("k2"));
+        var selected = store.changedKeys(new WatchQuery(Optional.of("Job"), Optional.of(ns), LabelSelector.parse("x=2")), from, 100, Duration.ZERO);
+        assertThat(selected).extracting(ChangedKey::key).containsExactly(job("k2"), job("k2"));
+        assertThat(store.changedKeys(inNamespace(), from, 3, Duration.ZERO)).hasSize(3);
+    }
+
+    @Test
     void watchUnderConcurrentWritersSeesEveryEventExactlyOnce() throws Exception {
         int writers = 4, writes = 50;
         long from = store.currentVersion();
