@@ -32,35 +32,53 @@ final class ExecutionBatch {
 
     List<RecordedExecution> record(List<ExecutionRecord> records) {
         var existing = existingByName(records);
-        var executions = new ArrayList<Execution>(records.size());
-        var replacedIds = new ArrayList<Long>();
-        // By id, so that an execution named twice in the batch gets the properties of its last record only.
-        var withNewProperties = new LinkedHashMap<Long, Execution>();
-        for (var r : records) {
-            var execution = r.execution();
+        // Which row each record writes: a stored one (existing id) or a new one; a name given twice in the batch
+        // is one row, written with its last record, as recording them one after the other would leave it.
+        var rowOf = new String[records.size()];
+        var lastOfRow = new LinkedHashMap<String, Integer>();
+        for (int i = 0; i < records.size(); i++) {
+            var execution = records.get(i).execution();
+            if (execution.isStored()) continue;
             var type = type(NodeKind.EXECUTION, execution.type());
+            PropertyTable.validate("new execution of type '" + execution.type() + "'", type, execution.properties());
+            rowOf[i] = execution.name().isEmpty() ? "#" + i : type.id() + "\0" + execution.name();
+            lastOfRow.put(rowOf[i], i);
+        }
+        var inserts = new ArrayList<String>();
+        var updates = new ArrayList<Execution>();
+        var ids = new HashMap<String, Existing>();
+        for (var row : lastOfRow.entrySet()) {
+            var found = existing.get(row.getKey());
+            if (found == null) {
+                inserts.add(row.getKey());
+            } else {
+                ids.put(row.getKey(), found);
+                updates.add(records.get(row.getValue()).execution().stored(found.id(), found.created(), now));
+            }
+        }
+        var newIds = NodeTable.insertExecutions(h, inserts.stream().map(row -> {
+            var execution = records.get(lastOfRow.get(row)).execution();
+            return new NodeTable.NewExecution(type(NodeKind.EXECUTION, execution.type()), execution);
+        }).toList(), now);
+        for (int i = 0; i < inserts.size(); i++) ids.put(inserts.get(i), new Existing(newIds.get(i), now));
+        NodeTable.updateExecutions(h, updates, now);
+
+        var executions = new ArrayList<Execution>(records.size());
+        var withNewProperties = new ArrayList<PropertyTable.NodeValues>();
+        for (int i = 0; i < records.size(); i++) {
+            var execution = records.get(i).execution();
             if (execution.isStored()) {
                 executions.add(NodeTable.put(h, execution, now));
                 continue;
             }
-            PropertyTable.validate("new execution of type '" + execution.type() + "'", type, execution.properties());
-            var key = type.id() + "\0" + execution.name();
-            var found = execution.name().isEmpty() ? null : existing.get(key);
-            Execution stored;
-            if (found != null) {
-                NodeTable.updateExecution(h, execution.stored(found.id(), found.created(), now), now);
-                stored = execution.stored(found.id(), found.created(), now);
-                replacedIds.add(found.id());
-            } else {
-                stored = execution.stored(NodeTable.insertExecution(h, type, execution, now), now, now);
-                if (!execution.name().isEmpty()) existing.put(key, new Existing(stored.id(), now));
-            }
+            var row = ids.get(rowOf[i]);
+            var stored = execution.stored(row.id(), row.created(), now);
             executions.add(stored);
-            withNewProperties.put(stored.id(), stored);
+            if (lastOfRow.get(rowOf[i]) == i) {
+                withNewProperties.add(new PropertyTable.NodeValues(stored.id(), new PropertyTable.Values(stored.properties(), stored.customProperties())));
+            }
         }
-        PropertyTable.replaceAll(h, NodeKind.EXECUTION, replacedIds, withNewProperties.values().stream()
-                .map(x -> new PropertyTable.NodeValues(x.id(), new PropertyTable.Values(x.properties(), x.customProperties())))
-                .toList());
+        PropertyTable.replaceAll(h, NodeKind.EXECUTION, updates.stream().map(Execution::id).toList(), withNewProperties);
 
         var recorded = new ArrayList<RecordedExecution>(records.size());
         var associations = new LinkedHashMap<String, long[]>();

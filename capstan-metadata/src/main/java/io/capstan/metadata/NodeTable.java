@@ -111,6 +111,42 @@ final class NodeTable {
                 .executeAndReturnGeneratedKeys("id").mapTo(Long.class).one(), () -> duplicate("execution", e.externalId()));
     }
 
+    /** A new execution with its stored type, for {@link #insertExecutions}. */
+    record NewExecution(TypeTable.StoredType type, Execution execution) {
+    }
+
+    /** Inserts the rows of new executions (not their properties) in one batch and returns their ids, in order. */
+    static List<Long> insertExecutions(Handle h, List<NewExecution> executions, Instant now) {
+        if (executions.isEmpty()) return List.of();
+        if (executions.size() == 1) return List.of(insertExecution(h, executions.getFirst().type(), executions.getFirst().execution(), now));
+        return SqlErrors.unique(() -> {
+            var batch = h.prepareBatch("""
+                    INSERT INTO md_execution (type_id, name, last_known_state, external_id, create_time, update_time)
+                    VALUES (:type, :name, :state, :externalId, :now, :now)""");
+            for (var x : executions) {
+                var e = x.execution();
+                batch.bind("type", x.type().id()).bind("name", orNull(e.name())).bind("state", e.lastKnownState().name())
+                        .bind("externalId", orNull(e.externalId())).bind("now", time(now)).add();
+            }
+            return batch.executePreparedBatch("id").mapTo(Long.class).list();
+        }, () -> "another execution in this batch or in the store already has one of its external ids; use unique ones");
+    }
+
+    /** Updates the rows of stored executions (not their properties) in one batch; the caller has checked their types. */
+    static void updateExecutions(Handle h, List<Execution> executions, Instant now) {
+        if (executions.isEmpty()) return;
+        SqlErrors.unique(() -> {
+            var batch = h.prepareBatch("""
+                    UPDATE md_execution SET name = :name, last_known_state = :state, external_id = :externalId,
+                           update_time = :now WHERE id = :id""");
+            for (var e : executions) {
+                batch.bind("id", e.id()).bind("name", orNull(e.name())).bind("state", e.lastKnownState().name())
+                        .bind("externalId", orNull(e.externalId())).bind("now", time(now)).add();
+            }
+            return batch.execute();
+        }, () -> "another execution already has one of these external ids; use unique ones");
+    }
+
     /** Updates the row of a stored execution (not its properties); the caller has checked its type. */
     static void updateExecution(Handle h, Execution e, Instant now) {
         SqlErrors.unique(() -> h.createUpdate("""

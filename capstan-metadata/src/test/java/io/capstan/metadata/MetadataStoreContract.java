@@ -322,6 +322,24 @@ abstract class MetadataStoreContract {
     }
 
     @Test
+    void putExecutionsGivesEachOfManyNewExecutionsItsOwnRowInOrder() {
+        var run = Context.of("PipelineRun", "run-10");
+        var records = new java.util.ArrayList<ExecutionRecord>();
+        for (int i = 0; i < 30; i++) {
+            records.add(new ExecutionRecord(Execution.of("Step").withName("n" + i)
+                    .withProperty("image", PropertyValue.of("img-" + i)), List.of(), List.of(run)));
+        }
+        var recorded = store.putExecutions(records);
+        assertThat(recorded).extracting(r -> r.execution().id()).doesNotHaveDuplicates();
+        for (int i = 0; i < 30; i++) {
+            var stored = store.getExecution(recorded.get(i).execution().id());
+            assertThat(stored.name()).isEqualTo("n" + i);
+            assertThat(stored.properties()).containsExactly(Map.entry("image", PropertyValue.of("img-" + i)));
+        }
+        assertThat(store.executionsByContext(recorded.getFirst().contexts().getFirst().id())).hasSize(30);
+    }
+
+    @Test
     void putExecutionsRefusesAnUndeclaredPropertyNamingItAndStoresNothing() {
         assertThatExceptionOfType(InvalidSpecException.class).isThrownBy(() -> store.putExecutions(List.of(
                         new ExecutionRecord(Execution.of("Step").withName("ok"), List.of(), List.of()),
