@@ -25,8 +25,12 @@ final class Submission {
      */
     static JsonNode submit(CapstanClient client, String file, java.io.InputStream stdin, String namespace, PrintWriter out,
                            Predicate<String> wanted, String what) {
+        var sources = sources(file, stdin);
+        if (!mayHold(sources, wanted)) {
+            throw new InvalidSpecException("'" + Names.printable(file) + "' holds no " + what + "; nothing was applied");
+        }
         var items = new ArrayList<JsonNode>();
-        for (var source : sources(file, stdin)) {
+        for (var source : sources) {
             var response = client.apply(source.body(), source.contentType(), namespace, source.name());
             var applied = new ArrayList<JsonNode>();
             response.path("items").forEach(applied::add);
@@ -36,6 +40,23 @@ final class Submission {
         out.flush();
         return items.stream().filter(i -> wanted.test(i.path("kind").asText(""))).findFirst()
                 .orElseThrow(() -> new InvalidSpecException("'" + Names.printable(file.toString()) + "' holds no " + what));
+    }
+
+    /**
+     * False only when every document reads and none has a wanted kind, so that such a file is refused before
+     * anything in it is applied; a file that does not read is left to the server, whose answer names the line.
+     */
+    private static boolean mayHold(List<ApplyCommand.Source> sources, Predicate<String> wanted) {
+        for (var source : sources) {
+            List<io.capstan.core.LocatedDocument> documents;
+            try {
+                documents = io.capstan.core.DocumentReader.read(source.name(), new String(source.body(), java.nio.charset.StandardCharsets.UTF_8));
+            } catch (InvalidSpecException e) {
+                return true;
+            }
+            if (documents.stream().anyMatch(d -> wanted.test(d.root().path("kind").asText("")))) return true;
+        }
+        return false;
     }
 
     private static List<ApplyCommand.Source> sources(String file, java.io.InputStream stdin) {

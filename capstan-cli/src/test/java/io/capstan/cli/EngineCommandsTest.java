@@ -142,6 +142,7 @@ class EngineCommandsTest {
         assertThat(trained.out()).contains("doomed  Failed");
         var notAJob = cli().stdin(experiment("not-a-job", "0")).run("train", "-");
         assertThat(notAJob.exitCode()).isEqualTo(5);
-        assertThat(notAJob.err()).contains("holds no training job");
+        assertThat(notAJob.err()).contains("holds no training job; nothing was applied");
+        assertThat(cli().run("get", "experiments", "not-a-job").exitCode()).isNotZero();
     }
 }
