@@ -92,9 +92,9 @@ final class TrainingJobReconciler implements Reconciler {
         var started = job.status().field("startTime").map(n -> Instant.parse(n.asText()));
         if (plan.runPolicy().activeDeadline().isPresent() && started.isPresent()
                 && !now.isBefore(started.get().plus(plan.runPolicy().activeDeadline().get()))) {
-            cancel(gang, states, CleanPodPolicy.All);
+            var stopped = cancel(gang, states, CleanPodPolicy.All);
             return fail(job, gang.members(), "DeadlineExceeded", "the job ran longer than activeDeadlineSeconds ("
-                    + plan.runPolicy().activeDeadline().get().toSeconds() + " s) and was stopped", states);
+                    + plan.runPolicy().activeDeadline().get().toSeconds() + " s) and was stopped", stopped);
         }
 
         var failedMember = gang.members().stream().filter(m -> isFailure(states.get(m.spec().id()))).findFirst();
@@ -110,17 +110,17 @@ final class TrainingJobReconciler implements Reconciler {
                         .withCondition("Running", false, reason("Restarting"), why, now));
                 return admit(restarted, plan, attempt + 1, restarts + 1, "");
             }
-            cancel(gang, states, plan.runPolicy().cleanPodPolicy());
+            var stopped = cancel(gang, states, plan.runPolicy().cleanPodPolicy());
             var reason = plan.runPolicy().backoffLimit() > 0 ? "BackoffLimitExceeded" : reason("Failed");
             var suffix = plan.runPolicy().backoffLimit() > 0 ? "; backoffLimit " + plan.runPolicy().backoffLimit() + " reached" : "";
-            return fail(job, gang.members(), reason, why + suffix, states);
+            return fail(job, gang.members(), reason, why + suffix, stopped);
         }
 
         if (succeeded(plan, gang, states)) {
-            cancel(gang, states, plan.runPolicy().cleanPodPolicy());
+            var stopped = cancel(gang, states, plan.runPolicy().cleanPodPolicy());
             var model = c.lineage().recordModel(job, Gang.Dirs.under(c.jobDir(job)).model());
             var next = finished(job.status(), now).withPhase(JobPhase.Succeeded.name())
-                    .withField("replicaStatuses", replicaStatuses(gang, states))
+                    .withField("replicaStatuses", replicaStatuses(gang, stopped))
                     .withField("admitted", BooleanNode.FALSE)
                     .withCondition("Running", false, reason("Succeeded"), "", now)
                     .withCondition(settled(job.status(), reason("Succeeded"), now))
@@ -292,13 +292,18 @@ final class TrainingJobReconciler implements Reconciler {
         return states;
     }
 
-    /** Stops workloads as {@code policy} says: All and Running stop everything still active; None stops nothing. */
-    private void cancel(Gang gang, Map<String, WorkloadState> states, CleanPodPolicy policy) {
-        if (policy == CleanPodPolicy.None) return;
+    /**
+     * Stops workloads as {@code policy} says: All and Running stop everything still active; None stops nothing.
+     * Returns the states after that, so that the replica counts written next show the stopped ranks as stopped.
+     */
+    private Map<String, WorkloadState> cancel(Gang gang, Map<String, WorkloadState> states, CleanPodPolicy policy) {
+        if (policy == CleanPodPolicy.None) return states;
+        var after = new LinkedHashMap<>(states);
         for (var m : gang.members()) {
             var s = states.get(m.spec().id());
-            if (s != null && !s.phase().isTerminal()) c.backend().cancel(m.spec().id());
+            if (s != null && !s.phase().isTerminal()) after.put(m.spec().id(), c.backend().cancel(m.spec().id()));
         }
+        return after;
     }
 
     private static boolean isFailure(WorkloadState s) {
@@ -385,6 +390,8 @@ final class TrainingJobReconciler implements Reconciler {
             var node = out.has(m.replicaType()) ? (ObjectNode) out.get(m.replicaType())
                     : out.putObject(m.replicaType()).put("active", 0).put("succeeded", 0).put("failed", 0);
             var s = states.get(m.spec().id());
+            // A rank Capstan stopped (cleanPodPolicy, a restart or a deadline) is gone, as a deleted pod is: not counted.
+            if (s != null && s.phase() == WorkloadPhase.CANCELLED) continue;
             var field = s == null || !s.phase().isTerminal() ? "active" : s.phase() == WorkloadPhase.SUCCEEDED ? "succeeded" : "failed";
             node.put(field, node.get(field).asInt() + 1);
         }

@@ -124,10 +124,14 @@ class TrainingLifecycleTest {
         assertThat(running.status().phase()).isEqualTo("Succeeded");
         var worker = TrainingWorkloads.forReplica(running, "Worker", 0);
         bed.runUntil(running.key(), Duration.ofSeconds(30), "the worker to be stopped", j -> bed.backend.find(worker).orElseThrow().phase() == WorkloadPhase.CANCELLED);
+        // The stopped worker is gone, as a deleted pod is: neither active nor failed in the final counts.
+        assertThat(running.status().field("replicaStatuses").orElseThrow().path("Worker").toString())
+                .isEqualTo("{\"active\":0,\"succeeded\":0,\"failed\":0}");
 
         var kept = bed.runToEnd(bed.apply(pytorchJob("keep", 1, command, "  runPolicy: {cleanPodPolicy: None}")));
         assertThat(kept.status().phase()).isEqualTo("Succeeded");
         assertThat(bed.backend.find(TrainingWorkloads.forReplica(kept, "Worker", 0)).orElseThrow().phase()).isEqualTo(WorkloadPhase.RUNNING);
+        assertThat(kept.status().field("replicaStatuses").orElseThrow().path("Worker").path("active").asInt()).isEqualTo(1);
     }
 
     @Test
