@@ -99,7 +99,7 @@ record TrialCommand(List<String> command, Map<String, String> env, Optional<Stri
     static TrialCommand of(ObjectNode runSpec, String primary) {
         if (!isBatchJob(runSpec)) {
             throw InvalidSpecException.of("spec.trialTemplate.trialSpec", "trials of kind " + kindOf(runSpec)
-                    + " cannot run locally yet; a batch/v1 Job can (TrainJob and PipelineRun trials come with capstan-training and capstan-pipelines)");
+                    + " do not run as a command; a trial is a " + TrialJobs.SUPPORTED);
         }
         var problems = new Problems();
         checkJob(runSpec, primary, "spec.trialTemplate.trialSpec", problems);

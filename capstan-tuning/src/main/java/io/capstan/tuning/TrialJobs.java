@@ -18,17 +18,23 @@ import java.util.function.UnaryOperator;
 
 /**
  * Trials whose trialSpec is a resource another controller runs: a training job ({@code PyTorchJob},
- * {@code XGBoostJob}, {@code TrainJob}). The trial creates the resource and mirrors its status; it never calls that
- * controller. Everything is read generically as JSON, so this module does not depend on capstan-training.
+ * {@code XGBoostJob}, {@code TrainJob}) or a Capstan {@code PipelineRun}. The trial creates the resource and mirrors
+ * its status; it never calls that controller. Everything is read generically as JSON, so this module depends on
+ * neither capstan-training nor capstan-pipelines.
  *
- * <p>The job reports its workloads in {@code status.workloads: [{id, replicaType, index, rank}]} and its outcome in
- * {@code status.phase} (Created, Running, Restarting, Suspended, Succeeded, Failed) and the {@code Failed} condition.
+ * <p>A training job reports its workloads in {@code status.workloads: [{id, replicaType, index, rank}]} and its
+ * outcome in {@code status.phase} (Created, Running, Restarting, Suspended, Succeeded, Failed) and the {@code Failed}
+ * condition. A pipeline run reports its steps in {@code status.tasks: {path: {workloadId, endTime, ...}}} and ends
+ * Succeeded, Failed or Cancelled, with {@code status.message}.
  */
 final class TrialJobs {
     /** Label on every resource a trial creates, naming the trial (the experiment label is there too). */
     static final String TRIAL_LABEL = "katib.kubeflow.org/trial";
     /** What a trial may be, for messages. */
-    static final String SUPPORTED = "batch/v1 Job, kubeflow.org/v1 PyTorchJob, kubeflow.org/v1 XGBoostJob and trainer.kubeflow.org/v1alpha1 TrainJob";
+    static final String SUPPORTED = "batch/v1 Job, kubeflow.org/v1 PyTorchJob, kubeflow.org/v1 XGBoostJob, trainer.kubeflow.org/v1alpha1 TrainJob"
+            + " and pipelines.capstan.io/v1 PipelineRun";
+    /** primaryPodLabels keys that name the pipeline task whose log the StdOut collector reads. */
+    private static final List<String> TASK_LABELS = List.of("pipelines.capstan.io/task", "pipelines.kubeflow.org/task_name");
     /** Katib's primaryPodLabels keys that name the replica type of the primary pod. */
     private static final List<String> REPLICA_LABELS = List.of("training.kubeflow.org/replica-type", "training.kubeflow.org/job-role",
             "replica-type", "job-role");
@@ -38,7 +44,8 @@ final class TrialJobs {
     enum Kind {
         PYTORCH_JOB("kubeflow.org", List.of("v1"), "PyTorchJob"),
         XGBOOST_JOB("kubeflow.org", List.of("v1", "v1alpha1"), "XGBoostJob"),
-        TRAIN_JOB("trainer.kubeflow.org", List.of("v1alpha1"), "TrainJob");
+        TRAIN_JOB("trainer.kubeflow.org", List.of("v1alpha1"), "TrainJob"),
+        PIPELINE_RUN("pipelines.capstan.io", List.of("v1"), "PipelineRun");
 
         final String group;
         final List<String> versions;
@@ -60,9 +67,21 @@ final class TrialJobs {
         }
     }
 
-    /** Job phases, as the training controller writes them. */
+    /** Job phases, as the training controller writes them; a pipeline run may also end Cancelled. */
     static final String SUCCEEDED = "Succeeded";
     static final String FAILED = "Failed";
+    static final String CANCELLED = "Cancelled";
+
+    /** Whether the job has ended, well or not. */
+    static boolean isFinished(Resource job) {
+        var phase = job.status().phase();
+        return SUCCEEDED.equals(phase) || isFailed(job);
+    }
+
+    static boolean isFailed(Resource job) {
+        var phase = job.status().phase();
+        return FAILED.equals(phase) || CANCELLED.equals(phase);
+    }
 
     private TrialJobs() {
     }
@@ -103,6 +122,7 @@ final class TrialJobs {
         var spec = tree.get("spec") instanceof ObjectNode o ? o : tree.putObject("spec");
         addEnv(spec, env);
         if (Kind.of(tree).orElse(null) == Kind.TRAIN_JOB && spec.get("trainer") instanceof ObjectNode trainer) addEnvTo(trainer, env);
+        if (Kind.of(tree).orElse(null) == Kind.PIPELINE_RUN) addEnvToPipelineSteps(spec, env);
         var labels = new LinkedHashMap<String, String>();
         tree.path("metadata").path("labels").properties().forEach(e -> labels.put(e.getKey(), e.getValue().asText()));
         labels.put(Experiments.EXPERIMENT_LABEL, trial.metadata().labels().getOrDefault(Experiments.EXPERIMENT_LABEL, ""));
@@ -125,6 +145,16 @@ final class TrialJobs {
 
     static List<Member> members(Resource job) {
         var out = new ArrayList<Member>();
+        if (job.kind().equals(Kind.PIPELINE_RUN.kind)) {
+            // Steps in the order they ended (those still running last), each as its own "replica" named by its task path.
+            var steps = new ArrayList<Map.Entry<String, JsonNode>>();
+            job.status().field("tasks").filter(JsonNode::isObject).ifPresent(tasks -> tasks.properties().forEach(e -> {
+                if (e.getValue().path("workloadId").isTextual()) steps.add(e);
+            }));
+            steps.sort(java.util.Comparator.comparing(e -> e.getValue().path("endTime").asText("~")));
+            for (int i = 0; i < steps.size(); i++) out.add(new Member(steps.get(i).getValue().path("workloadId").asText(), steps.get(i).getKey(), 0, i));
+            return out;
+        }
         job.status().field("workloads").filter(JsonNode::isArray).ifPresent(array -> array.forEach(w -> out.add(
                 new Member(w.path("id").asText(), w.path("replicaType").asText(), w.path("index").asInt(), w.path("rank").asInt()))));
         return out;
@@ -136,6 +166,7 @@ final class TrialJobs {
      * has launched anything.
      */
     static Optional<Member> primary(Resource job, Map<String, String> primaryPodLabels) {
+        if (job.kind().equals(Kind.PIPELINE_RUN.kind)) return primaryStep(job, primaryPodLabels);
         var members = members(job).stream().filter(m -> !m.replicaType().equalsIgnoreCase(TRACKER)).toList();
         for (var key : REPLICA_LABELS) {
             var type = primaryPodLabels.get(key);
@@ -146,9 +177,48 @@ final class TrialJobs {
         return members.stream().filter(m -> m.rank() == 0).findFirst();
     }
 
-    /** The job's {@code Failed} condition as "reason: message", for the trial's message. */
+    /**
+     * For a pipeline run: the task {@code primaryPodLabels} names (by its name or its full path, as
+     * {@code pipelines.capstan.io/task: train}); otherwise the step that ended last, which in a pipeline that
+     * trains and then evaluates is the evaluation.
+     */
+    private static Optional<Member> primaryStep(Resource run, Map<String, String> primaryPodLabels) {
+        var steps = members(run);
+        for (var key : TASK_LABELS) {
+            var task = primaryPodLabels.get(key);
+            if (task == null) continue;
+            return steps.stream().filter(m -> m.replicaType().equals(task) || m.replicaType().endsWith("/" + task)).findFirst();
+        }
+        return steps.isEmpty() ? Optional.empty() : Optional.of(steps.getLast());
+    }
+
+    /** Why the job failed: its {@code Failed} condition as "reason: message", or a pipeline run's message. */
     static String failure(Resource job) {
-        return job.status().condition(FAILED).map(c -> c.reason() + (c.message().isEmpty() ? "" : ": " + c.message())).orElse("no reason given");
+        return job.status().condition(FAILED).map(c -> c.reason() + (c.message().isEmpty() ? "" : ": " + c.message()))
+                .or(() -> job.status().field("message").map(JsonNode::asText).filter(m -> !m.isEmpty()))
+                .orElse(CANCELLED.equals(job.status().phase()) ? "it was cancelled" : "no reason given");
+    }
+
+    /**
+     * Gives every container step of an inline pipeline the trial's variables, unless the step sets them itself. A
+     * pipeline given as text is read into an object first; text holding a platform spec too is left as it is.
+     */
+    private static void addEnvToPipelineSteps(ObjectNode spec, Map<String, String> env) {
+        var pipeline = spec.get("pipelineSpec");
+        if (pipeline != null && pipeline.isTextual()) {
+            try {
+                var documents = io.capstan.core.DocumentReader.read("spec.pipelineSpec", pipeline.asText());
+                if (documents.size() != 1 || !documents.getFirst().root().isObject()) return;
+                pipeline = documents.getFirst().root();
+                spec.set("pipelineSpec", pipeline);
+            } catch (io.capstan.core.InvalidSpecException e) {
+                return; // the pipeline controller reports it, naming the line
+            }
+        }
+        if (!(pipeline instanceof ObjectNode ir) || !(ir.path("deploymentSpec").path("executors") instanceof ObjectNode executors)) return;
+        executors.properties().forEach(e -> {
+            if (e.getValue().get("container") instanceof ObjectNode container) addEnvTo(container, env);
+        });
     }
 
     private static void addEnv(JsonNode node, Map<String, String> env) {

@@ -207,8 +207,7 @@ final class TrialRunner {
                 .filter(id -> backend.find(id).isPresent());
         ResourceStatus next;
         switch (job.status().phase()) {
-            case TrialJobs.SUCCEEDED -> next = jobOutcome(spec, trial, status, job, primary);
-            case TrialJobs.FAILED -> next = jobOutcome(spec, trial, status, job, primary);
+            case TrialJobs.SUCCEEDED, TrialJobs.FAILED, TrialJobs.CANCELLED -> next = jobOutcome(spec, trial, status, job, primary);
             case "Running", "Restarting" -> {
                 var started = job.status().field("startTime").map(n -> n.asText()).map(Instant::parse);
                 next = withTime(status, "startTime", Optional.of(started.orElse(now))).withPhase(TrialPhase.Running.name())
@@ -274,7 +273,7 @@ final class TrialRunner {
         var observations = collect(spec, trial, primary);
         status = withObservations(status, spec, observations);
         var name = job.kind() + " " + job.metadata().name();
-        if (TrialJobs.FAILED.equals(js.phase())) {
+        if (TrialJobs.isFailed(job)) {
             var failed = finished(status, TrialPhase.Failed, "TrialFailed", name + " failed: " + TrialJobs.failure(job));
             return primary.isPresent() ? withLogTail(failed, primary.get()) : failed;
         }
@@ -327,7 +326,7 @@ final class TrialRunner {
         var key = jobKey(trial);
         if (key.isPresent()) {
             store.find(key.get()).filter(j -> TrialJobs.isOwnedBy(j, trial))
-                    .filter(j -> !TrialJobs.SUCCEEDED.equals(j.status().phase()) && !TrialJobs.FAILED.equals(j.status().phase()))
+                    .filter(j -> !TrialJobs.isFinished(j))
                     .ifPresent(j -> store.delete(j.key()));
         }
         var id = trial.status().field("workloadId").map(n -> n.asText());
