@@ -7,29 +7,18 @@ import io.capstan.backend.LocalBackend;
 import io.capstan.core.InvalidSpecException;
 import io.capstan.core.Resource;
 import io.capstan.core.ResourceKey;
-import io.capstan.core.ResourceKind;
-import io.capstan.core.ResourceKinds;
 import io.capstan.core.ResourceParser;
-import io.capstan.store.ControllerRuntime;
-import io.capstan.store.Database;
 import io.capstan.store.JdbiResourceStore;
-import io.capstan.store.LabelSelector;
-import io.capstan.store.LeaderLease;
-import io.capstan.store.ListQuery;
-import io.capstan.store.testing.TestDatabases;
 import io.capstan.training.MachineCapacity;
 import io.capstan.training.ModelLineage;
 import io.capstan.training.TrainingController;
 import io.capstan.training.TrainingKinds;
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.Optional;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.Predicate;
 import org.junit.jupiter.api.AfterEach;
@@ -43,40 +32,25 @@ import org.junit.jupiter.api.io.TempDir;
  * Shell commands stand in for trainers.
  */
 class JobTrialsTest {
-    private static final Duration TIMEOUT = Duration.ofSeconds(90);
-
     @TempDir
     Path dir;
-    Database db;
+    RuntimeTestbed bed;
     JdbiResourceStore store;
     LocalBackend backend;
-    ControllerRuntime runtime;
-    final ResourceParser parser = new ResourceParser(ResourceKinds.of(kinds()));
-
-    private static List<ResourceKind> kinds() {
-        var all = new ArrayList<>(Experiments.kinds());
-        all.addAll(TrainingKinds.all());
-        return all;
-    }
+    ResourceParser parser;
 
     @BeforeEach
     void start() {
-        db = TestDatabases.h2();
-        store = TuningHarness.storeOf(db);
-        backend = TuningHarness.backendIn(dir);
-        var clock = Clock.systemUTC();
-        var training = new TrainingController(store, backend, new MachineCapacity(8, 16L << 30, 0), dir.resolve("training"), clock, ModelLineage.NONE);
-        runtime = new ControllerRuntime(store, LeaderLease.of(db, "controllers", clock), clock, Duration.ofSeconds(2), new SimpleMeterRegistry());
-        training.reconcilers().forEach(runtime::register);
-        runtime.register(new ExperimentReconciler(store, backend, dir.resolve("tuning"), clock));
-        runtime.start();
+        bed = new RuntimeTestbed(dir, "PyTorchJob", TrainingKinds.all(), b -> new TrainingController(b.store, b.backend,
+                new MachineCapacity(8, 16L << 30, 0), dir.resolve("training"), Clock.systemUTC(), ModelLineage.NONE).reconcilers());
+        store = bed.store;
+        backend = bed.backend;
+        parser = bed.parser;
     }
 
     @AfterEach
     void stop() {
-        if (runtime != null) runtime.close();
-        if (backend != null) backend.shutdownAndKillAll(Duration.ofSeconds(5));
-        if (db != null) db.close();
+        if (bed != null) bed.close();
     }
 
     /** A PyTorchJob experiment: Master prints the objective from the trial parameter, Worker prints a decoy. */
@@ -127,37 +101,23 @@ class JobTrialsTest {
     }
 
     private ResourceKey apply(String yaml) {
-        return store.create(parser.parse("test.yaml", yaml).getFirst()).key();
+        return bed.apply(yaml);
     }
 
     private Resource await(ResourceKey key, Predicate<Resource> until, String what) {
-        var deadline = Instant.now().plus(TIMEOUT);
-        while (Instant.now().isBefore(deadline)) {
-            var now = store.find(key);
-            if (now.isPresent() && until.test(now.get())) return now.get();
-            LockSupport.parkNanos(Duration.ofMillis(100).toNanos());
-        }
-        throw new AssertionError(key + " never " + what + "; status: " + store.find(key).map(Resource::status)
-                + "\njobs: " + jobs(key.name()).stream().map(j -> j.metadata().name() + " " + j.status()).toList());
+        return bed.await(key, until, what);
     }
 
     private static boolean finished(Resource experiment) {
-        var phase = experiment.status().phase();
-        return phase.equals("Succeeded") || phase.equals("Failed");
+        return RuntimeTestbed.finished(experiment);
     }
 
     private List<Resource> trials(String experiment) {
-        return list(Experiments.TRIAL, experiment);
+        return bed.trials(experiment);
     }
 
     private List<Resource> jobs(String experiment) {
-        return list("PyTorchJob", experiment);
-    }
-
-    private List<Resource> list(String kind, String experiment) {
-        var selector = new LabelSelector(List.of(new LabelSelector.Requirement(Experiments.EXPERIMENT_LABEL, LabelSelector.Operator.IN,
-                java.util.Set.of(experiment))));
-        return store.list(new ListQuery(kind, Optional.of("default"), selector, ListQuery.MAX_LIMIT, Optional.empty())).items();
+        return bed.created(experiment);
     }
 
     @Test
@@ -239,7 +199,7 @@ class JobTrialsTest {
         assertThat(workloads).hasSize(4);
 
         store.delete(key);
-        var deadline = Instant.now().plus(TIMEOUT);
+        var deadline = Instant.now().plus(RuntimeTestbed.TIMEOUT);
         while (Instant.now().isBefore(deadline) && (!jobs("gone").isEmpty() || !trials("gone").isEmpty()
                 || workloads.stream().anyMatch(id -> backend.find(id).filter(s -> !s.phase().isTerminal()).isPresent()))) {
             LockSupport.parkNanos(Duration.ofMillis(100).toNanos());
