@@ -34,10 +34,11 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Runs workloads as local child processes that survive the server. Each workload lives in {@code <stateDir>/<id>/};
- * its process is started through a small {@code sh} wrapper in a new session (see {@link SessionLauncher}), so a
- * {@code kill -9} of the server leaves it running, and its pid and start time are in {@code state.json} before
- * {@link #launch} returns. A new {@code LocalBackend} on the same folder re-adopts what still runs (timeouts keep
- * counting from the original start), settles what ended while it was down from the recorded exit code, marks the
+ * its process is started in a new session by a resident launch supervisor (or, without perl, a small per-launch
+ * wrapper; see {@link SessionLauncher}), so a {@code kill -9} of the server leaves it running, and its pid and start
+ * time are in {@code state.json} before {@link #launch} returns. A workload admitted at once is written only as
+ * RUNNING; one found with a spec but no state (a crash between the spawn and that write) is queued again. A new
+ * {@code LocalBackend} on the same folder re-adopts what still runs (timeouts keep counting from the original start), settles what ended while it was down from the recorded exit code, marks the
  * rest {@link WorkloadPhase#LOST}, and queues the queued ones again.
  *
  * <p>Scheduling: a workload starts when its CPU, memory and GPU requests fit beside the running ones; the others
@@ -46,6 +47,10 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Logs: {@link #tail} and {@link #follow} number the lines of stdout and stderr together; see {@link LogIndex}
  * for the ordering across the two streams. Each stream keeps at most half of {@link Options#maxLogBytes()}.
+ *
+ * <p>Processes are spawned without holding the backend's lock: an admitted workload keeps its resources and reads as
+ * QUEUED until its pid is recorded, and a cancel waits for that. If the launch supervisor dies, the workloads it ran
+ * are watched by polling their pids, as re-adopted ones are, and the next launch starts a new supervisor.
  *
  * <p>Thread-safe. {@link #close()} stops watching but leaves the processes running for the next server;
  * {@link #shutdownAndKillAll(Duration)} kills them too.
@@ -125,6 +130,14 @@ public final class LocalBackend implements Backend {
         final WorkloadDir dir;
         final LogIndex logs;
         Tracked tracked;
+        /** The launch supervisor's record of the process, when this backend started it through one. */
+        volatile LaunchSupervisor.Child child;
+        /** Read from disk as queued: it may have been started once already by a server that then died. */
+        boolean mayHaveRun;
+        /** Admitted and being spawned outside the lock; still QUEUED to readers. Guarded by the lock. */
+        boolean starting;
+        /** The GPUs allocated at admission. Guarded by the lock. */
+        List<Integer> gpus = List.of();
 
         Entry(WorkloadSpec spec, WorkloadDir dir, Tracked tracked, Clock clock) {
             this.spec = spec;
@@ -142,6 +155,8 @@ public final class LocalBackend implements Backend {
     private final Clock clock;
     private final SessionLauncher launcher;
     private final ReentrantLock lock = new ReentrantLock();
+    /** Signalled when a workload leaves {@link Entry#starting}. */
+    private final java.util.concurrent.locks.Condition startDone = lock.newCondition();
     // Guarded by lock: workloads, queue, pool, nextSequence, closed, draining.
     private final Map<String, Entry> workloads = new LinkedHashMap<>();
     private final PriorityQueue<Entry> queue = new PriorityQueue<>(
@@ -162,13 +177,18 @@ public final class LocalBackend implements Backend {
         this.clock = options.clock();
         List<Integer> gpus = options.gpuDetector().detect();
         this.pool = new ResourcePool(options.cpus(), options.memoryBytes(), gpus);
-        this.launcher = new SessionLauncher(gpus, options.maxLogBytes() / 2);
+        this.launcher = new SessionLauncher(gpus, options.maxLogBytes() / 2, Optional.of(options.stateDir().resolve(".supervisor.log")));
         try {
             Files.createDirectories(options.stateDir());
         } catch (IOException e) {
             throw new UncheckedIOException("cannot create the workload folder " + options.stateDir() + "; check permissions", e);
         }
         recover();
+    }
+
+    /** The pid of the resident launch supervisor, or -1 when none runs; for benchmarks and tests. */
+    long supervisorPid() {
+        return launcher.supervisorPid();
     }
 
     /** The GPU indices this backend hands out. */
@@ -179,6 +199,8 @@ public final class LocalBackend implements Backend {
     @Override
     public WorkloadState launch(WorkloadSpec spec) {
         Objects.requireNonNull(spec, "spec");
+        Entry e;
+        List<Entry> admitted;
         lock.lock();
         try {
             ensureOpen();
@@ -197,27 +219,31 @@ public final class LocalBackend implements Backend {
             }
             try {
                 Files.createDirectories(dir.root());
-            } catch (IOException e) {
-                throw new TransientException("cannot create workload folder " + dir.root() + "; check permissions and disk space", e);
+            } catch (IOException ex) {
+                throw new TransientException("cannot create workload folder " + dir.root() + "; check permissions and disk space", ex);
             }
             dir.writeSpec(spec);
             Instant now = clock.instant();
             var state = new WorkloadState(spec.id(), WorkloadPhase.QUEUED, Optional.empty(), "waiting for resources",
                     Optional.empty(), Optional.empty(), List.of());
-            var e = new Entry(spec, dir, new Tracked(state, nextSequence++, now, Optional.empty(), Optional.empty()), clock);
+            e = new Entry(spec, dir, new Tracked(state, nextSequence++, now, Optional.empty(), Optional.empty()), clock);
             workloads.put(spec.id(), e);
             var impossible = pool.neverFits(spec.id(), spec.requests());
             if (impossible.isPresent()) {
                 finishLocked(e, ExitStatus.stopped(WorkloadPhase.FAILED, impossible.get()));
                 return e.tracked.state();
             }
-            persist(e);
             queue.add(e);
-            admitLocked();
-            return e.tracked.state();
+            admitted = admitLocked();
+            // Admitted at once: start() persists it as RUNNING with its pid (or as FAILED) before this returns, so
+            // QUEUED is never written. A crash between the spawn and that write leaves spec.json without state.json,
+            // which recovery queues again, just as a crash after a QUEUED write and before the RUNNING one always did.
+            if (!e.starting) persist(e);
         } finally {
             lock.unlock();
         }
+        startAll(admitted);
+        return phaseState(e);
     }
 
     @Override
@@ -326,6 +352,7 @@ public final class LocalBackend implements Backend {
         } finally {
             lock.unlock();
         }
+        launcher.close();
         var threads = List.copyOf(watchers.values());
         threads.forEach(Thread::interrupt);
         for (var t : threads) {
@@ -408,46 +435,99 @@ public final class LocalBackend implements Backend {
     }
 
     /**
-     * Starts queued workloads from the head of the queue while they fit; the head is never overtaken. Workloads
+     * Admits queued workloads from the head of the queue while they fit; the head is never overtaken. Workloads
      * that request nothing take nothing from the head, so they start at once wherever they are in the queue.
+     * Admitted workloads get their resources now and are marked {@link Entry#starting}; the caller hands the
+     * returned list to {@link #startAll} after releasing the lock, so that no process is spawned under it.
      */
-    private void admitLocked() {
-        if (closed || draining) return;
+    private List<Entry> admitLocked() {
+        if (closed || draining || queue.isEmpty()) return List.of();
+        var admitted = new ArrayList<Entry>();
         while (!queue.isEmpty() && pool.fits(queue.peek().spec.requests())) {
-            start(queue.poll());
+            reserveLocked(queue.poll(), admitted);
         }
-        for (var e : List.copyOf(queue)) {
-            if (e.spec.requests().equals(ResourceRequest.NONE)) {
-                queue.remove(e);
-                start(e);
+        if (!queue.isEmpty()) {
+            for (var e : List.copyOf(queue)) {
+                if (e.spec.requests().equals(ResourceRequest.NONE)) {
+                    queue.remove(e);
+                    reserveLocked(e, admitted);
+                }
             }
         }
+        return admitted;
     }
 
-    private void start(Entry e) {
-        List<Integer> gpus = pool.allocate(e.id(), e.spec.requests());
-        Tracked.Launch launch;
+    private void reserveLocked(Entry e, List<Entry> admitted) {
+        e.gpus = pool.allocate(e.id(), e.spec.requests());
+        e.starting = true;
+        admitted.add(e);
+    }
+
+    /** Starts what {@link #admitLocked} admitted; the first failure to record a start is thrown after the rest. */
+    private void startAll(List<Entry> admitted) {
+        TransientException failure = null;
+        var todo = new java.util.ArrayDeque<>(admitted);
+        while (!todo.isEmpty()) {
+            try {
+                todo.addAll(start(todo.poll()));
+            } catch (TransientException ex) {
+                if (failure == null) failure = ex;
+            }
+        }
+        if (failure != null) throw failure;
+    }
+
+    /**
+     * Spawns an admitted workload without holding the lock, then records it as RUNNING, pid included, before
+     * anyone can see it running. Returns what a failed start let in.
+     */
+    private List<Entry> start(Entry e) {
+        SessionLauncher.Started started = null;
+        String failure = null;
         try {
-            launch = launcher.start(e.spec, e.dir, gpus);
+            if (e.mayHaveRun) {
+                // An exit code left by an earlier start must not be taken for this one's.
+                Files.deleteIfExists(e.dir.exitCodeFile());
+                e.mayHaveRun = false;
+            }
+            started = launcher.start(e.spec, e.dir, e.gpus);
+        } catch (IOException ex) {
+            failure = "cannot clear the old exit code of workload '%s': %s".formatted(e.id(), ex);
         } catch (PermanentFailureException ex) {
-            pool.release(e.id());
-            finishLocked(e, ExitStatus.stopped(WorkloadPhase.FAILED, ex.getMessage()));
-            return;
+            failure = ex.getMessage();
+        } catch (RuntimeException ex) {
+            failure = "workload '%s' could not be started: %s".formatted(e.id(), ex);
         }
-        var s = e.tracked.state();
-        e.tracked = e.tracked.withLaunch(launch, new WorkloadState(e.id(), WorkloadPhase.RUNNING, Optional.empty(),
-                "running as pid " + launch.pid(), Optional.of(clock.instant()), Optional.empty(), gpus));
+        lock.lock();
         try {
-            persist(e);
-        } catch (UncheckedIOException ex) {
-            // Without a record of the pid the process could never be re-adopted, so it must not run.
-            ProcessHandle.of(launch.pid()).ifPresent(h -> ProcessTree.terminate(h, Duration.ZERO));
-            pool.release(e.id());
-            e.tracked = e.tracked.withState(s);
-            throw new TransientException("workload '%s' was not started: %s".formatted(e.id(), ex.getMessage()), ex);
+            e.starting = false;
+            startDone.signalAll();
+            if (started == null) {
+                pool.release(e.id());
+                finishLocked(e, ExitStatus.stopped(WorkloadPhase.FAILED, failure));
+                return admitLocked();
+            }
+            var launch = started.launch();
+            e.child = started.child().orElse(null);
+            var before = e.tracked;
+            e.tracked = e.tracked.withLaunch(launch, new WorkloadState(e.id(), WorkloadPhase.RUNNING, Optional.empty(),
+                    "running as pid " + launch.pid(), Optional.of(clock.instant()), Optional.empty(), e.gpus));
+            try {
+                persist(e);
+            } catch (UncheckedIOException ex) {
+                // Without a record of the pid the process could never be re-adopted, so it must not run.
+                ProcessHandle.of(launch.pid()).ifPresent(h -> ProcessTree.terminate(h, Duration.ZERO));
+                pool.release(e.id());
+                e.child = null;
+                e.tracked = before;
+                throw new TransientException("workload '%s' was not started: %s".formatted(e.id(), ex.getMessage()), ex);
+            }
+            log.atInfo().addKeyValue("workload", e.id()).addKeyValue("pid", launch.pid()).addKeyValue("gpus", e.gpus).log("workload started");
+            watch(e);
+            return List.of();
+        } finally {
+            lock.unlock();
         }
-        log.atInfo().addKeyValue("workload", e.id()).addKeyValue("pid", launch.pid()).addKeyValue("gpus", gpus).log("workload started");
-        watch(e);
     }
 
     private void watch(Entry e) {
@@ -473,8 +553,10 @@ public final class LocalBackend implements Backend {
             lock.unlock();
         }
         var launch = t.launch().orElseThrow();
-        Optional<ProcessHandle> handle = ProcessHandle.of(launch.pid());
         Optional<Instant> deadline = e.spec.timeout().flatMap(to -> t.state().startedAt().map(s -> s.plus(to)));
+        var child = e.child;
+        if (child != null && watchSupervised(e, launch, child, deadline)) return;
+        Optional<ProcessHandle> handle = ProcessHandle.of(launch.pid());
         while (!Thread.currentThread().isInterrupted()) {
             lock.lock();
             try {
@@ -504,6 +586,83 @@ public final class LocalBackend implements Backend {
                 return;
             }
         }
+    }
+
+    /**
+     * Waits on the supervisor's reports instead of polling. Returns false if the supervisor died before the main
+     * process ended, so that the caller polls the pid as for a re-adopted workload.
+     */
+    private boolean watchSupervised(Entry e, Tracked.Launch launch, LaunchSupervisor.Child c, Optional<Instant> deadline) {
+        while (!Thread.currentThread().isInterrupted()) {
+            lock.lock();
+            try {
+                if (closed || e.tracked.phase().isTerminal() || e.tracked.stop().isPresent()) return true;
+            } finally {
+                lock.unlock();
+            }
+            Instant now = clock.instant();
+            if (deadline.isPresent() && !now.isBefore(deadline.get()) && !c.exited.isDone()) {
+                stop(e, new Tracked.Stop(WorkloadPhase.FAILED, "killed after timeout " + e.spec.timeout().orElseThrow()));
+                return true;
+            }
+            long waitMs = deadline.map(d -> Math.max(1, Math.min(POLL.toMillis(), Duration.between(now, d).toMillis())))
+                    .orElse(POLL.toMillis());
+            int code;
+            try {
+                code = c.exited.get(waitMs, TimeUnit.MILLISECONDS);
+            } catch (TimeoutException ex) {
+                e.logs.refresh(false);
+                continue;
+            } catch (ExecutionException ex) {
+                log.atWarn().addKeyValue("workload", e.id()).addKeyValue("error", ex.getCause().getMessage())
+                        .log("lost the launch supervisor; watching the process by polling");
+                return false;
+            } catch (InterruptedException ex) {
+                Thread.currentThread().interrupt();
+                return true;
+            }
+            lock.lock();
+            try {
+                // A cancel or timeout that raced with the exit settles it.
+                if (closed || e.tracked.phase().isTerminal() || e.tracked.stop().isPresent()) return true;
+            } finally {
+                lock.unlock();
+            }
+            settleSupervised(e, launch, c, code);
+            return true;
+        }
+        return true;
+    }
+
+    /**
+     * The supervisor reaped the main process and recorded {@code code}. Lets it drain the logs, kills what the
+     * workload left behind in its group (only then is /proc scanned), and records the outcome.
+     */
+    private void settleSupervised(Entry e, Tracked.Launch launch, LaunchSupervisor.Child c, int code) {
+        boolean drained;
+        try {
+            c.drained.get(DRAIN.toMillis(), TimeUnit.MILLISECONDS);
+            drained = true;
+        } catch (TimeoutException | ExecutionException ex) {
+            drained = false;
+        } catch (InterruptedException ex) {
+            Thread.currentThread().interrupt();
+            return;
+        }
+        if (!drained || c.groupLeft) ProcessTree.terminateGroup(launch.pid(), options.killGrace());
+        if (!drained && !c.drained.isDone()) {
+            // Something outside the group (a daemon that called setsid) still holds the pipes: stop copying them.
+            c.abandonLogs();
+            try {
+                c.drained.get(1, TimeUnit.SECONDS);
+            } catch (TimeoutException | ExecutionException ex) {
+                // the log is sealed below either way
+            } catch (InterruptedException ex) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+        complete(e, ExitStatus.of(code));
     }
 
     /**
@@ -538,6 +697,8 @@ public final class LocalBackend implements Backend {
         Tracked.Launch launch;
         lock.lock();
         try {
+            // Being spawned outside the lock: let it get its pid first, then stop it as a running one.
+            while (e.starting) startDone.awaitUninterruptibly();
             if (e.tracked.phase().isTerminal()) return e.tracked.state();
             if (e.tracked.phase() == WorkloadPhase.QUEUED) {
                 queue.remove(e);
@@ -555,7 +716,16 @@ public final class LocalBackend implements Backend {
         }
         // Only a wrapper we can still identify is signalled (with its group): after it is gone its pid, and so its
         // group id, may belong to someone else.
-        ProcessTree.find(launch.pid(), launch.processStart()).ifPresent(h -> ProcessTree.terminate(h, options.killGrace()));
+        var root = ProcessTree.find(launch.pid(), launch.processStart());
+        var c = e.child;
+        if (root.isPresent()) {
+            ProcessTree.terminate(root.get(), options.killGrace());
+        } else if (c != null && (!c.exited.isDone() || c.groupLeft)) {
+            // Started through the supervisor, the main process is the session leader itself. It has ended, but while
+            // the supervisor has not reaped it, or while its group has members, its pid cannot be reused, so the
+            // group is still the workload's.
+            ProcessTree.terminateGroup(launch.pid(), options.killGrace());
+        }
         complete(e, ExitStatus.stopped(stop.phase(), stop.message()));
         return phaseState(e);
     }
@@ -573,10 +743,12 @@ public final class LocalBackend implements Backend {
     private void complete(Entry e, ExitStatus outcome) {
         e.logs.refresh(true);
         try {
-            e.logs.save(e.dir.logIndex());
+            // An empty log needs no index: a missing one is rebuilt, identically, from the empty files.
+            if (e.logs.lineCount() > 0) e.logs.save(e.dir.logIndex());
         } catch (UncheckedIOException ex) {
             log.atWarn().addKeyValue("workload", e.id()).addKeyValue("error", ex.getMessage()).log("cannot save the log index; it will be rebuilt");
         }
+        List<Entry> admitted;
         lock.lock();
         try {
             if (e.tracked.phase().isTerminal()) return;
@@ -584,10 +756,11 @@ public final class LocalBackend implements Backend {
             var result = stop.isPresent() ? ExitStatus.stopped(stop.get().phase(), stop.get().message()) : outcome;
             finishLocked(e, result);
             pool.release(e.id());
-            admitLocked();
+            admitted = admitLocked();
         } finally {
             lock.unlock();
         }
+        startAll(admitted);
     }
 
     private void finishLocked(Entry e, ExitStatus outcome) {
@@ -613,14 +786,25 @@ public final class LocalBackend implements Backend {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot list the workload folder " + options.stateDir(), e);
         }
+        List<Entry> admitted;
         lock.lock();
         try {
             var loaded = new ArrayList<Entry>();
+            var unrecorded = new ArrayList<Entry>();
             for (Path p : dirs) {
                 var dir = new WorkloadDir(p);
-                if (!Files.exists(dir.specFile()) || !Files.exists(dir.stateFile())) continue;
+                if (!Files.exists(dir.specFile())) continue;
                 try {
                     var spec = dir.readSpec();
+                    if (!Files.exists(dir.stateFile())) {
+                        // launch() writes no QUEUED state for a workload it starts at once; a crash before the RUNNING
+                        // state was written leaves only the spec: queue it again, as a recorded QUEUED one would be.
+                        var state = new WorkloadState(spec.id(), WorkloadPhase.QUEUED, Optional.empty(), "waiting for resources",
+                                Optional.empty(), Optional.empty(), List.of());
+                        var queuedAt = Files.getLastModifiedTime(dir.specFile()).toInstant();
+                        unrecorded.add(new Entry(spec, dir, new Tracked(state, 0, queuedAt, Optional.empty(), Optional.empty()), clock));
+                        continue;
+                    }
                     var e = new Entry(spec, dir, dir.readState(spec.id()), clock);
                     e.logs.load(dir.logIndex());
                     loaded.add(e);
@@ -634,17 +818,27 @@ public final class LocalBackend implements Backend {
                 workloads.put(e.id(), e);
                 nextSequence = Math.max(nextSequence, e.tracked.sequence() + 1);
             }
+            unrecorded.sort(Comparator.comparing(e -> e.tracked.queuedAt()));
+            for (var e : unrecorded) {
+                e.tracked = new Tracked(e.tracked.state(), nextSequence++, e.tracked.queuedAt(), Optional.empty(), Optional.empty());
+                workloads.put(e.id(), e);
+                loaded.add(e);
+            }
             for (var e : loaded) {
                 switch (e.tracked.phase()) {
-                    case QUEUED -> queue.add(e);
+                    case QUEUED -> {
+                        e.mayHaveRun = true;
+                        queue.add(e);
+                    }
                     case RUNNING -> recoverRunning(e);
                     case SUCCEEDED, FAILED, CANCELLED, LOST -> e.logs.refresh(true);
                 }
             }
-            admitLocked();
+            admitted = admitLocked();
         } finally {
             lock.unlock();
         }
+        startAll(admitted);
     }
 
     private void recoverRunning(Entry e) {

@@ -16,6 +16,10 @@ final class ResourcePool {
     private final long capacityMemoryBytes;
     private final List<Integer> gpus;
     private final Map<String, Allocation> allocations = new HashMap<>();
+    // Sums over allocations, kept as they change: a launch must not cost a pass over every running workload.
+    private long usedMillicpus;
+    private long usedMemoryBytes;
+    private int gpuHolders;
 
     record Allocation(long millicpus, long memoryBytes, List<Integer> gpus) {
     }
@@ -57,32 +61,44 @@ final class ResourcePool {
 
     /** Takes the resources for {@code id}; the caller has checked {@link #fits}. Returns the GPU indices handed out. */
     List<Integer> allocate(String id, ResourceRequest r) {
-        var chosen = freeGpus().stream().limit(r.gpuCount()).toList();
-        allocations.put(id, new Allocation(millis(r.cpus()), r.memoryBytes(), chosen));
+        List<Integer> chosen = r.gpuCount() == 0 ? List.of() : freeGpus().stream().limit(r.gpuCount()).toList();
+        put(id, new Allocation(millis(r.cpus()), r.memoryBytes(), chosen));
         return chosen;
     }
 
     /** Records resources that a re-adopted workload already holds; may exceed capacity if the machine shrank. */
     void adopt(String id, ResourceRequest r, List<Integer> heldGpus) {
-        allocations.put(id, new Allocation(millis(r.cpus()), r.memoryBytes(), List.copyOf(heldGpus)));
+        put(id, new Allocation(millis(r.cpus()), r.memoryBytes(), List.copyOf(heldGpus)));
     }
 
     void release(String id) {
-        allocations.remove(id);
+        account(allocations.remove(id), -1);
+    }
+
+    private void put(String id, Allocation a) {
+        account(allocations.put(id, a), -1);
+        account(a, 1);
+    }
+
+    private void account(Allocation a, int sign) {
+        if (a == null) return;
+        usedMillicpus += sign * a.millicpus();
+        usedMemoryBytes += sign * a.memoryBytes();
+        if (!a.gpus().isEmpty()) gpuHolders += sign;
     }
 
     private List<Integer> freeGpus() {
         var free = new TreeSet<>(gpus);
-        allocations.values().forEach(a -> a.gpus().forEach(free::remove));
+        if (gpuHolders > 0) allocations.values().forEach(a -> a.gpus().forEach(free::remove));
         return new ArrayList<>(free);
     }
 
     private long usedMillicpus() {
-        return allocations.values().stream().mapToLong(Allocation::millicpus).sum();
+        return usedMillicpus;
     }
 
     private long usedMemoryBytes() {
-        return allocations.values().stream().mapToLong(Allocation::memoryBytes).sum();
+        return usedMemoryBytes;
     }
 
     private static long millis(double cpus) {

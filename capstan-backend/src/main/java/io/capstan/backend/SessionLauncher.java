@@ -11,10 +11,19 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.locks.ReentrantLock;
 import java.util.stream.Collectors;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
- * Starts a workload so that it outlives the JVM. The argv goes to a fixed wrapper script as positional parameters,
+ * Starts a workload so that it outlives the JVM. Where perl is on PATH, launches go through one resident
+ * {@link LaunchSupervisor} per backend (started on the first launch, and again after it dies), which forks each
+ * workload into its own session and copies its logs with the same contract as the wrappers below; it reports the
+ * exit and the end of the logs to the JVM, so nothing is polled. Without perl, if the supervisor cannot be started,
+ * or with {@code -Dcapstan.backend.supervisor=false}, each launch starts its own wrapper as described here.
+ *
+ * <p>Per-launch wrappers: the argv goes to a fixed wrapper script as positional parameters,
  * never spliced into shell text, and the wrapper runs in its own session ({@code setsid}), so a Ctrl-C or a
  * {@code kill -9} of the server reaches neither it nor its children, and its pid is also its process group id.
  *
@@ -106,14 +115,35 @@ final class SessionLauncher {
             reap(0);
             """;
 
+    private static final Logger log = LoggerFactory.getLogger(SessionLauncher.class);
+
+    /**
+     * Whether launches go through a resident {@link LaunchSupervisor} where perl is available (the default), instead
+     * of one wrapper process per launch; {@code -Dcapstan.backend.supervisor=false} turns it off.
+     */
+    static final boolean SUPERVISOR_ENABLED = !"false".equalsIgnoreCase(System.getProperty("capstan.backend.supervisor", "true"));
+
+    /** A started workload: its identity, and the supervisor's record of it when it was started through one. */
+    record Started(Tracked.Launch launch, Optional<LaunchSupervisor.Child> child) {
+    }
+
     private final Path setsid;
     private final Path shell;
     private final Optional<Path> perl;
     private final String toolPath;
     private final List<Integer> machineGpus;
     private final long maxBytesPerStream;
+    private final Optional<Path> supervisorLog;
+    private final ReentrantLock supervisorLock = new ReentrantLock();
+    private LaunchSupervisor supervisor; // guarded by supervisorLock
+    private boolean closed; // guarded by supervisorLock
 
     SessionLauncher(List<Integer> machineGpus, long maxBytesPerStream) {
+        this(machineGpus, maxBytesPerStream, Optional.empty());
+    }
+
+    /** With {@code supervisorLog}, launches go through a resident supervisor (when perl exists) that logs there. */
+    SessionLauncher(List<Integer> machineGpus, long maxBytesPerStream, Optional<Path> supervisorLog) {
         this.toolPath = System.getenv().getOrDefault("PATH", "/usr/local/bin:/usr/bin:/bin");
         this.setsid = findOnPath("setsid", toolPath, Path.of("/")).orElseThrow(() -> new IllegalStateException(
                 "LocalBackend needs the setsid program (util-linux) on PATH=" + toolPath + "; install util-linux"));
@@ -122,6 +152,51 @@ final class SessionLauncher {
         this.perl = findOnPath("perl", toolPath, Path.of("/"));
         this.machineGpus = List.copyOf(machineGpus);
         this.maxBytesPerStream = maxBytesPerStream;
+        this.supervisorLog = supervisorLog.filter(p -> SUPERVISOR_ENABLED && perl.isPresent());
+    }
+
+    /** The running supervisor's pid, or -1. */
+    long supervisorPid() {
+        supervisorLock.lock();
+        try {
+            return supervisor != null && supervisor.isUsable() ? supervisor.pid() : -1;
+        } finally {
+            supervisorLock.unlock();
+        }
+    }
+
+    /** Lets the supervisor finish its running children and exit; later launches use a per-launch wrapper. */
+    void close() {
+        supervisorLock.lock();
+        try {
+            closed = true;
+            if (supervisor != null) supervisor.close();
+        } finally {
+            supervisorLock.unlock();
+        }
+    }
+
+    /** The live supervisor, started if there is none (first launch, or the last one died); empty if it cannot run. */
+    private Optional<LaunchSupervisor> supervisor() {
+        if (supervisorLog.isEmpty()) return Optional.empty();
+        supervisorLock.lock();
+        try {
+            if (closed) return Optional.empty();
+            if (supervisor == null || !supervisor.isUsable()) {
+                if (supervisor != null) {
+                    supervisor.close();
+                    log.atWarn().addKeyValue("pid", supervisor.pid()).log("the launch supervisor died; starting a new one");
+                }
+                supervisor = null;
+                supervisor = LaunchSupervisor.start(setsid, perl.orElseThrow(), supervisorLog.get());
+            }
+            return Optional.of(supervisor);
+        } catch (IOException e) {
+            log.atWarn().addKeyValue("error", e.toString()).log("cannot start the launch supervisor; starting this workload with a wrapper");
+            return Optional.empty();
+        } finally {
+            supervisorLock.unlock();
+        }
     }
 
     /**
@@ -129,7 +204,7 @@ final class SessionLauncher {
      *
      * @throws PermanentFailureException if the working directory or the program does not exist, or the start fails
      */
-    Tracked.Launch start(WorkloadSpec spec, WorkloadDir dir, List<Integer> gpus) {
+    Started start(WorkloadSpec spec, WorkloadDir dir, List<Integer> gpus) {
         Path workDir = spec.workingDir().orElse(dir.defaultWorkDir()).toAbsolutePath();
         try {
             if (spec.workingDir().isEmpty()) Files.createDirectories(workDir);
@@ -143,12 +218,28 @@ final class SessionLauncher {
         Map<String, String> env = environment(spec, gpus);
         String program = spec.command().getFirst();
         String path = env.getOrDefault("PATH", "");
-        if (findOnPath(program, path, workDir).isEmpty()) {
+        if (resolve(program, path, workDir).isEmpty()) {
             throw new PermanentFailureException(program.contains("/")
                     ? "workload '%s': program '%s' does not exist or is not executable (relative to %s); fix the command"
                             .formatted(spec.id(), Names.printable(program), workDir)
                     : "workload '%s': program '%s' was not found on PATH=%s; install it or give its absolute path"
                             .formatted(spec.id(), Names.printable(program), path));
+        }
+        for (int attempt = 0; attempt < 2; attempt++) {
+            var sup = supervisor();
+            if (sup.isEmpty()) break;
+            try {
+                var child = sup.get().launch(dir, maxBytesPerStream, env, workDir, spec.command());
+                return new Started(child.started.join(), Optional.of(child));
+            } catch (LaunchSupervisor.Lost e) {
+                // The request never reached it: safe to try a fresh supervisor, then the wrapper.
+                log.atWarn().addKeyValue("workload", spec.id()).addKeyValue("error", e.getMessage()).log("the launch supervisor is gone");
+            } catch (LaunchSupervisor.MaybeStarted e) {
+                throw new PermanentFailureException(("workload '%s': the launch supervisor failed while starting it (%s); it may have "
+                        + "started without being observed, see %s").formatted(spec.id(), e.getMessage(), supervisorLog.get()), e);
+            } catch (IOException e) {
+                throw new PermanentFailureException("workload '%s': cannot start: %s".formatted(spec.id(), e.getMessage()), e);
+            }
         }
         var argv = new ArrayList<String>(perl.isPresent()
                 ? List.of(setsid.toString(), perl.get().toString(), "-e", PERL_WRAPPER)
@@ -165,7 +256,7 @@ final class SessionLauncher {
         try {
             Process p = pb.start();
             // setsid execs in place when its caller is not a group leader, which a JVM's child never is.
-            return new Tracked.Launch(p.pid(), p.info().startInstant());
+            return new Started(new Tracked.Launch(p.pid(), p.info().startInstant()), Optional.empty());
         } catch (IOException e) {
             throw new PermanentFailureException("workload '%s': cannot start %s: %s".formatted(spec.id(), setsid, e.getMessage()), e);
         }
@@ -181,6 +272,35 @@ final class SessionLauncher {
             env.put("CUDA_VISIBLE_DEVICES", gpus.stream().map(String::valueOf).collect(Collectors.joining(",")));
         }
         return env;
+    }
+
+    /**
+     * Whether {@code program} exists, as {@link #findOnPath}, remembering where a name was found on an absolute PATH:
+     * while that file still exists the exec will find it (or one earlier on PATH), so one stat replaces a walk of PATH.
+     */
+    private Optional<Path> resolve(String program, String path, Path workDir) {
+        if (program.contains("/") || !absoluteEntries(path)) return findOnPath(program, path, workDir);
+        String key = path + '\0' + program;
+        Path hit = resolved.get(key);
+        if (hit != null && Files.isRegularFile(hit) && Files.isExecutable(hit)) return Optional.of(hit);
+        var found = findOnPath(program, path, workDir);
+        if (found.isPresent()) {
+            if (resolved.size() > 1024) resolved.clear();
+            resolved.put(key, found.get());
+        } else {
+            resolved.remove(key);
+        }
+        return found;
+    }
+
+    private final java.util.concurrent.ConcurrentHashMap<String, Path> resolved = new java.util.concurrent.ConcurrentHashMap<>();
+
+    private static boolean absoluteEntries(String path) {
+        if (path.isEmpty()) return false;
+        for (String entry : path.split(":", -1)) {
+            if (!entry.startsWith("/")) return false;
+        }
+        return true;
     }
 
     /** Where {@code program} resolves, as execvp would: a name with '/' is a path, else each PATH entry is tried. */

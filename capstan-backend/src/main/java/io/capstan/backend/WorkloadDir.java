@@ -23,7 +23,8 @@ import java.util.stream.Stream;
 
 /**
  * One workload's folder, {@code <state>/<id>/}: {@code spec.json}, {@code state.json}, {@code stdout.log},
- * {@code stderr.log}, {@code exit_code} (written by the wrapper), {@code log.idx}, {@code wrapper.log} and
+ * {@code stderr.log}, {@code exit_code} (written by the launch supervisor or the wrapper), {@code log.idx} (not written
+ * for an empty log), {@code wrapper.log} and
  * {@code work/} (the default working directory). JSON files are replaced atomically (temp file, rename), so a
  * crash of the server leaves either the old or the new version. They are not fsynced: what a killed process wrote
  * is in the page cache and survives it, and after a power loss every workload is dead anyway and the resource store
@@ -146,12 +147,19 @@ record WorkloadDir(Path root) {
         }
     }
 
+    private static final String TEMP_TAG = "." + ProcessHandle.current().pid() + ".";
+    private static final java.util.concurrent.atomic.AtomicLong TEMP_COUNTER = new java.util.concurrent.atomic.AtomicLong();
+    private static final java.util.Set<StandardOpenOption> TEMP_OPEN = java.util.Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+    private static final java.nio.file.attribute.FileAttribute<?> OWNER_ONLY =
+            java.nio.file.attribute.PosixFilePermissions.asFileAttribute(java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+
     static void writeAtomically(Path target, byte[] bytes) {
-        Path tmp = null;
+        // A unique temp name (pid and counter): two backends on one folder (a crashed server still exiting) must not
+        // collide. Readable by the owner only, as Files.createTempFile makes it (a spec may carry secrets in its env),
+        // but opened once instead of created and then opened again.
+        Path tmp = target.resolveSibling("." + target.getFileName() + TEMP_TAG + TEMP_COUNTER.incrementAndGet() + ".tmp");
         try {
-            // A unique temp name: two backends on one folder (a crashed server still exiting) must not collide.
-            tmp = Files.createTempFile(target.getParent(), "." + target.getFileName(), ".tmp");
-            try (var ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
+            try (var ch = openTemp(tmp)) {
                 var buf = ByteBuffer.wrap(bytes);
                 while (buf.hasRemaining()) ch.write(buf);
             }
@@ -159,14 +167,20 @@ record WorkloadDir(Path root) {
         } catch (IOException e) {
             var failure = new UncheckedIOException("cannot write %s; check that the folder is writable and the disk has space"
                     .formatted(target), e);
-            if (tmp != null) {
-                try {
-                    Files.deleteIfExists(tmp);
-                } catch (IOException cleanup) {
-                    failure.addSuppressed(cleanup);
-                }
+            try {
+                Files.deleteIfExists(tmp);
+            } catch (IOException cleanup) {
+                failure.addSuppressed(cleanup);
             }
             throw failure;
+        }
+    }
+
+    private static FileChannel openTemp(Path tmp) throws IOException {
+        try {
+            return FileChannel.open(tmp, TEMP_OPEN, OWNER_ONLY);
+        } catch (UnsupportedOperationException e) {
+            return FileChannel.open(tmp, TEMP_OPEN);
         }
     }
 }

@@ -404,6 +404,126 @@ class LocalBackendTest {
         assertThat(texts(b.tail("waiting", 1))).containsExactly("finally");
     }
 
+    @Test
+    void settlesRunningWorkloadsWhenTheLaunchSupervisorIsKilledAndStartsANewOne() throws Exception {
+        var b = backend();
+        var gate = tmp.resolve("go");
+        b.launch(aWorkload("orphan").shell("while [ ! -e '" + gate + "' ]; do sleep 0.05; done").build());
+        long supervisor = b.supervisorPid();
+        org.junit.jupiter.api.Assumptions.assumeTrue(supervisor > 0, "no launch supervisor (perl missing or disabled)");
+
+        ProcessHandle.of(supervisor).orElseThrow().destroyForcibly();
+        awaitProcessGone(supervisor);
+        assertThat(b.find("orphan").orElseThrow().phase()).as("still running without its supervisor").isEqualTo(WorkloadPhase.RUNNING);
+        Files.createFile(gate);
+
+        var done = awaitTerminal(b, "orphan");
+        assertThat(done.phase()).isEqualTo(WorkloadPhase.FAILED);
+        assertThat(done.message()).contains("ended without recording an exit code");
+
+        b.launch(aWorkload("after").shell("echo again").build());
+        assertThat(awaitTerminal(b, "after").phase()).isEqualTo(WorkloadPhase.SUCCEEDED);
+        assertThat(texts(b.tail("after", 10))).containsExactly("again");
+        assertThat(b.supervisorPid()).as("a new supervisor").isPositive().isNotEqualTo(supervisor);
+    }
+
+    @Test
+    void aNewBackendReadoptsWorkloadsThatTheOldSupervisorStillServes() throws Exception {
+        var first = backend();
+        var gate = tmp.resolve("go");
+        first.launch(aWorkload("served").shell("echo before; while [ ! -e '" + gate + "' ]; do sleep 0.05; done; echo after; exit 7").build());
+        awaitLines(first, "served", 1);
+        long oldSupervisor = first.supervisorPid();
+        first.close();
+
+        var second = backend();
+        assertThat(second.find("served").orElseThrow().phase()).isEqualTo(WorkloadPhase.RUNNING);
+        Files.createFile(gate);
+
+        var done = awaitTerminal(second, "served");
+        assertThat(done.phase()).isEqualTo(WorkloadPhase.FAILED);
+        assertThat(done.message()).isEqualTo("exited with code 7");
+        assertThat(texts(second.tail("served", 10))).containsExactly("before", "after");
+        if (oldSupervisor > 0) awaitProcessGone(oldSupervisor);
+    }
+
+    @Test
+    void passesHostileArgumentsAndEnvironmentByteForByte() throws Exception {
+        var wd = Files.createDirectories(tmp.resolve("hostile wd"));
+        var args = new ArrayList<>(List.of("", " ", "a b", "'single'", "\"double\"", "$(touch pwned)", "`touch pwned`", "${HOME}",
+                "back\\slash", "new\nline", "tab\there", "semi;colon && true || false", "héllo ✓ 世界", "-n", "--", "*", "~")
+        );
+        args.add("x".repeat(100_000));
+        var argv = new ArrayList<>(List.of("sh", "-c", "printf '%s\\0' \"$@\" \"$HOSTILE\" > args.bin", "sh"));
+        argv.addAll(args);
+        String hostileEnv = "v=1; $(touch pwned) 'q' \"dq\" \\ \n end";
+        var b = backend();
+        b.launch(aWorkload("hostile").command(argv.toArray(String[]::new)).env("HOSTILE", hostileEnv).workingDir(wd).build());
+
+        assertThat(awaitTerminal(b, "hostile").phase()).isEqualTo(WorkloadPhase.SUCCEEDED);
+        var expected = new ArrayList<>(args);
+        expected.add(hostileEnv);
+        var got = new String(Files.readAllBytes(wd.resolve("args.bin")), java.nio.charset.StandardCharsets.UTF_8);
+        assertThat(List.of(got.split("\0", -1))).containsExactlyElementsOf(concat(expected, ""));
+        assertThat(wd.resolve("pwned")).doesNotExist();
+    }
+
+    @Test
+    void refusesANulCharacterInTheCommand() {
+        var b = backend();
+        var state = b.launch(aWorkload("nul").command("printf", "a\0b").build());
+
+        assertThat(state.phase()).isEqualTo(WorkloadPhase.FAILED);
+        assertThat(state.message()).contains("null character");
+    }
+
+    @Test
+    void persistsAWorkloadStartedAtOnceOnlyAsRunning() throws Exception {
+        var b = backend();
+        var gate = tmp.resolve("go");
+        var s = b.launch(aWorkload("direct").shell("while [ ! -e '" + gate + "' ]; do sleep 0.05; done").build());
+
+        assertThat(s.phase()).isEqualTo(WorkloadPhase.RUNNING);
+        assertThat(stateField(stateDir().resolve("direct"), "phase")).isEqualTo("RUNNING");
+        assertThat(Long.parseLong(stateField(stateDir().resolve("direct"), "pid"))).isEqualTo(
+                Long.parseLong(s.message().replaceAll("\\D", "")));
+        assertThat(stateField(stateDir().resolve("direct"), "processStart")).isNotEmpty();
+        Files.createFile(gate);
+        assertThat(awaitTerminal(b, "direct").phase()).isEqualTo(WorkloadPhase.SUCCEEDED);
+    }
+
+    @Test
+    void requeuesAWorkloadWhoseStartWasNeverRecorded() throws Exception {
+        // A crash between the spawn and the first state write leaves only the spec (and maybe an exit code).
+        var dir = new WorkloadDir(Files.createDirectories(stateDir().resolve("unrecorded")));
+        dir.writeSpec(aWorkload("unrecorded").shell("echo again; exit 5").build());
+        Files.writeString(dir.exitCodeFile(), "0\n");
+
+        var b = backend();
+
+        var done = awaitTerminal(b, "unrecorded");
+        assertThat(done.message()).as("the stale exit code is not taken").isEqualTo("exited with code 5");
+        assertThat(texts(b.tail("unrecorded", 10))).containsExactly("again");
+    }
+
+    @Test
+    void manyConcurrentWorkloadsAllFinish() {
+        var b = backend();
+        for (int i = 0; i < 300; i++) b.launch(aWorkload("c" + i).shell("sleep 1; echo " + i).build());
+
+        for (int i = 0; i < 300; i++) {
+            var done = awaitTerminal(b, "c" + i);
+            assertThat(done.phase()).as("c" + i).isEqualTo(WorkloadPhase.SUCCEEDED);
+            assertThat(texts(b.tail("c" + i, 1))).containsExactly(Integer.toString(i));
+        }
+    }
+
+    private static List<String> concat(List<String> list, String last) {
+        var all = new ArrayList<>(list);
+        all.add(last);
+        return all;
+    }
+
     private static Tracked runningAs(String id, long pid) {
         var state = new WorkloadState(id, WorkloadPhase.RUNNING, Optional.empty(), "", Optional.of(Instant.now()), Optional.empty(), List.of());
         return new Tracked(state, 0, Instant.now(), Optional.of(new Tracked.Launch(pid, Optional.of(Instant.EPOCH))), Optional.empty());
