@@ -38,8 +38,9 @@ import org.slf4j.LoggerFactory;
  * wrapper; see {@link SessionLauncher}), so a {@code kill -9} of the server leaves it running, and its pid and start
  * time are in {@code state.json} before {@link #launch} returns. A workload admitted at once is written only as
  * RUNNING; one found with a spec but no state (a crash between the spawn and that write) is queued again. A new
- * {@code LocalBackend} on the same folder re-adopts what still runs (timeouts keep counting from the original start), settles what ended while it was down from the recorded exit code, marks the
- * rest {@link WorkloadPhase#LOST}, and queues the queued ones again.
+ * {@code LocalBackend} on the same folder re-adopts what still runs (timeouts keep counting from the original
+ * start), settles what ended while it was down from the recorded exit code, marks the rest
+ * {@link WorkloadPhase#LOST}, and queues the queued ones again.
  *
  * <p>Scheduling: a workload starts when its CPU, memory and GPU requests fit beside the running ones; the others
  * wait in priority order (higher first, then first come), and the head of the queue is never overtaken, so a large
