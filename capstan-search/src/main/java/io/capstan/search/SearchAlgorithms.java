@@ -35,7 +35,9 @@ import java.util.Set;
  *       {@code prior_weight} (1.0).</li>
  *   <li>{@code bayesianoptimization}: {@code base_estimator} (GP), {@code n_initial_points} (10), {@code acq_func}
  *       (EI, PI, LCB or UCB, or gp_hedge, the default: a portfolio of EI, PI and LCB), {@code acq_optimizer}
- *       (accepted, always sampling plus local search), {@code xi} (0.01), {@code kappa} (1.96).</li>
+ *       (accepted, always sampling plus local search), {@code xi} (0.01; also the least gain that counts as progress:
+ *       a search that has stalled restarts from fresh design points, see {@code BayesianOptimization}),
+ *       {@code kappa} (1.96).</li>
  *   <li>{@code cmaes}: {@code sigma} (1/6 of each range), {@code restart_strategy} (none, ipop or bipop).</li>
  *   <li>{@code hyperband}: {@code resource_name} (required), {@code eta} (3), {@code r_l} (the resource's max).</li>
  *   <li>{@code pbt}: {@code suggestion_trial_dir}, {@code n_population} (40), {@code truncation_threshold} (0.2),

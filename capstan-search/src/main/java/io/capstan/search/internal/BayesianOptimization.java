@@ -25,6 +25,14 @@ import java.util.SplittableRandom;
  * nominees travel with the suggestion as the label {@value #NOMINEES} so that later calls can score them. An
  * instance remembers its latest kernel hyperparameters and starts the next fit there with one start instead of
  * two, except every {@value #FRESH_FIT_EVERY}th trial, which fits afresh.
+ *
+ * <p>Restarts, as trust-region methods such as TuRBO restart a collapsed region: once a phase has run
+ * {@value #MIN_PHASE_FACTOR} times {@code n_initial_points} trials and its last {@value #RESTART_PATIENCE} have not
+ * beaten its best by {@code xi} (the same margin EI and PI ask for), the basin it found counts as resolved and a new
+ * phase begins: {@code n_initial_points} fresh points of the Sobol sequence, then a process fitted to the new
+ * phase's trials only, so that the old basin's points no longer pin the model (its length scales, its idea of
+ * where the good region is). EI and PI still measure improvement on the best loss of all phases. The phases are
+ * worked out afresh from the history's losses on every call, so the algorithm keeps no state beyond its warm start.
  */
 public final class BayesianOptimization implements SearchAlgorithm {
     /**
@@ -49,6 +57,11 @@ public final class BayesianOptimization implements SearchAlgorithm {
     /** Fits more than this many trials apart start each from scratch and from the previous fit's hyperparameters. */
     private static final int FRESH_FIT_EVERY = 5;
 
+    /** A phase that has not beaten its best by {@code xi} in this many trials is over... */
+    static final int RESTART_PATIENCE = 10;
+    /** ...once it has run at least this many times {@code n_initial_points} trials. */
+    static final int MIN_PHASE_FACTOR = 4;
+
     private final Config config;
     /** The hyperparameters of this instance's latest fit: a warm start for the next, which then tries one start. */
     private volatile GaussianProcess.Hyperparameters warm;
@@ -60,7 +73,9 @@ public final class BayesianOptimization implements SearchAlgorithm {
     @Override
     public List<Suggestion> suggest(SearchSpace searchSpace, List<Trial> history, int count) {
         UnitSpace space = UnitSpace.of(searchSpace);
-        Observations observed = Observations.of(space, history);
+        Observations all = Observations.of(space, history);
+        Observations observed = all.since(phaseStart(all.losses(), config.xi, RESTART_PATIENCE,
+                MIN_PHASE_FACTOR * config.initialPoints));
         SplittableRandom random = Seeds.forCall(config.seed, history.size());
         Set<Map<String, String>> seen = new HashSet<>(observed.seen());
         List<Suggestion> suggestions = new ArrayList<>();
@@ -76,8 +91,9 @@ public final class BayesianOptimization implements SearchAlgorithm {
                 next = initial.get(i);
             } else {
                 if (surrogate == null) {
-                    GaussianProcess.Hyperparameters start = observed.size() % FRESH_FIT_EVERY == 0 ? null : warm;
-                    surrogate = Surrogate.fit(space, observed, random, start);
+                    GaussianProcess.Hyperparameters start = all.size() % FRESH_FIT_EVERY == 0 ? null : warm;
+                    double incumbent = Arrays.stream(all.losses()).min().orElseThrow();
+                    surrogate = Surrogate.fit(space, observed, random, start, incumbent);
                     warm = surrogate.process().hyperparameters();
                     if (config.acquisition == Acquisition.HEDGE) gains = surrogate.gains(history);
                 }
@@ -101,6 +117,28 @@ public final class BayesianOptimization implements SearchAlgorithm {
             suggestions.add(new Suggestion(assignment, labels));
         }
         return suggestions;
+    }
+
+    /**
+     * The index of the finished trial that begins the current phase: a phase that has run at least
+     * {@code minimumLength} trials, and {@code patience} trials without beating its best by {@code tolerance} (small
+     * gains add up until they do), is over, and the next trial begins a new one.
+     */
+    static int phaseStart(double[] losses, double tolerance, int patience, int minimumLength) {
+        int start = 0;
+        double anchor = Double.POSITIVE_INFINITY;
+        int lastImprovement = 0;
+        for (int t = 0; t < losses.length; t++) {
+            if (anchor == Double.POSITIVE_INFINITY || losses[t] < anchor - tolerance) {
+                anchor = losses[t];
+                lastImprovement = t;
+            }
+            if (t + 1 - start >= minimumLength && t - lastImprovement >= patience) {
+                start = t + 1;
+                anchor = Double.POSITIVE_INFINITY;
+            }
+        }
+        return start;
     }
 
     /** Softmax choice over the portfolio's gains. */
@@ -162,7 +200,9 @@ public final class BayesianOptimization implements SearchAlgorithm {
     private record Surrogate(UnitSpace space, Features features, GaussianProcess process, double[][] x, double[] y,
                              double scale, double best, List<double[]> points) {
 
-        static Surrogate fit(UnitSpace space, Observations observed, SplittableRandom random, GaussianProcess.Hyperparameters warm) {
+        /** The process fitted to {@code observed}; EI and PI measure improvement on {@code incumbent} when it is lower. */
+        static Surrogate fit(UnitSpace space, Observations observed, SplittableRandom random,
+                             GaussianProcess.Hyperparameters warm, double incumbent) {
             Features features = new Features(space);
             double[] losses = observed.losses();
             double mean = Arrays.stream(losses).average().orElseThrow();
@@ -172,7 +212,7 @@ public final class BayesianOptimization implements SearchAlgorithm {
             double[][] x = observed.points().stream().map(p -> features.of(space.snap(p))).toArray(double[][]::new);
             GaussianProcess process = warm == null ? GaussianProcess.fit(x, y, random, HYPERPARAMETER_STARTS)
                     : GaussianProcess.fit(x, y, random, 1, warm);
-            double best = Arrays.stream(y).min().orElseThrow();
+            double best = Math.min(Arrays.stream(y).min().orElseThrow(), (incumbent - mean) / scale);
             return new Surrogate(space, features, process, x, y, scale, best, observed.points());
         }
 

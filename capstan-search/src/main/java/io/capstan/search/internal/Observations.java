@@ -5,6 +5,7 @@ import io.capstan.search.Trial;
 import io.capstan.search.TrialState;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -49,6 +50,13 @@ public record Observations(List<double[]> points, double[] losses, List<double[]
             loss = OptionalDouble.of(values.get(values.size() - 1).loss());
         }
         return loss.isPresent() && Double.isFinite(loss.getAsDouble()) ? loss : OptionalDouble.empty();
+    }
+
+    /** The finished trials from the {@code first}th on (same pending points and seen assignments). */
+    public Observations since(int first) {
+        if (first == 0) return this;
+        return new Observations(points.subList(first, points.size()), Arrays.copyOfRange(losses, first, losses.length),
+                pending, seen);
     }
 
     public int size() {

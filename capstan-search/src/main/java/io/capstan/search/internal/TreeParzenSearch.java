@@ -16,7 +16,8 @@ import java.util.SplittableRandom;
 
 /**
  * Katib's {@code tpe} and {@code multivariate-tpe}, following Optuna's TPE sampler: after {@code n_startup_trials}
- * random trials, the finished trials split into the best {@code gamma(n)} and the rest; a Parzen estimator of each
+ * startup trials (random draws; for univariate TPE a randomly shifted Sobol sequence, which measured better there),
+ * the finished trials split into the best {@code gamma(n)} and the rest; a Parzen estimator of each
  * ({@link ParzenEstimator}) scores {@code n_ei_candidates} draws from the good one by the ratio of the two
  * densities. Univariate TPE does this for each parameter on its own, multivariate TPE for whole points. Running
  * trials (and the call's earlier suggestions) join the bad group, as Optuna's constant liar does.
@@ -47,7 +48,8 @@ public final class TreeParzenSearch implements SearchAlgorithm {
         List<double[]> pending = new ArrayList<>(observed.pending());
         List<Suggestion> suggestions = new ArrayList<>();
         for (int i = 0; i < count; i++) {
-            double[] next = observed.size() < config.startupTrials ? RandomSearch.draw(space, random)
+            double[] next = observed.size() < config.startupTrials
+                    ? (config.multivariate ? RandomSearch.draw(space, random) : startupPoint(space, history.size() + i))
                     : propose(space, observed, pending, random, seen);
             Map<String, String> assignment = space.assignment(next);
             if (!seen.add(assignment)) {
@@ -59,6 +61,18 @@ public final class TreeParzenSearch implements SearchAlgorithm {
             suggestions.add(Suggestion.of(assignment));
         }
         return suggestions;
+    }
+
+    /**
+     * Point {@code index + 1} of a Sobol sequence shifted at random (by {@code random_state}, modulo 1): the
+     * startup trials cover the space more evenly than independent draws do, and stay reproducible.
+     */
+    private double[] startupPoint(UnitSpace space, int index) {
+        if (space.size() == 0) return new double[0];
+        SplittableRandom shiftRandom = Seeds.forCall(config.seed, -1);
+        double[] p = SobolSearch.points(space.size(), index, 1).get(0); // skips the sequence's origin, as SobolSearch does
+        for (int d = 0; d < p.length; d++) p[d] = (p[d] + shiftRandom.nextDouble()) % 1.0;
+        return space.snap(p);
     }
 
     private double[] propose(UnitSpace space, Observations observed, List<double[]> pending, SplittableRandom random,
