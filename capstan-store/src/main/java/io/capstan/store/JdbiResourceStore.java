@@ -167,6 +167,29 @@ public final class JdbiResourceStore implements ResourceStore {
         }).resource();
     }
 
+    /** Reads only the stored version, not the body: the resource the caller read is the stored one if it matches. */
+    @Override
+    public Resource updateStatus(Resource current, ResourceStatus status) {
+        Objects.requireNonNull(current, "current");
+        Objects.requireNonNull(status, "status");
+        var key = current.key();
+        var expected = current.metadata().resourceVersion();
+        if (expected.isEmpty()) return updateStatus(key, "", status);
+        return write(Op.UPDATE_STATUS, h -> {
+            long version = nextVersion(h);
+            var actual = h.createQuery("SELECT resource_version FROM resources WHERE kind = :kind AND namespace = :namespace AND name = :name")
+                    .bind("kind", key.kind()).bind("namespace", key.namespace()).bind("name", key.name())
+                    .mapTo(Long.class).findOne()
+                    .orElseThrow(() -> new NotFoundException(describe(key) + " does not exist; cannot write its status"));
+            if (!expected.equals(Long.toString(actual))) {
+                throw new ConflictException("%s was modified: the status update is based on resourceVersion %s but the stored one is %s; re-read and retry"
+                        .formatted(describe(key), expected, actual));
+            }
+            if (current.status().equals(status)) return Written.unchanged(current, h);
+            return store(h, current.withStatus(status), current.metadata().generation(), version, WatchEvent.Type.MODIFIED);
+        }).resource();
+    }
+
     @Override
     public Optional<Resource> delete(ResourceKey key) {
         Objects.requireNonNull(key, "key");

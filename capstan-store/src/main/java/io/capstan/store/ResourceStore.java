@@ -53,6 +53,16 @@ public interface ResourceStore {
      */
     Resource updateStatus(ResourceKey key, String expectedResourceVersion, ResourceStatus status);
 
+    /**
+     * As {@link #updateStatus(ResourceKey, String, ResourceStatus)} with {@code current}'s key and resourceVersion:
+     * replaces the status of the resource the caller read, and fails with a conflict if it changed since. A store
+     * may use {@code current} itself instead of reading the stored body again, since an unchanged version means an
+     * unchanged body.
+     */
+    default Resource updateStatus(Resource current, ResourceStatus status) {
+        return updateStatus(current.key(), current.metadata().resourceVersion(), status);
+    }
+
     /** Deletes the resource and emits a DELETED event; returns the last stored state, or empty if there was none. */
     Optional<Resource> delete(ResourceKey key);
 

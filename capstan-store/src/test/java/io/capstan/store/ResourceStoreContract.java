@@ -162,6 +162,29 @@ abstract class ResourceStoreContract {
     }
 
     @Test
+    void statusUpdateOfTheResourceReadWritesItAsStoredAndRefusesAStaleOne() {
+        var v1 = store.create(aResource("Job", ns, "sr").withLabel("x", "1").build());
+        var after = store.updateStatus(v1, ResourceStatus.EMPTY.withPhase("Running"));
+        assertThat(after).isEqualTo(store.get(job("sr")));
+        assertThat(after.spec()).isEqualTo(v1.spec());
+        assertThat(after.metadata().labels()).containsEntry("x", "1");
+        assertThat(after.metadata().generation()).isEqualTo(v1.metadata().generation());
+        assertThat(after.metadata().resourceVersion()).isNotEqualTo(v1.metadata().resourceVersion());
+        var events = store.changes(inNamespace(), Long.parseLong(v1.metadata().resourceVersion()), 10, Duration.ZERO);
+        assertThat(events).singleElement().satisfies(e -> assertThat(e.resource()).isEqualTo(after));
+
+        long version = store.currentVersion();
+        assertThat(store.updateStatus(after, ResourceStatus.EMPTY.withPhase("Running"))).isEqualTo(after);
+        assertThat(store.currentVersion()).isEqualTo(version);
+        assertThatExceptionOfType(ConflictException.class)
+                .isThrownBy(() -> store.updateStatus(v1, ResourceStatus.EMPTY.withPhase("Failed")))
+                .withMessageContaining("resourceVersion " + v1.metadata().resourceVersion());
+        store.delete(job("sr"));
+        assertThatExceptionOfType(NotFoundException.class).isThrownBy(() -> store.updateStatus(after, ResourceStatus.EMPTY.withPhase("Done")));
+        assertThat(store.find(job("sr"))).isEmpty();
+    }
+
+    @Test
     void writingTheSameStatusTwiceTakesNoNewVersion() {
         store.create(aResource("Job", ns, "idem").build());
         var first = store.updateStatus(job("idem"), "", ResourceStatus.EMPTY.withPhase("Done"));

@@ -145,7 +145,7 @@ public final class PipelineRunReconciler implements Reconciler {
                     .withCondition("Succeeded", newPhase == RunPhase.SUCCEEDED, newPhase.wireName(), outcome.message(), clock.instant());
             if (!outcome.message().isEmpty()) next = next.withField("message", TextNode.valueOf(outcome.message()));
         }
-        if (!next.equals(run.status())) store.updateStatus(run.key(), run.metadata().resourceVersion(), next);
+        if (!next.equals(run.status())) store.updateStatus(run, next);
         // Only now that the RUNNING states and workload ids are stored do their processes start.
         for (var launch : pass.launches()) backend.launch(launch.get());
         if (newPhase.isTerminal()) {
