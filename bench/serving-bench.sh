@@ -6,6 +6,8 @@
 # the revision unloaded, end to end over HTTP, and the model activation part of it).
 # Usage: bench/serving-bench.sh [SECONDS]   (default 10 per run). Needs /usr/bin/wrk.
 # Run `./mvnw -q -o -pl capstan-serving install -DskipTests` first (it builds the test classes the harness lives in).
+# SERVING_CLASSES=dir1:dir2 runs other builds of capstan-serving's classes and test classes (e.g. a saved baseline).
+# Besides req/s, each HTTP line gives the server's CPU time per request (from /proc), which a busy machine disturbs less.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-10}
@@ -13,7 +15,7 @@ port=${PORT:-18280}
 java=${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}/bin/java
 work=$(mktemp -d)
 ./mvnw -q -o -pl capstan-serving dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile="$work/cp.txt" >/dev/null
-cp="capstan-serving/target/classes:capstan-serving/target/test-classes:$(cat "$work/cp.txt")"
+cp="${SERVING_CLASSES:-capstan-serving/target/classes:capstan-serving/target/test-classes}:$(cat "$work/cp.txt")"
 jvm=("$java" -Xss2m --enable-native-access=ALL-UNNAMED -XX:+UseParallelGC -cp "$cp" io.capstan.serving.bench.ServingBenchServer)
 run() { "${jvm[@]}" "$@"; }
 
@@ -36,13 +38,23 @@ wrk.headers["Content-Type"] = "application/json"
 wrk.body = '{"inputs":[{"name":"input","shape":[1,4],"datatype":"FP32","data":[5.1,3.5,1.4,0.2]}]}'
 LUA
 base="http://127.0.0.1:$port"
+ticks=$(getconf CLK_TCK)
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$server/stat"; }
+measure() { # wrk-output wrk-args...: runs wrk and notes the server's CPU ticks around it in wrk-output.cpu
+  local out=$1; shift
+  local before; before=$(cpu_ticks)
+  wrk "$@" >"$out"
+  echo $(( $(cpu_ticks) - before )) >"$out.cpu"
+}
 summary() { # label wrk-output
-  local rps p50 p99
+  local rps p50 p99 requests cpu
   rps=$(grep 'Requests/sec' "$2" | awk '{print $2}')
   p50=$(grep -E '^\s+50%' "$2" | awk '{print $2}')
   p99=$(grep -E '^\s+99%' "$2" | awk '{print $2}')
+  requests=$(grep 'requests in' "$2" | awk '{print $1}')
+  cpu=$(awk -v t="$(cat "$2.cpu")" -v n="$requests" -v hz="$ticks" 'BEGIN { printf "%.1f", (n > 0) ? t * 1e6 / hz / n : 0 }')
   local errors; errors=$(grep -E 'Non-2xx|Socket errors' "$2" | tr -s ' ' || true)
-  printf '%-34s %10s req/s  p50 %8s  p99 %8s  %s\n' "$1" "$rps" "$p50" "$p99" "$errors"
+  printf '%-34s %10s req/s  p50 %8s  p99 %8s  server CPU %6s us/req  %s\n' "$1" "$rps" "$p50" "$p99" "$cpu" "$errors"
 }
 # warm-up
 wrk -t2 -c64 -d6s -s "$work/post.lua" "$base/v2/models/iris/infer" >/dev/null
@@ -50,15 +62,17 @@ wrk -t2 -c64 -d3s -s "$work/post.lua" "$base/v2/models/iris-batched/infer" >/dev
 wrk -t2 -c16 -d3s -s "$work/post.lua" "$base/fixed" >/dev/null
 echo "== HTTP, single-row requests, ${secs}s each"
 for c in 16 64; do
-  wrk -t2 -c$c -d${secs}s --latency -s "$work/post.lua" "$base/v2/models/iris/infer" >"$work/oip$c.txt"
+  measure "$work/oip$c.txt" -t2 -c$c -d${secs}s --latency -s "$work/post.lua" "$base/v2/models/iris/infer"
   summary "OIP v2 REST, $c connections" "$work/oip$c.txt"
-  wrk -t2 -c$c -d${secs}s --latency -s "$work/post.lua" "$base/fixed" >"$work/fixed$c.txt"
+  measure "$work/fixed$c.txt" -t2 -c$c -d${secs}s --latency -s "$work/post.lua" "$base/fixed"
   summary "fixed response (floor), $c conns" "$work/fixed$c.txt"
   awk -v a="$(grep Requests/sec "$work/oip$c.txt" | awk '{print $2}')" -v b="$(grep Requests/sec "$work/fixed$c.txt" | awk '{print $2}')" \
-    'BEGIN { printf "  OIP / fixed = %.0f%%   (goal >= 60%%); vs KServe sklearn server 2.7k req/s: %.1fx (goal >= 10x)\n", 100*a/b, a/2700 }'
+    -v ca="$(cat "$work/oip$c.txt.cpu")" -v na="$(grep 'requests in' "$work/oip$c.txt" | awk '{print $1}')" \
+    -v cb="$(cat "$work/fixed$c.txt.cpu")" -v nb="$(grep 'requests in' "$work/fixed$c.txt" | awk '{print $1}')" \
+    'BEGIN { printf "  OIP / fixed = %.0f%%   (goal >= 60%%); vs KServe sklearn server 2.7k req/s: %.1fx (goal >= 10x); server CPU per request fixed / OIP = %.0f%%\n", 100*a/b, a/2700, (ca > 0 && nb > 0) ? 100 * (cb/nb) / (ca/na) : 0 }'
 done
 echo "== batched: single-row requests merged by the batcher (maxBatchSize 64, maxLatency 2ms), 64 and 256 connections"
 for c in 64 256; do
-  wrk -t2 -c$c -d${secs}s --latency -s "$work/post.lua" "$base/v2/models/iris-batched/infer" >"$work/batched$c.txt"
+  measure "$work/batched$c.txt" -t2 -c$c -d${secs}s --latency -s "$work/post.lua" "$base/v2/models/iris-batched/infer"
   summary "batcher, $c conns (rows/s = req/s)" "$work/batched$c.txt"
 done

@@ -46,6 +46,13 @@ public final class OipJson {
     // ---------------------------------------------------------------- reading
 
     public static InferenceRequest readRequest(byte[] body) {
+        var simple = OipFastJson.readRequest(body);
+        if (simple != null) return simple;
+        return readRequestGeneral(body);
+    }
+
+    /** Jackson's streaming reader: every request, and the errors that name their field. */
+    static InferenceRequest readRequestGeneral(byte[] body) {
         try (var parser = FACTORY.createParser(body)) {
             if (parser.nextToken() != JsonToken.START_OBJECT) {
                 throw new InvalidInputException("the body must be a JSON object with \"inputs\"");
@@ -374,6 +381,12 @@ public final class OipJson {
     // ---------------------------------------------------------------- writing
 
     public static byte[] writeResponse(InferenceResponse response) {
+        var simple = OipFastJson.writeResponse(response);
+        if (simple != null) return simple;
+        return writeResponseGeneral(response);
+    }
+
+    static byte[] writeResponseGeneral(InferenceResponse response) {
         return write(g -> {
             g.writeStartObject();
             g.writeStringField("model_name", response.modelName());

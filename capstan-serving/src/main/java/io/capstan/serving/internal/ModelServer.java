@@ -25,6 +25,8 @@ public final class ModelServer implements InferenceEndpoint, AutoCloseable {
     public static final String SERVER_VERSION = "0.1.0";
 
     private final Map<String, ServedModel> models = new ConcurrentHashMap<>();
+    /** The same models by namespace, then name: the request path looks them up without building a key. */
+    private final Map<String, Map<String, ServedModel>> byNamespace = new ConcurrentHashMap<>();
     private final ScheduledExecutorService autoscaler;
 
     public ModelServer(Duration autoscaleInterval) {
@@ -43,7 +45,11 @@ public final class ModelServer implements InferenceEndpoint, AutoCloseable {
 
     /** The served model, created (not ready, no route) if it does not exist yet. */
     public ServedModel register(String namespace, String name) {
-        return models.computeIfAbsent(key(namespace, name), k -> new ServedModel(namespace, name));
+        return models.computeIfAbsent(key(namespace, name), k -> {
+            var model = new ServedModel(namespace, name);
+            byNamespace.computeIfAbsent(namespace, n -> new ConcurrentHashMap<>()).put(name, model);
+            return model;
+        });
     }
 
     public Optional<ServedModel> find(String namespace, String name) {
@@ -54,6 +60,8 @@ public final class ModelServer implements InferenceEndpoint, AutoCloseable {
     public void remove(String namespace, String name) {
         var removed = models.remove(key(namespace, name));
         if (removed == null) return;
+        var names = byNamespace.get(namespace);
+        if (names != null) names.remove(name, removed);
         var route = removed.route();
         removed.route(Route.NONE);
         route.targets().forEach(t -> t.revision().close());
@@ -65,7 +73,8 @@ public final class ModelServer implements InferenceEndpoint, AutoCloseable {
     }
 
     private ServedModel get(String namespace, String name) {
-        var model = models.get(key(namespace, name == null ? "" : name));
+        var names = namespace == null ? null : byNamespace.get(namespace);
+        var model = names == null ? null : names.get(name == null ? "" : name);
         if (model == null) {
             throw new ModelNotFoundException("no model '" + OipSafe.printable(String.valueOf(name)) + "' in namespace '"
                     + OipSafe.printable(String.valueOf(namespace)) + "'");

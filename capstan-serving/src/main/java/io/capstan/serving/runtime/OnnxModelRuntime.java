@@ -62,12 +62,23 @@ public final class OnnxModelRuntime implements ModelRuntime {
         }
     }
 
+    /** Inputs up to this many bytes go through a reused direct buffer. */
+    static final int POOLED_BUFFER_BYTES = 4096;
+    private static final int SPARE_BUFFERS = 16;
+
     static final class OnnxModel implements LoadedModel {
         private final OrtEnvironment env;
         private final OrtSession session;
         private final List<TensorMetadata> inputs;
         private final List<TensorMetadata> outputs;
         private final Map<String, TensorInfo> inputInfo = new HashMap<>();
+        private final Set<String> allOutputNames;
+        /**
+         * Direct buffers for small inputs, reused across calls: ONNX Runtime takes a direct buffer as the
+         * tensor's memory, where a heap array would be copied into a newly allocated direct buffer each call.
+         */
+        private final java.util.concurrent.atomic.AtomicReferenceArray<ByteBuffer> spareBuffers =
+                new java.util.concurrent.atomic.AtomicReferenceArray<>(SPARE_BUFFERS);
 
         OnnxModel(OrtEnvironment env, OrtSession session) throws OrtException, ModelLoadException {
             this.env = env;
@@ -77,6 +88,9 @@ public final class OnnxModelRuntime implements ModelRuntime {
             for (var entry : session.getInputInfo().entrySet()) {
                 inputInfo.put(entry.getKey(), (TensorInfo) entry.getValue().getInfo());
             }
+            var names = new java.util.LinkedHashSet<String>();
+            for (var output : outputs) names.add(output.name());
+            this.allOutputNames = java.util.Collections.unmodifiableSet(names);
         }
 
         private static List<TensorMetadata> describe(Map<String, NodeInfo> nodes, boolean inputs) throws ModelLoadException {
@@ -143,14 +157,17 @@ public final class OnnxModelRuntime implements ModelRuntime {
         @Override
         public List<Tensor> predict(List<Tensor> in, Set<String> outputNames, Map<String, Object> parameters) {
             var feeds = new LinkedHashMap<String, OnnxTensor>();
+            var borrowed = new ByteBuffer[in.size()];
             try {
-                for (var tensor : in) {
-                    feeds.put(tensor.name(), toOnnx(tensor));
+                for (int i = 0; i < in.size(); i++) {
+                    var tensor = in.get(i);
+                    feeds.put(tensor.name(), toOnnx(tensor, borrowed, i));
                 }
-                var wanted = new java.util.LinkedHashSet<String>();
-                for (var output : outputs) {
-                    if (outputNames.isEmpty() || outputNames.contains(output.name())) {
-                        wanted.add(output.name());
+                Set<String> wanted = allOutputNames;
+                if (!outputNames.isEmpty()) {
+                    wanted = new java.util.LinkedHashSet<>();
+                    for (var output : outputs) {
+                        if (outputNames.contains(output.name())) wanted.add(output.name());
                     }
                 }
                 try (var result = session.run(feeds, wanted)) {
@@ -166,7 +183,52 @@ public final class OnnxModelRuntime implements ModelRuntime {
                 throw new ModelFailedException("ONNX Runtime failed: " + e.getMessage(), e);
             } finally {
                 feeds.values().forEach(OnnxValue::close);
+                for (var buffer : borrowed) {
+                    if (buffer != null) giveBack(buffer);
+                }
             }
+        }
+
+        /** A cleared direct buffer of {@link #POOLED_BUFFER_BYTES} in native order, reused when one is spare. */
+        private ByteBuffer borrow() {
+            int start = (int) (Thread.currentThread().threadId() & (SPARE_BUFFERS - 1));
+            for (int k = 0; k < SPARE_BUFFERS; k++) {
+                int i = (start + k) & (SPARE_BUFFERS - 1);
+                var buffer = spareBuffers.get(i);
+                if (buffer != null && spareBuffers.compareAndSet(i, buffer, null)) return buffer.clear();
+            }
+            return ByteBuffer.allocateDirect(POOLED_BUFFER_BYTES).order(java.nio.ByteOrder.nativeOrder());
+        }
+
+        private void giveBack(ByteBuffer buffer) {
+            int start = (int) (Thread.currentThread().threadId() & (SPARE_BUFFERS - 1));
+            for (int k = 0; k < SPARE_BUFFERS; k++) {
+                int i = (start + k) & (SPARE_BUFFERS - 1);
+                if (spareBuffers.get(i) == null && spareBuffers.compareAndSet(i, null, buffer)) return;
+            }
+        }
+
+        /** Small FP32, FP64, INT64 and INT32 inputs are copied into a reused direct buffer; others go the usual way. */
+        private OnnxTensor toOnnx(Tensor tensor, ByteBuffer[] borrowed, int index) throws OrtException {
+            long[] shape = tensor.shape();
+            Object data = tensor.data();
+            int bytes = switch (tensor.datatype()) {
+                case FP32, INT32 -> 4 * java.lang.reflect.Array.getLength(data);
+                case FP64, INT64 -> 8 * java.lang.reflect.Array.getLength(data);
+                default -> Integer.MAX_VALUE;
+            };
+            if (bytes > 0 && bytes <= POOLED_BUFFER_BYTES) {
+                var buffer = borrow();
+                borrowed[index] = buffer;
+                return switch (tensor.datatype()) {
+                    case FP32 -> OnnxTensor.createTensor(env, buffer.asFloatBuffer().put((float[]) data).flip(), shape);
+                    case INT32 -> OnnxTensor.createTensor(env, buffer.asIntBuffer().put((int[]) data).flip(), shape);
+                    case FP64 -> OnnxTensor.createTensor(env, buffer.asDoubleBuffer().put((double[]) data).flip(), shape);
+                    case INT64 -> OnnxTensor.createTensor(env, buffer.asLongBuffer().put((long[]) data).flip(), shape);
+                    default -> throw new IllegalStateException();
+                };
+            }
+            return toOnnx(tensor);
         }
 
         private OnnxTensor toOnnx(Tensor tensor) throws OrtException {
