@@ -523,7 +523,8 @@ public final class LocalBackend implements Backend {
                 e.tracked = before;
                 throw new TransientException("workload '%s' was not started: %s".formatted(e.id(), ex.getMessage()), ex);
             }
-            log.atInfo().addKeyValue("workload", e.id()).addKeyValue("pid", launch.pid()).addKeyValue("gpus", e.gpus).log("workload started");
+            // Debug: a pipeline starts thousands of steps, and each one's state is in its folder and its owner's status.
+            log.atDebug().addKeyValue("workload", e.id()).addKeyValue("pid", launch.pid()).addKeyValue("gpus", e.gpus).log("workload started");
             watch(e);
             return List.of();
         } finally {
@@ -769,7 +770,9 @@ public final class LocalBackend implements Backend {
         e.tracked = e.tracked.withState(new WorkloadState(e.id(), outcome.phase(), outcome.exitCode(), outcome.message(),
                 s.startedAt(), Optional.of(clock.instant()), s.gpus()));
         persist(e);
-        log.atInfo().addKeyValue("workload", e.id()).addKeyValue("phase", outcome.phase()).addKeyValue("message", outcome.message())
+        // Only what went wrong at info: success is the common case, and is recorded in the folder and the owner's status.
+        log.atLevel(outcome.phase() == WorkloadPhase.SUCCEEDED ? org.slf4j.event.Level.DEBUG : org.slf4j.event.Level.INFO)
+                .addKeyValue("workload", e.id()).addKeyValue("phase", outcome.phase()).addKeyValue("message", outcome.message())
                 .log("workload finished");
         try {
             options.onFinish().accept(e.tracked.state());
