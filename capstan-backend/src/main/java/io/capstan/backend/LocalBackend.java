@@ -61,6 +61,8 @@ public final class LocalBackend implements Backend {
     private static final Duration POLL = Duration.ofMillis(200);
     private static final Duration DRAIN = Duration.ofSeconds(2);
     private static final int MAX_FOLLOW_LINES = 10_000;
+    /** Where the launch supervisor writes what it cannot tell the JVM, in the state folder. */
+    private static final String SUPERVISOR_LOG = ".supervisor.log";
 
     /**
      * How a {@link LocalBackend} runs.
@@ -178,7 +180,7 @@ public final class LocalBackend implements Backend {
         this.clock = options.clock();
         List<Integer> gpus = options.gpuDetector().detect();
         this.pool = new ResourcePool(options.cpus(), options.memoryBytes(), gpus);
-        this.launcher = new SessionLauncher(gpus, options.maxLogBytes() / 2, Optional.of(options.stateDir().resolve(".supervisor.log")));
+        this.launcher = new SessionLauncher(gpus, options.maxLogBytes() / 2, Optional.of(options.stateDir().resolve(SUPERVISOR_LOG)));
         try {
             Files.createDirectories(options.stateDir());
         } catch (IOException e) {
@@ -689,8 +691,9 @@ public final class LocalBackend implements Backend {
         }
         ProcessTree.terminateGroup(launch.pid(), options.killGrace());
         var outcome = e.dir.readExitCode().map(ExitStatus::of).orElseGet(() -> ExitStatus.stopped(WorkloadPhase.FAILED,
-                "process %d ended without recording an exit code; it was killed from outside Capstan or the wrapper failed (see %s)"
-                        .formatted(launch.pid(), e.dir.wrapperLog())));
+                "process %d ended without recording an exit code; it was killed from outside Capstan or %s failed (see %s)"
+                        .formatted(launch.pid(), e.child != null ? "the launch supervisor" : "the wrapper",
+                                e.child != null ? options.stateDir().resolve(SUPERVISOR_LOG) : e.dir.wrapperLog())));
         complete(e, outcome);
     }
 

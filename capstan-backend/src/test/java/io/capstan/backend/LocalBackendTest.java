@@ -20,6 +20,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class LocalBackendTest {
+    /** Tests about the launch supervisor itself; the run with the supervisor turned off leaves them out. */
+    static final String LAUNCH_SUPERVISOR = "launch-supervisor";
+
     private static final Duration WAIT = Duration.ofSeconds(15);
 
     @TempDir
@@ -405,6 +408,7 @@ class LocalBackendTest {
     }
 
     @Test
+    @org.junit.jupiter.api.Tag(LAUNCH_SUPERVISOR)
     void settlesRunningWorkloadsWhenTheLaunchSupervisorIsKilledAndStartsANewOne() throws Exception {
         var b = backend();
         var gate = tmp.resolve("go");
@@ -419,7 +423,7 @@ class LocalBackendTest {
 
         var done = awaitTerminal(b, "orphan");
         assertThat(done.phase()).isEqualTo(WorkloadPhase.FAILED);
-        assertThat(done.message()).contains("ended without recording an exit code");
+        assertThat(done.message()).contains("ended without recording an exit code").contains("the launch supervisor").contains(".supervisor.log");
 
         b.launch(aWorkload("after").shell("echo again").build());
         assertThat(awaitTerminal(b, "after").phase()).isEqualTo(WorkloadPhase.SUCCEEDED);
