@@ -13,8 +13,9 @@ import org.jdbi.v3.core.Handle;
  * {@link MetadataStore#putExecutions} inside one transaction, with a fixed number of statements per batch where
  * the one-at-a-time path ({@code MetadataStore.record}) spends several per execution: types and contexts are
  * looked up once each, the executions that already exist under their names are found with one query per type,
- * properties are deleted and inserted in one statement each, and associations go in one batch. Only the
- * executions themselves are inserted or updated row by row, and artifacts (rare in a batch) take the general path.
+ * new executions are inserted in one batch (with their generated ids) and known ones updated in another,
+ * properties are deleted and inserted in one statement each, and associations go in one batch. Executions given
+ * with an id, and artifacts (rare in a batch), take the general path, row by row.
  */
 final class ExecutionBatch {
     private record Existing(long id, Instant created) {
