@@ -11,6 +11,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.stream.Collectors;
 import org.slf4j.Logger;
@@ -134,6 +135,8 @@ final class SessionLauncher {
     private final List<Integer> machineGpus;
     private final long maxBytesPerStream;
     private final Optional<Path> supervisorLog;
+    /** Where each program name was last found, by PATH and name; see {@link #resolve}. */
+    private final Map<String, Path> resolved = new ConcurrentHashMap<>();
     private final ReentrantLock supervisorLock = new ReentrantLock();
     private LaunchSupervisor supervisor; // guarded by supervisorLock
     private boolean closed; // guarded by supervisorLock
@@ -292,8 +295,6 @@ final class SessionLauncher {
         }
         return found;
     }
-
-    private final java.util.concurrent.ConcurrentHashMap<String, Path> resolved = new java.util.concurrent.ConcurrentHashMap<>();
 
     private static boolean absoluteEntries(String path) {
         if (path.isEmpty()) return false;
