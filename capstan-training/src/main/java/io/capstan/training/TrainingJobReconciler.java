@@ -43,6 +43,8 @@ import java.util.Optional;
  */
 final class TrainingJobReconciler implements Reconciler {
     static final Duration POLL = Duration.ofMillis(500);
+    private static final Duration TRACKER_GRACE = Duration.ofSeconds(5);
+    private static final Duration TRACKER_POLL = Duration.ofMillis(100);
     static final Duration WAIT_FOR_RESOURCES = Duration.ofSeconds(2);
     static final Duration UNSCHEDULABLE_RETRY = Duration.ofSeconds(15);
 
@@ -116,6 +118,7 @@ final class TrainingJobReconciler implements Reconciler {
             return fail(job, gang.members(), reason, why + suffix, stopped);
         }
 
+        if (succeeded(plan, gang, states) && trackerMayStillFinish(gang, states, now)) return Result.requeueAfter(TRACKER_POLL);
         if (succeeded(plan, gang, states)) {
             var stopped = cancel(gang, states, plan.runPolicy().cleanPodPolicy());
             var model = c.lineage().recordModel(job, Gang.Dirs.under(c.jobDir(job)).model());
@@ -308,6 +311,18 @@ final class TrainingJobReconciler implements Reconciler {
 
     private static boolean isFailure(WorkloadState s) {
         return s != null && (s.phase() == WorkloadPhase.FAILED || s.phase() == WorkloadPhase.LOST || s.phase() == WorkloadPhase.CANCELLED);
+    }
+
+    /**
+     * An XGBoost tracker ends by itself once the workers have said goodbye, a moment after the last of them exits;
+     * cleaning it up at once would cut off its last words. It gets {@link #TRACKER_GRACE} from the last rank's end.
+     */
+    private static boolean trackerMayStillFinish(Gang gang, Map<String, WorkloadState> states, Instant now) {
+        var lastRankEnd = gang.ranks().stream().map(m -> states.get(m.spec().id()).finishedAt())
+                .flatMap(Optional::stream).max(Instant::compareTo);
+        return lastRankEnd.isPresent() && now.isBefore(lastRankEnd.get().plus(TRACKER_GRACE))
+                && gang.members().stream().filter(Gang.Member::isTracker)
+                        .anyMatch(m -> states.get(m.spec().id()) != null && !states.get(m.spec().id()).phase().isTerminal());
     }
 
     /** Kubeflow's rule: with a Master, the job succeeds when the Master does; otherwise when every rank does. */
