@@ -43,11 +43,34 @@ print("%s %.3f" % (r["status"]["phase"], (t(r["status"]["completionTime"]) - t(r
 PY
 }
 
-# Warm the server (class loading, JIT compilation of the scheduling path) with a few runs of a 100-node DAG first.
-python3 "$gen" 100 "$work/warm" >/dev/null
-for i in 1 2 3; do run_pipeline "warm-up-$i" "$work/warm/pipeline.yaml" >/dev/null; done
+# CPU the server process (with the launch supervisor and the steps, once reaped) spent on a run: it drifts less
+# than wall time on a shared machine.
+cpu_ticks() { awk '{print $14 + $15 + $16 + $17}' "/proc/$server/stat"; }
+supervisor_ticks() { local p t=0; for p in $(pgrep -P "$server"); do t=$((t + $(awk '{print $14 + $15 + $16 + $17}' "/proc/$p/stat"))); done; echo $t; }
+jit_ticks() { # CPU of the JVM's JIT compiler threads
+  local t total=0
+  for t in /proc/"$server"/task/*; do
+    case "$(cat "$t/comm" 2>/dev/null)" in C1\ Compiler*|C2\ Compiler*) total=$((total + $(awk '{print $14 + $15}' "$t/stat" 2>/dev/null || echo 0))) ;; esac
+  done
+  echo $total
+}
+hz=$(getconf CLK_TCK)
 
-printf 'N make_s capstan_s ratio per_step_ms snakemake_s cached_rerun_s rerun_vs_uncached\n'
+# Warm the server: class loading, and JIT compilation of the scheduling path. The server's code is large, and on two
+# cores the JIT compilers took as much CPU as the scheduling itself for the first several thousand steps (runs of
+# 500 went from 3.0 s to 1.6-1.9 s over ten repeats as they quietened). So warm up with 500-node runs until the
+# compilers used under a tenth of a run's wall time (WARMUP_MAX runs at most); the table's jit column says what
+# they took during the timed run.
+python3 "$gen" 500 "$work/warm" >/dev/null
+for i in $(seq "${WARMUP_MAX:-20}"); do
+  jit_before=$(jit_ticks)
+  read -r _ warm_s < <(run_pipeline "warm-up-$i" "$work/warm/pipeline.yaml")
+  jit_share=$(echo "scale=3; ($(jit_ticks) - $jit_before) / $hz / $warm_s" | bc)
+  echo "warm-up run $i: ${warm_s}s, JIT compilers busy ${jit_share} of it" >&2
+  [ "$(echo "$jit_share < 0.10" | bc)" = 1 ] && break
+done
+
+printf 'N make_s capstan_s ratio per_step_ms server_cpu_ms_per_step supervisor_and_steps_cpu_ms_per_step jit_cpu_s snakemake_s cached_rerun_s rerun_vs_uncached\n'
 for n in "${sizes[@]}"; do
   dir="$work/dag-$n"
   python3 "$gen" "$n" "$dir" >/dev/null
@@ -56,7 +79,11 @@ for n in "${sizes[@]}"; do
   if command -v snakemake >/dev/null 2>&1; then
     rm -rf "$dir/out"; start=$(date +%s%N); (cd "$dir" && snakemake -q -j2 >/dev/null 2>&1) && snake_s=$(echo "scale=3; ($(date +%s%N) - $start) / 1000000000" | bc)
   fi
+  server_before=$(cpu_ticks); children_before=$(supervisor_ticks); jit_before=$(jit_ticks)
   read -r phase capstan_s < <(run_pipeline "dag-$n-$RANDOM" "$dir/pipeline.yaml")
+  server_ms=$(echo "scale=2; ($(cpu_ticks) - $server_before) * 1000 / $hz / $n" | bc)
+  jit_s=$(echo "scale=2; ($(jit_ticks) - $jit_before) / $hz" | bc)
+  children_ms=$(echo "scale=2; ($(supervisor_ticks) - $children_before) * 1000 / $hz / $n" | bc)
   [ "$phase" = "Succeeded" ] || echo "warning: the Capstan run ended $phase"
   ratio=$(echo "scale=2; $capstan_s / $make_s" | bc)
   per_step=$(echo "scale=2; $capstan_s * 1000 / $n" | bc)
@@ -66,5 +93,5 @@ for n in "${sizes[@]}"; do
   run_pipeline "cached-$n-a-$RANDOM" "$dir/cached.yaml" true >/dev/null
   read -r _ rerun_s < <(run_pipeline "cached-$n-b-$RANDOM" "$dir/cached.yaml" true)
   fraction=$(echo "scale=3; $rerun_s / $capstan_s" | bc)
-  printf '%s %s %s %s %s %s %s %s\n' "$n" "$make_s" "$capstan_s" "$ratio" "$per_step" "$snake_s" "$rerun_s" "$fraction"
+  printf '%s %s %s %s %s %s %s %s %s %s %s\n' "$n" "$make_s" "$capstan_s" "$ratio" "$per_step" "$server_ms" "$children_ms" "$jit_s" "$snake_s" "$rerun_s" "$fraction"
 done

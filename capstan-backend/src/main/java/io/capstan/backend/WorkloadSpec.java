@@ -6,6 +6,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.regex.Pattern;
 
 /**
  * What to run. The same spec becomes a child process locally and a Pod in Kubernetes.
@@ -21,6 +22,8 @@ import java.util.Optional;
  */
 public record WorkloadSpec(String id, List<String> command, Map<String, String> env, Optional<Path> workingDir,
                            ResourceRequest requests, Optional<Duration> timeout, int priority, Optional<String> image) {
+    private static final Pattern ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,199}");
+
     public WorkloadSpec {
         Objects.requireNonNull(id, "id");
         command = List.copyOf(command);
@@ -30,7 +33,7 @@ public record WorkloadSpec(String id, List<String> command, Map<String, String> 
         Objects.requireNonNull(timeout, "timeout");
         Objects.requireNonNull(image, "image");
         if (command.isEmpty()) throw io.capstan.core.InvalidSpecException.of("command", "workload " + id + " has an empty command");
-        if (!id.matches("[A-Za-z0-9][A-Za-z0-9._-]{0,199}")) {
+        if (!ID.matcher(id).matches()) {
             throw io.capstan.core.InvalidSpecException.of("id", "workload id '" + io.capstan.core.Names.printable(id) + "' must be 1-200 letters, digits, '.', '_' or '-'");
         }
     }

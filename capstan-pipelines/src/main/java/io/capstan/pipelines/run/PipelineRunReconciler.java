@@ -175,8 +175,8 @@ public final class PipelineRunReconciler implements Reconciler {
             if (cached != null && cached.generation() == generation) return cached;
         }
         var spec = PipelineRunSpec.of(run.spec());
-        var parsed = spec.parsed();
-        var planned = new Planned(run.key(), generation, spec, parsed, PipelineRunSpec.plan(parsed));
+        var made = spec.planned();
+        var planned = new Planned(run.key(), generation, spec, made.parsed(), made.plan());
         synchronized (plans) {
             plans.put(uid, planned);
         }

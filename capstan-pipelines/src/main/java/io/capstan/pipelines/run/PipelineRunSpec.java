@@ -32,6 +32,14 @@ import java.util.Objects;
 public record PipelineRunSpec(JsonNode pipelineSpec, ObjectNode platformSpec, Map<String, JsonNode> parameters,
                               String pipelineRoot, boolean enableCaching, boolean cancelled, String experiment) {
     private static final PipelinePlanner PLANNER = new PipelinePlanner(new PipelineValidator());
+    private static final int RECENT_PIPELINES = 8;
+    /** Guarded by itself; see {@link #planned()}. */
+    private static final Map<String, Planned> RECENT = new LinkedHashMap<>(16, 0.75f, true) {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<String, Planned> eldest) {
+            return size() > RECENT_PIPELINES;
+        }
+    };
 
     public PipelineRunSpec {
         pipelineSpec = pipelineSpec.deepCopy();
@@ -46,8 +54,7 @@ public record PipelineRunSpec(JsonNode pipelineSpec, ObjectNode platformSpec, Ma
         var read = read(spec, problems);
         if (read == null) return;
         try {
-            var plan = read.plan();
-            var root = plan.root();
+            var root = read.planned().plan().root();
             Objects.requireNonNull(root);
         } catch (InvalidSpecException e) {
             for (var err : e.errors()) problems.add(prefix(err), err.message());
@@ -67,20 +74,35 @@ public record PipelineRunSpec(JsonNode pipelineSpec, ObjectNode platformSpec, Ma
         return read;
     }
 
+    /** A pipeline parsed and planned; both are immutable, and a pure function of the text they were read from. */
+    record Planned(ParsedPipeline parsed, ExecutionPlan plan) {
+    }
+
+    /**
+     * The pipeline parsed and planned. A run's text is parsed when it is applied (validation) and again when it is
+     * first reconciled, and each took longer than all of a 500-step run's status writes together; so the last few
+     * good results are kept by their text. Failures are not kept: they are cheap to reach again.
+     *
+     * @throws InvalidSpecException when the inline pipeline does not parse, validate or plan
+     */
+    Planned planned() {
+        var text = pipelineText();
+        synchronized (RECENT) {
+            var known = RECENT.get(text);
+            if (known != null) return known;
+        }
+        var parsed = new PipelineParser().parse("spec.pipelineSpec", text);
+        var planned = new Planned(parsed, PLANNER.plan(parsed));
+        synchronized (RECENT) {
+            RECENT.put(text, planned);
+        }
+        return planned;
+    }
+
     /** The pipeline as the parser sees it: the IR, then the platform spec as a second document. */
-    ParsedPipeline parsed() {
+    private String pipelineText() {
         var text = pipelineSpec.isTextual() ? pipelineSpec.asText() : pipelineSpec.toString();
-        if (!platformSpec.isEmpty()) text = text + "\n---\n" + platformSpec;
-        return new PipelineParser().parse("spec.pipelineSpec", text);
-    }
-
-    /** @throws InvalidSpecException when the inline pipeline does not parse, validate or plan */
-    ExecutionPlan plan() {
-        return plan(parsed());
-    }
-
-    static ExecutionPlan plan(ParsedPipeline parsed) {
-        return PLANNER.plan(parsed);
+        return platformSpec.isEmpty() ? text : text + "\n---\n" + platformSpec;
     }
 
     private static PipelineRunSpec read(ObjectNode spec, Problems problems) {

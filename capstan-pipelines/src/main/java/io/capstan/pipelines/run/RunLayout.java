@@ -12,6 +12,7 @@ import java.util.Objects;
  */
 record RunLayout(String runName, String namespace, String uid, String createTime, Path runDir, String pipelineRoot) {
     static final String FILE = "file://";
+    private static final java.util.regex.Pattern UNSAFE = java.util.regex.Pattern.compile("[^A-Za-z0-9._-]+");
 
     RunLayout {
         Objects.requireNonNull(runName, "runName");
@@ -42,7 +43,7 @@ record RunLayout(String runName, String namespace, String uid, String createTime
 
     /** A file name for a task path or output name: readable, and made unique by a short hash of the original. */
     static String safe(String name) {
-        var cleaned = name.replaceAll("[^A-Za-z0-9._-]+", "_");
+        var cleaned = UNSAFE.matcher(name).replaceAll("_");
         return cleaned.equals(name) ? name : cleaned + "-" + PipelineRuns.sha256(name).substring(0, 8);
     }
 }
