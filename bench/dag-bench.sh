@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Scheduling overhead: the same random DAG of `sh -c true` steps run by `make -j2` and by Capstan (a PipelineRun on a
 # warm server, from submission to completion as the run's own timestamps say), with the ratio; snakemake too if
-# installed. Usage: bench/dag-bench.sh [N ...]   (default: 500)
+# installed (SNAKEMAKE=0 skips it). Usage: bench/dag-bench.sh [N ...]   (default: 500)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 sizes=("${@:-500}")
@@ -69,6 +69,15 @@ for i in $(seq "${WARMUP_MAX:-20}"); do
   echo "warm-up run $i: ${warm_s}s, JIT compilers busy ${jit_share} of it" >&2
   [ "$(echo "$jit_share < 0.10" | bc)" = 1 ] && break
 done
+# Code paths new to the JIT (a bigger DAG, the cache lookups of the cached runs) get compiled during the next timed
+# run; before each one, wait (up to 30 s) until the compilers have been idle for a second.
+await_quiet_jit() {
+  local i before
+  for i in $(seq 30); do
+    before=$(jit_ticks); sleep 1
+    [ $(( $(jit_ticks) - before )) -le $(( hz / 20 )) ] && return
+  done
+}
 
 printf 'N make_s capstan_s ratio per_step_ms server_cpu_ms_per_step supervisor_and_steps_cpu_ms_per_step jit_cpu_s snakemake_s cached_rerun_s rerun_vs_uncached\n'
 for n in "${sizes[@]}"; do
@@ -76,9 +85,10 @@ for n in "${sizes[@]}"; do
   python3 "$gen" "$n" "$dir" >/dev/null
   rm -rf "$dir/out"; start=$(date +%s%N); make -s -j2 -C "$dir" >/dev/null; make_s=$(echo "scale=3; ($(date +%s%N) - $start) / 1000000000" | bc)
   snake_s="-"
-  if command -v snakemake >/dev/null 2>&1; then
+  if [ "${SNAKEMAKE:-1}" != 0 ] && command -v snakemake >/dev/null 2>&1; then
     rm -rf "$dir/out"; start=$(date +%s%N); (cd "$dir" && snakemake -q -j2 >/dev/null 2>&1) && snake_s=$(echo "scale=3; ($(date +%s%N) - $start) / 1000000000" | bc)
   fi
+  await_quiet_jit
   server_before=$(cpu_ticks); children_before=$(supervisor_ticks); jit_before=$(jit_ticks)
   read -r phase capstan_s < <(run_pipeline "dag-$n-$RANDOM" "$dir/pipeline.yaml")
   server_ms=$(echo "scale=2; ($(cpu_ticks) - $server_before) * 1000 / $hz / $n" | bc)
@@ -91,6 +101,7 @@ for n in "${sizes[@]}"; do
   # already); the second is served entirely from the cache and is compared with the uncached run.
   sed 's/enableCache: false/enableCache: true/' "$dir/pipeline.yaml" >"$dir/cached.yaml"
   run_pipeline "cached-$n-a-$RANDOM" "$dir/cached.yaml" true >/dev/null
+  await_quiet_jit
   read -r _ rerun_s < <(run_pipeline "cached-$n-b-$RANDOM" "$dir/cached.yaml" true)
   fraction=$(echo "scale=3; $rerun_s / $capstan_s" | bc)
   printf '%s %s %s %s %s %s %s %s %s %s %s\n' "$n" "$make_s" "$capstan_s" "$ratio" "$per_step" "$server_ms" "$children_ms" "$jit_s" "$snake_s" "$rerun_s" "$fraction"
