@@ -42,6 +42,11 @@ ticks=$(getconf CLK_TCK)
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$server/stat"; }
 measure() { # wrk-output wrk-args...: runs wrk and notes the server's CPU ticks around it in wrk-output.cpu
   local out=$1; shift
+  # The same load for a few seconds first: without it the JIT was still compiling this path during the timed run
+  # (C2 took half a core), and the first 16-connection figures came out at half their settled value.
+  local args=() a
+  for a in "$@"; do case "$a" in -d*|--latency) ;; *) args+=("$a") ;; esac; done
+  wrk "${args[@]}" -d3s >/dev/null
   local before; before=$(cpu_ticks)
   wrk "$@" >"$out"
   echo $(( $(cpu_ticks) - before )) >"$out.cpu"
