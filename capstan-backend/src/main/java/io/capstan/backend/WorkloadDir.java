@@ -141,12 +141,14 @@ record WorkloadDir(Path root) {
 
     static void writeAtomically(Path target, JsonNode n) {
         try {
-            writeAtomically(target, Json.json().writerWithDefaultPrettyPrinter().writeValueAsBytes(n));
+            writeAtomically(target, WRITER.writeValueAsBytes(n));
         } catch (IOException e) {
             throw new UncheckedIOException("cannot serialise " + target, e);
         }
     }
 
+    /** Compact: these files are for the backend to read back, and pretty-printing each was most of a write's time. */
+    private static final com.fasterxml.jackson.databind.ObjectWriter WRITER = Json.json().writer();
     private static final String TEMP_TAG = "." + ProcessHandle.current().pid() + ".";
     private static final java.util.concurrent.atomic.AtomicLong TEMP_COUNTER = new java.util.concurrent.atomic.AtomicLong();
     private static final java.util.Set<StandardOpenOption> TEMP_OPEN = java.util.Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);

@@ -81,6 +81,7 @@ final class ExecutionBatch {
         }
         PropertyTable.replaceAll(h, NodeKind.EXECUTION, updates.stream().map(Execution::id).toList(), withNewProperties);
 
+        var insertedIds = new java.util.HashSet<Long>(newIds);
         var recorded = new ArrayList<RecordedExecution>(records.size());
         var associations = new LinkedHashMap<String, long[]>();
         for (int i = 0; i < records.size(); i++) {
@@ -102,7 +103,11 @@ final class ExecutionBatch {
             }
             recorded.add(new RecordedExecution(execution, artifacts, linked));
         }
-        LinkTable.associateAll(h, associations.values());
+        var toNew = new ArrayList<long[]>();
+        var toStored = new ArrayList<long[]>();
+        for (var pair : associations.values()) (insertedIds.contains(pair[1]) ? toNew : toStored).add(pair);
+        LinkTable.associateNew(h, toNew);
+        LinkTable.associateAll(h, toStored);
         return recorded;
     }
 

@@ -34,6 +34,17 @@ final class LinkTable {
     }
 
     /** As {@link #associate} for many (context id, execution id) pairs, in one batch. */
+    /**
+     * Links executions recorded in this same transaction, which cannot have links yet: a plain insert, where
+     * {@link #associateAll} has to look for each link first.
+     */
+    static void associateNew(Handle h, java.util.Collection<long[]> contextAndExecutionIds) {
+        if (contextAndExecutionIds.isEmpty()) return;
+        var batch = h.prepareBatch("INSERT INTO md_association (context_id, execution_id) VALUES (:context, :execution)");
+        for (var pair : contextAndExecutionIds) batch.bind("context", pair[0]).bind("execution", pair[1]).add();
+        batch.execute();
+    }
+
     static void associateAll(Handle h, java.util.Collection<long[]> contextAndExecutionIds) {
         if (contextAndExecutionIds.isEmpty()) return;
         var batch = h.prepareBatch("""
