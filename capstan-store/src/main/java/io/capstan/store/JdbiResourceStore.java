@@ -350,6 +350,15 @@ public final class JdbiResourceStore implements ResourceStore {
     }
 
     @Override
+    public Optional<String> resourceVersion(ResourceKey key) {
+        Objects.requireNonNull(key, "key");
+        return time(Op.GET, () -> jdbi.withHandle(h -> h.createQuery(
+                        "SELECT resource_version FROM resources WHERE kind = :kind AND namespace = :namespace AND name = :name")
+                .bind("kind", key.kind()).bind("namespace", key.namespace()).bind("name", key.name())
+                .mapTo(Long.class).findOne().map(String::valueOf)));
+    }
+
+    @Override
     public Resource get(ResourceKey key) {
         return find(key).orElseThrow(() -> new NotFoundException(describe(key) + " not found"));
     }

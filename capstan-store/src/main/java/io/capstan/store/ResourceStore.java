@@ -28,6 +28,14 @@ public interface ResourceStore {
 
     Optional<Resource> find(ResourceKey key);
 
+    /**
+     * The stored resourceVersion of {@code key}, or empty when there is no such resource: for a controller that keeps
+     * the resource it last wrote, to learn whether that copy is still current without reading and parsing the body.
+     */
+    default Optional<String> resourceVersion(ResourceKey key) {
+        return find(key).map(r -> r.metadata().resourceVersion());
+    }
+
     /** @throws NotFoundException naming the key */
     Resource get(ResourceKey key);
 

@@ -54,9 +54,14 @@ public final class PipelineRunReconciler implements Reconciler {
     private final Map<String, Planned> plans = new LinkedHashMap<>(16, 0.75f, true) {
         @Override
         protected boolean removeEldestEntry(Map.Entry<String, Planned> eldest) {
-            return size() > MAX_PLANS;
+            if (size() <= MAX_PLANS) return false;
+            lastWritten.remove(eldest.getValue().key());
+            return true;
         }
     };
+
+    /** The run as this reconciler last stored it, by key, for runs in {@link #plans}; guarded by {@code plans}. */
+    private final Map<ResourceKey, Resource> lastWritten = new java.util.HashMap<>();
 
     private record Planned(ResourceKey key, long generation, PipelineRunSpec spec, ParsedPipeline parsed, ExecutionPlan plan) {
     }
@@ -88,7 +93,7 @@ public final class PipelineRunReconciler implements Reconciler {
 
     @Override
     public Result reconcile(ResourceKey key) {
-        var found = store.find(key);
+        var found = current(key);
         if (found.isEmpty()) {
             cancelOrphans();
             return Result.done();
@@ -145,7 +150,7 @@ public final class PipelineRunReconciler implements Reconciler {
                     .withCondition("Succeeded", newPhase == RunPhase.SUCCEEDED, newPhase.wireName(), outcome.message(), clock.instant());
             if (!outcome.message().isEmpty()) next = next.withField("message", TextNode.valueOf(outcome.message()));
         }
-        if (!next.equals(run.status())) store.updateStatus(run, next);
+        if (!next.equals(run.status())) remember(store.updateStatus(run, next));
         // Only now that the RUNNING states and workload ids are stored do their processes start.
         for (var launch : pass.launches()) backend.launch(launch.get());
         if (newPhase.isTerminal()) {
@@ -167,6 +172,29 @@ public final class PipelineRunReconciler implements Reconciler {
         }
     }
 
+    /**
+     * The stored run. A big run's body is mostly its task states, and a reconcile follows the previous one's status
+     * write at once: reading and parsing that body back was a seventh of a reconcile. So the run this reconciler
+     * last wrote is kept, and used while the store says its resourceVersion is still the stored one.
+     */
+    private Optional<Resource> current(ResourceKey key) {
+        Resource written;
+        synchronized (plans) {
+            written = lastWritten.get(key);
+        }
+        if (written != null) {
+            var stored = store.resourceVersion(key);
+            if (stored.isPresent() && stored.get().equals(written.metadata().resourceVersion())) return Optional.of(written);
+        }
+        return store.find(key);
+    }
+
+    private void remember(Resource written) {
+        synchronized (plans) {
+            if (plans.containsKey(written.metadata().uid())) lastWritten.put(written.key(), written);
+        }
+    }
+
     private Planned planned(Resource run) {
         var uid = run.metadata().uid();
         long generation = run.metadata().generation();
@@ -185,7 +213,8 @@ public final class PipelineRunReconciler implements Reconciler {
 
     private void forget(String uid) {
         synchronized (plans) {
-            plans.remove(uid);
+            var planned = plans.remove(uid);
+            if (planned != null) lastWritten.remove(planned.key());
         }
     }
 
