@@ -81,6 +81,18 @@ abstract class ResourceStoreContract {
     }
 
     @Test
+    void resourceVersionFollowsEveryWriteAndIsEmptyForAMissingOrDeletedResource() {
+        var created = store.create(aResource("Job", ns, "v").build());
+        assertThat(store.resourceVersion(job("v"))).contains(created.metadata().resourceVersion());
+        var updated = store.updateStatus(created, created.status().withPhase("Running"));
+        assertThat(store.resourceVersion(job("v"))).contains(updated.metadata().resourceVersion())
+                .isNotEqualTo(java.util.Optional.of(created.metadata().resourceVersion()));
+        assertThat(store.resourceVersion(job("missing"))).isEmpty();
+        store.delete(job("v"));
+        assertThat(store.resourceVersion(job("v"))).isEmpty();
+    }
+
+    @Test
     void getOfAMissingResourceNamesIt() {
         assertThatExceptionOfType(NotFoundException.class).isThrownBy(() -> store.get(job("nope")))
                 .withMessageContaining("Job " + ns + "/nope");
