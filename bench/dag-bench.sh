@@ -62,7 +62,7 @@ hz=$(getconf CLK_TCK)
 # compilers used under a tenth of a run's wall time (WARMUP_MAX runs at most); the table's jit column says what
 # they took during the timed run.
 python3 "$gen" 500 "$work/warm" >/dev/null
-for i in $(seq "${WARMUP_MAX:-20}"); do
+for i in $(seq "${WARMUP_MAX:-40}"); do
   jit_before=$(jit_ticks)
   read -r _ warm_s < <(run_pipeline "warm-up-$i" "$work/warm/pipeline.yaml")
   jit_share=$(echo "scale=3; ($(jit_ticks) - $jit_before) / $hz / $warm_s" | bc)
