@@ -33,7 +33,6 @@ final class LinkTable {
         associateAll(h, List.<long[]>of(new long[] {contextId, executionId}));
     }
 
-    /** As {@link #associate} for many (context id, execution id) pairs, in one batch. */
     /**
      * Links executions recorded in this same transaction, which cannot have links yet: a plain insert, where
      * {@link #associateAll} has to look for each link first.
@@ -45,6 +44,7 @@ final class LinkTable {
         batch.execute();
     }
 
+    /** As {@link #associate} for many (context id, execution id) pairs, in one batch. */
     static void associateAll(Handle h, java.util.Collection<long[]> contextAndExecutionIds) {
         if (contextAndExecutionIds.isEmpty()) return;
         var batch = h.prepareBatch("""

@@ -177,9 +177,7 @@ public final class JdbiResourceStore implements ResourceStore {
         if (expected.isEmpty()) return updateStatus(key, "", status);
         return write(Op.UPDATE_STATUS, h -> {
             long version = nextVersion(h);
-            var actual = h.createQuery("SELECT resource_version FROM resources WHERE kind = :kind AND namespace = :namespace AND name = :name")
-                    .bind("kind", key.kind()).bind("namespace", key.namespace()).bind("name", key.name())
-                    .mapTo(Long.class).findOne()
+            var actual = storedVersion(h, key)
                     .orElseThrow(() -> new NotFoundException(describe(key) + " does not exist; cannot write its status"));
             if (!expected.equals(Long.toString(actual))) {
                 throw new ConflictException("%s was modified: the status update is based on resourceVersion %s but the stored one is %s; re-read and retry"
@@ -352,10 +350,13 @@ public final class JdbiResourceStore implements ResourceStore {
     @Override
     public Optional<String> resourceVersion(ResourceKey key) {
         Objects.requireNonNull(key, "key");
-        return time(Op.GET, () -> jdbi.withHandle(h -> h.createQuery(
-                        "SELECT resource_version FROM resources WHERE kind = :kind AND namespace = :namespace AND name = :name")
+        return time(Op.GET, () -> jdbi.withHandle(h -> storedVersion(h, key).map(String::valueOf)));
+    }
+
+    private static Optional<Long> storedVersion(Handle h, ResourceKey key) {
+        return h.createQuery("SELECT resource_version FROM resources WHERE kind = :kind AND namespace = :namespace AND name = :name")
                 .bind("kind", key.kind()).bind("namespace", key.namespace()).bind("name", key.name())
-                .mapTo(Long.class).findOne().map(String::valueOf)));
+                .mapTo(Long.class).findOne();
     }
 
     @Override
