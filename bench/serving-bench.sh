@@ -15,7 +15,7 @@ port=${PORT:-18280}
 java=${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}/bin/java
 work=$(mktemp -d)
 ./mvnw -q -o -pl capstan-serving dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile="$work/cp.txt" >/dev/null
-cp="${SERVING_CLASSES:-capstan-serving/target/classes:capstan-serving/target/test-classes}:$(cat "$work/cp.txt")"
+cp="${SERVING_CLASSES:-capstan-serving/target/classes/META-INF/versions/22:capstan-serving/target/classes:capstan-serving/target/test-classes}:$(cat "$work/cp.txt")"
 jvm=("$java" -Xss2m --enable-native-access=ALL-UNNAMED -XX:+UseParallelGC -cp "$cp" io.capstan.serving.bench.ServingBenchServer)
 run() { "${jvm[@]}" "$@"; }
 

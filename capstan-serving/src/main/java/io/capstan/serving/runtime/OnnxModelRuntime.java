@@ -34,6 +34,17 @@ public final class OnnxModelRuntime implements ModelRuntime {
 
     public static final String NAME = "capstan-onnx";
 
+    private final boolean direct;
+
+    public OnnxModelRuntime() {
+        this(true);
+    }
+
+    /** @param direct whether sessions may be called through ONNX Runtime's C API ({@link OrtDirect}) */
+    OnnxModelRuntime(boolean direct) {
+        this.direct = direct;
+    }
+
     @Override
     public String name() {
         return NAME;
@@ -54,7 +65,7 @@ public final class OnnxModelRuntime implements ModelRuntime {
             options.setInterOpNumThreads(1);
             options.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
             var session = env.createSession(Files.readAllBytes(file), options);
-            return new OnnxModel(env, session);
+            return new OnnxModel(env, session, direct);
         } catch (OrtException e) {
             throw new ModelLoadException("ONNX Runtime cannot load " + file.getFileName() + ": " + e.getMessage(), e);
         } catch (java.io.IOException e) {
@@ -73,6 +84,9 @@ public final class OnnxModelRuntime implements ModelRuntime {
         private final List<TensorMetadata> outputs;
         private final Map<String, TensorInfo> inputInfo = new HashMap<>();
         private final Set<String> allOutputNames;
+        private final List<String> allOutputList;
+        /** The C API route where it is available; null means ONNX Runtime's Java API serves. */
+        private final OrtDirect direct;
         /**
          * Direct buffers for small inputs, reused across calls: ONNX Runtime takes a direct buffer as the
          * tensor's memory, where a heap array would be copied into a newly allocated direct buffer each call.
@@ -80,7 +94,7 @@ public final class OnnxModelRuntime implements ModelRuntime {
         private final java.util.concurrent.atomic.AtomicReferenceArray<ByteBuffer> spareBuffers =
                 new java.util.concurrent.atomic.AtomicReferenceArray<>(SPARE_BUFFERS);
 
-        OnnxModel(OrtEnvironment env, OrtSession session) throws OrtException, ModelLoadException {
+        OnnxModel(OrtEnvironment env, OrtSession session, boolean direct) throws OrtException, ModelLoadException {
             this.env = env;
             this.session = session;
             this.inputs = describe(session.getInputInfo(), true);
@@ -91,6 +105,13 @@ public final class OnnxModelRuntime implements ModelRuntime {
             var names = new java.util.LinkedHashSet<String>();
             for (var output : outputs) names.add(output.name());
             this.allOutputNames = java.util.Collections.unmodifiableSet(names);
+            this.allOutputList = List.copyOf(names);
+            this.direct = direct ? OrtDirect.open(session, inputs, outputs) : null;
+        }
+
+        /** Whether calls go through ONNX Runtime's C API rather than its Java API. */
+        boolean direct() {
+            return direct != null;
         }
 
         private static List<TensorMetadata> describe(Map<String, NodeInfo> nodes, boolean inputs) throws ModelLoadException {
@@ -156,6 +177,16 @@ public final class OnnxModelRuntime implements ModelRuntime {
 
         @Override
         public List<Tensor> predict(List<Tensor> in, Set<String> outputNames, Map<String, Object> parameters) {
+            if (direct != null) {
+                List<String> wanted = allOutputList;
+                if (!outputNames.isEmpty()) {
+                    wanted = new ArrayList<>(outputNames.size());
+                    for (var output : allOutputList) {
+                        if (outputNames.contains(output)) wanted.add(output);
+                    }
+                }
+                return direct.run(in, wanted);
+            }
             var feeds = new LinkedHashMap<String, OnnxTensor>();
             var borrowed = new ByteBuffer[in.size()];
             try {
@@ -348,6 +379,7 @@ public final class OnnxModelRuntime implements ModelRuntime {
 
         @Override
         public void close() {
+            if (direct != null) direct.close();
             try {
                 session.close();
             } catch (OrtException e) {
