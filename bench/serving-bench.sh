@@ -4,7 +4,7 @@
 # (b) a Helidon endpoint on the same server answering a fixed response of the same size (HTTP floor); then batched
 # throughput (rows/s) with the batcher vs raw batched ONNX Runtime; and the scale-to-zero cold start (first request after
 # the revision unloaded, end to end over HTTP, and the model activation part of it).
-# Usage: bench/serving-bench.sh [SECONDS]   (default 10 per run). Needs /usr/bin/wrk.
+# Usage: [ROUNDS=3] bench/serving-bench.sh [SECONDS]   (default 10 per run). Needs /usr/bin/wrk.
 # Run `./mvnw -q -o -pl capstan-serving install -DskipTests` first (it builds the test classes the harness lives in).
 # SERVING_CLASSES=dir1:dir2 runs other builds of capstan-serving's classes and test classes (e.g. a saved baseline).
 # Besides req/s, each HTTP line gives the server's CPU time per request (from /proc), which a busy machine disturbs less.
@@ -19,7 +19,7 @@ cp="${SERVING_CLASSES:-capstan-serving/target/classes/META-INF/versions/22:capst
 jvm=("$java" -Xss2m --enable-native-access=ALL-UNNAMED -XX:+UseParallelGC -cp "$cp" io.capstan.serving.bench.ServingBenchServer)
 run() { "${jvm[@]}" "$@"; }
 
-echo "== ceiling: raw in-process ONNX Runtime (no HTTP)"
+echo "== ceiling: raw in-process ONNX Runtime through its Java API (no HTTP); Capstan itself calls the C API (LoadedModel.predict below)"
 run raw 2 "$secs" 1 2>/dev/null
 run raw 2 "$secs" 64 2>/dev/null
 echo "== in-process endpoint (admission, checks, metrics; then + JSON codec), no HTTP"
@@ -65,16 +65,26 @@ summary() { # label wrk-output
 wrk -t2 -c64 -d6s -s "$work/post.lua" "$base/v2/models/iris/infer" >/dev/null
 wrk -t2 -c64 -d3s -s "$work/post.lua" "$base/v2/models/iris-batched/infer" >/dev/null
 wrk -t2 -c16 -d3s -s "$work/post.lua" "$base/fixed" >/dev/null
-echo "== HTTP, single-row requests, ${secs}s each"
+rounds=${ROUNDS:-3}
+echo "== HTTP, single-row requests, ${secs}s each; OIP and the floor alternate, $rounds rounds per connection count"
+# The floor itself moves by up to a fifth between runs on a shared machine, so each ratio comes from a pair of runs
+# taken back to back, and the median of the rounds is the figure.
+rps_of() { grep Requests/sec "$1" | awk '{print $2}'; }
 for c in 16 64; do
-  measure "$work/oip$c.txt" -t2 -c$c -d${secs}s --latency -s "$work/post.lua" "$base/v2/models/iris/infer"
-  summary "OIP v2 REST, $c connections" "$work/oip$c.txt"
-  measure "$work/fixed$c.txt" -t2 -c$c -d${secs}s --latency -s "$work/post.lua" "$base/fixed"
-  summary "fixed response (floor), $c conns" "$work/fixed$c.txt"
-  awk -v a="$(grep Requests/sec "$work/oip$c.txt" | awk '{print $2}')" -v b="$(grep Requests/sec "$work/fixed$c.txt" | awk '{print $2}')" \
-    -v ca="$(cat "$work/oip$c.txt.cpu")" -v na="$(grep 'requests in' "$work/oip$c.txt" | awk '{print $1}')" \
-    -v cb="$(cat "$work/fixed$c.txt.cpu")" -v nb="$(grep 'requests in' "$work/fixed$c.txt" | awk '{print $1}')" \
-    'BEGIN { printf "  OIP / fixed = %.0f%%   (goal >= 60%%); vs KServe sklearn server 2.7k req/s: %.1fx (goal >= 10x); server CPU per request fixed / OIP = %.0f%%\n", 100*a/b, a/2700, (ca > 0 && nb > 0) ? 100 * (cb/nb) / (ca/na) : 0 }'
+  ratios=()
+  for round in $(seq 1 "$rounds"); do
+    measure "$work/oip$c.txt" -t2 -c$c -d${secs}s --latency -s "$work/post.lua" "$base/v2/models/iris/infer"
+    summary "OIP v2 REST, $c connections" "$work/oip$c.txt"
+    measure "$work/fixed$c.txt" -t2 -c$c -d${secs}s --latency -s "$work/post.lua" "$base/fixed"
+    summary "fixed response (floor), $c conns" "$work/fixed$c.txt"
+    ratio=$(awk -v a="$(rps_of "$work/oip$c.txt")" -v b="$(rps_of "$work/fixed$c.txt")" 'BEGIN { printf "%.1f", 100 * a / b }')
+    ratios+=("$ratio")
+    awk -v a="$(rps_of "$work/oip$c.txt")" -v r="$ratio" \
+      -v ca="$(cat "$work/oip$c.txt.cpu")" -v na="$(grep 'requests in' "$work/oip$c.txt" | awk '{print $1}')" \
+      -v cb="$(cat "$work/fixed$c.txt.cpu")" -v nb="$(grep 'requests in' "$work/fixed$c.txt" | awk '{print $1}')" \
+      'BEGIN { printf "  round: OIP / fixed = %.0f%%; vs KServe sklearn server 2.7k req/s: %.1fx; server CPU per request fixed / OIP = %.0f%%\n", r, a/2700, (ca > 0 && nb > 0) ? 100 * (cb/nb) / (ca/na) : 0 }'
+  done
+  printf '%s\n' "${ratios[@]}" | sort -n | awk -v c=$c '{ r[NR] = $1 } END { printf "  %d connections: OIP / fixed median %.0f%% (rounds %s%%, goal >= 60%%)\n", c, r[int((NR + 1) / 2)], r[1] (NR > 1 ? ".." r[NR] : "") }'
 done
 echo "== batched: single-row requests merged by the batcher (maxBatchSize 64, maxLatency 2ms), 64 and 256 connections"
 for c in 64 256; do
