@@ -45,14 +45,26 @@ fi
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 if $self; then
-  # A fresh server JVM spends its first seconds loading classes and compiling; warm it apart from
-  # the measured run, which has its own client-side warm-up.
-  "$JAVA_HOME/bin/java" -Xss2m --enable-native-access=ALL-UNNAMED -cp "$cp" io.capstan.serving.grpc.GrpcLoadClient \
-    "${args[@]}" --duration 10 --warmup 0 >/dev/null 2>&1
+  # A fresh server JVM spends its first tens of seconds compiling Netty, gRPC and protobuf: after a 10 s warm-up
+  # C2 still used half the machine and the measured run reported its CPU as the server's. Warm it apart from the
+  # measured run, 5 s at a time, until the JIT compilers use under a tenth of those 5 s (at most WARMUP_MAX s).
+  jit_ticks() { local t sum=0; for t in /proc/"$server_pid"/task/*; do
+    grep -q '^C[12] CompilerThre' "$t/comm" 2>/dev/null && sum=$((sum + $(awk '{print $14 + $15}' "$t/stat"))); done; echo $sum; }
+  hz=$(getconf CLK_TCK)
+  for _ in $(seq 1 $(( ${WARMUP_MAX:-90} / 5 ))); do
+    jit_before=$(jit_ticks)
+    "$JAVA_HOME/bin/java" -Xss2m --enable-native-access=ALL-UNNAMED -cp "$cp" io.capstan.serving.grpc.GrpcLoadClient \
+      "${args[@]}" --duration 5 --warmup 0 >/dev/null 2>&1
+    jit=$(( $(jit_ticks) - jit_before ))
+    [ "$jit" -lt $(( hz / 2 )) ] && break
+  done
+  echo "server warm-up: JIT compilers used $(awk -v t="$jit" -v hz="$hz" 'BEGIN { printf "%.2f", t / hz }') s of the last 5 s" >&2
   before=$(cpu_ticks "$server_pid")
 fi
-"$JAVA_HOME/bin/java" -Xss2m --enable-native-access=ALL-UNNAMED -cp "$cp" io.capstan.serving.grpc.GrpcLoadClient "${args[@]}" \
-  2>/dev/null >"$clientlog"
+# The client is a fresh JVM too: 20 s of warm-up by default (a later --warmup wins); with 3 s it measured itself
+# compiling, at a sixth of the settled rate.
+"$JAVA_HOME/bin/java" -Xss2m --enable-native-access=ALL-UNNAMED -cp "$cp" io.capstan.serving.grpc.GrpcLoadClient \
+  --warmup 20 "${args[@]}" 2>/dev/null >"$clientlog"
 cat "$clientlog"
 if $self; then
   # Server CPU per call: less sensitive than req/s to other load on a shared machine.
