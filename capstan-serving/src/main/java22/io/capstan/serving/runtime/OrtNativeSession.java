@@ -40,6 +40,7 @@ final class OrtNativeSession implements OrtDirect {
     private final Arena names = Arena.ofShared();
     private final Map<String, MemorySegment> inputNames = new HashMap<>();
     private final Map<String, MemorySegment> outputNames = new HashMap<>();
+    private volatile boolean closed;
 
     private OrtNativeSession(long session, List<TensorMetadata> inputs, List<TensorMetadata> outputs) {
         this.session = MemorySegment.ofAddress(session);
@@ -55,6 +56,8 @@ final class OrtNativeSession implements OrtDirect {
 
     @Override
     public List<Tensor> run(List<Tensor> inputs, List<String> wanted) {
+        // The session's native memory is gone once closed: fail here rather than inside ONNX Runtime.
+        if (closed) throw new ModelFailedException("the model's ONNX Runtime session is closed", null);
         int in = inputs.size();
         int out = wanted.size();
         long slab = 8L * (2 * in + 2 * out + 1);
@@ -224,6 +227,7 @@ final class OrtNativeSession implements OrtDirect {
 
     @Override
     public void close() {
+        closed = true;
         names.close();
     }
 

@@ -15,6 +15,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.concurrent.Executors;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -83,6 +84,15 @@ class OrtDirectTest {
             assertThat(answer.getFirst().floats()).containsExactly(TestModels.irisProbabilities(new float[] {5.1f, 3.5f, 1.4f, 0.2f}),
                     org.assertj.core.data.Offset.offset(1e-5f));
         }
+    }
+
+    @Test
+    void aClosedModelRefusesCallsRatherThanRunningAFreedSession() throws Exception {
+        var model = load(TestModels.irisOnnx(dir), true);
+        Assumptions.assumeTrue(model.direct(), "ONNX Runtime's C API route needs Java 22");
+        model.close();
+        assertThatThrownBy(() -> model.predict(List.of(Tensor.ofFloats("input", new long[] {1, 4}, new float[4])), Set.of(), Map.of()))
+                .isInstanceOf(ModelFailedException.class).hasMessageContaining("closed");
     }
 
     @Test
