@@ -46,6 +46,8 @@ interface OrtDirect extends AutoCloseable {
             return (OrtDirect) Opener.OPEN.invokeExact(handle.getLong(session), inputs, outputs);
         } catch (Throwable unavailable) {
             if (unavailable instanceof Error error && !(error instanceof LinkageError)) throw error;
+            System.getLogger(OrtDirect.class.getName()).log(System.Logger.Level.WARNING,
+                    "ONNX Runtime's C API is unavailable (" + unavailable + "); this model runs through its Java API");
             return null;
         }
     }
