@@ -41,6 +41,8 @@ import org.slf4j.LoggerFactory;
  * {@code stdout.log}/{@code stderr.log} with the same per-stream limit and truncation marker as
  * {@link SessionLauncher#PERL_WRAPPER}, reaps the child, drains what the child left in its pipes and then writes
  * {@code exit_code} atomically (so an {@code exit_code} file means the main process's output is in the logs). It
+ * records {@code pid startTicks} in the folder's {@code launch} file right after the fork, before anything else, so
+ * that a server that dies before writing the workload's state can still find the process. It
  * reports on its stdout, one line each: {@code S tok pid startTicks} after the fork, {@code F tok message} when a
  * launch failed before the fork, {@code E tok code groupLeft} when the child was reaped ({@code groupLeft} is 1 when
  * its process group still has members), {@code D tok} when both pipes reached end-of-file after the exit.
@@ -106,6 +108,7 @@ final class LaunchSupervisor {
               close($ow); close($ew);
               my $ticks = -1;
               if (open(my $st, '<', "/proc/$pid/stat")) { my $l = <$st>; close($st); $l =~ s/^.*\\) //s; $ticks = (split(/ /, $l))[19]; }
+              if (open(my $lf, '>', "$d/.launch.tmp")) { print $lf "$pid $ticks\\n"; close($lf); rename("$d/.launch.tmp", "$d/launch"); }
               $w{$tok} = { dir => $d, open => 2, fds => [fileno $or, fileno $er] }; $bypid{$pid} = $tok;
               for ([$or, 'stdout'], [$er, 'stderr']) { $_->[0]->blocking(0); vec($rbits, fileno $_->[0], 1) = 1;
                 $fd{fileno $_->[0]} = { h => $_->[0], log => $logs{$_->[1]}, tok => $tok, n => 0, max => $max, last => "\\n" }; }

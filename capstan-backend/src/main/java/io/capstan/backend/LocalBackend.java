@@ -239,8 +239,9 @@ public final class LocalBackend implements Backend {
             queue.add(e);
             admitted = admitLocked();
             // Admitted at once: start() persists it as RUNNING with its pid (or as FAILED) before this returns, so
-            // QUEUED is never written. A crash between the spawn and that write leaves spec.json without state.json,
-            // which recovery queues again, just as a crash after a QUEUED write and before the RUNNING one always did.
+            // QUEUED is never written. A crash between the spawn and that write leaves spec.json without state.json:
+            // recovery re-adopts the process from the launch supervisor's launch record, and without one (no
+            // supervisor, or a GPU workload) queues it again, as after a crash between a QUEUED write and the RUNNING one.
             if (!e.starting) persist(e);
         } finally {
             lock.unlock();
@@ -834,8 +835,13 @@ public final class LocalBackend implements Backend {
             for (var e : loaded) {
                 switch (e.tracked.phase()) {
                     case QUEUED -> {
-                        e.mayHaveRun = true;
-                        queue.add(e);
+                        var launched = e.spec.requests().gpuCount() > 0 ? Optional.<Tracked.Launch>empty() : e.dir.readLaunch();
+                        if (launched.isPresent()) {
+                            recoverRecordedLaunch(e, launched.get());
+                        } else {
+                            e.mayHaveRun = true;
+                            queue.add(e);
+                        }
                     }
                     case RUNNING -> recoverRunning(e);
                     case SUCCEEDED, FAILED, CANCELLED, LOST -> e.logs.refresh(true);
@@ -846,6 +852,20 @@ public final class LocalBackend implements Backend {
             lock.unlock();
         }
         startAll(admitted);
+    }
+
+    /**
+     * A workload the launch supervisor forked but whose RUNNING state the server never wrote (it died in between):
+     * the supervisor's {@code launch} record names the process, so it is re-adopted or settled like a recorded one
+     * instead of being queued and run a second time. GPU workloads are left to the queue: which GPUs they hold is
+     * only known from the state that was never written.
+     */
+    private void recoverRecordedLaunch(Entry e, Tracked.Launch launch) {
+        e.tracked = e.tracked.withLaunch(launch, new WorkloadState(e.id(), WorkloadPhase.RUNNING, Optional.empty(),
+                "running as pid " + launch.pid(), launch.processStart().or(() -> Optional.of(clock.instant())),
+                Optional.empty(), List.of()));
+        persist(e);
+        recoverRunning(e);
     }
 
     private void recoverRunning(Entry e) {

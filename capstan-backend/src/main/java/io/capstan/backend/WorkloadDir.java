@@ -37,6 +37,7 @@ record WorkloadDir(Path root) {
     Path stdout() { return root.resolve("stdout.log"); }
     Path stderr() { return root.resolve("stderr.log"); }
     Path exitCodeFile() { return root.resolve("exit_code"); }
+    Path launchFile() { return root.resolve("launch"); }
     Path logIndex() { return root.resolve("log.idx"); }
     Path wrapperLog() { return root.resolve("wrapper.log"); }
     Path defaultWorkDir() { return root.resolve("work"); }
@@ -112,6 +113,21 @@ record WorkloadDir(Path root) {
                 .map(p -> new Tracked.Stop(WorkloadPhase.valueOf(p), n.path("stopMessage").asText("")));
         return new Tracked(state, n.path("sequence").asLong(),
                 text(n, "queuedAt").map(Instant::parse).orElse(Instant.EPOCH), launch, stop);
+    }
+
+    /**
+     * The process the launch supervisor recorded right after forking it ({@code pid startTicks}), if it recorded one;
+     * an unreadable record counts as none.
+     */
+    Optional<Tracked.Launch> readLaunch() {
+        try {
+            var fields = Files.readString(launchFile()).trim().split(" ");
+            long pid = Long.parseLong(fields[0]);
+            long ticks = fields.length > 1 ? Long.parseLong(fields[1]) : -1;
+            return pid > 0 ? Optional.of(new Tracked.Launch(pid, LaunchSupervisor.StartTimes.instant(pid, ticks))) : Optional.empty();
+        } catch (IOException | RuntimeException e) {
+            return Optional.empty();
+        }
     }
 
     /** The code the wrapper recorded when the workload's main process ended, if it did. */

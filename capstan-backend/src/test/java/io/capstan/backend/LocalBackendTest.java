@@ -452,6 +452,29 @@ class LocalBackendTest {
     }
 
     @Test
+    @org.junit.jupiter.api.Tag(LAUNCH_SUPERVISOR)
+    void aWorkloadWhoseStateWasNeverWrittenIsReadoptedFromTheSupervisorsLaunchRecordNotRunTwice() throws Exception {
+        var first = backend();
+        var gate = tmp.resolve("go");
+        var runs = tmp.resolve("runs");
+        first.launch(aWorkload("unwritten")
+                .shell("echo run >> '" + runs + "'; echo started; while [ ! -e '" + gate + "' ]; do sleep 0.05; done; exit 3").build());
+        awaitLines(first, "unwritten", 1);
+        first.close();
+        // As if the server had died between spawning the process and writing its RUNNING state.
+        Files.delete(stateDir().resolve("unwritten").resolve("state.json"));
+        assertThat(stateDir().resolve("unwritten").resolve("launch")).exists();
+
+        var second = backend();
+        assertThat(second.find("unwritten").orElseThrow().phase()).isEqualTo(WorkloadPhase.RUNNING);
+        Files.createFile(gate);
+        var done = awaitTerminal(second, "unwritten");
+        assertThat(done.phase()).isEqualTo(WorkloadPhase.FAILED);
+        assertThat(done.message()).isEqualTo("exited with code 3");
+        assertThat(Files.readAllLines(runs)).containsExactly("run");
+    }
+
+    @Test
     void passesHostileArgumentsAndEnvironmentByteForByte() throws Exception {
         var wd = Files.createDirectories(tmp.resolve("hostile wd"));
         var args = new ArrayList<>(List.of("", " ", "a b", "'single'", "\"double\"", "$(touch pwned)", "`touch pwned`", "${HOME}",

@@ -39,11 +39,7 @@ class KillNineTest {
                 dir.toString(), yamlFile.toString())
                 .redirectErrorStream(true).redirectOutput(dir.resolve("server.log").toFile()).start();
         try {
-            // Kill while a trial runs, once the backend has recorded its launch. Between spawning a process and writing
-            // its state.json (pid and start time) the backend cannot tell after a crash whether the process ran, and
-            // queues it again: in that window a crash re-runs the workload, which LocalBackend documents.
-            waitForLedger(ledger, lines -> count(lines, "end ") >= 2 && count(lines, "start ") > count(lines, "end ")
-                    && everyLaunchRecorded(dir.resolve("workloads")), child);
+            waitForLedger(ledger, lines -> count(lines, "end ") >= 2 && count(lines, "start ") > count(lines, "end "), child);
         } finally {
             child.destroyForcibly();
             assertThat(child.waitFor(60, TimeUnit.SECONDS)).isTrue();
@@ -63,15 +59,6 @@ class KillNineTest {
             }
             assertThat(before).as("trials that ran before the kill are among the six").allSatisfy(l ->
                     assertThat(trials.stream().map(t -> t.metadata().name())).contains(l.substring(l.indexOf(' ') + 1)));
-        }
-    }
-
-    private static boolean everyLaunchRecorded(Path workloads) {
-        try (var dirs = Files.list(workloads)) {
-            return dirs.filter(Files::isDirectory)
-                    .allMatch(d -> !Files.exists(d.resolve("spec.json")) || Files.exists(d.resolve("state.json")));
-        } catch (IOException e) {
-            return false;
         }
     }
 
