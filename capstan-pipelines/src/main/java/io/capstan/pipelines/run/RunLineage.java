@@ -100,7 +100,13 @@ final class RunLineage {
         if (tasks.isEmpty()) return;
         var records = new ArrayList<ExecutionRecord>(tasks.size());
         for (var task : tasks) records.add(executionRecord(layout, task));
-        metadata.putExecutions(records);
+        try {
+            metadata.putExecutions(records);
+        } catch (ConflictException e) {
+            // Another run created a context these tasks share (a cache key's capstan.TaskCache) in the same moment;
+            // the transaction rolled back, and recording again finds that context.
+            metadata.putExecutions(records);
+        }
     }
 
     private ExecutionRecord executionRecord(RunLayout layout, TaskRecord task) {
