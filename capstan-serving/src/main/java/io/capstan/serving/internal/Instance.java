@@ -4,20 +4,28 @@ import io.capstan.serving.runtime.LoadedModel;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * One replica: a loaded model plus a use count, so that a retired replica is closed only once its
- * last request has finished. A use count of -1 means closed.
+ * One replica: a loaded model, the lane its calls run on, and a use count, so that a retired replica
+ * is closed only once its last request has finished. A use count of -1 means closed.
  */
 final class Instance {
     private final LoadedModel model;
+    private final ModelLane lane;
     private final AtomicInteger uses = new AtomicInteger();
     private volatile boolean retired;
 
-    Instance(LoadedModel model) {
+    /** @param name names the replica's model threads */
+    Instance(LoadedModel model, String name) {
         this.model = model;
+        this.lane = new ModelLane("capstan-model-" + name);
     }
 
     LoadedModel model() {
         return model;
+    }
+
+    /** Runs {@code work} against this replica's model, on its lane when called from a virtual thread. */
+    <T> T call(java.util.function.Function<LoadedModel, T> work) {
+        return lane.call(() -> work.apply(model));
     }
 
     /** Takes a use; false when the instance is already closed. */
@@ -40,6 +48,9 @@ final class Instance {
     }
 
     private void closeIfUnused() {
-        if (uses.compareAndSet(0, -1)) model.close();
+        if (uses.compareAndSet(0, -1)) {
+            lane.close();
+            model.close();
+        }
     }
 }

@@ -87,7 +87,7 @@ public final class Revision implements AutoCloseable {
             for (int i = 0; i < count; i++) {
                 var model = loader.load();
                 if (first.isEmpty()) describe(model);
-                first.add(new Instance(model));
+                first.add(newInstance(model));
             }
         } catch (ModelLoadException | RuntimeException e) {
             first.forEach(Instance::retire);
@@ -215,12 +215,16 @@ public final class Revision implements AutoCloseable {
             var instance = current.get(Math.floorMod(roundRobin.getAndIncrement(), current.size()));
             if (!instance.tryAcquire()) continue; // retired and closed by a scale-down just now: pick again
             try {
-                return ModelThreads.call(() -> instance.model().predict(inputs, outputNames, parameters));
+                return instance.call(model -> model.predict(inputs, outputNames, parameters));
             } finally {
                 instance.release();
             }
         }
         throw new ModelNotReadyException("model '" + modelName + "' revision " + number + " has no live replica");
+    }
+
+    private Instance newInstance(LoadedModel model) {
+        return new Instance(model, modelName + "-r" + number);
     }
 
     private List<Instance> activate() {
@@ -231,7 +235,7 @@ public final class Revision implements AutoCloseable {
             try {
                 var model = loader.load();
                 describe(model);
-                instances = List.of(new Instance(model));
+                instances = List.of(newInstance(model));
             } catch (ModelLoadException e) {
                 throw new ModelNotReadyException("model '" + modelName + "' could not be activated: " + e.getMessage());
             }
@@ -280,7 +284,7 @@ public final class Revision implements AutoCloseable {
                         }
                         if (instances.isEmpty()) describe(model);
                         var next = new ArrayList<>(instances);
-                        next.add(new Instance(model));
+                        next.add(newInstance(model));
                         instances = List.copyOf(next);
                     }
                 }
