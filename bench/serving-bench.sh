@@ -4,7 +4,7 @@
 # (b) a Helidon endpoint on the same server answering a fixed response of the same size (HTTP floor); then batched
 # throughput (rows/s) with the batcher vs raw batched ONNX Runtime; and the scale-to-zero cold start (first request after
 # the revision unloaded, end to end over HTTP, and the model activation part of it).
-# Usage: [ROUNDS=3] bench/serving-bench.sh [SECONDS]   (default 10 per run). Needs /usr/bin/wrk.
+# Usage: [ROUNDS=5] bench/serving-bench.sh [SECONDS]   (default 10 per run). Needs /usr/bin/wrk.
 # Run `./mvnw -q -o -pl capstan-serving install -DskipTests` first (it builds the test classes the harness lives in).
 # SERVING_CLASSES=dir1:dir2 runs other builds of capstan-serving's classes and test classes (e.g. a saved baseline).
 # Besides req/s, each HTTP line gives the server's CPU time per request (from /proc), which a busy machine disturbs less.
@@ -82,7 +82,7 @@ while :; do
   [ "$jit" -lt $(( ticks * 12 / 10 )) ] || [ "$warmed" -ge "${WARMUP_MAX:-180}" ] && break
 done
 echo "== warm-up: ${warmed}s of load; the JIT compilers used $(awk -v t="$jit" -v hz="$ticks" 'BEGIN { printf "%.2f", t / hz }') s of CPU in the last 12 s"
-rounds=${ROUNDS:-3}
+rounds=${ROUNDS:-5}
 echo "== HTTP, single-row requests, ${secs}s each; OIP and the floor alternate, $rounds rounds per connection count"
 # The floor itself moves by up to a fifth between runs on a shared machine, so each ratio comes from a pair of runs
 # taken back to back, and the median of the rounds is the figure.
