@@ -2,6 +2,7 @@ package io.capstan.serving.internal;
 
 import io.capstan.serving.runtime.LoadedModel;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Function;
 
 /**
  * One replica: a loaded model, the lane its calls run on, and a use count, so that a retired replica
@@ -24,7 +25,7 @@ final class Instance {
     }
 
     /** Runs {@code work} against this replica's model, on its lane when called from a virtual thread. */
-    <T> T call(java.util.function.Function<LoadedModel, T> work) {
+    <T> T call(Function<LoadedModel, T> work) {
         return lane.call(() -> work.apply(model));
     }
 
