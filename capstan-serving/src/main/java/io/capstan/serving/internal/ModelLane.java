@@ -17,11 +17,11 @@ import java.util.function.Supplier;
  *
  * <p>One worker drains the queue. Another joins, up to {@code maxWorkers}, only when every awake
  * worker is in a call and the queued calls would keep them busy for longer than
- * {@link #QUEUE_WAIT_BUDGET_NANOS}, judged by the lane's average call time. So a model taking milliseconds gets a worker per waiting call,
- * while a model answering in microseconds stays on one thread: for it a second thread costs more
- * than it gives, since waking it is a system call and a context switch per call, and two threads in
- * one ONNX Runtime session slow each other down (measured: 5.2–6.5 µs of CPU per iris call on one
- * thread, 7–12 µs each on two).
+ * {@link #QUEUE_WAIT_BUDGET_NANOS}, judged by the lane's average call time. So a model taking
+ * milliseconds gets a worker per waiting call, while a model answering in microseconds stays on one
+ * thread: for it a second thread costs more than it gives, since waking it is a system call and a
+ * context switch per call, and two threads in one ONNX Runtime session slow each other down
+ * (measured: 5.2–6.5 µs of CPU per iris call on one thread, 7–12 µs each on two).
  */
 final class ModelLane implements AutoCloseable {
     /** How long the queued calls may keep the awake workers busy before another worker is woken. */
