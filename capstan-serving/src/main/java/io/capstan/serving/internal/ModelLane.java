@@ -5,7 +5,6 @@ import io.capstan.serving.api.ModelFailedException;
 import java.util.concurrent.ConcurrentLinkedDeque;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.Supplier;
 
@@ -38,7 +37,8 @@ final class ModelLane implements AutoCloseable {
     private final AtomicInteger busy = new AtomicInteger();
     private final AtomicInteger started = new AtomicInteger();
     private final ConcurrentLinkedDeque<Worker> parked = new ConcurrentLinkedDeque<>();
-    private final AtomicLong averageCallNanos = new AtomicLong(INITIAL_CALL_NANOS);
+    /** Written by the workers without a lock: a lost update only shifts an estimate. */
+    private volatile long averageCallNanos = INITIAL_CALL_NANOS;
     private volatile boolean closed;
 
     ModelLane(String threadName, int maxWorkers) {
@@ -76,12 +76,12 @@ final class ModelLane implements AutoCloseable {
         if (running >= maxWorkers) return;
         int working = busy.get();
         int backlog = queued.get();
-        if (backlog > 0 && working >= running && backlog * averageCallNanos.get() > working * QUEUE_WAIT_BUDGET_NANOS) {
+        if (backlog > 0 && working >= running && backlog * averageCallNanos > working * QUEUE_WAIT_BUDGET_NANOS) {
             wakeOne(running);
         }
     }
 
-    /** Threads started so far (for tests and metrics). */
+    /** Threads started so far. */
     int workers() {
         return started.get();
     }
@@ -132,9 +132,9 @@ final class ModelLane implements AutoCloseable {
      * look slow. A model that is slow call after call is known as slow within 15 calls (1 ms).
      */
     private void recordCall(long nanos) {
-        long average = averageCallNanos.get();
+        long average = averageCallNanos;
         long sample = Math.min(nanos, 4 * average);
-        averageCallNanos.set(Math.max(1, average + (sample - average) / 8));
+        averageCallNanos = Math.max(1, average + (sample - average) / 8);
     }
 
     private final class Worker extends Thread {
