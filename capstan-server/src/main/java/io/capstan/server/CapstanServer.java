@@ -205,7 +205,7 @@ public final class CapstanServer implements AutoCloseable {
                             routing.register("/apis/capstan/v1", new io.capstan.server.training.TrainingLogsApi(store, backend, clock));
                             routing.register("/apis/capstan/v1/lineage", new LineageApi(metadata));
                             routing.register("/apis/capstan/v1", new ResourceApi(store, kinds, clock));
-                            routing.register("/apis/v2beta1", new io.capstan.server.kfp.KfpApi(store, backend, VERSION));
+                            routing.register("/apis/v2beta1", new io.capstan.server.kfp.KfpApi(store, metadata, backend, clock, VERSION));
                             routing.register(serving.httpService());
                         })
                         .build()

@@ -7,6 +7,7 @@ import io.capstan.core.TransientException;
 import io.capstan.server.http.Bodies;
 import io.capstan.server.http.PayloadTooLargeException;
 import io.capstan.backend.Backend;
+import io.capstan.metadata.MetadataStore;
 import io.capstan.store.ResourceStore;
 import io.helidon.http.HeaderNames;
 import io.helidon.http.Status;
@@ -21,6 +22,7 @@ import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
+import java.time.Clock;
 import java.util.Map;
 import java.util.Objects;
 
@@ -43,17 +45,20 @@ public final class KfpApi implements HttpService {
     private final Backend backend;
 
     /**
-     * @param backend where task logs are read from
-     * @param version the server version, reported by {@code /healthz} as {@code tag_name}
+     * @param metadata where the engine records task executions and artifacts, whose ids run details report
+     * @param backend  where task logs are read from
+     * @param clock    stamps a recurring run's {@code updated_at} when it is enabled or disabled
+     * @param version  the server version, reported by {@code /healthz} as {@code x_capstan.tag_name}
      */
-    public KfpApi(ResourceStore store, Backend backend, String version) {
+    public KfpApi(ResourceStore store, MetadataStore metadata, Backend backend, Clock clock, String version) {
         var kfp = new KfpStore(Objects.requireNonNull(store, "store"));
         this.backend = Objects.requireNonNull(backend, "backend");
         this.version = Objects.requireNonNull(version, "version");
         this.pipelines = new PipelineCatalog(kfp);
-        this.runs = new RunCatalog(kfp, pipelines);
+        Objects.requireNonNull(metadata, "metadata");
+        this.runs = new RunCatalog(kfp, pipelines, uid -> TaskLineage.of(metadata, uid));
         this.experiments = new ExperimentCatalog(kfp, runs);
-        this.recurringRuns = new RecurringRunCatalog(kfp, runs);
+        this.recurringRuns = new RecurringRunCatalog(kfp, runs, Objects.requireNonNull(clock, "clock"));
     }
 
     @Override
@@ -95,7 +100,7 @@ public final class KfpApi implements HttpService {
     }
 
     private void healthz(ServerRequest req, ServerResponse res) {
-        send(res, Status.OK_200, new KfpWire.Healthz("", version, false));
+        send(res, Status.OK_200, new KfpWire.Healthz(false, "database", new KfpWire.HealthzExtension(version)));
     }
 
     // ---------------------------------------------------------------- pipelines

@@ -14,8 +14,8 @@ import io.helidon.webserver.http.Handler;
 import java.lang.System.Logger.Level;
 
 /**
- * The error answer on {@code /apis/v2beta1}: KFP clients read grpc-gateway's shape,
- * {@code {"error": msg, "code": grpcCode, "message": msg, "details": []}}, not problem+json. Handlers throw as
+ * The error answer on {@code /apis/v2beta1}: KFP clients read grpc-gateway's shape, the swagger's
+ * {@code googleRpcStatus} {@code {"code": grpcCode, "message": msg, "details": []}}, not problem+json. Handlers throw as
  * everywhere else; {@link #mapped} wraps each route so that this one place answers.
  */
 final class KfpErrors {
@@ -40,7 +40,6 @@ final class KfpErrors {
                         ? "the server failed unexpectedly; this is a bug in Capstan: " + e.getClass().getSimpleName()
                         : e.getMessage();
                 var body = Json.json().createObjectNode();
-                body.put("error", message);
                 body.put("code", m.grpcCode());
                 body.put("message", message);
                 body.putArray("details");

@@ -30,6 +30,8 @@ public final class KfpKinds {
     static final String ANNOTATION_DISPLAY_NAME = GROUP + "/display-name";
     static final String ANNOTATION_DESCRIPTION = GROUP + "/description";
     static final String ANNOTATION_RETRIED_BY = GROUP + "/retried-by";
+    /** When a recurring run was last enabled or disabled (the adapter writes metadata and spec, never status). */
+    static final String ANNOTATION_UPDATED_AT = GROUP + "/updated-at";
 
     public static final ResourceKind PIPELINE_KIND = new ResourceKind(GROUP, List.of("v1"), PIPELINE, "pipelines",
             List.of("kfppipeline"), (spec, p) -> requireText(spec, p, "name"));

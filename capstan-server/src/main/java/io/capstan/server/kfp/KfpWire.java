@@ -71,16 +71,45 @@ final class KfpWire {
     record Run(String experimentId, String runId, String displayName, String storageState, String description,
                String pipelineVersionId, ObjectNode pipelineSpec, PipelineVersionReference pipelineVersionReference,
                RuntimeConfig runtimeConfig, String serviceAccount, String createdAt, String scheduledAt, String finishedAt,
-               String state, RpcStatus error, RunDetails runDetails, String recurringRunId) {
+               String state, RpcStatus error, RunDetails runDetails, String recurringRunId, List<RuntimeStatus> stateHistory) {
     }
 
-    record RunDetails(List<TaskDetail> taskDetails) {
+    /** {@code pipeline_run_context_id} is the MLMD id of the run's {@code system.PipelineRun} context, as an int64 string. */
+    record RunDetails(String pipelineRunContextId, List<TaskDetail> taskDetails) {
     }
 
-    /** {@code cache_state} is Capstan's: KFP's RuntimeState has no CACHED, so a cache hit is SKIPPED plus this. */
+    /**
+     * One task as KFP's swagger declares it: {@code inputs} and {@code outputs} map each artifact slot to the MLMD ids
+     * of its artifacts, {@code execution_id} is the task's MLMD execution; Capstan's own view of the task (parameter
+     * values, artifact URIs, whether it was a cache hit) is under {@code x_capstan}, which KFP's clients ignore.
+     */
     record TaskDetail(String runId, String taskId, String displayName, String createTime, String startTime, String endTime,
-                      String state, String cacheState, RpcStatus error, JsonNode inputs, JsonNode outputs, String parentTaskId,
-                      String podName) {
+                      ExecutorDetail executorDetail, String state, String executionId, RpcStatus error,
+                      Map<String, ArtifactList> inputs, Map<String, ArtifactList> outputs, String parentTaskId,
+                      List<RuntimeStatus> stateHistory, String podName, List<ChildTask> childTasks, TaskExtension xCapstan) {
+    }
+
+    /** MLMD artifact ids, int64 written as strings as proto3 JSON does. */
+    record ArtifactList(List<String> artifactIds) {
+    }
+
+    /** {@code main_job} is the workload that ran the task's container. */
+    record ExecutorDetail(String mainJob) {
+    }
+
+    record RuntimeStatus(String updateTime, String state, RpcStatus error) {
+    }
+
+    /** A task that depends on this one, named by its task id. */
+    record ChildTask(String taskId) {
+    }
+
+    /**
+     * Capstan's extension of a task: KFP's RuntimeState has no CACHED, so a cache hit is SKIPPED with
+     * {@code cache_state} CACHED; {@code inputs} and {@code outputs} hold {@code parameters} (name to value) and
+     * {@code artifacts} (name to a list of {@code {name, type, uri, metadata}}).
+     */
+    record TaskExtension(String cacheState, JsonNode inputs, JsonNode outputs) {
     }
 
     record CronSchedule(String startTime, String endTime, String cron) {
@@ -115,6 +144,10 @@ final class KfpWire {
                              int totalSize, String nextPageToken) {
     }
 
-    record Healthz(String commitSha, String tagName, boolean multiUser) {
+    /** {@code pipeline_store} is where pipelines are kept, "database" as in KFP's default; the version is Capstan's. */
+    record Healthz(boolean multiUser, String pipelineStore, HealthzExtension xCapstan) {
+    }
+
+    record HealthzExtension(String tagName) {
     }
 }

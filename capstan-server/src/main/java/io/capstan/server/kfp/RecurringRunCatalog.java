@@ -6,6 +6,9 @@ import io.capstan.core.InvalidSpecException;
 import io.capstan.core.Json;
 import io.capstan.core.Resource;
 import io.capstan.store.LabelSelector;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Set;
@@ -16,10 +19,12 @@ final class RecurringRunCatalog {
 
     private final KfpStore store;
     private final RunCatalog runs;
+    private final Clock clock;
 
-    RecurringRunCatalog(KfpStore store, RunCatalog runs) {
+    RecurringRunCatalog(KfpStore store, RunCatalog runs, Clock clock) {
         this.store = store;
         this.runs = runs;
+        this.clock = clock;
     }
 
     KfpWire.RecurringRun create(KfpWire.RecurringRun request) {
@@ -98,18 +103,41 @@ final class RecurringRunCatalog {
         return request.page(rows);
     }
 
+    /** Enables or disables the recurring run; a change stamps {@code updated_at}, as KFP's does, and a no-op does not. */
     void setMode(String id, RecurringRunSpec.Mode mode) {
         store.get(KfpKinds.RECURRING_RUN, id, "recurring run");
         store.mutate(KfpStore.key(KfpKinds.RECURRING_RUN, id), r -> {
+            if (KfpStore.text(r.spec(), "mode").equals(mode.name())) return r;
             var spec = r.spec();
             spec.put("mode", mode.name());
-            return r.withSpec(spec);
+            var annotations = new HashMap<>(r.metadata().annotations());
+            annotations.put(KfpKinds.ANNOTATION_UPDATED_AT, clock.instant().toString());
+            return r.withSpec(spec).withMetadata(r.metadata().withAnnotations(annotations));
         });
     }
 
     void delete(String id) {
         store.get(KfpKinds.RECURRING_RUN, id, "recurring run");
         store.delete(KfpStore.key(KfpKinds.RECURRING_RUN, id));
+    }
+
+    /**
+     * The last change: the scheduler stamps status {@code updatedAt} when it starts a run, and this catalog stamps an
+     * annotation when the mode changes (it does not write status, which is the scheduler's).
+     */
+    private static Instant updatedAt(Resource r) {
+        var updated = KfpStore.created(r);
+        for (var stamp : new String[] {r.status().field("updatedAt").map(JsonNode::asText).orElse(""),
+                r.metadata().annotations().getOrDefault(KfpKinds.ANNOTATION_UPDATED_AT, "")}) {
+            if (stamp.isEmpty()) continue;
+            try {
+                var at = Instant.parse(stamp);
+                if (at.isAfter(updated)) updated = at;
+            } catch (java.time.format.DateTimeParseException e) {
+                // Written by this package as Instant.toString(); a hand-edited value that does not parse is ignored.
+            }
+        }
+        return updated;
     }
 
     private static KfpWire.RecurringRun recurringRun(Resource r) {
@@ -127,7 +155,7 @@ final class RecurringRunCatalog {
                 versionId.isEmpty() ? null : new KfpWire.PipelineVersionReference(KfpStore.text(s, "pipelineId"), versionId),
                 new KfpWire.RuntimeConfig(params, s.path("pipelineRoot").asText(null)), s.path("maxConcurrency").asText("1"), trigger,
                 enabled ? "ENABLE" : "DISABLE", KfpStore.created(r).toString(),
-                r.status().field("updatedAt").map(JsonNode::asText).orElse(KfpStore.created(r).toString()),
+                updatedAt(r).toString(),
                 enabled ? "ENABLED" : "DISABLED", s.path("noCatchup").asBoolean(false), "", KfpStore.text(s, "experimentId"));
     }
 }

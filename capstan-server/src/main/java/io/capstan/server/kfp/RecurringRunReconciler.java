@@ -35,7 +35,8 @@ public final class RecurringRunReconciler implements Reconciler {
 
     public RecurringRunReconciler(ResourceStore store, Clock clock) {
         this.store = new KfpStore(Objects.requireNonNull(store, "store"));
-        this.runs = new RunCatalog(this.store, new PipelineCatalog(this.store));
+        // The scheduler only starts runs; it never answers a run's task details, which need lineage.
+        this.runs = new RunCatalog(this.store, new PipelineCatalog(this.store), uid -> TaskLineage.none());
         this.clock = Objects.requireNonNull(clock, "clock");
     }
 

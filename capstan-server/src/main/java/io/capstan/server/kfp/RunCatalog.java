@@ -16,6 +16,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Function;
 
 /**
  * KFP runs, each the engine's {@code PipelineRun} named by its run id. Display name, description, experiment and
@@ -27,6 +28,7 @@ import java.util.Set;
  * answering with the newest attempt's state, as KFP's retry keeps the run id; lists hide the attempts.
  */
 final class RunCatalog {
+    private static final Set<String> TERMINAL_TASK_STATES = Set.of("SUCCEEDED", "SKIPPED", "FAILED", "CANCELED");
     static final Set<String> KEYS = Set.of("run_id", "name", "display_name", "description", "created_at", "finished_at",
             "state", "storage_state", "experiment_id", "recurring_run_id", "pipeline_version_id");
 
@@ -36,10 +38,14 @@ final class RunCatalog {
 
     private final KfpStore store;
     private final PipelineCatalog pipelines;
+    /** A run attempt's lineage by its resource uid. */
+    private final Function<String, TaskLineage> lineage;
 
-    RunCatalog(KfpStore store, PipelineCatalog pipelines) {
+    /** @param lineage reads a run attempt's lineage by its uid, for the task details of {@link #get} */
+    RunCatalog(KfpStore store, PipelineCatalog pipelines, Function<String, TaskLineage> lineage) {
         this.store = store;
         this.pipelines = pipelines;
+        this.lineage = lineage;
     }
 
     KfpWire.Run create(KfpWire.Run request) {
@@ -109,7 +115,7 @@ final class RunCatalog {
                 : KfpKinds.LABEL_EXPERIMENT_ID + "=" + experimentId + ",!" + KfpKinds.LABEL_RETRY_OF;
         var rows = new ArrayList<ListRequest.Row<KfpWire.Run>>();
         for (var r : store.all(PipelineRuns.KIND, LabelSelector.parse(selector))) {
-            var run = summary(run(r));
+            var run = summary(r);
             var m = new LinkedHashMap<String, Object>();
             m.put("run_id", run.runId());
             m.put("name", run.displayName());
@@ -229,12 +235,30 @@ final class RunCatalog {
         return RunPhase.ofWire(r.status().phase()).isTerminal();
     }
 
+    /** The run as KFP's GetRun answers it: with the pipeline spec of an inline run and the details of every task. */
     private KfpWire.Run run(Resource original) {
         var r = latestAttempt(original);
+        var ir = irObject(r.spec().path("pipelineSpec"));
+        var recorded = lineage.apply(r.metadata().uid());
+        var details = new KfpWire.RunDetails(recorded.contextId().orElse(null), tasks(original.metadata().name(), r, ir, recorded));
+        return wire(original, r, isInline(original) ? ir : null, details);
+    }
+
+    /** The run as KFP's lists answer it: without the IR and the task details, which can be large. */
+    private KfpWire.Run summary(Resource original) {
+        return wire(original, latestAttempt(original), null, null);
+    }
+
+    private static boolean isInline(Resource run) {
+        return run.metadata().labels().getOrDefault(KfpKinds.LABEL_PIPELINE_VERSION_ID, "").isEmpty();
+    }
+
+    private static KfpWire.Run wire(Resource original, Resource r, ObjectNode inline, KfpWire.RunDetails details) {
         var meta = original.metadata();
         var labels = meta.labels();
         var status = r.status();
         var created = KfpStore.created(original).toString();
+        var started = status.field("startTime").map(JsonNode::asText).orElse("");
         var finished = status.field("completionTime").map(JsonNode::asText).orElse(null);
         var message = status.field("message").map(JsonNode::asText).orElse("");
         var state = state(r);
@@ -243,21 +267,17 @@ final class RunCatalog {
         r.spec().path("parameters").properties().forEach(e -> parameters.put(e.getKey(), e.getValue()));
         var versionId = labels.getOrDefault(KfpKinds.LABEL_PIPELINE_VERSION_ID, "");
         var reference = versionId.isEmpty() ? null : new KfpWire.PipelineVersionReference(labels.getOrDefault(KfpKinds.LABEL_PIPELINE_ID, ""), versionId);
-        var inline = versionId.isEmpty() ? irObject(r.spec().path("pipelineSpec")) : null;
+        var history = new ArrayList<KfpWire.RuntimeStatus>();
+        history.add(new KfpWire.RuntimeStatus(created, "PENDING", null));
+        if (!started.isEmpty()) history.add(new KfpWire.RuntimeStatus(started, "RUNNING", null));
+        if (isTerminal(r) && finished != null) history.add(new KfpWire.RuntimeStatus(finished, state, error));
         return new KfpWire.Run(labels.get(KfpKinds.LABEL_EXPERIMENT_ID), meta.name(),
                 meta.annotations().getOrDefault(KfpKinds.ANNOTATION_DISPLAY_NAME, meta.name()),
                 labels.getOrDefault(KfpKinds.LABEL_STORAGE_STATE, ExperimentCatalog.StorageState.AVAILABLE.name()),
                 meta.annotations().get(KfpKinds.ANNOTATION_DESCRIPTION), versionId.isEmpty() ? null : versionId, inline, reference,
                 new KfpWire.RuntimeConfig(parameters, r.spec().path("pipelineRoot").asText(null)), null, created,
-                status.field("startTime").map(JsonNode::asText).orElse(created), finished, state, error,
-                new KfpWire.RunDetails(tasks(meta.name(), r)), labels.get(KfpKinds.LABEL_RECURRING_RUN_ID));
-    }
-
-    /** Lists leave out the IR and the task details, as KFP's list does. */
-    private static KfpWire.Run summary(KfpWire.Run r) {
-        return new KfpWire.Run(r.experimentId(), r.runId(), r.displayName(), r.storageState(), r.description(), r.pipelineVersionId(),
-                null, r.pipelineVersionReference(), r.runtimeConfig(), null, r.createdAt(), r.scheduledAt(), r.finishedAt(), r.state(),
-                r.error(), null, r.recurringRunId());
+                started.isEmpty() ? created : started, finished, state, error, details, labels.get(KfpKinds.LABEL_RECURRING_RUN_ID),
+                List.copyOf(history));
     }
 
     private static ObjectNode irObject(JsonNode ir) {
@@ -270,10 +290,14 @@ final class RunCatalog {
         }
     }
 
-    private static List<KfpWire.TaskDetail> tasks(String runId, Resource r) {
+    private static List<KfpWire.TaskDetail> tasks(String runId, Resource r, ObjectNode ir, TaskLineage lineage) {
         var out = new ArrayList<KfpWire.TaskDetail>();
         var created = KfpStore.created(r).toString();
-        r.status().field("tasks").ifPresent(tasks -> tasks.properties().forEach(e -> {
+        var statusTasks = r.status().field("tasks").orElse(Json.json().createObjectNode());
+        var paths = new ArrayList<String>();
+        statusTasks.properties().forEach(e -> paths.add(e.getKey()));
+        var dependents = ir == null ? Map.<String, List<String>>of() : TaskDependents.of(ir, paths);
+        statusTasks.properties().forEach(e -> {
             var path = e.getKey();
             var t = e.getValue();
             int cut = path.lastIndexOf('/');
@@ -284,15 +308,25 @@ final class RunCatalog {
                 default -> engineState;
             };
             var message = t.path("message").asText("");
+            var error = engineState.equals("FAILED") && !message.isEmpty() ? new KfpWire.RpcStatus(2, message) : null;
+            var start = t.path("startTime").asText("");
+            var end = t.path("endTime").asText("");
+            var history = new ArrayList<KfpWire.RuntimeStatus>();
+            if (!start.isEmpty()) history.add(new KfpWire.RuntimeStatus(start, "RUNNING", null));
+            if (!end.isEmpty() && TERMINAL_TASK_STATES.contains(state)) history.add(new KfpWire.RuntimeStatus(end, state, error));
+            var workload = t.path("workloadId").asText("");
             var inputs = Json.json().createObjectNode();
             inputs.set("parameters", t.path("inputs").isObject() ? t.get("inputs") : Json.json().createObjectNode());
             inputs.set("artifacts", t.path("inputArtifacts").isObject() ? t.get("inputArtifacts") : Json.json().createObjectNode());
+            var children = dependents.getOrDefault(path, List.of()).stream().map(KfpWire.ChildTask::new).toList();
             out.add(new KfpWire.TaskDetail(runId, path, cut < 0 ? path : path.substring(cut + 1),
-                    t.path("startTime").asText(created), t.path("startTime").asText(null), t.path("endTime").asText(null), state,
-                    engineState.equals("CACHED") ? "CACHED" : null,
-                    engineState.equals("FAILED") && !message.isEmpty() ? new KfpWire.RpcStatus(2, message) : null,
-                    inputs, t.path("outputs"), cut < 0 ? null : path.substring(0, cut), t.path("workloadId").asText(null)));
-        }));
+                    start.isEmpty() ? created : start, start.isEmpty() ? null : start, end.isEmpty() ? null : end,
+                    workload.isEmpty() ? null : new KfpWire.ExecutorDetail(workload), state, lineage.executionId(path).orElse(null), error,
+                    lineage.inputs(path), lineage.outputs(path), cut < 0 ? null : path.substring(0, cut),
+                    history.isEmpty() ? null : List.copyOf(history), workload.isEmpty() ? null : workload, children.isEmpty() ? null : children,
+                    new KfpWire.TaskExtension(engineState.equals("CACHED") ? "CACHED" : "NOT_CACHED", inputs,
+                            t.path("outputs").isObject() ? t.get("outputs") : Json.json().createObjectNode())));
+        });
         return out;
     }
 

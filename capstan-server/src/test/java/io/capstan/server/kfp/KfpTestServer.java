@@ -14,12 +14,17 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.Predicate;
 
-/** A real server on a free port with its own home and embedded H2, and a small client for the v2beta1 API. */
+/**
+ * A real server on a free port with its own home and embedded H2, and a small client for the v2beta1 API that checks
+ * every JSON answer against KFP's swagger ({@link SwaggerSchema}) and fails the test on the first that does not conform.
+ */
 final class KfpTestServer implements AutoCloseable {
     static final String API = "/apis/v2beta1";
+    private static final Optional<SwaggerSchema> SWAGGER = SwaggerSchema.load();
     final CapstanServer server;
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
@@ -45,12 +50,27 @@ final class KfpTestServer implements AutoCloseable {
         if (body.contentLength() > 1024 * 1024) b.expectContinue(true);
         try {
             var res = http.send(b.build(), HttpResponse.BodyHandlers.ofString());
-            return new Reply(res.statusCode(), res.body());
+            var reply = new Reply(res.statusCode(), res.body());
+            if (res.headers().firstValue("Content-Type").orElse("").startsWith("application/json")) conform(method, path, reply);
+            return reply;
         } catch (IOException e) {
             throw new AssertionError(method + " " + path + " failed: " + e, e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new AssertionError("interrupted", e);
+        }
+    }
+
+    /** Fails when {@code reply} is not what KFP's swagger declares for {@code method} on {@code path}. */
+    static void conform(String method, String path, Reply reply) {
+        if (SWAGGER.isEmpty()) return;
+        var bare = path.contains("?") ? path.substring(0, path.indexOf('?')) : path;
+        var schema = SWAGGER.get().responseSchema(method, bare, reply.status());
+        if (schema.isEmpty()) throw new AssertionError(method + " " + bare + " answered " + reply.status() + " with JSON, but KFP's swagger declares no such endpoint");
+        var violations = SWAGGER.get().violations(schema.get(), reply.json());
+        if (!violations.isEmpty()) {
+            throw new AssertionError(method + " " + bare + " (" + reply.status() + ") does not conform to KFP's swagger:\n  "
+                    + String.join("\n  ", violations) + "\nbody: " + reply.body());
         }
     }
 
