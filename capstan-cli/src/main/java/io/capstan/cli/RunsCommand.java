@@ -58,7 +58,9 @@ final class RunsCommand {
         if (run.has("error")) out.println("Error:    " + run.path("error").path("message").asText());
         var table = new Table(List.of("TASK", "STATE", "CACHE", "STARTED", "ENDED"));
         for (var t : run.path("run_details").path("task_details")) {
-            table.add(List.of(t.path("task_id").asText(), t.path("state").asText(), t.path("cache_state").asText(""),
+            // KFP has no CACHED state (a cache hit is SKIPPED); the server says which under its extension field.
+            var cached = t.path("x_capstan").path("cache_state").asText("").equals("CACHED") ? "CACHED" : "";
+            table.add(List.of(t.path("task_id").asText(), t.path("state").asText(), cached,
                     t.path("start_time").asText(""), t.path("end_time").asText("")));
         }
         out.print(table.render());

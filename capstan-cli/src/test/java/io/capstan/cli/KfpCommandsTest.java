@@ -114,4 +114,30 @@ class KfpCommandsTest {
         assertThat(missing.exitCode()).isEqualTo(3);
         assertThat(missing.err()).contains("no-such-run");
     }
+
+    @Test
+    void marksACacheHitInTheCacheColumn() throws Exception {
+        var body = Json.json().createObjectNode();
+        body.put("display_name", "cli-cached");
+        body.set("pipeline_spec", Json.yaml().readTree(SLEEPER.replace("name: sleeper", "name: quick").replace("sleep 30", "true")
+                .replace("taskInfo: {name: step}", "taskInfo: {name: step}, cachingOptions: {enableCache: true}")));
+        var http = HttpClient.newHttpClient();
+        String shown = "";
+        for (int attempt = 0; attempt < 2; attempt++) {
+            var res = http.send(HttpRequest.newBuilder(URI.create(server.url() + "/apis/v2beta1/runs"))
+                    .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body.toString())).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertThat(res.statusCode()).as(res.body()).isEqualTo(200);
+            var id = Json.json().readTree(res.body()).path("run_id").asText();
+            var deadline = Instant.now().plus(Duration.ofSeconds(30));
+            shown = "";
+            while (Instant.now().isBefore(deadline) && !shown.contains("State:    SUCCEEDED")) {
+                shown = cli().run("runs", "get", id).out();
+                LockSupport.parkNanos(Duration.ofMillis(200).toNanos());
+            }
+            assertThat(shown).contains("State:    SUCCEEDED");
+            if (attempt == 0) assertThat(shown).doesNotContain("CACHED");
+        }
+        assertThat(shown).as("the second run's step is a cache hit").containsPattern("root/step\\s+SKIPPED\\s+CACHED");
+    }
 }
