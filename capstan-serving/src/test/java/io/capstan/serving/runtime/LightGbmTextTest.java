@@ -136,6 +136,7 @@ class LightGbmTextTest {
         }
     }
 
+    /** Within 1e-9 relative (1e-12 absolute near 0); the largest error measured on these cases was under 1e-13. */
     private static void assertClose(double[] actual, double[] expected, String what) {
         double worst = 0;
         int worstAt = -1;
@@ -147,7 +148,7 @@ class LightGbmTextTest {
             }
         }
         assertThat(worst).as("%s: largest relative error, at score %d: Capstan %s, LightGBM %s", what, worstAt,
-                worstAt < 0 ? "" : actual[worstAt], worstAt < 0 ? "" : expected[worstAt]).isLessThanOrEqualTo(1e-6);
+                worstAt < 0 ? "" : actual[worstAt], worstAt < 0 ? "" : expected[worstAt]).isLessThanOrEqualTo(1e-9);
     }
 
     /**
