@@ -15,7 +15,7 @@ import java.util.Set;
  * {@code Booster.predict} (see {@link LightGbmText} for what is evaluated); a model using anything else is
  * refused at load with the reason.
  *
- * <p>Input: one FP32 tensor [rows, features] (other numeric types are converted). Output
+ * <p>Input: one FP64 tensor [rows, features] (other numeric types are converted; FP32 is also taken as is). Output
  * {@code predict}: FP64 [rows] for single-score models, [rows, classes] for multiclass.
  */
 public final class LightGbmModelRuntime implements ModelRuntime {
@@ -64,7 +64,8 @@ public final class LightGbmModelRuntime implements ModelRuntime {
 
         @Override
         public List<TensorMetadata> inputs() {
-            return List.of(new TensorMetadata("input-0", DataType.FP32, List.of(-1L, (long) model.features())));
+            // LightGBM compares features as doubles: FP64 keeps what the client sent (FP32 and integers convert exactly).
+            return List.of(new TensorMetadata("input-0", DataType.FP64, List.of(-1L, (long) model.features())));
         }
 
         @Override
@@ -90,12 +91,18 @@ public final class LightGbmModelRuntime implements ModelRuntime {
             int width = model.outputsPerRow();
             var out = new double[rows * width];
             var row = new double[model.features()];
-            float[] data = input.floats();
-            for (int r = 0; r < rows; r++) {
-                for (int f = 0; f < row.length; f++) {
-                    row[f] = data[r * row.length + f];
+            if (input.datatype() == DataType.FP64) {
+                double[] data = input.doubles();
+                for (int r = 0; r < rows; r++) {
+                    System.arraycopy(data, r * row.length, row, 0, row.length);
+                    model.predict(row, out, r * width);
                 }
-                model.predict(row, out, r * width);
+            } else {
+                float[] data = input.floats();
+                for (int r = 0; r < rows; r++) {
+                    for (int f = 0; f < row.length; f++) row[f] = data[r * row.length + f];
+                    model.predict(row, out, r * width);
+                }
             }
             return List.of(Rows.toTensor("predict", out, rows));
         }

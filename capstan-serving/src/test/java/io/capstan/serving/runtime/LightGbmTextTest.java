@@ -101,6 +101,21 @@ class LightGbmTextTest {
         assertClose(predict(firstFive.text(), test), expected, "first 5 iterations");
     }
 
+    /** LightGBM splits on doubles: features that differ only past float precision must not be rounded to FP32. */
+    @Test
+    void scoresDoubleFeaturesAtFullPrecision() throws Exception {
+        var random = new Random(17);
+        var train = features(random, TRAIN_ROWS, false);
+        var test = features(random, TEST_ROWS, false);
+        for (var x : new double[][] {train, test}) {
+            for (int r = 0; r < x.length / COLS; r++) x[r * COLS] = 1 + random.nextInt(2000) * 1e-9;
+        }
+        var labels = new float[TRAIN_ROWS];
+        for (int r = 0; r < TRAIN_ROWS; r++) labels[r] = (float) ((train[r * COLS] - 1) * 1e6 + 0.1 * train[r * COLS + 3]);
+        var scored = LightGbmNative.trainAndScore(train, labels, null, COLS, COMMON + " objective=regression", 12, -1, test);
+        assertClose(predict(scored.text(), Tensor.ofDoubles("input-0", new long[] {TEST_ROWS, COLS}, test)), scored.scores(), "FP64 features");
+    }
+
     @Test
     void refusesModelsItCannotEvaluateNamingWhatIsUnsupported() throws Exception {
         var random = new Random(5);
@@ -121,14 +136,19 @@ class LightGbmTextTest {
         }
     }
 
+    /** Capstan's scores for the rows of {@code test}, sent as FP32 (all test values are floats) as most clients send them. */
     private double[] predict(String text, double[] test) throws Exception {
-        var file = Files.createTempFile(dir, "model", ".txt");
-        Files.writeString(file, text);
-        int rows = test.length / COLS;
         var floats = new float[test.length];
         for (int i = 0; i < test.length; i++) floats[i] = (float) test[i];
+        return predict(text, Tensor.ofFloats("input-0", new long[] {test.length / COLS, COLS}, floats));
+    }
+
+    private double[] predict(String text, Tensor input) throws Exception {
+        var file = Files.createTempFile(dir, "model", ".txt");
+        Files.writeString(file, text);
         try (var model = new LightGbmModelRuntime().load(new ModelSource("m", file, "lightgbm", Map.of()))) {
-            var out = model.predict(List.of(Tensor.ofFloats("input-0", new long[] {rows, COLS}, floats)), Set.of(), Map.of()).getFirst();
+            assertThat(model.inputs().getFirst().datatype()).isEqualTo(DataType.FP64);
+            var out = model.predict(List.of(input), Set.of(), Map.of()).getFirst();
             assertThat(out.datatype()).isEqualTo(DataType.FP64);
             long width = out.shape().length == 1 ? 1 : out.shape()[1];
             assertThat(model.outputs().getFirst().shape()).isEqualTo(width == 1 ? List.of(-1L) : List.of(-1L, width));
