@@ -5,12 +5,12 @@ import static io.capstan.tuning.SpecFields.name;
 import static io.capstan.tuning.SpecFields.describe;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.google.re2j.Pattern;
+import com.google.re2j.PatternSyntaxException;
 import io.capstan.core.Names;
 import io.capstan.core.Problems;
 import java.util.ArrayList;
 import java.util.Optional;
-import java.util.regex.Pattern;
-import java.util.regex.PatternSyntaxException;
 
 /** Reads {@code spec.metricsCollectorSpec}: the collector kind, the metrics file and the metric filters. */
 final class CollectorReader {
@@ -69,15 +69,17 @@ final class CollectorReader {
                     problems.add(itemPath, "expected a regular expression of at most 1024 characters, got " + describe(item));
                     continue;
                 }
+                // Go's regexp syntax (RE2), as Katib compiles the filters: (?P<name>...) and [[:digit:]] work,
+                // and Java-only constructs (backreferences, lookaround, possessive quantifiers) are refused as Katib refuses them.
                 try {
                     var pattern = Pattern.compile(item.asText());
-                    if (pattern.matcher("").groupCount() < 2) {
+                    if (pattern.groupCount() < 2) {
                         problems.add(itemPath, "needs two groups, the metric name and its value, as in ([\\w|-]+)\\s*=\\s*([+-]?\\d*(\\.\\d+)?)");
                     } else {
                         filters.add(pattern);
                     }
                 } catch (PatternSyntaxException e) {
-                    problems.add(itemPath, "is not a valid regular expression: " + e.getDescription());
+                    problems.add(itemPath, "is not a valid regular expression in RE2 syntax, which Katib (Go) uses: " + e.getMessage());
                 }
             }
         }

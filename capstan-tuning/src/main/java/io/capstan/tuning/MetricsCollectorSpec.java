@@ -1,15 +1,16 @@
 package io.capstan.tuning;
 
+import com.google.re2j.Pattern;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.regex.Pattern;
 
 /**
  * How a trial's metrics are collected: {@code spec.metricsCollectorSpec}.
  *
  * @param path    the file Katib's File collector reads, as the trial's command names it; empty for the others
- * @param filters regular expressions with two groups, metric name and value; Katib's default when none is given
+ * @param filters regular expressions with two groups, metric name and value; Katib's default when none is given.
+ *                RE2 syntax and semantics, as Katib compiles them with Go's regexp package
  */
 record MetricsCollectorSpec(CollectorKind kind, Optional<String> path, FileFormat format, List<Pattern> filters) {
     /** Katib's default {@code metricsFormat}: {@code name=value}, the name of word characters, '|' and '-'. */

@@ -118,8 +118,9 @@ class ExperimentReconcilerTest {
     void readsCustomFiltersAndMetricFilesInTextAndJson() {
         harness(new FixedCatalog("x", List.of("0.25")));
         var custom = h.apply(anExperiment("custom")
-                .withCollector("source: {filter: {metricsFormat: ['(\\w+):\\s*([0-9.]+)']}}")
-                .withCommand("echo 'epoch 1 loss: 0.5'; echo 'epoch 2 loss: ${trialParameters.x}'").withBudget(1, 1, 0).build());
+                // the second filter is Go syntax (RE2), as Katib reads it: java.util.regex refuses (?P<name>...)
+                .withCollector("source: {filter: {metricsFormat: ['(\\w+):\\s*([0-9.]+)', '(?P<name>[[:alpha:]]+)=(?P<value>[[:digit:].]+)']}}")
+                .withCommand("echo 'epoch 1 loss: 0.5'; echo 'epoch 2 loss: ${trialParameters.x}'; echo 'epoch 3 loss=0.125'").withBudget(1, 1, 0).build());
         var json = h.apply(anExperiment("json")
                 .withObjective("type: maximize\n    objectiveMetricName: accuracy\n    additionalMetricNames: [loss]")
                 .withCollector("collector: {kind: File}\n    source: {fileSystemPath: {path: /katib/metrics.json, kind: File, format: JSON}}")
@@ -133,7 +134,7 @@ class ExperimentReconcilerTest {
         var c = h.reconcileUntilDone(custom);
         assertThat(c.status().phase()).isEqualTo("Succeeded");
         var cObs = h.trial(custom, 1).status().field("observation").orElseThrow().path("metrics").get(0);
-        assertThat(cObs.path("min").asDouble()).isEqualTo(0.25);
+        assertThat(cObs.path("min").asDouble()).isEqualTo(0.125);
         assertThat(cObs.path("max").asDouble()).isEqualTo(0.5);
 
         var j = h.reconcileUntilDone(json);

@@ -148,6 +148,13 @@ class ExperimentValidationTest {
                 "spec.metricsCollectorSpec.source.filter.metricsFormat[0]", "not a valid regular expression");
         assertRefused(anExperiment("e").withCollector("source: {filter: {metricsFormat: ['loss=(\\d+)']}}").build(),
                 "spec.metricsCollectorSpec.source.filter.metricsFormat[0]", "two groups");
+        // Java-only syntax that Go's regexp (RE2), and so Katib, refuses: a backreference, lookahead, a possessive quantifier, \Z
+        for (var javaOnly : List.of("(\\w+)=(\\d)\\1", "(?=loss)(\\w+)=(\\d+)", "(\\w+)=(\\d++)", "(\\w+)=(\\d+)\\Z")) {
+            assertRefused(anExperiment("e").withCollector("source: {filter: {metricsFormat: ['" + javaOnly + "']}}").build(),
+                    "spec.metricsCollectorSpec.source.filter.metricsFormat[0]", "RE2");
+        }
+        assertThat(parser.parse("e.yaml", anExperiment("e").withCollector(
+                "source: {filter: {metricsFormat: ['(?P<name>[[:alpha:]]+)=(?P<value>[[:digit:].]+)']}}").build())).hasSize(1);
     }
 
     @Test

@@ -11,10 +11,12 @@ import java.util.Set;
 
 /**
  * LightGBM models in LightGBM's text format ({@code Booster.save_model("model.txt")}), evaluated in
- * plain Java: no native library is needed, and prediction is thread-safe.
+ * plain Java: no native library is needed, and prediction is thread-safe. Scores match LightGBM's
+ * {@code Booster.predict} (see {@link LightGbmText} for what is evaluated); a model using anything else is
+ * refused at load with the reason.
  *
- * <p>Input: one FP32 tensor [rows, features] (other numeric types are converted). Output
- * {@code predict}: FP64 [rows] for regression and binary models, [rows, classes] for multiclass.
+ * <p>Input: one FP64 tensor [rows, features] (other numeric types are converted; FP32 is also taken as is). Output
+ * {@code predict}: FP64 [rows] for single-score models, [rows, classes] for multiclass.
  */
 public final class LightGbmModelRuntime implements ModelRuntime {
 
@@ -40,6 +42,8 @@ public final class LightGbmModelRuntime implements ModelRuntime {
             return new LightGbmModel(LightGbmText.parse(Files.readString(file)));
         } catch (IOException e) {
             throw new ModelLoadException("cannot read " + file + ": " + e.getMessage(), e);
+        } catch (LightGbmText.UnsupportedModelException e) {
+            throw new ModelLoadException("LightGBM model " + file.getFileName() + " cannot be served: " + e.getMessage(), e);
         } catch (IllegalArgumentException e) {
             throw new ModelLoadException("not a LightGBM text model: " + e.getMessage()
                     + "; save it with Booster.save_model('model.txt')", e);
@@ -60,12 +64,14 @@ public final class LightGbmModelRuntime implements ModelRuntime {
 
         @Override
         public List<TensorMetadata> inputs() {
-            return List.of(new TensorMetadata("input-0", DataType.FP32, List.of(-1L, (long) model.features())));
+            // LightGBM compares features as doubles: FP64 keeps what the client sent (FP32 and integers convert exactly).
+            return List.of(new TensorMetadata("input-0", DataType.FP64, List.of(-1L, (long) model.features())));
         }
 
         @Override
         public List<TensorMetadata> outputs() {
-            return List.of(new TensorMetadata("predict", DataType.FP64, List.of(-1L)));
+            int width = model.outputsPerRow();
+            return List.of(new TensorMetadata("predict", DataType.FP64, width == 1 ? List.of(-1L) : List.of(-1L, (long) width)));
         }
 
         @Override
@@ -85,12 +91,18 @@ public final class LightGbmModelRuntime implements ModelRuntime {
             int width = model.outputsPerRow();
             var out = new double[rows * width];
             var row = new double[model.features()];
-            float[] data = input.floats();
-            for (int r = 0; r < rows; r++) {
-                for (int f = 0; f < row.length; f++) {
-                    row[f] = data[r * row.length + f];
+            if (input.datatype() == DataType.FP64) {
+                double[] data = input.doubles();
+                for (int r = 0; r < rows; r++) {
+                    System.arraycopy(data, r * row.length, row, 0, row.length);
+                    model.predict(row, out, r * width);
                 }
-                model.predict(row, out, r * width);
+            } else {
+                float[] data = input.floats();
+                for (int r = 0; r < rows; r++) {
+                    for (int f = 0; f < row.length; f++) row[f] = data[r * row.length + f];
+                    model.predict(row, out, r * width);
+                }
             }
             return List.of(Rows.toTensor("predict", out, rows));
         }
