@@ -22,7 +22,8 @@ import java.util.Arrays;
  * <ul>
  *   <li>{@code GET /v2}, {@code /v2/health/live}, {@code /v2/health/ready}</li>
  *   <li>{@code GET /v2/models/{name}[/versions/{v}]}, {@code .../ready}; {@code POST .../infer}</li>
- *   <li>{@code GET /v1/models/{name}}, {@code POST /v1/models/{name}:predict}</li>
+ *   <li>{@code GET /v1/models} (the names of the namespace's models), {@code GET /v1/models/{name}},
+ *       {@code POST /v1/models/{name}:predict}</li>
  *   <li>{@code POST /serving/{namespace}/graphs/{name}} (and {@code /graphs/{name}}): an InferenceGraph</li>
  *   <li>each model route also as {@code /serving/{namespace}/v2/...} and {@code /serving/{namespace}/v1/...};
  *       the short form addresses namespace {@code default}</li>
@@ -76,6 +77,7 @@ public final class InferenceHttpService implements HttpService {
                     .get(prefix + "/v2/models/{name}/versions/{version}/ready", guarded(this::modelReady))
                     .post(prefix + "/v2/models/{name}/infer", guarded(this::infer))
                     .post(prefix + "/v2/models/{name}/versions/{version}/infer", guarded(this::infer))
+                    .get(prefix + "/v1/models", guarded(this::v1Models))
                     .get(prefix + "/v1/models/{name}", guarded(this::v1Model))
                     .post(prefix + "/v1/models/{name}", guarded(this::v1Predict))
                     .post(prefix + "/graphs/{name}", guarded(this::graph));
@@ -146,6 +148,10 @@ public final class InferenceHttpService implements HttpService {
         var request = OipJson.readRequest(body(req));
         var response = endpoint.infer(namespace, name, version, request);
         json(res, Status.OK_200, OipJson.writeResponse(response));
+    }
+
+    private void v1Models(ServerRequest req, ServerResponse res) {
+        json(res, Status.OK_200, v1.models(namespace(req)));
     }
 
     private void v1Model(ServerRequest req, ServerResponse res) {

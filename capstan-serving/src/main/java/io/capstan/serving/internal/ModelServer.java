@@ -105,6 +105,12 @@ public final class ModelServer implements InferenceEndpoint, AutoCloseable {
     }
 
     @Override
+    public List<String> modelNames(String namespace) {
+        var names = byNamespace.get(namespace);
+        return names == null ? List.of() : names.keySet().stream().sorted().toList();
+    }
+
+    @Override
     public ModelMetadata modelMetadata(String namespace, String name, String version) {
         var model = get(namespace, name);
         var revision = model.revision(version);

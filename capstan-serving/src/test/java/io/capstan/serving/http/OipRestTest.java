@@ -255,4 +255,17 @@ class OipRestTest {
         assertError(http.post("/v1/models/nope:predict", "{\"instances\": [[1,2,3,4]]}"), 404);
         assertError(http.post("/v1/models/iris:explain", "{\"instances\": [[1,2,3,4]]}"), 404);
     }
+
+    @Test
+    void v1ListsTheModelsOfANamespace() throws Exception {
+        var response = http.get("/v1/models");
+        assertThat(response.statusCode()).as(response.body()).isEqualTo(200);
+        assertThat(response.headers().firstValue("Content-Type")).hasValue("application/json");
+        assertThat(json(response).toString()).isEqualTo("{\"models\":[\"iris\",\"loading\"]}");
+        assertThat(json(http.get("/serving/default/v1/models")).toString()).isEqualTo("{\"models\":[\"iris\",\"loading\"]}");
+        assertThat(json(http.get("/serving/team-a/v1/models")).toString()).isEqualTo("{\"models\":[\"iris\"]}");
+        var empty = http.get("/serving/nobody/v1/models");
+        assertThat(empty.statusCode()).isEqualTo(200);
+        assertThat(json(empty).toString()).isEqualTo("{\"models\":[]}");
+    }
 }
