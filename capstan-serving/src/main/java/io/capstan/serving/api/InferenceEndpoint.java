@@ -35,6 +35,15 @@ public interface InferenceEndpoint {
     /** The names of every model in {@code namespace}, ready or not, sorted; empty for an unknown namespace. */
     List<String> modelNames(String namespace);
 
+    /**
+     * The largest request, in bytes, that the model accepts: its own limit where it sets one, else {@code fallback}.
+     *
+     * @throws ModelNotFoundException when there is no such model
+     */
+    default int maxRequestBytes(String namespace, String name, int fallback) {
+        return fallback;
+    }
+
     /** @throws ModelNotFoundException when there is no such model or version */
     ModelMetadata modelMetadata(String namespace, String name, String version);
 

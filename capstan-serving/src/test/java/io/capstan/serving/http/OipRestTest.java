@@ -223,11 +223,11 @@ class OipRestTest {
     }
 
     @Test
-    void payloadOverTheLimitIsA400() throws Exception {
+    void payloadOverTheLimitIsA413() throws Exception {
         var big = new StringBuilder("{\"inputs\": [{\"name\": \"input\", \"shape\": [20000, 4], \"datatype\": \"FP32\", \"data\": [");
         for (int i = 0; i < 80000; i++) big.append(i == 0 ? "" : ",").append("1.5");
         big.append("]}]}");
-        assertError(http.post("/v2/models/iris/infer", big.toString()), 400, "over the limit");
+        assertError(http.post("/v2/models/iris/infer", big.toString()), 413, "over the limit of 65536 bytes for model 'iris'");
     }
 
     @Test
