@@ -214,6 +214,7 @@ public final class InferenceServiceReconciler implements Reconciler {
     private Revision build(ResourceKey key, RevisionRecord record) throws ModelLoadException {
         var spec = InferenceServiceSpec.parse(record.spec(), new Problems());
         if (spec == null) throw new ModelLoadException("the revision's spec is no longer valid");
+        if (!spec.unsupportedComponents().isEmpty()) throw new ModelLoadException(String.join("; ", spec.unsupportedComponents()));
         var predictor = spec.predictor();
         if (predictor.model() == null) throw new ModelLoadException(UnservableFormats.customContainer(predictor.customContainer()));
         var model = predictor.model();
@@ -391,8 +392,24 @@ public final class InferenceServiceReconciler implements Reconciler {
                 .withCondition("PredictorReady", ready, readyReason, readyMessage, now)
                 .withCondition("Ready", ready, readyReason, readyMessage, now)
                 .withCondition(latestReadyCondition);
+        status = component(status, "TransformerReady", spec.hasTransformer(), "spec.transformer", spec, now);
+        status = component(status, "ExplainerReady", spec.hasExplainer(), "spec.explainer", spec, now);
         if (rolledOut != null) status = status.withField("rolledOutRevision", com.fasterxml.jackson.databind.node.IntNode.valueOf(rolledOut));
         return status;
+    }
+
+    /**
+     * The condition of a component Capstan does not run: False with the reason while the spec has it; True once it is
+     * removed (a status that never had the component gets no condition, as in KServe).
+     */
+    private static ResourceStatus component(ResourceStatus status, String type, boolean present, String field,
+                                            InferenceServiceSpec spec, java.time.Instant now) {
+        if (present) {
+            var reason = spec.unsupportedComponents().stream().filter(r -> r.startsWith(field + ":")).findFirst().orElse(field);
+            return status.withCondition(type, false, "NotSupported", reason, now);
+        }
+        if (status.condition(type).isEmpty()) return status;
+        return status.withCondition(type, true, "NotConfigured", field + " is not set", now);
     }
 
     private Resource writeStatus(Resource isvc, ResourceStatus status) {
