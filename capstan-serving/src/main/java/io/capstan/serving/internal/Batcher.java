@@ -63,11 +63,13 @@ final class Batcher implements AutoCloseable {
         // close() may have drained the queue between the check above and the add
         if (closed) failQueued();
         try {
-            return pending.result.get(timeout.toNanos(), TimeUnit.NANOSECONDS);
-        } catch (TimeoutException e) {
-            // marks it done, so that a batch not yet formed leaves it out
-            pending.result.completeExceptionally(e);
-            throw new ModelNotReadyException("the batch did not answer within " + text(timeout) + "; retry later");
+            try {
+                return pending.result.get(timeout.toNanos(), TimeUnit.NANOSECONDS);
+            } catch (TimeoutException e) {
+                // marks it done, so that a batch not yet formed leaves it out; an answer that came just now still counts
+                if (!pending.result.completeExceptionally(e)) return pending.result.get();
+                throw new ModelNotReadyException("the batch did not answer within " + text(timeout) + "; retry later");
+            }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             pending.result.cancel(false);
