@@ -193,7 +193,8 @@ public final class CapstanServer implements AutoCloseable {
                         .host(config.host())
                         .port(config.port())
                         .shutdownHook(false)
-                        .maxPayloadSize(Bodies.MAX_BODY_BYTES + 1024L)
+                        // Each route enforces its own limit: 4 MiB for the API, an InferenceService's own for inference.
+                        .maxPayloadSize(Math.max(Bodies.MAX_BODY_BYTES, Serving.LARGEST_REQUEST_BYTES) + 1024L)
                         .shutdownGracePeriod(Duration.ofSeconds(2))
                         .routing(routing -> {
                             routing.addFilter(new HttpMetricsFilter(meters));

@@ -36,9 +36,14 @@ import java.util.function.Function;
  * }</pre>
  */
 public final class Serving implements AutoCloseable {
+    /**
+     * The largest inference request any InferenceService may accept (its {@code serving.capstan.io/max-request-bytes}
+     * annotation is at most this): the HTTP server's own payload limit must be at least this large.
+     */
+    public static final int LARGEST_REQUEST_BYTES = InferenceHttpService.MAX_REQUEST_BYTES_CEILING;
 
     /**
-     * @param maxBodyBytes the largest OIP/V1 request body
+     * @param maxBodyBytes the largest OIP/V1 request body, for an InferenceService that sets no limit of its own
      * @param autoscaleInterval how often replicas are adjusted
      * @param downloadTimeout longest model download
      */

@@ -56,6 +56,11 @@ final class TestModels implements InferenceEndpoint {
     }
 
     @Override
+    public java.util.List<String> modelNames(String namespace) {
+        return java.util.List.of("broken", "buggy", "busy", "echo", "half", "iris", "loading", "slow");
+    }
+
+    @Override
     public boolean serverReady() {
         return true;
     }

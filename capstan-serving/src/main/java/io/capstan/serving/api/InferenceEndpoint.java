@@ -1,5 +1,7 @@
 package io.capstan.serving.api;
 
+import java.util.List;
+
 /**
  * Capstan's in-process inference service, independent of any wire protocol. The OIP REST, V1 and
  * OIP gRPC adapters all call this.
@@ -29,6 +31,18 @@ public interface InferenceEndpoint {
      * @throws ModelNotFoundException when there is no such model or version
      */
     boolean modelReady(String namespace, String name, String version);
+
+    /** The names of every model in {@code namespace}, ready or not, sorted; empty for an unknown namespace. */
+    List<String> modelNames(String namespace);
+
+    /**
+     * The largest request, in bytes, that the model accepts: its own limit where it sets one, else {@code fallback}.
+     *
+     * @throws ModelNotFoundException when there is no such model
+     */
+    default int maxRequestBytes(String namespace, String name, int fallback) {
+        return fallback;
+    }
 
     /** @throws ModelNotFoundException when there is no such model or version */
     ModelMetadata modelMetadata(String namespace, String name, String version);

@@ -22,18 +22,24 @@ import java.util.Arrays;
  * <ul>
  *   <li>{@code GET /v2}, {@code /v2/health/live}, {@code /v2/health/ready}</li>
  *   <li>{@code GET /v2/models/{name}[/versions/{v}]}, {@code .../ready}; {@code POST .../infer}</li>
- *   <li>{@code GET /v1/models/{name}}, {@code POST /v1/models/{name}:predict}</li>
+ *   <li>{@code GET /v1/models} (the names of the namespace's models), {@code GET /v1/models/{name}},
+ *       {@code POST /v1/models/{name}:predict}</li>
  *   <li>{@code POST /serving/{namespace}/graphs/{name}} (and {@code /graphs/{name}}): an InferenceGraph</li>
  *   <li>each model route also as {@code /serving/{namespace}/v2/...} and {@code /serving/{namespace}/v1/...};
  *       the short form addresses namespace {@code default}</li>
  * </ul>
  * Errors are the protocol's {@code {"error": "..."}} bodies (not problem+json, which the OIP spec
- * does not allow): 400 bad input, 404 unknown model, 429 overloaded, 503 not ready.
+ * does not allow): 400 bad input, 404 unknown model, 413 a body over the model's limit, 429 overloaded,
+ * 503 not ready.
  */
 public final class InferenceHttpService implements HttpService {
     private static final System.Logger LOG = System.getLogger(InferenceHttpService.class.getName());
-    /** Largest request body accepted by default: 16 MiB. */
+    /** Largest request body accepted by default: 16 MiB; an InferenceService may set its own. */
     public static final int DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024;
+    /** The annotation that sets an InferenceService's own limit, in bytes (or with a Ki, Mi or Gi suffix). */
+    public static final String MAX_REQUEST_BYTES_ANNOTATION = "serving.capstan.io/max-request-bytes";
+    /** The largest limit an InferenceService may set: 1 GiB. */
+    public static final int MAX_REQUEST_BYTES_CEILING = 1024 * 1024 * 1024;
     private static final byte[] LIVE = "{\"live\":true}".getBytes();
     private static final byte[] READY = "{\"ready\":true}".getBytes();
     private static final String INFER_PREFIX = "/v2/models/";
@@ -76,6 +82,7 @@ public final class InferenceHttpService implements HttpService {
                     .get(prefix + "/v2/models/{name}/versions/{version}/ready", guarded(this::modelReady))
                     .post(prefix + "/v2/models/{name}/infer", guarded(this::infer))
                     .post(prefix + "/v2/models/{name}/versions/{version}/infer", guarded(this::infer))
+                    .get(prefix + "/v1/models", guarded(this::v1Models))
                     .get(prefix + "/v1/models/{name}", guarded(this::v1Model))
                     .post(prefix + "/v1/models/{name}", guarded(this::v1Predict))
                     .post(prefix + "/graphs/{name}", guarded(this::graph));
@@ -143,9 +150,13 @@ public final class InferenceHttpService implements HttpService {
     }
 
     private void infer(ServerRequest req, ServerResponse res, String namespace, String name, String version) {
-        var request = OipJson.readRequest(body(req));
+        var request = OipJson.readRequest(body(req, namespace, name));
         var response = endpoint.infer(namespace, name, version, request);
         json(res, Status.OK_200, OipJson.writeResponse(response));
+    }
+
+    private void v1Models(ServerRequest req, ServerResponse res) {
+        json(res, Status.OK_200, v1.models(namespace(req)));
     }
 
     private void v1Model(ServerRequest req, ServerResponse res) {
@@ -159,14 +170,15 @@ public final class InferenceHttpService implements HttpService {
             json(res, Status.NOT_FOUND_404, OipJson.writeError("use POST /v1/models/{name}:predict"));
             return;
         }
-        json(res, Status.OK_200, v1.predict(namespace(req), nameAndVerb.substring(0, colon), body(req)));
+        var name = nameAndVerb.substring(0, colon);
+        json(res, Status.OK_200, v1.predict(namespace(req), name, body(req, namespace(req), name)));
     }
 
     private void graph(ServerRequest req, ServerResponse res) {
         if (graphs == null) throw new io.capstan.serving.api.ModelNotFoundException("this server runs no InferenceGraphs");
         com.fasterxml.jackson.databind.JsonNode request;
         try {
-            request = io.capstan.core.Json.json().readTree(body(req));
+            request = io.capstan.core.Json.json().readTree(body(req, maxBodyBytes, "InferenceGraph '" + OipJson.printable(name(req)) + "'"));
         } catch (IOException e) {
             throw new InvalidInputException("the body is not valid JSON: " + e.getMessage());
         }
@@ -190,10 +202,16 @@ public final class InferenceHttpService implements HttpService {
         return req.path().pathParameters().first("version").orElse(null);
     }
 
-    private byte[] body(ServerRequest req) {
+    /** The body of a request to a model, within the model's limit (an unknown model is a 404 before any reading). */
+    private byte[] body(ServerRequest req, String namespace, String name) {
+        int limit = endpoint.maxRequestBytes(namespace, name, maxBodyBytes);
+        return body(req, limit, "model '" + OipJson.printable(name) + "'");
+    }
+
+    private static byte[] body(ServerRequest req, int maxBodyBytes, String target) {
         var declared = req.headers().contentLength();
         if (declared.isPresent() && declared.getAsLong() > maxBodyBytes) {
-            throw tooLarge(declared.getAsLong());
+            throw new TooLarge(declared.getAsLong(), maxBodyBytes, target);
         }
         try (InputStream in = req.content().inputStream()) {
             if (declared.isPresent()) {
@@ -201,14 +219,14 @@ public final class InferenceHttpService implements HttpService {
                 byte[] body = in.readNBytes((int) declared.getAsLong());
                 if (body.length == declared.getAsLong() && in.read() < 0) return body;
                 var rest = in.readNBytes(maxBodyBytes + 1 - body.length);
-                if (body.length + rest.length > maxBodyBytes) throw tooLarge(-1);
+                if (body.length + rest.length > maxBodyBytes) throw new TooLarge(-1, maxBodyBytes, target);
                 var all = Arrays.copyOf(body, body.length + rest.length);
                 System.arraycopy(rest, 0, all, body.length, rest.length);
                 return all;
             }
             byte[] body = in.readNBytes(maxBodyBytes + 1);
             if (body.length > maxBodyBytes) {
-                throw tooLarge(-1);
+                throw new TooLarge(-1, maxBodyBytes, target);
             }
             return body;
         } catch (IOException e) {
@@ -216,9 +234,13 @@ public final class InferenceHttpService implements HttpService {
         }
     }
 
-    private InvalidInputException tooLarge(long size) {
-        return new InvalidInputException("the request body" + (size >= 0 ? " of " + size + " bytes" : "")
-                + " is over the limit of " + maxBodyBytes + " bytes; send fewer rows per request");
+    /** A request body over its limit: 413. */
+    private static final class TooLarge extends RuntimeException {
+        TooLarge(long size, int limit, String target) {
+            super("the request body" + (size >= 0 ? " of " + size + " bytes" : "") + " is over the limit of " + limit
+                    + " bytes for " + target + "; send fewer rows per request"
+                    + (target.startsWith("model") ? ", or raise the InferenceService's " + MAX_REQUEST_BYTES_ANNOTATION + " annotation" : ""));
+        }
     }
 
     private static Handler guarded(Handler handler) {
@@ -227,6 +249,8 @@ public final class InferenceHttpService implements HttpService {
                 handler.handle(req, res);
             } catch (InferenceException e) {
                 json(res, Status.create(e.error().httpStatus()), OipJson.writeError(e.getMessage()));
+            } catch (TooLarge e) {
+                json(res, Status.REQUEST_ENTITY_TOO_LARGE_413, OipJson.writeError(e.getMessage()));
             } catch (UncheckedIOException e) {
                 LOG.log(System.Logger.Level.DEBUG, "request body could not be read", e);
                 json(res, Status.BAD_REQUEST_400, OipJson.writeError("the request body could not be read: " + e.getCause().getMessage()));

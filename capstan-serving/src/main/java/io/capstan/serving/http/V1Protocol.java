@@ -37,6 +37,18 @@ final class V1Protocol {
         });
     }
 
+    /** KServe's V1 model list: {@code {"models": ["name", ...]}}. */
+    byte[] models(String namespace) {
+        var names = endpoint.modelNames(namespace);
+        return OipJson.write(g -> {
+            g.writeStartObject();
+            g.writeArrayFieldStart("models");
+            for (var name : names) g.writeString(name);
+            g.writeEndArray();
+            g.writeEndObject();
+        });
+    }
+
     byte[] predict(String namespace, String name, byte[] body) {
         JsonNode root;
         try {

@@ -8,6 +8,7 @@ import io.capstan.core.Problems;
 import io.capstan.core.Resource;
 import io.capstan.core.ResourceKey;
 import io.capstan.core.ResourceStatus;
+import io.capstan.serving.http.InferenceHttpService;
 import io.capstan.serving.runtime.ModelLoadException;
 import io.capstan.serving.runtime.ModelSource;
 import io.capstan.serving.spec.InferenceServiceSpec;
@@ -34,7 +35,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * serving until the new one is ready, and keeps serving if the new one fails, with the reason in
  * the status. {@code canaryTrafficPercent} splits traffic between the newest ready revision and
  * the last rolled-out one; the {@value #SHADOW_ANNOTATION} annotation instead mirrors that share to
- * the new revision and keeps the rolled-out one answering.
+ * the new revision and keeps the rolled-out one answering. The {@value InferenceHttpService#MAX_REQUEST_BYTES_ANNOTATION}
+ * annotation sets the largest request body the service accepts, at once, without a new revision.
  */
 public final class InferenceServiceReconciler implements Reconciler {
     public static final String SHADOW_ANNOTATION = "serving.capstan.io/shadow-percent";
@@ -43,6 +45,8 @@ public final class InferenceServiceReconciler implements Reconciler {
     public static final String LOGGER_SAMPLE_ANNOTATION = "serving.capstan.io/logger-sample-percent";
     private static final List<String> REVISION_ANNOTATIONS = List.of(QUEUE_LIMIT_ANNOTATION, SCALE_TO_ZERO_ANNOTATION,
             LOGGER_SAMPLE_ANNOTATION);
+
+    private static final java.util.regex.Pattern SIZE = java.util.regex.Pattern.compile("(\\d{1,10})(Ki|Mi|Gi)?");
 
     private final ResourceStore store;
     private final ModelServer server;
@@ -103,6 +107,7 @@ public final class InferenceServiceReconciler implements Reconciler {
         var problems = new Problems();
         var spec = InferenceServiceSpec.parse(isvc.spec(), problems);
         var model = server.register(key.namespace(), key.name());
+        model.maxRequestBytes(maxRequestBytes(isvc).orElse(0));
         if (spec == null) {
             var message = problems.errors().stream().map(Object::toString).reduce((a, b) -> a + "; " + b).orElse("invalid spec");
             writeStatus(isvc, isvc.status().withPhase("Failed").withObservedGeneration(isvc.metadata().generation())
@@ -209,6 +214,7 @@ public final class InferenceServiceReconciler implements Reconciler {
     private Revision build(ResourceKey key, RevisionRecord record) throws ModelLoadException {
         var spec = InferenceServiceSpec.parse(record.spec(), new Problems());
         if (spec == null) throw new ModelLoadException("the revision's spec is no longer valid");
+        if (!spec.unsupportedComponents().isEmpty()) throw new ModelLoadException(String.join("; ", spec.unsupportedComponents()));
         var predictor = spec.predictor();
         if (predictor.model() == null) throw new ModelLoadException(UnservableFormats.customContainer(predictor.customContainer()));
         var model = predictor.model();
@@ -256,6 +262,23 @@ public final class InferenceServiceReconciler implements Reconciler {
         var problems = new Problems();
         var parsed = DurationText.parse(text, problems);
         return parsed.orElse(fallback);
+    }
+
+    /** The annotation's request limit in bytes; empty when it is absent or not a size from 1 byte to 1 GiB. */
+    static java.util.OptionalInt maxRequestBytes(Resource isvc) {
+        var value = isvc.metadata().annotations().get(InferenceHttpService.MAX_REQUEST_BYTES_ANNOTATION);
+        var matcher = value == null ? null : SIZE.matcher(value.strip());
+        if (matcher == null || !matcher.matches()) return java.util.OptionalInt.empty();
+        long shift = switch (matcher.group(2) == null ? "" : matcher.group(2)) {
+            case "Ki" -> 10;
+            case "Mi" -> 20;
+            case "Gi" -> 30;
+            default -> 0;
+        };
+        long number = Long.parseLong(matcher.group(1));
+        long bytes = number > InferenceHttpService.MAX_REQUEST_BYTES_CEILING ? -1 : number << shift;
+        return bytes < 1 || bytes > InferenceHttpService.MAX_REQUEST_BYTES_CEILING
+                ? java.util.OptionalInt.empty() : java.util.OptionalInt.of((int) bytes);
     }
 
     private static int annotationInt(Resource isvc, String name, int fallback, int min, int max) {
@@ -340,6 +363,12 @@ public final class InferenceServiceReconciler implements Reconciler {
 
         var warnings = f.arrayNode();
         spec.warnings().forEach(warnings::add);
+        var limit = isvc.metadata().annotations().get(InferenceHttpService.MAX_REQUEST_BYTES_ANNOTATION);
+        if (limit != null && maxRequestBytes(isvc).isEmpty()) {
+            warnings.add("metadata.annotations[" + InferenceHttpService.MAX_REQUEST_BYTES_ANNOTATION + "]: '"
+                    + io.capstan.core.Names.printable(limit) + "' is not a size between 1 and 1Gi, such as 33554432 or 32Mi;"
+                    + " the default of " + InferenceHttpService.DEFAULT_MAX_BODY_BYTES + " bytes applies");
+        }
 
         String phase = latest.state().equals(RevisionRecord.FAILED) ? (ready ? "Degraded" : "Failed") : ready
                 && latest.state().equals(RevisionRecord.READY) ? "Ready" : "Loading";
@@ -363,8 +392,24 @@ public final class InferenceServiceReconciler implements Reconciler {
                 .withCondition("PredictorReady", ready, readyReason, readyMessage, now)
                 .withCondition("Ready", ready, readyReason, readyMessage, now)
                 .withCondition(latestReadyCondition);
+        status = component(status, "TransformerReady", spec.hasTransformer(), "spec.transformer", spec, now);
+        status = component(status, "ExplainerReady", spec.hasExplainer(), "spec.explainer", spec, now);
         if (rolledOut != null) status = status.withField("rolledOutRevision", com.fasterxml.jackson.databind.node.IntNode.valueOf(rolledOut));
         return status;
+    }
+
+    /**
+     * The condition of a component Capstan does not run: False with the reason while the spec has it; True once it is
+     * removed (a status that never had the component gets no condition, as in KServe).
+     */
+    private static ResourceStatus component(ResourceStatus status, String type, boolean present, String field,
+                                            InferenceServiceSpec spec, java.time.Instant now) {
+        if (present) {
+            var reason = spec.unsupportedComponents().stream().filter(r -> r.startsWith(field + ":")).findFirst().orElse(field);
+            return status.withCondition(type, false, "NotSupported", reason, now);
+        }
+        if (status.condition(type).isEmpty()) return status;
+        return status.withCondition(type, true, "NotConfigured", field + " is not set", now);
     }
 
     private Resource writeStatus(Resource isvc, ResourceStatus status) {

@@ -105,6 +105,18 @@ public final class ModelServer implements InferenceEndpoint, AutoCloseable {
     }
 
     @Override
+    public List<String> modelNames(String namespace) {
+        var names = byNamespace.get(namespace);
+        return names == null ? List.of() : names.keySet().stream().sorted().toList();
+    }
+
+    @Override
+    public int maxRequestBytes(String namespace, String name, int fallback) {
+        int own = get(namespace, name).maxRequestBytes();
+        return own > 0 ? own : fallback;
+    }
+
+    @Override
     public ModelMetadata modelMetadata(String namespace, String name, String version) {
         var model = get(namespace, name);
         var revision = model.revision(version);

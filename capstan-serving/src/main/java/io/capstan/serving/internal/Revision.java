@@ -75,7 +75,8 @@ public final class Revision implements AutoCloseable {
         this.lastRequest = clock.instant();
         this.lastTick = lastRequest;
         this.batcher = settings.batching()
-                ? new Batcher(settings.maxBatchSize(), settings.maxBatchLatency(), this::runOnInstance, metrics::batch)
+                ? new Batcher(settings.maxBatchSize(), settings.maxBatchLatency(), settings.timeout(), this::runOnInstance,
+                        metrics::batch)
                 : null;
     }
 

@@ -16,6 +16,7 @@ public final class ServedModel {
     private final String name;
     private volatile Route route = Route.NONE;
     private volatile String notReadyReason = "the model is loading";
+    private volatile int maxRequestBytes;
 
     ServedModel(String namespace, String name) {
         this.namespace = namespace;
@@ -42,6 +43,15 @@ public final class ServedModel {
     /** Why the model cannot answer while it has no route, e.g. a failed load. */
     public void notReadyReason(String reason) {
         this.notReadyReason = reason;
+    }
+
+    /** The largest request body this model accepts, in bytes; 0 for the server's default. */
+    public int maxRequestBytes() {
+        return maxRequestBytes;
+    }
+
+    public void maxRequestBytes(int bytes) {
+        this.maxRequestBytes = bytes;
     }
 
     public boolean ready() {

@@ -13,7 +13,10 @@ import java.util.Set;
 /**
  * A KServe {@code InferenceService} (serving.kserve.io/v1beta1) spec as Capstan serves it.
  *
- * @param warnings fields that are accepted but cannot be honoured in-process (transformer, explainer, resources, ...)
+ * @param hasTransformer whether {@code spec.transformer} is set; Capstan does not run transformers yet, so such a
+ *        revision fails with the reason rather than serve the predictor alone
+ * @param hasExplainer the same for {@code spec.explainer}
+ * @param warnings fields that are accepted but not honoured in-process (resources, node selectors, ...)
  */
 public record InferenceServiceSpec(PredictorSpec predictor, boolean hasTransformer, boolean hasExplainer, List<String> warnings) {
 
@@ -60,6 +63,23 @@ public record InferenceServiceSpec(PredictorSpec predictor, boolean hasTransform
     public record BatcherSpec(int maxBatchSize, Duration maxLatency) {
     }
 
+    /**
+     * Why this spec cannot be served as written, one sentence per component Capstan does not run, each naming its
+     * field; empty when it can.
+     */
+    public List<String> unsupportedComponents() {
+        var reasons = new ArrayList<String>();
+        if (hasTransformer) {
+            reasons.add("spec.transformer: Capstan does not run transformers yet, and serving the predictor without its "
+                    + "transformer would answer untransformed data; remove spec.transformer, or do the pre- and post-processing "
+                    + "in the client or an InferenceGraph");
+        }
+        if (hasExplainer) {
+            reasons.add("spec.explainer: Capstan does not run explainers yet; remove spec.explainer to serve the predictor");
+        }
+        return reasons;
+    }
+
     /** Reads and checks a spec; returns null when there are problems. */
     public static InferenceServiceSpec parse(ObjectNode spec, Problems problems) {
         var warnings = new ArrayList<String>();
@@ -80,9 +100,7 @@ public record InferenceServiceSpec(PredictorSpec predictor, boolean hasTransform
     }
 
     private static boolean component(ObjectNode spec, String field, Problems problems, List<String> warnings) {
-        var node = Fields.object(spec, field, "spec." + field, problems);
-        node.ifPresent(n -> warnings.add("spec." + field + " is accepted but not run: Capstan serves the predictor only"));
-        return node.isPresent();
+        return Fields.object(spec, field, "spec." + field, problems).isPresent();
     }
 
     private static PredictorSpec predictor(JsonNode node, Problems problems, List<String> warnings) {

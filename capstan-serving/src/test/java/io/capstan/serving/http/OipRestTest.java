@@ -223,11 +223,11 @@ class OipRestTest {
     }
 
     @Test
-    void payloadOverTheLimitIsA400() throws Exception {
+    void payloadOverTheLimitIsA413() throws Exception {
         var big = new StringBuilder("{\"inputs\": [{\"name\": \"input\", \"shape\": [20000, 4], \"datatype\": \"FP32\", \"data\": [");
         for (int i = 0; i < 80000; i++) big.append(i == 0 ? "" : ",").append("1.5");
         big.append("]}]}");
-        assertError(http.post("/v2/models/iris/infer", big.toString()), 400, "over the limit");
+        assertError(http.post("/v2/models/iris/infer", big.toString()), 413, "over the limit of 65536 bytes for model 'iris'");
     }
 
     @Test
@@ -254,5 +254,18 @@ class OipRestTest {
         assertError(http.post("/v1/models/iris:predict", "{\"rows\": []}"), 400, "instances");
         assertError(http.post("/v1/models/nope:predict", "{\"instances\": [[1,2,3,4]]}"), 404);
         assertError(http.post("/v1/models/iris:explain", "{\"instances\": [[1,2,3,4]]}"), 404);
+    }
+
+    @Test
+    void v1ListsTheModelsOfANamespace() throws Exception {
+        var response = http.get("/v1/models");
+        assertThat(response.statusCode()).as(response.body()).isEqualTo(200);
+        assertThat(response.headers().firstValue("Content-Type")).hasValue("application/json");
+        assertThat(json(response).toString()).isEqualTo("{\"models\":[\"iris\",\"loading\"]}");
+        assertThat(json(http.get("/serving/default/v1/models")).toString()).isEqualTo("{\"models\":[\"iris\",\"loading\"]}");
+        assertThat(json(http.get("/serving/team-a/v1/models")).toString()).isEqualTo("{\"models\":[\"iris\"]}");
+        var empty = http.get("/serving/nobody/v1/models");
+        assertThat(empty.statusCode()).isEqualTo(200);
+        assertThat(json(empty).toString()).isEqualTo("{\"models\":[]}");
     }
 }

@@ -147,6 +147,59 @@ class InferenceServiceReconcilerTest {
         assertThat(server.infer("iris", null, oneRow()).modelVersion()).isEqualTo("3");
     }
 
+    private String withComponent(String component) {
+        return isvc(onnxAt(model)) + "  " + component + ":\n    containers:\n    - image: example.com/" + component + ":1\n";
+    }
+
+    @Test
+    void aTransformerIsNotSkipped_theServiceIsNotReadyAndSaysWhy() {
+        var key = apply(withComponent("transformer"));
+        var isvc = reconciled(key);
+        assertThat(isvc.status().phase()).isEqualTo("Failed");
+        var ready = isvc.status().condition("Ready").orElseThrow();
+        assertThat(ready.status().name()).isEqualTo("False");
+        assertThat(ready.message()).contains("spec.transformer", "does not run transformers");
+        var transformer = isvc.status().condition("TransformerReady").orElseThrow();
+        assertThat(transformer.status().name()).isEqualTo("False");
+        assertThat(transformer.reason()).isEqualTo("NotSupported");
+        assertThat(transformer.message()).startsWith("spec.transformer:");
+        assertThat(isvc.status().condition("ExplainerReady")).isEmpty();
+        // no raw predictor output behind the transformer's back: 503 with the reason
+        assertThatThrownBy(() -> server.infer("iris", null, oneRow()))
+                .isInstanceOf(ModelNotReadyException.class).hasMessageContaining("spec.transformer");
+        assertThat(reconciler.revisions(key)).isEmpty();
+
+        // removing the transformer serves the predictor, and says the transformer is gone
+        var fixed = reconciled(apply(isvc(onnxAt(model))));
+        assertThat(fixed.status().phase()).isEqualTo("Ready");
+        assertThat(fixed.status().condition("TransformerReady").orElseThrow().status().name()).isEqualTo("True");
+        assertThat(server.infer("iris", null, oneRow()).modelVersion()).isEqualTo("2");
+    }
+
+    @Test
+    void anExplainerIsNotSkipped_theServiceIsNotReadyAndSaysWhy() {
+        var isvc = reconciled(apply(withComponent("explainer")));
+        var ready = isvc.status().condition("Ready").orElseThrow();
+        assertThat(ready.status().name()).isEqualTo("False");
+        assertThat(ready.message()).contains("spec.explainer");
+        assertThat(isvc.status().condition("ExplainerReady").orElseThrow().message()).startsWith("spec.explainer:");
+        assertThatThrownBy(() -> server.infer("iris", null, oneRow()))
+                .isInstanceOf(ModelNotReadyException.class).hasMessageContaining("spec.explainer");
+    }
+
+    @Test
+    void addingATransformerToAServingServiceKeepsThePreviousRevisionAndReportsTheNewOneFailed() {
+        var key = apply(isvc(onnxAt(model)));
+        reconciled(key);
+        var isvc = reconciled(apply(withComponent("transformer")));
+        assertThat(isvc.status().phase()).isEqualTo("Degraded");
+        var latest = isvc.status().condition("LatestDeploymentReady").orElseThrow();
+        assertThat(latest.status().name()).isEqualTo("False");
+        assertThat(latest.message()).contains("iris-predictor-00002", "spec.transformer");
+        assertThat(isvc.status().condition("TransformerReady").orElseThrow().status().name()).isEqualTo("False");
+        assertThat(server.infer("iris", null, oneRow()).modelVersion()).as("the revision without a transformer").isEqualTo("1");
+    }
+
     @Test
     void canarySplitsTrafficThenPromotesOrRollsBack() throws Exception {
         var key = apply(isvc(onnxAt(model)));

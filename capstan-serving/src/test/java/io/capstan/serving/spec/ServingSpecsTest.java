@@ -97,7 +97,8 @@ class ServingSpecsTest {
                 """).getFirst();
         var spec = InferenceServiceSpec.parse(withTransformer.spec(), new io.capstan.core.Problems());
         assertThat(spec.hasTransformer()).isTrue();
-        assertThat(spec.warnings()).anyMatch(w -> w.startsWith("spec.explainer"));
+        assertThat(spec.unsupportedComponents()).satisfiesExactly(
+                t -> assertThat(t).startsWith("spec.transformer: "), e -> assertThat(e).startsWith("spec.explainer: "));
     }
 
     @Test
