@@ -20,6 +20,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.temporal.ChronoUnit;
 import io.capstan.pipelines.ExecutionPlan;
 import io.capstan.pipelines.ParsedPipeline;
 import java.util.LinkedHashMap;
@@ -38,6 +39,8 @@ import java.util.Optional;
  */
 public final class PipelineRunReconciler implements Reconciler {
     static final Duration POLL = Duration.ofMillis(100);
+    /** Where the KFP API keeps a run's display name, which {@code {{$.pipeline_job_name}}} resolves to. */
+    static final String DISPLAY_NAME_ANNOTATION = "pipelines.capstan.io/display-name";
     private static final int MAX_PLANS = 256;
 
     private final ResourceStore store;
@@ -238,8 +241,9 @@ public final class PipelineRunReconciler implements Reconciler {
         } catch (IOException e) {
             throw new TransientException("run " + meta.name() + ": cannot create its folder " + runDir + ": " + e.getMessage(), e);
         }
-        var created = meta.created().map(Object::toString).orElse("");
-        return new RunLayout(meta.name(), meta.namespace(), meta.uid(), created, runDir, fileRoot);
+        var created = meta.created().map(t -> t.truncatedTo(ChronoUnit.SECONDS).toString()).orElse("");
+        var displayName = meta.annotations().getOrDefault(DISPLAY_NAME_ANNOTATION, "");
+        return new RunLayout(meta.name(), displayName.isBlank() ? meta.name() : displayName, meta.namespace(), meta.uid(), created, runDir, fileRoot);
     }
 
     private static String defaultRoot(PipelineRunSpec spec) {

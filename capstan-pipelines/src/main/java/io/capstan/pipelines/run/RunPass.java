@@ -306,7 +306,15 @@ final class RunPass {
         var st = tasks.get(dagPath + "/" + producer);
         var o = F.objectNode();
         var state = st == null ? TaskState.PENDING : st.state();
-        o.put("state", state == TaskState.CACHED ? "SUCCEEDED" : state.wireName());
+        // KFP's driver reports the producer's MLMD execution state; a task not triggered is stored CANCELED there.
+        o.put("state", switch (state) {
+            case PENDING -> "NEW";
+            case RUNNING -> "RUNNING";
+            case SUCCEEDED -> "COMPLETE";
+            case CACHED -> "CACHED";
+            case FAILED -> "FAILED";
+            case CANCELLED, SKIPPED -> "CANCELED";
+        });
         o.put("pipelineJobResourceName", layout.runName());
         o.put("pipelineTaskName", producer);
         var error = o.putObject("error");
