@@ -2,11 +2,14 @@ package io.capstan.pipelines;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import io.capstan.core.Names;
+import java.util.Optional;
+import java.util.Set;
 
 /**
  * The optional second document of a compiled pipeline: per-platform settings such as Kubernetes volumes, node
- * selectors and secrets. Capstan keeps it whole for the Kubernetes backend; locally its fields are reported as
- * {@link PipelineWarning}s.
+ * selectors and secrets. Capstan keeps it whole for the Kubernetes backend. Locally, the kfp-kubernetes executor
+ * settings in {@link #APPLIED_LOCALLY} are emulated; every other field is reported as a {@link PipelineWarning}.
  *
  * @param raw the document as written, or an empty object when the pipeline has none
  */
@@ -19,5 +22,30 @@ public record PlatformSpec(JsonNode raw) {
 
     public boolean isEmpty() {
         return raw.isEmpty();
+    }
+
+    /** kfp-kubernetes executor settings that local runs apply: volumes, secrets, config maps, downward API, timeout. */
+    public static final Set<String> APPLIED_LOCALLY = Set.of("pvcMount", "secretAsEnv", "secretAsVolume", "configMapAsEnv",
+            "configMapAsVolume", "fieldPathAsEnv", "podMetadata", "activeDeadlineSeconds", "emptyDirMounts", "genericEphemeralVolume");
+
+    /** Why an executor setting of {@code platform} does nothing locally; empty when a local run applies it. */
+    static Optional<String> localWarning(String platform, String executor, String setting, JsonNode value) {
+        var where = "executor '" + Names.printable(executor) + "': ";
+        if (platform.equals("kubernetes")) {
+            if (APPLIED_LOCALLY.contains(setting)) return Optional.empty();
+            var shown = value.toString();
+            if (shown.length() > 200) shown = shown.substring(0, 200) + "...";
+            var reason = switch (setting) {
+                case "imagePullPolicy" -> "image pull policy " + shown + " is not applied locally: steps run as local processes and pull no image";
+                case "imagePullSecret" -> "image pull secrets are not used locally: steps run as local processes and pull no image";
+                case "nodeSelector" -> "node selector " + shown + " is not applied locally: every step runs on this machine";
+                case "tolerations" -> "tolerations " + shown + " are not applied locally: every step runs on this machine";
+                case "nodeAffinity", "podAffinity" -> setting + " " + shown + " is not applied locally: every step runs on this machine";
+                default -> null;
+            };
+            if (reason != null) return Optional.of(where + reason + "; it takes effect on the Kubernetes backend");
+        }
+        return Optional.of("platform field '" + Names.printable(setting) + "' (" + Names.printable(platform) + ") of " + where.substring(0, where.length() - 2)
+                + " is accepted but not applied locally; it takes effect only on the Kubernetes backend");
     }
 }

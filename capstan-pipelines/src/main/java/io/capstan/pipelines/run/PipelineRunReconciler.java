@@ -49,6 +49,7 @@ public final class PipelineRunReconciler implements Reconciler {
     private final Path workRoot;
     private final Clock clock;
     private final StepCommandRewriter rewriter;
+    private final KubernetesSettings.ConfigSource configs;
     /**
      * Parsed and planned pipelines by run uid, each for the generation it was made from. Only a cache (what it
      * holds is a pure function of the stored spec), so the reconciler stays level-triggered; it also tells
@@ -82,6 +83,7 @@ public final class PipelineRunReconciler implements Reconciler {
         this.workRoot = Objects.requireNonNull(workRoot, "workRoot");
         this.clock = Objects.requireNonNull(clock, "clock");
         this.rewriter = Objects.requireNonNull(rewriter, "rewriter");
+        this.configs = KubernetesSettings.ConfigSource.of(store);
     }
 
     /** As the full constructor, with commands launched as resolved. */
@@ -125,7 +127,8 @@ public final class PipelineRunReconciler implements Reconciler {
         if (spec.cancelled()) return cancel(run, warnings);
 
         if (phase == RunPhase.PENDING) lineage.ensureRunContext(layout, spec.experiment());
-        var pass = new RunPass(run, spec, parsed.spec(), plan, layout, backend, lineage, rewriter, clock.instant());
+        var platform = new KubernetesSettings(parsed.platform().raw(), layout, configs);
+        var pass = new RunPass(run, spec, parsed.spec(), plan, layout, backend, lineage, rewriter, platform, clock.instant());
         RunPass.Outcome outcome;
         try {
             outcome = pass.run();
