@@ -76,6 +76,14 @@ class SdkSurfaceTest {
 
 
             @dsl.component
+            def constants() -> str:
+                import kfp
+                names = [n for n in dsl.__all__ if n.endswith('_PLACEHOLDER')]
+                assert all(hasattr(kfp.dsl, n) for n in dsl.__all__), [n for n in dsl.__all__ if not hasattr(kfp.dsl, n)]
+                return ';'.join(f'{n}={getattr(dsl, n)}' for n in sorted(names))
+
+
+            @dsl.component
             def paths(data: InputPath('Dataset'), count: OutputPath(int), copy: OutputPath('Dataset')) -> NamedTuple(
                     'Outputs', [('first_line', str), ('model', Model)]):
                 with open(data) as f:
@@ -202,6 +210,24 @@ class SdkSurfaceTest {
         assertThat(output.at("/artifacts/parts/artifacts").size()).isEqualTo(2);
         assertThat(output.at("/artifacts/parts/artifacts/1/metadata/index").asInt()).isEqualTo(1);
         assertThat(output.at("/parameterValues/Output").asInt()).isEqualTo(2);
+    }
+
+    @Test
+    void dslPlaceholderConstantsAreKfpsStrings() throws Exception {
+        execute("constants", Map.of("outputs", Map.of("outputFile", p("c/executor_output.json"))));
+
+        assertThat(readJson(Path.of(p("c/executor_output.json"))).at("/parameterValues/Output").asText().split(";")).containsExactly(
+                "PIPELINE_JOB_CREATE_TIME_UTC_PLACEHOLDER={{$.pipeline_job_create_time_utc}}",
+                "PIPELINE_JOB_ID_PLACEHOLDER={{$.pipeline_job_uuid}}",
+                "PIPELINE_JOB_NAME_PLACEHOLDER={{$.pipeline_job_name}}",
+                "PIPELINE_JOB_RESOURCE_NAME_PLACEHOLDER={{$.pipeline_job_resource_name}}",
+                "PIPELINE_JOB_SCHEDULE_TIME_UTC_PLACEHOLDER={{$.pipeline_job_schedule_time_utc}}",
+                "PIPELINE_ROOT_PLACEHOLDER={{$.pipeline_root}}",
+                "PIPELINE_TASK_EXECUTOR_INPUT_PLACEHOLDER={{$}}",
+                "PIPELINE_TASK_EXECUTOR_OUTPUT_PATH_PLACEHOLDER={{$.outputs.output_file}}",
+                "PIPELINE_TASK_ID_PLACEHOLDER={{$.pipeline_task_uuid}}",
+                "PIPELINE_TASK_NAME_PLACEHOLDER={{$.pipeline_task_name}}",
+                "WORKSPACE_PATH_PLACEHOLDER={{$.workspace_path}}");
     }
 
     @Test
