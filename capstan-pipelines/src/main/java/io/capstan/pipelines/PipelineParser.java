@@ -129,8 +129,12 @@ public final class PipelineParser {
                             problems.add(execPath, "expected an object of executor settings, got " + describe(exec.getValue()));
                             return;
                         }
-                        exec.getValue().properties().forEach(setting -> PlatformSpec.localWarning(platformName, exec.getKey(), setting.getKey(), setting.getValue())
-                                .ifPresent(message -> warnings.add(new PipelineWarning(child(execPath, setting.getKey()), message))));
+                        exec.getValue().properties().forEach(setting -> {
+                            var settingPath = child(execPath, setting.getKey());
+                            PlatformSpec.localWarning(platformName, exec.getKey(), setting.getKey(), setting.getValue())
+                                    .ifPresent(message -> warnings.add(new PipelineWarning(settingPath, message)));
+                            if (platformName.equals("kubernetes")) PlatformSpec.checkApplied(setting.getKey(), setting.getValue(), settingPath, problems);
+                        });
                     });
                 } else {
                     warnings.add(new PipelineWarning(sectionPath, "platform field '" + Names.printable(section.getKey()) + "' ("

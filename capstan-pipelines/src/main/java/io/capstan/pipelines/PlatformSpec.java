@@ -3,6 +3,9 @@ package io.capstan.pipelines;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import io.capstan.core.Names;
+import io.capstan.core.Problems;
+import io.capstan.core.ResourceParser;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 
@@ -27,6 +30,44 @@ public record PlatformSpec(JsonNode raw) {
     /** kfp-kubernetes executor settings that local runs apply: volumes, secrets, config maps, downward API, timeout. */
     public static final Set<String> APPLIED_LOCALLY = Set.of("pvcMount", "secretAsEnv", "secretAsVolume", "configMapAsEnv",
             "configMapAsVolume", "fieldPathAsEnv", "podMetadata", "activeDeadlineSeconds", "emptyDirMounts", "genericEphemeralVolume");
+
+    /**
+     * Adds a problem for each malformed entry of a setting in {@link #APPLIED_LOCALLY} that names a mount path, an
+     * environment variable or a key, so that a run is refused before it starts rather than failing a task later.
+     */
+    static void checkApplied(String setting, JsonNode value, String path, Problems problems) {
+        var mounts = Set.of("pvcMount", "secretAsVolume", "configMapAsVolume", "emptyDirMounts", "genericEphemeralVolume");
+        var envKeys = Map.of("secretAsEnv", "secretKey", "configMapAsEnv", "configMapKey");
+        if (!mounts.contains(setting) && !envKeys.containsKey(setting) && !setting.equals("fieldPathAsEnv")) return;
+        if (!value.isArray()) {
+            problems.add(path, "expected a list, got " + ResourceParser.describe(value));
+            return;
+        }
+        for (int i = 0; i < value.size(); i++) {
+            var entry = value.get(i);
+            var at = path + "[" + i + "]";
+            if (!entry.isObject()) {
+                problems.add(at, "expected an object, got " + ResourceParser.describe(entry));
+                continue;
+            }
+            if (mounts.contains(setting) && !entry.path("mountPath").asText("").startsWith("/")) {
+                problems.add(at + ".mountPath", "must be an absolute path, got " + entry.path("mountPath"));
+            }
+            if (envKeys.containsKey(setting)) {
+                var keys = entry.path("keyToEnv");
+                for (int k = 0; k < keys.size(); k++) {
+                    if (keys.get(k).path("envVar").asText("").isEmpty()) problems.add(at + ".keyToEnv[" + k + "].envVar", "required: the environment variable to set");
+                    if (keys.get(k).path(envKeys.get(setting)).asText("").isEmpty()) {
+                        problems.add(at + ".keyToEnv[" + k + "]." + envKeys.get(setting), "required: the key whose value the variable gets");
+                    }
+                }
+            }
+            if (setting.equals("fieldPathAsEnv")) {
+                if (entry.path("name").asText("").isEmpty()) problems.add(at + ".name", "required: the environment variable to set");
+                if (entry.path("fieldPath").asText("").isEmpty()) problems.add(at + ".fieldPath", "required: the pod field, such as metadata.name");
+            }
+        }
+    }
 
     /** Why an executor setting of {@code platform} does nothing locally; empty when a local run applies it. */
     static Optional<String> localWarning(String platform, String executor, String setting, JsonNode value) {
