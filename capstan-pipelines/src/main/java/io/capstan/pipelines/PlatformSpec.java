@@ -50,8 +50,9 @@ public record PlatformSpec(JsonNode raw) {
                 problems.add(at, "expected an object, got " + ResourceParser.describe(entry));
                 continue;
             }
-            if (mounts.contains(setting) && !entry.path("mountPath").asText("").startsWith("/")) {
-                problems.add(at + ".mountPath", "must be an absolute path, got " + entry.path("mountPath"));
+            // KFP's compiler accepts a relative mount path (its own samples have one); a local step refuses it when it starts.
+            if (mounts.contains(setting) && entry.path("mountPath").asText("").isEmpty()) {
+                problems.add(at + ".mountPath", "required: the path where the step sees the volume");
             }
             if (envKeys.containsKey(setting)) {
                 var keys = entry.path("keyToEnv");
