@@ -17,6 +17,7 @@ import java.util.Optional;
 public final class CoreKinds {
     public static final String SECRET = "Secret";
     public static final String CONFIG_MAP = "ConfigMap";
+    private static final java.util.regex.Pattern WHITESPACE = java.util.regex.Pattern.compile("\\s+");
     private static final java.util.regex.Pattern CONFIG_KEY = java.util.regex.Pattern.compile("[-._a-zA-Z0-9]{1,253}");
     public static final ResourceKind SECRET_KIND = new ResourceKind("", List.of("v1"), SECRET, "secrets", List.of("secret"),
             (spec, problems) -> {
@@ -55,8 +56,9 @@ public final class CoreKinds {
         return out;
     }
 
+    /** Standard base64; line breaks and spaces, which YAML block scalars bring, are ignored. */
     private static byte[] decode(String base64) {
-        return Base64.getMimeDecoder().decode(base64);
+        return Base64.getDecoder().decode(WHITESPACE.matcher(base64).replaceAll(""));
     }
 
     private static Optional<ObjectNode> map(ObjectNode spec, String field, Problems problems) {
