@@ -91,6 +91,7 @@ public final class ResourceParser {
         }
         var metadata = metadata(root.get("metadata"), defaultNamespace, problems);
         var specNode = root.get("spec");
+        if (specNode == null && kind != null && kind.group().isEmpty()) specNode = topLevelBody((ObjectNode) root);
         ObjectNode spec = null;
         if (specNode == null || specNode.isNull()) {
             spec = Json.json().createObjectNode();
@@ -102,6 +103,13 @@ public final class ResourceParser {
         if (kind != null && spec != null && problems.isEmpty()) kind.validator().validate(spec, problems);
         if (!problems.isEmpty()) return null;
         return Resource.of(kind.apiVersion(), kind.kind(), metadata, spec);
+    }
+
+    /** Kubernetes core kinds such as Secret keep their body at the top level, not under {@code spec}. */
+    private static ObjectNode topLevelBody(ObjectNode root) {
+        var body = root.deepCopy();
+        body.remove(List.of("apiVersion", "kind", "metadata", "status"));
+        return body;
     }
 
     private static ObjectMeta metadata(JsonNode node, String defaultNamespace, Problems problems) {

@@ -129,9 +129,12 @@ public final class PipelineParser {
                             problems.add(execPath, "expected an object of executor settings, got " + describe(exec.getValue()));
                             return;
                         }
-                        exec.getValue().fieldNames().forEachRemaining(setting -> warnings.add(new PipelineWarning(child(execPath, setting),
-                                "platform field '" + Names.printable(setting) + "' (" + Names.printable(platformName) + ") of executor '"
-                                        + Names.printable(exec.getKey()) + "' is accepted but not applied locally; it takes effect only on the Kubernetes backend")));
+                        exec.getValue().properties().forEach(setting -> {
+                            var settingPath = child(execPath, setting.getKey());
+                            PlatformSpec.localWarning(platformName, exec.getKey(), setting.getKey(), setting.getValue())
+                                    .ifPresent(message -> warnings.add(new PipelineWarning(settingPath, message)));
+                            if (platformName.equals("kubernetes")) PlatformSpec.checkApplied(setting.getKey(), setting.getValue(), settingPath, problems);
+                        });
                     });
                 } else {
                     warnings.add(new PipelineWarning(sectionPath, "platform field '" + Names.printable(section.getKey()) + "' ("

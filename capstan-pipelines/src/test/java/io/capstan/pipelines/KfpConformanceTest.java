@@ -48,9 +48,13 @@ class KfpConformanceTest {
             var position = dag.order().indexOf(task);
             task.upstream().forEach(up -> assertThat(dag.order().indexOf(dag.task(up))).isLessThan(position));
         }));
-        if (!parsed.platform().isEmpty()) {
-            assertThat(parsed.warnings()).anyMatch(w -> w.message().contains("not applied locally"));
-        }
+        // Every executor setting of the platform spec is either applied locally or reported, never dropped.
+        parsed.platform().raw().path("platforms").path("kubernetes").path("deploymentSpec").path("executors").properties().forEach(exec ->
+                exec.getValue().fieldNames().forEachRemaining(setting -> {
+                    if (PlatformSpec.APPLIED_LOCALLY.contains(setting)) return;
+                    assertThat(parsed.warnings()).extracting(PipelineWarning::path)
+                            .contains("platforms.kubernetes.deploymentSpec.executors." + exec.getKey() + "." + setting);
+                }));
     }
 
     @ParameterizedTest(name = "{0}")

@@ -103,6 +103,7 @@ public final class CapstanServer implements AutoCloseable {
         all.addAll(Experiments.kinds());
         all.addAll(trainingKinds);
         all.addAll(Serving.kinds());
+        all.addAll(io.capstan.core.CoreKinds.all());
         return ResourceKinds.of(all);
     }
 

@@ -20,6 +20,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.temporal.ChronoUnit;
 import io.capstan.pipelines.ExecutionPlan;
 import io.capstan.pipelines.ParsedPipeline;
 import java.util.LinkedHashMap;
@@ -38,6 +39,8 @@ import java.util.Optional;
  */
 public final class PipelineRunReconciler implements Reconciler {
     static final Duration POLL = Duration.ofMillis(100);
+    /** Where the KFP API keeps a run's display name, which {@code {{$.pipeline_job_name}}} resolves to. */
+    static final String DISPLAY_NAME_ANNOTATION = "pipelines.capstan.io/display-name";
     private static final int MAX_PLANS = 256;
 
     private final ResourceStore store;
@@ -46,6 +49,7 @@ public final class PipelineRunReconciler implements Reconciler {
     private final Path workRoot;
     private final Clock clock;
     private final StepCommandRewriter rewriter;
+    private final KubernetesSettings.ConfigSource configs;
     /**
      * Parsed and planned pipelines by run uid, each for the generation it was made from. Only a cache (what it
      * holds is a pure function of the stored spec), so the reconciler stays level-triggered; it also tells
@@ -79,6 +83,7 @@ public final class PipelineRunReconciler implements Reconciler {
         this.workRoot = Objects.requireNonNull(workRoot, "workRoot");
         this.clock = Objects.requireNonNull(clock, "clock");
         this.rewriter = Objects.requireNonNull(rewriter, "rewriter");
+        this.configs = KubernetesSettings.ConfigSource.of(store);
     }
 
     /** As the full constructor, with commands launched as resolved. */
@@ -122,7 +127,8 @@ public final class PipelineRunReconciler implements Reconciler {
         if (spec.cancelled()) return cancel(run, warnings);
 
         if (phase == RunPhase.PENDING) lineage.ensureRunContext(layout, spec.experiment());
-        var pass = new RunPass(run, spec, parsed.spec(), plan, layout, backend, lineage, rewriter, clock.instant());
+        var platform = new KubernetesSettings(parsed.platform().raw(), layout, configs);
+        var pass = new RunPass(run, spec, parsed.spec(), plan, layout, backend, lineage, rewriter, platform, clock.instant());
         RunPass.Outcome outcome;
         try {
             outcome = pass.run();
@@ -238,8 +244,9 @@ public final class PipelineRunReconciler implements Reconciler {
         } catch (IOException e) {
             throw new TransientException("run " + meta.name() + ": cannot create its folder " + runDir + ": " + e.getMessage(), e);
         }
-        var created = meta.created().map(Object::toString).orElse("");
-        return new RunLayout(meta.name(), meta.namespace(), meta.uid(), created, runDir, fileRoot);
+        var created = meta.created().map(t -> t.truncatedTo(ChronoUnit.SECONDS).toString()).orElse("");
+        var displayName = meta.annotations().getOrDefault(DISPLAY_NAME_ANNOTATION, "");
+        return new RunLayout(meta.name(), displayName.isBlank() ? meta.name() : displayName, meta.namespace(), meta.uid(), created, runDir, fileRoot);
     }
 
     private static String defaultRoot(PipelineRunSpec spec) {

@@ -8,14 +8,17 @@ import java.util.Objects;
  * {@code file://} folders under the pipeline root. Everything here is a pure function of the run and the task path,
  * so a step rebuilt after a restart sees the same paths.
  *
+ * @param displayName  the run's display name ({@code {{$.pipeline_job_name}}}); its resource name when it has none
+ * @param createTime   RFC 3339 in UTC to the second, as KFP's driver formats {@code {{$.pipeline_job_create_time_utc}}}
  * @param pipelineRoot a {@code file://} URI with no trailing slash
  */
-record RunLayout(String runName, String namespace, String uid, String createTime, Path runDir, String pipelineRoot) {
+record RunLayout(String runName, String displayName, String namespace, String uid, String createTime, Path runDir, String pipelineRoot) {
     static final String FILE = "file://";
     private static final java.util.regex.Pattern UNSAFE = java.util.regex.Pattern.compile("[^A-Za-z0-9._-]+");
 
     RunLayout {
         Objects.requireNonNull(runName, "runName");
+        Objects.requireNonNull(displayName, "displayName");
         Objects.requireNonNull(namespace, "namespace");
         Objects.requireNonNull(uid, "uid");
         Objects.requireNonNull(createTime, "createTime");

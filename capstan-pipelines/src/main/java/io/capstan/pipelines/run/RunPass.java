@@ -56,6 +56,7 @@ final class RunPass {
     private final Backend backend;
     private final RunLineage lineage;
     private final StepCommandRewriter rewriter;
+    private final KubernetesSettings platform;
     private final Instant now;
     private final Map<String, TaskStatus> tasks = new LinkedHashMap<>();
     private final List<Supplier<WorkloadSpec>> launches = new ArrayList<>();
@@ -63,7 +64,7 @@ final class RunPass {
     private Duration wake;
 
     RunPass(Resource run, PipelineRunSpec spec, PipelineSpec ir, ExecutionPlan plan, RunLayout layout, Backend backend, RunLineage lineage,
-            StepCommandRewriter rewriter, Instant now) {
+            StepCommandRewriter rewriter, KubernetesSettings platform, Instant now) {
         this.spec = spec;
         this.plan = plan;
         this.ir = ir;
@@ -71,6 +72,7 @@ final class RunPass {
         this.backend = backend;
         this.lineage = lineage;
         this.rewriter = rewriter;
+        this.platform = platform;
         this.now = now;
         run.status().field("tasks").ifPresent(t -> t.properties().forEach(e -> tasks.put(e.getKey(), TaskStatus.fromJson(e.getValue()))));
     }
@@ -306,7 +308,15 @@ final class RunPass {
         var st = tasks.get(dagPath + "/" + producer);
         var o = F.objectNode();
         var state = st == null ? TaskState.PENDING : st.state();
-        o.put("state", state == TaskState.CACHED ? "SUCCEEDED" : state.wireName());
+        // KFP's driver reports the producer's MLMD execution state; a task not triggered is stored CANCELED there.
+        o.put("state", switch (state) {
+            case PENDING -> "NEW";
+            case RUNNING -> "RUNNING";
+            case SUCCEEDED -> "COMPLETE";
+            case CACHED -> "CACHED";
+            case FAILED -> "FAILED";
+            case CANCELLED, SKIPPED -> "CANCELED";
+        });
         o.put("pipelineJobResourceName", layout.runName());
         o.put("pipelineTaskName", producer);
         var error = o.putObject("error");
@@ -444,6 +454,13 @@ final class RunPass {
                 yield done;
             }
             case ExecutionPlan.ContainerStep c -> {
+                if (KubernetesSettings.isSystemStep(c.container().image())) {
+                    var done = st.withStep(c.container().image(), "").withOutputs(platform.runSystemStep(path, c.container().image(), st.inputs()))
+                            .withState(TaskState.SUCCEEDED, "", now);
+                    finished.add(new RunLineage.TaskRecord(path, task.name(), RunLineage.CONTAINER_EXECUTION, TaskState.SUCCEEDED,
+                            done.image(), "", done.inputs(), done.inputArtifacts(), done.outputs()));
+                    yield done;
+                }
                 if (c.container().command().isEmpty() && c.container().args().isEmpty()) {
                     throw new PermanentFailureException("task " + path + ": the container has neither command nor args, and locally "
                             + "the image's entrypoint is unknown; give the command in deploymentSpec");
@@ -459,7 +476,9 @@ final class RunPass {
                         yield hit;
                     }
                 }
-                yield withStep.withAttempt(1, PipelineRuns.workloadId(layout.uid(), path, 1), "").withState(TaskState.RUNNING, "", now);
+                var workloadId = PipelineRuns.workloadId(layout.uid(), path, 1);
+                platform.resolve(path, c.executorLabel(), workloadId, platformInputs(path, task, st)); // fails the task now on a missing secret
+                yield withStep.withAttempt(1, workloadId, "").withState(TaskState.RUNNING, "", now);
             }
         };
     }
@@ -561,7 +580,14 @@ final class RunPass {
     private WorkloadSpec workload(String path, TaskPlan task, ExecutionPlan.ContainerStep step, TaskStatus st) {
         var inv = invocation(path, task, step, st);
         inv.prepare();
-        var command = rewriter.rewrite(inv.command());
+        StepCommand resolved;
+        try {
+            resolved = platform.resolve(path, step.executorLabel(), st.workloadId(), platformInputs(path, task, st)).applyTo(inv.command(), inv.attemptDir());
+        } catch (PermanentFailureException e) {
+            // Checked when the task started; it changed since (say, the secret was deleted): the attempt fails saying why.
+            resolved = new StepCommand(List.of("sh", "-c", "printf '%s\\n' \"$0\" >&2; exit 1"), List.of(e.getMessage()), Map.of());
+        }
+        var command = rewriter.rewrite(resolved);
         var argv = new ArrayList<String>(command.command());
         argv.addAll(command.args());
         if (argv.isEmpty()) {
@@ -571,11 +597,31 @@ final class RunPass {
                 timeout(step.executorLabel()), 0, Optional.empty());
     }
 
+    /** Resolves the platform settings' parameter references as KFP's driver does: in the task's DAG, at launch. */
+    private KubernetesSettings.Inputs platformInputs(String path, TaskPlan task, TaskStatus st) {
+        var dagPath = path.substring(0, path.lastIndexOf('/'));
+        return spec -> {
+            if (spec.has("runtimeValue")) return Optional.of(spec.path("runtimeValue").path("constant"));
+            if (spec.has("taskOutputParameter")) {
+                var out = spec.get("taskOutputParameter");
+                var producer = tasks.get(dagPath + "/" + out.path("producerTask").asText());
+                if (producer == null || !producer.state().isSuccess()) return Optional.empty();
+                return Optional.ofNullable(producer.outputParameters().get(out.path("outputParameterKey").asText()));
+            }
+            if (spec.has("componentInputParameter")) {
+                var name = spec.get("componentInputParameter").asText();
+                if (st.inputs().has(name)) return Optional.of(st.inputs().get(name));
+                var scope = dagPath.equals(PipelineSpec.ROOT) ? rootScope().parameters()
+                        : Optional.ofNullable(tasks.get(dagPath)).map(TaskStatus::inputs).orElseGet(F::objectNode);
+                return Optional.ofNullable(scope.get(name));
+            }
+            return Optional.empty();
+        };
+    }
+
     /** {@code activeDeadlineSeconds} of the executor in the Kubernetes platform spec (kfp-kubernetes {@code set_timeout}). */
     private Optional<Duration> timeout(String executorLabel) {
-        var seconds = spec.platformSpec().path("platforms").path("kubernetes").path("deploymentSpec").path("executors")
-                .path(executorLabel).path("activeDeadlineSeconds");
-        return seconds.canConvertToLong() && seconds.asLong() > 0 ? Optional.of(Duration.ofSeconds(seconds.asLong())) : Optional.empty();
+        return platform.timeout(executorLabel);
     }
 
     /** SHA-256 over the component spec, the resolved inputs and the command, in canonical JSON. */

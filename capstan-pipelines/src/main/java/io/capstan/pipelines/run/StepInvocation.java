@@ -194,10 +194,14 @@ final class StepInvocation {
         return runLevel(body, layout, taskPath, taskName);
     }
 
-    /** A run-level placeholder's value; empty for the cloud-only ones that mean nothing locally. */
+    /**
+     * A run-level placeholder's value, as KFP's driver resolves it: the job name is the run's display name and the
+     * resource name its object name; empty for the cloud-only ones that mean nothing locally.
+     */
     static String runLevel(String body, RunLayout layout, String taskPath, String taskName) {
         return switch (body) {
-            case ".pipeline_job_name", ".pipeline_job_resource_name" -> layout.runName();
+            case ".pipeline_job_name" -> layout.displayName();
+            case ".pipeline_job_resource_name" -> layout.runName();
             case ".pipeline_job_uuid" -> layout.uid();
             case ".pipeline_task_name" -> taskName;
             case ".pipeline_task_uuid" -> taskUuid(layout.uid(), taskPath);

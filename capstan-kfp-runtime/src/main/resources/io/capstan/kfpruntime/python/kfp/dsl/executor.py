@@ -11,6 +11,7 @@ import inspect
 import json
 import math
 import os
+import shutil
 import typing
 from typing import Any, Callable, Dict, List, Optional
 
@@ -107,9 +108,15 @@ class Executor:
             if not runtime:
                 continue
             annotation = ta.strip_io_marker(ta.strip_optional(self._output_annotation(name)))
-            artifact = make_artifact(runtime[0], _artifact_class_of(annotation))
-            self.output_artifacts[name] = artifact
-            _make_parent_dirs(artifact.path)
+            item_type = ta.list_item_type(annotation)
+            if item_type is not None:
+                artifacts = [make_artifact(r, item_type) for r in runtime]
+                self.output_artifacts[name] = artifacts
+            else:
+                artifacts = [make_artifact(runtime[0], _artifact_class_of(annotation))]
+                self.output_artifacts[name] = artifacts[0]
+            for artifact in artifacts:
+                _make_parent_dirs(artifact.path)
 
     def get_input_artifact(self, name: str) -> Optional[Any]:
         return self.input_artifacts.get(name)
@@ -133,6 +140,8 @@ class Executor:
         artifact = self.output_artifacts.get(name)
         if artifact is None:
             raise ExecutorError(f'executor input has no output artifact "{name}"')
+        if isinstance(artifact, list):
+            raise ExecutorError(f'output artifact "{name}" is a list of artifacts and has no single path')
         return artifact.path
 
     def get_input_artifact_path(self, name: str) -> str:
@@ -180,7 +189,7 @@ class Executor:
         asset = globals_.get('__KFP_EMBEDDED_ASSET_FILE') or globals_.get('__KFP_EMBEDDED_ASSET_DIR')
         if not asset:
             raise ExecutorError('EmbeddedInput was specified but no embedded asset was found at runtime.')
-        artifact = cls()
+        artifact = cls(uri=asset)
         artifact.path = asset
         return artifact
 
@@ -280,11 +289,19 @@ class Executor:
 
         if self.output_artifacts:
             self.executor_output['artifacts'] = {}
-        for name, artifact in self.output_artifacts.items():
-            runtime_artifact = {'name': artifact.name, 'uri': artifact.uri, 'metadata': artifact.metadata}
-            if getattr(artifact, 'custom_path', None):
-                runtime_artifact['custom_path'] = artifact.custom_path
-            self.executor_output['artifacts'][name] = {'artifacts': [runtime_artifact]}
+        for name, value in self.output_artifacts.items():
+            listed = value if isinstance(value, list) else [value]
+            runtime_artifacts = []
+            for artifact in listed:
+                if not isinstance(artifact, Artifact):
+                    raise ExecutorError(
+                        f'output artifact "{name}" holds {type(artifact).__name__}, not an artifact')
+                runtime_artifact = {'name': artifact.name, 'uri': artifact.uri, 'metadata': artifact.metadata}
+                if getattr(artifact, 'custom_path', None):
+                    _copy_custom_path(name, artifact)
+                    runtime_artifact['custom_path'] = artifact.custom_path
+                runtime_artifacts.append(runtime_artifact)
+            self.executor_output['artifacts'][name] = {'artifacts': runtime_artifacts}
 
         # Only the chief of a distributed strategy writes the executor output.
         cluster_spec = os.environ.get('CLUSTER_SPEC')
@@ -338,6 +355,26 @@ def make_artifact(runtime_artifact: Dict, fallback_cls=Artifact) -> Any:
     if hasattr(cls, '_from_executor_fields'):
         return cls._from_executor_fields(uri=uri, name=name, metadata=metadata)
     return cls(uri=uri, name=name, metadata=metadata)
+
+
+def _copy_custom_path(name: str, artifact: Artifact) -> None:
+    """Puts what the component wrote at its custom path where the artifact's
+    URI points, as KFP's launcher uploads it from there."""
+    source = artifact.custom_path
+    target = artifact_types.uri_to_local_path(artifact.uri)
+    if not target or not os.path.exists(source):
+        return
+    if os.path.abspath(source) == os.path.abspath(target):
+        return
+    try:
+        _make_parent_dirs(target)
+        if os.path.isdir(source):
+            shutil.copytree(source, target, dirs_exist_ok=True)
+        else:
+            shutil.copy2(source, target)
+    except OSError as e:
+        raise ExecutorError(
+            f'output artifact "{name}": cannot copy its custom path {source} to {target}: {e}') from e
 
 
 def _make_parent_dirs(path: str) -> None:

@@ -5,7 +5,11 @@ from typing import Optional
 
 @dataclasses.dataclass
 class PipelineTaskFinalStatus:
-    """Final status of the guarded pipeline task (for ``dsl.ExitHandler``)."""
+    """Final status of the guarded pipeline task (for ``dsl.ExitHandler``).
+
+    ``state`` is the producer's state as KFP's backend reports it: ``COMPLETE``,
+    ``FAILED``, ``CANCELED`` or ``CACHED``. ``error_code`` and
+    ``error_message`` are ``None`` unless it failed or was cancelled."""
     state: str
     pipeline_job_resource_name: str
     pipeline_task_name: str

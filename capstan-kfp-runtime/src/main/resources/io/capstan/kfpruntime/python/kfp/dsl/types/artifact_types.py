@@ -65,11 +65,21 @@ class Artifact:
     def path(self, path: str) -> None:
         self._set_path(path)
 
+    def set_path(self, path: str) -> None:
+        """Makes the component read or write this artifact at ``path``.
+
+        As in KFP 2.14, ``uri`` stays where the pipeline put the artifact; for
+        an output, the executor copies what the component wrote at ``path`` to
+        the artifact's URI when the function returns."""
+        self._set_path(path)
+
     def _get_path(self) -> str:
+        if self.custom_path:
+            return self.custom_path
         return uri_to_local_path(self.uri)
 
     def _set_path(self, path: str) -> None:
-        self.uri = convert_local_path_to_remote_path(path)
+        self.custom_path = path
 
     def __repr__(self) -> str:
         return (f'{type(self).__name__}(name={self.name!r}, uri={self.uri!r}, '
