@@ -53,9 +53,13 @@ class S3PipelineArtifactsTest {
         var prefix = "s3://" + s3.bucket() + "/pipelines/" + run.path("metadata").path("uid").asText() + "/";
         var model = run.path("status").path("tasks").path("root/export-onnx").path("outputs").path("artifacts").path("onnx_model").get(0);
         assertThat(model.path("uri").asText()).startsWith(prefix);
-        var key = model.path("uri").asText().substring(("s3://" + s3.bucket() + "/").length());
+        // The model artifact is a folder (model.onnx and provenance.json): one object per file under its key.
+        var key = model.path("uri").asText().substring(("s3://" + s3.bucket() + "/").length()) + "/model.onnx";
         var onnx = S3.client().getObjectAsBytes(b -> b.bucket(s3.bucket()).key(key)).asByteArray();
         assertThat(onnx.length).as("the exported ONNX model is in the bucket").isGreaterThan(100);
+        try (var local = Files.walk(home.resolve("artifacts"))) {
+            assertThat(local.filter(Files::isRegularFile).toList()).as("nothing went to the local artifact folder").isEmpty();
+        }
         run.path("status").path("tasks").properties().forEach(task -> task.getValue().path("outputs").path("artifacts").properties()
                 .forEach(output -> assertThat(output.getValue().get(0).path("uri").asText()).as(task.getKey() + " " + output.getKey()).startsWith(prefix)));
         var lineage = server.get("/apis/capstan/v1/lineage/pipelineruns/" + run.path("metadata").path("uid").asText()).json();
