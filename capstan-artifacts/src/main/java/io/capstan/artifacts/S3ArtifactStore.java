@@ -76,7 +76,8 @@ import java.util.concurrent.TimeoutException;
  *
  * <p><b>Reading.</b> {@link #get} downloads the object into a temporary file while hashing it and compares the
  * digest with the one recorded in the object's metadata before it returns the first byte; a mismatch, or an object
- * with no recorded digest, is a {@link CorruptArtifactException}. The temporary file is deleted once opened, so it
+ * with no recorded digest, is a {@link CorruptArtifactException} (except in the stores {@link #inBucket} makes for
+ * objects other tools put there). The temporary file is deleted once opened, so it
  * disappears when the stream is closed.
  *
  * <p>Every network call has the HTTP client's connect timeout ({@value #CONNECT_TIMEOUT_SECONDS} s) and socket
@@ -104,6 +105,10 @@ public final class S3ArtifactStore implements ArtifactStore, AutoCloseable {
     private final Clock clock;
     private final Path spoolDir;
     private final int listPageSize;
+    /** Whether an object with no recorded digest is served as it is rather than refused; see {@link #inBucket}. */
+    private final boolean readsForeignObjects;
+    /** The stores {@link #inBucket} made, by bucket, sharing this store's client. */
+    private final Map<String, S3ArtifactStore> buckets = new java.util.concurrent.ConcurrentHashMap<>();
 
     /**
      * A store that builds its own client from the settings (endpoint override, region, path-style access, and
@@ -113,7 +118,7 @@ public final class S3ArtifactStore implements ArtifactStore, AutoCloseable {
      * @throws InvalidSpecException if the endpoint is not an http(s) URL
      */
     public S3ArtifactStore(CapstanConfig.S3Settings settings, Clock clock) {
-        this(buildClient(settings), settings.bucket(), clock, Path.of(System.getProperty("java.io.tmpdir")), LIST_PAGE_SIZE, true);
+        this(buildClient(settings), settings.bucket(), clock, Path.of(System.getProperty("java.io.tmpdir")), LIST_PAGE_SIZE, true, false);
     }
 
     /**
@@ -122,15 +127,17 @@ public final class S3ArtifactStore implements ArtifactStore, AutoCloseable {
      * @param spoolDir where uploads and downloads are staged while they are hashed; needs room for the largest artifact
      */
     public S3ArtifactStore(S3Client client, String bucket, Clock clock, Path spoolDir) {
-        this(client, bucket, clock, spoolDir, LIST_PAGE_SIZE, false);
+        this(client, bucket, clock, spoolDir, LIST_PAGE_SIZE, false, false);
     }
 
     /** For tests that exercise pagination with small pages. */
     static S3ArtifactStore withListPageSize(S3Client client, String bucket, Clock clock, Path spoolDir, int listPageSize) {
-        return new S3ArtifactStore(client, bucket, clock, spoolDir, listPageSize, false);
+        return new S3ArtifactStore(client, bucket, clock, spoolDir, listPageSize, false, false);
     }
 
-    private S3ArtifactStore(S3Client client, String bucket, Clock clock, Path spoolDir, int listPageSize, boolean ownsClient) {
+    private S3ArtifactStore(S3Client client, String bucket, Clock clock, Path spoolDir, int listPageSize, boolean ownsClient,
+                            boolean readsForeignObjects) {
+        this.readsForeignObjects = readsForeignObjects;
         this.client = Objects.requireNonNull(client, "client");
         this.closer = ownsClient ? client : () -> { };
         this.bucket = ArtifactUri.ofS3(Objects.requireNonNull(bucket, "bucket"), "probe").authority();
@@ -141,6 +148,19 @@ public final class S3ArtifactStore implements ArtifactStore, AutoCloseable {
 
     public String bucket() {
         return bucket;
+    }
+
+    /**
+     * A store for {@code otherBucket} (this store's own bucket included) on the same server, with the same client,
+     * credentials and spool folder; closing it leaves the client open. Objects there may have been put by other tools
+     * (the AWS CLI, a training job), so one with no recorded digest is served as it is, as there is nothing to check
+     * it against; an object with a recorded digest is verified as always. What it writes carries a digest.
+     *
+     * @throws io.capstan.core.InvalidSpecException if {@code otherBucket} is not a valid bucket name
+     */
+    public S3ArtifactStore inBucket(String otherBucket) {
+        var name = ArtifactUri.ofS3(Objects.requireNonNull(otherBucket, "otherBucket"), "probe").authority();
+        return buckets.computeIfAbsent(name, b -> new S3ArtifactStore(client, b, clock, spoolDir, listPageSize, false, true));
     }
 
     /**
@@ -230,7 +250,8 @@ public final class S3ArtifactStore implements ArtifactStore, AutoCloseable {
         Path spool = null;
         try (in) {
             var expected = in.response().metadata().get(SHA256_METADATA);
-            if (expected == null || !Sha256.HEX.matcher(expected).matches()) {
+            boolean foreign = expected == null && readsForeignObjects;
+            if (!foreign && (expected == null || !Sha256.HEX.matcher(expected).matches())) {
                 in.abort();
                 throw new CorruptArtifactException(key, uri, "(none recorded: the object has no valid x-amz-meta-sha256)", "(not computed)");
             }
@@ -239,12 +260,13 @@ public final class S3ArtifactStore implements ArtifactStore, AutoCloseable {
             try (var out = Files.newOutputStream(spool, StandardOpenOption.WRITE)) {
                 actual = Sha256.copy(in, out);
             }
-            if (!actual.sha256().equals(expected)) throw new CorruptArtifactException(key, uri, expected, actual.sha256());
+            if (!foreign && !actual.sha256().equals(expected)) throw new CorruptArtifactException(key, uri, expected, actual.sha256());
             var channel = FileChannel.open(spool, StandardOpenOption.READ);
             // Unlinked while open: the bytes stay readable until close, and nothing is left behind if the caller forgets to close.
             deleteQuietly(spool);
             spool = null;
-            return new VerifyingInputStream(Channels.newInputStream(channel), key, uri, expected);
+            var stream = Channels.newInputStream(channel);
+            return foreign ? stream : new VerifyingInputStream(stream, key, uri, expected);
         } catch (IOException e) {
             throw new TransientException("cannot download artifact '%s' from %s: %s".formatted(Names.printable(key), uri, e), e);
         } catch (SdkException e) {

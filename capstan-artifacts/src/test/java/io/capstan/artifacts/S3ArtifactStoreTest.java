@@ -1,5 +1,6 @@
 package io.capstan.artifacts;
 
+import io.capstan.artifacts.testing.S3TestServer;
 import io.capstan.core.CapstanConfig;
 import io.capstan.core.InvalidSpecException;
 import org.junit.jupiter.api.BeforeEach;
@@ -129,6 +130,31 @@ class S3ArtifactStoreTest extends ArtifactStoreContract {
 
         assertThatExceptionOfType(CorruptArtifactException.class).isThrownBy(() -> store.get("foreign.bin"))
                 .withMessageContaining("foreign.bin").withMessageContaining("none recorded");
+    }
+
+    @Test
+    void anotherBucketIsReachedThroughTheSameClientAndServesObjectsOtherToolsPut() throws IOException {
+        var other = S3.newBucketSettings().bucket();
+        S3.client().createBucket(b -> b.bucket(other));
+        S3.client().putObject(b -> b.bucket(other).key("data/iris.csv"), RequestBody.fromString("a,b\n1,2\n"));
+
+        var there = store.inBucket(other);
+        assertThat(there.bucket()).isEqualTo(other);
+        try (var in = there.get("data/iris.csv")) {
+            assertThat(new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8)).isEqualTo("a,b\n1,2\n");
+        }
+        var written = there.put("out/model.bin", new java.io.ByteArrayInputStream(new byte[]{1, 2, 3}));
+        assertThat(written.uri()).isEqualTo("s3://" + other + "/out/model.bin");
+        assertThat(S3.client().headObject(b -> b.bucket(other).key("out/model.bin")).metadata())
+                .containsEntry(S3ArtifactStore.SHA256_METADATA, written.sha256());
+        assertThat(store.stat("out/model.bin")).as("nothing landed in the store's own bucket").isEmpty();
+        corruptIn(other, "out/model.bin");
+        assertThatExceptionOfType(CorruptArtifactException.class).isThrownBy(() -> there.get("out/model.bin").close());
+    }
+
+    private static void corruptIn(String bucket, String key) {
+        var head = S3.client().headObject(b -> b.bucket(bucket).key(key));
+        S3.client().putObject(b -> b.bucket(bucket).key(key).metadata(head.metadata()), RequestBody.fromBytes(new byte[]{9, 9, 9}));
     }
 
     @Test

@@ -92,8 +92,8 @@ public final class SearchAlgorithms {
             case "pbt" -> {
                 Settings s = Settings.of(settings, prefix, Set.of("suggestion_trial_dir", "n_population",
                         "truncation_threshold", "resample_probability", "random_state"));
+                // suggestion_trial_dir is where the trial template reads and writes checkpoints; the trial runner maps it.
                 yield new PopulationBasedTraining(new PopulationBasedTraining.Config(s.seed(),
-                        s.text("suggestion_trial_dir").orElse("/var/log/katib/checkpoints/"),
                         s.intValue("n_population", 40, 5, 100_000),
                         s.doubleValue("truncation_threshold", 0.2, 0, 1, true),
                         s.doubleValue("resample_probability", -1, 0, 1, false)));

@@ -58,8 +58,7 @@ class ResourceAlgorithmsTest {
         List<Suggestion> generation1 = pbt.suggest(SPACE, history, 10);
 
         assertThat(generation1).hasSize(5).allSatisfy(s -> assertThat(s.labels())
-                .containsEntry(PopulationBasedTraining.GENERATION, "1")
-                .containsEntry(PopulationBasedTraining.PARENT_CHECKPOINT, "/ckpt/" + s.labels().get(PopulationBasedTraining.PARENT)));
+                .containsEntry(PopulationBasedTraining.GENERATION, "1").containsKey(PopulationBasedTraining.PARENT));
         Suggestion laggard = generation1.stream().filter(s -> s.labels().get(PopulationBasedTraining.MEMBER).equals("4")).findFirst().orElseThrow();
         assertThat(laggard.labels()).containsEntry(PopulationBasedTraining.PARENT, "m0");
         assertThat(laggard.assignment()).isNotEqualTo(generation0.get(0).assignment());

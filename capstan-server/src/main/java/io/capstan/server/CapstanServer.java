@@ -1,5 +1,6 @@
 package io.capstan.server;
 
+import io.capstan.artifacts.ArtifactLocator;
 import io.capstan.artifacts.ArtifactStore;
 import io.capstan.artifacts.LocalArtifactStore;
 import io.capstan.artifacts.S3ArtifactStore;
@@ -53,7 +54,6 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Optional;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -139,16 +139,16 @@ public final class CapstanServer implements AutoCloseable {
             var store = new JdbiResourceStore(database, clock, meters);
             var metadata = new MetadataStore(database, clock);
             ArtifactStore artifacts;
-            Optional<S3ArtifactStore> s3Store = Optional.empty();
             if (config.s3().isPresent()) {
                 var s3 = new S3ArtifactStore(config.s3().get(), clock);
                 cleanup.add(s3);
                 s3.createBucketIfMissing();
                 artifacts = s3;
-                s3Store = Optional.of(s3);
             } else {
                 artifacts = new LocalArtifactStore(config.artifactsDir(), clock);
             }
+            // Pipeline outputs, initializer data and served models reach s3:// URIs through the configured S3 settings only.
+            var locator = ArtifactLocator.of(artifacts);
 
             // The backend is made before the controllers that react to it, so its on-finish hook reaches them
             // through this reference, set once they exist; until then a finished workload is found by the resync.
@@ -168,18 +168,15 @@ public final class CapstanServer implements AutoCloseable {
             cleanup.add(controllers);
             controllers.register(new JobReconciler(store, backend, config.workDir().resolve("jobs"), clock));
             var pipelineRuns = new PipelineRunReconciler(store, backend, metadata, config.workDir().resolve("runs"), clock,
-                    LocalStepRewriter.install(config.workDir().resolve("python")));
+                    LocalStepRewriter.install(config.workDir().resolve("python")), locator);
             controllers.register(pipelineRuns);
             controllers.register(new io.capstan.server.kfp.RecurringRunReconciler(store, clock));
             var training = new TrainingController(store, backend, MachineCapacity.of(backendOptions, backend.gpus()),
-                    config.workDir().resolve("training"), clock, new MetadataModelLineage(metadata), artifacts);
+                    config.workDir().resolve("training"), clock, new MetadataModelLineage(metadata), locator);
             training.reconcilers().forEach(controllers::register);
             // Status URLs name the bound port, known once the web server started (before any reconcile runs).
             var baseUrl = new AtomicReference<String>("http://" + loopbackHost(config.host()) + ":" + config.port());
-            var bucket = config.s3().map(CapstanConfig.S3Settings::bucket);
-            var s3ForServing = s3Store;
-            var serving = new Serving(store, artifacts,
-                    name -> bucket.filter(name::equals).flatMap(b -> s3ForServing.map(ArtifactStore.class::cast)),
+            var serving = new Serving(store, artifacts, locator::findBucket,
                     config.workDir().resolve("serving"), clock, meters, baseUrl::get, Serving.Options.defaults());
             cleanup.add(serving);
             controllers.register(serving.reconciler());

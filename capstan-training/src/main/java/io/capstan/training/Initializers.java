@@ -10,8 +10,9 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 
 /**
- * Copies a TrainJob's s3:// and capstan:// initializer data from Capstan's artifact store into the job's folder: one
- * object, or every object under the key taken as a folder.
+ * Copies a TrainJob's initializer data into the job's folder: one object, or every object under the key taken as a
+ * folder. A capstan:// URI is read from Capstan's artifact store; an s3://bucket/key URI from that bucket through
+ * the configured S3 endpoint and credentials, and is refused, naming the field, when no S3 is configured.
  */
 final class Initializers {
     private static final String DONE = ".capstan-complete";
@@ -25,16 +26,19 @@ final class Initializers {
             var uri = init.fetchUri().orElseThrow();
             var target = dirs.initializers().resolve(init.name());
             if (Files.exists(target.resolve(DONE))) continue;
-            var store = controller.artifacts().orElseThrow(() -> InvalidSpecException.of("spec.initializer." + init.name() + ".storageUri",
-                    uri + " needs Capstan's artifact store, which this server was not given; use a local path"));
+            var field = "spec.initializer." + init.name() + ".storageUri";
             ArtifactUri parsed;
             try {
                 parsed = ArtifactUri.parse(uri);
             } catch (InvalidSpecException e) {
-                throw InvalidSpecException.of("spec.initializer." + init.name() + ".storageUri", e.getMessage());
+                throw InvalidSpecException.of(field, e.getMessage());
             }
-            // capstan://artifacts/<key> names a key of the store; s3://<bucket>/<key> is read from the store's bucket.
+            var locator = controller.artifacts().orElseThrow(() -> InvalidSpecException.of(field,
+                    uri + " needs Capstan's artifact store, which this server was not given; use a local path"));
+            // capstan://artifacts/<key> is a key of Capstan's store; s3://<bucket>/<key> is read from that bucket.
+            var store = locator.storeOf(parsed, field);
             var key = parsed.path();
+            var where = parsed.scheme() == ArtifactUri.Scheme.S3 ? "bucket '" + parsed.authority() + "'" : "Capstan's artifact store";
             try {
                 Files.createDirectories(target);
                 var single = store.stat(key);
@@ -45,7 +49,7 @@ final class Initializers {
                     var items = store.list(prefix);
                     if (items.isEmpty()) {
                         throw new PermanentFailureException("initializer " + init.name() + ": nothing stored at " + uri
-                                + " in Capstan's artifact store (key or folder '" + key + "')");
+                                + " in " + where + " (key or folder '" + key + "')");
                     }
                     for (var item : items) {
                         var relative = Path.of(item.key().substring(prefix.length())).normalize();

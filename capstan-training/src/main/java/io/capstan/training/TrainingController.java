@@ -1,5 +1,6 @@
 package io.capstan.training;
 
+import io.capstan.artifacts.ArtifactLocator;
 import io.capstan.artifacts.ArtifactStore;
 import io.capstan.backend.Backend;
 import io.capstan.core.ResourceKey;
@@ -32,7 +33,7 @@ public final class TrainingController {
     private final Path workRoot;
     private final Clock clock;
     private final ModelLineage lineage;
-    private final Optional<ArtifactStore> artifacts;
+    private final Optional<ArtifactLocator> artifacts;
     /** Job uid to key, filled by every reconcile, read by {@link #findJob}; thread-safe. */
     private final Map<String, ResourceKey> owners = new ConcurrentHashMap<>();
     /** Held while a job checks what other gangs hold and records its own admission, so two gangs never both fit. */
@@ -43,14 +44,23 @@ public final class TrainingController {
         this(store, backend, capacity, workRoot, clock, lineage, Optional.empty());
     }
 
-    /** A controller that copies s3:// and capstan:// initializer data from {@code artifacts} before a job starts. */
+    /**
+     * A controller that copies capstan:// initializer data from {@code artifacts} before a job starts, and s3:// data
+     * only when {@code artifacts} is in S3 (through its endpoint and credentials, from the bucket the URI names).
+     */
     public TrainingController(ResourceStore store, Backend backend, MachineCapacity capacity, Path workRoot, Clock clock, ModelLineage lineage,
                               ArtifactStore artifacts) {
+        this(store, backend, capacity, workRoot, clock, lineage, ArtifactLocator.of(artifacts));
+    }
+
+    /** A controller that copies s3:// and capstan:// initializer data from where {@code artifacts} says before a job starts. */
+    public TrainingController(ResourceStore store, Backend backend, MachineCapacity capacity, Path workRoot, Clock clock, ModelLineage lineage,
+                              ArtifactLocator artifacts) {
         this(store, backend, capacity, workRoot, clock, lineage, Optional.of(artifacts));
     }
 
     private TrainingController(ResourceStore store, Backend backend, MachineCapacity capacity, Path workRoot, Clock clock, ModelLineage lineage,
-                               Optional<ArtifactStore> artifacts) {
+                               Optional<ArtifactLocator> artifacts) {
         this.artifacts = artifacts;
         this.store = Objects.requireNonNull(store, "store");
         this.backend = Objects.requireNonNull(backend, "backend");
@@ -99,7 +109,7 @@ public final class TrainingController {
         return lineage;
     }
 
-    Optional<ArtifactStore> artifacts() {
+    Optional<ArtifactLocator> artifacts() {
         return artifacts;
     }
 

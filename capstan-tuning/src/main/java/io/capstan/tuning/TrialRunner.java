@@ -382,8 +382,13 @@ final class TrialRunner {
     }
 
     private Path trialDir(Resource trial) {
+        return trialDir(trial, trial.metadata().name());
+    }
+
+    /** The folder of the trial named {@code name} in {@code trial}'s experiment. */
+    private Path trialDir(Resource trial, String name) {
         return workRoot.resolve(trial.metadata().namespace()).resolve(trial.metadata().labels().getOrDefault(Experiments.EXPERIMENT_LABEL, "_"))
-                .resolve(trial.metadata().name());
+                .resolve(name);
     }
 
     private Path metricsFile(Resource trial, ExperimentSpec spec) {
@@ -403,9 +408,15 @@ final class TrialRunner {
         var rewrite = spec.collector().kind() == MetricsCollectorSpec.CollectorKind.FILE && spec.collector().path().isPresent();
         var original = spec.collector().path().orElse("");
         var local = metricsFile(trial, spec).toString();
-        var args = command.command().stream().map(a -> rewrite ? a.replace(original, local) : a).toList();
+        var checkpoint = PbtCheckpoints.prepare(spec, dir, trialSpec.suggestionLabels(), name -> trialDir(trial, name));
+        java.util.function.UnaryOperator<String> localise = a -> {
+            var out = rewrite ? a.replace(original, local) : a;
+            return checkpoint.map(c -> c.rewrite(out)).orElse(out);
+        };
+        var args = command.command().stream().map(localise).toList();
         var env = new HashMap<String, String>();
-        command.env().forEach((k, v) -> env.put(k, rewrite ? v.replace(original, local) : v));
+        command.env().forEach((k, v) -> env.put(k, localise.apply(v)));
+        checkpoint.ifPresent(c -> env.put("CAPSTAN_CHECKPOINT_DIR", c.local().toString()));
         env.putIfAbsent("PYTHONUNBUFFERED", "1");
         env.put("KATIB_TRIAL_NAME", trial.metadata().name());
         env.put("CAPSTAN_TRIAL_NAME", trial.metadata().name());

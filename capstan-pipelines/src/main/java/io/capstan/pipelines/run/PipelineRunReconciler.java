@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.databind.node.TextNode;
+import io.capstan.artifacts.ArtifactLocator;
 import io.capstan.backend.Backend;
 import io.capstan.backend.WorkloadSpec;
 import io.capstan.core.InvalidSpecException;
@@ -42,6 +43,8 @@ public final class PipelineRunReconciler implements Reconciler {
     /** Where the KFP API keeps a run's display name, which {@code {{$.pipeline_job_name}}} resolves to. */
     static final String DISPLAY_NAME_ANNOTATION = "pipelines.capstan.io/display-name";
     private static final int MAX_PLANS = 256;
+    /** Where a run's artifacts go in Capstan's bucket when it names no pipeline root. */
+    static final String DEFAULT_S3_PREFIX = "pipelines";
 
     private final ResourceStore store;
     private final Backend backend;
@@ -50,6 +53,7 @@ public final class PipelineRunReconciler implements Reconciler {
     private final Clock clock;
     private final StepCommandRewriter rewriter;
     private final KubernetesSettings.ConfigSource configs;
+    private final ArtifactTransfer transfer;
     /**
      * Parsed and planned pipelines by run uid, each for the generation it was made from. Only a cache (what it
      * holds is a pure function of the stored spec), so the reconciler stays level-triggered; it also tells
@@ -71,12 +75,35 @@ public final class PipelineRunReconciler implements Reconciler {
     }
 
     /**
+     * A reconciler that keeps artifacts where {@code artifacts} says: with Capstan's store in S3, a run's outputs go
+     * to {@code s3://<bucket>/pipelines/<run uid>/<task>/<output>} unless the run names a pipeline root, and steps'
+     * S3 inputs are downloaded before they start; with a local store, outputs stay in local folders and an
+     * {@code s3://} pipeline root fails the run, naming the field.
+     *
+     * @param workRoot where run folders go: {@code <workRoot>/<run uid>/} holds task attempts, the workspace and,
+     *                 unless the run names another pipeline root or S3 is configured, the artifacts
+     * @param rewriter applied to every container step's resolved command before launch
+     */
+    public PipelineRunReconciler(ResourceStore store, Backend backend, MetadataStore metadata, Path workRoot, Clock clock,
+                                 StepCommandRewriter rewriter, ArtifactLocator artifacts) {
+        this(store, backend, metadata, workRoot, clock, rewriter, new ArtifactTransfer(Optional.of(artifacts)));
+    }
+
+    /**
+     * A reconciler with no artifact store: outputs stay in local folders, and an {@code s3://} pipeline root fails the run.
+     *
      * @param workRoot where run folders go: {@code <workRoot>/<run uid>/} holds task attempts, the workspace and,
      *                 unless the run names a {@code file://} pipeline root, the artifacts
      * @param rewriter applied to every container step's resolved command before launch
      */
     public PipelineRunReconciler(ResourceStore store, Backend backend, MetadataStore metadata, Path workRoot, Clock clock,
                                  StepCommandRewriter rewriter) {
+        this(store, backend, metadata, workRoot, clock, rewriter, ArtifactTransfer.NONE);
+    }
+
+    private PipelineRunReconciler(ResourceStore store, Backend backend, MetadataStore metadata, Path workRoot, Clock clock,
+                                  StepCommandRewriter rewriter, ArtifactTransfer transfer) {
+        this.transfer = transfer;
         this.store = Objects.requireNonNull(store, "store");
         this.backend = Objects.requireNonNull(backend, "backend");
         this.lineage = new RunLineage(Objects.requireNonNull(metadata, "metadata"));
@@ -123,12 +150,17 @@ public final class PipelineRunReconciler implements Reconciler {
         var plan = planned.plan();
         var warnings = JsonNodeFactory.instance.arrayNode();
         plan.warnings().forEach(w -> warnings.add(w.toString()));
-        var layout = layout(run, spec, plan, warnings);
+        RunLayout layout;
+        try {
+            layout = layout(run, spec);
+        } catch (InvalidSpecException e) {
+            return fail(run, e.getMessage());
+        }
         if (spec.cancelled()) return cancel(run, warnings);
 
         if (phase == RunPhase.PENDING) lineage.ensureRunContext(layout, spec.experiment());
         var platform = new KubernetesSettings(parsed.platform().raw(), layout, configs);
-        var pass = new RunPass(run, spec, parsed.spec(), plan, layout, backend, lineage, rewriter, platform, clock.instant());
+        var pass = new RunPass(run, spec, parsed.spec(), plan, layout, backend, lineage, rewriter, platform, transfer, clock.instant());
         RunPass.Outcome outcome;
         try {
             outcome = pass.run();
@@ -224,21 +256,10 @@ public final class PipelineRunReconciler implements Reconciler {
         }
     }
 
-    private RunLayout layout(Resource run, PipelineRunSpec spec, ExecutionPlan plan, ArrayNode warnings) {
+    private RunLayout layout(Resource run, PipelineRunSpec spec) {
         var meta = run.metadata();
         var runDir = workRoot.resolve(meta.uid()).toAbsolutePath();
-        var root = spec.pipelineRoot();
-        if (root.isEmpty()) root = defaultRoot(spec);
-        String fileRoot;
-        if (root.startsWith(RunLayout.FILE)) {
-            fileRoot = root;
-        } else if (root.startsWith("/")) {
-            fileRoot = RunLayout.FILE + root;
-        } else {
-            fileRoot = RunLayout.FILE + runDir.resolve("artifacts");
-            if (!root.isEmpty()) warnings.add("pipelineRoot '" + root + "' is not a local folder; artifacts are kept under " + fileRoot + " instead");
-        }
-        while (fileRoot.endsWith("/") && fileRoot.length() > RunLayout.FILE.length() + 1) fileRoot = fileRoot.substring(0, fileRoot.length() - 1);
+        var root = pipelineRoot(spec, runDir);
         try {
             Files.createDirectories(runDir);
         } catch (IOException e) {
@@ -246,7 +267,55 @@ public final class PipelineRunReconciler implements Reconciler {
         }
         var created = meta.created().map(t -> t.truncatedTo(ChronoUnit.SECONDS).toString()).orElse("");
         var displayName = meta.annotations().getOrDefault(DISPLAY_NAME_ANNOTATION, "");
-        return new RunLayout(meta.name(), displayName.isBlank() ? meta.name() : displayName, meta.namespace(), meta.uid(), created, runDir, fileRoot);
+        return new RunLayout(meta.name(), displayName.isBlank() ? meta.name() : displayName, meta.namespace(), meta.uid(), created, runDir, root);
+    }
+
+    /**
+     * The run's pipeline root, with no trailing slash: the one it names ({@code spec.pipelineRoot}, else the
+     * pipeline's {@code defaultPipelineRoot}), a local folder or {@code s3://bucket[/prefix]}; else
+     * {@code s3://<Capstan's bucket>/pipelines} where S3 is configured, and the run folder's {@code artifacts/} where not.
+     *
+     * @throws InvalidSpecException naming the field, for an {@code s3://} root without S3 configured or a root that
+     *                              is neither local nor S3
+     */
+    private String pipelineRoot(PipelineRunSpec spec, Path runDir) {
+        var field = "spec.pipelineRoot";
+        var root = spec.pipelineRoot();
+        if (root.isEmpty()) {
+            field = "spec.pipelineSpec.defaultPipelineRoot";
+            root = defaultRoot(spec);
+        }
+        if (root.isEmpty()) {
+            return transfer.bucket().map(b -> ArtifactTransfer.S3 + b + "/" + DEFAULT_S3_PREFIX)
+                    .orElse(RunLayout.FILE + runDir.resolve("artifacts"));
+        }
+        String resolved;
+        if (root.startsWith(RunLayout.FILE)) {
+            resolved = root;
+        } else if (root.startsWith("/")) {
+            resolved = RunLayout.FILE + root;
+        } else if (root.regionMatches(true, 0, ArtifactTransfer.S3, 0, ArtifactTransfer.S3.length())) {
+            if (transfer.bucket().isEmpty()) {
+                throw InvalidSpecException.of(field, ("pipeline root '%s' is in S3, but this server has no S3 configured; set CAPSTAN_S3_BUCKET"
+                        + " and CAPSTAN_S3_ENDPOINT (and CAPSTAN_S3_ACCESS_KEY and CAPSTAN_S3_SECRET_KEY), or give a local folder such as file:///data/pipelines")
+                        .formatted(io.capstan.core.Names.printable(root)));
+            }
+            var rest = root.substring(ArtifactTransfer.S3.length()).replaceAll("/+$", "");
+            var slash = rest.indexOf('/');
+            var bucket = slash < 0 ? rest : rest.substring(0, slash);
+            var prefix = slash < 0 ? "" : rest.substring(slash + 1);
+            try {
+                io.capstan.artifacts.ArtifactUri.ofS3(bucket, prefix.isEmpty() ? DEFAULT_S3_PREFIX : prefix);
+            } catch (InvalidSpecException e) {
+                throw InvalidSpecException.of(field, "pipeline root '" + io.capstan.core.Names.printable(root) + "': " + e.getMessage());
+            }
+            resolved = ArtifactTransfer.S3 + bucket + (prefix.isEmpty() ? "" : "/" + prefix);
+        } else {
+            throw InvalidSpecException.of(field, ("pipeline root '%s' is neither a local folder nor in S3; Capstan keeps artifacts in a local folder"
+                    + " (/abs/path or file:///abs/path) or in S3 (s3://bucket/prefix, with CAPSTAN_S3_* configured)").formatted(io.capstan.core.Names.printable(root)));
+        }
+        while (resolved.endsWith("/") && resolved.length() > RunLayout.FILE.length() + 1) resolved = resolved.substring(0, resolved.length() - 1);
+        return resolved;
     }
 
     private static String defaultRoot(PipelineRunSpec spec) {

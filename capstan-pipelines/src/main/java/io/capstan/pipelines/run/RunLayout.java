@@ -4,13 +4,13 @@ import java.nio.file.Path;
 import java.util.Objects;
 
 /**
- * Where one run keeps its files: a folder per task attempt for output files, a shared workspace, and artifacts as
- * {@code file://} folders under the pipeline root. Everything here is a pure function of the run and the task path,
+ * Where one run keeps its files: a folder per task attempt for output files, a shared workspace, and artifacts
+ * under the pipeline root, a local folder or an S3 prefix. Everything here is a pure function of the run and the task path,
  * so a step rebuilt after a restart sees the same paths.
  *
  * @param displayName  the run's display name ({@code {{$.pipeline_job_name}}}); its resource name when it has none
  * @param createTime   RFC 3339 in UTC to the second, as KFP's driver formats {@code {{$.pipeline_job_create_time_utc}}}
- * @param pipelineRoot a {@code file://} URI with no trailing slash
+ * @param pipelineRoot a {@code file://} or {@code s3://bucket[/prefix]} URI with no trailing slash
  */
 record RunLayout(String runName, String displayName, String namespace, String uid, String createTime, Path runDir, String pipelineRoot) {
     static final String FILE = "file://";

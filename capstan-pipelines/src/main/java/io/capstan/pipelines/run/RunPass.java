@@ -57,6 +57,7 @@ final class RunPass {
     private final RunLineage lineage;
     private final StepCommandRewriter rewriter;
     private final KubernetesSettings platform;
+    private final ArtifactTransfer transfer;
     private final Instant now;
     private final Map<String, TaskStatus> tasks = new LinkedHashMap<>();
     private final List<Supplier<WorkloadSpec>> launches = new ArrayList<>();
@@ -64,7 +65,7 @@ final class RunPass {
     private Duration wake;
 
     RunPass(Resource run, PipelineRunSpec spec, PipelineSpec ir, ExecutionPlan plan, RunLayout layout, Backend backend, RunLineage lineage,
-            StepCommandRewriter rewriter, KubernetesSettings platform, Instant now) {
+            StepCommandRewriter rewriter, KubernetesSettings platform, ArtifactTransfer transfer, Instant now) {
         this.spec = spec;
         this.plan = plan;
         this.ir = ir;
@@ -73,6 +74,7 @@ final class RunPass {
         this.lineage = lineage;
         this.rewriter = rewriter;
         this.platform = platform;
+        this.transfer = transfer;
         this.now = now;
         run.status().field("tasks").ifPresent(t -> t.properties().forEach(e -> tasks.put(e.getKey(), TaskStatus.fromJson(e.getValue()))));
     }
@@ -512,7 +514,17 @@ final class RunPass {
         var state = backend.find(st.workloadId());
         if (state.isEmpty()) {
             // Stored RUNNING but not launched yet (or launched by a process that crashed before the backend saw it).
-            launches.add(() -> workload(path, task, step, st));
+            // The workload is made now, inputs downloaded included, so that an input that cannot be had fails the task.
+            WorkloadSpec workload;
+            try {
+                workload = workload(path, task, step, st);
+            } catch (PermanentFailureException | InvalidSpecException e) {
+                var failed = st.withState(TaskState.FAILED, e.getMessage(), now);
+                record(path, task, failed);
+                tasks.put(path, failed);
+                return;
+            }
+            launches.add(() -> workload);
             wakeIn(PipelineRunReconciler.POLL);
             return;
         }
@@ -522,7 +534,9 @@ final class RunPass {
             case SUCCEEDED -> {
                 TaskStatus done;
                 try {
-                    var outputs = invocation(path, task, step, st).collectOutputs();
+                    var invocation = invocation(path, task, step, st);
+                    var outputs = invocation.collectOutputs();
+                    invocation.uploadOutputs(outputs);
                     done = st.withOutputs(outputs).withState(TaskState.SUCCEEDED, "", now);
                 } catch (PermanentFailureException e) {
                     done = st.withState(TaskState.FAILED, e.getMessage(), now);
@@ -574,7 +588,7 @@ final class RunPass {
     }
 
     private StepInvocation invocation(String path, TaskPlan task, ExecutionPlan.ContainerStep step, TaskStatus st) {
-        return new StepInvocation(layout, path, task.name(), component(task.component()), step.container(), st.inputs(), st.inputArtifacts(), st.attempts());
+        return new StepInvocation(layout, path, task.name(), component(task.component()), step.container(), st.inputs(), st.inputArtifacts(), st.attempts(), transfer);
     }
 
     private WorkloadSpec workload(String path, TaskPlan task, ExecutionPlan.ContainerStep step, TaskStatus st) {

@@ -27,6 +27,11 @@ import java.util.regex.Pattern;
  * One attempt of one container step: its KFP executor input, its command with every placeholder resolved, and,
  * after the process exits 0, its outputs read back as KFP's executor contract defines them. A pure function of
  * its arguments, so the same attempt can be rebuilt after a restart.
+ *
+ * <p>The step sees local files only. Artifacts keep their stored URIs in the run's status and lineage; where such a
+ * URI is an S3 object ({@link ArtifactTransfer#moves}), the step is given a {@code file://} URI in its attempt folder
+ * instead: {@code inputs/<name>/<index>/<file>}, downloaded by {@link #prepare}, for an input, and
+ * {@code artifacts/<name>}, uploaded by {@link #uploadOutputs}, for an output.
  */
 final class StepInvocation {
     private static final JsonNodeFactory F = JsonNodeFactory.instance;
@@ -44,9 +49,12 @@ final class StepInvocation {
     private final ObjectNode inputs;
     private final ObjectNode inputArtifacts;
     private final Path attemptDir;
+    private final ArtifactTransfer transfer;
+    /** The input artifacts as the step sees them: local URIs where the stored ones are S3 objects. */
+    private final ObjectNode inputArtifactsView;
 
     StepInvocation(RunLayout layout, String taskPath, String taskName, ComponentSpec component, ExecutorSpec.Container container,
-                   ObjectNode inputs, ObjectNode inputArtifacts, int attempt) {
+                   ObjectNode inputs, ObjectNode inputArtifacts, int attempt, ArtifactTransfer transfer) {
         this.layout = layout;
         this.taskPath = taskPath;
         this.taskName = taskName;
@@ -55,6 +63,34 @@ final class StepInvocation {
         this.inputs = inputs;
         this.inputArtifacts = inputArtifacts;
         this.attemptDir = layout.attemptDir(taskPath, attempt);
+        this.transfer = transfer;
+        this.inputArtifactsView = inputArtifacts.deepCopy();
+        inputArtifactsView.properties().forEach(e -> {
+            int index = 0;
+            for (var a : e.getValue()) {
+                if (a instanceof ObjectNode artifact) {
+                    var uri = artifact.path("uri").asText("");
+                    if (transfer.moves(uri)) artifact.put("uri", RunLayout.FILE + materialisedInput(e.getKey(), index, uri));
+                }
+                index++;
+            }
+        });
+    }
+
+    /** Where an S3 input is downloaded to: named after the last part of its key, so a {@code model.onnx} keeps its name. */
+    private Path materialisedInput(String name, int index, String uri) {
+        var last = uri.substring(uri.lastIndexOf('/') + 1);
+        return attemptDir.resolve("inputs").resolve(RunLayout.safe(name)).resolve(Integer.toString(index)).resolve(RunLayout.safe(last));
+    }
+
+    /** Where the step writes an output that is uploaded to S3 afterwards. */
+    private Path stagedOutput(String name) {
+        return attemptDir.resolve("artifacts").resolve(RunLayout.safe(name));
+    }
+
+    /** An output artifact's URI as the step sees it. */
+    private String outputView(String name, String storedUri) {
+        return transfer.moves(storedUri) ? RunLayout.FILE + stagedOutput(name) : storedUri;
     }
 
     Path attemptDir() {
@@ -69,7 +105,7 @@ final class StepInvocation {
         return attemptDir.resolve("executor_output.json");
     }
 
-    /** The output artifacts before the step runs: one per declared output, at its URI under the pipeline root. */
+    /** The output artifacts before the step runs, as stored: one per declared output, at its URI under the pipeline root. */
     ObjectNode plannedOutputArtifacts() {
         var out = F.objectNode();
         component.outputs().artifacts().forEach((name, def) -> {
@@ -83,35 +119,78 @@ final class StepInvocation {
         return out;
     }
 
+    /** The output artifacts as the step sees them: local URIs where the stored ones are S3 objects. */
+    private ObjectNode outputArtifactsView() {
+        var out = plannedOutputArtifacts();
+        out.properties().forEach(e -> e.getValue().forEach(a -> ((ObjectNode) a).put("uri", outputView(e.getKey(), a.path("uri").asText()))));
+        return out;
+    }
+
     /** KFP's ExecutorInput JSON, as {@code {{$}}} hands it to the program. */
     ObjectNode executorInput() {
         var root = F.objectNode();
         var in = root.putObject("inputs");
         in.set("parameterValues", inputs.deepCopy());
         var inArts = in.putObject("artifacts");
-        inputArtifacts.properties().forEach(e -> inArts.putObject(e.getKey()).set("artifacts", e.getValue().deepCopy()));
+        inputArtifactsView.properties().forEach(e -> inArts.putObject(e.getKey()).set("artifacts", e.getValue().deepCopy()));
         var out = root.putObject("outputs");
         var params = out.putObject("parameters");
         component.outputs().parameters().keySet().forEach(n -> params.putObject(n).put("outputFile", outputParameterFile(n).toString()));
         var arts = out.putObject("artifacts");
-        plannedOutputArtifacts().properties().forEach(e -> arts.putObject(e.getKey()).set("artifacts", e.getValue()));
+        outputArtifactsView().properties().forEach(e -> arts.putObject(e.getKey()).set("artifacts", e.getValue()));
         out.put("outputFile", executorOutputFile().toString());
         return root;
     }
 
-    /** Creates the attempt folder, the parents of output files and artifact paths, and the workspace. */
+    /**
+     * Creates the attempt folder, the parents of output files and artifact paths, and the workspace, and downloads the
+     * input artifacts that are S3 objects.
+     *
+     * @throws io.capstan.core.PermanentFailureException naming the input when nothing is stored at its URI
+     */
     void prepare() {
         try {
             Files.createDirectories(attemptDir);
             Files.createDirectories(layout.workspace());
             for (var n : component.outputs().parameters().keySet()) Files.createDirectories(outputParameterFile(n).getParent());
-            for (var list : plannedOutputArtifacts().properties()) {
+            for (var list : outputArtifactsView().properties()) {
                 var path = Path.of(RunLayout.localPath(list.getValue().get(0).path("uri").asText()));
                 Files.createDirectories(path.getParent());
             }
         } catch (IOException e) {
             throw new TransientException("task " + taskPath + ": cannot create its folders under " + attemptDir + ": " + e.getMessage(), e);
         }
+        inputArtifacts.properties().forEach(e -> {
+            int index = 0;
+            for (var a : e.getValue()) {
+                var uri = a.path("uri").asText("");
+                if (transfer.moves(uri)) {
+                    transfer.download(uri, materialisedInput(e.getKey(), index, uri), "task " + taskPath + " input artifact '" + e.getKey() + "'");
+                }
+                index++;
+            }
+        });
+    }
+
+    /**
+     * Uploads what the step wrote for each output stored in S3, then removes the local copy: from now on the object
+     * in S3 is the artifact, and the steps that read it download it. Idempotent, so that a reconcile that repeats it
+     * after a crash changes nothing.
+     */
+    void uploadOutputs(ObjectNode outputs) {
+        var planned = plannedOutputArtifacts();
+        outputs.path("artifacts").properties().forEach(e -> {
+            var stored = planned.path(e.getKey()).path(0).path("uri").asText("");
+            var uri = e.getValue().path(0).path("uri").asText("");
+            if (!uri.equals(stored) || !transfer.moves(uri)) return;
+            var staged = stagedOutput(e.getKey());
+            transfer.upload(staged, uri, "task " + taskPath + " output artifact '" + e.getKey() + "'");
+            try {
+                ArtifactTransfer.deleteTree(staged);
+            } catch (IOException ex) {
+                throw new TransientException("task " + taskPath + ": cannot remove " + staged + " after uploading it to " + uri + ": " + ex.getMessage(), ex);
+            }
+        });
     }
 
     /** The program and arguments with placeholders resolved, and the container's environment. */
@@ -176,7 +255,7 @@ final class StepInvocation {
                 if (input) return inputs.has(name) ? text(inputs.get(name)) : "";
                 return outputParameterFile(name).toString();
             }
-            var list = input ? inputArtifacts.path(name) : plannedOutputArtifacts().path(name);
+            var list = input ? inputArtifactsView.path(name) : outputArtifactsView().path(name);
             var def = input ? component.inputs().artifacts().get(name) : null;
             // A bare placeholder for an artifact list is the list itself, as JSON, as KFP's launcher writes it.
             if (rest.isEmpty() && def != null && def.isArtifactList()) return list.isArray() ? list.toString() : "[]";
@@ -272,7 +351,9 @@ final class StepInvocation {
             if (planned == null || !written.isArray() || written.isEmpty()) return;
             var a = (ObjectNode) planned.get(0);
             var w = written.get(0);
-            if (w.path("uri").isTextual() && !w.path("uri").asText().isEmpty()) a.set("uri", w.get("uri"));
+            // A step that hands back the local URI it was given wrote the artifact there: it is stored at the planned URI.
+            var writtenUri = w.path("uri").asText("");
+            if (!writtenUri.isEmpty() && !writtenUri.equals(outputView(e.getKey(), a.path("uri").asText()))) a.set("uri", w.get("uri"));
             if (w.path("metadata").isObject()) ((ObjectNode) a.get("metadata")).setAll((ObjectNode) w.get("metadata"));
         });
         var outputs = F.objectNode();

@@ -38,6 +38,7 @@ final class RunFixture implements AutoCloseable {
     final JdbiResourceStore store;
     final MetadataStore metadata;
     final StepCommandRewriter rewriter;
+    final java.util.Optional<io.capstan.artifacts.ArtifactLocator> artifacts;
     LocalBackend backend;
     PipelineRunReconciler reconciler;
 
@@ -46,8 +47,18 @@ final class RunFixture implements AutoCloseable {
     }
 
     RunFixture(Path dir, StepCommandRewriter rewriter) {
+        this(dir, rewriter, java.util.Optional.empty());
+    }
+
+    /** A fixture whose reconciler keeps artifacts where {@code artifacts} says (S3, when it is an S3 store). */
+    RunFixture(Path dir, io.capstan.artifacts.ArtifactStore artifacts) {
+        this(dir, StepCommandRewriter.IDENTITY, java.util.Optional.of(io.capstan.artifacts.ArtifactLocator.of(artifacts)));
+    }
+
+    private RunFixture(Path dir, StepCommandRewriter rewriter, java.util.Optional<io.capstan.artifacts.ArtifactLocator> artifacts) {
         this.dir = dir;
         this.rewriter = rewriter;
+        this.artifacts = artifacts;
         db = TestDatabases.h2();
         db.migrate("store");
         db.migrate("metadata");
@@ -58,7 +69,8 @@ final class RunFixture implements AutoCloseable {
 
     private void start() {
         backend = new LocalBackend(LocalBackend.Options.of(dir.resolve("workloads")).withGpuDetector(GpuDetector.none()).withKillGrace(Duration.ofMillis(200)));
-        reconciler = new PipelineRunReconciler(store, backend, metadata, dir.resolve("runs"), Clock.systemUTC(), rewriter);
+        reconciler = artifacts.map(a -> new PipelineRunReconciler(store, backend, metadata, dir.resolve("runs"), Clock.systemUTC(), rewriter, a))
+                .orElseGet(() -> new PipelineRunReconciler(store, backend, metadata, dir.resolve("runs"), Clock.systemUTC(), rewriter));
     }
 
     /** Forgets the backend and reconciler without stopping the processes, then builds new ones on the same folders. */

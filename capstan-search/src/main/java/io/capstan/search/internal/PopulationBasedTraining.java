@@ -22,24 +22,25 @@ import java.util.SplittableRandom;
  * <em>explores</em> from that member's values (each resampled with {@code resample_probability}, else numbers
  * scaled by 0.8 or 1.2 and listed values moved to a neighbour); otherwise it continues from itself unchanged.
  *
- * <p>Label contract, for the trial runner:
+ * <p>Labels, Katib's own where Katib has them:
  * <ul>
- *   <li>{@value #GENERATION} and {@value #MEMBER}: the trial's place in the population;</li>
+ *   <li>{@value #GENERATION}: the trial's generation;</li>
  *   <li>{@value #PARENT}: the name of the trial whose checkpoint this trial starts from (absent in generation 0);</li>
- *   <li>{@value #PARENT_CHECKPOINT}: that checkpoint's folder, {@code <suggestion_trial_dir>/<parent>};</li>
- *   <li>{@value #CHECKPOINT_DIR}: {@code suggestion_trial_dir}; each trial saves its own checkpoint in
- *       {@code <suggestion_trial_dir>/<its own trial name>}.</li>
+ *   <li>{@value #MEMBER}: the trial's place in the population (Capstan's; Katib keeps it in its service's memory).</li>
  * </ul>
+ * As in Katib, each trial has its own checkpoint folder, which starts as a copy of its parent's; the trial runner
+ * makes it and maps {@code suggestion_trial_dir} in the trial's command to it.
  */
 public final class PopulationBasedTraining implements SearchAlgorithm {
-    public static final String GENERATION = "pbt-generation";
-    public static final String MEMBER = "pbt-member";
-    public static final String PARENT = "pbt-parent";
-    public static final String PARENT_CHECKPOINT = "pbt-parent-checkpoint";
-    public static final String CHECKPOINT_DIR = "pbt-checkpoint-dir";
+    public static final String GENERATION = "pbt.suggestion.katib.kubeflow.org/generation";
+    public static final String PARENT = "pbt.suggestion.katib.kubeflow.org/parent";
+    public static final String MEMBER = "pbt.suggestion.capstan.io/member";
+    /** The labels of experiments started before Capstan used Katib's names, still read so that they resume. */
+    private static final String LEGACY_GENERATION = "pbt-generation";
+    private static final String LEGACY_MEMBER = "pbt-member";
 
     /** What the algorithm is configured with; a negative resample probability means "never resample". */
-    public record Config(long seed, String checkpointDir, int population, double truncation, double resampleProbability) {
+    public record Config(long seed, int population, double truncation, double resampleProbability) {
     }
 
     private record Member(int generation, int index) {
@@ -58,7 +59,8 @@ public final class PopulationBasedTraining implements SearchAlgorithm {
         Map<Member, Trial> members = new HashMap<>();
         int lastGeneration = 0;
         for (Trial t : history) {
-            String g = t.labels().get(GENERATION), j = t.labels().get(MEMBER);
+            String g = t.labels().getOrDefault(GENERATION, t.labels().get(LEGACY_GENERATION));
+            String j = t.labels().getOrDefault(MEMBER, t.labels().get(LEGACY_MEMBER));
             if (g == null || j == null) continue;
             Member m = new Member(Integer.parseInt(g), Integer.parseInt(j));
             members.put(m, t);
@@ -130,11 +132,7 @@ public final class PopulationBasedTraining implements SearchAlgorithm {
         Map<String, String> labels = new LinkedHashMap<>();
         labels.put(GENERATION, Integer.toString(generation));
         labels.put(MEMBER, Integer.toString(member));
-        labels.put(CHECKPOINT_DIR, config.checkpointDir);
-        if (parent != null) {
-            labels.put(PARENT, parent);
-            labels.put(PARENT_CHECKPOINT, config.checkpointDir.replaceAll("/+$", "") + "/" + parent);
-        }
+        if (parent != null) labels.put(PARENT, parent);
         return labels;
     }
 }

@@ -1,4 +1,4 @@
-package io.capstan.artifacts;
+package io.capstan.artifacts.testing;
 
 import org.gaul.s3proxy.BlobStores;
 import org.gaul.s3proxy.S3Proxy;
@@ -29,7 +29,7 @@ import io.capstan.core.CapstanConfig;
  * {@code capstan.test.s3.secret-key} (default {@code minioadmin}). Register it as a static field with
  * {@code @RegisterExtension}.
  */
-final class S3TestServer implements BeforeAllCallback, AfterAllCallback {
+public final class S3TestServer implements BeforeAllCallback, AfterAllCallback {
     private static final String ACCESS_KEY = "capstan-test";
     private static final String SECRET_KEY = "capstan-test-secret";
     private static final Duration START_DEADLINE = Duration.ofSeconds(30);
@@ -84,12 +84,12 @@ final class S3TestServer implements BeforeAllCallback, AfterAllCallback {
     }
 
     /** A raw client for the server, to look at or tamper with objects behind a store's back. */
-    S3Client client() {
+    public S3Client client() {
         return client;
     }
 
     /** Settings for a fresh, uniquely named bucket on this server (not yet created). */
-    CapstanConfig.S3Settings newBucketSettings() {
+    public CapstanConfig.S3Settings newBucketSettings() {
         return new CapstanConfig.S3Settings(endpoint, "us-east-1", "capstan-test-" + UUID.randomUUID(), accessKey, secretKey, true);
     }
 }
