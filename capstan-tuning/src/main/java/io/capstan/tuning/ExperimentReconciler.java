@@ -157,10 +157,10 @@ public final class ExperimentReconciler implements Reconciler {
         for (var t : trials) stepped.add(runner.step(experiment, spec, t));
         stepped = new ArrayList<>(stopLaggards(spec, stepped));
 
-        var tally = Tally.of(stepped, spec.objective());
-        var done = completion(spec, tally);
+        var counts = TrialCounts.of(stepped, spec.objective());
+        var done = completion(spec, counts);
         if (done.isEmpty()) {
-            int active = tally.active();
+            int active = counts.active();
             int budget = spec.maxTrialCount().isPresent() ? spec.maxTrialCount().getAsInt() - stepped.size() : Integer.MAX_VALUE;
             int wanted = Math.min(spec.parallelTrialCount() - active, budget);
             if (wanted > 0) {
@@ -178,16 +178,16 @@ public final class ExperimentReconciler implements Reconciler {
                 for (var s : suggestions) {
                     stepped.add(factory.create(experiment, spec, template.get(), s, next++));
                 }
-                tally = Tally.of(stepped, spec.objective());
+                counts = TrialCounts.of(stepped, spec.objective());
             }
         }
         remember(key, stepped);
-        var next = tally.writeTo(status, spec.objective());
+        var next = counts.writeTo(status, spec.objective());
         if (done.isPresent()) {
             for (var t : stepped) {
                 if (!TrialPhase.ofStatus(t.status().phase()).isTerminal()) runner.kill(t, "experiment finished: " + done.get().message());
             }
-            next = Tally.of(trialsOf(experiment), spec.objective()).writeTo(next, spec.objective());
+            next = TrialCounts.of(trialsOf(experiment), spec.objective()).writeTo(next, spec.objective());
             var failed = done.get().reason().equals("ExperimentMaxFailedTrialsReached");
             return finish(experiment, next, failed ? ExperimentPhase.Failed : ExperimentPhase.Succeeded, done.get().reason(), done.get().message());
         }
@@ -231,15 +231,15 @@ public final class ExperimentReconciler implements Reconciler {
     }
 
     /** Katib's order: too many failures first, then the goal, then the trial budget. */
-    private static Optional<Verdict> completion(ExperimentSpec spec, Tally tally) {
-        if (spec.maxFailedTrialCount().isPresent() && tally.failed() > spec.maxFailedTrialCount().getAsInt()) {
+    private static Optional<Verdict> completion(ExperimentSpec spec, TrialCounts counts) {
+        if (spec.maxFailedTrialCount().isPresent() && counts.failed() > spec.maxFailedTrialCount().getAsInt()) {
             return Optional.of(new Verdict("ExperimentMaxFailedTrialsReached",
-                    tally.failed() + " trials failed, more than maxFailedTrialCount " + spec.maxFailedTrialCount().getAsInt()));
+                    counts.failed() + " trials failed, more than maxFailedTrialCount " + spec.maxFailedTrialCount().getAsInt()));
         }
-        if (tally.best().isPresent() && spec.objective().reachesGoal(tally.bestValue())) {
+        if (counts.best().isPresent() && spec.objective().reachesGoal(counts.bestValue())) {
             return Optional.of(new Verdict("ExperimentGoalReached", "Experiment has succeeded because Objective goal has reached"));
         }
-        if (spec.maxTrialCount().isPresent() && tally.finished() >= spec.maxTrialCount().getAsInt()) {
+        if (spec.maxTrialCount().isPresent() && counts.finished() >= spec.maxTrialCount().getAsInt()) {
             return Optional.of(new Verdict("ExperimentMaxTrialsReached", "Experiment has succeeded because max trial count has reached"));
         }
         return Optional.empty();
@@ -275,7 +275,7 @@ public final class ExperimentReconciler implements Reconciler {
                 case EarlyStopped -> TrialState.EARLY_STOPPED;
                 case Failed, MetricsUnavailable, Killed -> TrialState.FAILED;
             };
-            var value = Observations.objectiveValue(observations, objective);
+            var value = TrialObservations.objectiveValue(observations, objective);
             var loss = state == TrialState.SUCCEEDED && value.isPresent() ? OptionalDouble.of(objective.loss(value.getAsDouble())) : OptionalDouble.empty();
             var intermediates = observations.stream().filter(o -> o.metric().equals(objective.metricName()))
                     .map(o -> new Intermediate(o.step(), objective.loss(o.value()))).toList();

@@ -125,12 +125,12 @@ public final class TrialApi implements HttpService {
             }
             var all = new ArrayList<>(TrialRunner.observationsOf(trial));
             all.addAll(added);
-            if (all.size() > Observations.MAX_KEPT) {
+            if (all.size() > TrialObservations.MAX_KEPT) {
                 throw new ConflictException("trial " + namespace + "/" + name + " would have " + all.size()
-                        + " observations; the limit is " + Observations.MAX_KEPT + "; report less often");
+                        + " observations; the limit is " + TrialObservations.MAX_KEPT + "; report less often");
             }
-            var next = trial.status().withField("observations", Observations.toJson(all))
-                    .withField("observation", Observations.katibObservation(all, spec.objective()));
+            var next = trial.status().withField("observations", TrialObservations.toJson(all))
+                    .withField("observation", TrialObservations.katibObservation(all, spec.objective()));
             try {
                 store.updateStatus(key, trial.metadata().resourceVersion(), next);
             } catch (ConflictException e) {

@@ -137,7 +137,7 @@ final class TrialRunner {
             case SUCCEEDED -> {
                 var metric = spec.objective().metricName();
                 if (spec.collector().kind() != MetricsCollectorSpec.CollectorKind.NONE
-                        && Observations.objectiveValue(observations, spec.objective()).isEmpty()) {
+                        && TrialObservations.objectiveValue(observations, spec.objective()).isEmpty()) {
                     yield finished(status, TrialPhase.MetricsUnavailable, "MetricsUnavailable",
                             "metric " + metric + " not found in trial output" + collectorHint(spec));
                 }
@@ -277,7 +277,7 @@ final class TrialRunner {
             var failed = finished(status, TrialPhase.Failed, "TrialFailed", name + " failed: " + TrialJobs.failure(job));
             return primary.isPresent() ? withLogTail(failed, primary.get()) : failed;
         }
-        if (spec.collector().kind() != MetricsCollectorSpec.CollectorKind.NONE && Observations.objectiveValue(observations, spec.objective()).isEmpty()) {
+        if (spec.collector().kind() != MetricsCollectorSpec.CollectorKind.NONE && TrialObservations.objectiveValue(observations, spec.objective()).isEmpty()) {
             return finished(status, TrialPhase.MetricsUnavailable, "MetricsUnavailable", "metric " + spec.objective().metricName()
                     + " not found in trial output" + collectorHint(spec) + (spec.collector().kind() == MetricsCollectorSpec.CollectorKind.STDOUT
                     ? "; read from " + primary.orElse("no workload: the job listed none") : ""));
@@ -336,16 +336,16 @@ final class TrialRunner {
 
     /** Every observation stored in the trial's status, oldest first. */
     static List<Observation> observationsOf(Resource trial) {
-        return Observations.fromJson(trial.status().field("observations").orElse(null));
+        return TrialObservations.fromJson(trial.status().field("observations").orElse(null));
     }
 
     private ResourceStatus withObservations(ResourceStatus status, ExperimentSpec spec, List<Observation> observations) {
         if (spec.collector().kind() == MetricsCollectorSpec.CollectorKind.PUSH) {
-            return status.withField("observation", Observations.katibObservation(observations, spec.objective()));
+            return status.withField("observation", TrialObservations.katibObservation(observations, spec.objective()));
         }
         if (observations.isEmpty() && status.field("observations").isEmpty()) return status;
-        return status.withField("observations", Observations.toJson(observations))
-                .withField("observation", Observations.katibObservation(observations, spec.objective()));
+        return status.withField("observations", TrialObservations.toJson(observations))
+                .withField("observation", TrialObservations.katibObservation(observations, spec.objective()));
     }
 
     private List<Observation> collect(ExperimentSpec spec, Resource trial, String workloadId) {

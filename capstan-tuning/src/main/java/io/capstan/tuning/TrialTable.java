@@ -58,7 +58,7 @@ public final class TrialTable {
             var row = new ArrayList<String>();
             row.add(t.metadata().name());
             row.add(t.status().phase().isEmpty() ? "Pending" : t.status().phase());
-            var summaries = Observations.summarize(TrialRunner.observationsOf(t));
+            var summaries = TrialObservations.summarize(TrialRunner.observationsOf(t));
             for (var m : objective.allMetricNames()) {
                 var s = summaries.get(m);
                 row.add(s == null ? "-" : number(s.by(objective.strategyOf(m))));
@@ -107,7 +107,7 @@ public final class TrialTable {
     }
 
     private static OptionalDouble objectiveOf(Resource trial, Objective objective) {
-        return Observations.objectiveValue(TrialRunner.observationsOf(trial), objective);
+        return TrialObservations.objectiveValue(TrialRunner.observationsOf(trial), objective);
     }
 
     private static String assignments(java.util.Map<String, String> assignment) {

@@ -31,7 +31,7 @@ class TrialTableTest {
         var spec = new TrialSpec(assignment, io.capstan.core.Json.json().createObjectNode(), "main", Map.of()).toTree();
         var observations = new java.util.ArrayList<Observation>();
         for (int i = 0; i < accuracies.length; i++) observations.add(new Observation("accuracy", accuracies[i], i + 1, Instant.EPOCH));
-        var status = ResourceStatus.EMPTY.withPhase(phase).withField("observations", Observations.toJson(observations))
+        var status = ResourceStatus.EMPTY.withPhase(phase).withField("observations", TrialObservations.toJson(observations))
                 .withField("message", TextNode.valueOf("exited with code 1"));
         return new Resource(Experiments.API_VERSION, Experiments.TRIAL, ObjectMeta.named("default", name), spec, status);
     }
@@ -65,7 +65,7 @@ class TrialTableTest {
         assertThat(TrialTable.trialLine(experiment, trials.get(1))).isEqualTo("iris-2 Failed (lr=0.5, solver=saga): exited with code 1");
         assertThat(TrialTable.bestSoFar(experiment)).isEqualTo("best: none yet");
         var objective = new ExperimentSpecReader(SearchCatalog.UNCHECKED).read(experiment.spec()).objective();
-        var status = Tally.of(trials, objective).writeTo(experiment.status(), objective);
+        var status = TrialCounts.of(trials, objective).writeTo(experiment.status(), objective);
         assertThat(TrialTable.bestSoFar(experiment.withStatus(status))).isEqualTo("best: iris-3 accuracy=0.97 (lr=0.1, solver=saga)");
     }
 

@@ -73,8 +73,8 @@ public final class BayesianOptimization implements SearchAlgorithm {
     @Override
     public List<Suggestion> suggest(SearchSpace searchSpace, List<Trial> history, int count) {
         UnitSpace space = UnitSpace.of(searchSpace);
-        Observations all = Observations.of(space, history);
-        Observations observed = all.since(phaseStart(all.losses(), config.xi, RESTART_PATIENCE,
+        PointHistory all = PointHistory.of(space, history);
+        PointHistory observed = all.since(phaseStart(all.losses(), config.xi, RESTART_PATIENCE,
                 MIN_PHASE_FACTOR * config.initialPoints));
         SplittableRandom random = Seeds.forCall(config.seed, history.size());
         Set<Map<String, String>> seen = new HashSet<>(observed.seen());
@@ -201,7 +201,7 @@ public final class BayesianOptimization implements SearchAlgorithm {
                              double scale, double best, List<double[]> points) {
 
         /** The process fitted to {@code observed}; EI and PI measure improvement on {@code incumbent} when it is lower. */
-        static Surrogate fit(UnitSpace space, Observations observed, SplittableRandom random,
+        static Surrogate fit(UnitSpace space, PointHistory observed, SplittableRandom random,
                              GaussianProcess.Hyperparameters warm, double incumbent) {
             Features features = new Features(space);
             double[] losses = observed.losses();
@@ -221,7 +221,7 @@ public final class BayesianOptimization implements SearchAlgorithm {
             double[] gains = new double[PORTFOLIO.length];
             double[] prediction = new double[2];
             for (Trial t : history) {
-                if (Observations.loss(t).isEmpty()) continue;
+                if (PointHistory.loss(t).isEmpty()) continue;
                 double[][] nominees = decode(t.labels().get(NOMINEES), space.size(), PORTFOLIO.length);
                 if (nominees == null) continue;
                 for (int a = 0; a < PORTFOLIO.length; a++) {

@@ -216,7 +216,7 @@ public final class CmaEs implements SearchAlgorithm {
             List<double[]> points = new ArrayList<>();
             List<Double> losses = new ArrayList<>();
             for (Trial t : finished) {
-                OptionalDouble loss = Observations.loss(t);
+                OptionalDouble loss = PointHistory.loss(t);
                 var point = space.point(t.assignment());
                 if (loss.isPresent() && point.isPresent()) {
                     points.add(point.get());

@@ -95,7 +95,7 @@ public final class Hyperband implements SearchAlgorithm {
                          List<Suggestion> suggestions) {
         Set<String> promoted = new HashSet<>();
         for (Trial t : here) promoted.add(t.labels().getOrDefault(PARENT, ""));
-        List<Trial> best = previous.stream().sorted(Comparator.comparingDouble(t -> Observations.loss(t).orElseThrow())).limit(needed).toList();
+        List<Trial> best = previous.stream().sorted(Comparator.comparingDouble(t -> PointHistory.loss(t).orElseThrow())).limit(needed).toList();
         for (Trial parent : best) {
             if (suggestions.size() == count) return;
             if (promoted.contains(parent.name())) continue;
@@ -110,7 +110,7 @@ public final class Hyperband implements SearchAlgorithm {
 
     private static List<Trial> finishedWithLoss(List<Trial> trials) {
         if (trials.stream().anyMatch(t -> t.state() == TrialState.RUNNING)) return List.of();
-        return trials.stream().filter(t -> Observations.loss(t).isPresent()).toList();
+        return trials.stream().filter(t -> PointHistory.loss(t).isPresent()).toList();
     }
 
     private Map<String, String> withResource(SearchSpace space, Map<String, String> assignment, double resource) {

@@ -86,8 +86,8 @@ public final class PopulationBasedTraining implements SearchAlgorithm {
     /** The finished members of generation {@code g} with a loss, best first. */
     private static List<Trial> ranked(Map<Member, Trial> members, int g) {
         return members.entrySet().stream().filter(e -> e.getKey().generation() == g).map(Map.Entry::getValue)
-                .filter(t -> Observations.loss(t).isPresent())
-                .sorted(Comparator.comparingDouble(t -> Observations.loss(t).orElseThrow())).toList();
+                .filter(t -> PointHistory.loss(t).isPresent())
+                .sorted(Comparator.comparingDouble(t -> PointHistory.loss(t).orElseThrow())).toList();
     }
 
     private Suggestion successor(UnitSpace space, Trial current, List<Trial> ranked, int generation, int index, SplittableRandom random) {

@@ -42,7 +42,7 @@ public final class TreeParzenSearch implements SearchAlgorithm {
     @Override
     public List<Suggestion> suggest(SearchSpace searchSpace, List<Trial> history, int count) {
         UnitSpace space = UnitSpace.of(searchSpace);
-        Observations observed = Observations.of(space, history);
+        PointHistory observed = PointHistory.of(space, history);
         SplittableRandom random = Seeds.forCall(config.seed, history.size());
         Set<Map<String, String>> seen = new HashSet<>(observed.seen());
         List<double[]> pending = new ArrayList<>(observed.pending());
@@ -75,7 +75,7 @@ public final class TreeParzenSearch implements SearchAlgorithm {
         return space.snap(p);
     }
 
-    private double[] propose(UnitSpace space, Observations observed, List<double[]> pending, SplittableRandom random,
+    private double[] propose(UnitSpace space, PointHistory observed, List<double[]> pending, SplittableRandom random,
                              Set<Map<String, String>> seen) {
         int n = observed.size();
         Integer[] byLoss = new Integer[n];

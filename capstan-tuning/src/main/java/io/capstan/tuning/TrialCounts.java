@@ -13,8 +13,8 @@ import java.util.Optional;
  * Counts per trial phase and the best trial so far (succeeded or early stopped, with an objective value), and how
  * they read in an Experiment's status.
  */
-record Tally(List<Resource> trials, Map<TrialPhase, Integer> counts, Optional<Resource> best, double bestValue) {
-    static Tally of(List<Resource> trials, Objective objective) {
+record TrialCounts(List<Resource> trials, Map<TrialPhase, Integer> counts, Optional<Resource> best, double bestValue) {
+    static TrialCounts of(List<Resource> trials, Objective objective) {
         var counts = new EnumMap<TrialPhase, Integer>(TrialPhase.class);
         Resource best = null;
         double bestValue = Double.NaN;
@@ -22,14 +22,14 @@ record Tally(List<Resource> trials, Map<TrialPhase, Integer> counts, Optional<Re
             var phase = TrialPhase.ofStatus(t.status().phase());
             counts.merge(phase, 1, Integer::sum);
             if (phase != TrialPhase.Succeeded && phase != TrialPhase.EarlyStopped) continue;
-            var value = Observations.objectiveValue(TrialRunner.observationsOf(t), objective);
+            var value = TrialObservations.objectiveValue(TrialRunner.observationsOf(t), objective);
             if (value.isEmpty()) continue;
             if (best == null || objective.isBetter(value.getAsDouble(), bestValue)) {
                 best = t;
                 bestValue = value.getAsDouble();
             }
         }
-        return new Tally(List.copyOf(trials), counts, Optional.ofNullable(best), bestValue);
+        return new TrialCounts(List.copyOf(trials), counts, Optional.ofNullable(best), bestValue);
     }
 
     int count(TrialPhase phase) {
@@ -74,13 +74,13 @@ record Tally(List<Resource> trials, Map<TrialPhase, Integer> counts, Optional<Re
             optimal.put("bestTrialName", best.metadata().name());
             var pa = optimal.putArray("parameterAssignments");
             TrialSpec.of(best.spec()).assignment().forEach((k, v) -> pa.addObject().put("name", k).put("value", v));
-            optimal.set("observation", Observations.katibObservation(TrialRunner.observationsOf(best), objective));
+            optimal.set("observation", TrialObservations.katibObservation(TrialRunner.observationsOf(best), objective));
             next = next.withField("currentOptimalTrial", optimal);
         }
         return next;
     }
 
-    private static com.fasterxml.jackson.databind.node.ArrayNode names(Tally tally, TrialPhase... phases) {
+    private static com.fasterxml.jackson.databind.node.ArrayNode names(TrialCounts tally, TrialPhase... phases) {
         var arr = JsonNodeFactory.instance.arrayNode();
         for (var t : tally.trials()) {
             var p = TrialPhase.ofStatus(t.status().phase());

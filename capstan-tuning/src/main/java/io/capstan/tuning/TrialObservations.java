@@ -13,11 +13,11 @@ import java.util.Map;
 import java.util.OptionalDouble;
 
 /** A trial's observations as stored in its status, and Katib's per-metric summary of them (min, max, latest). */
-final class Observations {
+final class TrialObservations {
     /** Most observations kept per trial; beyond it the oldest are dropped, the summary still sees the kept ones. */
     static final int MAX_KEPT = 10_000;
 
-    private Observations() {
+    private TrialObservations() {
     }
 
     static ArrayNode toJson(List<Observation> observations) {

@@ -16,9 +16,9 @@ import java.util.Set;
  * A history read as points of a {@link UnitSpace}: finished points with their loss, points still running, and
  * every assignment already tried (so none is suggested twice).
  */
-public record Observations(List<double[]> points, double[] losses, List<double[]> pending, Set<Map<String, String>> seen) {
+public record PointHistory(List<double[]> points, double[] losses, List<double[]> pending, Set<Map<String, String>> seen) {
 
-    public static Observations of(UnitSpace space, List<Trial> history) {
+    public static PointHistory of(UnitSpace space, List<Trial> history) {
         List<double[]> points = new ArrayList<>();
         List<Double> losses = new ArrayList<>();
         List<double[]> pending = new ArrayList<>();
@@ -37,7 +37,7 @@ public record Observations(List<double[]> points, double[] losses, List<double[]
                 losses.add(loss.getAsDouble());
             }
         }
-        return new Observations(List.copyOf(points), losses.stream().mapToDouble(Double::doubleValue).toArray(),
+        return new PointHistory(List.copyOf(points), losses.stream().mapToDouble(Double::doubleValue).toArray(),
                 List.copyOf(pending), Set.copyOf(seen));
     }
 
@@ -53,9 +53,9 @@ public record Observations(List<double[]> points, double[] losses, List<double[]
     }
 
     /** The finished trials from the {@code first}th on (same pending points and seen assignments). */
-    public Observations since(int first) {
+    public PointHistory since(int first) {
         if (first == 0) return this;
-        return new Observations(points.subList(first, points.size()), Arrays.copyOfRange(losses, first, losses.length),
+        return new PointHistory(points.subList(first, points.size()), Arrays.copyOfRange(losses, first, losses.length),
                 pending, seen);
     }
 
