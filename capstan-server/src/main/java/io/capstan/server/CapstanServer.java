@@ -183,6 +183,8 @@ public final class CapstanServer implements AutoCloseable {
             cleanup.add(serving);
             controllers.register(serving.reconciler());
             controllers.register(serving.graphReconciler());
+            // Models load on every replica: a server that does not lead serves what the leader made ready.
+            serving.followWhileNotLeading(controllers::isLeading, config.resync());
 
             // Migrations and the web server's start-up are independent and each takes most of a second, so they run
             // side by side; until both are done, API requests get 503 and /readyz says not ready.
