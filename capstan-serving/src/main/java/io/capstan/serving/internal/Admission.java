@@ -20,7 +20,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 final class Admission {
     /** No explicit bound on waiting requests: only the deadline limits the queue. */
-    static final int UNBOUNDED = Integer.MAX_VALUE;
+    static final int UNBOUNDED = RevisionSettings.NO_QUEUE_LIMIT;
 
     private final String modelName;
     private final int capacity;
@@ -44,12 +44,14 @@ final class Admission {
         this.capacity = Math.max(1, capacity);
         this.queueBound = queueBound;
         this.timeout = timeout;
-        this.slots = new Semaphore(this.capacity);
+        this.slots = new Semaphore(this.capacity, true);
     }
 
     /** Takes a slot, waiting for one if the estimated wait allows; returns {@link System#nanoTime()} at admission. */
     long acquire() {
-        if (slots.tryAcquire()) return System.nanoTime();
+        // First come, first served, as the estimate assumes: a free slot is taken at once only when nobody waits (an
+        // untimed tryAcquire barges even on a fair semaphore), and waiters are served in order.
+        if (waiting.get() == 0 && slots.tryAcquire()) return System.nanoTime();
         int position = waiting.incrementAndGet();
         try {
             if (position > queueBound) {
