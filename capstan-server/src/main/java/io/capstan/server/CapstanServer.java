@@ -183,8 +183,6 @@ public final class CapstanServer implements AutoCloseable {
             cleanup.add(serving);
             controllers.register(serving.reconciler());
             controllers.register(serving.graphReconciler());
-            // Models load on every replica: a server that does not lead serves what the leader made ready.
-            serving.followWhileNotLeading(controllers::isLeading, config.resync());
 
             // Migrations and the web server's start-up are independent and each takes most of a second, so they run
             // side by side; until both are done, API requests get 503 and /readyz says not ready.
@@ -230,6 +228,8 @@ public final class CapstanServer implements AutoCloseable {
             var grpc = startGrpc(config, serving);
             cleanup.add(grpc);
             controllers.start();
+            // Models load on every replica: a server that does not lead serves what the leader made ready.
+            serving.followWhileNotLeading(controllers::isLeading, config.resync());
             var server = new CapstanServer(config, store, metadata, artifacts, web, grpc, cleanup);
             ready.set(true);
             Runtime.getRuntime().addShutdownHook(Thread.ofPlatform().unstarted(server::close));
