@@ -251,6 +251,14 @@ public final class ServingBenchServer {
                             answered.incrementAndGet();
                         } catch (io.capstan.serving.api.OverloadedException e) {
                             refused.incrementAndGet();
+                            // a client backs off before it retries; without a pause, callers refused in a loop never
+                            // block, keep the carrier threads and starve the admitted ones
+                            try {
+                                Thread.sleep(1);
+                            } catch (InterruptedException interrupted) {
+                                Thread.currentThread().interrupt();
+                                return;
+                            }
                         }
                     }
                 });
