@@ -176,8 +176,11 @@ first_goodput=
 for c in 64 256 512 1024; do
   measure "$work/load$c.txt" -t2 -c$c -d${secs}s --latency -s "$work/post.lua" "$base/v2/models/iris/infer"
   summary "OIP v2 REST, $c connections" "$work/load$c.txt"
+  measure "$work/loadfixed$c.txt" -t2 -c$c -d${secs}s --latency -s "$work/post.lua" "$base/fixed"
+  summary "fixed response (floor), $c conns" "$work/loadfixed$c.txt"
   g=$(goodput "$work/load$c.txt")
   first_goodput=${first_goodput:-$g}
-  awk -v c=$c -v g="$g" -v f="$first_goodput" -v p99="$(grep -E '^\s+99%' "$work/load$c.txt" | awk '{print $2}')" \
-    'BEGIN { printf "  %4d connections: goodput %d/s (%.0f%% of 64 connections), p99 %s\n", c, g, 100 * g / f, p99 }'
+  awk -v c=$c -v g="$g" -v f="$first_goodput" -v floor="$(goodput "$work/loadfixed$c.txt")" \
+    -v p99="$(grep -E '^\s+99%' "$work/load$c.txt" | awk '{print $2}')" \
+    'BEGIN { printf "  %4d connections: goodput %d/s (%.0f%% of 64 connections; %.0f%% of the floor at %d), p99 %s\n", c, g, 100 * g / f, 100 * g / floor, c, p99 }'
 done
