@@ -227,6 +227,8 @@ public final class CapstanServer implements AutoCloseable {
             var grpc = startGrpc(config, serving);
             cleanup.add(grpc);
             controllers.start();
+            // Models load on every replica: a server that does not lead serves what the leader made ready.
+            serving.followWhileNotLeading(controllers::isLeading, config.resync());
             var server = new CapstanServer(config, store, metadata, artifacts, web, grpc, cleanup);
             ready.set(true);
             Runtime.getRuntime().addShutdownHook(Thread.ofPlatform().unstarted(server::close));

@@ -9,6 +9,7 @@ import io.capstan.serving.internal.InferenceGraphReconciler;
 import io.capstan.serving.internal.InferenceServiceReconciler;
 import io.capstan.serving.internal.ModelServer;
 import io.capstan.serving.internal.ModelStorage;
+import io.capstan.serving.internal.ServingFollower;
 import io.capstan.serving.runtime.Runtimes;
 import io.capstan.serving.spec.ServingKinds;
 import io.capstan.store.Reconciler;
@@ -32,6 +33,7 @@ import java.util.function.Function;
  * kinds.addAll(Serving.kinds());
  * runtime.register(serving.reconciler());
  * runtime.register(serving.graphReconciler());
+ * serving.followWhileNotLeading(runtime::isLeading, Duration.ofMinutes(10));
  * routing.register(serving.httpService());
  * }</pre>
  */
@@ -57,6 +59,8 @@ public final class Serving implements AutoCloseable {
     private final InferenceServiceReconciler reconciler;
     private final InferenceHttpService http;
     private final InferenceGraphReconciler graphReconciler;
+    private final ResourceStore store;
+    private volatile ServingFollower follower;
 
     /**
      * @param artifacts the store that {@code capstan://artifacts/...} storage URIs read from; may be null
@@ -75,6 +79,7 @@ public final class Serving implements AutoCloseable {
      */
     public Serving(ResourceStore store, ArtifactStore artifacts, Function<String, Optional<ArtifactStore>> s3Buckets,
                    Path workDir, Clock clock, MeterRegistry meters, java.util.function.Supplier<String> baseUrl, Options options) {
+        this.store = store;
         this.server = new ModelServer(options.autoscaleInterval());
         var storage = new ModelStorage(workDir.resolve("model-cache"), artifacts, s3Buckets, options.downloadTimeout());
         this.reconciler = new InferenceServiceReconciler(store, server, storage, Runtimes.builtIn(), meters, clock, baseUrl, workDir);
@@ -103,6 +108,19 @@ public final class Serving implements AutoCloseable {
         return graphReconciler;
     }
 
+    /**
+     * Serves, while this server does not lead, every InferenceService the leader made ready (the reconciler runs only
+     * on the leader, and without this a follower answered 404). Call once, after the store is migrated; stopped by
+     * {@link #close()}.
+     *
+     * @param leading whether this server leads now, such as the controller runtime's {@code isLeading}
+     * @param resync how often every InferenceService is looked at again, in case a change was missed
+     */
+    public void followWhileNotLeading(java.util.function.BooleanSupplier leading, Duration resync) {
+        if (follower != null) throw new IllegalStateException("already following");
+        follower = ServingFollower.start(store, reconciler, leading, resync);
+    }
+
     /** OIP v2 REST and V1 routes; register at the routing's root. */
     public HttpService httpService() {
         return http;
@@ -110,6 +128,7 @@ public final class Serving implements AutoCloseable {
 
     @Override
     public void close() {
+        if (follower != null) follower.close();
         server.close();
     }
 }

@@ -28,6 +28,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * Serves each InferenceService: every change of its predictor creates an immutable revision
@@ -58,6 +59,7 @@ public final class InferenceServiceReconciler implements Reconciler {
     private final Path emptyModelDir;
     private final Map<ResourceKey, Map<Integer, Revision>> live = new ConcurrentHashMap<>();
     private final Map<ResourceKey, LoggerHolder> loggers = new ConcurrentHashMap<>();
+    private final Map<ResourceKey, ReentrantLock> keyLocks = new ConcurrentHashMap<>();
 
     private record LoggerHolder(InferenceServiceSpec.LoggerSpec spec, int sample, PayloadLogger logger) {
     }
@@ -94,13 +96,79 @@ public final class InferenceServiceReconciler implements Reconciler {
 
     @Override
     public Result reconcile(ResourceKey key) {
+        var lock = lockOf(key);
+        lock.lock();
+        try {
+            return reconcileLocked(key);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * On a server that does not lead: serves what the leader made ready, read from the store. The revisions that
+     * the stored status calls Ready load here too (those the route needs), and traffic is split as the status and
+     * spec say; nothing is written, since status belongs to the leader. A revision that fails to load here is left
+     * out of this server's route, and the next change or resync tries it again.
+     */
+    public void follow(ResourceKey key) {
+        var lock = lockOf(key);
+        lock.lock();
+        try {
+            var found = store.find(key);
+            if (found.isEmpty()) {
+                unload(key);
+                return;
+            }
+            var isvc = found.get();
+            var spec = InferenceServiceSpec.parse(isvc.spec(), new Problems());
+            if (spec == null) return; // the leader reports it; whatever serves here keeps serving, as on the leader
+            var records = RevisionRecord.listFrom(isvc.status().field("revisions"));
+            Integer rolledOut = rolledOut(isvc);
+            RevisionRecord newestReady = null;
+            for (var r : records) if (r.state().equals(RevisionRecord.READY)) newestReady = r;
+            var loaded = live.computeIfAbsent(key, k -> new ConcurrentHashMap<>());
+            for (var record : records) {
+                boolean needed = record == newestReady || (rolledOut != null && record.number() == rolledOut);
+                if (!needed || !record.state().equals(RevisionRecord.READY) || loaded.containsKey(record.number())) continue;
+                try {
+                    var revision = build(key, record);
+                    revision.start();
+                    loaded.put(record.number(), revision);
+                } catch (ModelLoadException e) {
+                    System.getLogger(InferenceServiceReconciler.class.getName()).log(System.Logger.Level.WARNING,
+                            "revision " + record.name() + " of " + key + " is ready on the leader but failed to load here: "
+                                    + e.getMessage());
+                }
+            }
+            var model = server.register(key.namespace(), key.name());
+            var route = route(key, isvc, spec, records, rolledOut, loaded);
+            model.route(route.route());
+            var latest = records.isEmpty() ? null : records.getLast();
+            model.notReadyReason(latest != null && latest.state().equals(RevisionRecord.FAILED) ? latest.reason() : "the model is loading");
+            retireUnrouted(loaded, route.route());
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Serialises {@link #reconcile} and {@link #follow} of one key, which meet when leadership changes hands. */
+    private ReentrantLock lockOf(ResourceKey key) {
+        return keyLocks.computeIfAbsent(key, k -> new ReentrantLock());
+    }
+
+    private void unload(ResourceKey key) {
+        server.remove(key.namespace(), key.name());
+        var revisions = live.remove(key);
+        if (revisions != null) revisions.values().forEach(Revision::close);
+        var logger = loggers.remove(key);
+        if (logger != null) logger.logger().close();
+    }
+
+    private Result reconcileLocked(ResourceKey key) {
         var found = store.find(key);
         if (found.isEmpty()) {
-            server.remove(key.namespace(), key.name());
-            var revisions = live.remove(key);
-            if (revisions != null) revisions.values().forEach(Revision::close);
-            var logger = loggers.remove(key);
-            if (logger != null) logger.logger().close();
+            unload(key);
             return Result.done();
         }
         var isvc = found.get();

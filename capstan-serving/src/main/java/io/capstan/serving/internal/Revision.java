@@ -5,7 +5,6 @@ import io.capstan.serving.api.InferenceRequest;
 import io.capstan.serving.api.InferenceResponse;
 import io.capstan.serving.api.ModelFailedException;
 import io.capstan.serving.api.ModelNotReadyException;
-import io.capstan.serving.api.OverloadedException;
 import io.capstan.serving.api.Tensor;
 import io.capstan.serving.api.TensorMetadata;
 import io.capstan.serving.runtime.LoadedModel;
@@ -17,14 +16,12 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.Semaphore;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * One immutable revision of an InferenceService: its model loaded into replicas (instances), a
- * bounded admission queue, an optional batcher and its meters. Replicas scale between
+ * One immutable revision of an InferenceService: its model loaded into replicas (instances), admission
+ * by deadline ({@link Admission}), an optional batcher and its meters. Replicas scale between
  * minReplicas and maxReplicas on {@link #autoscale}; with minReplicas 0 an idle revision unloads
  * and the next request waits for it to load again (activation), rather than failing.
  */
@@ -43,8 +40,7 @@ public final class Revision implements AutoCloseable {
     private final RevisionSettings settings;
     private final Clock clock;
     private final RevisionMetrics metrics;
-    private final Semaphore slots;
-    private final AtomicInteger waiting = new AtomicInteger();
+    private final Admission admission;
     private final AtomicInteger inFlight = new AtomicInteger();
     private final AtomicInteger peakInFlight = new AtomicInteger();
     private final AtomicLong requestsSinceTick = new AtomicLong();
@@ -71,7 +67,7 @@ public final class Revision implements AutoCloseable {
         this.settings = settings;
         this.clock = clock;
         this.metrics = new RevisionMetrics(meters, namespace, modelName, number, () -> instances.size());
-        this.slots = new Semaphore(settings.capacity());
+        this.admission = new Admission(modelName, settings.capacity(), settings.queueLimit(), settings.timeout());
         this.lastRequest = clock.instant();
         this.lastTick = lastRequest;
         this.batcher = settings.batching()
@@ -141,12 +137,12 @@ public final class Revision implements AutoCloseable {
         long start = System.nanoTime();
         String outcome = "success";
         try {
-            admit();
+            long admitted = admit();
             try {
                 return answer(request);
             } finally {
                 inFlight.decrementAndGet();
-                slots.release();
+                admission.release(admitted);
             }
         } catch (InferenceException e) {
             outcome = e.error().name().toLowerCase(java.util.Locale.ROOT);
@@ -159,30 +155,14 @@ public final class Revision implements AutoCloseable {
         }
     }
 
-    private void admit() {
+    private long admit() {
         if (closed) throw new ModelNotReadyException("revision " + number + " of model '" + modelName + "' is retired");
         lastRequest = clock.instant();
         requestsSinceTick.incrementAndGet();
-        if (!slots.tryAcquire()) {
-            if (waiting.incrementAndGet() > settings.queueLimit()) {
-                waiting.decrementAndGet();
-                throw new OverloadedException("model '" + modelName + "' is overloaded: " + settings.queueLimit()
-                        + " requests are already waiting; retry later");
-            }
-            try {
-                if (!slots.tryAcquire(settings.timeout().toMillis(), TimeUnit.MILLISECONDS)) {
-                    throw new OverloadedException("model '" + modelName + "' had no free replica within "
-                            + settings.timeout().toSeconds() + "s; retry later");
-                }
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new ModelNotReadyException("interrupted while waiting for model '" + modelName + "'");
-            } finally {
-                waiting.decrementAndGet();
-            }
-        }
+        long admitted = admission.acquire();
         int now = inFlight.incrementAndGet();
         peakInFlight.accumulateAndGet(now, Math::max);
+        return admitted;
     }
 
     private InferenceResponse answer(InferenceRequest request) {

@@ -8,21 +8,26 @@ import java.time.Duration;
  * @param scaleMetric "concurrency" or "rps"
  * @param scaleTarget target concurrency (or requests per second) per replica
  * @param concurrencyPerReplica requests one replica runs at once
- * @param queueLimit requests that may wait for a free slot before more are refused with 429
- * @param timeout longest wait for a free slot
+ * @param queueLimit requests that may wait for a free slot before more are refused with 429;
+ *        {@link #NO_QUEUE_LIMIT} for no bound but the timeout
+ * @param timeout the request timeout: longest wait for a free slot, and the bound on a waiting request's
+ *        estimated wait, past which it is refused with 429 at once
  * @param idleBeforeScaleToZero with minReplicas 0, how long without requests before unloading
  * @param maxBatchSize 0 for no batching
  */
 public record RevisionSettings(int minReplicas, int maxReplicas, String scaleMetric, int scaleTarget,
                                int concurrencyPerReplica, int queueLimit, Duration timeout,
                                Duration idleBeforeScaleToZero, int maxBatchSize, Duration maxBatchLatency) {
+    /** A {@code queueLimit} of no bound: waiting requests are refused only by the timeout rule. */
+    public static final int NO_QUEUE_LIMIT = Integer.MAX_VALUE;
 
     /**
      * One replica running up to 64 requests at once (KServe's containerConcurrency 0, "unlimited", made finite):
-     * a tight limit turns the OS descheduling a permit holder into a stall for everyone else.
+     * a tight limit turns the OS descheduling a permit holder into a stall for everyone else. No queue bound: waiting
+     * requests are refused only when their estimated wait exceeds KServe's default 60 s timeout.
      */
     public static RevisionSettings defaults() {
-        return new RevisionSettings(1, 1, "concurrency", 100, 64, 256, Duration.ofSeconds(60),
+        return new RevisionSettings(1, 1, "concurrency", 100, 64, NO_QUEUE_LIMIT, Duration.ofSeconds(60),
                 Duration.ofSeconds(60), 0, Duration.ofMillis(5));
     }
 

@@ -238,6 +238,34 @@ public final class ServingBenchServer {
             });
         }
         System.out.printf("Revision.infer virtual threads=%d: %.0f req/s%n", threads * 8, modelCount.get() / (double) seconds);
+        // past the revision's 64 slots the rest wait in admission: its throughput must not fall, and nothing is refused
+        for (int callers : new int[] {64, 256, 1024}) {
+            var answered = new AtomicLong();
+            var refused = new AtomicLong();
+            try (var pool = Executors.newVirtualThreadPerTaskExecutor()) {
+                for (int t = 0; t < callers; t++) pool.submit(() -> {
+                    long end = System.nanoTime() + Duration.ofSeconds(seconds).toNanos();
+                    while (System.nanoTime() < end) {
+                        try {
+                            revision.infer(InferenceRequest.of(tensors.getFirst()));
+                            answered.incrementAndGet();
+                        } catch (io.capstan.serving.api.OverloadedException e) {
+                            refused.incrementAndGet();
+                            // a client backs off before it retries; without a pause, callers refused in a loop never
+                            // block, keep the carrier threads and starve the admitted ones
+                            try {
+                                Thread.sleep(1);
+                            } catch (InterruptedException interrupted) {
+                                Thread.currentThread().interrupt();
+                                return;
+                            }
+                        }
+                    }
+                });
+            }
+            System.out.printf("Revision.infer overload, virtual threads=%d: %.0f answered/s, %d refused%n", callers,
+                    answered.get() / (double) seconds, refused.get());
+        }
         server.close();
     }
 

@@ -92,10 +92,22 @@ class OverloadRestTest {
     @Test
     @Timeout(value = 20, unit = TimeUnit.SECONDS)
     void excessLoadIsRefusedQuicklyAndLeavesNoGrowingHeap() throws Exception {
-        var model = new SlowModel();
         // the queue timeout is long, so that a refusal that came from waiting it out would show in the latencies
-        var settings = new RevisionSettings(1, 1, "concurrency", 1, CONCURRENCY, QUEUE, Duration.ofSeconds(15),
-                Duration.ofMinutes(10), 0, Duration.ofMillis(5));
+        overload(new RevisionSettings(1, 1, "concurrency", 1, CONCURRENCY, QUEUE, Duration.ofSeconds(15),
+                Duration.ofMinutes(10), 0, Duration.ofMillis(5)));
+    }
+
+    @Test
+    @Timeout(value = 20, unit = TimeUnit.SECONDS)
+    void withNoQueueLimitTheTimeoutBoundsTheQueueAndTheHeap() throws Exception {
+        // 40 ms calls on 2 slots: a waiter at position p waits about p * 20 ms, so a 100 ms timeout admits about 5
+        // waiters and refuses the rest at once; the first wave, before any call was timed, waits the timeout out
+        overload(new RevisionSettings(1, 1, "concurrency", 1, CONCURRENCY, RevisionSettings.NO_QUEUE_LIMIT,
+                Duration.ofMillis(100), Duration.ofMinutes(10), 0, Duration.ofMillis(5)));
+    }
+
+    private static void overload(RevisionSettings settings) throws Exception {
+        var model = new SlowModel();
         try (var server = new ModelServer(Duration.ofMinutes(10))) {
             var revision = new Revision("default", "slow", 1, () -> model, settings, new SimpleMeterRegistry(), Clock.systemUTC());
             revision.start();

@@ -32,6 +32,8 @@ class RevisionBehaviourTest {
         final ConcurrentLinkedQueue<Integer> batches = new ConcurrentLinkedQueue<>();
         final long delayMillis;
         final AtomicBoolean closed = new AtomicBoolean();
+        final AtomicInteger running = new AtomicInteger();
+        final AtomicInteger peak = new AtomicInteger();
 
         DoublingModel(long delayMillis) {
             this.delayMillis = delayMillis;
@@ -57,12 +59,13 @@ class RevisionBehaviourTest {
             if (closed.get()) throw new IllegalStateException("predict on a closed model");
             var x = inputs.getFirst();
             batches.add((int) x.shape()[0]);
-            if (delayMillis > 0) {
-                try {
-                    Thread.sleep(delayMillis);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
+            peak.accumulateAndGet(running.incrementAndGet(), Math::max);
+            try {
+                if (delayMillis > 0) Thread.sleep(delayMillis);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            } finally {
+                running.decrementAndGet();
             }
             var y = new float[x.size()];
             for (int i = 0; i < y.length; i++) y[i] = x.floats()[i] * 2;
@@ -180,6 +183,72 @@ class RevisionBehaviourTest {
         assertThat(answered.get()).isBetween(1, 50);
         assertThat(refused.get()).isGreaterThan(150);
         assertThat(Duration.ofNanos(slowestRefusalNanos.get())).isLessThan(Duration.ofSeconds(2));
+        revision.close();
+    }
+
+    /** The defaults with {@code containerConcurrency} and {@code timeout} set, as the reconciler builds them. */
+    static RevisionSettings defaultsWith(int containerConcurrency, Duration timeout) {
+        var d = RevisionSettings.defaults();
+        return new RevisionSettings(d.minReplicas(), d.maxReplicas(), d.scaleMetric(), d.scaleTarget(), containerConcurrency,
+                d.queueLimit(), timeout, d.idleBeforeScaleToZero(), d.maxBatchSize(), d.maxBatchLatency());
+    }
+
+    /** Sends {@code count} requests at once; returns how many were answered and how long each refusal took. */
+    private static List<Long> burst(Revision revision, int count, AtomicInteger answered) throws InterruptedException {
+        var refusalNanos = new ConcurrentLinkedQueue<Long>();
+        var start = new CountDownLatch(1);
+        try (var pool = Executors.newVirtualThreadPerTaskExecutor()) {
+            for (int i = 0; i < count; i++) {
+                pool.submit(() -> {
+                    start.await();
+                    long t0 = System.nanoTime();
+                    try {
+                        var y = revision.infer(row(1, 2)).output("y").orElseThrow().floats();
+                        if (y[0] == 2f) answered.incrementAndGet();
+                    } catch (OverloadedException e) {
+                        refusalNanos.add(System.nanoTime() - t0);
+                    }
+                    return null;
+                });
+            }
+            start.countDown();
+        }
+        return new ArrayList<>(refusalNanos);
+    }
+
+    @Test
+    @org.junit.jupiter.api.Timeout(120)
+    void loadFarPastTheSlotsQueuesWhileItsWaitIsWithinTheTimeoutAndContainerConcurrencyHolds() throws Exception {
+        // 600 requests at once on 2 slots of a 1 ms model: about 0.3 s of work, well inside the 60 s default timeout,
+        // so none is refused (with a count limit of 256 waiting, most were); containerConcurrency 2 still bounds the calls
+        var model = new DoublingModel(1);
+        var revision = new Revision("default", "m", 1, () -> model, defaultsWith(2, Duration.ofSeconds(60)),
+                new SimpleMeterRegistry(), java.time.Clock.systemUTC());
+        revision.start();
+        var answered = new AtomicInteger();
+        var refused = burst(revision, 600, answered);
+        assertThat(refused).as("refused requests").isEmpty();
+        assertThat(answered.get()).isEqualTo(600);
+        assertThat(model.peak.get()).as("model calls at once, containerConcurrency 2").isLessThanOrEqualTo(2);
+        revision.close();
+    }
+
+    @Test
+    @org.junit.jupiter.api.Timeout(120)
+    void requestsWhoseEstimatedWaitExceedsTheTimeoutAreRefusedAtOnce() throws Exception {
+        // 400 ms per call on 1 slot with a 2 s timeout: about 5 waiters fit, and the rest of 40 are refused without
+        // waiting the timeout out
+        var model = new DoublingModel(400);
+        var revision = new Revision("default", "m", 1, () -> model, defaultsWith(1, Duration.ofSeconds(2)),
+                new SimpleMeterRegistry(), java.time.Clock.systemUTC());
+        revision.start();
+        revision.infer(row(1, 2)); // times one call
+        var answered = new AtomicInteger();
+        var refused = burst(revision, 40, answered);
+        assertThat(answered.get() + refused.size()).isEqualTo(40);
+        assertThat(answered.get()).as("answered").isBetween(1, 12);
+        var sorted = refused.stream().sorted().toList();
+        assertThat(Duration.ofNanos(sorted.get(sorted.size() / 2))).as("median refusal").isLessThan(Duration.ofMillis(500));
         revision.close();
     }
 
