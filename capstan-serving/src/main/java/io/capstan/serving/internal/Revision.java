@@ -47,7 +47,7 @@ public final class Revision implements AutoCloseable {
     private final AtomicInteger roundRobin = new AtomicInteger();
     private final Object scaling = new Object();
     private final Batcher batcher;
-    private volatile List<Instance> instances = List.of();
+    private volatile List<ModelReplica> instances = List.of();
     private volatile boolean scalingUp;
     private volatile Instant lastRequest;
     private volatile Instant lastTick;
@@ -71,23 +71,23 @@ public final class Revision implements AutoCloseable {
         this.lastRequest = clock.instant();
         this.lastTick = lastRequest;
         this.batcher = settings.batching()
-                ? new Batcher(settings.maxBatchSize(), settings.maxBatchLatency(), settings.timeout(), this::runOnInstance,
+                ? new Batcher(settings.maxBatchSize(), settings.maxBatchLatency(), settings.timeout(), this::runOnReplica,
                         metrics::batch)
                 : null;
     }
 
     /** Loads the first replicas (at least one, so that a model that cannot load fails now, not on first use). */
     public void start() throws ModelLoadException {
-        var first = new ArrayList<Instance>();
+        var first = new ArrayList<ModelReplica>();
         try {
             int count = Math.max(1, settings.minReplicas());
             for (int i = 0; i < count; i++) {
                 var model = loader.load();
                 if (first.isEmpty()) describe(model);
-                first.add(newInstance(model));
+                first.add(newReplica(model));
             }
         } catch (ModelLoadException | RuntimeException e) {
-            first.forEach(Instance::retire);
+            first.forEach(ModelReplica::retire);
             throw e instanceof ModelLoadException m ? m : new ModelLoadException("loading failed: " + e, e);
         }
         instances = List.copyOf(first);
@@ -171,7 +171,7 @@ public final class Revision implements AutoCloseable {
         var outputNames = InputChecks.outputs(request, model);
         List<Tensor> results = batcher != null && batchable
                 ? batcher.submit(checked, outputNames)
-                : runOnInstance(checked, outputNames, request.parameters());
+                : runOnReplica(checked, outputNames, request.parameters());
         if (!outputNames.isEmpty()) {
             results = results.stream().filter(t -> outputNames.contains(t.name())).toList();
         }
@@ -185,11 +185,11 @@ public final class Revision implements AutoCloseable {
         return current.getFirst().model();
     }
 
-    private List<Tensor> runOnInstance(List<Tensor> inputs, Set<String> outputNames) {
-        return runOnInstance(inputs, outputNames, Map.of());
+    private List<Tensor> runOnReplica(List<Tensor> inputs, Set<String> outputNames) {
+        return runOnReplica(inputs, outputNames, Map.of());
     }
 
-    private List<Tensor> runOnInstance(List<Tensor> inputs, Set<String> outputNames, Map<String, Object> parameters) {
+    private List<Tensor> runOnReplica(List<Tensor> inputs, Set<String> outputNames, Map<String, Object> parameters) {
         for (int attempt = 0; attempt < 100; attempt++) {
             var current = instances;
             if (current.isEmpty()) current = activate();
@@ -204,11 +204,11 @@ public final class Revision implements AutoCloseable {
         throw new ModelNotReadyException("model '" + modelName + "' revision " + number + " has no live replica");
     }
 
-    private Instance newInstance(LoadedModel model) {
-        return new Instance(model, modelName + "-r" + number);
+    private ModelReplica newReplica(LoadedModel model) {
+        return new ModelReplica(model, modelName + "-r" + number);
     }
 
-    private List<Instance> activate() {
+    private List<ModelReplica> activate() {
         synchronized (scaling) {
             if (closed) throw new ModelNotReadyException("revision " + number + " of model '" + modelName + "' is retired");
             if (!instances.isEmpty()) return instances;
@@ -216,7 +216,7 @@ public final class Revision implements AutoCloseable {
             try {
                 var model = loader.load();
                 describe(model);
-                instances = List.of(newInstance(model));
+                instances = List.of(newReplica(model));
             } catch (ModelLoadException e) {
                 throw new ModelNotReadyException("model '" + modelName + "' could not be activated: " + e.getMessage());
             }
@@ -265,7 +265,7 @@ public final class Revision implements AutoCloseable {
                         }
                         if (instances.isEmpty()) describe(model);
                         var next = new ArrayList<>(instances);
-                        next.add(newInstance(model));
+                        next.add(newReplica(model));
                         instances = List.copyOf(next);
                     }
                 }
@@ -279,26 +279,26 @@ public final class Revision implements AutoCloseable {
     }
 
     private void scaleDownTo(int desired) {
-        List<Instance> removed;
+        List<ModelReplica> removed;
         synchronized (scaling) {
             var current = instances;
             if (desired >= current.size()) return;
             removed = current.subList(desired, current.size());
             instances = List.copyOf(current.subList(0, desired));
         }
-        removed.forEach(Instance::retire);
+        removed.forEach(ModelReplica::retire);
     }
 
     @Override
     public void close() {
-        List<Instance> removed;
+        List<ModelReplica> removed;
         synchronized (scaling) {
             closed = true;
             removed = instances;
             instances = List.of();
         }
         if (batcher != null) batcher.close();
-        removed.forEach(Instance::retire);
+        removed.forEach(ModelReplica::retire);
         metrics.remove();
     }
 

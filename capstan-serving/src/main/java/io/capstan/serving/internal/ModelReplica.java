@@ -8,16 +8,16 @@ import java.util.function.Function;
  * One replica: a loaded model, the lane its calls run on, and a use count, so that a retired replica
  * is closed only once its last request has finished. A use count of -1 means closed.
  */
-final class Instance {
+final class ModelReplica {
     private final LoadedModel model;
-    private final ModelLane lane;
+    private final ModelCallExecutor lane;
     private final AtomicInteger uses = new AtomicInteger();
     private volatile boolean retired;
 
     /** @param name names the replica's model threads */
-    Instance(LoadedModel model, String name) {
+    ModelReplica(LoadedModel model, String name) {
         this.model = model;
-        this.lane = new ModelLane("capstan-model-" + name);
+        this.lane = new ModelCallExecutor("capstan-model-" + name);
     }
 
     LoadedModel model() {

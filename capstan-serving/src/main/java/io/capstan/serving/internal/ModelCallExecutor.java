@@ -22,7 +22,7 @@ import java.util.function.Supplier;
  * context switch per call, and two threads in one ONNX Runtime session slow each other down
  * (measured: 5.2–6.5 µs of CPU per iris call on one thread, 7–12 µs each on two).
  */
-final class ModelLane implements AutoCloseable {
+final class ModelCallExecutor implements AutoCloseable {
     /** How long the queued calls may keep the awake workers busy before another worker is woken. */
     static final long QUEUE_WAIT_BUDGET_NANOS = 100_000;
     private static final long INITIAL_CALL_NANOS = 10_000;
@@ -41,12 +41,12 @@ final class ModelLane implements AutoCloseable {
     private volatile long averageCallNanos = INITIAL_CALL_NANOS;
     private volatile boolean closed;
 
-    ModelLane(String threadName, int maxWorkers) {
+    ModelCallExecutor(String threadName, int maxWorkers) {
         this.threadName = threadName;
         this.maxWorkers = Math.max(1, maxWorkers);
     }
 
-    ModelLane(String threadName) {
+    ModelCallExecutor(String threadName) {
         this(threadName, Runtime.getRuntime().availableProcessors());
     }
 
@@ -217,7 +217,7 @@ final class ModelLane implements AutoCloseable {
          * Parks until the call has run. An interrupt cancels a call still queued; one already running
          * is waited for, since the replica must not be released (and maybe closed) under a native call.
          */
-        T await(ModelLane lane) {
+        T await(ModelCallExecutor lane) {
             boolean interrupted = false;
             while (!done) {
                 LockSupport.park(this);

@@ -20,8 +20,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 @Timeout(60)
-class ModelLaneTest {
-    private final ModelLane lane = new ModelLane("lane-test", 4);
+class ModelCallExecutorTest {
+    private final ModelCallExecutor lane = new ModelCallExecutor("lane-test", 4);
 
     @AfterEach
     void close() {
@@ -106,7 +106,7 @@ class ModelLaneTest {
 
     @Test
     void aSlowModelOnOneLaneDoesNotHoldUpAnotherLane() throws Exception {
-        var other = new ModelLane("other-lane", 1);
+        var other = new ModelCallExecutor("other-lane", 1);
         var release = new CountDownLatch(1);
         try (var callers = Executors.newVirtualThreadPerTaskExecutor()) {
             var stuck = callers.submit(() -> lane.call(() -> await(release)));
@@ -136,7 +136,7 @@ class ModelLaneTest {
 
     @Test
     void anInterruptCancelsACallStillQueuedAndWaitsForOneAlreadyRunning() throws Exception {
-        var single = new ModelLane("single", 1);
+        var single = new ModelCallExecutor("single", 1);
         var started = new CountDownLatch(1);
         var release = new CountDownLatch(1);
         var queuedRan = new AtomicInteger();
@@ -183,7 +183,7 @@ class ModelLaneTest {
 
     @Test
     void closingStopsTheWorkers() throws Exception {
-        var closing = new ModelLane("closing-lane", 2);
+        var closing = new ModelCallExecutor("closing-lane", 2);
         call(() -> closing.call(() -> 1));
         assertThat(laneThreads("closing-lane")).isNotEmpty();
         closing.close();
