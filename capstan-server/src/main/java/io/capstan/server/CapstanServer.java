@@ -13,6 +13,7 @@ import io.capstan.server.http.LineageApi;
 import io.capstan.server.http.ObservabilityApi;
 import io.capstan.server.http.ProblemHandlers;
 import io.capstan.server.http.ResourceApi;
+import io.capstan.server.http.RouteTable;
 import io.capstan.server.http.StartingFilter;
 import io.capstan.server.jobs.JobLogsApi;
 import io.capstan.server.jobs.JobReconciler;
@@ -198,15 +199,16 @@ public final class CapstanServer implements AutoCloseable {
                         .routing(routing -> {
                             routing.addFilter(new HttpMetricsFilter(meters));
                             routing.addFilter(new StartingFilter(ready::get));
-                            ProblemHandlers.register(routing);
-                            routing.register(new ObservabilityApi(meters, () -> ready.get() && isDatabaseUp(database), VERSION));
-                            routing.register("/apis/capstan/v1", new JobLogsApi(store, backend, clock));
-                            routing.register("/apis/capstan/v1", new TrialApi(store, backend, clock));
-                            routing.register("/apis/capstan/v1", new io.capstan.server.training.TrainingLogsApi(store, backend, clock));
-                            routing.register("/apis/capstan/v1/lineage", new LineageApi(metadata));
-                            routing.register("/apis/capstan/v1", new ResourceApi(store, kinds, clock));
-                            routing.register("/apis/v2beta1", new io.capstan.server.kfp.KfpApi(store, backend, VERSION));
-                            routing.register(serving.httpService());
+                            var routes = new RouteTable();
+                            ProblemHandlers.register(routing, routes);
+                            routes.register(routing, "", new ObservabilityApi(meters, () -> ready.get() && isDatabaseUp(database), VERSION));
+                            routes.register(routing, "/apis/capstan/v1", new JobLogsApi(store, backend, clock));
+                            routes.register(routing, "/apis/capstan/v1", new TrialApi(store, backend, clock));
+                            routes.register(routing, "/apis/capstan/v1", new io.capstan.server.training.TrainingLogsApi(store, backend, clock));
+                            routes.register(routing, "/apis/capstan/v1/lineage", new LineageApi(metadata));
+                            routes.register(routing, "/apis/capstan/v1", new ResourceApi(store, kinds, clock));
+                            routes.register(routing, "/apis/v2beta1", new io.capstan.server.kfp.KfpApi(store, backend, VERSION));
+                            routes.register(routing, "", serving.httpService());
                         })
                         .build()
                         .start());
