@@ -12,6 +12,7 @@ import io.capstan.server.http.HttpMetricsFilter;
 import io.capstan.server.http.LineageApi;
 import io.capstan.server.http.ObservabilityApi;
 import io.capstan.server.http.ProblemHandlers;
+import io.capstan.server.http.Readiness;
 import io.capstan.server.http.ResourceApi;
 import io.capstan.server.http.RouteTable;
 import io.capstan.server.http.StartingFilter;
@@ -69,6 +70,8 @@ public final class CapstanServer implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(CapstanServer.class.getName());
     public static final String VERSION = versionFromManifest();
     static final Duration STARTUP_TIMEOUT = Duration.ofMinutes(2);
+    /** How long {@code /readyz} waits for its checks; a database slower than this counts as not ready. */
+    static final Duration READINESS_TIMEOUT = Duration.ofSeconds(2);
 
     private final CapstanConfig config;
     private final ResourceStore store;
@@ -76,13 +79,20 @@ public final class CapstanServer implements AutoCloseable {
     private final ArtifactStore artifacts;
     private final WebServer web;
     private final OipGrpcServer grpc;
+    private final Database database;
+    private final ControllerRuntime controllers;
+    private final Serving serving;
     /** Everything to close at shutdown, in the order it was opened; closed last-opened first. */
     private final List<AutoCloseable> resources;
     private final AtomicBoolean closed = new AtomicBoolean();
     private final CountDownLatch terminated = new CountDownLatch(1);
 
     private CapstanServer(CapstanConfig config, ResourceStore store, MetadataStore metadata, ArtifactStore artifacts,
-                          WebServer web, OipGrpcServer grpc, List<AutoCloseable> resources) {
+                          WebServer web, OipGrpcServer grpc, List<AutoCloseable> resources, Database database,
+                          ControllerRuntime controllers, Serving serving) {
+        this.database = database;
+        this.controllers = controllers;
+        this.serving = serving;
         this.config = config;
         this.store = store;
         this.metadata = metadata;
@@ -188,6 +198,8 @@ public final class CapstanServer implements AutoCloseable {
             // Migrations and the web server's start-up are independent and each takes most of a second, so they run
             // side by side; until both are done, API requests get 503 and /readyz says not ready.
             var ready = new AtomicBoolean();
+            var migrationsDone = new AtomicBoolean();
+            var readiness = readiness(database, migrationsDone, controllers, lease, serving);
             WebServer web;
             try (startup) {
                 var webStarted = startup.submit(() -> WebServer.builder()
@@ -201,7 +213,7 @@ public final class CapstanServer implements AutoCloseable {
                             routing.addFilter(new StartingFilter(ready::get));
                             var routes = new RouteTable();
                             ProblemHandlers.register(routing, routes);
-                            routes.register(routing, "", new ObservabilityApi(meters, () -> ready.get() && isDatabaseUp(database), VERSION));
+                            routes.register(routing, "", new ObservabilityApi(meters, readiness, VERSION));
                             routes.register(routing, "/apis/capstan/v1", new JobLogsApi(store, backend, clock));
                             routes.register(routing, "/apis/capstan/v1", new TrialApi(store, backend, clock));
                             routes.register(routing, "/apis/capstan/v1", new io.capstan.server.training.TrainingLogsApi(store, backend, clock));
@@ -216,6 +228,7 @@ public final class CapstanServer implements AutoCloseable {
                 cleanup.add(web::stop);
                 baseUrl.set("http://" + loopbackHost(config.host()) + ":" + web.port());
                 awaitStartup(migrated, "the database migrations on " + config.dbUrl());
+                migrationsDone.set(true);
             }
             // Trials report observations to this server's API, so the experiment controller needs its bound port.
             var experiments = new ExperimentReconciler(store, backend, config.workDir().resolve("tuning"), clock,
@@ -230,7 +243,8 @@ public final class CapstanServer implements AutoCloseable {
             var grpc = startGrpc(config, serving);
             cleanup.add(grpc);
             controllers.start();
-            var server = new CapstanServer(config, store, metadata, artifacts, web, grpc, cleanup);
+            awaitControllers(controllers, lease);
+            var server = new CapstanServer(config, store, metadata, artifacts, web, grpc, cleanup, database, controllers, serving);
             ready.set(true);
             Runtime.getRuntime().addShutdownHook(Thread.ofPlatform().unstarted(server::close));
             return server;
@@ -271,12 +285,58 @@ public final class CapstanServer implements AutoCloseable {
         return host.equals("0.0.0.0") || host.equals("::") || host.isEmpty() ? "127.0.0.1" : host;
     }
 
-    private static boolean isDatabaseUp(Database database) {
-        try {
-            return database.jdbi().withHandle(h -> h.createQuery("SELECT 1").mapTo(Integer.class).one()) == 1;
-        } catch (RuntimeException e) {
-            return false;
+    /**
+     * What {@code /readyz} checks: the database answers, its migrations ran, this replica's controllers run and lead
+     * or follow a live leader, and the model server runs.
+     */
+    private static Readiness readiness(Database database, AtomicBoolean migrationsDone, ControllerRuntime controllers,
+                                       LeaderLease lease, Serving serving) {
+        return new Readiness(READINESS_TIMEOUT)
+                .with("database", () -> {
+                    database.jdbi().withHandle(h -> h.createQuery("SELECT 1").mapTo(Integer.class).one());
+                    return Readiness.Outcome.pass(database.dialect().name().toLowerCase(java.util.Locale.ROOT) + " answers");
+                })
+                .with("migrations", () -> migrationsDone.get()
+                        ? Readiness.Outcome.pass("the store and metadata schemas are migrated")
+                        : Readiness.Outcome.fail("the database migrations are still running"))
+                .with("controllers", () -> controllersState(controllers, lease))
+                .with("serving", () -> serving.endpoint().serverReady()
+                        ? Readiness.Outcome.pass("the model server runs")
+                        : Readiness.Outcome.fail("the model server is shut down"));
+    }
+
+    private static Readiness.Outcome controllersState(ControllerRuntime controllers, LeaderLease lease) {
+        if (!controllers.isRunning()) return Readiness.Outcome.fail("the controller runtime is not running");
+        if (controllers.isLeading()) return Readiness.Outcome.pass("this replica leads the controllers");
+        return lease.liveHolder()
+                .map(holder -> Readiness.Outcome.pass("following the live leader " + holder))
+                .orElse(Readiness.Outcome.fail("no replica holds the '" + lease.name() + "' lease"));
+    }
+
+    /** Waits for the controllers' first lease round (a few milliseconds), so that start() returns ready. */
+    private static void awaitControllers(ControllerRuntime controllers, LeaderLease lease) {
+        long deadline = System.nanoTime() + lease.ttl().toNanos();
+        while (System.nanoTime() < deadline) {
+            try {
+                if (controllersState(controllers, lease).passed()) return;
+            } catch (RuntimeException e) {
+                // The database hiccuped; /readyz reports it if it lasts.
+            }
+            java.util.concurrent.locks.LockSupport.parkNanos(Duration.ofMillis(2).toNanos());
         }
+        LOG.log(Level.WARNING, "the controllers took no lease within " + lease.ttl() + "; /readyz says not ready until they do");
+    }
+
+    Database database() {
+        return database;
+    }
+
+    ControllerRuntime controllers() {
+        return controllers;
+    }
+
+    Serving serving() {
+        return serving;
     }
 
     public int port() {

@@ -20,7 +20,11 @@ final class TestServer implements AutoCloseable {
     final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
     TestServer(Path home) {
-        this.server = CapstanServer.start(config(home));
+        this(config(home));
+    }
+
+    TestServer(CapstanConfig config) {
+        this.server = CapstanServer.start(config);
     }
 
     static CapstanConfig config(Path home) {
