@@ -5,7 +5,7 @@
 # throughput (rows/s) with the batcher vs raw batched ONNX Runtime; and the scale-to-zero cold start (first request after
 # the revision unloaded, end to end over HTTP, and the model activation part of it).
 # Usage: [ROUNDS=5] bench/serving-bench.sh [SECONDS]   (default 10 per run). Needs /usr/bin/wrk.
-# Run `./mvnw -q -o -pl capstan-serving install -DskipTests` first (it builds the test classes the harness lives in).
+# It builds capstan-serving and its test classes (where the harness lives) first; ROUNDS=1 WARMUP_MAX=12 ... 1 is a quick run.
 # SERVING_CLASSES=dir1:dir2 runs other builds of capstan-serving's classes and test classes (e.g. a saved baseline).
 # Besides req/s, each HTTP line gives the server's CPU time per request (from /proc), which a busy machine disturbs less.
 set -euo pipefail
@@ -14,7 +14,7 @@ secs=${1:-10}
 port=${PORT:-18280}
 java=${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}/bin/java
 work=$(mktemp -d)
-./mvnw -q -o -pl capstan-serving dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile="$work/cp.txt" >/dev/null
+./mvnw -q ${MVN_OFFLINE:-} -pl capstan-serving -am test-compile dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile="$work/cp.txt" >/dev/null
 cp="${SERVING_CLASSES:-capstan-serving/target/classes/META-INF/versions/22:capstan-serving/target/classes:capstan-serving/target/test-classes}:$(cat "$work/cp.txt")"
 jvm=("$java" -Xss2m --enable-native-access=ALL-UNNAMED -XX:+UseParallelGC -cp "$cp" io.capstan.serving.bench.ServingBenchServer)
 run() { "${jvm[@]}" "$@"; }
