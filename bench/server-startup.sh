@@ -12,7 +12,7 @@ port=${PORT:-18080}
 printf 'run home ready_ms idle_rss_mb\n'
 home=""
 pid=""
-trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; [ -n "$home" ] && rm -rf "$home"' EXIT
+trap 'if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; fi; if [ -n "$home" ]; then rm -rf "$home"; fi' EXIT
 ready=()
 rss=()
 for i in $(seq 1 "$runs"); do

@@ -30,7 +30,7 @@ run coldstart 7 2>/dev/null | grep "^cold"
 
 "${jvm[@]}" serve "$port" >"$work/server.log" 2>&1 &
 server=$!
-trap 'kill $server 2>/dev/null; wait $server 2>/dev/null; rm -rf "$work"' EXIT
+trap 'kill $server 2>/dev/null || true; wait $server 2>/dev/null || true; rm -rf "$work"' EXIT
 until grep -q READY "$work/server.log" 2>/dev/null; do sleep 0.2; kill -0 $server || { cat "$work/server.log"; exit 1; }; done
 cat >"$work/post.lua" <<'LUA'
 wrk.method = "POST"
