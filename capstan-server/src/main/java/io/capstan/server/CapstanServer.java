@@ -195,13 +195,16 @@ public final class CapstanServer implements AutoCloseable {
             controllers.register(serving.reconciler());
             controllers.register(serving.graphReconciler());
 
-            // Migrations and the web server's start-up are independent and each takes most of a second, so they run
-            // side by side; until both are done, API requests get 503 and /readyz says not ready.
+            // Migrations, the web server's start-up and the gRPC server's are independent and each takes a good part
+            // of a second (mostly loading classes), so they run side by side; until all are done, API requests get 503
+            // and /readyz says not ready.
             var ready = new AtomicBoolean();
             var migrationsDone = new AtomicBoolean();
             var readiness = readiness(database, migrationsDone, controllers, lease, serving);
             WebServer web;
+            OipGrpcServer grpc;
             try (startup) {
+                var grpcStarted = startup.submit(() -> startGrpc(config, serving));
                 var webStarted = startup.submit(() -> WebServer.builder()
                         .host(config.host())
                         .port(config.port())
@@ -224,6 +227,13 @@ public final class CapstanServer implements AutoCloseable {
                         })
                         .build()
                         .start());
+                try {
+                    grpc = awaitStartup(grpcStarted, "the gRPC server on " + config.host() + ":" + config.grpcPort());
+                } catch (RuntimeException e) {
+                    stopOnceStarted(webStarted);
+                    throw e;
+                }
+                cleanup.add(grpc);
                 web = awaitStartup(webStarted, "the HTTP server on " + config.host() + ":" + config.port());
                 cleanup.add(web::stop);
                 baseUrl.set("http://" + loopbackHost(config.host()) + ":" + web.port());
@@ -240,8 +250,6 @@ public final class CapstanServer implements AutoCloseable {
                 experiments.findExperiment(s.id()).ifPresent(controllers::enqueue);
                 training.findJob(s.id()).ifPresent(controllers::enqueue);
             });
-            var grpc = startGrpc(config, serving);
-            cleanup.add(grpc);
             controllers.start();
             awaitControllers(controllers, lease);
             var server = new CapstanServer(config, store, metadata, artifacts, web, grpc, cleanup, database, controllers, serving);
@@ -268,6 +276,15 @@ public final class CapstanServer implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while starting " + what, e);
+        }
+    }
+
+    /** Stops the web server once its start-up, which runs on, has finished; for a start-up that failed elsewhere. */
+    private static void stopOnceStarted(java.util.concurrent.Future<WebServer> webStarted) {
+        try {
+            webStarted.get(STARTUP_TIMEOUT.toSeconds(), java.util.concurrent.TimeUnit.SECONDS).stop();
+        } catch (Exception e) {
+            LOG.log(Level.DEBUG, "the web server did not start either", e);
         }
     }
 
