@@ -13,7 +13,7 @@ work=$(mktemp -d)
 port=18180
 "${capstan[@]}" server --home "$work/home" --port $port >"$work/server.log" 2>&1 &
 server=$!
-trap 'kill $server 2>/dev/null; wait $server 2>/dev/null; rm -rf "$work"' EXIT
+trap 'kill $server 2>/dev/null || true; wait $server 2>/dev/null || true; rm -rf "$work"' EXIT
 until curl -fs "http://127.0.0.1:$port/readyz" >/dev/null 2>&1; do sleep 0.1; done
 api="http://127.0.0.1:$port/apis/capstan/v1"
 

@@ -7,9 +7,9 @@
 # It also compares with nginx (Debian's nginx-light or nginx) answering a fixed body of the OIP response's size on
 # 127.0.0.1 with keepalive_requests raised, started and stopped here with its own temporary config; and it drives the
 # OIP endpoint past capacity (64, 256, 512 and 1024 connections) and reports goodput (2xx responses per second) and p99.
-# Usage: [ROUNDS=5] bench/serving-bench.sh [SECONDS]   (default 10 per run). Needs /usr/bin/wrk (apt-get install -y wrk).
+# Usage: [ROUNDS=5] bench/serving-bench.sh [SECONDS]   (default 10 per run). Needs /usr/bin/wrk.
+# It builds capstan-serving and its test classes (where the harness lives) first.
 # QUICK=1 is one round of 3 s runs after at most 24 s of warm-up (figures are noisier; compare ratios of one run).
-# Run `./mvnw -q -o -pl capstan-serving install -DskipTests` first (it builds the test classes the harness lives in).
 # SERVING_CLASSES=dir1:dir2 runs other builds of capstan-serving's classes and test classes (e.g. a saved baseline).
 # Besides req/s, each HTTP line gives the server's CPU time per request (from /proc), which a busy machine disturbs less.
 set -euo pipefail
@@ -23,7 +23,7 @@ nginx_bin=$(command -v nginx || echo /usr/sbin/nginx)
 port=${PORT:-18280}
 java=${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}/bin/java
 work=$(mktemp -d)
-./mvnw -q -o -pl capstan-serving dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile="$work/cp.txt" >/dev/null
+./mvnw -q ${MVN_OFFLINE:-} -pl capstan-serving -am test-compile dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile="$work/cp.txt" >/dev/null
 cp="${SERVING_CLASSES:-capstan-serving/target/classes/META-INF/versions/22:capstan-serving/target/classes:capstan-serving/target/test-classes}:$(cat "$work/cp.txt")"
 jvm=("$java" -Xss2m --enable-native-access=ALL-UNNAMED -XX:+UseParallelGC -cp "$cp" io.capstan.serving.bench.ServingBenchServer)
 run() { "${jvm[@]}" "$@"; }
@@ -40,7 +40,7 @@ run coldstart 7 2>/dev/null | grep "^cold"
 "${jvm[@]}" serve "$port" >"$work/server.log" 2>&1 &
 server=$!
 nginx_pid=
-trap 'kill $server ${nginx_pid:-} 2>/dev/null; wait $server ${nginx_pid:-} 2>/dev/null; rm -rf "$work"' EXIT
+trap 'kill $server ${nginx_pid:-} 2>/dev/null || true; wait $server ${nginx_pid:-} 2>/dev/null || true; rm -rf "$work"' EXIT
 until grep -q READY "$work/server.log" 2>/dev/null; do sleep 0.2; kill -0 $server || { cat "$work/server.log"; exit 1; }; done
 cat >"$work/post.lua" <<'LUA'
 wrk.method = "POST"

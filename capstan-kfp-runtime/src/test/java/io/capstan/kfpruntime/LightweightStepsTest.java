@@ -6,6 +6,7 @@ import static io.capstan.kfpruntime.Steps.run;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.capstan.core.Json;
+import io.capstan.store.testing.Conformance;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -127,9 +128,7 @@ class LightweightStepsTest {
     }
 
     static Stream<String> corpusExecutors() throws Exception {
-        if (!Files.isDirectory(Steps.CORPUS)) {
-            return Stream.of();
-        }
+        Conformance.require(Steps.CORPUS);
         var found = new ArrayList<String>();
         try (var files = Files.walk(Steps.CORPUS)) {
             for (var file : files.filter(f -> f.toString().endsWith(".yaml")).sorted().toList()) {

@@ -1,10 +1,10 @@
 package io.capstan.kfpruntime;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.capstan.core.Json;
+import io.capstan.store.testing.Conformance;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -16,8 +16,7 @@ import java.util.concurrent.TimeUnit;
 
 /** Reads KFP's compiled pipelines in place and runs their executors as real child processes. */
 final class Steps {
-    static final Path CORPUS = Path.of("").toAbsolutePath()
-            .resolve("../../shared/conformance/kubeflow-pipelines/test_data/sdk_compiled_pipelines/valid").normalize();
+    static final Path CORPUS = Conformance.path("kubeflow-pipelines/test_data/sdk_compiled_pipelines/valid");
 
     private Steps() {
     }
@@ -53,7 +52,7 @@ final class Steps {
     }
 
     static void assumeCorpus() {
-        assumeTrue(Files.isDirectory(CORPUS), "KFP conformance corpus not found at " + CORPUS);
+        Conformance.require(CORPUS);
     }
 
     static Container executor(String file, String executor) throws IOException {

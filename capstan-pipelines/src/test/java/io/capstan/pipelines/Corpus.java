@@ -1,5 +1,6 @@
 package io.capstan.pipelines;
 
+import io.capstan.store.testing.Conformance;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -9,17 +10,16 @@ import java.util.stream.Stream;
 
 /** Locates the shared conformance corpus, which is read in place and never copied into the repository. */
 final class Corpus {
-    /** {@code <clone>/../shared/conformance/kubeflow-pipelines}, seen from a module directory. */
-    static final Path KFP = Path.of(System.getProperty("user.dir")).toAbsolutePath().getParent()
-            .resolveSibling("shared").resolve("conformance").resolve("kubeflow-pipelines");
+    /** {@code <clone>/../shared/conformance/kubeflow-pipelines}. */
+    static final Path KFP = Conformance.path("kubeflow-pipelines");
     static final Path COMPILED = KFP.resolve("test_data/sdk_compiled_pipelines");
-    static final String ABSENT = "conformance corpus not found at " + KFP + "; it lives in ../shared next to the clone";
 
     private Corpus() {
     }
 
-    static boolean present() {
-        return Files.isDirectory(COMPILED);
+    /** Skips the calling test outside CI, or fails it under CI, when the corpus is missing. */
+    static void require() {
+        Conformance.require(COMPILED);
     }
 
     /** Pipeline files under {@code dir}, relative paths sorted; one placeholder when the corpus is absent, so the test can skip. */

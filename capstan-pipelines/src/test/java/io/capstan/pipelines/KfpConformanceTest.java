@@ -2,7 +2,6 @@ package io.capstan.pipelines;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.capstan.core.InvalidSpecException;
 import java.nio.file.Path;
@@ -38,7 +37,7 @@ class KfpConformanceTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("validPipelines")
     void validPipelineParsesValidatesAndPlans(Path file) {
-        assumeTrue(Corpus.present(), Corpus.ABSENT);
+        Corpus.require();
         var parsed = PARSER.parse(file.getFileName().toString(), Corpus.read(file));
         var plan = PLANNER.plan(parsed);
 
@@ -60,7 +59,7 @@ class KfpConformanceTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("invalidPipelines")
     void invalidPipelineIsRejectedNamingItsProblem(Path file) {
-        assumeTrue(Corpus.present(), Corpus.ABSENT);
+        Corpus.require();
         var name = file.getFileName().toString();
         var error = assertThatExceptionOfType(InvalidSpecException.class)
                 .isThrownBy(() -> PLANNER.plan(PARSER.parse(name, Corpus.read(file))))

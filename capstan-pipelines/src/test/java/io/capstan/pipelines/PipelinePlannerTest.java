@@ -64,7 +64,7 @@ class PipelinePlannerTest {
 
     @Test
     void plansEachDagComponentOfTheCorpusSubDagPipeline() {
-        org.junit.jupiter.api.Assumptions.assumeTrue(Corpus.present(), Corpus.ABSENT);
+        Corpus.require();
         var file = Corpus.COMPILED.resolve("valid/failing/pipeline_with_exit_handler.yaml");
 
         var plan = planner.plan(parser.parse(file.getFileName().toString(), Corpus.read(file)));

@@ -13,7 +13,9 @@ import io.capstan.server.http.HttpMetricsFilter;
 import io.capstan.server.http.LineageApi;
 import io.capstan.server.http.ObservabilityApi;
 import io.capstan.server.http.ProblemHandlers;
+import io.capstan.server.http.Readiness;
 import io.capstan.server.http.ResourceApi;
+import io.capstan.server.http.RouteTable;
 import io.capstan.server.http.StartingFilter;
 import io.capstan.server.jobs.JobLogsApi;
 import io.capstan.server.jobs.JobReconciler;
@@ -68,6 +70,8 @@ public final class CapstanServer implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(CapstanServer.class.getName());
     public static final String VERSION = versionFromManifest();
     static final Duration STARTUP_TIMEOUT = Duration.ofMinutes(2);
+    /** How long {@code /readyz} waits for its checks; a database slower than this counts as not ready. */
+    static final Duration READINESS_TIMEOUT = Duration.ofSeconds(2);
 
     private final CapstanConfig config;
     private final ResourceStore store;
@@ -75,13 +79,20 @@ public final class CapstanServer implements AutoCloseable {
     private final ArtifactStore artifacts;
     private final WebServer web;
     private final OipGrpcServer grpc;
+    private final Database database;
+    private final ControllerRuntime controllers;
+    private final Serving serving;
     /** Everything to close at shutdown, in the order it was opened; closed last-opened first. */
     private final List<AutoCloseable> resources;
     private final AtomicBoolean closed = new AtomicBoolean();
     private final CountDownLatch terminated = new CountDownLatch(1);
 
     private CapstanServer(CapstanConfig config, ResourceStore store, MetadataStore metadata, ArtifactStore artifacts,
-                          WebServer web, OipGrpcServer grpc, List<AutoCloseable> resources) {
+                          WebServer web, OipGrpcServer grpc, List<AutoCloseable> resources, Database database,
+                          ControllerRuntime controllers, Serving serving) {
+        this.database = database;
+        this.controllers = controllers;
+        this.serving = serving;
         this.config = config;
         this.store = store;
         this.metadata = metadata;
@@ -182,11 +193,16 @@ public final class CapstanServer implements AutoCloseable {
             controllers.register(serving.reconciler());
             controllers.register(serving.graphReconciler());
 
-            // Migrations and the web server's start-up are independent and each takes most of a second, so they run
-            // side by side; until both are done, API requests get 503 and /readyz says not ready.
+            // Migrations, the web server's start-up and the gRPC server's are independent and each takes a good part
+            // of a second (mostly loading classes), so they run side by side; until all are done, API requests get 503
+            // and /readyz says not ready.
             var ready = new AtomicBoolean();
+            var migrationsDone = new AtomicBoolean();
+            var readiness = readiness(database, migrationsDone, controllers, lease, serving);
             WebServer web;
+            OipGrpcServer grpc;
             try (startup) {
+                var grpcStarted = startup.submit(() -> startGrpc(config, serving));
                 var webStarted = startup.submit(() -> WebServer.builder()
                         .host(config.host())
                         .port(config.port())
@@ -197,22 +213,31 @@ public final class CapstanServer implements AutoCloseable {
                         .routing(routing -> {
                             routing.addFilter(new HttpMetricsFilter(meters));
                             routing.addFilter(new StartingFilter(ready::get));
-                            ProblemHandlers.register(routing);
-                            routing.register(new ObservabilityApi(meters, () -> ready.get() && isDatabaseUp(database), VERSION));
-                            routing.register("/apis/capstan/v1", new JobLogsApi(store, backend, clock));
-                            routing.register("/apis/capstan/v1", new TrialApi(store, backend, clock));
-                            routing.register("/apis/capstan/v1", new io.capstan.server.training.TrainingLogsApi(store, backend, clock));
-                            routing.register("/apis/capstan/v1/lineage", new LineageApi(metadata));
-                            routing.register("/apis/capstan/v1", new ResourceApi(store, kinds, clock));
-                            routing.register("/apis/v2beta1", new io.capstan.server.kfp.KfpApi(store, metadata, backend, clock, VERSION));
-                            routing.register(serving.httpService());
+                            var routes = new RouteTable();
+                            ProblemHandlers.register(routing, routes);
+                            routes.register(routing, "", new ObservabilityApi(meters, readiness, VERSION));
+                            routes.register(routing, "/apis/capstan/v1", new JobLogsApi(store, backend, clock));
+                            routes.register(routing, "/apis/capstan/v1", new TrialApi(store, backend, clock));
+                            routes.register(routing, "/apis/capstan/v1", new io.capstan.server.training.TrainingLogsApi(store, backend, clock));
+                            routes.register(routing, "/apis/capstan/v1/lineage", new LineageApi(metadata));
+                            routes.register(routing, "/apis/capstan/v1", new ResourceApi(store, kinds, clock));
+                            routes.register(routing, "/apis/v2beta1", new io.capstan.server.kfp.KfpApi(store, metadata, backend, clock, VERSION));
+                            routes.register(routing, "", serving.httpService());
                         })
                         .build()
                         .start());
+                try {
+                    grpc = awaitStartup(grpcStarted, "the gRPC server on " + config.host() + ":" + config.grpcPort());
+                } catch (RuntimeException e) {
+                    stopOnceStarted(webStarted);
+                    throw e;
+                }
+                cleanup.add(grpc);
                 web = awaitStartup(webStarted, "the HTTP server on " + config.host() + ":" + config.port());
                 cleanup.add(web::stop);
                 baseUrl.set("http://" + loopbackHost(config.host()) + ":" + web.port());
                 awaitStartup(migrated, "the database migrations on " + config.dbUrl());
+                migrationsDone.set(true);
             }
             // Trials report observations to this server's API, so the experiment controller needs its bound port.
             var experiments = new ExperimentReconciler(store, backend, config.workDir().resolve("tuning"), clock,
@@ -224,12 +249,11 @@ public final class CapstanServer implements AutoCloseable {
                 experiments.findExperiment(s.id()).ifPresent(controllers::enqueue);
                 training.findJob(s.id()).ifPresent(controllers::enqueue);
             });
-            var grpc = startGrpc(config, serving);
-            cleanup.add(grpc);
             controllers.start();
             // Models load on every replica: a server that does not lead serves what the leader made ready.
             serving.followWhileNotLeading(controllers::isLeading, config.resync());
-            var server = new CapstanServer(config, store, metadata, artifacts, web, grpc, cleanup);
+            awaitControllers(controllers, lease);
+            var server = new CapstanServer(config, store, metadata, artifacts, web, grpc, cleanup, database, controllers, serving);
             ready.set(true);
             Runtime.getRuntime().addShutdownHook(Thread.ofPlatform().unstarted(server::close));
             return server;
@@ -256,6 +280,15 @@ public final class CapstanServer implements AutoCloseable {
         }
     }
 
+    /** Stops the web server once its start-up, which runs on, has finished; for a start-up that failed elsewhere. */
+    private static void stopOnceStarted(java.util.concurrent.Future<WebServer> webStarted) {
+        try {
+            webStarted.get(STARTUP_TIMEOUT.toSeconds(), java.util.concurrent.TimeUnit.SECONDS).stop();
+        } catch (Exception e) {
+            LOG.log(Level.DEBUG, "the web server did not start either", e);
+        }
+    }
+
     private static OipGrpcServer startGrpc(CapstanConfig config, Serving serving) {
         try {
             return OipGrpcServer.start(serving.endpoint(), config.host(), config.grpcPort(), OipGrpcServer.Options.defaults());
@@ -270,12 +303,58 @@ public final class CapstanServer implements AutoCloseable {
         return host.equals("0.0.0.0") || host.equals("::") || host.isEmpty() ? "127.0.0.1" : host;
     }
 
-    private static boolean isDatabaseUp(Database database) {
-        try {
-            return database.jdbi().withHandle(h -> h.createQuery("SELECT 1").mapTo(Integer.class).one()) == 1;
-        } catch (RuntimeException e) {
-            return false;
+    /**
+     * What {@code /readyz} checks: the database answers, its migrations ran, this replica's controllers run and lead
+     * or follow a live leader, and the model server runs.
+     */
+    private static Readiness readiness(Database database, AtomicBoolean migrationsDone, ControllerRuntime controllers,
+                                       LeaderLease lease, Serving serving) {
+        return new Readiness(READINESS_TIMEOUT)
+                .with("database", () -> {
+                    database.jdbi().withHandle(h -> h.createQuery("SELECT 1").mapTo(Integer.class).one());
+                    return Readiness.Outcome.pass(database.dialect().name().toLowerCase(java.util.Locale.ROOT) + " answers");
+                })
+                .with("migrations", () -> migrationsDone.get()
+                        ? Readiness.Outcome.pass("the store and metadata schemas are migrated")
+                        : Readiness.Outcome.fail("the database migrations are still running"))
+                .with("controllers", () -> controllersState(controllers, lease))
+                .with("serving", () -> serving.endpoint().serverReady()
+                        ? Readiness.Outcome.pass("the model server runs")
+                        : Readiness.Outcome.fail("the model server is shut down"));
+    }
+
+    private static Readiness.Outcome controllersState(ControllerRuntime controllers, LeaderLease lease) {
+        if (!controllers.isRunning()) return Readiness.Outcome.fail("the controller runtime is not running");
+        if (controllers.isLeading()) return Readiness.Outcome.pass("this replica leads the controllers");
+        return lease.liveHolder()
+                .map(holder -> Readiness.Outcome.pass("following the live leader " + holder))
+                .orElse(Readiness.Outcome.fail("no replica holds the '" + lease.name() + "' lease"));
+    }
+
+    /** Waits for the controllers' first lease round (a few milliseconds), so that start() returns ready. */
+    private static void awaitControllers(ControllerRuntime controllers, LeaderLease lease) {
+        long deadline = System.nanoTime() + lease.ttl().toNanos();
+        while (System.nanoTime() < deadline) {
+            try {
+                if (controllersState(controllers, lease).passed()) return;
+            } catch (RuntimeException e) {
+                // The database hiccuped; /readyz reports it if it lasts.
+            }
+            java.util.concurrent.locks.LockSupport.parkNanos(Duration.ofMillis(2).toNanos());
         }
+        LOG.log(Level.WARNING, "the controllers took no lease within " + lease.ttl() + "; /readyz says not ready until they do");
+    }
+
+    Database database() {
+        return database;
+    }
+
+    ControllerRuntime controllers() {
+        return controllers;
+    }
+
+    Serving serving() {
+        return serving;
     }
 
     public int port() {

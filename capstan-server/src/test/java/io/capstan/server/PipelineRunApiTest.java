@@ -3,20 +3,19 @@ package io.capstan.server;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.capstan.core.Json;
+import io.capstan.store.testing.Conformance;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Set;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** Pipelines through the server: a KFP lightweight Python step on the offline runtime, and a built-in Java step. */
 class PipelineRunApiTest {
-    static final Path CORPUS = Path.of("").toAbsolutePath().getParent().getParent()
-            .resolve("shared/conformance/kubeflow-pipelines/test_data/sdk_compiled_pipelines/valid");
+    static final Path CORPUS = Conformance.path("kubeflow-pipelines/test_data/sdk_compiled_pipelines/valid");
 
     @TempDir
     static Path home;
@@ -53,8 +52,7 @@ class PipelineRunApiTest {
 
     @Test
     void aKfpLightweightPythonStepRunsOfflineToSuccess() throws Exception {
-        var file = CORPUS.resolve("hello_world.yaml");
-        Assumptions.assumeTrue(Files.exists(file), "the shared conformance corpus is not beside the project: " + file);
+        var file = Conformance.require(CORPUS.resolve("hello_world.yaml"));
         var status = run("hello", Files.readString(file), "{\"text\": \"hi there\"}");
         assertThat(status).contains("\"phase\":\"Succeeded\"");
     }

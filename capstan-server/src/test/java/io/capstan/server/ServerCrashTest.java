@@ -104,6 +104,8 @@ class ServerCrashTest {
                 "io.capstan.server.ServerMain");
         pb.environment().put("CAPSTAN_HOME", home.toString());
         pb.environment().put("CAPSTAN_PORT", Integer.toString(port));
+        // Not the default 8081, which another server on this machine may hold (the server would exit at start).
+        pb.environment().put("CAPSTAN_GRPC_PORT", Integer.toString(freePort()));
         pb.environment().put("CAPSTAN_RESYNC_SECONDS", "2");
         pb.redirectErrorStream(true).redirectOutput(home.resolve("server-" + System.nanoTime() + ".log").toFile());
         var process = pb.start();

@@ -86,9 +86,9 @@ public final class ControllerRuntime implements AutoCloseable {
     private final CountDownLatch closed = new CountDownLatch(1);
     private final AtomicLong leaderEpoch = new AtomicLong();
     private volatile boolean leading;
-    private Thread leaseLoop;
-    private Thread feedLoop;
-    private Thread dispatchLoop;
+    private volatile Thread leaseLoop;
+    private volatile Thread feedLoop;
+    private volatile Thread dispatchLoop;
 
     public ControllerRuntime(ResourceStore store, LeaderLease lease, Clock clock, Duration resync, MeterRegistry meters) {
         this(store, lease, clock, resync, meters, Settings.DEFAULT);
@@ -131,6 +131,15 @@ public final class ControllerRuntime implements AutoCloseable {
         leaseLoop = Thread.ofVirtual().name("capstan-lease-" + lease.name()).start(this::runLease);
         feedLoop = Thread.ofVirtual().name("capstan-controller-feed").start(this::runFeed);
         dispatchLoop = Thread.ofVirtual().name("capstan-controller-dispatch").start(this::runDispatch);
+    }
+
+    /** Whether this runtime was started and not closed, and its lease, feed and dispatch loops are alive. */
+    public boolean isRunning() {
+        if (!started.get() || isClosing()) return false;
+        for (var loop : new Thread[] {leaseLoop, feedLoop, dispatchLoop}) {
+            if (loop == null || !loop.isAlive()) return false;
+        }
+        return true;
     }
 
     /** Whether this runtime currently leads (and so reconciles). */

@@ -8,6 +8,7 @@ import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 import java.util.Objects;
+import java.util.Optional;
 import org.jdbi.v3.core.Jdbi;
 import org.jdbi.v3.core.statement.UnableToExecuteStatementException;
 
@@ -104,6 +105,12 @@ public final class LeaderLease {
     /** Whether this holder leads now, by its own clock; false once the lease may have passed to someone else. */
     public boolean isLeader() {
         return clock.instant().isBefore(leadingUntil);
+    }
+
+    /** The holder whose lease has not expired by this holder's clock, read from the database; empty while the lease is free. */
+    public Optional<String> liveHolder() {
+        return jdbi.withHandle(h -> h.createQuery("SELECT holder FROM leader_lease WHERE name = :name AND expires_at >= :now")
+                .bind("name", name).bind("now", utc(clock.instant())).mapTo(String.class).findOne());
     }
 
     /** Gives the lease up at once, if this holder has it, so that another holder need not wait for it to expire. */

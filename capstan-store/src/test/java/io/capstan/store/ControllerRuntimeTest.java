@@ -228,6 +228,16 @@ class ControllerRuntimeTest {
     }
 
     @Test
+    void runsOnlyBetweenStartAndClose() {
+        var runtime = new ControllerRuntime(store, LeaderLease.of(db, "running", Clock.systemUTC()), Clock.systemUTC(), LONG, meters, FAST);
+        assertThat(runtime.isRunning()).as("before start").isFalse();
+        runtime.start();
+        assertThat(runtime.isRunning()).as("started").isTrue();
+        runtime.close();
+        assertThat(runtime.isRunning()).as("closed").isFalse();
+    }
+
+    @Test
     void backOffDoublesWithBoundedJitterUpToTheMaximum() {
         var runtime = new ControllerRuntime(store, LeaderLease.of(db, "unused", Clock.systemUTC()), Clock.systemUTC(), LONG, meters, FAST);
         assertThat(runtime.backoff(1)).isBetween(Duration.ofMillis(20), Duration.ofMillis(24));

@@ -49,6 +49,21 @@ abstract class LeaderLeaseContract {
     }
 
     @Test
+    void anyHolderSeesTheLiveLeaderUntilItsLeaseLapsesOrIsReleased() {
+        var a = holder("a");
+        var b = holder("b");
+        assertThat(b.liveHolder()).isEmpty();
+        assertThat(a.tryAcquire()).isTrue();
+        assertThat(b.liveHolder()).contains("a");
+        clock.advance(TTL.plusSeconds(1));
+        assertThat(b.liveHolder()).as("expired").isEmpty();
+        assertThat(b.tryAcquire()).isTrue();
+        assertThat(a.liveHolder()).contains("b");
+        b.release();
+        assertThat(a.liveHolder()).as("released").isEmpty();
+    }
+
+    @Test
     void onlyOneOfTwoHoldersLeads() {
         var a = holder("a");
         var b = holder("b");

@@ -8,6 +8,7 @@ import io.capstan.core.Problems;
 import io.capstan.core.Resource;
 import io.capstan.core.ResourceKinds;
 import io.capstan.core.ResourceParser;
+import io.capstan.store.testing.Conformance;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -18,7 +19,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -28,7 +28,7 @@ import org.junit.jupiter.api.io.TempDir;
  * with the reason), and the examples that can run offline are run.
  */
 class ConformanceTest {
-    static final Path CORPUS = Path.of("../../shared/conformance").toAbsolutePath().normalize();
+    static final Path CORPUS = Conformance.root();
     static final List<String> FOLDERS = List.of("trainer", "training-operator-v1");
 
     @TempDir
@@ -41,8 +41,7 @@ class ConformanceTest {
     }
 
     static List<Path> yamlFiles() throws IOException {
-        Assumptions.assumeTrue(Files.isDirectory(CORPUS) || "true".equalsIgnoreCase(System.getenv("CI")),
-                "conformance corpus not found at " + CORPUS);
+        for (var folder : FOLDERS) Conformance.require(CORPUS.resolve(folder));
         var files = new ArrayList<Path>();
         for (var folder : FOLDERS) {
             try (Stream<Path> walk = Files.walk(CORPUS.resolve(folder))) {

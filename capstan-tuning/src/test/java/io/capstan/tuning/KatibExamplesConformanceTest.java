@@ -7,6 +7,7 @@ import io.capstan.core.InvalidSpecException;
 import io.capstan.core.Json;
 import io.capstan.core.ResourceKinds;
 import io.capstan.core.ResourceParser;
+import io.capstan.store.testing.Conformance;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -16,7 +17,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -26,12 +26,11 @@ import org.junit.jupiter.params.provider.MethodSource;
  * {@code katib-refused.tsv}. The corpus is read in place from {@code ../shared/conformance}.
  */
 class KatibExamplesConformanceTest {
-    static final Path EXAMPLES = Path.of(System.getProperty("capstan.conformance.dir", "../../shared/conformance"))
-            .resolve("katib/examples/v1beta1");
+    static final Path EXAMPLES = Conformance.path("katib/examples/v1beta1");
     private final ResourceParser parser = new ResourceParser(ResourceKinds.of(Experiments.kinds()));
 
     static Stream<Path> examples() {
-        Assumptions.assumeTrue(Files.isDirectory(EXAMPLES), "Katib conformance corpus not found at " + EXAMPLES.toAbsolutePath());
+        Conformance.require(EXAMPLES);
         try (var files = Files.walk(EXAMPLES)) {
             return files.filter(p -> p.toString().endsWith(".yaml") || p.toString().endsWith(".yml")).sorted().toList().stream();
         } catch (IOException e) {

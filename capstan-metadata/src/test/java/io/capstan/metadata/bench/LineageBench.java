@@ -31,7 +31,8 @@ import org.jdbi.v3.core.Jdbi;
  * context fetch) from random start artifacts. Usage: {@code LineageBench [jdbc:postgresql://...]}.
  */
 public final class LineageBench {
-    private static final int RUNS = 2_500;
+    /** 2,500 runs (100k nodes); {@code -Dcapstan.bench.lineage.runs=N} for a smaller graph, as bench/lineage-bench.sh's quick mode. */
+    private static final int RUNS = Integer.getInteger("capstan.bench.lineage.runs", 2_500);
     private static final int STEPS = 20;
     private static final int CHAIN = 50;
     private static final int QUERIES = 50;

@@ -7,6 +7,7 @@ import io.capstan.core.ResourceKey;
 import io.capstan.kfpruntime.KfpRuntime;
 import io.capstan.kfpruntime.LightweightSteps;
 import io.capstan.kfpruntime.PythonImports;
+import io.capstan.store.testing.Conformance;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -22,7 +23,6 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -53,7 +53,7 @@ class CorpusConformanceTest {
 
     @BeforeAll
     static void runEveryRunnableFile() throws Exception {
-        if (!Files.isDirectory(VALID)) return;
+        Conformance.require(VALID);
         var runtime = KfpRuntime.install(dir.resolve("python"));
         var imports = PythonImports.create();
         fx = new RunFixture(dir, step -> {
@@ -95,7 +95,7 @@ class CorpusConformanceTest {
     @ParameterizedTest
     @MethodSource("runnable")
     void endsAsTheCorpusExpects(String file) {
-        Assumptions.assumeTrue(Files.isDirectory(VALID), "conformance corpus not found at " + VALID);
+        Conformance.require(VALID);
         assertThat(errors.get(file)).as(file).isNull();
         var run = outcomes.get(file);
         var expected = file.startsWith("failing/") || EXPECTED_FAILED.containsKey(file) ? "Failed" : "Succeeded";
@@ -117,7 +117,7 @@ class CorpusConformanceTest {
 
     @Test
     void everyExclusionNamesACorpusFileAndAReason() {
-        Assumptions.assumeTrue(Files.isDirectory(VALID), "conformance corpus not found at " + VALID);
+        Conformance.require(VALID);
         var files = corpusFiles().toList();
         assertThat(files).as("files expected to fail").containsAll(EXPECTED_FAILED.keySet());
         EXCLUDED.forEach((file, reason) -> {
@@ -127,7 +127,7 @@ class CorpusConformanceTest {
     }
 
     private static Stream<String> corpusFiles() {
-        if (!Files.isDirectory(VALID)) return Stream.empty();
+        Conformance.require(VALID);
         try (var s = Files.walk(VALID)) {
             return s.filter(Files::isRegularFile)
                     .map(p -> VALID.relativize(p).toString())

@@ -2,12 +2,12 @@ package io.capstan.pipelines.run;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.capstan.store.testing.Conformance;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -18,8 +18,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  * corpus, run to Succeeded. Skips when the corpus is absent.
  */
 class CorpusRunTest {
-    static final Path VALID = Path.of(System.getProperty("user.dir")).toAbsolutePath().getParent().resolveSibling("shared")
-            .resolve("conformance/kubeflow-pipelines/test_data/sdk_compiled_pipelines/valid");
+    static final Path VALID = Conformance.path("kubeflow-pipelines/test_data/sdk_compiled_pipelines/valid");
 
     @TempDir
     Path dir;
@@ -44,7 +43,7 @@ class CorpusRunTest {
             "pipeline_with_task_final_status_yaml.yaml"})
     void runsToSucceeded(String file) throws IOException {
         var path = VALID.resolve(file);
-        Assumptions.assumeTrue(Files.isRegularFile(path), "conformance corpus not found at " + VALID);
+        Conformance.require(path);
         var run = fx.runToEnd(fx.submit("corpus", RunFixture.specOf(Files.readString(path), Map.of())));
         assertThat(run.status().phase()).as(file + ": " + run.status()).isEqualTo("Succeeded");
     }

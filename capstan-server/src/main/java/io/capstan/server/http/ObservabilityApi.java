@@ -7,17 +7,21 @@ import io.helidon.webserver.http.HttpService;
 import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
-import java.util.function.BooleanSupplier;
+import java.util.LinkedHashMap;
+import java.util.stream.Collectors;
 
-/** {@code /healthz} (the process answers), {@code /readyz} (database reachable, controllers running), {@code /metrics}, {@code /version}. */
+/**
+ * {@code /healthz} (the process answers), {@code /readyz} (every {@link Readiness} check passes: 200, else 503 naming
+ * the failing ones; a JSON body lists each check either way), {@code /metrics}, {@code /version}.
+ */
 public final class ObservabilityApi implements HttpService {
     private final PrometheusMeterRegistry meters;
-    private final BooleanSupplier ready;
+    private final Readiness readiness;
     private final String version;
 
-    public ObservabilityApi(PrometheusMeterRegistry meters, BooleanSupplier ready, String version) {
+    public ObservabilityApi(PrometheusMeterRegistry meters, Readiness readiness, String version) {
         this.meters = meters;
-        this.ready = ready;
+        this.readiness = readiness;
         this.version = version;
     }
 
@@ -30,11 +34,24 @@ public final class ObservabilityApi implements HttpService {
     }
 
     private void readyz(ServerRequest req, ServerResponse res) {
-        if (ready.getAsBoolean()) {
-            res.send("ok");
-        } else {
-            res.status(Status.SERVICE_UNAVAILABLE_503).send("not ready");
+        var results = readiness.run();
+        var failing = results.stream().filter(r -> !r.passed()).map(Readiness.Result::name).toList();
+        var body = new LinkedHashMap<String, Object>();
+        body.put("ready", failing.isEmpty());
+        if (!failing.isEmpty()) {
+            body.put("failing", failing);
+            body.put("detail", "not ready: " + results.stream().filter(r -> !r.passed())
+                    .map(r -> r.name() + " (" + r.detail() + ")").collect(Collectors.joining("; ")));
         }
+        body.put("checks", results.stream().map(r -> {
+            var check = new LinkedHashMap<String, Object>();
+            check.put("name", r.name());
+            check.put("ready", r.passed());
+            check.put("detail", r.detail());
+            return check;
+        }).toList());
+        res.header(HeaderNames.CACHE_CONTROL, "no-store");
+        Bodies.send(req, res, failing.isEmpty() ? Status.OK_200 : Status.SERVICE_UNAVAILABLE_503, body);
     }
 
     private void metrics(ServerRequest req, ServerResponse res) {

@@ -4,15 +4,19 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.capstan.core.ConflictException;
 import io.capstan.core.InvalidSpecException;
 import io.capstan.core.Json;
+import io.capstan.core.Names;
 import io.capstan.core.NotFoundException;
 import io.capstan.core.PermanentFailureException;
 import io.capstan.core.TransientException;
 import io.helidon.http.HeaderNames;
+import io.helidon.http.HttpException;
+import io.helidon.http.Method;
 import io.helidon.http.Status;
 import io.helidon.webserver.http.HttpRouting;
 import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
 import java.lang.System.Logger.Level;
+import java.util.stream.Collectors;
 
 /**
  * Maps each exception branch to an RFC 9457 {@code application/problem+json} answer. Route handlers never build
@@ -25,7 +29,17 @@ public final class ProblemHandlers {
     private ProblemHandlers() {
     }
 
-    public static void register(HttpRouting.Builder routing) {
+    /** @param routes the server's routes, which tell a path that exists under other methods (405) from an unknown one (404) */
+    public static void register(HttpRouting.Builder routing, RouteTable routes) {
+        // No route took the request: Helidon throws its own NotFoundException, which is the client's mistake.
+        routing.error(io.helidon.http.NotFoundException.class, (req, res, e) -> unrouted(req, res, routes));
+        routing.error(HttpException.class, (req, res, e) -> {
+            var status = e.status();
+            if (status.code() >= 500) {
+                LOG.log(Level.ERROR, "unhandled error on " + req.prologue().method().text() + " " + req.path().path(), e);
+            }
+            send(res, status, problem(req, status, status.reasonPhrase(), e.getMessage()));
+        });
         routing.error(InvalidSpecException.class, (req, res, e) -> {
             var body = problem(req, Status.BAD_REQUEST_400, "Invalid input", e.getMessage());
             var errors = body.putArray("errors");
@@ -50,6 +64,25 @@ public final class ProblemHandlers {
             send(res, Status.INTERNAL_SERVER_ERROR_500, problem(req, Status.INTERNAL_SERVER_ERROR_500, "Internal error",
                     "the server failed unexpectedly; this is a bug in Capstan: " + e.getClass().getSimpleName()));
         });
+    }
+
+    private static void unrouted(ServerRequest req, ServerResponse res, RouteTable routes) {
+        var method = req.prologue().method();
+        var path = req.path().path();
+        var allowed = routes.allowed(path);
+        if (allowed.isEmpty()) {
+            send(res, Status.NOT_FOUND_404, problem(req, Status.NOT_FOUND_404, "Not found",
+                    "no endpoint answers " + Names.printable(path) + "; see README.md for the API's paths"));
+            return;
+        }
+        var allow = allowed.stream().map(Method::text).collect(Collectors.joining(", "));
+        res.header(HeaderNames.ALLOW, allow);
+        if (method.equals(Method.OPTIONS)) {
+            res.status(Status.NO_CONTENT_204).send();
+            return;
+        }
+        send(res, Status.METHOD_NOT_ALLOWED_405, problem(req, Status.METHOD_NOT_ALLOWED_405, "Method not allowed",
+                Names.printable(path) + " does not answer " + Names.printable(method.text()) + "; it answers " + allow));
     }
 
     static ObjectNode problem(ServerRequest req, Status status, String title, String detail) {

@@ -16,8 +16,8 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import io.capstan.store.testing.Conformance;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -83,7 +83,7 @@ class KfpApiConformanceTest {
 
     @BeforeAll
     static void start() {
-        Assumptions.assumeTrue(SwaggerSchema.load().isPresent(), "the shared conformance tree is not beside the project: " + SwaggerSchema.SWAGGER);
+        Conformance.require(SwaggerSchema.SWAGGER);
         server = new KfpTestServer(home);
     }
 

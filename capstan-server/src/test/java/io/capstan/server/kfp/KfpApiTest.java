@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.capstan.core.Json;
+import io.capstan.store.testing.Conformance;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -13,14 +14,13 @@ import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.Set;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** KFP's v2beta1 API against a real server: the calls KFP's own client makes, and its error shape. */
 class KfpApiTest {
-    static final Path CORPUS = SwaggerSchema.CONFORMANCE.resolve("kubeflow-pipelines/test_data/sdk_compiled_pipelines/valid");
+    static final Path CORPUS = Conformance.path("kubeflow-pipelines/test_data/sdk_compiled_pipelines/valid");
     static final Set<String> TERMINAL = Set.of("SUCCEEDED", "FAILED", "CANCELED");
 
     @TempDir
@@ -73,8 +73,7 @@ class KfpApiTest {
 
     @Test
     void anUploadedCorpusPipelineRunsInAnExperimentToSucceeded() throws Exception {
-        var file = CORPUS.resolve("hello_world.yaml");
-        Assumptions.assumeTrue(Files.exists(file), "the shared conformance corpus is not beside the project: " + file);
+        var file = Conformance.require(CORPUS.resolve("hello_world.yaml"));
         var uploaded = server.upload("/pipelines/upload?name=hello-world&description=from+the+corpus", "hello_world.yaml", Files.readAllBytes(file));
         assertThat(uploaded.status()).as(uploaded.body()).isEqualTo(200);
         var pipelineId = uploaded.json().path("pipeline_id").asText();

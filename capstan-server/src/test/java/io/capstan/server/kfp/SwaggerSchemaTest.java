@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.capstan.core.Json;
-import org.junit.jupiter.api.Assumptions;
+import io.capstan.store.testing.Conformance;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -15,7 +15,7 @@ class SwaggerSchemaTest {
     @BeforeAll
     static void load() {
         var loaded = SwaggerSchema.load();
-        Assumptions.assumeTrue(loaded.isPresent(), "the shared conformance tree is not beside the project: " + SwaggerSchema.SWAGGER);
+        Conformance.require(SwaggerSchema.SWAGGER);
         swagger = loaded.get();
     }
 

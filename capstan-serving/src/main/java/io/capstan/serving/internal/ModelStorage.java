@@ -23,6 +23,7 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
+import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Function;
 
 /**
@@ -39,7 +40,9 @@ public final class ModelStorage {
     private final Path cacheDir;
     private final ArtifactStore capstanArtifacts;
     private final Function<String, Optional<ArtifactStore>> s3Buckets;
-    private final HttpClient http;
+    private final ReentrantLock httpLock = new ReentrantLock();
+    /** Made on first use by {@link #http()}: building a client sets up TLS and reads the CA certificates. */
+    private volatile HttpClient http;
     private final Duration downloadTimeout;
 
     /**
@@ -52,7 +55,20 @@ public final class ModelStorage {
         this.capstanArtifacts = capstanArtifacts;
         this.s3Buckets = s3Buckets;
         this.downloadTimeout = downloadTimeout;
-        this.http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).followRedirects(HttpClient.Redirect.NORMAL).build();
+    }
+
+    private HttpClient http() {
+        var client = http;
+        if (client != null) return client;
+        httpLock.lock();
+        try {
+            if (http == null) {
+                http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).followRedirects(HttpClient.Redirect.NORMAL).build();
+            }
+            return http;
+        } finally {
+            httpLock.unlock();
+        }
     }
 
     public Path fetch(String storageUri) throws ModelLoadException {
@@ -127,7 +143,7 @@ public final class ModelStorage {
         var request = HttpRequest.newBuilder(uri.resolve(uri.getRawPath() + (uri.getRawQuery() == null ? "" : "?" + uri.getRawQuery())))
                 .timeout(downloadTimeout).GET().build();
         try {
-            var response = http.send(request, HttpResponse.BodyHandlers.ofInputStream());
+            var response = http().send(request, HttpResponse.BodyHandlers.ofInputStream());
             try (var body = response.body()) {
                 if (response.statusCode() != 200) {
                     throw new ModelLoadException("downloading " + OipSafe.printable(storageUri) + " answered HTTP " + response.statusCode());

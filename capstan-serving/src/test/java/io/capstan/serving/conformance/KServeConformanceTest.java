@@ -1,7 +1,6 @@
 package io.capstan.serving.conformance;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -19,6 +18,7 @@ import io.capstan.serving.runtime.Runtimes;
 import io.capstan.serving.spec.ServingKinds;
 import io.capstan.store.Database;
 import io.capstan.store.JdbiResourceStore;
+import io.capstan.store.testing.Conformance;
 import io.capstan.store.testing.TestDatabases;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.file.Files;
@@ -44,7 +44,7 @@ import org.junit.jupiter.api.io.TempDir;
  * locally built equivalent model; every payload gets a well-formed answer or a well-formed error, never a 5xx.
  */
 class KServeConformanceTest {
-    static final Path ROOT = Path.of("../../shared/conformance/kserve");
+    static final Path ROOT = Conformance.path("kserve");
     static final java.util.Set<String> SKIPPED_TEMPLATES = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     @TempDir
@@ -57,7 +57,7 @@ class KServeConformanceTest {
 
     @BeforeEach
     void setUp() {
-        assumeTrue(Files.isDirectory(ROOT), "the conformance corpus is not at " + ROOT.toAbsolutePath());
+        Conformance.require(ROOT);
         db = TestDatabases.h2();
         db.migrate("store");
         store = new JdbiResourceStore(db, Clock.systemUTC());

@@ -1,7 +1,6 @@
 package io.capstan.serving.http;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.capstan.serving.EchoModel;
 import io.capstan.serving.TestHttp;
@@ -14,6 +13,7 @@ import io.capstan.serving.internal.RevisionSettings;
 import io.capstan.serving.internal.Route;
 import io.capstan.serving.runtime.ModelSource;
 import io.capstan.serving.runtime.OnnxModelRuntime;
+import io.capstan.store.testing.Conformance;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -34,7 +34,7 @@ class OipConformanceTest {
 
     @BeforeAll
     static void start() throws Exception {
-        assumeTrue(OipSchema.available(), "the OIP spec is not at " + OipSchema.SPEC.toAbsolutePath());
+        Conformance.require(OipSchema.SPEC);
         schema = new OipSchema();
         server = new ModelServer(Duration.ofSeconds(1));
         var model = TestModels.irisOnnx(dir.resolve("iris"));

@@ -6,23 +6,20 @@ import com.networknt.schema.Schema;
 import com.networknt.schema.SchemaRegistry;
 import com.networknt.schema.SpecificationVersion;
 import io.capstan.core.Json;
+import io.capstan.store.testing.Conformance;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 
 /** The component schemas of the Open Inference Protocol's OpenAPI document, as JSON Schema validators. */
 final class OipSchema {
-    static final Path SPEC = Path.of("../../shared/conformance/open-inference-protocol/specification/protocol/open_inference_rest.yaml");
+    static final Path SPEC = Conformance.path("open-inference-protocol/specification/protocol/open_inference_rest.yaml");
 
     private final ObjectNode document;
     private final SchemaRegistry registry = SchemaRegistry.withDefaultDialect(SpecificationVersion.DRAFT_2020_12);
 
     OipSchema() throws Exception {
         this.document = (ObjectNode) Json.yaml().readTree(Files.readString(SPEC));
-    }
-
-    static boolean available() {
-        return Files.isRegularFile(SPEC);
     }
 
     /** Problems of {@code json} against {@code components.schemas.<name>}; empty when it conforms. */
