@@ -28,7 +28,7 @@ class UnknownPathTest {
             "/apis/capstan/v1/namespaces/default", "/apis/capstan/v1/namespaces/default/jobs/a/b",
             "/apis/capstan/v1/namespaces/default/jobs/a/b/c/d", "/apis/capstan/v1/lineage/nope",
             "/apis/capstan/v1/lineage/artifacts", "/apis/v2beta2/runs", "/apis/v1beta1/runs",
-            "/v2/nope", "/v2/health", "/v2/health/alive", "/v2/models", "/v3/models/m/infer", "/v1", "/v1/models",
+            "/v2/nope", "/v2/health", "/v2/health/alive", "/v2/models", "/v3/models/m/infer", "/v1", "/v1/modelz",
             "/v1/models/m/x/y", "/serving", "/serving/default", "/serving/default/v3/models/m", "/serving/default/graphs",
             "/serving/default/v2/models", "/%2e%2e/etc/passwd", "/apis/capstan/v1/a%00/b/c/d/e/f");
     /** Real paths, tried with every method they do not answer. */
