@@ -35,9 +35,20 @@ class AdmissionTest {
         assertThat(admission.waiting()).as("requests waiting").isEqualTo(count);
     }
 
+    /**
+     * {@code count} requests that each take a slot and give it straight back. Each releases its own slot: the order the
+     * semaphore serves waiters in need not be the order they were submitted in, so releasing them in submission order
+     * from the test thread can wait on one that holds no slot while the slots sit with later ones.
+     */
     private static List<Future<Long>> waiters(ExecutorService pool, Admission admission, int count) {
         var futures = new ArrayList<Future<Long>>();
-        for (int i = 0; i < count; i++) futures.add(pool.submit(admission::acquire));
+        for (int i = 0; i < count; i++) {
+            futures.add(pool.submit(() -> {
+                long admitted = admission.acquire();
+                admission.release(admitted);
+                return admitted;
+            }));
+        }
         return futures;
     }
 
@@ -66,7 +77,7 @@ class AdmissionTest {
 
             admission.release(first);
             admission.release(second);
-            for (var f : admitted) admission.release(f.get(30, TimeUnit.SECONDS));
+            for (var f : admitted) f.get(30, TimeUnit.SECONDS);
         }
         assertThat(admission.waiting()).isZero();
     }
@@ -83,7 +94,7 @@ class AdmissionTest {
             var admitted = waiters(pool, admission, 1000);
             awaitWaiting(admission, 1000);
             held.forEach(admission::release);
-            for (var f : admitted) admission.release(f.get(30, TimeUnit.SECONDS));
+            for (var f : admitted) f.get(30, TimeUnit.SECONDS);
         }
         assertThat(admission.waiting()).isZero();
     }
@@ -100,7 +111,7 @@ class AdmissionTest {
                     .withMessage("model 'slow' is overloaded: its queue limit of 3 waiting requests is reached; retry later,"
                             + " or raise the queue limit");
             admission.release(held);
-            for (var f : admitted) admission.release(f.get(30, TimeUnit.SECONDS));
+            for (var f : admitted) f.get(30, TimeUnit.SECONDS);
         }
     }
 
