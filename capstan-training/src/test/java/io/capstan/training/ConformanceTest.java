@@ -28,7 +28,7 @@ import org.junit.jupiter.api.io.TempDir;
  * with the reason), and the examples that can run offline are run.
  */
 class ConformanceTest {
-    static final Path CORPUS = Path.of("../../shared/conformance").toAbsolutePath().normalize();
+    static final Path CORPUS = Path.of(System.getProperty("capstan.conformance.dir", "../../shared/conformance")).toAbsolutePath().normalize();
     static final List<String> FOLDERS = List.of("trainer", "training-operator-v1");
 
     @TempDir

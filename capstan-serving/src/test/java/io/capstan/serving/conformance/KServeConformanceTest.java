@@ -44,7 +44,7 @@ import org.junit.jupiter.api.io.TempDir;
  * locally built equivalent model; every payload gets a well-formed answer or a well-formed error, never a 5xx.
  */
 class KServeConformanceTest {
-    static final Path ROOT = Path.of("../../shared/conformance/kserve");
+    static final Path ROOT = Path.of(System.getProperty("capstan.conformance.dir", "../../shared/conformance")).resolve("kserve");
     static final java.util.Set<String> SKIPPED_TEMPLATES = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     @TempDir

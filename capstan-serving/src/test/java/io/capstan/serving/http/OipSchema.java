@@ -12,7 +12,8 @@ import java.util.List;
 
 /** The component schemas of the Open Inference Protocol's OpenAPI document, as JSON Schema validators. */
 final class OipSchema {
-    static final Path SPEC = Path.of("../../shared/conformance/open-inference-protocol/specification/protocol/open_inference_rest.yaml");
+    static final Path SPEC = Path.of(System.getProperty("capstan.conformance.dir", "../../shared/conformance"))
+            .resolve("open-inference-protocol/specification/protocol/open_inference_rest.yaml");
 
     private final ObjectNode document;
     private final SchemaRegistry registry = SchemaRegistry.withDefaultDialect(SpecificationVersion.DRAFT_2020_12);
