@@ -106,7 +106,7 @@ public record InferenceServiceSpec(PredictorSpec predictor, boolean hasTransform
         return SpecFields.object(spec.get(field), "spec." + field, problems).isPresent();
     }
 
-    private static Optional<Integer> count(JsonNode node, String path, int min, int max, Problems problems) {
+    private static Optional<Integer> integer(JsonNode node, String path, int min, int max, Problems problems) {
         var value = SpecFields.integerOrString(node, path, min, max, problems);
         return value.isPresent() ? Optional.of(value.getAsInt()) : Optional.empty();
     }
@@ -138,20 +138,20 @@ public record InferenceServiceSpec(PredictorSpec predictor, boolean hasTransform
                 warnings.add(at + "." + f + " is accepted but not honoured in-process");
             }
         });
-        var min = count(node.get("minReplicas"), at + ".minReplicas", 0, 1000, problems);
-        var max = count(node.get("maxReplicas"), at + ".maxReplicas", 0, 1000, problems);
+        var min = integer(node.get("minReplicas"), at + ".minReplicas", 0, 1000, problems);
+        var max = integer(node.get("maxReplicas"), at + ".maxReplicas", 0, 1000, problems);
         if (min.isPresent() && max.isPresent() && max.get() > 0 && max.get() < min.get()) {
             problems.add(at + ".maxReplicas", "must be at least minReplicas (" + min.get() + "), got " + max.get());
         }
-        var target = count(node.get("scaleTarget"), at + ".scaleTarget", 1, 1_000_000, problems);
+        var target = integer(node.get("scaleTarget"), at + ".scaleTarget", 1, 1_000_000, problems);
         var metric = SpecFields.string(node.get("scaleMetric"), at + ".scaleMetric", MAX_STRING, problems);
         metric.filter(m -> !SCALE_METRICS.contains(m)).ifPresent(m ->
                 problems.add(at + ".scaleMetric", "'" + io.capstan.core.Names.printable(m) + "' is not one of " + SCALE_METRICS));
         metric.filter(m -> m.equals("cpu") || m.equals("memory")).ifPresent(m ->
                 warnings.add(at + ".scaleMetric " + m + " is measured as concurrency in-process"));
-        var concurrency = count(node.get("containerConcurrency"), at + ".containerConcurrency", 0, 100_000, problems);
-        var timeout = count(node.get("timeout"), at + ".timeout", 0, 86_400, problems);
-        var canary = count(node.get("canaryTrafficPercent"), at + ".canaryTrafficPercent", 0, 100, problems);
+        var concurrency = integer(node.get("containerConcurrency"), at + ".containerConcurrency", 0, 100_000, problems);
+        var timeout = integer(node.get("timeout"), at + ".timeout", 0, 86_400, problems);
+        var canary = integer(node.get("canaryTrafficPercent"), at + ".canaryTrafficPercent", 0, 100, problems);
         var logger = SpecFields.object(node.get("logger"), at + ".logger", problems).map(l -> logger(l, at + ".logger", problems));
         var batcher = SpecFields.object(node.get("batcher"), at + ".batcher", problems).map(b -> batcher(b, at + ".batcher", problems));
         return new PredictorSpec(model, customImage, min, max, target, metric, concurrency, timeout, canary, logger, batcher);
