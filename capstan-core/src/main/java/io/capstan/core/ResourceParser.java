@@ -187,12 +187,6 @@ public final class ResourceParser {
 
     /** Describes the JSON type of {@code node} for error messages: "a number", "a list", ... */
     public static String describe(JsonNode node) {
-        if (node == null || node.isNull() || node.isMissingNode()) return "nothing";
-        if (node.isObject()) return "an object";
-        if (node.isArray()) return "a list";
-        if (node.isBoolean()) return "a boolean";
-        if (node.isNumber()) return "a number";
-        if (node.isTextual()) return "a string";
-        return node.getNodeType().name().toLowerCase(java.util.Locale.ROOT);
+        return SpecFields.describe(node);
     }
 }

@@ -3,6 +3,7 @@ package io.capstan.training;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.capstan.core.Names;
 import io.capstan.core.Problems;
+import io.capstan.core.SpecFields;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -35,14 +36,14 @@ record Initializer(String name, Optional<Path> local, Optional<String> fetchUri,
 
     static List<Initializer> read(JsonNode spec, Problems problems) {
         var out = new ArrayList<Initializer>();
-        var init = SpecReader.object(spec, "initializer", "spec.initializer", problems);
+        var init = SpecFields.object(spec.get("initializer"), "spec.initializer", problems);
         if (init.isEmpty()) return out;
         for (var name : List.of(DATASET, MODEL)) {
             var path = "spec.initializer." + name;
-            var node = SpecReader.object(init.get(), name, path, problems);
+            var node = SpecFields.object(init.get().get(name), path, problems);
             if (node.isEmpty()) continue;
-            SpecReader.env(node.get(), "env", path + ".env", problems, new ArrayList<>());
-            var uri = SpecReader.text(node.get(), "storageUri", path + ".storageUri", problems);
+            ContainerFields.env(node.get().get("env"), path + ".env", problems, new ArrayList<>());
+            var uri = SpecFields.text(node.get().get("storageUri"), path + ".storageUri", ContainerFields.MAX_STRING, problems);
             if (uri.isEmpty()) continue;
             of(name, uri.get(), path + ".storageUri", problems).ifPresent(out::add);
         }

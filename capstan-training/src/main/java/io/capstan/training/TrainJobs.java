@@ -6,6 +6,7 @@ import io.capstan.core.Names;
 import io.capstan.core.Problems;
 import io.capstan.core.Resource;
 import io.capstan.core.ResourceParser;
+import io.capstan.core.SpecFields;
 import io.capstan.training.JobPlan.CleanPodPolicy;
 import io.capstan.training.JobPlan.Container;
 import io.capstan.training.JobPlan.Framework;
@@ -61,18 +62,18 @@ final class TrainJobs {
     }
 
     static Optional<RuntimeRef> runtimeRef(JsonNode spec, Problems problems) {
-        var ref = SpecReader.object(spec, "runtimeRef", "spec.runtimeRef", problems);
+        var ref = SpecFields.object(spec.get("runtimeRef"), "spec.runtimeRef", problems);
         if (ref.isEmpty()) {
-            if (!SpecReader.present(spec.get("runtimeRef"))) {
+            if (!SpecFields.present(spec.get("runtimeRef"))) {
                 problems.add("spec.runtimeRef", "required: the TrainingRuntime or ClusterTrainingRuntime to run on, such as {name: torch-distributed}");
             }
             return Optional.empty();
         }
-        var name = SpecReader.text(ref.get(), "name", "spec.runtimeRef.name", problems);
-        if (name.isEmpty() && !SpecReader.present(ref.get().get("name"))) problems.add("spec.runtimeRef.name", "required: the runtime's name");
-        var group = SpecReader.text(ref.get(), "apiGroup", "spec.runtimeRef.apiGroup", problems).orElse(GROUP);
+        var name = SpecFields.text(ref.get().get("name"), "spec.runtimeRef.name", ContainerFields.MAX_STRING, problems);
+        if (name.isEmpty() && !SpecFields.present(ref.get().get("name"))) problems.add("spec.runtimeRef.name", "required: the runtime's name");
+        var group = SpecFields.text(ref.get().get("apiGroup"), "spec.runtimeRef.apiGroup", ContainerFields.MAX_STRING, problems).orElse(GROUP);
         if (!group.equals(GROUP)) problems.add("spec.runtimeRef.apiGroup", "must be " + GROUP + ", got '" + Names.printable(group) + "'");
-        var kind = SpecReader.text(ref.get(), "kind", "spec.runtimeRef.kind", problems).orElse("ClusterTrainingRuntime");
+        var kind = SpecFields.text(ref.get().get("kind"), "spec.runtimeRef.kind", ContainerFields.MAX_STRING, problems).orElse("ClusterTrainingRuntime");
         if (!RUNTIME_KINDS.contains(kind)) {
             problems.add("spec.runtimeRef.kind", "must be TrainingRuntime or ClusterTrainingRuntime, got '" + Names.printable(kind) + "'");
         }
@@ -116,10 +117,10 @@ final class TrainJobs {
         initializers.forEach(i -> envWithInit.putAll(i.env()));
         var finalContainer = new Container(container.image(), container.command(), container.args(), envWithInit,
                 container.resources(), container.workingDir());
-        boolean suspend = SpecReader.bool(spec, "suspend", "spec.suspend", problems);
-        int maxRestarts = SpecReader.integer(runtimeSpec.path("template").path("spec").path("failurePolicy"), "maxRestarts",
-                "spec.template.spec.failurePolicy.maxRestarts", 0, 0, V1Jobs.MAX_BACKOFF_LIMIT, problems);
-        if (SpecReader.present(spec.get("runtimePatches")) || SpecReader.present(spec.get("podTemplateOverrides"))) {
+        boolean suspend = SpecFields.bool(spec.get("suspend"), "spec.suspend", false, problems);
+        int maxRestarts = SpecFields.integer(runtimeSpec.path("template").path("spec").path("failurePolicy").get("maxRestarts"),
+                "spec.template.spec.failurePolicy.maxRestarts", 0, V1Jobs.MAX_BACKOFF_LIMIT, problems).orElse(0);
+        if (SpecFields.present(spec.get("runtimePatches")) || SpecFields.present(spec.get("podTemplateOverrides"))) {
             warnings.add("spec.runtimePatches: pod metadata and scheduling fields have no meaning for local processes and are ignored");
         }
         var runPolicy = new RunPolicy(CleanPodPolicy.All, maxRestarts, Optional.empty(), Optional.empty(), suspend);
@@ -145,10 +146,10 @@ final class TrainJobs {
     }
 
     private static Policy runtimePolicy(JsonNode runtimeSpec, Problems problems) {
-        var ml = SpecReader.object(runtimeSpec, "mlPolicy", "spec.mlPolicy", problems);
+        var ml = SpecFields.object(runtimeSpec.get("mlPolicy"), "spec.mlPolicy", problems);
         if (ml.isEmpty()) return new Policy("plainml", 1, Optional.empty());
-        int numNodes = SpecReader.integer(ml.get(), "numNodes", "spec.mlPolicy.numNodes", 1, 1, V1Jobs.MAX_REPLICAS, problems);
-        var named = POLICIES.stream().filter(p -> SpecReader.present(ml.get().get(p))).toList();
+        int numNodes = SpecFields.integer(ml.get().get("numNodes"), "spec.mlPolicy.numNodes", 1, V1Jobs.MAX_REPLICAS, problems).orElse(1);
+        var named = POLICIES.stream().filter(p -> SpecFields.present(ml.get().get(p))).toList();
         if (named.size() > 1) {
             problems.add("spec.mlPolicy", "names " + String.join(" and ", named) + "; a runtime has exactly one ML policy");
             return new Policy("plainml", numNodes, Optional.empty());
@@ -156,13 +157,13 @@ final class TrainJobs {
         var name = named.isEmpty() ? "plainml" : named.getFirst();
         Optional<JsonNode> procs = Optional.empty();
         if (name.equals("torch")) {
-            var torch = SpecReader.object(ml.get(), "torch", "spec.mlPolicy.torch", problems);
-            procs = torch.map(t -> t.get("numProcPerNode")).filter(SpecReader::present);
+            var torch = SpecFields.object(ml.get().get("torch"), "spec.mlPolicy.torch", problems);
+            procs = torch.map(t -> t.get("numProcPerNode")).filter(SpecFields::present);
             procs.ifPresent(p -> checkProcs(p, "spec.mlPolicy.torch.numProcPerNode", problems));
         }
         if (name.equals("mpi")) {
-            var mpi = SpecReader.object(ml.get(), "mpi", "spec.mlPolicy.mpi", problems);
-            mpi.ifPresent(m -> SpecReader.integer(m, "numProcPerNode", "spec.mlPolicy.mpi.numProcPerNode", 1, 1, V1Jobs.MAX_PROCS_PER_NODE, problems));
+            var mpi = SpecFields.object(ml.get().get("mpi"), "spec.mlPolicy.mpi", problems);
+            mpi.ifPresent(m -> SpecFields.integer(m.get("numProcPerNode"), "spec.mlPolicy.mpi.numProcPerNode", 1, V1Jobs.MAX_PROCS_PER_NODE, problems));
         }
         return new Policy(name, numNodes, procs);
     }
@@ -181,7 +182,7 @@ final class TrainJobs {
         var template = runtimeSpec.path("template");
         var jobs = template.path("spec").get("replicatedJobs");
         var path = "spec.template.spec.replicatedJobs";
-        if (!SpecReader.present(jobs)) {
+        if (!SpecFields.present(jobs)) {
             return new Container(Optional.empty(), List.of(), List.of(), java.util.Map.of(), io.capstan.backend.ResourceRequest.NONE, Optional.empty());
         }
         if (!jobs.isArray()) {
@@ -196,12 +197,12 @@ final class TrainJobs {
                 problems.add(at, "expected a replicated job, got " + ResourceParser.describe(job));
                 continue;
             }
-            var name = SpecReader.text(job, "name", at + ".name", problems);
+            var name = SpecFields.text(job.get("name"), at + ".name", ContainerFields.MAX_STRING, problems);
             if (name.isEmpty()) {
-                if (!SpecReader.present(job.get("name"))) problems.add(at + ".name", "required: the replicated job's name, such as node");
+                if (!SpecFields.present(job.get("name"))) problems.add(at + ".name", "required: the replicated job's name, such as node");
                 continue;
             }
-            SpecReader.integer(job, "replicas", at + ".replicas", 1, 0, V1Jobs.MAX_REPLICAS, problems);
+            SpecFields.integer(job.get("replicas"), at + ".replicas", 0, V1Jobs.MAX_REPLICAS, problems);
             var podTemplate = job.path("template").path("spec").get("template");
             var c = V1Jobs.podContainer(podTemplate, at + ".template.spec.template", NODE, problems, new ArrayList<>(), false);
             if (name.get().equals(NODE)) node = c;
@@ -222,25 +223,25 @@ final class TrainJobs {
 
     private static Trainer readTrainer(JsonNode spec, Problems problems, List<String> warnings) {
         var t = new Trainer();
-        var trainer = SpecReader.object(spec, "trainer", "spec.trainer", problems);
+        var trainer = SpecFields.object(spec.get("trainer"), "spec.trainer", problems);
         if (trainer.isEmpty()) return t;
         var node = trainer.get();
-        t.image = SpecReader.text(node, "image", "spec.trainer.image", problems);
-        t.command = SpecReader.strings(node, "command", "spec.trainer.command", problems);
-        if (SpecReader.present(node.get("command")) && node.get("command").isArray() && node.get("command").isEmpty()) {
+        t.image = SpecFields.text(node.get("image"), "spec.trainer.image", ContainerFields.MAX_STRING, problems);
+        t.command = SpecFields.strings(node.get("command"), "spec.trainer.command", ContainerFields.MAX_ARGS, ContainerFields.MAX_STRING, problems);
+        if (SpecFields.present(node.get("command")) && node.get("command").isArray() && node.get("command").isEmpty()) {
             problems.add("spec.trainer.command", "must name at least the program to run");
         }
-        t.args = SpecReader.strings(node, "args", "spec.trainer.args", problems);
-        t.env = SpecReader.env(node, "env", "spec.trainer.env", problems, warnings);
-        if (SpecReader.present(node.get("numNodes"))) {
-            t.numNodes = Optional.of(SpecReader.integer(node, "numNodes", "spec.trainer.numNodes", 1, 1, V1Jobs.MAX_REPLICAS, problems));
+        t.args = SpecFields.strings(node.get("args"), "spec.trainer.args", ContainerFields.MAX_ARGS, ContainerFields.MAX_STRING, problems);
+        t.env = ContainerFields.env(node.get("env"), "spec.trainer.env", problems, warnings);
+        if (SpecFields.present(node.get("numNodes"))) {
+            t.numNodes = Optional.of(SpecFields.integer(node.get("numNodes"), "spec.trainer.numNodes", 1, V1Jobs.MAX_REPLICAS, problems).orElse(1));
         }
-        if (SpecReader.present(node.get("numProcPerNode"))) {
+        if (SpecFields.present(node.get("numProcPerNode"))) {
             checkProcs(node.get("numProcPerNode"), "spec.trainer.numProcPerNode", problems);
             t.numProcPerNode = Optional.of(node.get("numProcPerNode"));
         }
-        if (SpecReader.present(node.get("resourcesPerNode"))) {
-            t.resources = Optional.of(SpecReader.resources(node, "resourcesPerNode", "spec.trainer.resourcesPerNode", problems));
+        if (SpecFields.present(node.get("resourcesPerNode"))) {
+            t.resources = Optional.of(ContainerFields.resources(node.get("resourcesPerNode"), "spec.trainer.resourcesPerNode", problems));
         }
         return t;
     }

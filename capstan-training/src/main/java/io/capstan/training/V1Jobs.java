@@ -1,10 +1,12 @@
 package io.capstan.training;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.MissingNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.capstan.core.Names;
 import io.capstan.core.Problems;
 import io.capstan.core.ResourceParser;
+import io.capstan.core.SpecFields;
 import io.capstan.training.JobPlan.CleanPodPolicy;
 import io.capstan.training.JobPlan.Container;
 import io.capstan.training.JobPlan.Framework;
@@ -75,7 +77,7 @@ final class V1Jobs {
         var base = "spec." + kind.replicaField;
         var groups = new ArrayList<ReplicaGroup>();
         var replicaSpecs = spec.get(kind.replicaField);
-        if (!SpecReader.present(replicaSpecs)) {
+        if (!SpecFields.present(replicaSpecs)) {
             problems.add(base, "required: the replica types (" + String.join(", ", kind.replicaTypes) + ") and their pod templates");
         } else if (!replicaSpecs.isObject()) {
             problems.add(base, "expected an object keyed by replica type, got " + ResourceParser.describe(replicaSpecs));
@@ -97,7 +99,7 @@ final class V1Jobs {
         if (masters > 1) {
             problems.add(base + ".Master.replicas", "must be 1, got " + masters + ": a job has one master; put the other nodes under Worker");
         }
-        if (kind == Kind.XGBOOST && SpecReader.present(replicaSpecs) && replicaSpecs.isObject() && !replicaSpecs.has("Master")) {
+        if (kind == Kind.XGBOOST && SpecFields.present(replicaSpecs) && replicaSpecs.isObject() && !replicaSpecs.has("Master")) {
             problems.add(base + ".Master", "required: an XGBoostJob has exactly one Master, which is worker 0 of the collective");
         }
         if (problems.isEmpty() && groups.stream().mapToInt(ReplicaGroup::replicas).sum() == 0) {
@@ -107,7 +109,7 @@ final class V1Jobs {
         int procs = 1;
         if (kind == Kind.PYTORCH) {
             procs = procsPerNode(spec.get("nprocPerNode"), "spec.nprocPerNode", groups, problems);
-            var elastic = SpecReader.object(spec, "elasticPolicy", "spec.elasticPolicy", problems);
+            var elastic = SpecFields.object(spec.get("elasticPolicy"), "spec.elasticPolicy", problems);
             if (elastic.isPresent()) procs = elastic(elastic.get(), spec, groups, procs, problems, warnings);
         }
         var runPolicy = runPolicy(spec, groups, problems, warnings);
@@ -122,8 +124,8 @@ final class V1Jobs {
             problems.add(path, "expected an object with replicas and template, got " + ResourceParser.describe(node));
             return null;
         }
-        int replicas = SpecReader.integer(node, "replicas", path + ".replicas", 1, 0, MAX_REPLICAS, problems);
-        SpecReader.text(node, "restartPolicy", path + ".restartPolicy", problems).ifPresent(p -> {
+        int replicas = SpecFields.integer(node.get("replicas"), path + ".replicas", 0, MAX_REPLICAS, problems).orElse(1);
+        SpecFields.text(node.get("restartPolicy"), path + ".restartPolicy", ContainerFields.MAX_STRING, problems).ifPresent(p -> {
             if (!RESTART_POLICIES.contains(p)) {
                 problems.add(path + ".restartPolicy", "'" + Names.printable(p) + "' is not one of Always, OnFailure, Never, ExitCode");
             }
@@ -140,7 +142,7 @@ final class V1Jobs {
     /** As above; a runtime's container may leave the command to its image, so {@code commandRequired} is false there. */
     static Container podContainer(JsonNode template, String path, String preferredName, Problems problems, List<String> warnings,
                                   boolean commandRequired) {
-        if (!SpecReader.present(template)) {
+        if (!SpecFields.present(template)) {
             problems.add(path, "required: a pod template with spec.containers");
             return null;
         }
@@ -148,19 +150,19 @@ final class V1Jobs {
             problems.add(path, "expected a pod template, got " + ResourceParser.describe(template));
             return null;
         }
-        var podSpec = SpecReader.object(template, "spec", path + ".spec", problems);
+        var podSpec = SpecFields.object(template.get("spec"), path + ".spec", problems);
         if (podSpec.isEmpty()) {
-            if (!SpecReader.present(template.get("spec"))) problems.add(path + ".spec", "required: the pod spec with containers");
+            if (!SpecFields.present(template.get("spec"))) problems.add(path + ".spec", "required: the pod spec with containers");
             return null;
         }
         for (var ignored : List.of("nodeSelector", "affinity", "tolerations", "volumes", "serviceAccountName", "initContainers", "hostNetwork")) {
-            if (SpecReader.present(podSpec.get().get(ignored))) {
+            if (SpecFields.present(podSpec.get().get(ignored))) {
                 warnings.add(path + ".spec." + ignored + ": has no meaning for local processes and is ignored");
             }
         }
         var containers = podSpec.get().get("containers");
         var cpath = path + ".spec.containers";
-        if (!SpecReader.present(containers)) {
+        if (!SpecFields.present(containers)) {
             problems.add(cpath, "required: at least one container");
             return null;
         }
@@ -181,22 +183,22 @@ final class V1Jobs {
             problems.add(path, "expected a container, got " + ResourceParser.describe(node));
             return null;
         }
-        var image = SpecReader.text(node, "image", path + ".image", problems);
-        var command = SpecReader.strings(node, "command", path + ".command", problems);
-        var args = SpecReader.strings(node, "args", path + ".args", problems);
-        if (commandRequired && command.isEmpty() && image.isEmpty() && !SpecReader.present(node.get("command")) && !SpecReader.present(node.get("image"))) {
+        var image = SpecFields.text(node.get("image"), path + ".image", ContainerFields.MAX_STRING, problems);
+        var command = SpecFields.strings(node.get("command"), path + ".command", ContainerFields.MAX_ARGS, ContainerFields.MAX_STRING, problems);
+        var args = SpecFields.strings(node.get("args"), path + ".args", ContainerFields.MAX_ARGS, ContainerFields.MAX_STRING, problems);
+        if (commandRequired && command.isEmpty() && image.isEmpty() && !SpecFields.present(node.get("command")) && !SpecFields.present(node.get("image"))) {
             problems.add(path + ".command", "required: the program to run and its arguments (or an image whose entrypoint runs)");
-        } else if (SpecReader.present(node.get("command")) && node.get("command").isArray() && node.get("command").isEmpty()) {
+        } else if (SpecFields.present(node.get("command")) && node.get("command").isArray() && node.get("command").isEmpty()) {
             problems.add(path + ".command", "must name at least the program to run");
         }
-        var env = SpecReader.env(node, "env", path + ".env", problems, warnings);
-        var resources = SpecReader.resources(node, "resources", path + ".resources", problems);
-        var workingDir = SpecReader.text(node, "workingDir", path + ".workingDir", problems);
+        var env = ContainerFields.env(node.get("env"), path + ".env", problems, warnings);
+        var resources = ContainerFields.resources(node.get("resources"), path + ".resources", problems);
+        var workingDir = SpecFields.text(node.get("workingDir"), path + ".workingDir", ContainerFields.MAX_STRING, problems);
         return new Container(image, command, args, env, resources, workingDir);
     }
 
     private static int procsPerNode(JsonNode node, String path, List<ReplicaGroup> groups, Problems problems) {
-        if (!SpecReader.present(node)) return 1;
+        if (!SpecFields.present(node)) return 1;
         if (node.isIntegralNumber() || (node.isTextual() && node.asText().matches("[0-9]{1,3}"))) {
             int n = node.asInt();
             if (n < 1 || n > MAX_PROCS_PER_NODE) {
@@ -226,9 +228,10 @@ final class V1Jobs {
     }
 
     private static int elastic(JsonNode elastic, JsonNode spec, List<ReplicaGroup> groups, int procs, Problems problems, List<String> warnings) {
-        int min = SpecReader.integer(elastic, "minReplicas", "spec.elasticPolicy.minReplicas", 1, 1, MAX_REPLICAS, problems);
-        int max = SpecReader.integer(elastic, "maxReplicas", "spec.elasticPolicy.maxReplicas", Math.max(min, MAX_REPLICAS), 1, MAX_REPLICAS, problems);
-        SpecReader.integer(elastic, "maxRestarts", "spec.elasticPolicy.maxRestarts", 0, 0, MAX_BACKOFF_LIMIT, problems);
+        int min = SpecFields.integer(elastic.get("minReplicas"), "spec.elasticPolicy.minReplicas", 1, MAX_REPLICAS, problems).orElse(1);
+        int max = SpecFields.integer(elastic.get("maxReplicas"), "spec.elasticPolicy.maxReplicas", 1, MAX_REPLICAS, problems)
+                .orElse(Math.max(min, MAX_REPLICAS));
+        SpecFields.integer(elastic.get("maxRestarts"), "spec.elasticPolicy.maxRestarts", 0, MAX_BACKOFF_LIMIT, problems);
         if (min > max) {
             problems.add("spec.elasticPolicy.minReplicas", "is " + min + ", more than maxReplicas " + max + "; set minReplicas <= maxReplicas");
         }
@@ -236,35 +239,35 @@ final class V1Jobs {
         if (min <= max && (workers < min || workers > max)) {
             problems.add("spec.pytorchReplicaSpecs.Worker.replicas", "is " + workers + ", outside elasticPolicy's range [" + min + ", " + max + "]");
         }
-        if (SpecReader.present(elastic.get("nProcPerNode"))) {
-            int n = SpecReader.integer(elastic, "nProcPerNode", "spec.elasticPolicy.nProcPerNode", 1, 1, MAX_PROCS_PER_NODE, problems);
-            if (SpecReader.present(spec.get("nprocPerNode")) && n != procs) {
+        if (SpecFields.present(elastic.get("nProcPerNode"))) {
+            int n = SpecFields.integer(elastic.get("nProcPerNode"), "spec.elasticPolicy.nProcPerNode", 1, MAX_PROCS_PER_NODE, problems).orElse(1);
+            if (SpecFields.present(spec.get("nprocPerNode")) && n != procs) {
                 problems.add("spec.elasticPolicy.nProcPerNode", "is " + n + " but spec.nprocPerNode is " + procs + "; set only one of them");
             }
             procs = n;
         }
         for (var f : List.of("rdzvBackend", "rdzvHost", "rdzvPort", "rdzvId", "rdzvConf", "metrics")) {
-            if (SpecReader.present(elastic.get(f))) warnings.add("spec.elasticPolicy." + f + ": Capstan runs a static rendezvous on loopback; ignored");
+            if (SpecFields.present(elastic.get(f))) warnings.add("spec.elasticPolicy." + f + ": Capstan runs a static rendezvous on loopback; ignored");
         }
         return procs;
     }
 
     private static RunPolicy runPolicy(JsonNode spec, List<ReplicaGroup> groups, Problems problems, List<String> warnings) {
-        var rp = SpecReader.object(spec, "runPolicy", "spec.runPolicy", problems).orElse(null);
-        var clean = SpecReader.text(rp, "cleanPodPolicy", "spec.runPolicy.cleanPodPolicy", problems)
+        var rp = SpecFields.object(spec.get("runPolicy"), "spec.runPolicy", problems).orElse(MissingNode.getInstance());
+        var clean = SpecFields.text(rp.get("cleanPodPolicy"), "spec.runPolicy.cleanPodPolicy", ContainerFields.MAX_STRING, problems)
                 .map(s -> CleanPodPolicy.of(s).orElseGet(() -> {
                     problems.add("spec.runPolicy.cleanPodPolicy", "'" + Names.printable(s) + "' is not one of None, Running, All");
                     return CleanPodPolicy.None;
                 }))
                 .orElse(CleanPodPolicy.None);
-        int backoff = SpecReader.integer(rp, "backoffLimit", "spec.runPolicy.backoffLimit", defaultBackoff(spec), 0, MAX_BACKOFF_LIMIT, problems);
-        if (SpecReader.present(spec.path("elasticPolicy").get("maxRestarts")) && (rp == null || !rp.has("backoffLimit"))) {
+        int backoff = SpecFields.integer(rp.get("backoffLimit"), "spec.runPolicy.backoffLimit", 0, MAX_BACKOFF_LIMIT, problems).orElse(defaultBackoff(spec));
+        if (SpecFields.present(spec.path("elasticPolicy").get("maxRestarts")) && !rp.has("backoffLimit")) {
             backoff = spec.path("elasticPolicy").path("maxRestarts").asInt(0);
         }
         var deadline = seconds(rp, "activeDeadlineSeconds", "spec.runPolicy.activeDeadlineSeconds", 1, problems);
         var ttl = seconds(rp, "ttlSecondsAfterFinished", "spec.runPolicy.ttlSecondsAfterFinished", 0, problems);
-        boolean suspend = SpecReader.bool(rp, "suspend", "spec.runPolicy.suspend", problems);
-        if (rp != null && SpecReader.present(rp.get("schedulingPolicy"))) {
+        boolean suspend = SpecFields.bool(rp.get("suspend"), "spec.runPolicy.suspend", false, problems);
+        if (SpecFields.present(rp.get("schedulingPolicy"))) {
             warnings.add("spec.runPolicy.schedulingPolicy: Capstan admits every job as a gang on this machine; queue and priority class are ignored");
         }
         return new RunPolicy(clean, backoff, deadline, ttl, suspend);
@@ -287,13 +290,13 @@ final class V1Jobs {
     }
 
     static Optional<Duration> seconds(JsonNode parent, String field, String path, int min, Problems problems) {
-        if (parent == null || !SpecReader.present(parent.get(field))) return Optional.empty();
+        if (parent == null || !SpecFields.present(parent.get(field))) return Optional.empty();
         var node = parent.get(field);
         if (node.isIntegralNumber() && node.canConvertToLong() && node.asLong() < min) {
             problems.add(path, "must be at least " + min + " second" + (min == 1 ? "" : "s") + ", got " + node.asLong());
             return Optional.empty();
         }
-        int v = SpecReader.integer(parent, field, path, -1, min, MAX_SECONDS, problems);
-        return v < 0 ? Optional.empty() : Optional.of(Duration.ofSeconds(v));
+        var v = SpecFields.integer(node, path, min, MAX_SECONDS, problems);
+        return v.isPresent() ? Optional.of(Duration.ofSeconds(v.getAsInt())) : Optional.empty();
     }
 }

@@ -188,11 +188,11 @@ class TrainingSpecValidationTest {
 
     @Test
     void hostileAndOversizedInputIsRejectedWithoutCrashing() {
-        var huge = "x".repeat(SpecReader.MAX_STRING + 1);
+        var huge = "x".repeat(ContainerFields.MAX_STRING + 1);
         assertThat(rejected(pytorchJob("      replicas: 1", "      replicas: 1", "").replace("[python3, train.py]}]}}\n    Worker",
                 "[python3, '" + huge + "']}]}}\n    Worker")).path()).isEqualTo("spec.pytorchReplicaSpecs.Master.template.spec.containers[0].command[1]");
         var manyArgs = new StringBuilder("[");
-        for (int i = 0; i <= SpecReader.MAX_ARGS; i++) manyArgs.append(i == 0 ? "" : ",").append("a");
+        for (int i = 0; i <= ContainerFields.MAX_ARGS; i++) manyArgs.append(i == 0 ? "" : ",").append("a");
         manyArgs.append("]");
         assertThat(rejected(pytorchJob("      replicas: 1", "      replicas: 1", "").replaceFirst("\\[python3, train.py\\]", manyArgs.toString())).path())
                 .isEqualTo("spec.pytorchReplicaSpecs.Master.template.spec.containers[0].command");

@@ -1,8 +1,9 @@
 package io.capstan.tuning;
 
-import static io.capstan.tuning.SpecFields.object;
-import static io.capstan.tuning.SpecFields.name;
-import static io.capstan.tuning.SpecFields.describe;
+import static io.capstan.core.SpecFields.object;
+import static io.capstan.core.SpecFields.requiredObject;
+import static io.capstan.core.SpecFields.name;
+import static io.capstan.core.SpecFields.describe;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.google.re2j.Pattern;
@@ -21,7 +22,7 @@ final class CollectorReader {
 
     static MetricsCollectorSpec collector(JsonNode node, Problems problems) {
         var path = "spec.metricsCollectorSpec";
-        if (!object(node, path, false, problems)) return MetricsCollectorSpec.STDOUT;
+        if (object(node, path, problems).isEmpty()) return MetricsCollectorSpec.STDOUT;
         var kind = MetricsCollectorSpec.CollectorKind.STDOUT;
         var c = node.path("collector").path("kind");
         if (!c.isMissingNode() && !c.isNull()) {

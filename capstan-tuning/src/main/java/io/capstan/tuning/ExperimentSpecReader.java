@@ -1,10 +1,11 @@
 package io.capstan.tuning;
 
-import static io.capstan.tuning.SpecFields.object;
-import static io.capstan.tuning.SpecFields.name;
-import static io.capstan.tuning.SpecFields.number;
-import static io.capstan.tuning.SpecFields.integer;
-import static io.capstan.tuning.SpecFields.describe;
+import static io.capstan.core.SpecFields.object;
+import static io.capstan.core.SpecFields.requiredObject;
+import static io.capstan.core.SpecFields.name;
+import static io.capstan.core.SpecFields.number;
+import static io.capstan.core.SpecFields.integerOrString;
+import static io.capstan.core.SpecFields.describe;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -54,9 +55,9 @@ final class ExperimentSpecReader {
         var es = spec.get("earlyStopping");
         if (es != null && !es.isNull()) earlyStopping = Optional.ofNullable(algorithm(es, "spec.earlyStopping", true, problems));
 
-        int parallel = integer(spec.get("parallelTrialCount"), "spec.parallelTrialCount", 1, MAX_TRIAL_COUNT, problems).orElse(3);
-        var maxTrials = integer(spec.get("maxTrialCount"), "spec.maxTrialCount", 1, MAX_TRIAL_COUNT, problems);
-        var maxFailed = integer(spec.get("maxFailedTrialCount"), "spec.maxFailedTrialCount", 0, MAX_TRIAL_COUNT, problems);
+        int parallel = integerOrString(spec.get("parallelTrialCount"), "spec.parallelTrialCount", 1, MAX_TRIAL_COUNT, problems).orElse(3);
+        var maxTrials = integerOrString(spec.get("maxTrialCount"), "spec.maxTrialCount", 1, MAX_TRIAL_COUNT, problems);
+        var maxFailed = integerOrString(spec.get("maxFailedTrialCount"), "spec.maxFailedTrialCount", 0, MAX_TRIAL_COUNT, problems);
         if (maxTrials.isPresent() && parallel > maxTrials.getAsInt()) {
             problems.add("spec.parallelTrialCount", "is " + parallel + ", more than maxTrialCount " + maxTrials.getAsInt()
                     + "; lower it or raise maxTrialCount");
@@ -102,7 +103,7 @@ final class ExperimentSpecReader {
     }
 
     private static Objective objective(JsonNode node, Problems problems) {
-        if (!object(node, "spec.objective", true, problems)) return null;
+        if (requiredObject(node, "spec.objective", problems).isEmpty()) return null;
         Objective.ObjectiveType type = null;
         var t = node.get("type");
         if (t == null || t.isNull()) problems.add("spec.objective.type", "required: minimize or maximize");
@@ -114,7 +115,7 @@ final class ExperimentSpecReader {
         var g = node.get("goal");
         if (g != null && !g.isNull()) goal = number(g, "spec.objective.goal", problems);
 
-        var metric = name(node.get("objectiveMetricName"), "spec.objective.objectiveMetricName", true, problems);
+        var metric = name(node.get("objectiveMetricName"), "spec.objective.objectiveMetricName", problems).orElse(null);
         var additional = new ArrayList<String>();
         var add = node.get("additionalMetricNames");
         if (add != null && !add.isNull()) {
@@ -122,7 +123,7 @@ final class ExperimentSpecReader {
             else if (add.size() > MAX_PARAMETERS) problems.add("spec.objective.additionalMetricNames", "has " + add.size() + " names; the limit is " + MAX_PARAMETERS);
             else for (int i = 0; i < add.size(); i++) {
                 var path = "spec.objective.additionalMetricNames[" + i + "]";
-                var n = name(add.get(i), path, true, problems);
+                var n = name(add.get(i), path, problems).orElse(null);
                 if (n == null) continue;
                 if (n.equals(metric)) problems.add(path, "'" + Names.printable(n) + "' is already the objectiveMetricName; a metric is either the objective or additional, not both");
                 else if (additional.contains(n)) problems.add(path, "'" + Names.printable(n) + "' is listed twice");
@@ -137,8 +138,8 @@ final class ExperimentSpecReader {
             else for (int i = 0; i < ms.size(); i++) {
                 var path = "spec.objective.metricStrategies[" + i + "]";
                 var item = ms.get(i);
-                if (!object(item, path, true, problems)) continue;
-                var n = name(item.get("name"), path + ".name", true, problems);
+                if (requiredObject(item, path, problems).isEmpty()) continue;
+                var n = name(item.get("name"), path + ".name", problems).orElse(null);
                 var v = item.get("value");
                 var strategy = v != null && v.isTextual() ? Objective.MetricStrategy.ofWire(v.asText()) : Optional.<Objective.MetricStrategy>empty();
                 if (strategy.isEmpty()) problems.add(path + ".value", "expected min, max or latest, got " + describe(v));
@@ -155,8 +156,8 @@ final class ExperimentSpecReader {
     }
 
     private static ExperimentSpec.Algorithm algorithm(JsonNode node, String path, boolean required, Problems problems) {
-        if (!object(node, path, required, problems)) return null;
-        var name = name(node.get("algorithmName"), path + ".algorithmName", true, problems);
+        if ((required ? requiredObject(node, path, problems) : object(node, path, problems)).isEmpty()) return null;
+        var name = name(node.get("algorithmName"), path + ".algorithmName", problems).orElse(null);
         var settings = new LinkedHashMap<String, String>();
         var s = node.get("algorithmSettings");
         if (s != null && !s.isNull()) {
@@ -165,8 +166,8 @@ final class ExperimentSpecReader {
             else for (int i = 0; i < s.size(); i++) {
                 var itemPath = path + ".algorithmSettings[" + i + "]";
                 var item = s.get(i);
-                if (!object(item, itemPath, true, problems)) continue;
-                var n = name(item.get("name"), itemPath + ".name", true, problems);
+                if (requiredObject(item, itemPath, problems).isEmpty()) continue;
+                var n = name(item.get("name"), itemPath + ".name", problems).orElse(null);
                 var v = item.get("value");
                 if (v != null && !v.isNull() && !v.isValueNode()) {
                     problems.add(itemPath + ".value", "expected a string, got " + describe(v));

@@ -1,10 +1,10 @@
 package io.capstan.tuning;
 
-import static io.capstan.tuning.SpecFields.object;
-import static io.capstan.tuning.SpecFields.name;
-import static io.capstan.tuning.SpecFields.number;
-import static io.capstan.tuning.SpecFields.describe;
-import static io.capstan.tuning.SpecFields.fmt;
+import static io.capstan.core.SpecFields.object;
+import static io.capstan.core.SpecFields.requiredObject;
+import static io.capstan.core.SpecFields.name;
+import static io.capstan.core.SpecFields.number;
+import static io.capstan.core.SpecFields.describe;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.capstan.core.Names;
@@ -57,8 +57,8 @@ final class ParameterReader {
     }
 
     static Parameter parameter(JsonNode node, String path, Problems problems) {
-        if (!object(node, path, true, problems)) return null;
-        var name = name(node.get("name"), path + ".name", true, problems);
+        if (requiredObject(node, path, problems).isEmpty()) return null;
+        var name = name(node.get("name"), path + ".name", problems).orElse(null);
         if (name != null && !PARAMETER_NAME.matcher(name).matches()) {
             problems.add(path + ".name", "'" + Names.printable(name) + "' must be letters, digits, '_', '.' or '-'");
             name = null;
@@ -78,7 +78,7 @@ final class ParameterReader {
         }
         var fs = node.get("feasibleSpace");
         var fsPath = path + ".feasibleSpace";
-        if (!object(fs, fsPath, true, problems) || type == null || name == null) return null;
+        if (requiredObject(fs, fsPath, problems).isEmpty() || type == null || name == null) return null;
 
         var distribution = Distribution.UNIFORM;
         var d = fs.get("distribution");
@@ -194,5 +194,9 @@ final class ParameterReader {
             else out.add(text);
         }
         return out;
+    }
+
+    private static String fmt(double v) {
+        return v == Math.rint(v) && Math.abs(v) < 1e15 ? Long.toString((long) v) : Double.toString(v);
     }
 }

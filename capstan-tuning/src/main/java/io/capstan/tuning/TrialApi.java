@@ -8,6 +8,7 @@ import io.capstan.core.Json;
 import io.capstan.core.Names;
 import io.capstan.core.NotFoundException;
 import io.capstan.core.Problems;
+import io.capstan.core.SpecFields;
 import io.capstan.core.Resource;
 import io.capstan.core.ResourceKey;
 import io.capstan.core.TransientException;
@@ -205,8 +206,8 @@ public final class TrialApi implements HttpService {
         for (int i = 0; i < metrics.size(); i++) {
             var path = "metrics[" + i + "]";
             var item = metrics.get(i);
-            if (!SpecFields.object(item, path, true, problems)) continue;
-            var name = SpecFields.name(item.get("name"), path + ".name", true, problems);
+            if (SpecFields.requiredObject(item, path, problems).isEmpty()) continue;
+            var name = SpecFields.name(item.get("name"), path + ".name", problems).orElse(null);
             if (name != null && !known.contains(name)) {
                 problems.add(path + ".name", "'" + Names.printable(name) + "' is not a metric of the experiment; expected one of " + objective.allMetricNames());
                 name = null;

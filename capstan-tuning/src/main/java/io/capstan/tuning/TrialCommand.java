@@ -8,6 +8,7 @@ import io.capstan.backend.ResourceRequest;
 import io.capstan.core.InvalidSpecException;
 import io.capstan.core.Names;
 import io.capstan.core.Problems;
+import io.capstan.core.SpecFields;
 import io.capstan.core.Quantity;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;

@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.node.TextNode;
 import io.capstan.core.Names;
 import io.capstan.core.ObjectMeta;
 import io.capstan.core.Problems;
+import io.capstan.core.SpecFields;
 import io.capstan.core.Resource;
 import io.capstan.core.ResourceKey;
 import java.util.ArrayList;

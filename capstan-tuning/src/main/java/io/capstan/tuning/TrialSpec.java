@@ -3,6 +3,7 @@ package io.capstan.tuning;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.capstan.core.Problems;
+import io.capstan.core.SpecFields;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
@@ -59,7 +60,7 @@ record TrialSpec(Map<String, String> assignment, ObjectNode runSpec, String prim
         } else {
             for (int i = 0; i < pa.size(); i++) {
                 var path = "spec.parameterAssignments[" + i + "]";
-                var name = SpecFields.name(pa.get(i).get("name"), path + ".name", true, problems);
+                var name = SpecFields.name(pa.get(i).get("name"), path + ".name", problems).orElse(null);
                 var value = pa.get(i).get("value");
                 if (value == null || !value.isValueNode() || value.isNull()) problems.add(path + ".value", "required: the value as a string");
                 else if (name != null && assignment.putIfAbsent(name, value.asText()) != null) problems.add(path + ".name", "assigned twice");

@@ -1,9 +1,10 @@
 package io.capstan.tuning;
 
-import static io.capstan.tuning.SpecFields.object;
-import static io.capstan.tuning.SpecFields.name;
-import static io.capstan.tuning.SpecFields.integer;
-import static io.capstan.tuning.SpecFields.describe;
+import static io.capstan.core.SpecFields.object;
+import static io.capstan.core.SpecFields.requiredObject;
+import static io.capstan.core.SpecFields.name;
+import static io.capstan.core.SpecFields.integerOrString;
+import static io.capstan.core.SpecFields.describe;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -30,7 +31,7 @@ final class TrialTemplateReader {
 
     static TrialTemplate trialTemplate(JsonNode node, SearchSpace space, Problems problems) {
         var path = "spec.trialTemplate";
-        if (!object(node, path, true, problems)) return null;
+        if (requiredObject(node, path, problems).isEmpty()) return null;
         int before = problems.errors().size();
         var ts = node.get("trialSpec");
         var cm = node.get("configMap");
@@ -43,11 +44,11 @@ final class TrialTemplateReader {
         } else if (hasSpec) {
             if (!ts.isObject()) problems.add(path + ".trialSpec", "expected an object such as a batch/v1 Job, got " + describe(ts));
             else trialSpec = Optional.of((ObjectNode) ts);
-        } else if (object(cm, path + ".configMap", true, problems)) {
-            var name = name(cm.get("configMapName"), path + ".configMap.configMapName", true, problems);
+        } else if (requiredObject(cm, path + ".configMap", problems).isPresent()) {
+            var name = name(cm.get("configMapName"), path + ".configMap.configMapName", problems).orElse(null);
             var ns = cm.get("configMapNamespace");
-            var namespace = ns == null || ns.isNull() ? "" : name(ns, path + ".configMap.configMapNamespace", true, problems);
-            var tp = name(cm.get("templatePath"), path + ".configMap.templatePath", true, problems);
+            var namespace = ns == null || ns.isNull() ? "" : name(ns, path + ".configMap.configMapNamespace", problems).orElse(null);
+            var tp = name(cm.get("templatePath"), path + ".configMap.templatePath", problems).orElse(null);
             if (tp != null && (tp.contains("/") || tp.contains("\\") || tp.startsWith("."))) {
                 problems.add(path + ".configMap.templatePath", "must be a key of the config map, without '/' or a leading '.'");
             }
@@ -61,9 +62,9 @@ final class TrialTemplateReader {
             else for (int i = 0; i < tpNode.size(); i++) {
                 var itemPath = path + ".trialParameters[" + i + "]";
                 var item = tpNode.get(i);
-                if (!object(item, itemPath, true, problems)) continue;
-                var name = name(item.get("name"), itemPath + ".name", true, problems);
-                var reference = name(item.get("reference"), itemPath + ".reference", true, problems);
+                if (requiredObject(item, itemPath, problems).isEmpty()) continue;
+                var name = name(item.get("name"), itemPath + ".name", problems).orElse(null);
+                var reference = name(item.get("reference"), itemPath + ".reference", problems).orElse(null);
                 var description = item.path("description").asText("");
                 if (name == null || reference == null) continue;
                 boolean isParameter = space != null && space.parameters().stream().anyMatch(p -> p.name().equals(reference));
@@ -78,7 +79,7 @@ final class TrialTemplateReader {
         }
         var primary = "";
         var pc = node.get("primaryContainerName");
-        if (pc != null && !pc.isNull()) primary = Optional.ofNullable(name(pc, path + ".primaryContainerName", true, problems)).orElse("");
+        if (pc != null && !pc.isNull()) primary = name(pc, path + ".primaryContainerName", problems).orElse("");
         var podLabels = new java.util.LinkedHashMap<String, String>();
         var ppl = node.get("primaryPodLabels");
         if (ppl != null && !ppl.isNull()) {
@@ -86,7 +87,7 @@ final class TrialTemplateReader {
                 problems.add(path + ".primaryPodLabels", "expected a map of label names to values, got " + describe(ppl));
             } else {
                 ppl.properties().forEach(e -> {
-                    var value = name(e.getValue(), path + ".primaryPodLabels." + Names.printable(e.getKey()), true, problems);
+                    var value = name(e.getValue(), path + ".primaryPodLabels." + Names.printable(e.getKey()), problems).orElse(null);
                     if (value != null) podLabels.put(e.getKey(), value);
                 });
             }
@@ -107,10 +108,10 @@ final class TrialTemplateReader {
         var fromJob = template.path("trialSpec").path("spec").get("activeDeadlineSeconds");
         OptionalInt seconds = OptionalInt.empty();
         if (fromJob != null && !fromJob.isNull() && "batch/v1".equals(template.path("trialSpec").path("apiVersion").asText())) {
-            seconds = integer(fromJob, "spec.trialTemplate.trialSpec.spec.activeDeadlineSeconds", 1, 366 * 24 * 3600, problems);
+            seconds = integerOrString(fromJob, "spec.trialTemplate.trialSpec.spec.activeDeadlineSeconds", 1, 366 * 24 * 3600, problems);
         }
         if (capstan != null && !capstan.isNull()) {
-            var own = integer(capstan, "spec.trialTemplate.timeoutSeconds", 1, 366 * 24 * 3600, problems);
+            var own = integerOrString(capstan, "spec.trialTemplate.timeoutSeconds", 1, 366 * 24 * 3600, problems);
             if (own.isPresent() && (seconds.isEmpty() || own.getAsInt() < seconds.getAsInt())) seconds = own;
         }
         return seconds.isPresent() ? Optional.of(Duration.ofSeconds(seconds.getAsInt())) : Optional.empty();

@@ -181,6 +181,13 @@ class ExperimentValidationTest {
     }
 
     @Test
+    void refusesControlCharactersInNamesLongerThanTheEchoedPart() {
+        var name = "m".repeat(100) + "\\u001b[2J";
+        assertRefused(anExperiment("e").withObjective("type: minimize\n    objectiveMetricName: \"" + name + "\"").build(),
+                "spec.objective.objectiveMetricName", "contains a control character");
+    }
+
+    @Test
     void acceptsRefusedCollectorsAtAdmissionSoThatTheControllerCanSayWhy() {
         var yaml = anExperiment("tfe").withCollector("collector: {kind: TensorFlowEvent}\n    source: {fileSystemPath: {path: /logs, kind: Directory}}").build();
         var spec = new ExperimentSpecReader(SearchCatalog.KATIB).read(parser.parse("e.yaml", yaml).getFirst().spec());

@@ -3,6 +3,7 @@ package io.capstan.serving.spec;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.capstan.core.Problems;
+import io.capstan.core.SpecFields;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -88,7 +89,7 @@ public record InferenceGraphSpec(Map<String, Node> nodes) {
             problems.add(at, "expected an object with routerType and steps");
             return null;
         }
-        var typeName = Fields.string(node, "routerType", at + ".routerType", problems);
+        var typeName = SpecFields.string(node.get("routerType"), at + ".routerType", InferenceServiceSpec.MAX_STRING, problems);
         RouterType type = null;
         if (typeName.isEmpty()) {
             if (!node.has("routerType")) problems.add(at + ".routerType", "is required: Sequence, Splitter, Ensemble or Switch");
@@ -114,22 +115,22 @@ public record InferenceGraphSpec(Map<String, Node> nodes) {
                 problems.add(sat, "expected an object");
                 continue;
             }
-            var service = Fields.string(s, "serviceName", sat + ".serviceName", problems).orElse(null);
-            var target = Fields.string(s, "nodeName", sat + ".nodeName", problems).orElse(null);
-            var url = Fields.string(s, "serviceUrl", sat + ".serviceUrl", problems).orElse(null);
+            var service = SpecFields.string(s.get("serviceName"), sat + ".serviceName", InferenceServiceSpec.MAX_STRING, problems).orElse(null);
+            var target = SpecFields.string(s.get("nodeName"), sat + ".nodeName", InferenceServiceSpec.MAX_STRING, problems).orElse(null);
+            var url = SpecFields.string(s.get("serviceUrl"), sat + ".serviceUrl", InferenceServiceSpec.MAX_STRING, problems).orElse(null);
             int given = (service != null ? 1 : 0) + (target != null ? 1 : 0) + (url != null ? 1 : 0);
             if (given != 1) problems.add(sat, "needs exactly one of serviceName, nodeName or serviceUrl");
-            var data = Fields.string(s, "data", sat + ".data", problems).orElse(null);
+            var data = SpecFields.string(s.get("data"), sat + ".data", InferenceServiceSpec.MAX_STRING, problems).orElse(null);
             if (data != null && !data.equals("$request") && !data.equals("$response")) {
                 problems.add(sat + ".data", "must be $request or $response");
             }
-            int weight = Fields.integer(s, "weight", sat + ".weight", 0, 100, problems).orElse(0);
+            int weight = SpecFields.integerOrString(s.get("weight"), sat + ".weight", 0, 100, problems).orElse(0);
             weights += weight;
-            var condition = Fields.string(s, "condition", sat + ".condition", problems).orElse(null);
-            var dependency = Fields.string(s, "dependency", sat + ".dependency", problems).orElse("Soft");
+            var condition = SpecFields.string(s.get("condition"), sat + ".condition", InferenceServiceSpec.MAX_STRING, problems).orElse(null);
+            var dependency = SpecFields.string(s.get("dependency"), sat + ".dependency", InferenceServiceSpec.MAX_STRING, problems).orElse("Soft");
             if (!dependency.equals("Soft") && !dependency.equals("Hard")) problems.add(sat + ".dependency", "must be Soft or Hard");
             if (type == RouterType.Splitter && !s.has("weight")) problems.add(sat + ".weight", "is required in a Splitter");
-            steps.add(new Step(Fields.string(s, "name", sat + ".name", problems).orElse("step" + i), service, target, url, data,
+            steps.add(new Step(SpecFields.string(s.get("name"), sat + ".name", InferenceServiceSpec.MAX_STRING, problems).orElse("step" + i), service, target, url, data,
                     weight, condition, dependency.equals("Hard")));
         }
         if (type == RouterType.Splitter && weights != 100) problems.add(at + ".steps", "Splitter weights must sum to 100, got " + weights);

@@ -3,6 +3,7 @@ package io.capstan.serving.spec;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.capstan.core.Problems;
+import io.capstan.core.SpecFields;
 import java.time.Duration;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
@@ -23,6 +24,8 @@ public record InferenceServiceSpec(PredictorSpec predictor, boolean hasTransform
     /** The framework shorthands KServe accepts in place of {@code predictor.model}. */
     public static final List<String> SHORTHANDS = List.of(
             "sklearn", "xgboost", "lightgbm", "onnx", "pmml", "tensorflow", "pytorch", "triton", "huggingface", "paddle");
+    /** The longest string a serving spec field may hold. */
+    static final int MAX_STRING = 4096;
     private static final Set<String> PROTOCOLS = Set.of("v1", "v2", "grpc-v2");
     private static final Set<String> SCALE_METRICS = Set.of("concurrency", "rps", "cpu", "memory");
     private static final Set<String> LOGGER_MODES = Set.of("all", "request", "response");
@@ -100,7 +103,12 @@ public record InferenceServiceSpec(PredictorSpec predictor, boolean hasTransform
     }
 
     private static boolean component(ObjectNode spec, String field, Problems problems, List<String> warnings) {
-        return Fields.object(spec, field, "spec." + field, problems).isPresent();
+        return SpecFields.object(spec.get(field), "spec." + field, problems).isPresent();
+    }
+
+    private static Optional<Integer> integer(JsonNode node, String path, int min, int max, Problems problems) {
+        var value = SpecFields.integerOrString(node, path, min, max, problems);
+        return value.isPresent() ? Optional.of(value.getAsInt()) : Optional.empty();
     }
 
     private static PredictorSpec predictor(JsonNode node, Problems problems, List<String> warnings) {
@@ -120,7 +128,7 @@ public record InferenceServiceSpec(PredictorSpec predictor, boolean hasTransform
             if (!list.isArray() || list.isEmpty() || !list.get(0).isObject()) {
                 problems.add(at + ".containers", "expected a list of containers");
             } else {
-                customImage = Fields.string(list.get(0), "image", at + ".containers[0].image", problems).orElse("(no image)");
+                customImage = SpecFields.string(list.get(0).get("image"), at + ".containers[0].image", MAX_STRING, problems).orElse("(no image)");
             }
         } else {
             problems.add(at, "names no model; add model: {modelFormat: {name: onnx}, storageUri: ...} or a framework such as onnx");
@@ -130,22 +138,22 @@ public record InferenceServiceSpec(PredictorSpec predictor, boolean hasTransform
                 warnings.add(at + "." + f + " is accepted but not honoured in-process");
             }
         });
-        var min = Fields.integer(node, "minReplicas", at + ".minReplicas", 0, 1000, problems);
-        var max = Fields.integer(node, "maxReplicas", at + ".maxReplicas", 0, 1000, problems);
+        var min = integer(node.get("minReplicas"), at + ".minReplicas", 0, 1000, problems);
+        var max = integer(node.get("maxReplicas"), at + ".maxReplicas", 0, 1000, problems);
         if (min.isPresent() && max.isPresent() && max.get() > 0 && max.get() < min.get()) {
             problems.add(at + ".maxReplicas", "must be at least minReplicas (" + min.get() + "), got " + max.get());
         }
-        var target = Fields.integer(node, "scaleTarget", at + ".scaleTarget", 1, 1_000_000, problems);
-        var metric = Fields.string(node, "scaleMetric", at + ".scaleMetric", problems);
+        var target = integer(node.get("scaleTarget"), at + ".scaleTarget", 1, 1_000_000, problems);
+        var metric = SpecFields.string(node.get("scaleMetric"), at + ".scaleMetric", MAX_STRING, problems);
         metric.filter(m -> !SCALE_METRICS.contains(m)).ifPresent(m ->
                 problems.add(at + ".scaleMetric", "'" + io.capstan.core.Names.printable(m) + "' is not one of " + SCALE_METRICS));
         metric.filter(m -> m.equals("cpu") || m.equals("memory")).ifPresent(m ->
                 warnings.add(at + ".scaleMetric " + m + " is measured as concurrency in-process"));
-        var concurrency = Fields.integer(node, "containerConcurrency", at + ".containerConcurrency", 0, 100_000, problems);
-        var timeout = Fields.integer(node, "timeout", at + ".timeout", 0, 86_400, problems);
-        var canary = Fields.integer(node, "canaryTrafficPercent", at + ".canaryTrafficPercent", 0, 100, problems);
-        var logger = Fields.object(node, "logger", at + ".logger", problems).map(l -> logger(l, at + ".logger", problems));
-        var batcher = Fields.object(node, "batcher", at + ".batcher", problems).map(b -> batcher(b, at + ".batcher", problems));
+        var concurrency = integer(node.get("containerConcurrency"), at + ".containerConcurrency", 0, 100_000, problems);
+        var timeout = integer(node.get("timeout"), at + ".timeout", 0, 86_400, problems);
+        var canary = integer(node.get("canaryTrafficPercent"), at + ".canaryTrafficPercent", 0, 100, problems);
+        var logger = SpecFields.object(node.get("logger"), at + ".logger", problems).map(l -> logger(l, at + ".logger", problems));
+        var batcher = SpecFields.object(node.get("batcher"), at + ".batcher", problems).map(b -> batcher(b, at + ".batcher", problems));
         return new PredictorSpec(model, customImage, min, max, target, metric, concurrency, timeout, canary, logger, batcher);
     }
 
@@ -164,47 +172,47 @@ public record InferenceServiceSpec(PredictorSpec predictor, boolean hasTransform
                 problems.add(at + ".modelFormat", formatNode == null ? "is required, e.g. {name: onnx}" : "expected an object");
                 return null;
             }
-            var name = Fields.string(formatNode, "name", at + ".modelFormat.name", problems);
+            var name = SpecFields.string(formatNode.get("name"), at + ".modelFormat.name", MAX_STRING, problems);
             if (name.isEmpty() || name.get().isBlank()) {
                 if (name.isEmpty() && !formatNode.has("name")) problems.add(at + ".modelFormat.name", "is required, e.g. onnx");
                 else if (name.isPresent()) problems.add(at + ".modelFormat.name", "must not be empty");
                 return null;
             }
             format = name.get().toLowerCase(java.util.Locale.ROOT);
-            formatVersion = Fields.string(formatNode, "version", at + ".modelFormat.version", problems).orElse(null);
+            formatVersion = SpecFields.string(formatNode.get("version"), at + ".modelFormat.version", MAX_STRING, problems).orElse(null);
         } else {
             format = field;
         }
-        var runtime = Fields.string(node, "runtime", at + ".runtime", problems).orElse(null);
-        var protocol = Fields.string(node, "protocolVersion", at + ".protocolVersion", problems).orElse(null);
+        var runtime = SpecFields.string(node.get("runtime"), at + ".runtime", MAX_STRING, problems).orElse(null);
+        var protocol = SpecFields.string(node.get("protocolVersion"), at + ".protocolVersion", MAX_STRING, problems).orElse(null);
         if (protocol != null && !PROTOCOLS.contains(protocol)) {
             problems.add(at + ".protocolVersion", "'" + io.capstan.core.Names.printable(protocol) + "' is not one of " + PROTOCOLS);
         }
-        var storageUri = Fields.string(node, "storageUri", at + ".storageUri", problems).orElse(null);
+        var storageUri = SpecFields.string(node.get("storageUri"), at + ".storageUri", MAX_STRING, problems).orElse(null);
         if (storageUri != null && storageUri.isBlank()) problems.add(at + ".storageUri", "must not be empty");
         return new ModelSpec(format, formatVersion, runtime, protocol, storageUri, field.equals("model") ? null : field, at);
     }
 
     private static LoggerSpec logger(JsonNode node, String at, Problems problems) {
-        var url = Fields.string(node, "url", at + ".url", problems).orElse(null);
+        var url = SpecFields.string(node.get("url"), at + ".url", MAX_STRING, problems).orElse(null);
         if (url != null && !url.matches("(?i)(https?|file)://.+")) {
             problems.add(at + ".url", "must be an http(s):// or file:// URL");
         }
-        var mode = Fields.string(node, "mode", at + ".mode", problems).orElse("all");
+        var mode = SpecFields.string(node.get("mode"), at + ".mode", MAX_STRING, problems).orElse("all");
         if (!LOGGER_MODES.contains(mode)) problems.add(at + ".mode", "'" + io.capstan.core.Names.printable(mode) + "' is not one of " + LOGGER_MODES);
         return new LoggerSpec(url, mode);
     }
 
     private static BatcherSpec batcher(JsonNode node, String at, Problems problems) {
-        int size = Fields.integer(node, "maxBatchSize", at + ".maxBatchSize", 1, 65_536, problems).orElse(32);
+        int size = SpecFields.integerOrString(node.get("maxBatchSize"), at + ".maxBatchSize", 1, 65_536, problems).orElse(32);
         Duration latency = Duration.ofMillis(500);
         var latencyNode = node.get("maxLatency");
         if (latencyNode != null && !latencyNode.isNull()) {
             if (latencyNode.isIntegralNumber()) {
-                int ms = Fields.integer(node, "maxLatency", at + ".maxLatency", 1, 600_000, problems).orElse(500);
+                int ms = SpecFields.integerOrString(node.get("maxLatency"), at + ".maxLatency", 1, 600_000, problems).orElse(500);
                 latency = Duration.ofMillis(ms);
             } else if (latencyNode.isTextual()) {
-                latency = Fields.duration(latencyNode.asText(), ChronoUnit.MILLIS, at + ".maxLatency", problems).orElse(latency);
+                latency = SpecFields.duration(latencyNode.asText(), ChronoUnit.MILLIS, at + ".maxLatency", problems).orElse(latency);
             } else {
                 problems.add(at + ".maxLatency", "expected milliseconds, e.g. 500");
             }

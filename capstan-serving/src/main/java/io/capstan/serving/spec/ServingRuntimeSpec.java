@@ -2,6 +2,7 @@ package io.capstan.serving.spec;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.capstan.core.Problems;
+import io.capstan.core.SpecFields;
 import io.capstan.serving.runtime.SupportedFormat;
 import java.util.ArrayList;
 import java.util.List;
@@ -32,20 +33,20 @@ public record ServingRuntimeSpec(List<SupportedFormat> supportedModelFormats, Li
                 problems.add(at, "expected an object with a name");
                 continue;
             }
-            var name = Fields.string(entry, "name", at + ".name", problems);
+            var name = SpecFields.string(entry.get("name"), at + ".name", InferenceServiceSpec.MAX_STRING, problems);
             if (name.isEmpty()) {
                 if (!entry.has("name")) problems.add(at + ".name", "is required");
                 continue;
             }
-            var version = Fields.string(entry, "version", at + ".version", problems).orElse(null);
-            boolean autoSelect = Fields.bool(entry, "autoSelect", at + ".autoSelect", false, problems);
-            int priority = Fields.integer(entry, "priority", at + ".priority", 1, Integer.MAX_VALUE, problems).orElse(0);
+            var version = SpecFields.string(entry.get("version"), at + ".version", InferenceServiceSpec.MAX_STRING, problems).orElse(null);
+            boolean autoSelect = SpecFields.bool(entry.get("autoSelect"), at + ".autoSelect", false, problems);
+            int priority = SpecFields.integerOrString(entry.get("priority"), at + ".priority", 1, Integer.MAX_VALUE, problems).orElse(0);
             formats.add(new SupportedFormat(name.get(), version, autoSelect, priority));
         }
         var protocols = new ArrayList<String>();
         var protocolNode = spec.get("protocolVersions");
         if (protocolNode != null && protocolNode.isArray()) protocolNode.forEach(p -> protocols.add(p.asText()));
-        boolean disabled = Fields.bool(spec, "disabled", "spec.disabled", false, problems);
+        boolean disabled = SpecFields.bool(spec.get("disabled"), "spec.disabled", false, problems);
         return new ServingRuntimeSpec(formats, protocols, disabled);
     }
 }

@@ -45,6 +45,27 @@ class ServingSpecsTest {
     }
 
     @Test
+    void badPredictorValuesAreRefusedSayingWhatWasGivenAndWhatIsAllowed() {
+        var yaml = """
+                apiVersion: serving.kserve.io/v1beta1
+                kind: InferenceService
+                metadata: {name: m}
+                spec:
+                  predictor:
+                    minReplicas: [1]
+                    maxReplicas: "2"
+                    canaryTrafficPercent: 12345678901
+                    model: {modelFormat: {name: onnx}, runtime: 5, storageUri: "s3://b/\\u0007m"}
+                """;
+        var e = org.assertj.core.api.Assertions.catchThrowableOfType(InvalidSpecException.class, () -> parser.parse("t.yaml", yaml));
+        assertThat(e.errors()).extracting(err -> err.path() + ": " + err.message()).containsExactlyInAnyOrder(
+                "spec.predictor.minReplicas: expected an integer from 0 to 1000, got a list",
+                "spec.predictor.canaryTrafficPercent: must be from 0 to 100, got 12345678901",
+                "spec.predictor.model.runtime: expected a string, got a number",
+                "spec.predictor.model.storageUri: 's3://b/\\u0007m' contains a control character");
+    }
+
+    @Test
     void readsTheModelFormAndEveryPredictorSetting() {
         var spec = parse("""
                 minReplicas: 0
