@@ -6,7 +6,6 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.capstan.backend.Backend;
-import io.capstan.backend.ResourceRequest;
 import io.capstan.backend.WorkloadPhase;
 import io.capstan.backend.WorkloadSpec;
 import io.capstan.core.InvalidSpecException;
@@ -459,6 +458,8 @@ final class RunPass {
                         yield hit;
                     }
                 }
+                // Fails the task now, naming the field, when it asks for more than the machine has.
+                invocation(path, task, c, withStep).requests(backend.capacity());
                 yield withStep.withAttempt(1, PipelineRuns.workloadId(layout.uid(), path, 1), "").withState(TaskState.RUNNING, "", now);
             }
         };
@@ -567,7 +568,7 @@ final class RunPass {
         if (argv.isEmpty()) {
             throw new PermanentFailureException("task " + path + ": the container has neither command nor args; locally the image's entrypoint is unknown");
         }
-        return new WorkloadSpec(st.workloadId(), argv, command.env(), Optional.of(inv.attemptDir()), ResourceRequest.NONE,
+        return new WorkloadSpec(st.workloadId(), argv, command.env(), Optional.of(inv.attemptDir()), inv.requests(Optional.empty()),
                 timeout(step.executorLabel()), 0, Optional.empty());
     }
 

@@ -26,6 +26,7 @@ import java.time.Instant;
 import java.util.Map;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.Predicate;
+import java.util.function.UnaryOperator;
 
 /**
  * A real H2 store, real LocalBackend child processes and a real MetadataStore, with the reconciler driven by hand
@@ -38,6 +39,7 @@ final class RunFixture implements AutoCloseable {
     final JdbiResourceStore store;
     final MetadataStore metadata;
     final StepCommandRewriter rewriter;
+    private final UnaryOperator<LocalBackend.Options> backendOptions;
     LocalBackend backend;
     PipelineRunReconciler reconciler;
 
@@ -46,8 +48,14 @@ final class RunFixture implements AutoCloseable {
     }
 
     RunFixture(Path dir, StepCommandRewriter rewriter) {
+        this(dir, rewriter, o -> o);
+    }
+
+    /** With the backend's options changed by {@code backendOptions}: its capacity, its GPUs. */
+    RunFixture(Path dir, StepCommandRewriter rewriter, UnaryOperator<LocalBackend.Options> backendOptions) {
         this.dir = dir;
         this.rewriter = rewriter;
+        this.backendOptions = backendOptions;
         db = TestDatabases.h2();
         db.migrate("store");
         db.migrate("metadata");
@@ -57,7 +65,8 @@ final class RunFixture implements AutoCloseable {
     }
 
     private void start() {
-        backend = new LocalBackend(LocalBackend.Options.of(dir.resolve("workloads")).withGpuDetector(GpuDetector.none()).withKillGrace(Duration.ofMillis(200)));
+        backend = new LocalBackend(backendOptions.apply(
+                LocalBackend.Options.of(dir.resolve("workloads")).withGpuDetector(GpuDetector.none()).withKillGrace(Duration.ofMillis(200))));
         reconciler = new PipelineRunReconciler(store, backend, metadata, dir.resolve("runs"), Clock.systemUTC(), rewriter);
     }
 
