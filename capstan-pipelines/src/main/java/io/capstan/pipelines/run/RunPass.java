@@ -39,6 +39,8 @@ import java.util.function.Supplier;
 final class RunPass {
     private static final JsonNodeFactory F = JsonNodeFactory.instance;
     private static final Conditions CONDITIONS = new Conditions();
+    /** How a task's message starts when a cache entry was found but its outputs were gone or changed. */
+    static final String CACHE_DISCARDED = "cache entry discarded: ";
 
     /** How the root DAG stands after this pass. */
     record Outcome(TaskState state, ObjectNode outputs, String message) {
@@ -439,7 +441,7 @@ final class RunPass {
                 outputs.set("artifacts", artifacts);
                 var done = st.withOutputs(outputs).withState(TaskState.SUCCEEDED, "", now);
                 finished.add(new RunLineage.TaskRecord(path, task.name(), RunLineage.IMPORTER_EXECUTION, TaskState.SUCCEEDED,
-                        "", "", done.inputs(), done.inputArtifacts(), done.outputs()));
+                        "", "", done.inputs(), done.inputArtifacts(), done.outputs(), F.objectNode()));
                 yield done;
             }
             case ExecutionPlan.ContainerStep c -> {
@@ -449,18 +451,24 @@ final class RunPass {
                 }
                 var cacheKey = spec.enableCaching() && task.task().enableCache() ? cacheKey(component, c, st) : "";
                 var withStep = st.withStep(c.container().image(), cacheKey);
+                var note = "";
                 if (!cacheKey.isEmpty()) {
                     var cached = lineage.findCached(cacheKey);
                     if (cached.isPresent()) {
-                        var hit = withStep.withOutputs(cached.get()).withState(TaskState.CACHED, "outputs reused from an earlier execution with the same cache key", now);
-                        finished.add(new RunLineage.TaskRecord(path, task.name(), RunLineage.CONTAINER_EXECUTION, TaskState.CACHED,
-                                hit.image(), cacheKey, hit.inputs(), hit.inputArtifacts(), hit.outputs()));
-                        yield hit;
+                        var stale = OutputDigests.staleness(cached.get().outputs().path("artifacts") instanceof ObjectNode a ? a : F.objectNode(),
+                                cached.get().digests());
+                        if (stale.isEmpty()) {
+                            var hit = withStep.withOutputs(cached.get().outputs()).withState(TaskState.CACHED, "outputs reused from an earlier execution with the same cache key", now);
+                            finished.add(new RunLineage.TaskRecord(path, task.name(), RunLineage.CONTAINER_EXECUTION, TaskState.CACHED,
+                                    hit.image(), cacheKey, hit.inputs(), hit.inputArtifacts(), hit.outputs(), F.objectNode()));
+                            yield hit;
+                        }
+                        note = CACHE_DISCARDED + stale.get() + "; running the step again";
                     }
                 }
                 // Fails the task now, naming the field, when it asks for more than the machine has.
                 invocation(path, task, c, withStep).requests(backend.capacity());
-                yield withStep.withAttempt(1, PipelineRuns.workloadId(layout.uid(), path, 1), "").withState(TaskState.RUNNING, "", now);
+                yield withStep.withAttempt(1, PipelineRuns.workloadId(layout.uid(), path, 1), "").withState(TaskState.RUNNING, note, now);
             }
         };
     }
@@ -505,7 +513,8 @@ final class RunPass {
                 TaskStatus done;
                 try {
                     var outputs = invocation(path, task, step, st).collectOutputs();
-                    done = st.withOutputs(outputs).withState(TaskState.SUCCEEDED, "", now);
+                    // A re-run in place of a discarded cache entry keeps saying why it ran.
+                    done = st.withOutputs(outputs).withState(TaskState.SUCCEEDED, st.message().startsWith(CACHE_DISCARDED) ? st.message() : "", now);
                 } catch (PermanentFailureException e) {
                     done = st.withState(TaskState.FAILED, e.getMessage(), now);
                 }
@@ -541,8 +550,9 @@ final class RunPass {
 
     /** Deferred to {@link #recordFinished()}, which the reconciler calls before it stores the new states. */
     private void record(String path, TaskPlan task, TaskStatus st) {
+        var digests = st.state() == TaskState.SUCCEEDED && !st.cacheKey().isEmpty() ? OutputDigests.of(st.outputArtifacts()) : F.objectNode();
         finished.add(new RunLineage.TaskRecord(path, task.name(), RunLineage.CONTAINER_EXECUTION, st.state(),
-                st.image(), st.cacheKey(), st.inputs(), st.inputArtifacts(), st.outputs()));
+                st.image(), st.cacheKey(), st.inputs(), st.inputArtifacts(), st.outputs(), digests));
     }
 
     /**
