@@ -162,7 +162,7 @@ final class StepInvocation {
         var request = new ResourceRequest(cpus, memoryBytes, gpus);
         if (machine.isPresent()) {
             var m = machine.get();
-            if (request.cpus() > m.cpus()) {
+            if (Math.round(request.cpus() * 1000) > Math.round(m.cpus() * 1000)) { // in millicores, as the backend counts
                 throw tooLarge(cpuField, cpuText, plain(request.cpus()) + " CPUs", plain(m.cpus()) + " CPUs");
             }
             if (request.memoryBytes() > m.memoryBytes()) {
