@@ -15,6 +15,14 @@ public interface Backend extends AutoCloseable {
     /** Starts the workload, or queues it until its requested resources fit; returns its state. Idempotent on id. */
     WorkloadState launch(WorkloadSpec spec);
 
+    /**
+     * The most that one workload can ever be granted here (this machine's CPUs, memory and GPUs), so that a
+     * caller can refuse a request that would otherwise fail at launch; empty where there is no such limit.
+     */
+    default Optional<ResourceRequest> capacity() {
+        return Optional.empty();
+    }
+
     /** The current state, or empty if this backend has never seen the id. */
     Optional<WorkloadState> find(String workloadId);
 

@@ -194,6 +194,11 @@ public final class LocalBackend implements Backend {
         return launcher.supervisorPid();
     }
 
+    @Override
+    public Optional<ResourceRequest> capacity() {
+        return Optional.of(new ResourceRequest(options.cpus(), options.memoryBytes(), pool.gpus().size()));
+    }
+
     /** The GPU indices this backend hands out. */
     public List<Integer> gpus() {
         return pool.gpus();

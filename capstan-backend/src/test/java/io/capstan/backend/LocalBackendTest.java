@@ -248,6 +248,13 @@ class LocalBackendTest {
     }
 
     @Test
+    void reportsTheMachineItAdmitsAgainst() {
+        var b = backend(o -> o.withCapacity(2, 1L << 30).withGpuDetector(GpuDetector.fixed(List.of(0, 3))));
+
+        assertThat(b.capacity()).contains(new ResourceRequest(2, 1L << 30, 2));
+    }
+
+    @Test
     void assignsDisjointGpus() throws IOException {
         var b = backend(o -> o.withGpuDetector(GpuDetector.fixed(List.of(0, 1))));
         var gate = tmp.resolve("go");

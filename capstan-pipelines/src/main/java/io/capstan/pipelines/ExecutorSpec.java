@@ -30,7 +30,8 @@ public sealed interface ExecutorSpec permits ExecutorSpec.Container, ExecutorSpe
     }
 
     /**
-     * Resource requests and limits as written; strings because they may be placeholders. Empty means unset.
+     * Resource requests and limits as written, as Kubernetes quantities (the deprecated numeric memory fields, in GB,
+     * get the suffix {@code G}); strings because they may be placeholders. Empty means unset.
      */
     record Resources(String cpuLimit, String memoryLimit, String cpuRequest, String memoryRequest,
                      String acceleratorType, String acceleratorCount) {

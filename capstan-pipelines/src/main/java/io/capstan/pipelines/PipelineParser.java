@@ -641,10 +641,15 @@ public final class PipelineParser {
             }
             return new ExecutorSpec.Resources(
                     first(in.text(node, "resourceCpuLimit", path), in.text(node, "cpuLimit", path)),
-                    first(in.text(node, "resourceMemoryLimit", path), in.text(node, "memoryLimit", path)),
+                    first(in.text(node, "resourceMemoryLimit", path), gigabytes(in.text(node, "memoryLimit", path))),
                     first(in.text(node, "resourceCpuRequest", path), in.text(node, "cpuRequest", path)),
-                    first(in.text(node, "resourceMemoryRequest", path), in.text(node, "memoryRequest", path)),
+                    first(in.text(node, "resourceMemoryRequest", path), gigabytes(in.text(node, "memoryRequest", path))),
                     acceleratorType, acceleratorCount);
+        }
+
+        /** The deprecated {@code memoryLimit} and {@code memoryRequest} are numbers of GB (10^9 bytes): as quantities. */
+        private static String gigabytes(String number) {
+            return number.matches("[0-9.]+([eE][+-]?[0-9]+)?") ? number + "G" : number;
         }
 
         private static String first(String a, String b) {

@@ -4,6 +4,7 @@ import io.capstan.core.FieldError;
 import io.capstan.core.InvalidSpecException;
 import io.capstan.core.Names;
 import io.capstan.core.Problems;
+import io.capstan.core.Quantity;
 import io.capstan.pipelines.ComponentSpec.DagBody;
 import io.capstan.pipelines.ComponentSpec.ExecutorBody;
 import io.capstan.pipelines.PipelineTask.ArtifactIteration;
@@ -106,6 +107,27 @@ public final class PipelineValidator {
             return passed;
         }
 
+        /** Constant resource values must be quantities; placeholders are checked when the step starts. */
+        private void checkQuantities(ExecutorSpec.Resources r, String path) {
+            var quantities = new LinkedHashMap<String, String>();
+            quantities.put("resourceCpuLimit", r.cpuLimit());
+            quantities.put("resourceMemoryLimit", r.memoryLimit());
+            quantities.put("resourceCpuRequest", r.cpuRequest());
+            quantities.put("resourceMemoryRequest", r.memoryRequest());
+            quantities.forEach((field, value) -> {
+                if (value.isEmpty() || value.contains("{{$")) return;
+                try {
+                    Quantity.parse(path + "." + field, value);
+                } catch (InvalidSpecException e) {
+                    e.errors().forEach(err -> problems.add(err.path(), err.message()));
+                }
+            });
+            var count = r.acceleratorCount();
+            if (!count.isEmpty() && !count.contains("{{$") && !count.strip().matches("[0-9]{1,9}")) {
+                problems.add(path + ".accelerator.resourceCount", "'" + Names.printable(count) + "' is not a number of accelerators; write a whole number such as 1");
+            }
+        }
+
         private void checkExecutorRef(String name, ComponentSpec component, String label) {
             var executor = spec.executors().get(label);
             var path = componentPath(name) + ".executorLabel";
@@ -125,6 +147,7 @@ public final class PipelineValidator {
                         checkString(c.env().get(i).value(), execPath + ".container.env[" + i + "].value", component, passed);
                     }
                     for (var v : c.resources().values()) checkString(v, execPath + ".container.resources", component, passed);
+                    checkQuantities(c.resources(), execPath + ".container.resources");
                     checkString(c.image(), execPath + ".container.image", component, passed);
                 }
                 case ExecutorSpec.Importer imp -> {

@@ -41,6 +41,22 @@ class PipelineParserTest {
     }
 
     @Test
+    void readsResourcesInBothIrFormsAsQuantities() {
+        var deprecated = "    exec-consume:\n      container:\n        resources: {cpuLimit: 1.5, memoryLimit: 0.268435456, memoryRequest: 2,"
+                + " accelerator: {type: nvidia.com/gpu, count: '2'}}\n";
+        var current = "    exec-consume:\n      container:\n        resources: {resourceCpuLimit: 500m, resourceMemoryLimit: 256Mi,"
+                + " accelerator: {resourceType: nvidia.com/gpu, resourceCount: '1'}}\n";
+
+        var old = (ExecutorSpec.Container) parser.parse("p.yaml", twoSteps().replace("    exec-consume:\n      container:\n", deprecated))
+                .spec().executors().get("exec-consume");
+        var now = (ExecutorSpec.Container) parser.parse("p.yaml", twoSteps().replace("    exec-consume:\n      container:\n", current))
+                .spec().executors().get("exec-consume");
+
+        assertThat(old.resources()).isEqualTo(new ExecutorSpec.Resources("1.5", "0.268435456G", "", "2G", "nvidia.com/gpu", "2"));
+        assertThat(now.resources()).isEqualTo(new ExecutorSpec.Resources("500m", "256Mi", "", "", "nvidia.com/gpu", "1"));
+    }
+
+    @Test
     void platformFieldsNotAppliedLocallyBecomeWarningsNotSilence() {
         var parsed = parser.parse("p.yaml", OwnCases.read(OwnCases.file("valid/with_platform_spec.yaml")));
 

@@ -75,6 +75,31 @@ final class ArtifactTransfer {
     }
 
     /**
+     * What is stored at the S3 {@code uri} now, as one digest: the SHA-256 recorded when the object was written, or for
+     * a folder of objects a SHA-256 over their relative keys and recorded SHA-256s. Empty when nothing is stored there,
+     * when the URI is not one this transfer reads, or when S3 cannot be asked (the cache entry is then not trusted).
+     */
+    Optional<String> digest(String uri) {
+        if (!moves(uri)) return Optional.empty();
+        try {
+            var parsed = ArtifactUri.parse(uri);
+            var store = store(parsed, "cached output " + uri);
+            var object = store.stat(parsed.path());
+            if (object.isPresent()) return Optional.of("sha256:" + object.get().sha256());
+            var prefix = parsed.path() + "/";
+            var items = store.list(prefix);
+            if (items.isEmpty()) return Optional.empty();
+            var md = java.security.MessageDigest.getInstance("SHA-256");
+            for (var item : items) {
+                md.update((item.key().substring(prefix.length()) + "\0" + item.sha256() + "\n").getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            }
+            return Optional.of("sha256:" + java.util.HexFormat.of().formatHex(md.digest()));
+        } catch (RuntimeException | java.security.NoSuchAlgorithmException e) {
+            return Optional.empty();
+        }
+    }
+
+    /**
      * Uploads {@code local} (a file, or every file in a folder) to {@code uri}. Nothing is uploaded for a path the step
      * did not write.
      */

@@ -40,6 +40,7 @@ final class RunLineage {
     static final String CACHE_CONTEXT = "capstan.TaskCache";
     static final String CONTAINER_EXECUTION = "system.ContainerExecution";
     static final String IMPORTER_EXECUTION = "system.ImporterExecution";
+    private static final String OUTPUT_DIGESTS = "output_digests";
     private static final Map<String, PropertyType> EXECUTION_PROPERTIES = Map.of(
             "task_name", PropertyType.STRING, "state", PropertyType.STRING, "cache_state", PropertyType.STRING, "image", PropertyType.STRING);
 
@@ -87,9 +88,17 @@ final class RunLineage {
         return run;
     }
 
-    /** What one finished task did, for {@link #recordTasks}. */
+    /**
+     * What one finished task did, for {@link #recordTasks}.
+     *
+     * @param outputDigests the {@link OutputDigests} of its output artifacts, kept with its cache entry; empty if none
+     */
     record TaskRecord(String taskPath, String taskName, String executionType, TaskState state, String image, String cacheKey,
-                      ObjectNode inputs, ObjectNode inputArtifacts, ObjectNode outputs) {
+                      ObjectNode inputs, ObjectNode inputArtifacts, ObjectNode outputs, ObjectNode outputDigests) {
+    }
+
+    /** A cache entry: the outputs to reuse, and the {@link OutputDigests} they had (empty for older entries). */
+    record CachedOutputs(ObjectNode outputs, ObjectNode digests) {
     }
 
     /**
@@ -128,6 +137,9 @@ final class RunLineage {
                 .withCustomProperty("inputs", PropertyValue.struct(asMap(task.inputs())))
                 .withCustomProperty("outputs", PropertyValue.struct(asMap(task.outputs())));
         if (!task.cacheKey().isEmpty()) execution = execution.withCustomProperty("cache_key", PropertyValue.of(task.cacheKey()));
+        if (!task.outputDigests().isEmpty()) {
+            execution = execution.withCustomProperty(OUTPUT_DIGESTS, PropertyValue.struct(asMap(task.outputDigests())));
+        }
         var events = new ArrayList<ArtifactAndEvent>();
         task.inputArtifacts().properties().forEach(e -> e.getValue().forEach(a -> events.add(ArtifactAndEvent.input(artifact(a), e.getKey()))));
         if (task.state().isSuccess()) {
@@ -139,16 +151,20 @@ final class RunLineage {
         return new ExecutionRecord(execution, events, contexts);
     }
 
-    /** The outputs of the latest successful execution recorded under {@code cacheKey}. */
-    Optional<ObjectNode> findCached(String cacheKey) {
+    /** The outputs, with their digests, of the latest successful execution recorded under {@code cacheKey}. */
+    Optional<CachedOutputs> findCached(String cacheKey) {
         var context = metadata.findContext(CACHE_CONTEXT, cacheKey);
         if (context.isEmpty()) return Optional.empty();
-        return metadata.executionsByContext(context.get().id()).stream()
+        var latest = metadata.executionsByContext(context.get().id()).stream()
                 .filter(x -> x.lastKnownState() == ExecutionState.COMPLETE)
                 .filter(x -> x.customProperties().get("cache_key") instanceof PropertyValue.StringValue s && s.value().equals(cacheKey))
-                .max(Comparator.comparing(Execution::updateTime))
-                .flatMap(x -> x.customProperties().get("outputs") instanceof PropertyValue.StructValue s ? Optional.of(s.json()) : Optional.empty())
-                .map(RunLineage::readObject);
+                .max(Comparator.comparing(Execution::updateTime));
+        if (latest.isEmpty() || !(latest.get().customProperties().get("outputs") instanceof PropertyValue.StructValue outputs)) {
+            return Optional.empty();
+        }
+        var digests = latest.get().customProperties().get(OUTPUT_DIGESTS) instanceof PropertyValue.StructValue d
+                ? readObject(d.json()) : Json.json().createObjectNode();
+        return Optional.of(new CachedOutputs(readObject(outputs.json()), digests));
     }
 
     private Artifact artifact(JsonNode a) {

@@ -6,7 +6,6 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.capstan.backend.Backend;
-import io.capstan.backend.ResourceRequest;
 import io.capstan.backend.WorkloadPhase;
 import io.capstan.backend.WorkloadSpec;
 import io.capstan.core.InvalidSpecException;
@@ -40,6 +39,8 @@ import java.util.function.Supplier;
 final class RunPass {
     private static final JsonNodeFactory F = JsonNodeFactory.instance;
     private static final Conditions CONDITIONS = new Conditions();
+    /** How a task's message starts when a cache entry was found but its outputs were gone or changed. */
+    static final String CACHE_DISCARDED = "cache entry discarded: ";
 
     /** How the root DAG stands after this pass. */
     record Outcome(TaskState state, ObjectNode outputs, String message) {
@@ -452,7 +453,7 @@ final class RunPass {
                 outputs.set("artifacts", artifacts);
                 var done = st.withOutputs(outputs).withState(TaskState.SUCCEEDED, "", now);
                 finished.add(new RunLineage.TaskRecord(path, task.name(), RunLineage.IMPORTER_EXECUTION, TaskState.SUCCEEDED,
-                        "", "", done.inputs(), done.inputArtifacts(), done.outputs()));
+                        "", "", done.inputs(), done.inputArtifacts(), done.outputs(), F.objectNode()));
                 yield done;
             }
             case ExecutionPlan.ContainerStep c -> {
@@ -460,7 +461,7 @@ final class RunPass {
                     var done = st.withStep(c.container().image(), "").withOutputs(platform.runSystemStep(path, c.container().image(), st.inputs()))
                             .withState(TaskState.SUCCEEDED, "", now);
                     finished.add(new RunLineage.TaskRecord(path, task.name(), RunLineage.CONTAINER_EXECUTION, TaskState.SUCCEEDED,
-                            done.image(), "", done.inputs(), done.inputArtifacts(), done.outputs()));
+                            done.image(), "", done.inputs(), done.inputArtifacts(), done.outputs(), F.objectNode()));
                     yield done;
                 }
                 if (c.container().command().isEmpty() && c.container().args().isEmpty()) {
@@ -469,18 +470,26 @@ final class RunPass {
                 }
                 var cacheKey = spec.enableCaching() && task.task().enableCache() ? cacheKey(component, c, st) : "";
                 var withStep = st.withStep(c.container().image(), cacheKey);
+                var note = "";
                 if (!cacheKey.isEmpty()) {
                     var cached = lineage.findCached(cacheKey);
                     if (cached.isPresent()) {
-                        var hit = withStep.withOutputs(cached.get()).withState(TaskState.CACHED, "outputs reused from an earlier execution with the same cache key", now);
-                        finished.add(new RunLineage.TaskRecord(path, task.name(), RunLineage.CONTAINER_EXECUTION, TaskState.CACHED,
-                                hit.image(), cacheKey, hit.inputs(), hit.inputArtifacts(), hit.outputs()));
-                        yield hit;
+                        var stale = OutputDigests.staleness(cached.get().outputs().path("artifacts") instanceof ObjectNode a ? a : F.objectNode(),
+                                cached.get().digests(), transfer::digest);
+                        if (stale.isEmpty()) {
+                            var hit = withStep.withOutputs(cached.get().outputs()).withState(TaskState.CACHED, "outputs reused from an earlier execution with the same cache key", now);
+                            finished.add(new RunLineage.TaskRecord(path, task.name(), RunLineage.CONTAINER_EXECUTION, TaskState.CACHED,
+                                    hit.image(), cacheKey, hit.inputs(), hit.inputArtifacts(), hit.outputs(), F.objectNode()));
+                            yield hit;
+                        }
+                        note = CACHE_DISCARDED + stale.get() + "; running the step again";
                     }
                 }
                 var workloadId = PipelineRuns.workloadId(layout.uid(), path, 1);
+                // Fails the task now, naming the field, when it asks for more than the machine has.
+                invocation(path, task, c, withStep).requests(backend.capacity());
                 platform.resolve(path, c.executorLabel(), workloadId, platformInputs(path, task, st)); // fails the task now on a missing secret
-                yield withStep.withAttempt(1, workloadId, "").withState(TaskState.RUNNING, "", now);
+                yield withStep.withAttempt(1, workloadId, "").withState(TaskState.RUNNING, note, now);
             }
         };
     }
@@ -537,7 +546,8 @@ final class RunPass {
                     var invocation = invocation(path, task, step, st);
                     var outputs = invocation.collectOutputs();
                     invocation.uploadOutputs(outputs);
-                    done = st.withOutputs(outputs).withState(TaskState.SUCCEEDED, "", now);
+                    // A re-run in place of a discarded cache entry keeps saying why it ran.
+                    done = st.withOutputs(outputs).withState(TaskState.SUCCEEDED, st.message().startsWith(CACHE_DISCARDED) ? st.message() : "", now);
                 } catch (PermanentFailureException e) {
                     done = st.withState(TaskState.FAILED, e.getMessage(), now);
                 }
@@ -573,8 +583,9 @@ final class RunPass {
 
     /** Deferred to {@link #recordFinished()}, which the reconciler calls before it stores the new states. */
     private void record(String path, TaskPlan task, TaskStatus st) {
+        var digests = st.state() == TaskState.SUCCEEDED && !st.cacheKey().isEmpty() ? OutputDigests.of(st.outputArtifacts(), transfer::digest) : F.objectNode();
         finished.add(new RunLineage.TaskRecord(path, task.name(), RunLineage.CONTAINER_EXECUTION, st.state(),
-                st.image(), st.cacheKey(), st.inputs(), st.inputArtifacts(), st.outputs()));
+                st.image(), st.cacheKey(), st.inputs(), st.inputArtifacts(), st.outputs(), digests));
     }
 
     /**
@@ -607,7 +618,7 @@ final class RunPass {
         if (argv.isEmpty()) {
             throw new PermanentFailureException("task " + path + ": the container has neither command nor args; locally the image's entrypoint is unknown");
         }
-        return new WorkloadSpec(st.workloadId(), argv, command.env(), Optional.of(inv.attemptDir()), ResourceRequest.NONE,
+        return new WorkloadSpec(st.workloadId(), argv, command.env(), Optional.of(inv.attemptDir()), inv.requests(Optional.empty()),
                 timeout(step.executorLabel()), 0, Optional.empty());
     }
 

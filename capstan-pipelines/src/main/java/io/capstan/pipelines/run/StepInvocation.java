@@ -6,19 +6,25 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.databind.node.TextNode;
+import io.capstan.backend.ResourceRequest;
+import io.capstan.core.InvalidSpecException;
 import io.capstan.core.Json;
+import io.capstan.core.Names;
 import io.capstan.core.PermanentFailureException;
+import io.capstan.core.Quantity;
 import io.capstan.core.TransientException;
 import io.capstan.pipelines.ComponentSpec;
 import io.capstan.pipelines.ExecutorSpec;
 import io.capstan.pipelines.ParameterType;
 import java.io.IOException;
+import java.math.BigDecimal;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Optional;
 import java.util.UUID;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -198,6 +204,67 @@ final class StepInvocation {
         var env = new LinkedHashMap<String, String>();
         for (var e : container.env()) env.put(e.name(), resolve(e.value()));
         return new StepCommand(expandAll(container.command()), expandAll(container.args()), env);
+    }
+
+    /**
+     * What the step asks the backend for, placeholders resolved: each resource's request, or its limit where no
+     * request is set, as Kubernetes defaults a request to its limit. An accelerator type without a count asks for
+     * one, and every accelerator counts as a GPU, the only kind a local backend hands out.
+     *
+     * @param machine the most the backend can ever grant one workload; empty when it has no such limit
+     * @throws InvalidSpecException naming the field when a value is not a quantity
+     * @throws PermanentFailureException naming the task and the field when a request exceeds {@code machine}, which
+     *                                   would otherwise leave the step queued or failing at launch with no word of why
+     */
+    ResourceRequest requests(Optional<ResourceRequest> machine) {
+        var r = container.resources();
+        var cpuField = r.cpuRequest().isEmpty() ? "resourceCpuLimit" : "resourceCpuRequest";
+        var cpuText = resolve(r.cpuRequest().isEmpty() ? r.cpuLimit() : r.cpuRequest()).strip();
+        var memoryField = r.memoryRequest().isEmpty() ? "resourceMemoryLimit" : "resourceMemoryRequest";
+        var memoryText = resolve(r.memoryRequest().isEmpty() ? r.memoryLimit() : r.memoryRequest()).strip();
+        var gpuText = resolve(r.acceleratorCount()).strip();
+        if (gpuText.isEmpty() && !resolve(r.acceleratorType()).isBlank()) gpuText = "1";
+        double cpus = cpuText.isEmpty() ? 0 : Quantity.cpus(field(cpuField), cpuText);
+        long memoryBytes = memoryText.isEmpty() ? 0 : Quantity.bytes(field(memoryField), memoryText);
+        int gpus = 0;
+        if (!gpuText.isEmpty()) {
+            try {
+                gpus = Integer.parseInt(gpuText);
+            } catch (NumberFormatException e) {
+                gpus = -1;
+            }
+            if (gpus < 0) {
+                throw InvalidSpecException.of(field("accelerator.resourceCount"), "'" + Names.printable(gpuText)
+                        + "' is not a number of accelerators; write a whole number such as 1");
+            }
+        }
+        var request = new ResourceRequest(cpus, memoryBytes, gpus);
+        if (machine.isPresent()) {
+            var m = machine.get();
+            if (Math.round(request.cpus() * 1000) > Math.round(m.cpus() * 1000)) { // in millicores, as the backend counts
+                throw tooLarge(cpuField, cpuText, plain(request.cpus()) + " CPUs", plain(m.cpus()) + " CPUs");
+            }
+            if (request.memoryBytes() > m.memoryBytes()) {
+                throw tooLarge(memoryField, memoryText, request.memoryBytes() + " bytes of memory", m.memoryBytes() + " bytes");
+            }
+            if (request.gpuCount() > m.gpuCount()) {
+                throw tooLarge("accelerator.resourceCount", gpuText, request.gpuCount() + " GPUs", m.gpuCount() + " GPUs");
+            }
+        }
+        return request;
+    }
+
+    private String field(String name) {
+        return "task " + taskPath + " resources." + name;
+    }
+
+    private PermanentFailureException tooLarge(String field, String text, String wanted, String has) {
+        return new PermanentFailureException("task %s requests %s (resources.%s '%s') but this machine has %s in all, so it could never start; lower resources.%s or run the pipeline on Kubernetes"
+                .formatted(taskPath, wanted, field, Names.printable(text), has, field));
+    }
+
+    private static String plain(double value) {
+        return BigDecimal.valueOf(value).stripTrailingZeros().toPlainString();
     }
 
     private List<String> expandAll(List<String> values) {

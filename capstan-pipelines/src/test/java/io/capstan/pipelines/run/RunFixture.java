@@ -26,6 +26,7 @@ import java.time.Instant;
 import java.util.Map;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.Predicate;
+import java.util.function.UnaryOperator;
 
 /**
  * A real H2 store, real LocalBackend child processes and a real MetadataStore, with the reconciler driven by hand
@@ -39,6 +40,7 @@ final class RunFixture implements AutoCloseable {
     final MetadataStore metadata;
     final StepCommandRewriter rewriter;
     final java.util.Optional<io.capstan.artifacts.ArtifactLocator> artifacts;
+    private final UnaryOperator<LocalBackend.Options> backendOptions;
     LocalBackend backend;
     PipelineRunReconciler reconciler;
 
@@ -47,18 +49,25 @@ final class RunFixture implements AutoCloseable {
     }
 
     RunFixture(Path dir, StepCommandRewriter rewriter) {
-        this(dir, rewriter, java.util.Optional.empty());
+        this(dir, rewriter, java.util.Optional.empty(), o -> o);
     }
 
     /** A fixture whose reconciler keeps artifacts where {@code artifacts} says (S3, when it is an S3 store). */
     RunFixture(Path dir, io.capstan.artifacts.ArtifactStore artifacts) {
-        this(dir, StepCommandRewriter.IDENTITY, java.util.Optional.of(io.capstan.artifacts.ArtifactLocator.of(artifacts)));
+        this(dir, StepCommandRewriter.IDENTITY, java.util.Optional.of(io.capstan.artifacts.ArtifactLocator.of(artifacts)), o -> o);
     }
 
-    private RunFixture(Path dir, StepCommandRewriter rewriter, java.util.Optional<io.capstan.artifacts.ArtifactLocator> artifacts) {
+    /** With the backend's options changed by {@code backendOptions}: its capacity, its GPUs. */
+    RunFixture(Path dir, StepCommandRewriter rewriter, UnaryOperator<LocalBackend.Options> backendOptions) {
+        this(dir, rewriter, java.util.Optional.empty(), backendOptions);
+    }
+
+    private RunFixture(Path dir, StepCommandRewriter rewriter, java.util.Optional<io.capstan.artifacts.ArtifactLocator> artifacts,
+            UnaryOperator<LocalBackend.Options> backendOptions) {
         this.dir = dir;
         this.rewriter = rewriter;
         this.artifacts = artifacts;
+        this.backendOptions = backendOptions;
         db = TestDatabases.h2();
         db.migrate("store");
         db.migrate("metadata");
@@ -68,7 +77,8 @@ final class RunFixture implements AutoCloseable {
     }
 
     private void start() {
-        backend = new LocalBackend(LocalBackend.Options.of(dir.resolve("workloads")).withGpuDetector(GpuDetector.none()).withKillGrace(Duration.ofMillis(200)));
+        backend = new LocalBackend(backendOptions.apply(
+                LocalBackend.Options.of(dir.resolve("workloads")).withGpuDetector(GpuDetector.none()).withKillGrace(Duration.ofMillis(200))));
         reconciler = artifacts.map(a -> new PipelineRunReconciler(store, backend, metadata, dir.resolve("runs"), Clock.systemUTC(), rewriter, a))
                 .orElseGet(() -> new PipelineRunReconciler(store, backend, metadata, dir.resolve("runs"), Clock.systemUTC(), rewriter));
     }

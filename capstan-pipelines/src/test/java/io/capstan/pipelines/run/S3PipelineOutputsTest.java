@@ -111,4 +111,43 @@ class S3PipelineOutputsTest {
         assertThat(uri).startsWith("file://" + dir.resolve("runs").resolve(run.metadata().uid()).resolve("artifacts"));
         assertThat(RunLayout.localPath(uri)).satisfies(p -> assertThat(Path.of(p)).hasContent("rows: 42"));
     }
+
+    /** artifacts.yaml with caching on for both tasks. */
+    private io.capstan.core.Resource cachedRun(String name) {
+        var text = RunFixture.resource("runs/artifacts.yaml")
+                .replace("        componentRef: {name: comp-", "        cachingOptions: {enableCache: true}\n        componentRef: {name: comp-");
+        return fx.runToEnd(fx.submit(name, RunFixture.specOf(text, Map.of())));
+    }
+
+    private static String writerOutput(io.capstan.core.Resource run) {
+        return RunFixture.task(run, "root/write").path("outputs").path("artifacts").path("data").get(0).path("uri").asText();
+    }
+
+    @Test
+    void aCacheHitOnS3OutputsChecksTheObjectsAreStillThereAndUnchanged() {
+        var bucket = capstanBucket().bucket();
+        fx = new RunFixture(dir, capstanBucket);
+        var first = cachedRun("first");
+        assertThat(RunFixture.state(first, "root/write")).isEqualTo("SUCCEEDED");
+        assertThat(RunFixture.state(cachedRun("untouched"), "root/write")).as("an untouched S3 output is reused").isEqualTo("CACHED");
+
+        var uri = writerOutput(first);
+        S3.client().deleteObject(b -> b.bucket(bucket).key(uri.substring(("s3://" + bucket + "/").length())));
+        var afterDelete = cachedRun("after-delete");
+
+        assertThat(afterDelete.status().phase()).isEqualTo("Succeeded");
+        assertThat(RunFixture.state(afterDelete, "root/write")).isEqualTo("SUCCEEDED");
+        assertThat(RunFixture.task(afterDelete, "root/write").path("message").asText())
+                .isEqualTo("cache entry discarded: output 'data' at " + uri + " is missing; running the step again");
+
+        var rewritten = writerOutput(afterDelete);
+        S3.client().putObject(b -> b.bucket(bucket).key(rewritten.substring(("s3://" + bucket + "/").length())),
+                software.amazon.awssdk.core.sync.RequestBody.fromString("rows: 7\n"));
+        var afterRewrite = cachedRun("after-rewrite");
+
+        assertThat(RunFixture.state(afterRewrite, "root/write")).isEqualTo("SUCCEEDED");
+        assertThat(RunFixture.task(afterRewrite, "root/write").path("message").asText())
+                .startsWith("cache entry discarded: output 'data' at " + rewritten + " changed since it was cached");
+        assertThat(RunFixture.task(afterRewrite, "root/read").path("outputs").path("parameters").path("Output").asText()).isEqualTo("rows: 42");
+    }
 }
