@@ -145,9 +145,22 @@ record WorkloadDir(Path root) {
     }
 
     void delete() throws IOException {
-        if (!Files.exists(root)) return;
-        try (Stream<Path> all = Files.walk(root)) {
-            for (Path p : all.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
+        // A cancelled workload's launch supervisor may still write its last files while it exits, so a folder emptied
+        // a moment ago can hold a new file: walk it again until it is gone.
+        for (int attempt = 1; ; attempt++) {
+            if (!Files.exists(root)) return;
+            try (Stream<Path> all = Files.walk(root)) {
+                for (Path p : all.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
+                return;
+            } catch (java.nio.file.DirectoryNotEmptyException | UncheckedIOException e) {
+                if (attempt == 50) throw e;
+            }
+            try {
+                Thread.sleep(20);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new java.io.InterruptedIOException("interrupted while deleting " + root);
+            }
         }
     }
 
