@@ -127,12 +127,12 @@ public final class LocalBackend implements Backend {
         }
     }
 
-    /** One workload; {@code tracked} is guarded by {@link #lock}, the rest is immutable or thread-safe. */
+    /** One workload; {@code record} is guarded by {@link #lock}, the rest is immutable or thread-safe. */
     private static final class Entry {
         final WorkloadSpec spec;
         final WorkloadDir dir;
         final LogIndex logs;
-        Tracked tracked;
+        WorkloadRecord record;
         /** The launch supervisor's record of the process, when this backend started it through one. */
         volatile LaunchSupervisor.Child child;
         /** Read from disk as queued: it may have been started once already by a server that then died. */
@@ -142,10 +142,10 @@ public final class LocalBackend implements Backend {
         /** The GPUs allocated at admission. Guarded by the lock. */
         List<Integer> gpus = List.of();
 
-        Entry(WorkloadSpec spec, WorkloadDir dir, Tracked tracked, Clock clock) {
+        Entry(WorkloadSpec spec, WorkloadDir dir, WorkloadRecord record, Clock clock) {
             this.spec = spec;
             this.dir = dir;
-            this.tracked = tracked;
+            this.record = record;
             this.logs = new LogIndex(dir.stdout(), dir.stderr(), clock);
         }
 
@@ -163,7 +163,7 @@ public final class LocalBackend implements Backend {
     // Guarded by lock: workloads, queue, pool, nextSequence, closed, draining.
     private final Map<String, Entry> workloads = new LinkedHashMap<>();
     private final PriorityQueue<Entry> queue = new PriorityQueue<>(
-            Comparator.<Entry>comparingInt(e -> -e.spec.priority()).thenComparingLong(e -> e.tracked.sequence()));
+            Comparator.<Entry>comparingInt(e -> -e.spec.priority()).thenComparingLong(e -> e.record.sequence()));
     private final ResourcePool pool;
     private long nextSequence;
     private boolean closed;
@@ -218,7 +218,7 @@ public final class LocalBackend implements Backend {
                     throw new ConflictException("workload '%s' already exists with a different spec; remove it first or launch under a new id"
                             .formatted(spec.id()));
                 }
-                return existing.tracked.state();
+                return existing.record.state();
             }
             var dir = new WorkloadDir(options.stateDir().resolve(spec.id()));
             if (Files.exists(dir.root())) {
@@ -234,12 +234,12 @@ public final class LocalBackend implements Backend {
             Instant now = clock.instant();
             var state = new WorkloadState(spec.id(), WorkloadPhase.QUEUED, Optional.empty(), "waiting for resources",
                     Optional.empty(), Optional.empty(), List.of());
-            e = new Entry(spec, dir, new Tracked(state, nextSequence++, now, Optional.empty(), Optional.empty()), clock);
+            e = new Entry(spec, dir, new WorkloadRecord(state, nextSequence++, now, Optional.empty(), Optional.empty()), clock);
             workloads.put(spec.id(), e);
             var impossible = pool.neverFits(spec.id(), spec.requests());
             if (impossible.isPresent()) {
                 finishLocked(e, ExitStatus.stopped(WorkloadPhase.FAILED, impossible.get()));
-                return e.tracked.state();
+                return e.record.state();
             }
             queue.add(e);
             admitted = admitLocked();
@@ -260,7 +260,7 @@ public final class LocalBackend implements Backend {
         Objects.requireNonNull(workloadId, "workloadId");
         lock.lock();
         try {
-            return Optional.ofNullable(workloads.get(workloadId)).map(e -> e.tracked.state());
+            return Optional.ofNullable(workloads.get(workloadId)).map(e -> e.record.state());
         } finally {
             lock.unlock();
         }
@@ -270,7 +270,7 @@ public final class LocalBackend implements Backend {
     public List<WorkloadState> list() {
         lock.lock();
         try {
-            return workloads.values().stream().map(e -> e.tracked.state()).toList();
+            return workloads.values().stream().map(e -> e.record.state()).toList();
         } finally {
             lock.unlock();
         }
@@ -282,7 +282,7 @@ public final class LocalBackend implements Backend {
         for (var p : WorkloadPhase.values()) counts.put(p, 0);
         lock.lock();
         try {
-            workloads.values().forEach(e -> counts.merge(e.tracked.phase(), 1, Integer::sum));
+            workloads.values().forEach(e -> counts.merge(e.record.phase(), 1, Integer::sum));
         } finally {
             lock.unlock();
         }
@@ -298,7 +298,7 @@ public final class LocalBackend implements Backend {
         } finally {
             lock.unlock();
         }
-        return stop(entry(workloadId), new Tracked.Stop(WorkloadPhase.CANCELLED, "cancelled"));
+        return stop(entry(workloadId), new WorkloadRecord.Stop(WorkloadPhase.CANCELLED, "cancelled"));
     }
 
     @Override
@@ -338,8 +338,8 @@ public final class LocalBackend implements Backend {
         try {
             ensureOpen();
             var e = entry(workloadId);
-            if (!e.tracked.phase().isTerminal()) {
-                throw new ConflictException("workload '%s' is %s; cancel it before removing it".formatted(workloadId, e.tracked.phase()));
+            if (!e.record.phase().isTerminal()) {
+                throw new ConflictException("workload '%s' is %s; cancel it before removing it".formatted(workloadId, e.record.phase()));
             }
             try {
                 e.dir.delete();
@@ -390,12 +390,12 @@ public final class LocalBackend implements Backend {
                 queue.remove(e);
                 finishLocked(e, ExitStatus.stopped(WorkloadPhase.CANCELLED, "cancelled at shutdown before it started"));
             }
-            live = workloads.values().stream().filter(e -> !e.tracked.phase().isTerminal()).toList();
+            live = workloads.values().stream().filter(e -> !e.record.phase().isTerminal()).toList();
         } finally {
             lock.unlock();
         }
         try (var exec = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()) {
-            var futures = live.stream().map(e -> exec.submit(() -> stop(e, new Tracked.Stop(WorkloadPhase.CANCELLED, "cancelled at shutdown")))).toList();
+            var futures = live.stream().map(e -> exec.submit(() -> stop(e, new WorkloadRecord.Stop(WorkloadPhase.CANCELLED, "cancelled at shutdown")))).toList();
             long deadline = System.nanoTime() + wait.toNanos();
             for (var f : futures) {
                 try {
@@ -429,7 +429,7 @@ public final class LocalBackend implements Backend {
     private WorkloadPhase phase(Entry e) {
         lock.lock();
         try {
-            return e.tracked.phase();
+            return e.record.phase();
         } finally {
             lock.unlock();
         }
@@ -440,7 +440,7 @@ public final class LocalBackend implements Backend {
     }
 
     private void persist(Entry e) {
-        e.dir.writeState(e.tracked);
+        e.dir.writeState(e.record);
     }
 
     /**
@@ -518,8 +518,8 @@ public final class LocalBackend implements Backend {
             }
             var launch = started.launch();
             e.child = started.child().orElse(null);
-            var before = e.tracked;
-            e.tracked = e.tracked.withLaunch(launch, new WorkloadState(e.id(), WorkloadPhase.RUNNING, Optional.empty(),
+            var before = e.record;
+            e.record = e.record.withLaunch(launch, new WorkloadState(e.id(), WorkloadPhase.RUNNING, Optional.empty(),
                     "running as pid " + launch.pid(), Optional.of(clock.instant()), Optional.empty(), e.gpus));
             try {
                 persist(e);
@@ -528,7 +528,7 @@ public final class LocalBackend implements Backend {
                 ProcessHandle.of(launch.pid()).ifPresent(h -> ProcessTree.terminate(h, Duration.ZERO));
                 pool.release(e.id());
                 e.child = null;
-                e.tracked = before;
+                e.record = before;
                 throw new TransientException("workload '%s' was not started: %s".formatted(e.id(), ex.getMessage()), ex);
             }
             // Debug: a pipeline starts thousands of steps, and each one's state is in its folder and its owner's status.
@@ -555,10 +555,10 @@ public final class LocalBackend implements Backend {
     }
 
     private void watchLoop(Entry e) {
-        Tracked t;
+        WorkloadRecord t;
         lock.lock();
         try {
-            t = e.tracked;
+            t = e.record;
         } finally {
             lock.unlock();
         }
@@ -570,7 +570,7 @@ public final class LocalBackend implements Backend {
         while (!Thread.currentThread().isInterrupted()) {
             lock.lock();
             try {
-                if (closed || e.tracked.phase().isTerminal() || e.tracked.stop().isPresent()) return;
+                if (closed || e.record.phase().isTerminal() || e.record.stop().isPresent()) return;
             } finally {
                 lock.unlock();
             }
@@ -581,7 +581,7 @@ public final class LocalBackend implements Backend {
             }
             Instant now = clock.instant();
             if (deadline.isPresent() && !now.isBefore(deadline.get())) {
-                stop(e, new Tracked.Stop(WorkloadPhase.FAILED, "killed after timeout " + e.spec.timeout().orElseThrow()));
+                stop(e, new WorkloadRecord.Stop(WorkloadPhase.FAILED, "killed after timeout " + e.spec.timeout().orElseThrow()));
                 return;
             }
             e.logs.refresh(false);
@@ -602,17 +602,17 @@ public final class LocalBackend implements Backend {
      * Waits on the supervisor's reports instead of polling. Returns false if the supervisor died before the main
      * process ended, so that the caller polls the pid as for a re-adopted workload.
      */
-    private boolean watchSupervised(Entry e, Tracked.Launch launch, LaunchSupervisor.Child c, Optional<Instant> deadline) {
+    private boolean watchSupervised(Entry e, WorkloadRecord.Launch launch, LaunchSupervisor.Child c, Optional<Instant> deadline) {
         while (!Thread.currentThread().isInterrupted()) {
             lock.lock();
             try {
-                if (closed || e.tracked.phase().isTerminal() || e.tracked.stop().isPresent()) return true;
+                if (closed || e.record.phase().isTerminal() || e.record.stop().isPresent()) return true;
             } finally {
                 lock.unlock();
             }
             Instant now = clock.instant();
             if (deadline.isPresent() && !now.isBefore(deadline.get()) && !c.exited.isDone()) {
-                stop(e, new Tracked.Stop(WorkloadPhase.FAILED, "killed after timeout " + e.spec.timeout().orElseThrow()));
+                stop(e, new WorkloadRecord.Stop(WorkloadPhase.FAILED, "killed after timeout " + e.spec.timeout().orElseThrow()));
                 return true;
             }
             long waitMs = deadline.map(d -> Math.max(1, Math.min(POLL.toMillis(), Duration.between(now, d).toMillis())))
@@ -634,7 +634,7 @@ public final class LocalBackend implements Backend {
             lock.lock();
             try {
                 // A cancel or timeout that raced with the exit settles it.
-                if (closed || e.tracked.phase().isTerminal() || e.tracked.stop().isPresent()) return true;
+                if (closed || e.record.phase().isTerminal() || e.record.stop().isPresent()) return true;
             } finally {
                 lock.unlock();
             }
@@ -648,7 +648,7 @@ public final class LocalBackend implements Backend {
      * The supervisor reaped the main process and recorded {@code code}. Lets it drain the logs, kills what the
      * workload left behind in its group (only then is /proc scanned), and records the outcome.
      */
-    private void settleSupervised(Entry e, Tracked.Launch launch, LaunchSupervisor.Child c, int code) {
+    private void settleSupervised(Entry e, WorkloadRecord.Launch launch, LaunchSupervisor.Child c, int code) {
         boolean drained;
         try {
             c.drained.get(DRAIN.toMillis(), TimeUnit.MILLISECONDS);
@@ -680,7 +680,7 @@ public final class LocalBackend implements Backend {
      * workload left behind in its group (as Kubernetes does when a container's main process exits), and records
      * the outcome.
      */
-    private void settleExited(Entry e, Tracked.Launch launch, Optional<ProcessHandle> runningWrapper) {
+    private void settleExited(Entry e, WorkloadRecord.Launch launch, Optional<ProcessHandle> runningWrapper) {
         if (runningWrapper.isPresent()) {
             long drainDeadline = System.nanoTime() + DRAIN.toNanos();
             while (ProcessTree.isRunning(runningWrapper.get()) && System.nanoTime() - drainDeadline < 0) {
@@ -704,24 +704,24 @@ public final class LocalBackend implements Backend {
     }
 
     /** Cancel or timeout: records the intent, kills the tree, then records the outcome. */
-    private WorkloadState stop(Entry e, Tracked.Stop stop) {
-        Tracked.Launch launch;
+    private WorkloadState stop(Entry e, WorkloadRecord.Stop stop) {
+        WorkloadRecord.Launch launch;
         lock.lock();
         try {
             // Being spawned outside the lock: let it get its pid first, then stop it as a running one.
             while (e.starting) startDone.awaitUninterruptibly();
-            if (e.tracked.phase().isTerminal()) return e.tracked.state();
-            if (e.tracked.phase() == WorkloadPhase.QUEUED) {
+            if (e.record.phase().isTerminal()) return e.record.state();
+            if (e.record.phase() == WorkloadPhase.QUEUED) {
                 queue.remove(e);
                 finishLocked(e, ExitStatus.stopped(stop.phase(), stop.message() + " before it started"));
-                return e.tracked.state();
+                return e.record.state();
             }
-            if (e.tracked.stop().isEmpty()) {
+            if (e.record.stop().isEmpty()) {
                 // Persisted first, so a server that dies mid-kill finishes the job, with the right phase, on restart.
-                e.tracked = e.tracked.withStop(stop);
+                e.record = e.record.withStop(stop);
                 persist(e);
             }
-            launch = e.tracked.launch().orElseThrow();
+            launch = e.record.launch().orElseThrow();
         } finally {
             lock.unlock();
         }
@@ -744,7 +744,7 @@ public final class LocalBackend implements Backend {
     private WorkloadState phaseState(Entry e) {
         lock.lock();
         try {
-            return e.tracked.state();
+            return e.record.state();
         } finally {
             lock.unlock();
         }
@@ -762,8 +762,8 @@ public final class LocalBackend implements Backend {
         List<Entry> admitted;
         lock.lock();
         try {
-            if (e.tracked.phase().isTerminal()) return;
-            var stop = e.tracked.stop();
+            if (e.record.phase().isTerminal()) return;
+            var stop = e.record.stop();
             var result = stop.isPresent() ? ExitStatus.stopped(stop.get().phase(), stop.get().message()) : outcome;
             finishLocked(e, result);
             pool.release(e.id());
@@ -775,8 +775,8 @@ public final class LocalBackend implements Backend {
     }
 
     private void finishLocked(Entry e, ExitStatus outcome) {
-        var s = e.tracked.state();
-        e.tracked = e.tracked.withState(new WorkloadState(e.id(), outcome.phase(), outcome.exitCode(), outcome.message(),
+        var s = e.record.state();
+        e.record = e.record.withState(new WorkloadState(e.id(), outcome.phase(), outcome.exitCode(), outcome.message(),
                 s.startedAt(), Optional.of(clock.instant()), s.gpus()));
         persist(e);
         // Only what went wrong at info: success is the common case, and is recorded in the folder and the owner's status.
@@ -784,7 +784,7 @@ public final class LocalBackend implements Backend {
                 .addKeyValue("workload", e.id()).addKeyValue("phase", outcome.phase()).addKeyValue("message", outcome.message())
                 .log("workload finished");
         try {
-            options.onFinish().accept(e.tracked.state());
+            options.onFinish().accept(e.record.state());
         } catch (RuntimeException ex) {
             log.atWarn().addKeyValue("workload", e.id()).setCause(ex).log("the onFinish listener failed; its controller will notice on its next poll");
         }
@@ -815,7 +815,7 @@ public final class LocalBackend implements Backend {
                         var state = new WorkloadState(spec.id(), WorkloadPhase.QUEUED, Optional.empty(), "waiting for resources",
                                 Optional.empty(), Optional.empty(), List.of());
                         var queuedAt = Files.getLastModifiedTime(dir.specFile()).toInstant();
-                        unrecorded.add(new Entry(spec, dir, new Tracked(state, 0, queuedAt, Optional.empty(), Optional.empty()), clock));
+                        unrecorded.add(new Entry(spec, dir, new WorkloadRecord(state, 0, queuedAt, Optional.empty(), Optional.empty()), clock));
                         continue;
                     }
                     var e = new Entry(spec, dir, dir.readState(spec.id()), clock);
@@ -826,21 +826,21 @@ public final class LocalBackend implements Backend {
                             .log("skipping an unreadable workload folder; delete it to reuse its id");
                 }
             }
-            loaded.sort(Comparator.comparingLong(e -> e.tracked.sequence()));
+            loaded.sort(Comparator.comparingLong(e -> e.record.sequence()));
             for (var e : loaded) {
                 workloads.put(e.id(), e);
-                nextSequence = Math.max(nextSequence, e.tracked.sequence() + 1);
+                nextSequence = Math.max(nextSequence, e.record.sequence() + 1);
             }
-            unrecorded.sort(Comparator.comparing(e -> e.tracked.queuedAt()));
+            unrecorded.sort(Comparator.comparing(e -> e.record.queuedAt()));
             for (var e : unrecorded) {
-                e.tracked = new Tracked(e.tracked.state(), nextSequence++, e.tracked.queuedAt(), Optional.empty(), Optional.empty());
+                e.record = new WorkloadRecord(e.record.state(), nextSequence++, e.record.queuedAt(), Optional.empty(), Optional.empty());
                 workloads.put(e.id(), e);
                 loaded.add(e);
             }
             for (var e : loaded) {
-                switch (e.tracked.phase()) {
+                switch (e.record.phase()) {
                     case QUEUED -> {
-                        var launched = e.spec.requests().gpuCount() > 0 ? Optional.<Tracked.Launch>empty() : e.dir.readLaunch();
+                        var launched = e.spec.requests().gpuCount() > 0 ? Optional.<WorkloadRecord.Launch>empty() : e.dir.readLaunch();
                         if (launched.isPresent()) {
                             recoverRecordedLaunch(e, launched.get());
                         } else {
@@ -865,8 +865,8 @@ public final class LocalBackend implements Backend {
      * instead of being queued and run a second time. GPU workloads are left to the queue: which GPUs they hold is
      * only known from the state that was never written.
      */
-    private void recoverRecordedLaunch(Entry e, Tracked.Launch launch) {
-        e.tracked = e.tracked.withLaunch(launch, new WorkloadState(e.id(), WorkloadPhase.RUNNING, Optional.empty(),
+    private void recoverRecordedLaunch(Entry e, WorkloadRecord.Launch launch) {
+        e.record = e.record.withLaunch(launch, new WorkloadState(e.id(), WorkloadPhase.RUNNING, Optional.empty(),
                 "running as pid " + launch.pid(), launch.processStart().or(() -> Optional.of(clock.instant())),
                 Optional.empty(), List.of()));
         persist(e);
@@ -874,7 +874,7 @@ public final class LocalBackend implements Backend {
     }
 
     private void recoverRunning(Entry e) {
-        var launch = e.tracked.launch();
+        var launch = e.record.launch();
         if (launch.isEmpty()) {
             complete(e, ExitStatus.stopped(WorkloadPhase.LOST, "no process id was recorded for workload '%s'".formatted(e.id())));
             return;
@@ -882,10 +882,10 @@ public final class LocalBackend implements Backend {
         long pid = launch.get().pid();
         var alive = ProcessTree.find(pid, launch.get().processStart());
         if (alive.isPresent()) {
-            pool.adopt(e.id(), e.spec.requests(), e.tracked.state().gpus());
+            pool.adopt(e.id(), e.spec.requests(), e.record.state().gpus());
             log.atInfo().addKeyValue("workload", e.id()).addKeyValue("pid", pid).log("re-adopted a running workload");
-            if (e.tracked.stop().isPresent()) {
-                var stop = e.tracked.stop().get();
+            if (e.record.stop().isPresent()) {
+                var stop = e.record.stop().get();
                 Thread.ofVirtual().name("capstan-stop-" + e.id()).start(() -> stop(e, stop));
             } else {
                 watch(e);
