@@ -4,6 +4,7 @@ import io.capstan.core.NotFoundException;
 import java.time.Clock;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
@@ -33,7 +34,7 @@ final class WorkloadTable {
     }
 
     LocalWorkload entry(String id) {
-        java.util.Objects.requireNonNull(id, "workloadId");
+        Objects.requireNonNull(id, "workloadId");
         lock.lock();
         try {
             var e = workloads.get(id);
