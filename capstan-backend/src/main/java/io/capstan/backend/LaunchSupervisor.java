@@ -140,7 +140,7 @@ final class LaunchSupervisor {
     /** What the supervisor reported about one workload; the futures fail with {@link Lost} if it dies. */
     static final class Child {
         final long token;
-        final CompletableFuture<Tracked.Launch> started = new CompletableFuture<>();
+        final CompletableFuture<WorkloadRecord.Launch> started = new CompletableFuture<>();
         final CompletableFuture<Integer> exited = new CompletableFuture<>();
         final CompletableFuture<Void> drained = new CompletableFuture<>();
         volatile boolean groupLeft;
@@ -317,7 +317,7 @@ final class LaunchSupervisor {
                 int s = line.indexOf(' ', b + 1);
                 long pid = Long.parseLong(line.substring(b + 1, s));
                 long ticks = Long.parseLong(line.substring(s + 1));
-                c.started.complete(new Tracked.Launch(pid, StartTimes.instant(pid, ticks)));
+                c.started.complete(new WorkloadRecord.Launch(pid, StartTimes.instant(pid, ticks)));
             }
             case 'F' -> {
                 children.remove(token);

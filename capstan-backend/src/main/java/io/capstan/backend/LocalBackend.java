@@ -2,8 +2,6 @@ package io.capstan.backend;
 
 import io.capstan.core.ConflictException;
 import io.capstan.core.InvalidSpecException;
-import io.capstan.core.NotFoundException;
-import io.capstan.core.PermanentFailureException;
 import io.capstan.core.TransientException;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -13,22 +11,16 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.EnumMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.PriorityQueue;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Consumer;
-import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -55,14 +47,13 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Thread-safe. {@link #close()} stops watching but leaves the processes running for the next server;
  * {@link #shutdownAndKillAll(Duration)} kills them too.
+ *
+ * <p>This class is the facade; the work is done by {@link Admission} (queue and resources), {@link WorkloadStarter}
+ * (spawning), {@link Watcher} (exits, timeouts, cancels, logs) and {@link Recovery} (re-adoption at start-up), which
+ * share the workloads and one lock through a {@link WorkloadTable}.
  */
 public final class LocalBackend implements Backend {
     private static final Logger log = LoggerFactory.getLogger(LocalBackend.class);
-    private static final Duration POLL = Duration.ofMillis(200);
-    private static final Duration DRAIN = Duration.ofSeconds(2);
-    private static final int MAX_FOLLOW_LINES = 10_000;
-    /** Where the launch supervisor writes what it cannot tell the JVM, in the state folder. */
-    private static final String SUPERVISOR_LOG = ".supervisor.log";
 
     /**
      * How a {@link LocalBackend} runs.
@@ -127,48 +118,14 @@ public final class LocalBackend implements Backend {
         }
     }
 
-    /** One workload; {@code tracked} is guarded by {@link #lock}, the rest is immutable or thread-safe. */
-    private static final class Entry {
-        final WorkloadSpec spec;
-        final WorkloadDir dir;
-        final LogIndex logs;
-        Tracked tracked;
-        /** The launch supervisor's record of the process, when this backend started it through one. */
-        volatile LaunchSupervisor.Child child;
-        /** Read from disk as queued: it may have been started once already by a server that then died. */
-        boolean mayHaveRun;
-        /** Admitted and being spawned outside the lock; still QUEUED to readers. Guarded by the lock. */
-        boolean starting;
-        /** The GPUs allocated at admission. Guarded by the lock. */
-        List<Integer> gpus = List.of();
+    /** Where the launch supervisor writes what it cannot tell the JVM, in the state folder. */
+    static final String SUPERVISOR_LOG = ".supervisor.log";
 
-        Entry(WorkloadSpec spec, WorkloadDir dir, Tracked tracked, Clock clock) {
-            this.spec = spec;
-            this.dir = dir;
-            this.tracked = tracked;
-            this.logs = new LogIndex(dir.stdout(), dir.stderr(), clock);
-        }
-
-        String id() {
-            return spec.id();
-        }
-    }
-
-    private final Options options;
-    private final Clock clock;
+    private final WorkloadTable table;
+    private final Admission admission;
     private final SessionLauncher launcher;
-    private final ReentrantLock lock = new ReentrantLock();
-    /** Signalled when a workload leaves {@link Entry#starting}. */
-    private final java.util.concurrent.locks.Condition startDone = lock.newCondition();
-    // Guarded by lock: workloads, queue, pool, nextSequence, closed, draining.
-    private final Map<String, Entry> workloads = new LinkedHashMap<>();
-    private final PriorityQueue<Entry> queue = new PriorityQueue<>(
-            Comparator.<Entry>comparingInt(e -> -e.spec.priority()).thenComparingLong(e -> e.tracked.sequence()));
-    private final ResourcePool pool;
-    private long nextSequence;
-    private boolean closed;
-    private boolean draining;
-    private final Map<String, Thread> watchers = new ConcurrentHashMap<>();
+    private final Watcher watcher;
+    private final WorkloadStarter starter;
 
     /**
      * Opens {@code options.stateDir()}, creating it if needed, and recovers every workload found there.
@@ -176,17 +133,19 @@ public final class LocalBackend implements Backend {
      * @throws UncheckedIOException if the folder cannot be created or listed
      */
     public LocalBackend(Options options) {
-        this.options = Objects.requireNonNull(options, "options");
-        this.clock = options.clock();
+        Objects.requireNonNull(options, "options");
+        this.table = new WorkloadTable(options);
         List<Integer> gpus = options.gpuDetector().detect();
-        this.pool = new ResourcePool(options.cpus(), options.memoryBytes(), gpus);
+        this.admission = new Admission(table, new ResourcePool(options.cpus(), options.memoryBytes(), gpus));
         this.launcher = new SessionLauncher(gpus, options.maxLogBytes() / 2, Optional.of(options.stateDir().resolve(SUPERVISOR_LOG)));
+        this.watcher = new Watcher(table, admission, this::startAll);
+        this.starter = new WorkloadStarter(table, admission, launcher, watcher);
         try {
             Files.createDirectories(options.stateDir());
         } catch (IOException e) {
             throw new UncheckedIOException("cannot create the workload folder " + options.stateDir() + "; check permissions", e);
         }
-        recover();
+        new Recovery(table, admission, watcher, this::startAll).run();
     }
 
     /** The pid of the resident launch supervisor, or -1 when none runs; for benchmarks and tests. */
@@ -196,31 +155,31 @@ public final class LocalBackend implements Backend {
 
     @Override
     public Optional<ResourceRequest> capacity() {
-        return Optional.of(new ResourceRequest(options.cpus(), options.memoryBytes(), pool.gpus().size()));
+        return Optional.of(new ResourceRequest(table.options.cpus(), table.options.memoryBytes(), admission.gpus().size()));
     }
 
     /** The GPU indices this backend hands out. */
     public List<Integer> gpus() {
-        return pool.gpus();
+        return admission.gpus();
     }
 
     @Override
     public WorkloadState launch(WorkloadSpec spec) {
         Objects.requireNonNull(spec, "spec");
-        Entry e;
-        List<Entry> admitted;
-        lock.lock();
+        LocalWorkload e;
+        List<LocalWorkload> admitted;
+        table.lock.lock();
         try {
-            ensureOpen();
-            var existing = workloads.get(spec.id());
+            table.ensureOpen();
+            var existing = table.workloads.get(spec.id());
             if (existing != null) {
                 if (!existing.spec.equals(spec)) {
                     throw new ConflictException("workload '%s' already exists with a different spec; remove it first or launch under a new id"
                             .formatted(spec.id()));
                 }
-                return existing.tracked.state();
+                return existing.record.state();
             }
-            var dir = new WorkloadDir(options.stateDir().resolve(spec.id()));
+            var dir = new WorkloadDir(table.options.stateDir().resolve(spec.id()));
             if (Files.exists(dir.root())) {
                 throw new ConflictException("workload folder %s exists but could not be read at start-up; delete it or launch under a new id"
                         .formatted(dir.root()));
@@ -231,48 +190,48 @@ public final class LocalBackend implements Backend {
                 throw new TransientException("cannot create workload folder " + dir.root() + "; check permissions and disk space", ex);
             }
             dir.writeSpec(spec);
-            Instant now = clock.instant();
+            Instant now = table.clock.instant();
             var state = new WorkloadState(spec.id(), WorkloadPhase.QUEUED, Optional.empty(), "waiting for resources",
                     Optional.empty(), Optional.empty(), List.of());
-            e = new Entry(spec, dir, new Tracked(state, nextSequence++, now, Optional.empty(), Optional.empty()), clock);
-            workloads.put(spec.id(), e);
-            var impossible = pool.neverFits(spec.id(), spec.requests());
+            e = new LocalWorkload(spec, dir, new WorkloadRecord(state, table.nextSequence++, now, Optional.empty(), Optional.empty()), table.clock);
+            table.workloads.put(spec.id(), e);
+            var impossible = admission.neverFits(spec.id(), spec.requests());
             if (impossible.isPresent()) {
-                finishLocked(e, ExitStatus.stopped(WorkloadPhase.FAILED, impossible.get()));
-                return e.tracked.state();
+                table.finishLocked(e, ExitStatus.stopped(WorkloadPhase.FAILED, impossible.get()));
+                return e.record.state();
             }
-            queue.add(e);
-            admitted = admitLocked();
+            admission.enqueue(e);
+            admitted = admission.admitLocked();
             // Admitted at once: start() persists it as RUNNING with its pid (or as FAILED) before this returns, so
             // QUEUED is never written. A crash between the spawn and that write leaves spec.json without state.json:
             // recovery re-adopts the process from the launch supervisor's launch record, and without one (no
             // supervisor, or a GPU workload) queues it again, as after a crash between a QUEUED write and the RUNNING one.
-            if (!e.starting) persist(e);
+            if (!e.starting) table.persist(e);
         } finally {
-            lock.unlock();
+            table.lock.unlock();
         }
         startAll(admitted);
-        return phaseState(e);
+        return table.state(e);
     }
 
     @Override
     public Optional<WorkloadState> find(String workloadId) {
         Objects.requireNonNull(workloadId, "workloadId");
-        lock.lock();
+        table.lock.lock();
         try {
-            return Optional.ofNullable(workloads.get(workloadId)).map(e -> e.tracked.state());
+            return Optional.ofNullable(table.workloads.get(workloadId)).map(e -> e.record.state());
         } finally {
-            lock.unlock();
+            table.lock.unlock();
         }
     }
 
     @Override
     public List<WorkloadState> list() {
-        lock.lock();
+        table.lock.lock();
         try {
-            return workloads.values().stream().map(e -> e.tracked.state()).toList();
+            return table.workloads.values().stream().map(e -> e.record.state()).toList();
         } finally {
-            lock.unlock();
+            table.lock.unlock();
         }
     }
 
@@ -280,11 +239,11 @@ public final class LocalBackend implements Backend {
     public Map<WorkloadPhase, Integer> countsByPhase() {
         var counts = new EnumMap<WorkloadPhase, Integer>(WorkloadPhase.class);
         for (var p : WorkloadPhase.values()) counts.put(p, 0);
-        lock.lock();
+        table.lock.lock();
         try {
-            workloads.values().forEach(e -> counts.merge(e.tracked.phase(), 1, Integer::sum));
+            table.workloads.values().forEach(e -> counts.merge(e.record.phase(), 1, Integer::sum));
         } finally {
-            lock.unlock();
+            table.lock.unlock();
         }
         return Map.copyOf(counts);
     }
@@ -292,22 +251,19 @@ public final class LocalBackend implements Backend {
     /** Blocks up to the kill grace plus a few seconds while the process tree dies. */
     @Override
     public WorkloadState cancel(String workloadId) {
-        lock.lock();
+        table.lock.lock();
         try {
-            ensureOpen();
+            table.ensureOpen();
         } finally {
-            lock.unlock();
+            table.lock.unlock();
         }
-        return stop(entry(workloadId), new Tracked.Stop(WorkloadPhase.CANCELLED, "cancelled"));
+        return watcher.stop(table.entry(workloadId), new WorkloadRecord.Stop(WorkloadPhase.CANCELLED, "cancelled"));
     }
 
     @Override
     public List<LogLine> tail(String workloadId, int maxLines) {
         if (maxLines < 0) throw InvalidSpecException.of("maxLines", "maxLines must be >= 0, got " + maxLines);
-        var e = entry(workloadId);
-        e.logs.refresh(false);
-        long from = Math.max(0, e.logs.lineCount() - maxLines);
-        return e.logs.read(from, maxLines);
+        return watcher.tail(table.entry(workloadId), maxLines);
     }
 
     /** Returns at most 10,000 lines per call; returns at once, empty, when the workload has ended and all was read. */
@@ -315,63 +271,40 @@ public final class LocalBackend implements Backend {
     public List<LogLine> follow(String workloadId, long fromLine, Duration wait) {
         if (fromLine < 0) throw InvalidSpecException.of("fromLine", "fromLine must be >= 0, got " + fromLine);
         Objects.requireNonNull(wait, "wait");
-        var e = entry(workloadId);
-        long deadline = System.nanoTime() + Math.max(0, wait.toNanos());
-        while (true) {
-            boolean terminal = phase(e).isTerminal();
-            e.logs.refresh(false);
-            if (e.logs.lineCount() > fromLine) return e.logs.read(fromLine, MAX_FOLLOW_LINES);
-            long left = deadline - System.nanoTime();
-            if (terminal || left <= 0) return List.of();
-            try {
-                e.logs.awaitMoreThan(fromLine, Duration.ofNanos(Math.min(left, POLL.toNanos() / 2)));
-            } catch (InterruptedException ex) {
-                Thread.currentThread().interrupt();
-                return List.of();
-            }
-        }
+        return watcher.follow(table.entry(workloadId), fromLine, wait);
     }
 
     @Override
     public void remove(String workloadId) {
-        lock.lock();
+        table.lock.lock();
         try {
-            ensureOpen();
-            var e = entry(workloadId);
-            if (!e.tracked.phase().isTerminal()) {
-                throw new ConflictException("workload '%s' is %s; cancel it before removing it".formatted(workloadId, e.tracked.phase()));
+            table.ensureOpen();
+            var e = table.entry(workloadId);
+            if (!e.record.phase().isTerminal()) {
+                throw new ConflictException("workload '%s' is %s; cancel it before removing it".formatted(workloadId, e.record.phase()));
             }
             try {
                 e.dir.delete();
             } catch (IOException ex) {
                 throw new TransientException("cannot delete workload folder %s: %s; fix its permissions and retry".formatted(e.dir.root(), ex), ex);
             }
-            workloads.remove(workloadId);
+            table.workloads.remove(workloadId);
         } finally {
-            lock.unlock();
+            table.lock.unlock();
         }
     }
 
     /** Stops watching workloads and returns; running processes keep running for the next backend on this folder. */
     @Override
     public void close() {
-        lock.lock();
+        table.lock.lock();
         try {
-            closed = true;
+            table.closed = true;
         } finally {
-            lock.unlock();
+            table.lock.unlock();
         }
         launcher.close();
-        var threads = List.copyOf(watchers.values());
-        threads.forEach(Thread::interrupt);
-        for (var t : threads) {
-            try {
-                if (!t.join(Duration.ofSeconds(2))) log.atWarn().addKeyValue("thread", t.getName()).log("watcher did not stop in time");
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                return;
-            }
-        }
+        watcher.close();
     }
 
     /**
@@ -380,22 +313,21 @@ public final class LocalBackend implements Backend {
      */
     public void shutdownAndKillAll(Duration wait) {
         Objects.requireNonNull(wait, "wait");
-        List<Entry> live;
-        lock.lock();
+        List<LocalWorkload> live;
+        table.lock.lock();
         try {
-            if (closed) return;
+            if (table.closed) return;
             // Stop admitting first, so that no cancellation below starts a queued workload.
-            draining = true;
-            for (var e : List.copyOf(queue)) {
-                queue.remove(e);
-                finishLocked(e, ExitStatus.stopped(WorkloadPhase.CANCELLED, "cancelled at shutdown before it started"));
+            for (var e : admission.drainQueued()) {
+                admission.dequeue(e);
+                table.finishLocked(e, ExitStatus.stopped(WorkloadPhase.CANCELLED, "cancelled at shutdown before it started"));
             }
-            live = workloads.values().stream().filter(e -> !e.tracked.phase().isTerminal()).toList();
+            live = table.workloads.values().stream().filter(e -> !e.record.phase().isTerminal()).toList();
         } finally {
-            lock.unlock();
+            table.lock.unlock();
         }
-        try (var exec = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()) {
-            var futures = live.stream().map(e -> exec.submit(() -> stop(e, new Tracked.Stop(WorkloadPhase.CANCELLED, "cancelled at shutdown")))).toList();
+        try (var exec = Executors.newVirtualThreadPerTaskExecutor()) {
+            var futures = live.stream().map(e -> exec.submit(() -> watcher.stop(e, new WorkloadRecord.Stop(WorkloadPhase.CANCELLED, "cancelled at shutdown")))).toList();
             long deadline = System.nanoTime() + wait.toNanos();
             for (var f : futures) {
                 try {
@@ -412,488 +344,7 @@ public final class LocalBackend implements Backend {
         close();
     }
 
-    // ---- internals -------------------------------------------------------------------------------------------
-
-    private Entry entry(String id) {
-        Objects.requireNonNull(id, "workloadId");
-        lock.lock();
-        try {
-            var e = workloads.get(id);
-            if (e == null) throw new NotFoundException("workload '%s' does not exist on this backend; check the id with list()".formatted(id));
-            return e;
-        } finally {
-            lock.unlock();
-        }
-    }
-
-    private WorkloadPhase phase(Entry e) {
-        lock.lock();
-        try {
-            return e.tracked.phase();
-        } finally {
-            lock.unlock();
-        }
-    }
-
-    private void ensureOpen() {
-        if (closed) throw new IllegalStateException("this LocalBackend on " + options.stateDir() + " is closed; create a new one");
-    }
-
-    private void persist(Entry e) {
-        e.dir.writeState(e.tracked);
-    }
-
-    /**
-     * Admits queued workloads from the head of the queue while they fit; the head is never overtaken. Workloads
-     * that request nothing take nothing from the head, so they start at once wherever they are in the queue.
-     * Admitted workloads get their resources now and are marked {@link Entry#starting}; the caller hands the
-     * returned list to {@link #startAll} after releasing the lock, so that no process is spawned under it.
-     */
-    private List<Entry> admitLocked() {
-        if (closed || draining || queue.isEmpty()) return List.of();
-        var admitted = new ArrayList<Entry>();
-        while (!queue.isEmpty() && pool.fits(queue.peek().spec.requests())) {
-            reserveLocked(queue.poll(), admitted);
-        }
-        if (!queue.isEmpty()) {
-            for (var e : List.copyOf(queue)) {
-                if (e.spec.requests().equals(ResourceRequest.NONE)) {
-                    queue.remove(e);
-                    reserveLocked(e, admitted);
-                }
-            }
-        }
-        return admitted;
-    }
-
-    private void reserveLocked(Entry e, List<Entry> admitted) {
-        e.gpus = pool.allocate(e.id(), e.spec.requests());
-        e.starting = true;
-        admitted.add(e);
-    }
-
-    /** Starts what {@link #admitLocked} admitted; the first failure to record a start is thrown after the rest. */
-    private void startAll(List<Entry> admitted) {
-        TransientException failure = null;
-        var todo = new java.util.ArrayDeque<>(admitted);
-        while (!todo.isEmpty()) {
-            try {
-                todo.addAll(start(todo.poll()));
-            } catch (TransientException ex) {
-                if (failure == null) failure = ex;
-            }
-        }
-        if (failure != null) throw failure;
-    }
-
-    /**
-     * Spawns an admitted workload without holding the lock, then records it as RUNNING, pid included, before
-     * anyone can see it running. Returns what a failed start let in.
-     */
-    private List<Entry> start(Entry e) {
-        SessionLauncher.Started started = null;
-        String failure = null;
-        try {
-            if (e.mayHaveRun) {
-                // An exit code left by an earlier start must not be taken for this one's.
-                Files.deleteIfExists(e.dir.exitCodeFile());
-                e.mayHaveRun = false;
-            }
-            started = launcher.start(e.spec, e.dir, e.gpus);
-        } catch (IOException ex) {
-            failure = "cannot clear the old exit code of workload '%s': %s".formatted(e.id(), ex);
-        } catch (PermanentFailureException ex) {
-            failure = ex.getMessage();
-        } catch (RuntimeException ex) {
-            failure = "workload '%s' could not be started: %s".formatted(e.id(), ex);
-        }
-        lock.lock();
-        try {
-            e.starting = false;
-            startDone.signalAll();
-            if (started == null) {
-                pool.release(e.id());
-                finishLocked(e, ExitStatus.stopped(WorkloadPhase.FAILED, failure));
-                return admitLocked();
-            }
-            var launch = started.launch();
-            e.child = started.child().orElse(null);
-            var before = e.tracked;
-            e.tracked = e.tracked.withLaunch(launch, new WorkloadState(e.id(), WorkloadPhase.RUNNING, Optional.empty(),
-                    "running as pid " + launch.pid(), Optional.of(clock.instant()), Optional.empty(), e.gpus));
-            try {
-                persist(e);
-            } catch (UncheckedIOException ex) {
-                // Without a record of the pid the process could never be re-adopted, so it must not run.
-                ProcessHandle.of(launch.pid()).ifPresent(h -> ProcessTree.terminate(h, Duration.ZERO));
-                pool.release(e.id());
-                e.child = null;
-                e.tracked = before;
-                throw new TransientException("workload '%s' was not started: %s".formatted(e.id(), ex.getMessage()), ex);
-            }
-            // Debug: a pipeline starts thousands of steps, and each one's state is in its folder and its owner's status.
-            log.atDebug().addKeyValue("workload", e.id()).addKeyValue("pid", launch.pid()).addKeyValue("gpus", e.gpus).log("workload started");
-            watch(e);
-            return List.of();
-        } finally {
-            lock.unlock();
-        }
-    }
-
-    private void watch(Entry e) {
-        var t = Thread.ofVirtual().name("capstan-watch-" + e.id()).unstarted(() -> {
-            try {
-                watchLoop(e);
-            } catch (RuntimeException ex) {
-                log.atError().addKeyValue("workload", e.id()).setCause(ex).log("watcher failed; the workload is no longer observed");
-            } finally {
-                watchers.remove(e.id(), Thread.currentThread());
-            }
-        });
-        watchers.put(e.id(), t);
-        t.start();
-    }
-
-    private void watchLoop(Entry e) {
-        Tracked t;
-        lock.lock();
-        try {
-            t = e.tracked;
-        } finally {
-            lock.unlock();
-        }
-        var launch = t.launch().orElseThrow();
-        Optional<Instant> deadline = e.spec.timeout().flatMap(to -> t.state().startedAt().map(s -> s.plus(to)));
-        var child = e.child;
-        if (child != null && watchSupervised(e, launch, child, deadline)) return;
-        Optional<ProcessHandle> handle = ProcessHandle.of(launch.pid());
-        while (!Thread.currentThread().isInterrupted()) {
-            lock.lock();
-            try {
-                if (closed || e.tracked.phase().isTerminal() || e.tracked.stop().isPresent()) return;
-            } finally {
-                lock.unlock();
-            }
-            boolean running = handle.map(ProcessTree::isRunning).orElse(false);
-            if (!running || Files.exists(e.dir.exitCodeFile())) {
-                settleExited(e, launch, handle.filter(h -> running));
-                return;
-            }
-            Instant now = clock.instant();
-            if (deadline.isPresent() && !now.isBefore(deadline.get())) {
-                stop(e, new Tracked.Stop(WorkloadPhase.FAILED, "killed after timeout " + e.spec.timeout().orElseThrow()));
-                return;
-            }
-            e.logs.refresh(false);
-            long waitMs = deadline.map(d -> Math.max(1, Math.min(POLL.toMillis(), Duration.between(now, d).toMillis())))
-                    .orElse(POLL.toMillis());
-            try {
-                handle.get().onExit().get(waitMs, TimeUnit.MILLISECONDS);
-            } catch (TimeoutException | ExecutionException ex) {
-                // Still running (or a non-child whose exit the JDK cannot see); check again.
-            } catch (InterruptedException ex) {
-                Thread.currentThread().interrupt();
-                return;
-            }
-        }
-    }
-
-    /**
-     * Waits on the supervisor's reports instead of polling. Returns false if the supervisor died before the main
-     * process ended, so that the caller polls the pid as for a re-adopted workload.
-     */
-    private boolean watchSupervised(Entry e, Tracked.Launch launch, LaunchSupervisor.Child c, Optional<Instant> deadline) {
-        while (!Thread.currentThread().isInterrupted()) {
-            lock.lock();
-            try {
-                if (closed || e.tracked.phase().isTerminal() || e.tracked.stop().isPresent()) return true;
-            } finally {
-                lock.unlock();
-            }
-            Instant now = clock.instant();
-            if (deadline.isPresent() && !now.isBefore(deadline.get()) && !c.exited.isDone()) {
-                stop(e, new Tracked.Stop(WorkloadPhase.FAILED, "killed after timeout " + e.spec.timeout().orElseThrow()));
-                return true;
-            }
-            long waitMs = deadline.map(d -> Math.max(1, Math.min(POLL.toMillis(), Duration.between(now, d).toMillis())))
-                    .orElse(POLL.toMillis());
-            int code;
-            try {
-                code = c.exited.get(waitMs, TimeUnit.MILLISECONDS);
-            } catch (TimeoutException ex) {
-                e.logs.refresh(false);
-                continue;
-            } catch (ExecutionException ex) {
-                log.atWarn().addKeyValue("workload", e.id()).addKeyValue("error", ex.getCause().getMessage())
-                        .log("lost the launch supervisor; watching the process by polling");
-                return false;
-            } catch (InterruptedException ex) {
-                Thread.currentThread().interrupt();
-                return true;
-            }
-            lock.lock();
-            try {
-                // A cancel or timeout that raced with the exit settles it.
-                if (closed || e.tracked.phase().isTerminal() || e.tracked.stop().isPresent()) return true;
-            } finally {
-                lock.unlock();
-            }
-            settleSupervised(e, launch, c, code);
-            return true;
-        }
-        return true;
-    }
-
-    /**
-     * The supervisor reaped the main process and recorded {@code code}. Lets it drain the logs, kills what the
-     * workload left behind in its group (only then is /proc scanned), and records the outcome.
-     */
-    private void settleSupervised(Entry e, Tracked.Launch launch, LaunchSupervisor.Child c, int code) {
-        boolean drained;
-        try {
-            c.drained.get(DRAIN.toMillis(), TimeUnit.MILLISECONDS);
-            drained = true;
-        } catch (TimeoutException | ExecutionException ex) {
-            drained = false;
-        } catch (InterruptedException ex) {
-            Thread.currentThread().interrupt();
-            return;
-        }
-        if (!drained || c.groupLeft) ProcessTree.terminateGroup(launch.pid(), options.killGrace());
-        if (!drained && !c.drained.isDone()) {
-            // Something outside the group (a daemon that called setsid) still holds the pipes: stop copying them.
-            c.abandonLogs();
-            try {
-                c.drained.get(1, TimeUnit.SECONDS);
-            } catch (TimeoutException | ExecutionException ex) {
-                // the log is sealed below either way
-            } catch (InterruptedException ex) {
-                Thread.currentThread().interrupt();
-                return;
-            }
-        }
-        complete(e, ExitStatus.of(code));
-    }
-
-    /**
-     * The main process ended (exit_code exists) or the wrapper is gone. Lets the log readers drain, kills what the
-     * workload left behind in its group (as Kubernetes does when a container's main process exits), and records
-     * the outcome.
-     */
-    private void settleExited(Entry e, Tracked.Launch launch, Optional<ProcessHandle> runningWrapper) {
-        if (runningWrapper.isPresent()) {
-            long drainDeadline = System.nanoTime() + DRAIN.toNanos();
-            while (ProcessTree.isRunning(runningWrapper.get()) && System.nanoTime() - drainDeadline < 0) {
-                try {
-                    runningWrapper.get().onExit().get(50, TimeUnit.MILLISECONDS);
-                } catch (TimeoutException | ExecutionException ex) {
-                    // keep waiting until the drain deadline
-                } catch (InterruptedException ex) {
-                    Thread.currentThread().interrupt();
-                    return;
-                }
-            }
-            if (ProcessTree.isRunning(runningWrapper.get())) ProcessTree.terminate(runningWrapper.get(), options.killGrace());
-        }
-        ProcessTree.terminateGroup(launch.pid(), options.killGrace());
-        var outcome = e.dir.readExitCode().map(ExitStatus::of).orElseGet(() -> ExitStatus.stopped(WorkloadPhase.FAILED,
-                "process %d ended without recording an exit code; it was killed from outside Capstan or %s failed (see %s)"
-                        .formatted(launch.pid(), e.child != null ? "the launch supervisor" : "the wrapper",
-                                e.child != null ? options.stateDir().resolve(SUPERVISOR_LOG) : e.dir.wrapperLog())));
-        complete(e, outcome);
-    }
-
-    /** Cancel or timeout: records the intent, kills the tree, then records the outcome. */
-    private WorkloadState stop(Entry e, Tracked.Stop stop) {
-        Tracked.Launch launch;
-        lock.lock();
-        try {
-            // Being spawned outside the lock: let it get its pid first, then stop it as a running one.
-            while (e.starting) startDone.awaitUninterruptibly();
-            if (e.tracked.phase().isTerminal()) return e.tracked.state();
-            if (e.tracked.phase() == WorkloadPhase.QUEUED) {
-                queue.remove(e);
-                finishLocked(e, ExitStatus.stopped(stop.phase(), stop.message() + " before it started"));
-                return e.tracked.state();
-            }
-            if (e.tracked.stop().isEmpty()) {
-                // Persisted first, so a server that dies mid-kill finishes the job, with the right phase, on restart.
-                e.tracked = e.tracked.withStop(stop);
-                persist(e);
-            }
-            launch = e.tracked.launch().orElseThrow();
-        } finally {
-            lock.unlock();
-        }
-        // Only a wrapper we can still identify is signalled (with its group): after it is gone its pid, and so its
-        // group id, may belong to someone else.
-        var root = ProcessTree.find(launch.pid(), launch.processStart());
-        var c = e.child;
-        if (root.isPresent()) {
-            ProcessTree.terminate(root.get(), options.killGrace());
-        } else if (c != null && (!c.exited.isDone() || c.groupLeft)) {
-            // Started through the supervisor, the main process is the session leader itself. It has ended, but while
-            // the supervisor has not reaped it, or while its group has members, its pid cannot be reused, so the
-            // group is still the workload's.
-            ProcessTree.terminateGroup(launch.pid(), options.killGrace());
-        }
-        complete(e, ExitStatus.stopped(stop.phase(), stop.message()));
-        return phaseState(e);
-    }
-
-    private WorkloadState phaseState(Entry e) {
-        lock.lock();
-        try {
-            return e.tracked.state();
-        } finally {
-            lock.unlock();
-        }
-    }
-
-    /** Seals the logs and records the outcome; a recorded stop request decides the phase. Idempotent. */
-    private void complete(Entry e, ExitStatus outcome) {
-        e.logs.refresh(true);
-        try {
-            // An empty log needs no index: a missing one is rebuilt, identically, from the empty files.
-            if (e.logs.lineCount() > 0) e.logs.save(e.dir.logIndex());
-        } catch (UncheckedIOException ex) {
-            log.atWarn().addKeyValue("workload", e.id()).addKeyValue("error", ex.getMessage()).log("cannot save the log index; it will be rebuilt");
-        }
-        List<Entry> admitted;
-        lock.lock();
-        try {
-            if (e.tracked.phase().isTerminal()) return;
-            var stop = e.tracked.stop();
-            var result = stop.isPresent() ? ExitStatus.stopped(stop.get().phase(), stop.get().message()) : outcome;
-            finishLocked(e, result);
-            pool.release(e.id());
-            admitted = admitLocked();
-        } finally {
-            lock.unlock();
-        }
-        startAll(admitted);
-    }
-
-    private void finishLocked(Entry e, ExitStatus outcome) {
-        var s = e.tracked.state();
-        e.tracked = e.tracked.withState(new WorkloadState(e.id(), outcome.phase(), outcome.exitCode(), outcome.message(),
-                s.startedAt(), Optional.of(clock.instant()), s.gpus()));
-        persist(e);
-        // Only what went wrong at info: success is the common case, and is recorded in the folder and the owner's status.
-        log.atLevel(outcome.phase() == WorkloadPhase.SUCCEEDED ? org.slf4j.event.Level.DEBUG : org.slf4j.event.Level.INFO)
-                .addKeyValue("workload", e.id()).addKeyValue("phase", outcome.phase()).addKeyValue("message", outcome.message())
-                .log("workload finished");
-        try {
-            options.onFinish().accept(e.tracked.state());
-        } catch (RuntimeException ex) {
-            log.atWarn().addKeyValue("workload", e.id()).setCause(ex).log("the onFinish listener failed; its controller will notice on its next poll");
-        }
-    }
-
-    // ---- recovery ----------------------------------------------------------------------------------------------
-
-    private void recover() {
-        List<Path> dirs;
-        try (Stream<Path> s = Files.list(options.stateDir())) {
-            dirs = s.filter(Files::isDirectory).sorted().toList();
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot list the workload folder " + options.stateDir(), e);
-        }
-        List<Entry> admitted;
-        lock.lock();
-        try {
-            var loaded = new ArrayList<Entry>();
-            var unrecorded = new ArrayList<Entry>();
-            for (Path p : dirs) {
-                var dir = new WorkloadDir(p);
-                if (!Files.exists(dir.specFile())) continue;
-                try {
-                    var spec = dir.readSpec();
-                    if (!Files.exists(dir.stateFile())) {
-                        // launch() writes no QUEUED state for a workload it starts at once; a crash before the RUNNING
-                        // state was written leaves only the spec: queue it again, as a recorded QUEUED one would be.
-                        var state = new WorkloadState(spec.id(), WorkloadPhase.QUEUED, Optional.empty(), "waiting for resources",
-                                Optional.empty(), Optional.empty(), List.of());
-                        var queuedAt = Files.getLastModifiedTime(dir.specFile()).toInstant();
-                        unrecorded.add(new Entry(spec, dir, new Tracked(state, 0, queuedAt, Optional.empty(), Optional.empty()), clock));
-                        continue;
-                    }
-                    var e = new Entry(spec, dir, dir.readState(spec.id()), clock);
-                    e.logs.load(dir.logIndex());
-                    loaded.add(e);
-                } catch (IOException | RuntimeException ex) {
-                    log.atWarn().addKeyValue("folder", p).addKeyValue("error", ex.toString())
-                            .log("skipping an unreadable workload folder; delete it to reuse its id");
-                }
-            }
-            loaded.sort(Comparator.comparingLong(e -> e.tracked.sequence()));
-            for (var e : loaded) {
-                workloads.put(e.id(), e);
-                nextSequence = Math.max(nextSequence, e.tracked.sequence() + 1);
-            }
-            unrecorded.sort(Comparator.comparing(e -> e.tracked.queuedAt()));
-            for (var e : unrecorded) {
-                e.tracked = new Tracked(e.tracked.state(), nextSequence++, e.tracked.queuedAt(), Optional.empty(), Optional.empty());
-                workloads.put(e.id(), e);
-                loaded.add(e);
-            }
-            for (var e : loaded) {
-                switch (e.tracked.phase()) {
-                    case QUEUED -> {
-                        var launched = e.spec.requests().gpuCount() > 0 ? Optional.<Tracked.Launch>empty() : e.dir.readLaunch();
-                        if (launched.isPresent()) {
-                            recoverRecordedLaunch(e, launched.get());
-                        } else {
-                            e.mayHaveRun = true;
-                            queue.add(e);
-                        }
-                    }
-                    case RUNNING -> recoverRunning(e);
-                    case SUCCEEDED, FAILED, CANCELLED, LOST -> e.logs.refresh(true);
-                }
-            }
-            admitted = admitLocked();
-        } finally {
-            lock.unlock();
-        }
-        startAll(admitted);
-    }
-
-    /**
-     * A workload the launch supervisor forked but whose RUNNING state the server never wrote (it died in between):
-     * the supervisor's {@code launch} record names the process, so it is re-adopted or settled like a recorded one
-     * instead of being queued and run a second time. GPU workloads are left to the queue: which GPUs they hold is
-     * only known from the state that was never written.
-     */
-    private void recoverRecordedLaunch(Entry e, Tracked.Launch launch) {
-        e.tracked = e.tracked.withLaunch(launch, new WorkloadState(e.id(), WorkloadPhase.RUNNING, Optional.empty(),
-                "running as pid " + launch.pid(), launch.processStart().or(() -> Optional.of(clock.instant())),
-                Optional.empty(), List.of()));
-        persist(e);
-        recoverRunning(e);
-    }
-
-    private void recoverRunning(Entry e) {
-        var launch = e.tracked.launch();
-        if (launch.isEmpty()) {
-            complete(e, ExitStatus.stopped(WorkloadPhase.LOST, "no process id was recorded for workload '%s'".formatted(e.id())));
-            return;
-        }
-        long pid = launch.get().pid();
-        var alive = ProcessTree.find(pid, launch.get().processStart());
-        if (alive.isPresent()) {
-            pool.adopt(e.id(), e.spec.requests(), e.tracked.state().gpus());
-            log.atInfo().addKeyValue("workload", e.id()).addKeyValue("pid", pid).log("re-adopted a running workload");
-            if (e.tracked.stop().isPresent()) {
-                var stop = e.tracked.stop().get();
-                Thread.ofVirtual().name("capstan-stop-" + e.id()).start(() -> stop(e, stop));
-            } else {
-                watch(e);
-            }
-            return;
-        }
-        var outcome = e.dir.readExitCode().map(ExitStatus::of).orElseGet(() -> ExitStatus.stopped(WorkloadPhase.LOST,
-                "process %d vanished while the server was down; no exit code was recorded".formatted(pid)));
-        complete(e, outcome);
+    private void startAll(List<LocalWorkload> admitted) {
+        starter.startAll(admitted);
     }
 }

@@ -125,7 +125,7 @@ final class SessionLauncher {
     static final boolean SUPERVISOR_ENABLED = !"false".equalsIgnoreCase(System.getProperty("capstan.backend.supervisor", "true"));
 
     /** A started workload: its identity, and the supervisor's record of it when it was started through one. */
-    record Started(Tracked.Launch launch, Optional<LaunchSupervisor.Child> child) {
+    record Started(WorkloadRecord.Launch launch, Optional<LaunchSupervisor.Child> child) {
     }
 
     private final Path setsid;
@@ -259,7 +259,7 @@ final class SessionLauncher {
         try {
             Process p = pb.start();
             // setsid execs in place when its caller is not a group leader, which a JVM's child never is.
-            return new Started(new Tracked.Launch(p.pid(), p.info().startInstant()), Optional.empty());
+            return new Started(new WorkloadRecord.Launch(p.pid(), p.info().startInstant()), Optional.empty());
         } catch (IOException e) {
             throw new PermanentFailureException("workload '%s': cannot start %s: %s".formatted(spec.id(), setsid, e.getMessage()), e);
         }

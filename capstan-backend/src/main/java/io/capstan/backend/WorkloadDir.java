@@ -73,7 +73,7 @@ record WorkloadDir(Path root) {
                 text(n, "image"));
     }
 
-    void writeState(Tracked t) {
+    void writeState(WorkloadRecord t) {
         var s = t.state();
         ObjectNode n = Json.json().createObjectNode();
         n.put("phase", s.phase().name());
@@ -96,7 +96,7 @@ record WorkloadDir(Path root) {
         writeAtomically(stateFile(), n);
     }
 
-    Tracked readState(String id) throws IOException {
+    WorkloadRecord readState(String id) throws IOException {
         JsonNode n = Json.json().readTree(stateFile().toFile());
         var gpus = new ArrayList<Integer>();
         n.path("gpus").forEach(g -> gpus.add(g.asInt()));
@@ -106,12 +106,12 @@ record WorkloadDir(Path root) {
                 text(n, "startedAt").map(Instant::parse),
                 text(n, "finishedAt").map(Instant::parse),
                 gpus);
-        Optional<Tracked.Launch> launch = n.hasNonNull("pid")
-                ? Optional.of(new Tracked.Launch(n.get("pid").asLong(), text(n, "processStart").map(Instant::parse)))
+        Optional<WorkloadRecord.Launch> launch = n.hasNonNull("pid")
+                ? Optional.of(new WorkloadRecord.Launch(n.get("pid").asLong(), text(n, "processStart").map(Instant::parse)))
                 : Optional.empty();
-        Optional<Tracked.Stop> stop = text(n, "stopPhase")
-                .map(p -> new Tracked.Stop(WorkloadPhase.valueOf(p), n.path("stopMessage").asText("")));
-        return new Tracked(state, n.path("sequence").asLong(),
+        Optional<WorkloadRecord.Stop> stop = text(n, "stopPhase")
+                .map(p -> new WorkloadRecord.Stop(WorkloadPhase.valueOf(p), n.path("stopMessage").asText("")));
+        return new WorkloadRecord(state, n.path("sequence").asLong(),
                 text(n, "queuedAt").map(Instant::parse).orElse(Instant.EPOCH), launch, stop);
     }
 
@@ -119,12 +119,12 @@ record WorkloadDir(Path root) {
      * The process the launch supervisor recorded right after forking it ({@code pid startTicks}), if it recorded one;
      * an unreadable record counts as none.
      */
-    Optional<Tracked.Launch> readLaunch() {
+    Optional<WorkloadRecord.Launch> readLaunch() {
         try {
             var fields = Files.readString(launchFile()).trim().split(" ");
             long pid = Long.parseLong(fields[0]);
             long ticks = fields.length > 1 ? Long.parseLong(fields[1]) : -1;
-            return pid > 0 ? Optional.of(new Tracked.Launch(pid, LaunchSupervisor.StartTimes.instant(pid, ticks))) : Optional.empty();
+            return pid > 0 ? Optional.of(new WorkloadRecord.Launch(pid, LaunchSupervisor.StartTimes.instant(pid, ticks))) : Optional.empty();
         } catch (IOException | RuntimeException e) {
             return Optional.empty();
         }

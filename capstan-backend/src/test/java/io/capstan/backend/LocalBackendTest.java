@@ -405,7 +405,7 @@ class LocalBackendTest {
     void requeuesQueuedWorkloadsAfterARestart() throws Exception {
         var dir = new WorkloadDir(Files.createDirectories(stateDir().resolve("waiting")));
         dir.writeSpec(aWorkload("waiting").shell("echo finally").build());
-        dir.writeState(new Tracked(new WorkloadState("waiting", WorkloadPhase.QUEUED, Optional.empty(), "", Optional.empty(),
+        dir.writeState(new WorkloadRecord(new WorkloadState("waiting", WorkloadPhase.QUEUED, Optional.empty(), "", Optional.empty(),
                 Optional.empty(), List.of()), 7, Instant.now(), Optional.empty(), Optional.empty()));
 
         var b = backend();
@@ -558,9 +558,9 @@ class LocalBackendTest {
         return all;
     }
 
-    private static Tracked runningAs(String id, long pid) {
+    private static WorkloadRecord runningAs(String id, long pid) {
         var state = new WorkloadState(id, WorkloadPhase.RUNNING, Optional.empty(), "", Optional.of(Instant.now()), Optional.empty(), List.of());
-        return new Tracked(state, 0, Instant.now(), Optional.of(new Tracked.Launch(pid, Optional.of(Instant.EPOCH))), Optional.empty());
+        return new WorkloadRecord(state, 0, Instant.now(), Optional.of(new WorkloadRecord.Launch(pid, Optional.of(Instant.EPOCH))), Optional.empty());
     }
 
     /** The pid of a process that has exited; its start instant (EPOCH) cannot match any reuse of the pid. */

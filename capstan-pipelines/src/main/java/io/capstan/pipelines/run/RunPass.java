@@ -28,7 +28,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.TreeMap;
 import java.util.function.Supplier;
 
 /**
@@ -56,9 +55,9 @@ final class RunPass {
     private final RunLayout layout;
     private final Backend backend;
     private final RunLineage lineage;
-    private final StepCommandRewriter rewriter;
     private final KubernetesSettings platform;
     private final ArtifactTransfer transfer;
+    private final StepWorkloads workloads;
     private final Instant now;
     private final Map<String, TaskStatus> tasks = new LinkedHashMap<>();
     private final List<Supplier<WorkloadSpec>> launches = new ArrayList<>();
@@ -73,10 +72,10 @@ final class RunPass {
         this.layout = layout;
         this.backend = backend;
         this.lineage = lineage;
-        this.rewriter = rewriter;
         this.platform = platform;
         this.transfer = transfer;
         this.now = now;
+        this.workloads = new StepWorkloads(layout, rewriter, platform, transfer);
         run.status().field("tasks").ifPresent(t -> t.properties().forEach(e -> tasks.put(e.getKey(), TaskStatus.fromJson(e.getValue()))));
     }
 
@@ -468,7 +467,7 @@ final class RunPass {
                     throw new PermanentFailureException("task " + path + ": the container has neither command nor args, and locally "
                             + "the image's entrypoint is unknown; give the command in deploymentSpec");
                 }
-                var cacheKey = spec.enableCaching() && task.task().enableCache() ? cacheKey(component, c, st) : "";
+                var cacheKey = spec.enableCaching() && task.task().enableCache() ? StepCacheKey.of(component, c, st) : "";
                 var withStep = st.withStep(c.container().image(), cacheKey);
                 var note = "";
                 if (!cacheKey.isEmpty()) {
@@ -487,7 +486,7 @@ final class RunPass {
                 }
                 var workloadId = PipelineRuns.workloadId(layout.uid(), path, 1);
                 // Fails the task now, naming the field, when it asks for more than the machine has.
-                invocation(path, task, c, withStep).requests(backend.capacity());
+                workloads.invocation(path, task, component, c, withStep).requests(backend.capacity());
                 platform.resolve(path, c.executorLabel(), workloadId, platformInputs(path, task, st)); // fails the task now on a missing secret
                 yield withStep.withAttempt(1, workloadId, "").withState(TaskState.RUNNING, note, now);
             }
@@ -526,7 +525,7 @@ final class RunPass {
             // The workload is made now, inputs downloaded included, so that an input that cannot be had fails the task.
             WorkloadSpec workload;
             try {
-                workload = workload(path, task, step, st);
+                workload = workloads.workload(path, task, component(task.component()), step, st, platformInputs(path, task, st));
             } catch (PermanentFailureException | InvalidSpecException e) {
                 var failed = st.withState(TaskState.FAILED, e.getMessage(), now);
                 record(path, task, failed);
@@ -543,7 +542,7 @@ final class RunPass {
             case SUCCEEDED -> {
                 TaskStatus done;
                 try {
-                    var invocation = invocation(path, task, step, st);
+                    var invocation = workloads.invocation(path, task, component(task.component()), step, st);
                     var outputs = invocation.collectOutputs();
                     invocation.uploadOutputs(outputs);
                     // A re-run in place of a discarded cache entry keeps saying why it ran.
@@ -598,30 +597,6 @@ final class RunPass {
         finished.clear();
     }
 
-    private StepInvocation invocation(String path, TaskPlan task, ExecutionPlan.ContainerStep step, TaskStatus st) {
-        return new StepInvocation(layout, path, task.name(), component(task.component()), step.container(), st.inputs(), st.inputArtifacts(), st.attempts(), transfer);
-    }
-
-    private WorkloadSpec workload(String path, TaskPlan task, ExecutionPlan.ContainerStep step, TaskStatus st) {
-        var inv = invocation(path, task, step, st);
-        inv.prepare();
-        StepCommand resolved;
-        try {
-            resolved = platform.resolve(path, step.executorLabel(), st.workloadId(), platformInputs(path, task, st)).applyTo(inv.command(), inv.attemptDir());
-        } catch (PermanentFailureException e) {
-            // Checked when the task started; it changed since (say, the secret was deleted): the attempt fails saying why.
-            resolved = new StepCommand(List.of("sh", "-c", "printf '%s\\n' \"$0\" >&2; exit 1"), List.of(e.getMessage()), Map.of());
-        }
-        var command = rewriter.rewrite(resolved);
-        var argv = new ArrayList<String>(command.command());
-        argv.addAll(command.args());
-        if (argv.isEmpty()) {
-            throw new PermanentFailureException("task " + path + ": the container has neither command nor args; locally the image's entrypoint is unknown");
-        }
-        return new WorkloadSpec(st.workloadId(), argv, command.env(), Optional.of(inv.attemptDir()), inv.requests(Optional.empty()),
-                timeout(step.executorLabel()), 0, Optional.empty());
-    }
-
     /** Resolves the platform settings' parameter references as KFP's driver does: in the task's DAG, at launch. */
     private KubernetesSettings.Inputs platformInputs(String path, TaskPlan task, TaskStatus st) {
         var dagPath = path.substring(0, path.lastIndexOf('/'));
@@ -642,46 +617,5 @@ final class RunPass {
             }
             return Optional.empty();
         };
-    }
-
-    /** {@code activeDeadlineSeconds} of the executor in the Kubernetes platform spec (kfp-kubernetes {@code set_timeout}). */
-    private Optional<Duration> timeout(String executorLabel) {
-        return platform.timeout(executorLabel);
-    }
-
-    /** SHA-256 over the component spec, the resolved inputs and the command, in canonical JSON. */
-    private static String cacheKey(ComponentSpec component, ExecutionPlan.ContainerStep step, TaskStatus st) {
-        var o = F.objectNode();
-        o.set("component", component.raw());
-        o.set("inputs", st.inputs());
-        var uris = F.objectNode();
-        st.inputArtifacts().properties().forEach(e -> {
-            var list = uris.putArray(e.getKey());
-            e.getValue().forEach(a -> list.add(a.path("uri").asText("")));
-        });
-        o.set("artifacts", uris);
-        var c = step.container();
-        var command = o.putArray("command");
-        c.command().forEach(command::add);
-        var args = o.putArray("args");
-        c.args().forEach(args::add);
-        o.put("image", c.image());
-        return PipelineRuns.sha256(canonical(o).toString());
-    }
-
-    private static JsonNode canonical(JsonNode node) {
-        if (node.isObject()) {
-            var sorted = new TreeMap<String, JsonNode>();
-            node.properties().forEach(e -> sorted.put(e.getKey(), canonical(e.getValue())));
-            var o = F.objectNode();
-            sorted.forEach(o::set);
-            return o;
-        }
-        if (node.isArray()) {
-            var a = F.arrayNode();
-            node.forEach(n -> a.add(canonical(n)));
-            return a;
-        }
-        return node;
     }
 }

@@ -8,7 +8,7 @@ import java.util.Optional;
  * Everything {@link LocalBackend} persists about a workload in {@code state.json}: the public state plus what
  * recovery needs (queue order, the process identity, and a stop that was requested but maybe not finished).
  */
-record Tracked(WorkloadState state, long sequence, Instant queuedAt, Optional<Launch> launch, Optional<Stop> stop) {
+record WorkloadRecord(WorkloadState state, long sequence, Instant queuedAt, Optional<Launch> launch, Optional<Stop> stop) {
 
     /** The wrapper process; {@code processStart} defends against the pid being reused by another process. */
     record Launch(long pid, Optional<Instant> processStart) {
@@ -25,7 +25,7 @@ record Tracked(WorkloadState state, long sequence, Instant queuedAt, Optional<La
         }
     }
 
-    Tracked {
+    WorkloadRecord {
         Objects.requireNonNull(state, "state");
         Objects.requireNonNull(queuedAt, "queuedAt");
         Objects.requireNonNull(launch, "launch");
@@ -36,15 +36,15 @@ record Tracked(WorkloadState state, long sequence, Instant queuedAt, Optional<La
         return state.phase();
     }
 
-    Tracked withState(WorkloadState s) {
-        return new Tracked(s, sequence, queuedAt, launch, stop);
+    WorkloadRecord withState(WorkloadState s) {
+        return new WorkloadRecord(s, sequence, queuedAt, launch, stop);
     }
 
-    Tracked withLaunch(Launch l, WorkloadState s) {
-        return new Tracked(s, sequence, queuedAt, Optional.of(l), stop);
+    WorkloadRecord withLaunch(Launch l, WorkloadState s) {
+        return new WorkloadRecord(s, sequence, queuedAt, Optional.of(l), stop);
     }
 
-    Tracked withStop(Stop s) {
-        return new Tracked(state, sequence, queuedAt, launch, Optional.of(s));
+    WorkloadRecord withStop(Stop s) {
+        return new WorkloadRecord(state, sequence, queuedAt, launch, Optional.of(s));
     }
 }

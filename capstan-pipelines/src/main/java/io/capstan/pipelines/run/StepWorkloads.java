@@ -1,0 +1,62 @@
+package io.capstan.pipelines.run;
+
+import io.capstan.backend.WorkloadSpec;
+import io.capstan.core.PermanentFailureException;
+import io.capstan.pipelines.ComponentSpec;
+import io.capstan.pipelines.ExecutionPlan;
+import io.capstan.pipelines.ExecutionPlan.TaskPlan;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * Turns one attempt of a container step into what the backend runs: its {@link StepInvocation} (inputs, outputs,
+ * requests) and the {@link WorkloadSpec} with the command resolved against the Kubernetes platform settings and
+ * rewritten for local execution.
+ */
+final class StepWorkloads {
+    private final RunLayout layout;
+    private final StepCommandRewriter rewriter;
+    private final KubernetesSettings platform;
+    private final ArtifactTransfer transfer;
+
+    StepWorkloads(RunLayout layout, StepCommandRewriter rewriter, KubernetesSettings platform, ArtifactTransfer transfer) {
+        this.layout = layout;
+        this.rewriter = rewriter;
+        this.platform = platform;
+        this.transfer = transfer;
+    }
+
+    StepInvocation invocation(String path, TaskPlan task, ComponentSpec component, ExecutionPlan.ContainerStep step, TaskStatus st) {
+        return new StepInvocation(layout, path, task.name(), component, step.container(), st.inputs(), st.inputArtifacts(), st.attempts(), transfer);
+    }
+
+    /** Prepares the attempt's folder and inputs; {@code platformInputs} resolves the platform settings' references. */
+    WorkloadSpec workload(String path, TaskPlan task, ComponentSpec component, ExecutionPlan.ContainerStep step, TaskStatus st,
+                          KubernetesSettings.Inputs platformInputs) {
+        var inv = invocation(path, task, component, step, st);
+        inv.prepare();
+        StepCommand resolved;
+        try {
+            resolved = platform.resolve(path, step.executorLabel(), st.workloadId(), platformInputs).applyTo(inv.command(), inv.attemptDir());
+        } catch (PermanentFailureException e) {
+            // Checked when the task started; it changed since (say, the secret was deleted): the attempt fails saying why.
+            resolved = new StepCommand(List.of("sh", "-c", "printf '%s\\n' \"$0\" >&2; exit 1"), List.of(e.getMessage()), Map.of());
+        }
+        var command = rewriter.rewrite(resolved);
+        var argv = new ArrayList<String>(command.command());
+        argv.addAll(command.args());
+        if (argv.isEmpty()) {
+            throw new PermanentFailureException("task " + path + ": the container has neither command nor args; locally the image's entrypoint is unknown");
+        }
+        return new WorkloadSpec(st.workloadId(), argv, command.env(), Optional.of(inv.attemptDir()), inv.requests(Optional.empty()),
+                timeout(step.executorLabel()), 0, Optional.empty());
+    }
+
+    /** {@code activeDeadlineSeconds} of the executor in the Kubernetes platform spec (kfp-kubernetes {@code set_timeout}). */
+    private Optional<Duration> timeout(String executorLabel) {
+        return platform.timeout(executorLabel);
+    }
+}
