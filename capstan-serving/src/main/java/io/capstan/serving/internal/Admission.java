@@ -95,7 +95,7 @@ final class Admission {
         return waiting.get();
     }
 
-    private static String text(long nanos) {
+    static String text(long nanos) {
         if (nanos < 10_000_000L) return String.format(java.util.Locale.ROOT, "%.1f ms", nanos / 1e6);
         if (nanos < 10_000_000_000L) return (nanos / 1_000_000) + " ms";
         return String.format(java.util.Locale.ROOT, "%.0f s", nanos / 1e9);

@@ -2,6 +2,8 @@ package io.capstan.serving.internal;
 
 import io.capstan.serving.api.InferenceException;
 import io.capstan.serving.api.ModelFailedException;
+import io.capstan.serving.api.OverloadedException;
+import java.time.Duration;
 import java.util.concurrent.ConcurrentLinkedDeque;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -21,11 +23,17 @@ import java.util.function.Supplier;
  * thread: for it a second thread costs more than it gives, since waking it is a system call and a
  * context switch per call, and two threads in one ONNX Runtime session slow each other down
  * (measured: 5.2–6.5 µs of CPU per iris call on one thread, 7–12 µs each on two).
+ *
+ * <p>A call waits here only while it can be answered within the timeout: one whose estimated wait (the calls queued
+ * ahead of it times the average call time, over the most workers) is longer is refused at once with 429, and one that
+ * no worker has taken when the timeout has passed leaves the queue with 429 too. So the queue holds at most a
+ * timeout's worth of work, however many requests arrive.
  */
 final class ModelCallExecutor implements AutoCloseable {
     /** How long the queued calls may keep the awake workers busy before another worker is woken. */
     static final long QUEUE_WAIT_BUDGET_NANOS = 100_000;
     private static final long INITIAL_CALL_NANOS = 10_000;
+    private static final Duration NO_TIMEOUT = Duration.ofDays(365);
 
     private final String threadName;
     private final int maxWorkers;
@@ -40,23 +48,35 @@ final class ModelCallExecutor implements AutoCloseable {
     /** Written by the workers without a lock: a lost update only shifts an estimate. */
     private volatile long averageCallNanos = INITIAL_CALL_NANOS;
     private volatile boolean closed;
+    private final long timeoutNanos;
+    private volatile boolean watchdogStarted;
 
-    ModelCallExecutor(String threadName, int maxWorkers) {
+    ModelCallExecutor(String threadName, int maxWorkers, Duration timeout) {
         this.threadName = threadName;
         this.maxWorkers = Math.max(1, maxWorkers);
+        this.timeoutNanos = Math.max(1, timeout.toNanos());
     }
 
-    ModelCallExecutor(String threadName) {
-        this(threadName, Runtime.getRuntime().availableProcessors());
+    /** With no timeout: calls wait as long as the queue holds them. */
+    ModelCallExecutor(String threadName, int maxWorkers) {
+        this(threadName, maxWorkers, NO_TIMEOUT);
     }
 
     /** Runs {@code work} on a lane worker when called from a virtual thread, in the caller otherwise. */
     <T> T call(Supplier<T> work) {
         if (!Thread.currentThread().isVirtual()) return work.get();
         if (closed) throw new IllegalStateException("the model lane is closed");
+        long ahead = queued.get();
+        long estimate = (ahead + 1) * averageCallNanos / maxWorkers;
+        if (estimate > timeoutNanos) {
+            throw new OverloadedException("model replica '" + threadName + "' is overloaded: " + ahead + " calls are queued,"
+                    + " an estimated wait of " + Admission.text(estimate) + ", longer than its timeout of "
+                    + Admission.text(timeoutNanos) + "; retry later, or raise the timeout or the replicas");
+        }
         var call = new Call<>(work, Thread.currentThread());
         queue.offer(call);
         queued.incrementAndGet();
+        if (!watchdogStarted && timeoutNanos < NO_TIMEOUT.toNanos()) startWatchdog();
         int running = awake.get();
         try {
             if (running == 0) wakeOne(running);
@@ -82,6 +102,11 @@ final class ModelCallExecutor implements AutoCloseable {
     }
 
     /** Threads started so far. */
+    /** Calls waiting for a worker. */
+    int queued() {
+        return queued.get();
+    }
+
     int workers() {
         return started.get();
     }
@@ -119,6 +144,30 @@ final class ModelCallExecutor implements AutoCloseable {
         }
     }
 
+    /**
+     * Refuses the calls at the head of the queue that have waited past the timeout. Workers do the same as they take a
+     * call; this watchdog covers workers that are all stuck in calls that do not return.
+     */
+    private synchronized void startWatchdog() {
+        if (watchdogStarted) return;
+        watchdogStarted = true;
+        long interval = Math.clamp(timeoutNanos / 4, 10_000_000L, 1_000_000_000L);
+        Thread.ofPlatform().daemon().name(threadName + "-timeouts").start(() -> {
+            while (!closed) {
+                LockSupport.parkNanos(interval);
+                long now = System.nanoTime();
+                for (Call<?> head = queue.peek(); head != null && now - head.enqueuedNanos > timeoutNanos; head = queue.peek()) {
+                    if (cancel(head)) head.expire(overdue());
+                }
+            }
+        });
+    }
+
+    private OverloadedException overdue() {
+        return new OverloadedException("model replica '" + threadName + "' took no call within its timeout of "
+                + Admission.text(timeoutNanos) + "; retry later");
+    }
+
     private boolean cancel(Call<?> call) {
         if (!queue.remove(call)) return false;
         queued.decrementAndGet();
@@ -131,7 +180,7 @@ final class ModelCallExecutor implements AutoCloseable {
      * of a fast call, or a model's first call (ONNX Runtime initialises lazily), must not make the model
      * look slow. A model that is slow call after call is known as slow within 15 calls (1 ms).
      */
-    private void recordCall(long nanos) {
+    void recordCall(long nanos) {
         long average = averageCallNanos;
         long sample = Math.min(nanos, 4 * average);
         averageCallNanos = Math.max(1, average + (sample - average) / 8);
@@ -157,6 +206,10 @@ final class ModelCallExecutor implements AutoCloseable {
                 var call = queue.poll();
                 if (call != null) {
                     queued.decrementAndGet();
+                    if (System.nanoTime() - call.enqueuedNanos > timeoutNanos) {
+                        call.expire(overdue());
+                        continue;
+                    }
                     busy.incrementAndGet();
                     helpIfBacklogged(awake.get());
                     long nanos = call.compute();
@@ -188,6 +241,7 @@ final class ModelCallExecutor implements AutoCloseable {
     private static final class Call<T> {
         private final Supplier<T> work;
         private final Thread caller;
+        private final long enqueuedNanos = System.nanoTime();
         private T value;
         private Throwable failure;
         private volatile boolean done;
@@ -211,6 +265,12 @@ final class ModelCallExecutor implements AutoCloseable {
         void answer() {
             done = true;
             LockSupport.unpark(caller);
+        }
+
+        /** Answers with a refusal, the work never run: no worker took it within the timeout. */
+        void expire(OverloadedException refusal) {
+            failure = refusal;
+            answer();
         }
 
         /**

@@ -14,10 +14,13 @@ final class ModelReplica {
     private final AtomicInteger uses = new AtomicInteger();
     private volatile boolean retired;
 
-    /** @param name names the replica's model threads */
-    ModelReplica(LoadedModel model, String name) {
+    /**
+     * @param name names the replica's model threads
+     * @param timeout the longest a call may wait in the replica's queue (see {@link ModelCallExecutor})
+     */
+    ModelReplica(LoadedModel model, String name, java.time.Duration timeout) {
         this.model = model;
-        this.lane = new ModelCallExecutor("capstan-model-" + name);
+        this.lane = new ModelCallExecutor("capstan-model-" + name, Runtime.getRuntime().availableProcessors(), timeout);
     }
 
     LoadedModel model() {

@@ -205,7 +205,7 @@ public final class Revision implements AutoCloseable {
     }
 
     private ModelReplica newReplica(LoadedModel model) {
-        return new ModelReplica(model, modelName + "-r" + number);
+        return new ModelReplica(model, modelName + "-r" + number, settings.timeout());
     }
 
     private List<ModelReplica> activate() {

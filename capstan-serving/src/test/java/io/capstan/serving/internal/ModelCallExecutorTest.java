@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.capstan.serving.api.InvalidInputException;
 import io.capstan.serving.api.ModelFailedException;
+import io.capstan.serving.api.OverloadedException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Set;
@@ -238,5 +239,65 @@ class ModelCallExecutorTest {
             Thread.currentThread().interrupt();
         }
         return "released";
+    }
+
+    @Test
+    void aCallWhoseEstimatedWaitExceedsTheTimeoutIsRefusedAtOnce() throws Exception {
+        // one worker, calls known to take 500 ms, a 5 s timeout: ten queued calls are 5 s of work, an eleventh is refused
+        var deadline = new ModelCallExecutor("deadline-lane", 1, Duration.ofSeconds(5));
+        for (int i = 0; i < 200; i++) deadline.recordCall(Duration.ofMillis(500).toNanos());
+        var release = new CountDownLatch(1);
+        try (var callers = Executors.newVirtualThreadPerTaskExecutor()) {
+            var stuck = callers.submit(() -> deadline.call(() -> await(release)));
+            awaitCondition(() -> deadline.queued() == 0 && deadline.workers() == 1);
+            var queued = new ArrayList<Future<String>>();
+            for (int i = 0; i < 10; i++) {
+                int expected = i + 1;
+                queued.add(callers.submit(() -> deadline.call(() -> "ran")));
+                awaitCondition(() -> deadline.queued() == expected);
+            }
+            var refused = callers.submit(() -> deadline.call(() -> "must not run"));
+            assertThatThrownBy(refused::get).hasCauseInstanceOf(OverloadedException.class)
+                    .cause().hasMessageStartingWith("model replica 'deadline-lane' is overloaded: 10 calls are queued, an estimated wait of 5")
+                    .hasMessageEndingWith(" ms, longer than its timeout of 5000 ms; retry later, or raise the timeout or the replicas");
+            release.countDown();
+            stuck.get(10, TimeUnit.SECONDS);
+            for (var call : queued) assertThat(call.get(10, TimeUnit.SECONDS)).isEqualTo("ran");
+        } finally {
+            release.countDown();
+            deadline.close();
+        }
+    }
+
+    @Test
+    void aCallNoWorkerTakesWithinTheTimeoutLeavesTheQueueRefused() throws Exception {
+        var deadline = new ModelCallExecutor("late-lane", 1, Duration.ofMillis(300));
+        var release = new CountDownLatch(1);
+        var ran = new AtomicInteger();
+        try (var callers = Executors.newVirtualThreadPerTaskExecutor()) {
+            var stuck = callers.submit(() -> deadline.call(() -> await(release)));
+            awaitCondition(() -> deadline.workers() == 1 && deadline.queued() == 0);
+            long start = System.nanoTime();
+            var late = callers.submit(() -> deadline.call(ran::incrementAndGet));
+
+            assertThatThrownBy(() -> late.get(10, TimeUnit.SECONDS)).hasCauseInstanceOf(OverloadedException.class)
+                    .cause().hasMessage("model replica 'late-lane' took no call within its timeout of 300 ms; retry later");
+            assertThat(Duration.ofNanos(System.nanoTime() - start)).isGreaterThanOrEqualTo(Duration.ofMillis(300));
+            assertThat(deadline.queued()).as("the late call left the queue").isZero();
+            release.countDown();
+            stuck.get(10, TimeUnit.SECONDS);
+            assertThat(ran.get()).as("the refused call never ran").isZero();
+        } finally {
+            release.countDown();
+            deadline.close();
+        }
+    }
+
+    private static void awaitCondition(java.util.function.BooleanSupplier condition) throws InterruptedException {
+        long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > until) throw new AssertionError("condition not met within 10 s");
+            Thread.sleep(1);
+        }
     }
 }
