@@ -48,12 +48,14 @@ final class CapstanClient {
     private static final int PAGE_SIZE = 500;
 
     private final String baseUrl;
+    private final Optional<String> token;
     private final HttpClient http;
     private final Duration requestTimeout;
     private List<ResourceType> types;
 
-    private CapstanClient(String baseUrl, Duration connectTimeout, Duration requestTimeout) {
+    private CapstanClient(String baseUrl, Optional<String> token, Duration connectTimeout, Duration requestTimeout) {
         this.baseUrl = baseUrl;
+        this.token = token;
         this.requestTimeout = requestTimeout;
         this.http = HttpClient.newBuilder()
                 .version(HttpClient.Version.HTTP_1_1)
@@ -80,7 +82,21 @@ final class CapstanClient {
             throw new UsageException("--server '" + Names.printable(url) + "' is not an http:// or https:// URL; use one such as " + DEFAULT_URL);
         }
         var base = scheme + "://" + uri.getRawAuthority();
-        return new CapstanClient(base, connectTimeout, requestTimeout);
+        return new CapstanClient(base, Optional.empty(), connectTimeout, requestTimeout);
+    }
+
+    /** This client, sending {@code Authorization: Bearer <token>} with every request when a token is given. */
+    CapstanClient withToken(Optional<String> bearer) {
+        if (bearer.isPresent() && bearer.get().chars().anyMatch(c -> c < 0x21 || c > 0x7e)) {
+            throw new UsageException("the token holds spaces or control characters; check --token, CAPSTAN_TOKEN or the token file");
+        }
+        return new CapstanClient(baseUrl, bearer, http.connectTimeout().orElse(CONNECT_TIMEOUT), requestTimeout);
+    }
+
+    /** Whether the server is on this machine, so that its admin token file may be read. */
+    boolean isLocal() {
+        var host = URI.create(baseUrl).getHost();
+        return host.equals("127.0.0.1") || host.equals("localhost") || host.equals("[::1]") || host.equals("::1") || host.startsWith("127.");
     }
 
     String baseUrl() {
@@ -349,7 +365,9 @@ final class CapstanClient {
     }
 
     private HttpRequest.Builder request(String pathAndQuery) {
-        return HttpRequest.newBuilder(URI.create(baseUrl + pathAndQuery)).header("User-Agent", "capstan/" + Version.client());
+        var builder = HttpRequest.newBuilder(URI.create(baseUrl + pathAndQuery)).header("User-Agent", "capstan/" + Version.client());
+        token.ifPresent(t -> builder.header("Authorization", "Bearer " + t));
+        return builder;
     }
 
     private static String collectionPath(ResourceType type, Optional<String> namespace) {

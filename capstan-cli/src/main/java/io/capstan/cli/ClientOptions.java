@@ -1,5 +1,6 @@
 package io.capstan.cli;
 
+import io.capstan.core.CapstanConfig;
 import picocli.CommandLine.Option;
 
 import java.util.Map;
@@ -10,6 +11,10 @@ final class ClientOptions {
     @Option(names = "--server", paramLabel = "URL",
             description = "Base URL of the Capstan server (default: $CAPSTAN_SERVER, else " + CapstanClient.DEFAULT_URL + ").")
     private String server;
+
+    @Option(names = "--token", paramLabel = "TOKEN",
+            description = "API token (default: $CAPSTAN_TOKEN, else the server admin's token in $CAPSTAN_HOME/token when the server is local).")
+    private String token;
 
     @Option(names = "--verbose", description = "On error, print the stack trace as well as the message.")
     private boolean verbose;
@@ -22,6 +27,17 @@ final class ClientOptions {
     }
 
     CapstanClient client(Map<String, String> env) {
-        return CapstanClient.of(serverUrl(env));
+        return authenticated(CapstanClient.of(serverUrl(env)), env);
+    }
+
+    /**
+     * {@code client} with the token from {@code --token}, else {@code CAPSTAN_TOKEN}, else, for a server on this
+     * machine, the admin token a local server wrote to {@code $CAPSTAN_HOME/token}.
+     */
+    CapstanClient authenticated(CapstanClient client, Map<String, String> env) {
+        var chosen = Optional.ofNullable(token).filter(s -> !s.isBlank()).map(String::strip)
+                .or(() -> Optional.ofNullable(env.get("CAPSTAN_TOKEN")).filter(s -> !s.isBlank()).map(String::strip))
+                .or(() -> client.isLocal() ? io.capstan.security.AdminToken.read(CapstanConfig.fromEnvironment(env).home()) : Optional.empty());
+        return client.withToken(chosen);
     }
 }

@@ -69,19 +69,20 @@ final class QuickstartCommand implements Callable<Integer> {
             out.println();
             out.flush();
             var url = server.url();
-            var outcome = new ExampleRun(CapstanClient.of(url), out, JOB_DEADLINE).run(example(), EXAMPLE);
+            var token = io.capstan.security.AdminToken.read(config.home());
+            var outcome = new ExampleRun(CapstanClient.of(url).withToken(token), out, JOB_DEADLINE).run(example(), EXAMPLE);
             out.println();
             out.println(summary(outcome));
             boolean pipelineSucceeded = false;
             if (outcome.succeeded()) {
                 out.println();
                 out.println("Now the main job: the iris training pipeline (KFP IR, " + IrisExample.PIPELINE + ").");
-                var iris = new IrisExample(CapstanClient.of(url), out, config.home());
+                var iris = new IrisExample(CapstanClient.of(url).withToken(token), out, config.home());
                 pipelineSucceeded = iris.run(url);
                 var model = iris.onnxModel();
                 if (pipelineSucceeded && model.isPresent()) {
                     out.println();
-                    pipelineSucceeded = new IrisServing(CapstanClient.of(url), out).run(model.get());
+                    pipelineSucceeded = new IrisServing(CapstanClient.of(url).withToken(token), out).run(model.get());
                 }
             }
             out.println();

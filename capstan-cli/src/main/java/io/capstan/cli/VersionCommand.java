@@ -19,7 +19,7 @@ final class VersionCommand extends ClientCommand {
     @Override
     public Integer call() {
         var url = clientOptions.serverUrl(root.env());
-        var client = CapstanClient.of(url, PROBE_TIMEOUT, PROBE_TIMEOUT);
+        var client = clientOptions.authenticated(CapstanClient.of(url, PROBE_TIMEOUT, PROBE_TIMEOUT), root.env());
         Optional<String> server;
         try {
             server = Optional.of(client.serverVersion());

@@ -29,7 +29,7 @@ class EndToEndTest {
     }
 
     private static Cli cli() {
-        return Cli.against(server.url());
+        return Cli.against(server.url()).env("CAPSTAN_HOME", server.config().home().toString());
     }
 
     @Test

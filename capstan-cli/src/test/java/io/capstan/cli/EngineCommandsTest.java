@@ -29,7 +29,7 @@ class EngineCommandsTest {
     }
 
     private static Cli cli() {
-        return Cli.against(server.url());
+        return Cli.against(server.url()).env("CAPSTAN_HOME", server.config().home().toString());
     }
 
     private static String experiment(String name, String min) {

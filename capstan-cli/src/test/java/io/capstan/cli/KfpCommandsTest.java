@@ -51,7 +51,7 @@ class KfpCommandsTest {
     }
 
     private static Cli cli() {
-        return Cli.against(server.url());
+        return Cli.against(server.url()).env("CAPSTAN_HOME", server.config().home().toString());
     }
 
     @Test
@@ -88,6 +88,7 @@ class KfpCommandsTest {
         body.set("pipeline_spec", Json.yaml().readTree(SLEEPER));
         var http = HttpClient.newHttpClient();
         var res = http.send(HttpRequest.newBuilder(URI.create(server.url() + "/apis/v2beta1/runs"))
+                .header("Authorization", "Bearer " + io.capstan.security.AdminToken.read(server.config().home()).orElseThrow())
                 .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body.toString())).build(),
                 HttpResponse.BodyHandlers.ofString());
         assertThat(res.statusCode()).as(res.body()).isEqualTo(200);
@@ -125,6 +126,7 @@ class KfpCommandsTest {
         String shown = "";
         for (int attempt = 0; attempt < 2; attempt++) {
             var res = http.send(HttpRequest.newBuilder(URI.create(server.url() + "/apis/v2beta1/runs"))
+                .header("Authorization", "Bearer " + io.capstan.security.AdminToken.read(server.config().home()).orElseThrow())
                     .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body.toString())).build(),
                     HttpResponse.BodyHandlers.ofString());
             assertThat(res.statusCode()).as(res.body()).isEqualTo(200);

@@ -30,7 +30,7 @@ class ServingCommandsTest {
     }
 
     private static Cli cli() {
-        return Cli.against(server.url());
+        return Cli.against(server.url()).env("CAPSTAN_HOME", server.config().home().toString());
     }
 
     @Test

@@ -19,9 +19,10 @@ import java.util.Optional;
  * @param dbPassword {@code CAPSTAN_DB_PASSWORD}
  * @param s3        the S3 settings, present when {@code CAPSTAN_S3_ENDPOINT} or {@code CAPSTAN_S3_BUCKET} is set
  * @param resync    {@code CAPSTAN_RESYNC_SECONDS}, default 30: how often controllers re-reconcile everything
+ * @param metricsPublic {@code CAPSTAN_METRICS_PUBLIC}, default false: whether {@code /metrics} answers without a token
  */
 public record CapstanConfig(Path home, String host, int port, int grpcPort, String dbUrl, String dbUser, String dbPassword,
-                            Optional<S3Settings> s3, Duration resync) {
+                            Optional<S3Settings> s3, Duration resync, boolean metricsPublic) {
 
     public CapstanConfig {
         Objects.requireNonNull(home, "home");
@@ -60,7 +61,8 @@ public record CapstanConfig(Path home, String host, int port, int grpcPort, Stri
                 env.get("CAPSTAN_DB_USER"),
                 env.get("CAPSTAN_DB_PASSWORD"),
                 s3FromEnvironment(env),
-                Duration.ofSeconds(intVar(env, "CAPSTAN_RESYNC_SECONDS", 30)));
+                Duration.ofSeconds(intVar(env, "CAPSTAN_RESYNC_SECONDS", 30)),
+                "true".equalsIgnoreCase(env.getOrDefault("CAPSTAN_METRICS_PUBLIC", "false").strip()));
     }
 
     /**
@@ -77,19 +79,23 @@ public record CapstanConfig(Path home, String host, int port, int grpcPort, Stri
     public CapstanConfig withHome(Path newHome) {
         boolean embedded = dbUrl.equals(embeddedDbUrl(home));
         return new CapstanConfig(newHome.toAbsolutePath(), host, port, grpcPort,
-                embedded ? embeddedDbUrl(newHome.toAbsolutePath()) : dbUrl, dbUser, dbPassword, s3, resync);
+                embedded ? embeddedDbUrl(newHome.toAbsolutePath()) : dbUrl, dbUser, dbPassword, s3, resync, metricsPublic);
     }
 
     public CapstanConfig withPort(int newPort) {
-        return new CapstanConfig(home, host, newPort, grpcPort, dbUrl, dbUser, dbPassword, s3, resync);
+        return new CapstanConfig(home, host, newPort, grpcPort, dbUrl, dbUser, dbPassword, s3, resync, metricsPublic);
     }
 
     public CapstanConfig withGrpcPort(int newPort) {
-        return new CapstanConfig(home, host, port, newPort, dbUrl, dbUser, dbPassword, s3, resync);
+        return new CapstanConfig(home, host, port, newPort, dbUrl, dbUser, dbPassword, s3, resync, metricsPublic);
     }
 
     public CapstanConfig withDbUrl(String url) {
-        return new CapstanConfig(home, host, port, grpcPort, url, dbUser, dbPassword, s3, resync);
+        return new CapstanConfig(home, host, port, grpcPort, url, dbUser, dbPassword, s3, resync, metricsPublic);
+    }
+
+    public CapstanConfig withMetricsPublic(boolean isPublic) {
+        return new CapstanConfig(home, host, port, grpcPort, dbUrl, dbUser, dbPassword, s3, resync, isPublic);
     }
 
     public boolean isEmbeddedDatabase() {

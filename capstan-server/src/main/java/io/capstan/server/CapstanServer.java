@@ -70,6 +70,8 @@ public final class CapstanServer implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(CapstanServer.class.getName());
     public static final String VERSION = versionFromManifest();
     static final Duration STARTUP_TIMEOUT = Duration.ofMinutes(2);
+    /** How long a workload's token lasts; a trial that runs longer gets a new one when it is launched again. */
+    static final Duration WORKLOAD_TOKEN_TTL = Duration.ofHours(24);
     /** How long {@code /readyz} waits for its checks; a database slower than this counts as not ready. */
     static final Duration READINESS_TIMEOUT = Duration.ofSeconds(2);
 
@@ -82,6 +84,7 @@ public final class CapstanServer implements AutoCloseable {
     private final Database database;
     private final ControllerRuntime controllers;
     private final Serving serving;
+    private final io.capstan.security.TokenStore tokens;
     /** Everything to close at shutdown, in the order it was opened; closed last-opened first. */
     private final List<AutoCloseable> resources;
     private final AtomicBoolean closed = new AtomicBoolean();
@@ -89,8 +92,9 @@ public final class CapstanServer implements AutoCloseable {
 
     private CapstanServer(CapstanConfig config, ResourceStore store, MetadataStore metadata, ArtifactStore artifacts,
                           WebServer web, OipGrpcServer grpc, List<AutoCloseable> resources, Database database,
-                          ControllerRuntime controllers, Serving serving) {
+                          ControllerRuntime controllers, Serving serving, io.capstan.security.TokenStore tokens) {
         this.database = database;
+        this.tokens = tokens;
         this.controllers = controllers;
         this.serving = serving;
         this.config = config;
@@ -134,6 +138,7 @@ public final class CapstanServer implements AutoCloseable {
             var migrated = startup.submit(() -> {
                 database.migrate("store");
                 database.migrate("metadata");
+                database.migrate("security");
                 return true;
             });
             var meters = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
@@ -147,6 +152,11 @@ public final class CapstanServer implements AutoCloseable {
             gc.bindTo(meters);
             cleanup.add(gc);
 
+            var adminToken = io.capstan.security.AdminToken.loadOrCreate(config.home());
+            var tokens = new io.capstan.security.TokenStore(database, clock);
+            io.capstan.security.Authenticator authenticator = adminToken.orElse(tokens);
+            io.capstan.core.security.WorkloadCredentials workloadCredentials =
+                    scope -> tokens.createWorkloadToken(scope, WORKLOAD_TOKEN_TTL).token();
             var store = new JdbiResourceStore(database, clock, meters);
             var metadata = new MetadataStore(database, clock);
             ArtifactStore artifacts;
@@ -213,6 +223,7 @@ public final class CapstanServer implements AutoCloseable {
                         .routing(routing -> {
                             routing.addFilter(new HttpMetricsFilter(meters));
                             routing.addFilter(new StartingFilter(ready::get));
+                            routing.addFilter(new io.capstan.server.http.AuthenticationFilter(authenticator, config.metricsPublic()));
                             var routes = new RouteTable();
                             ProblemHandlers.register(routing, routes);
                             routes.register(routing, "", new ObservabilityApi(meters, readiness, VERSION));
@@ -241,7 +252,7 @@ public final class CapstanServer implements AutoCloseable {
             }
             // Trials report observations to this server's API, so the experiment controller needs its bound port.
             var experiments = new ExperimentReconciler(store, backend, config.workDir().resolve("tuning"), clock,
-                    URI.create("http://" + loopbackHost(config.host()) + ":" + web.port() + "/apis/capstan/v1"));
+                    URI.create("http://" + loopbackHost(config.host()) + ":" + web.port() + "/apis/capstan/v1"), workloadCredentials);
             controllers.register(experiments);
             // A finished workload wakes its owner at once instead of at the owner's next poll.
             workloadEnded.set(s -> {
@@ -253,7 +264,7 @@ public final class CapstanServer implements AutoCloseable {
             // Models load on every replica: a server that does not lead serves what the leader made ready.
             serving.followWhileNotLeading(controllers::isLeading, config.resync());
             awaitControllers(controllers, lease);
-            var server = new CapstanServer(config, store, metadata, artifacts, web, grpc, cleanup, database, controllers, serving);
+            var server = new CapstanServer(config, store, metadata, artifacts, web, grpc, cleanup, database, controllers, serving, tokens);
             ready.set(true);
             Runtime.getRuntime().addShutdownHook(Thread.ofPlatform().unstarted(server::close));
             return server;
@@ -355,6 +366,11 @@ public final class CapstanServer implements AutoCloseable {
 
     Serving serving() {
         return serving;
+    }
+
+    /** Users' and workloads' API tokens. */
+    public io.capstan.security.TokenStore tokens() {
+        return tokens;
     }
 
     public int port() {

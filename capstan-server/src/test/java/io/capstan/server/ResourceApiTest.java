@@ -217,7 +217,8 @@ class ResourceApiTest {
         var start = server.get("/apis/capstan/v1/namespaces/default/jobs").json().path("metadata").path("resourceVersion").asText();
         server.apply(job("watched", "[\"true\"]"));
         var request = java.net.http.HttpRequest.newBuilder(java.net.URI.create(server.server.url()
-                + "/apis/capstan/v1/namespaces/default/jobs?watch=true&resourceVersion=" + start)).build();
+                + "/apis/capstan/v1/namespaces/default/jobs?watch=true&resourceVersion=" + start))
+                .header("Authorization", "Bearer " + server.adminToken()).build();
         var response = server.http.send(request, java.net.http.HttpResponse.BodyHandlers.ofLines());
         try (var lines = response.body()) {
             var added = lines.filter(l -> l.startsWith("data:")).filter(l -> l.contains("\"watched\"")).findFirst();

@@ -127,12 +127,15 @@ class ServerCrashTest {
 
     private HttpResponse<String> post(int port, String path, String yaml) throws Exception {
         return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
+                .header("Authorization", "Bearer " + io.capstan.security.AdminToken.read(home).orElseThrow())
                 .header("Content-Type", "application/yaml").timeout(Duration.ofSeconds(30))
                 .POST(HttpRequest.BodyPublishers.ofString(yaml)).build(), HttpResponse.BodyHandlers.ofString());
     }
 
     private JsonNode get(int port, String path) throws Exception {
-        var r = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path)).timeout(Duration.ofSeconds(30)).build(),
+        var r = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
+                        .header("Authorization", "Bearer " + io.capstan.security.AdminToken.read(home).orElseThrow())
+                        .timeout(Duration.ofSeconds(30)).build(),
                 HttpResponse.BodyHandlers.ofString());
         return Json.json().readTree(r.body());
     }

@@ -31,7 +31,7 @@ final class TestServer implements AutoCloseable {
         return CapstanConfig.fromEnvironment(Map.of("CAPSTAN_HOME", home.toString(), "CAPSTAN_PORT", "0", "CAPSTAN_RESYNC_SECONDS", "5"));
     }
 
-    record Reply(int status, String contentType, String body) {
+    record Reply(int status, String contentType, String body, String challenge) {
         JsonNode json() {
             try {
                 return Json.json().readTree(body);
@@ -42,7 +42,13 @@ final class TestServer implements AutoCloseable {
     }
 
     Reply send(String method, String path, String body, String contentType) {
+        return send(method, path, body, contentType, Map.of("Authorization", "Bearer " + adminToken()));
+    }
+
+    /** Sends with exactly {@code headers} besides Content-Type: no token unless they carry one. */
+    Reply send(String method, String path, String body, String contentType, Map<String, String> headers) {
         var builder = HttpRequest.newBuilder(URI.create(server.url() + path)).timeout(Duration.ofSeconds(30));
+        headers.forEach(builder::header);
         if (contentType != null) builder.header("Content-Type", contentType);
         // As curl does for large bodies: wait for 100 Continue, so that a server refusing the body early (413)
         // answers before the client has written megabytes into a connection about to close.
@@ -51,13 +57,24 @@ final class TestServer implements AutoCloseable {
         builder.method(method, publisher);
         try {
             var res = http.send(builder.build(), HttpResponse.BodyHandlers.ofString());
-            return new Reply(res.statusCode(), res.headers().firstValue("Content-Type").orElse(""), res.body());
+            return new Reply(res.statusCode(), res.headers().firstValue("Content-Type").orElse(""), res.body(),
+                    res.headers().firstValue("WWW-Authenticate").orElse(""));
         } catch (IOException e) {
             throw new AssertionError(method + " " + path + " failed: " + e, e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new AssertionError("interrupted", e);
         }
+    }
+
+    /** Sends as the holder of {@code token}, or with no token when it is null. */
+    Reply sendAs(String token, String method, String path, String body, String contentType) {
+        return send(method, path, body, contentType, token == null ? Map.of() : Map.of("Authorization", "Bearer " + token));
+    }
+
+    /** The server admin's token, which the server wrote to its home on start. */
+    String adminToken() {
+        return io.capstan.security.AdminToken.read(server.config().home()).orElseThrow();
     }
 
     Reply get(String path) {

@@ -56,6 +56,7 @@ class UnknownPathTest {
     static Answer send(String method, String path) {
         var request = HttpRequest.newBuilder(URI.create(server.server.url() + path)).timeout(Duration.ofSeconds(30))
                 .header("Content-Type", "application/json")
+                .header("Authorization", "Bearer " + server.adminToken())
                 .method(method, method.equals("GET") || method.equals("HEAD") || method.equals("DELETE") || method.equals("OPTIONS")
                         ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString("{}"))
                 .build();

@@ -13,6 +13,7 @@ import io.capstan.store.LabelSelector;
 import io.capstan.store.ListQuery;
 import io.capstan.store.Reconciler;
 import io.capstan.store.ResourceStore;
+import io.capstan.core.security.WorkloadCredentials;
 import java.net.URI;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -68,27 +69,33 @@ public final class ExperimentReconciler implements Reconciler {
      *                 trial templates under {@code <workRoot>/trial-templates/<namespace>/<configMapName>/<templatePath>}
      */
     public ExperimentReconciler(ResourceStore store, Backend backend, Path workRoot, Clock clock) {
-        this(store, backend, workRoot, clock, "", SearchCatalog.KATIB);
+        this(store, backend, workRoot, clock, "", SearchCatalog.KATIB, WorkloadCredentials.none());
     }
 
     /**
      * As {@link #ExperimentReconciler(ResourceStore, Backend, Path, Clock)}, giving each trial the URL of its
-     * observation endpoint in {@code CAPSTAN_OBSERVATION_URL}.
+     * observation endpoint in {@code CAPSTAN_OBSERVATION_URL} and a token for it alone in {@code CAPSTAN_TOKEN}.
      *
      * @param apiBase the base {@link TrialApi} is mounted under, such as {@code http://127.0.0.1:8080/apis/capstan/v1}
      */
-    public ExperimentReconciler(ResourceStore store, Backend backend, Path workRoot, Clock clock, URI apiBase) {
-        this(store, backend, workRoot, clock, apiBase.toString(), SearchCatalog.KATIB);
+    public ExperimentReconciler(ResourceStore store, Backend backend, Path workRoot, Clock clock, URI apiBase,
+                                WorkloadCredentials credentials) {
+        this(store, backend, workRoot, clock, apiBase.toString(), SearchCatalog.KATIB, credentials);
     }
 
     ExperimentReconciler(ResourceStore store, Backend backend, Path workRoot, Clock clock, String apiBase, SearchCatalog catalog) {
+        this(store, backend, workRoot, clock, apiBase, catalog, WorkloadCredentials.none());
+    }
+
+    private ExperimentReconciler(ResourceStore store, Backend backend, Path workRoot, Clock clock, String apiBase,
+                                 SearchCatalog catalog, WorkloadCredentials credentials) {
         this.store = Objects.requireNonNull(store, "store");
         this.backend = Objects.requireNonNull(backend, "backend");
         this.workRoot = Objects.requireNonNull(workRoot, "workRoot");
         this.clock = Objects.requireNonNull(clock, "clock");
         this.catalog = Objects.requireNonNull(catalog, "catalog");
         this.reader = new ExperimentSpecReader(catalog);
-        this.runner = new TrialRunner(store, backend, workRoot, clock, apiBase);
+        this.runner = new TrialRunner(store, backend, workRoot, clock, apiBase, credentials);
         this.factory = new TrialFactory(store, workRoot);
     }
 

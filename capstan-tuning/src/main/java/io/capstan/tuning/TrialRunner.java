@@ -16,6 +16,8 @@ import io.capstan.core.Resource;
 import io.capstan.core.ResourceStatus;
 import io.capstan.core.TransientException;
 import io.capstan.store.ResourceStore;
+import io.capstan.core.security.WorkloadCredentials;
+import io.capstan.core.security.WorkloadScope;
 import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.nio.charset.StandardCharsets;
@@ -49,8 +51,11 @@ final class TrialRunner {
     private final Clock clock;
     /** Base of the observation API, such as {@code http://127.0.0.1:8080/apis/capstan/v1}; empty when not served. */
     private final String observationBaseUrl;
+    private final WorkloadCredentials credentials;
 
-    TrialRunner(ResourceStore store, Backend backend, Path workRoot, Clock clock, String observationBaseUrl) {
+    TrialRunner(ResourceStore store, Backend backend, Path workRoot, Clock clock, String observationBaseUrl,
+                WorkloadCredentials credentials) {
+        this.credentials = java.util.Objects.requireNonNull(credentials, "credentials");
         this.store = store;
         this.backend = backend;
         this.workRoot = workRoot;
@@ -252,6 +257,8 @@ final class TrialRunner {
         if (rewrite) env.put("CAPSTAN_METRICS_FILE", local);
         if (!observationBaseUrl.isEmpty()) {
             env.put("CAPSTAN_OBSERVATION_URL", TrialApi.url(observationBaseUrl, trial.metadata().namespace(), trial.metadata().name()));
+            var token = credentials.tokenFor(new WorkloadScope(trial.metadata().namespace(), WorkloadScope.TRIAL_OBSERVATIONS, trial.metadata().name()));
+            if (!token.isEmpty()) env.put(WorkloadCredentials.ENV, token);
         }
         var job = TrialJobs.resourceFor(trial, runSpec, env, text -> rewrite ? text.replace(original, local) : text);
         Resource created;
@@ -425,6 +432,8 @@ final class TrialRunner {
         if (rewrite) env.put("CAPSTAN_METRICS_FILE", local);
         if (!observationBaseUrl.isEmpty()) {
             env.put("CAPSTAN_OBSERVATION_URL", TrialApi.url(observationBaseUrl, trial.metadata().namespace(), trial.metadata().name()));
+            var token = credentials.tokenFor(new WorkloadScope(trial.metadata().namespace(), WorkloadScope.TRIAL_OBSERVATIONS, trial.metadata().name()));
+            if (!token.isEmpty()) env.put(WorkloadCredentials.ENV, token);
         }
         // A container's workingDir is honoured; a relative one is taken from the server's working directory, so that
         // an experiment applied from a checkout finds the checkout's scripts. Trial files stay in the trial folder.

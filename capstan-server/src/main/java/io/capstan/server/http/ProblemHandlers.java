@@ -54,6 +54,11 @@ public final class ProblemHandlers {
             send(res, Status.BAD_REQUEST_400, body);
         });
         routing.error(NotFoundException.class, (req, res, e) -> send(res, Status.NOT_FOUND_404, problem(req, Status.NOT_FOUND_404, "Not found", e.getMessage())));
+        routing.error(io.capstan.core.security.AccessDeniedException.class, (req, res, e) -> send(res, Status.FORBIDDEN_403, problem(req, Status.FORBIDDEN_403, "Forbidden", e.getMessage())));
+        routing.error(io.capstan.core.security.UnauthenticatedException.class, (req, res, e) -> {
+            res.header(HeaderNames.WWW_AUTHENTICATE, AuthenticationFilter.CHALLENGE);
+            send(res, Status.UNAUTHORIZED_401, problem(req, Status.UNAUTHORIZED_401, "Unauthorized", e.getMessage()));
+        });
         routing.error(ConflictException.class, (req, res, e) -> send(res, Status.CONFLICT_409, problem(req, Status.CONFLICT_409, "Conflict", e.getMessage())));
         routing.error(PayloadTooLargeException.class, (req, res, e) -> send(res, Status.REQUEST_ENTITY_TOO_LARGE_413, problem(req, Status.REQUEST_ENTITY_TOO_LARGE_413, "Payload too large", e.getMessage())));
         routing.error(UnsupportedMediaTypeException.class, (req, res, e) -> send(res, Status.UNSUPPORTED_MEDIA_TYPE_415, problem(req, Status.UNSUPPORTED_MEDIA_TYPE_415, "Unsupported media type", e.getMessage())));

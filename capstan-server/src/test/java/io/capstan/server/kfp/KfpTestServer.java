@@ -44,7 +44,8 @@ final class KfpTestServer implements AutoCloseable {
     }
 
     Reply send(String method, String path, HttpRequest.BodyPublisher body, String contentType) {
-        var b = HttpRequest.newBuilder(URI.create(server.url() + API + path)).timeout(Duration.ofSeconds(30)).method(method, body);
+        var b = HttpRequest.newBuilder(URI.create(server.url() + API + path)).timeout(Duration.ofSeconds(30)).method(method, body)
+                .header("Authorization", "Bearer " + io.capstan.security.AdminToken.read(server.config().home()).orElseThrow());
         if (contentType != null) b.header("Content-Type", contentType);
         // As curl does for large bodies: a server refusing the body early (413) answers before it is all sent.
         if (body.contentLength() > 1024 * 1024) b.expectContinue(true);

@@ -1,0 +1,22 @@
+package io.capstan.core.security;
+
+import java.util.Objects;
+
+/**
+ * What a workload's token lets it do: one purpose, on one subject, in its own namespace. A trial's token may push
+ * that trial's observations; a pipeline step's token may read its run's artifacts. Nothing else accepts them.
+ *
+ * @param namespace the workload's namespace
+ * @param purpose   {@link #TRIAL_OBSERVATIONS} or {@link #RUN_ARTIFACTS}
+ * @param subject   the trial's name, or the run's id
+ */
+public record WorkloadScope(String namespace, String purpose, String subject) {
+    public static final String TRIAL_OBSERVATIONS = "trial-observations";
+    public static final String RUN_ARTIFACTS = "run-artifacts";
+
+    public WorkloadScope {
+        Objects.requireNonNull(namespace, "namespace");
+        Objects.requireNonNull(purpose, "purpose");
+        Objects.requireNonNull(subject, "subject");
+    }
+}

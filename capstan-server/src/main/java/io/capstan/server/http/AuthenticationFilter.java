@@ -1,0 +1,93 @@
+package io.capstan.server.http;
+
+import io.capstan.core.security.Caller;
+import io.capstan.core.security.WorkloadScope;
+import io.capstan.security.Authenticator;
+import io.helidon.http.HeaderNames;
+import io.helidon.http.Method;
+import io.helidon.http.Status;
+import io.helidon.webserver.http.Filter;
+import io.helidon.webserver.http.FilterChain;
+import io.helidon.webserver.http.RoutingRequest;
+import io.helidon.webserver.http.RoutingResponse;
+import java.lang.System.Logger.Level;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.regex.Pattern;
+
+/**
+ * Lets a request past only with {@code Authorization: Bearer <token>} naming a known caller, which it registers in
+ * the request's context for the routes to authorise. {@code /healthz} and {@code /readyz} need no token, nor does
+ * {@code /metrics} when the server was started with {@code --metrics-public}. A workload's token reaches only the
+ * one route its scope names.
+ */
+public final class AuthenticationFilter implements Filter {
+    private static final System.Logger LOG = System.getLogger(AuthenticationFilter.class.getName());
+    static final String CHALLENGE = "Bearer realm=\"capstan\"";
+    private static final String BEARER = "bearer ";
+    private static final Pattern OBSERVATIONS = Pattern.compile("/apis/capstan/v1/namespaces/([^/]+)/trials/([^/]+)/observations");
+
+    private final Authenticator authenticator;
+    private final Set<String> publicPaths;
+
+    public AuthenticationFilter(Authenticator authenticator, boolean metricsPublic) {
+        this.authenticator = Objects.requireNonNull(authenticator, "authenticator");
+        this.publicPaths = metricsPublic ? Set.of("/healthz", "/readyz", "/metrics") : Set.of("/healthz", "/readyz");
+    }
+
+    @Override
+    public void filter(FilterChain chain, RoutingRequest req, RoutingResponse res) {
+        var path = req.path().path();
+        if (publicPaths.contains(path)) {
+            chain.proceed();
+            return;
+        }
+        var header = req.headers().first(HeaderNames.AUTHORIZATION);
+        if (header.isEmpty()) {
+            refuse(req, res, "this endpoint needs a token: send 'Authorization: Bearer <token>'. The server admin's token is in "
+                    + "$CAPSTAN_HOME/token on the server's machine; 'capstan tokens create' makes one for a user");
+            return;
+        }
+        var value = header.get();
+        if (value.length() <= BEARER.length() || !value.regionMatches(true, 0, BEARER, 0, BEARER.length())) {
+            refuse(req, res, "the Authorization header must be 'Bearer <token>'");
+            return;
+        }
+        Optional<Caller> caller;
+        try {
+            caller = authenticator.authenticate(value.substring(BEARER.length()).strip());
+        } catch (RuntimeException e) {
+            LOG.log(Level.WARNING, "cannot check a token", e);
+            ProblemHandlers.send(res, Status.SERVICE_UNAVAILABLE_503, ProblemHandlers.problem(req, Status.SERVICE_UNAVAILABLE_503,
+                    "Try again later", "the server cannot check tokens at the moment; try again shortly"));
+            return;
+        }
+        if (caller.isEmpty()) {
+            refuse(req, res, "the token is unknown, expired or revoked");
+            return;
+        }
+        if (caller.get().workload().isPresent() && !workloadMayCall(caller.get().workload().get(), req.prologue().method(), path)) {
+            ProblemHandlers.send(res, Status.FORBIDDEN_403, ProblemHandlers.problem(req, Status.FORBIDDEN_403, "Forbidden",
+                    "a workload's token may only " + caller.get().workload().get().purpose().replace('-', ' ')
+                            + " of " + caller.get().workload().get().subject() + " in namespace " + caller.get().workload().get().namespace()));
+            return;
+        }
+        req.context().register(caller.get());
+        chain.proceed();
+    }
+
+    /** A trial's token may push that trial's observations; nothing else takes a workload's token yet. */
+    static boolean workloadMayCall(WorkloadScope scope, Method method, String path) {
+        if (scope.purpose().equals(WorkloadScope.TRIAL_OBSERVATIONS) && method.equals(Method.POST)) {
+            var m = OBSERVATIONS.matcher(path);
+            return m.matches() && m.group(1).equals(scope.namespace()) && m.group(2).equals(scope.subject());
+        }
+        return false;
+    }
+
+    private static void refuse(RoutingRequest req, RoutingResponse res, String detail) {
+        res.header(HeaderNames.WWW_AUTHENTICATE, CHALLENGE);
+        ProblemHandlers.send(res, Status.UNAUTHORIZED_401, ProblemHandlers.problem(req, Status.UNAUTHORIZED_401, "Unauthorized", detail));
+    }
+}
