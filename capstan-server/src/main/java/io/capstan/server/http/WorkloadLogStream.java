@@ -12,6 +12,8 @@ import java.util.List;
 
 /** Writes a workload's log lines as plain text: its last lines, then, when following, new ones until it ends. */
 public final class WorkloadLogStream {
+    static final Duration LAUNCH_WAIT = Duration.ofMinutes(1);
+    private static final Duration LAUNCH_POLL = Duration.ofMillis(20);
     private final Backend backend;
     private final Clock clock;
 
@@ -20,8 +22,20 @@ public final class WorkloadLogStream {
         this.clock = clock;
     }
 
-    /** Copies the last {@code tail} lines of {@code workloadId}, then, if {@code follow}, more until it ends or {@code deadline}. */
+    /**
+     * Copies the last {@code tail} lines of {@code workloadId}, then, if {@code follow}, more until it ends or {@code deadline}.
+     * A controller records a workload's id in its owner's status before it launches it; until the launch, there are
+     * no lines, and a follower waits for the launch (at most {@link #LAUNCH_WAIT}).
+     */
     public void copy(String workloadId, int tail, boolean follow, Instant deadline, OutputStream out) throws IOException {
+        if (backend.find(workloadId).isEmpty()) {
+            if (!follow) return;
+            var launchDeadline = min(deadline, clock.instant().plus(LAUNCH_WAIT));
+            while (backend.find(workloadId).isEmpty()) {
+                if (!clock.instant().isBefore(launchDeadline)) return;
+                java.util.concurrent.locks.LockSupport.parkNanos(LAUNCH_POLL.toNanos());
+            }
+        }
         var lines = backend.tail(workloadId, tail);
         long next = write(out, lines, lines.isEmpty() ? 0 : lines.getFirst().number());
         if (lines.isEmpty()) next = 0;
@@ -36,6 +50,10 @@ public final class WorkloadLogStream {
                 }
             }
         }
+    }
+
+    private static Instant min(Instant a, Instant b) {
+        return a.isBefore(b) ? a : b;
     }
 
     private static long write(OutputStream out, List<LogLine> lines, long next) throws IOException {
