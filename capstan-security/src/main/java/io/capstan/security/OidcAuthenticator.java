@@ -91,10 +91,8 @@ public final class OidcAuthenticator implements Authenticator {
     private DefaultJWTProcessor<SecurityContext> newProcessor(URI jwks) {
         JWKSource<SecurityContext> keys;
         try {
-            keys = JWKSourceBuilder.create(jwks.toURL())
-                    .retrying(false)
-                    .rateLimited(settings.keyRefreshLimit().toMillis())
-                    .build();
+            var builder = JWKSourceBuilder.<SecurityContext>create(jwks.toURL()).retrying(false);
+            keys = (settings.keyRefreshLimit().isZero() ? builder.rateLimited(false) : builder.rateLimited(settings.keyRefreshLimit().toMillis())).build();
         } catch (java.net.MalformedURLException e) {
             throw new IllegalStateException("the JWKS URL " + jwks + " is not a URL", e);
         }

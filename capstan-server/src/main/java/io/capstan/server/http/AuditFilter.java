@@ -44,23 +44,25 @@ public final class AuditFilter implements Filter {
 
     @Override
     public void filter(FilterChain chain, RoutingRequest req, RoutingResponse res) {
+        // Read before routing: a route registered under a prefix sees the path without it.
+        var method = req.prologue().method();
+        var path = req.path().path();
+        var namespace = req.query().first("namespace").orElse("");
         try {
             chain.proceed();
         } finally {
-            record(req, res.status().code());
+            record(req, method, path, namespace, res.status().code());
         }
     }
 
-    private void record(RoutingRequest req, int status) {
-        var method = req.prologue().method();
-        var path = req.path().path();
+    private void record(RoutingRequest req, Method method, String path, String queryNamespace, int status) {
         var denial = req.context().get(Denial.class).map(Denial::reason)
                 .orElse(status == 401 ? Denial.INVALID : status == 403 ? Denial.FORBIDDEN : "");
         boolean denied = !denial.isEmpty() && (status == 401 || status == 403 || status == 421);
         boolean mutating = MUTATING.contains(method) && !InferenceAccess.isInferencePath(path) && path.startsWith("/apis/");
         if (!denied && !mutating) return;
         if (denied) Counter.builder("capstan.auth.failures").tag("reason", denial).register(meters).increment();
-        var target = Target.of(method, path, req.query().first("namespace").orElse(""));
+        var target = Target.of(method, path, queryNamespace);
         var outcome = denied ? "denied" : status < 400 ? "success" : "failure";
         Counter.builder("capstan.audit.records").tag("verb", target.verb()).tag("outcome", outcome).register(meters).increment();
         var user = req.context().get(Caller.class).map(Caller::user).orElse(ANONYMOUS);

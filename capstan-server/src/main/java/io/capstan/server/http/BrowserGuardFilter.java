@@ -18,7 +18,8 @@ import java.util.Set;
  * Refuses what only a browser tricked by another site would send, before any token is looked at:
  * <ul>
  * <li>a {@code Host} that is neither a loopback name or address nor one of {@code --allowed-hosts}: 421, so that a
- *     page whose DNS name was re-pointed at this machine (DNS rebinding) cannot reach the API;</li>
+ *     page whose DNS name was re-pointed at this machine (DNS rebinding) cannot reach the API ({@code /healthz} and
+ *     {@code /readyz} answer any host);</li>
  * <li>an {@code Origin} that is not the server's own ({@code http(s)://} and the {@code Host} the request came to): 403;</li>
  * <li>a POST, PUT, PATCH or DELETE with a body that is not JSON ({@code application/json}, {@code application/*+json})
  *     or YAML ({@code application/yaml}), or multipart on KFP's upload routes: 415. HTML forms can send only
@@ -42,7 +43,10 @@ public final class BrowserGuardFilter implements Filter {
     @Override
     public void filter(FilterChain chain, RoutingRequest req, RoutingResponse res) {
         var host = req.headers().first(HeaderNames.HOST).orElse("");
-        if (!host.isEmpty() && !hostAllowed(hostName(host))) {
+        var path = req.path().path();
+        // Probes (a kubelet's send the pod's address as Host) reach the health routes, which tell nothing.
+        boolean health = path.equals("/healthz") || path.equals("/readyz");
+        if (!host.isEmpty() && !health && !hostAllowed(hostName(host))) {
             req.context().register(new Denial(Denial.HOST));
             ProblemHandlers.send(res, Status.create(421, "Misdirected Request"), ProblemHandlers.problem(req, Status.create(421, "Misdirected Request"),
                     "Host not allowed", "this server does not answer to the host name '" + Names.printable(hostName(host))
@@ -58,7 +62,6 @@ public final class BrowserGuardFilter implements Filter {
         }
         var method = req.prologue().method();
         if (MUTATING.contains(method) && hasBody(req)) {
-            var path = req.path().path();
             var type = req.headers().contentType().map(ct -> ct.mediaType().text().toLowerCase(Locale.ROOT)).orElse("");
             var inference = InferenceAccess.isInferencePath(path);
             boolean accepted = inference ? type.equals("application/json")
