@@ -59,6 +59,10 @@ public final class OidcAuthenticator implements Authenticator {
         } catch (ParseException | BadJOSEException e) {
             LOG.log(Level.DEBUG, "refused a JWT: " + e.getMessage());
             return Optional.empty();
+        } catch (com.nimbusds.jose.jwk.source.RateLimitReachedException e) {
+            // The keys were fetched moments ago and do not hold this key id: an unknown key, not an outage.
+            LOG.log(Level.DEBUG, "refused a JWT signed with a key id the provider's keys lack");
+            return Optional.empty();
         } catch (KeySourceException e) {
             throw new TransientException("cannot fetch the OIDC provider's keys: " + e.getMessage(), e);
         } catch (JOSEException e) {

@@ -26,6 +26,10 @@ public record OidcSettings(URI issuer, String audience, String userClaim, Option
         userClaim = userClaim == null || userClaim.isBlank() ? DEFAULT_USER_CLAIM : userClaim.strip();
         Objects.requireNonNull(jwksUrl, "jwksUrl");
         Objects.requireNonNull(keyRefreshLimit, "keyRefreshLimit");
+        // nimbus-jose-jwt caches the keys for 5 minutes and wants its rate limit below that.
+        if (keyRefreshLimit.isNegative() || keyRefreshLimit.compareTo(Duration.ofMinutes(5)) >= 0) {
+            throw new IllegalArgumentException("the key refresh limit must be from 0 to under 5 minutes, got " + keyRefreshLimit);
+        }
         if (!isHttp(issuer)) {
             throw InvalidSpecException.of("oidc-issuer", "--oidc-issuer must be an http:// or https:// URL, got '" + Names.printable(issuer.toString()) + "'");
         }

@@ -171,6 +171,17 @@ class OidcAuthenticatorTest {
     }
 
     @Test
+    void anUnknownKeyIdWithinTheRefreshLimitIsRefusedNotAnOutage() throws Exception {
+        var limited = new OidcAuthenticator(OidcSettings.of(issuer, AUDIENCE, null, null).withKeyRefreshLimit(Duration.ofMinutes(2)));
+        assertThat(limited.authenticate(rs256(claims().build()))).isPresent();
+        int fetches = jwksFetches.get();
+        var unknownKid = new RSAKeyGenerator(2048).keyID("nobody-else").generate();
+        // Each is a refusal, not an outage; the keys are fetched again at most once within the limit.
+        for (int i = 0; i < 4; i++) assertThat(limited.authenticate(rs256(claims().build(), unknownKid))).isEmpty();
+        assertThat(jwksFetches.get()).as("fetches within the limit").isLessThanOrEqualTo(fetches + 1);
+    }
+
+    @Test
     void settingsRefuseAnIssuerWithoutAudienceOrAUrlThatIsNotHttp() {
         assertThatThrownBy(() -> OidcSettings.of(issuer, "", null, null)).isInstanceOf(InvalidSpecException.class)
                 .hasMessageContaining("oidc-audience");
