@@ -38,6 +38,8 @@ import java.util.function.BooleanSupplier;
                 RunsCommand.class,
                 PipelinesCommand.class,
                 ExperimentsCommand.class,
+                TokensCommand.class,
+                AuditCommand.class,
                 VersionCommand.class,
                 CommandLine.HelpCommand.class,
         },
@@ -55,7 +57,8 @@ import java.util.function.BooleanSupplier;
         footer = {
                 "  CAPSTAN_SERVER   server URL of client commands (default " + CapstanClient.DEFAULT_URL + ")",
                 "  CAPSTAN_HOME     data folder of server and quickstart (default ~/.capstan)",
-                "  CAPSTAN_PORT, CAPSTAN_GRPC_PORT, CAPSTAN_DB_URL",
+                "  CAPSTAN_TOKEN    API token of client commands (default: a local server's $CAPSTAN_HOME/token)",
+                "  CAPSTAN_PORT, CAPSTAN_GRPC_PORT, CAPSTAN_DB_URL, CAPSTAN_ALLOWED_HOSTS, CAPSTAN_OIDC_ISSUER",
                 "                   server settings; flags override them",
         })
 public final class Capstan implements Callable<Integer> {

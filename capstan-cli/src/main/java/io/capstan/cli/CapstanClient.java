@@ -300,6 +300,24 @@ final class CapstanClient {
         return json(send(request, HttpResponse.BodyHandlers.ofByteArray()), source);
     }
 
+    /** A GET of a path of Capstan's API ({@code /apis/capstan/v1} + {@code path}) with query parameters. */
+    JsonNode apiGet(String path, Map<String, String> params) {
+        return getJson(API + path + query(params), "");
+    }
+
+    /** A POST of a JSON body to a path of Capstan's API. */
+    JsonNode apiPost(String path, String jsonBody) {
+        var request = request(API + path).header("Content-Type", "application/json").header("Accept", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(jsonBody)).timeout(requestTimeout).build();
+        return json(send(request, HttpResponse.BodyHandlers.ofByteArray()), "");
+    }
+
+    /** A DELETE of a path of Capstan's API, such as {@code /tokens/{id}}; {@code segments} are encoded. */
+    JsonNode apiDelete(String collection, String name) {
+        var request = request(API + collection + "/" + segment(name)).header("Accept", "application/json").DELETE().timeout(requestTimeout).build();
+        return json(send(request, HttpResponse.BodyHandlers.ofByteArray()), "");
+    }
+
     /** Whether {@code GET /readyz} answers 200. */
     boolean isReady() {
         var request = request("/readyz").GET().timeout(requestTimeout).build();

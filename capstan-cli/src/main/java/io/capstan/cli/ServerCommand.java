@@ -41,11 +41,36 @@ final class ServerCommand implements Callable<Integer> {
     @Option(names = "--verbose", description = "On error, print the stack trace as well as the message.")
     private boolean verbose;
 
+    @Option(names = "--metrics-public", description = "Serve /metrics without a token (default: $CAPSTAN_METRICS_PUBLIC, else false).")
+    private boolean metricsPublic;
+
+    @Option(names = "--allowed-hosts", paramLabel = "NAMES",
+            description = "Host names, comma-separated, that requests may address besides localhost and loopback addresses "
+                    + "(default: $CAPSTAN_ALLOWED_HOSTS); others are refused, against DNS rebinding.")
+    private String allowedHosts;
+
+    @Option(names = "--oidc-issuer", paramLabel = "URL",
+            description = "Also accept JWTs from this OpenID Connect issuer, such as Dex or Keycloak (default: $CAPSTAN_OIDC_ISSUER).")
+    private String oidcIssuer;
+
+    @Option(names = "--oidc-audience", paramLabel = "ID",
+            description = "The client id the JWT's aud must name; required with --oidc-issuer (default: $CAPSTAN_OIDC_AUDIENCE).")
+    private String oidcAudience;
+
+    @Option(names = "--oidc-user-claim", paramLabel = "CLAIM",
+            description = "The claim that names the user (default: $CAPSTAN_OIDC_USER_CLAIM, else email).")
+    private String oidcUserClaim;
+
+    @Option(names = "--oidc-jwks-url", paramLabel = "URL",
+            description = "Where the signing keys are (default: $CAPSTAN_OIDC_JWKS_URL, else the issuer's discovery document).")
+    private String oidcJwksUrl;
+
     @Override
     public Integer call() throws InterruptedException {
         var config = config(root.env());
+        var security = security(root.env());
         long startNanos = System.nanoTime();
-        var server = start(config);
+        var server = start(config, security);
         // Ctrl-C ends the JVM; closing here lets the database and child processes stop cleanly.
         Runtime.getRuntime().addShutdownHook(Thread.ofPlatform().name("capstan-shutdown").unstarted(server::close));
         var out = spec.commandLine().getOut();
@@ -62,13 +87,30 @@ final class ServerCommand implements Callable<Integer> {
         if (port != null) config = config.withPort(port);
         if (grpcPort != null) config = config.withGrpcPort(grpcPort);
         else if (port != null && port == 0 && !env.containsKey("CAPSTAN_GRPC_PORT")) config = config.withGrpcPort(0);
+        if (metricsPublic) config = config.withMetricsPublic(true);
         return config;
+    }
+
+    /** OIDC and host names: each flag, else its environment variable. */
+    io.capstan.security.SecuritySettings security(Map<String, String> env) {
+        return io.capstan.security.SecuritySettings.of(
+                flagOrEnv(allowedHosts, env, "CAPSTAN_ALLOWED_HOSTS"), flagOrEnv(oidcIssuer, env, "CAPSTAN_OIDC_ISSUER"),
+                flagOrEnv(oidcAudience, env, "CAPSTAN_OIDC_AUDIENCE"), flagOrEnv(oidcUserClaim, env, "CAPSTAN_OIDC_USER_CLAIM"),
+                flagOrEnv(oidcJwksUrl, env, "CAPSTAN_OIDC_JWKS_URL"));
+    }
+
+    private static String flagOrEnv(String flag, Map<String, String> env, String name) {
+        return flag != null ? flag : env.get(name);
     }
 
     /** Starts the server, turning a port already in use into a sentence that says what to do. */
     static CapstanServer start(CapstanConfig config) {
+        return start(config, io.capstan.security.SecuritySettings.defaults());
+    }
+
+    static CapstanServer start(CapstanConfig config, io.capstan.security.SecuritySettings security) {
         try {
-            return CapstanServer.start(config);
+            return CapstanServer.start(config, security);
         } catch (RuntimeException e) {
             for (Throwable t = e; t != null; t = t.getCause()) {
                 if (t instanceof BindException) {

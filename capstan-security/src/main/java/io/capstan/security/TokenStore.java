@@ -52,8 +52,9 @@ public final class TokenStore implements Authenticator {
 
     /** A token for a person; {@code ttl} empty means it does not expire. */
     public IssuedToken createUserToken(String user, Optional<Duration> ttl, String description) {
-        if (user == null || user.isBlank() || user.length() > 320 || user.startsWith("system:") || !user.strip().equals(user)) {
-            throw InvalidSpecException.of("user", "a user name is 1 to 320 characters without surrounding spaces and does not start with 'system:'");
+        if (user == null || !OidcAuthenticator.acceptableUser(user)) {
+            throw InvalidSpecException.of("user", "a user name is 1 to 320 characters without surrounding spaces, control or format "
+                    + "characters, and does not start with 'system:'");
         }
         if (description.length() > MAX_DESCRIPTION) {
             throw InvalidSpecException.of("description", "a description is at most " + MAX_DESCRIPTION + " characters");

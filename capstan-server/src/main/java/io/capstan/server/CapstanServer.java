@@ -85,6 +85,7 @@ public final class CapstanServer implements AutoCloseable {
     private final ControllerRuntime controllers;
     private final Serving serving;
     private final io.capstan.security.TokenStore tokens;
+    private final io.capstan.security.AuditLog audit;
     /** Everything to close at shutdown, in the order it was opened; closed last-opened first. */
     private final List<AutoCloseable> resources;
     private final AtomicBoolean closed = new AtomicBoolean();
@@ -92,8 +93,10 @@ public final class CapstanServer implements AutoCloseable {
 
     private CapstanServer(CapstanConfig config, ResourceStore store, MetadataStore metadata, ArtifactStore artifacts,
                           WebServer web, OipGrpcServer grpc, List<AutoCloseable> resources, Database database,
-                          ControllerRuntime controllers, Serving serving, io.capstan.security.TokenStore tokens) {
+                          ControllerRuntime controllers, Serving serving, io.capstan.security.TokenStore tokens,
+                          io.capstan.security.AuditLog audit) {
         this.database = database;
+        this.audit = audit;
         this.tokens = tokens;
         this.controllers = controllers;
         this.serving = serving;
@@ -122,8 +125,13 @@ public final class CapstanServer implements AutoCloseable {
         return ResourceKinds.of(all);
     }
 
-    /** Starts everything and returns when {@code /readyz} answers 200. */
+    /** Starts everything and returns when {@code /readyz} answers 200; no OIDC, and only loopback host names. */
     public static CapstanServer start(CapstanConfig config) {
+        return start(config, io.capstan.security.SecuritySettings.defaults());
+    }
+
+    /** Starts everything with {@code security}'s OIDC provider and host names, and returns when {@code /readyz} answers 200. */
+    public static CapstanServer start(CapstanConfig config, io.capstan.security.SecuritySettings security) {
         var clock = Clock.systemUTC();
         var cleanup = new ArrayList<AutoCloseable>();
         try {
@@ -155,6 +163,11 @@ public final class CapstanServer implements AutoCloseable {
             var adminToken = io.capstan.security.AdminToken.loadOrCreate(config.home());
             var tokens = new io.capstan.security.TokenStore(database, clock);
             io.capstan.security.Authenticator authenticator = adminToken.orElse(tokens);
+            if (security.oidc().isPresent()) authenticator = authenticator.orElse(new io.capstan.security.OidcAuthenticator(security.oidc().get()));
+            var audit = new io.capstan.security.AuditLog(database);
+            var auditFilter = new io.capstan.server.http.AuditFilter(audit, meters, clock);
+            var allowedHosts = new ArrayList<>(security.allowedHosts());
+            if (!loopbackHost(config.host()).equals("127.0.0.1")) allowedHosts.add(config.host());
             io.capstan.core.security.WorkloadCredentials workloadCredentials =
                     scope -> tokens.createWorkloadToken(scope, WORKLOAD_TOKEN_TTL).token();
             var store = new JdbiResourceStore(database, clock, meters);
@@ -212,7 +225,10 @@ public final class CapstanServer implements AutoCloseable {
             WebServer web;
             OipGrpcServer grpc;
             try (startup) {
-                var grpcStarted = startup.submit(() -> startGrpc(config, serving));
+                var checkedBy = authenticator;
+                var grpcAuth = new OipGrpcServer.Authentication(token -> checkedBy.authenticate(token).map(io.capstan.core.security.Caller::user),
+                        serving.endpoint()::allowsAnonymous, (method, model, reason) -> auditFilter.grpcDenied(method, "", model, reason));
+                var grpcStarted = startup.submit(() -> startGrpc(config, serving, grpcAuth));
                 var webStarted = startup.submit(() -> WebServer.builder()
                         .host(config.host())
                         .port(config.port())
@@ -223,10 +239,14 @@ public final class CapstanServer implements AutoCloseable {
                         .routing(routing -> {
                             routing.addFilter(new HttpMetricsFilter(meters));
                             routing.addFilter(new StartingFilter(ready::get));
-                            routing.addFilter(new io.capstan.server.http.AuthenticationFilter(authenticator, config.metricsPublic()));
+                            routing.addFilter(auditFilter);
+                            routing.addFilter(new io.capstan.server.http.BrowserGuardFilter(allowedHosts));
+                            routing.addFilter(new io.capstan.server.http.AuthenticationFilter(checkedBy, config.metricsPublic(),
+                                    serving.access()::allowsAnonymous));
                             var routes = new RouteTable();
                             ProblemHandlers.register(routing, routes);
                             routes.register(routing, "", new ObservabilityApi(meters, readiness, VERSION));
+                            routes.register(routing, "/apis/capstan/v1", new io.capstan.server.http.SecurityApi(tokens, audit, clock));
                             routes.register(routing, "/apis/capstan/v1", new JobLogsApi(store, backend, clock));
                             routes.register(routing, "/apis/capstan/v1", new TrialApi(store, backend, clock));
                             routes.register(routing, "/apis/capstan/v1", new io.capstan.server.training.TrainingLogsApi(store, backend, clock));
@@ -264,7 +284,7 @@ public final class CapstanServer implements AutoCloseable {
             // Models load on every replica: a server that does not lead serves what the leader made ready.
             serving.followWhileNotLeading(controllers::isLeading, config.resync());
             awaitControllers(controllers, lease);
-            var server = new CapstanServer(config, store, metadata, artifacts, web, grpc, cleanup, database, controllers, serving, tokens);
+            var server = new CapstanServer(config, store, metadata, artifacts, web, grpc, cleanup, database, controllers, serving, tokens, audit);
             ready.set(true);
             Runtime.getRuntime().addShutdownHook(Thread.ofPlatform().unstarted(server::close));
             return server;
@@ -300,9 +320,9 @@ public final class CapstanServer implements AutoCloseable {
         }
     }
 
-    private static OipGrpcServer startGrpc(CapstanConfig config, Serving serving) {
+    private static OipGrpcServer startGrpc(CapstanConfig config, Serving serving, OipGrpcServer.Authentication auth) {
         try {
-            return OipGrpcServer.start(serving.endpoint(), config.host(), config.grpcPort(), OipGrpcServer.Options.defaults());
+            return OipGrpcServer.start(serving.endpoint(), config.host(), config.grpcPort(), OipGrpcServer.Options.defaults().withAuthentication(auth));
         } catch (UncheckedIOException e) {
             throw new IllegalStateException("cannot serve the Open Inference Protocol's gRPC on " + config.host() + ":" + config.grpcPort()
                     + ": " + e.getMessage() + "; stop the other process or choose another port (--grpc-port, CAPSTAN_GRPC_PORT)", e);
@@ -371,6 +391,11 @@ public final class CapstanServer implements AutoCloseable {
     /** Users' and workloads' API tokens. */
     public io.capstan.security.TokenStore tokens() {
         return tokens;
+    }
+
+    /** The audit log of mutating and refused requests. */
+    public io.capstan.security.AuditLog audit() {
+        return audit;
     }
 
     public int port() {

@@ -8,7 +8,7 @@ public final class ServerMain {
     }
 
     public static void main(String[] args) throws InterruptedException {
-        var server = CapstanServer.start(CapstanConfig.fromEnvironment(System.getenv()));
+        var server = CapstanServer.start(CapstanConfig.fromEnvironment(System.getenv()), io.capstan.security.SecuritySettings.fromEnvironment(System.getenv()));
         System.out.println("Capstan listening on " + server.url());
         server.awaitTermination();
     }

@@ -24,7 +24,12 @@ final class TestServer implements AutoCloseable {
     }
 
     TestServer(CapstanConfig config) {
-        this.server = CapstanServer.start(config);
+        this(config, io.capstan.security.SecuritySettings.defaults());
+    }
+
+    /** A server with an OIDC provider or allowed host names. */
+    TestServer(CapstanConfig config, io.capstan.security.SecuritySettings security) {
+        this.server = CapstanServer.start(config, security);
     }
 
     static CapstanConfig config(Path home) {
@@ -70,6 +75,58 @@ final class TestServer implements AutoCloseable {
     /** Sends as the holder of {@code token}, or with no token when it is null. */
     Reply sendAs(String token, String method, String path, String body, String contentType) {
         return send(method, path, body, contentType, token == null ? Map.of() : Map.of("Authorization", "Bearer " + token));
+    }
+
+    /**
+     * Sends one HTTP/1.1 request over a plain socket, for headers {@link HttpClient} will not send as given (such as
+     * {@code Host}), and returns the status code and body. The request closes the connection.
+     */
+    Reply sendRaw(String method, String path, Map<String, String> headers, String body) {
+        try (var socket = new java.net.Socket("127.0.0.1", server.port())) {
+            socket.setSoTimeout(30_000);
+            var bytes = body == null ? new byte[0] : body.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            var head = new StringBuilder(method + " " + path + " HTTP/1.1\r\n");
+            headers.forEach((k, v) -> head.append(k).append(": ").append(v).append("\r\n"));
+            head.append("Connection: close\r\n");
+            if (body != null) head.append("Content-Length: ").append(bytes.length).append("\r\n");
+            head.append("\r\n");
+            var out = socket.getOutputStream();
+            out.write(head.toString().getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
+            out.write(bytes);
+            out.flush();
+            var in = new java.io.DataInputStream(new java.io.BufferedInputStream(socket.getInputStream()));
+            var headerText = new StringBuilder();
+            for (String line; (line = readLine(in)) != null && !line.isEmpty(); ) headerText.append(line).append('\n');
+            int status = Integer.parseInt(headerText.substring(9, 12));
+            var contentType = headerField(headerText.toString(), "content-type");
+            var length = headerField(headerText.toString(), "content-length");
+            var content = length.isEmpty() ? new byte[0] : in.readNBytes(Integer.parseInt(length));
+            return new Reply(status, contentType, new String(content, java.nio.charset.StandardCharsets.UTF_8), "");
+        } catch (IOException e) {
+            throw new AssertionError(method + " " + path + " failed: " + e, e);
+        }
+    }
+
+    private static String readLine(java.io.InputStream in) throws IOException {
+        var line = new StringBuilder();
+        for (int c; (c = in.read()) >= 0; ) {
+            if (c == '\n') return line.toString().strip();
+            line.append((char) c);
+        }
+        return line.isEmpty() ? null : line.toString();
+    }
+
+    private static String headerField(String headers, String name) {
+        return headers.lines().filter(l -> l.toLowerCase(java.util.Locale.ROOT).startsWith(name + ":"))
+                .map(l -> l.substring(name.length() + 1).strip()).findFirst().orElse("");
+    }
+
+    /** The value of the Prometheus sample {@code name} whose labels include each of {@code labels} (such as reason="missing"), or 0. */
+    double metric(String name, String... labels) {
+        var text = get("/metrics").body();
+        return text.lines().filter(l -> l.startsWith(name + "{") || l.startsWith(name + " "))
+                .filter(l -> java.util.Arrays.stream(labels).allMatch(l::contains))
+                .mapToDouble(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1))).sum();
     }
 
     /** The server admin's token, which the server wrote to its home on start. */

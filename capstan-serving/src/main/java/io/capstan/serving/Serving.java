@@ -58,6 +58,7 @@ public final class Serving implements AutoCloseable {
     private final ModelServer server;
     private final InferenceServiceReconciler reconciler;
     private final InferenceHttpService http;
+    private final io.capstan.serving.http.InferenceAccess access;
     private final InferenceGraphReconciler graphReconciler;
     private final ResourceStore store;
     private volatile ServingFollower follower;
@@ -86,6 +87,7 @@ public final class Serving implements AutoCloseable {
         var graphs = new InferenceGraphs(server);
         this.graphReconciler = new InferenceGraphReconciler(store, graphs, clock, baseUrl);
         this.http = new InferenceHttpService(server, options.maxBodyBytes(), graphs);
+        this.access = new io.capstan.serving.http.InferenceAccess(server);
     }
 
     /** InferenceService, ServingRuntime, ClusterServingRuntime and InferenceGraph. */
@@ -119,6 +121,11 @@ public final class Serving implements AutoCloseable {
     public void followWhileNotLeading(java.util.function.BooleanSupplier leading, Duration resync) {
         if (follower != null) throw new IllegalStateException("already following");
         follower = ServingFollower.start(store, reconciler, leading, resync);
+    }
+
+    /** Which inference requests may come without a token: those to a model whose InferenceService opted out. */
+    public io.capstan.serving.http.InferenceAccess access() {
+        return access;
     }
 
     /** OIP v2 REST and V1 routes; register at the routing's root. */

@@ -14,6 +14,7 @@ import java.lang.System.Logger.Level;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
+import java.util.function.Predicate;
 import java.util.regex.Pattern;
 
 /**
@@ -30,10 +31,20 @@ public final class AuthenticationFilter implements Filter {
 
     private final Authenticator authenticator;
     private final Set<String> publicPaths;
+    private final Predicate<String> anonymousAllowed;
 
     public AuthenticationFilter(Authenticator authenticator, boolean metricsPublic) {
+        this(authenticator, metricsPublic, path -> false);
+    }
+
+    /**
+     * @param anonymousAllowed whether a request without a token may go to a path: the inference routes of a model
+     *                         whose InferenceService opted out of authentication
+     */
+    public AuthenticationFilter(Authenticator authenticator, boolean metricsPublic, Predicate<String> anonymousAllowed) {
         this.authenticator = Objects.requireNonNull(authenticator, "authenticator");
         this.publicPaths = metricsPublic ? Set.of("/healthz", "/readyz", "/metrics") : Set.of("/healthz", "/readyz");
+        this.anonymousAllowed = Objects.requireNonNull(anonymousAllowed, "anonymousAllowed");
     }
 
     @Override
@@ -45,13 +56,17 @@ public final class AuthenticationFilter implements Filter {
         }
         var header = req.headers().first(HeaderNames.AUTHORIZATION);
         if (header.isEmpty()) {
-            refuse(req, res, "this endpoint needs a token: send 'Authorization: Bearer <token>'. The server admin's token is in "
+            if (anonymousAllowed.test(path)) {
+                chain.proceed();
+                return;
+            }
+            refuse(req, res, Denial.MISSING, "this endpoint needs a token: send 'Authorization: Bearer <token>'. The server admin's token is in "
                     + "$CAPSTAN_HOME/token on the server's machine; 'capstan tokens create' makes one for a user");
             return;
         }
         var value = header.get();
         if (value.length() <= BEARER.length() || !value.regionMatches(true, 0, BEARER, 0, BEARER.length())) {
-            refuse(req, res, "the Authorization header must be 'Bearer <token>'");
+            refuse(req, res, Denial.INVALID, "the Authorization header must be 'Bearer <token>'");
             return;
         }
         Optional<Caller> caller;
@@ -64,10 +79,12 @@ public final class AuthenticationFilter implements Filter {
             return;
         }
         if (caller.isEmpty()) {
-            refuse(req, res, "the token is unknown, expired or revoked");
+            refuse(req, res, Denial.INVALID, "the token is unknown, expired or revoked");
             return;
         }
         if (caller.get().workload().isPresent() && !workloadMayCall(caller.get().workload().get(), req.prologue().method(), path)) {
+            req.context().register(caller.get());
+            req.context().register(new Denial(Denial.FORBIDDEN));
             ProblemHandlers.send(res, Status.FORBIDDEN_403, ProblemHandlers.problem(req, Status.FORBIDDEN_403, "Forbidden",
                     "a workload's token may only " + caller.get().workload().get().purpose().replace('-', ' ')
                             + " of " + caller.get().workload().get().subject() + " in namespace " + caller.get().workload().get().namespace()));
@@ -86,7 +103,8 @@ public final class AuthenticationFilter implements Filter {
         return false;
     }
 
-    private static void refuse(RoutingRequest req, RoutingResponse res, String detail) {
+    private static void refuse(RoutingRequest req, RoutingResponse res, String reason, String detail) {
+        req.context().register(new Denial(reason));
         res.header(HeaderNames.WWW_AUTHENTICATE, CHALLENGE);
         ProblemHandlers.send(res, Status.UNAUTHORIZED_401, ProblemHandlers.problem(req, Status.UNAUTHORIZED_401, "Unauthorized", detail));
     }

@@ -27,10 +27,7 @@ public final class Bodies {
         if (declared.isPresent() && declared.getAsLong() > MAX_BODY_BYTES) {
             throw tooLarge(declared.getAsLong());
         }
-        var contentType = req.headers().contentType().map(ct -> ct.mediaType().text()).orElse("");
-        if (!contentType.isEmpty() && !(contentType.contains("json") || contentType.contains("yaml") || contentType.startsWith("text/"))) {
-            throw new UnsupportedMediaTypeException("content type '" + contentType + "' is not accepted; send application/json or application/yaml");
-        }
+        var contentType = req.headers().contentType().map(ct -> ct.mediaType().text().toLowerCase(java.util.Locale.ROOT)).orElse("");
         var out = new ByteArrayOutputStream();
         try (var in = req.content().inputStream()) {
             var buf = new byte[16384];
@@ -41,6 +38,13 @@ public final class Bodies {
             }
         } catch (IOException e) {
             throw new TransientException("could not read the request body: " + e.getMessage(), e);
+        }
+        // As BrowserGuardFilter: what an HTML form can send without a preflight (text/plain, a form, no type) is refused.
+        boolean accepted = contentType.equals("application/json") || contentType.equals("application/yaml")
+                || contentType.startsWith("application/") && contentType.endsWith("+json") || contentType.isEmpty() && out.size() == 0;
+        if (!accepted) {
+            throw new UnsupportedMediaTypeException((contentType.isEmpty() ? "a request body needs a Content-Type"
+                    : "content type '" + io.capstan.core.Names.printable(contentType) + "' is not accepted") + "; send application/json or application/yaml");
         }
         try {
             return StandardCharsets.UTF_8.newDecoder()

@@ -9,6 +9,9 @@ import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.Objects;
+import java.util.Optional;
+import java.util.function.BiPredicate;
+import java.util.function.Function;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
@@ -69,8 +72,11 @@ public final class OipGrpcServer implements AutoCloseable {
         Server server = NettyServerBuilder.forAddress(new InetSocketAddress(host, port))
                 .directExecutor()
                 .maxInboundMessageSize(options.maxMessageBytes())
-                .addService(ServerInterceptors.intercept(new InferenceGrpcService(endpoint, executor),
-                        new NamespaceInterceptor()))
+                .addService(options.authentication().isPresent()
+                        // Interceptors run last-added first: authentication before the namespace is read.
+                        ? ServerInterceptors.intercept(new InferenceGrpcService(endpoint, executor),
+                                new NamespaceInterceptor(), new AuthInterceptor(options.authentication().get()))
+                        : ServerInterceptors.intercept(new InferenceGrpcService(endpoint, executor), new NamespaceInterceptor()))
                 .build();
         try {
             server.start();
@@ -113,12 +119,38 @@ public final class OipGrpcServer implements AutoCloseable {
     }
 
     /**
+     * How calls authenticate: {@code authenticator} turns a bearer token from the {@code authorization} metadata into
+     * the caller's name (empty when unknown); {@code anonymousModel} says whether a model (namespace, name) answers
+     * calls without a token; {@code onDenied} hears of every refused call, for the audit log and metrics.
+     */
+    public record Authentication(Function<String, Optional<String>> authenticator, BiPredicate<String, String> anonymousModel,
+                                 DenialListener onDenied) {
+        public Authentication {
+            Objects.requireNonNull(authenticator, "authenticator");
+            Objects.requireNonNull(anonymousModel, "anonymousModel");
+            Objects.requireNonNull(onDenied, "onDenied");
+        }
+    }
+
+    /** Hears of a call refused for want of a valid token. */
+    @FunctionalInterface
+    public interface DenialListener {
+        /**
+         * @param method the gRPC method, such as {@code inference.GRPCInferenceService/ModelInfer}
+         * @param model  the model the call named, or empty
+         * @param reason missing (no token) or invalid (a token not accepted)
+         */
+        void denied(String method, String model, String reason);
+    }
+
+    /**
      * Server settings.
      *
      * @param maxMessageBytes the largest request message accepted; larger ones get RESOURCE_EXHAUSTED
      * @param shutdownGrace how long {@link #close()} lets calls in flight finish
+     * @param authentication how calls authenticate; empty to take every call (embedded use and tests)
      */
-    public record Options(int maxMessageBytes, Duration shutdownGrace) {
+    public record Options(int maxMessageBytes, Duration shutdownGrace, Optional<Authentication> authentication) {
 
         public Options {
             if (maxMessageBytes <= 0) {
@@ -128,6 +160,11 @@ public final class OipGrpcServer implements AutoCloseable {
             if (shutdownGrace.isNegative()) {
                 throw new IllegalArgumentException("OIP gRPC shutdown grace must be >= 0, got " + shutdownGrace);
             }
+            Objects.requireNonNull(authentication, "authentication");
+        }
+
+        public Options(int maxMessageBytes, Duration shutdownGrace) {
+            this(maxMessageBytes, shutdownGrace, Optional.empty());
         }
 
         /** 64 MiB messages and a 5 second shutdown grace. */
@@ -136,11 +173,15 @@ public final class OipGrpcServer implements AutoCloseable {
         }
 
         public Options withMaxMessageBytes(int bytes) {
-            return new Options(bytes, shutdownGrace);
+            return new Options(bytes, shutdownGrace, authentication);
         }
 
         public Options withShutdownGrace(Duration grace) {
-            return new Options(maxMessageBytes, grace);
+            return new Options(maxMessageBytes, grace, authentication);
+        }
+
+        public Options withAuthentication(Authentication auth) {
+            return new Options(maxMessageBytes, shutdownGrace, Optional.of(auth));
         }
     }
 }

@@ -44,6 +44,14 @@ public interface InferenceEndpoint {
         return fallback;
     }
 
+    /**
+     * Whether the model answers callers without a token: its InferenceService set the
+     * {@code serving.capstan.io/enable-auth: "false"} annotation. False for an unknown model.
+     */
+    default boolean allowsAnonymous(String namespace, String name) {
+        return false;
+    }
+
     /** @throws ModelNotFoundException when there is no such model or version */
     ModelMetadata modelMetadata(String namespace, String name, String version);
 

@@ -176,6 +176,7 @@ public final class InferenceServiceReconciler implements Reconciler {
         var spec = InferenceServiceSpec.parse(isvc.spec(), problems);
         var model = server.register(key.namespace(), key.name());
         model.maxRequestBytes(maxRequestBytes(isvc).orElse(0));
+        model.allowsAnonymous(io.capstan.serving.http.InferenceAccess.optsOut(isvc.metadata().annotations()));
         if (spec == null) {
             var message = problems.errors().stream().map(Object::toString).reduce((a, b) -> a + "; " + b).orElse("invalid spec");
             writeStatus(isvc, isvc.status().withPhase("Failed").withObservedGeneration(isvc.metadata().generation())

@@ -117,6 +117,13 @@ public final class ModelServer implements InferenceEndpoint, AutoCloseable {
     }
 
     @Override
+    public boolean allowsAnonymous(String namespace, String name) {
+        var names = namespace == null ? null : byNamespace.get(namespace);
+        var model = names == null || name == null ? null : names.get(name);
+        return model != null && model.allowsAnonymous();
+    }
+
+    @Override
     public ModelMetadata modelMetadata(String namespace, String name, String version) {
         var model = get(namespace, name);
         var revision = model.revision(version);

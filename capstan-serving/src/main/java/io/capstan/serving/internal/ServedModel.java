@@ -17,6 +17,7 @@ public final class ServedModel {
     private volatile Route route = Route.NONE;
     private volatile String notReadyReason = "the model is loading";
     private volatile int maxRequestBytes;
+    private volatile boolean allowsAnonymous;
 
     ServedModel(String namespace, String name) {
         this.namespace = namespace;
@@ -52,6 +53,15 @@ public final class ServedModel {
 
     public void maxRequestBytes(int bytes) {
         this.maxRequestBytes = bytes;
+    }
+
+    /** Whether callers without a token may reach this model. */
+    public boolean allowsAnonymous() {
+        return allowsAnonymous;
+    }
+
+    public void allowsAnonymous(boolean anonymous) {
+        this.allowsAnonymous = anonymous;
     }
 
     public boolean ready() {
