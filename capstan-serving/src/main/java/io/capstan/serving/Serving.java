@@ -10,6 +10,10 @@ import io.capstan.serving.internal.InferenceServiceReconciler;
 import io.capstan.serving.internal.ModelServer;
 import io.capstan.serving.internal.ModelStorage;
 import io.capstan.serving.internal.ServingFollower;
+import io.capstan.serving.internal.RevisionSettings;
+import io.capstan.serving.python.HostProcessLauncher;
+import io.capstan.serving.python.ModelProcesses;
+import io.capstan.serving.python.SklearnModelRuntime;
 import io.capstan.serving.runtime.Runtimes;
 import io.capstan.serving.spec.ServingKinds;
 import io.capstan.store.Reconciler;
@@ -82,7 +86,10 @@ public final class Serving implements AutoCloseable {
         this.store = store;
         this.server = new ModelServer(options.autoscaleInterval());
         var storage = new ModelStorage(workDir.resolve("model-cache"), artifacts, s3Buckets, options.downloadTimeout());
-        this.reconciler = new InferenceServiceReconciler(store, server, storage, Runtimes.builtIn(), meters, clock, baseUrl, workDir);
+        var processes = new ModelProcesses(new HostProcessLauncher(), workDir.resolve("processes"),
+                InferenceServiceReconciler.DEFAULT_START_TIMEOUT);
+        var runtimes = Runtimes.builtIn().with(new SklearnModelRuntime(processes, RevisionSettings.defaults().timeout()));
+        this.reconciler = new InferenceServiceReconciler(store, server, storage, runtimes, meters, clock, baseUrl, workDir, processes);
         var graphs = new InferenceGraphs(server);
         this.graphReconciler = new InferenceGraphReconciler(store, graphs, clock, baseUrl);
         this.http = new InferenceHttpService(server, options.maxBodyBytes(), graphs);
