@@ -30,13 +30,8 @@ class SKLearnModel(Model):
                 files = sorted(p for p in path.iterdir() if p.suffix in MODEL_EXTENSIONS) if path.is_dir() else []
         if not files:
             raise RuntimeError("no model.joblib, model.pkl or model.pickle in %s" % self.model_dir)
-        if files[0].suffix == ".joblib":
-            import joblib
-            self._model = joblib.load(files[0])
-        else:
-            import pickle
-            with open(files[0], "rb") as f:
-                self._model = pickle.load(f)
+        import joblib  # reads joblib dumps and plain pickles alike, as KServe's sklearnserver relies on
+        self._model = joblib.load(files[0])
         if not hasattr(self._model, "predict"):
             raise RuntimeError("%s holds a %s, which has no predict method" % (files[0].name, type(self._model).__name__))
         self.ready = True
