@@ -594,8 +594,11 @@ public final class InferenceServiceReconciler implements Reconciler {
                 .withCondition("Ready", ready, readyReason, readyMessage, now)
                 .withCondition(latestReadyCondition);
         if (spec.hasTransformer()) {
-            // the transformer answers every request, so it is ready exactly when the service is
-            status = status.withCondition("TransformerReady", ready, readyReason, readyMessage, now);
+            // the latest revision has the transformer: it is ready when that revision serves
+            boolean transformerReady = ready && latest.state().equals(RevisionRecord.READY);
+            String reason = transformerReady ? "RevisionServing" : latest.state().equals(RevisionRecord.FAILED) ? "RevisionFailed" : "Loading";
+            status = status.withCondition("TransformerReady", transformerReady, reason,
+                    latest.state().equals(RevisionRecord.FAILED) ? latest.name() + " failed: " + latest.reason() : "", now);
         } else {
             status = component(status, "TransformerReady", false, "spec.transformer", spec, now);
         }
