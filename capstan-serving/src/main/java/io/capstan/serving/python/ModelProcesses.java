@@ -76,7 +76,7 @@ public final class ModelProcesses {
         var spec = new ProcessSpec(launch.name(), launch.image(), command, env, launch.modelDir(), port, log, launch.workingDir());
         var server = new SupervisedServer(launcher, spec, startTimeout, client);
         server.start();
-        return new ProcessModel(server, launch.modelName(), platform, client, callTimeout);
+        return new ProcessModel(server, launch.modelName(), platform, callTimeout);
     }
 
     private static int freePort() throws ModelLoadException {

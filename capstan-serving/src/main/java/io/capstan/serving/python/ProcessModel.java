@@ -10,10 +10,6 @@ import io.capstan.serving.api.TensorMetadata;
 import io.capstan.serving.http.OipJson;
 import io.capstan.serving.runtime.LoadedModel;
 import java.io.IOException;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
@@ -29,24 +25,24 @@ public final class ProcessModel implements LoadedModel {
     private final SupervisedServer server;
     private final String modelName;
     private final String platform;
-    private final HttpClient client;
     private final Duration timeout;
-    private final URI v2;
-    private final URI v1;
+    private final String v2;
+    private final String v1;
+    private final LoopbackHttp http;
 
     /**
      * @param modelName the name the process serves the model under (the InferenceService's name)
      * @param timeout the longest one call may take
      */
-    public ProcessModel(SupervisedServer server, String modelName, String platform, HttpClient client, Duration timeout) {
+    public ProcessModel(SupervisedServer server, String modelName, String platform, Duration timeout) {
         this.server = server;
         this.modelName = modelName;
         this.platform = platform;
-        this.client = client;
         this.timeout = timeout;
         var encoded = java.net.URLEncoder.encode(modelName, StandardCharsets.UTF_8).replace("+", "%20");
-        this.v2 = server.base().resolve("/v2/models/" + encoded + "/infer");
-        this.v1 = server.base().resolve("/v1/models/" + encoded + ":predict");
+        this.v2 = "/v2/models/" + encoded + "/infer";
+        this.v1 = "/v1/models/" + encoded + ":predict";
+        this.http = new LoopbackHttp(server.spec().port());
     }
 
     public SupervisedServer server() {
@@ -74,6 +70,11 @@ public final class ProcessModel implements LoadedModel {
     }
 
     @Override
+    public boolean callsOutOfProcess() {
+        return true;
+    }
+
+    @Override
     public boolean batchable() {
         return false;
     }
@@ -93,23 +94,18 @@ public final class ProcessModel implements LoadedModel {
         return OipJson.readResponse(post(v2, body), modelName).outputs();
     }
 
-    private byte[] post(URI uri, byte[] body) {
-        HttpResponse<byte[]> response;
+    private byte[] post(String path, byte[] body) {
+        LoopbackHttp.Answer response;
         try {
-            var request = HttpRequest.newBuilder(uri).timeout(timeout).header("Content-Type", "application/json")
-                    .POST(HttpRequest.BodyPublishers.ofByteArray(body)).build();
-            response = client.send(request, HttpResponse.BodyHandlers.ofByteArray());
-        } catch (java.net.http.HttpTimeoutException e) {
+            response = http.post(path, body, timeout);
+        } catch (java.net.SocketTimeoutException e) {
             throw new ModelFailedException("the model server process of '" + modelName + "' did not answer within "
                     + timeout.toSeconds() + " s", e);
         } catch (IOException e) {
             throw new ModelNotReadyException("the model server process of '" + modelName + "' cannot be reached ("
                     + e.getClass().getSimpleName() + "); it is being restarted, try again shortly");
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new ModelNotReadyException("interrupted while calling the model server process of '" + modelName + "'");
         }
-        int status = response.statusCode();
+        int status = response.status();
         if (status == 200) return response.body();
         var message = errorOf(response.body());
         switch (status) {
@@ -135,5 +131,6 @@ public final class ProcessModel implements LoadedModel {
     @Override
     public void close() {
         server.close();
+        http.close();
     }
 }

@@ -57,6 +57,15 @@ public interface LoadedModel extends AutoCloseable {
         return false;
     }
 
+    /**
+     * Whether a call waits on another process (a model server over HTTP) rather than computing here: such calls run
+     * on the request's virtual thread, which parks while it waits, instead of on the replica's platform-thread lane
+     * that keeps native calls off the carriers (and would hold the process to as many calls as this machine has cores).
+     */
+    default boolean callsOutOfProcess() {
+        return false;
+    }
+
     @Override
     void close();
 }

@@ -149,17 +149,21 @@ class ModelServer:
 def _handler(server):
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        # headers and body in one write, and no Nagle: else a delayed ACK holds every answer back by up to 40 ms
+        disable_nagle_algorithm = True
 
         def log_message(self, fmt, *args):
             pass
 
         def _send(self, status, body):
             data = json.dumps(body, default=_model.json_default).encode()
-            self.send_response(status)
+            self.send_response_only(status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+            self._headers_buffer.append(b"\r\n")
+            self._headers_buffer.append(data)
+            self.wfile.write(b"".join(self._headers_buffer))
+            self._headers_buffer = []
 
         def _guarded(self, work):
             try:
