@@ -353,7 +353,8 @@ public final class InferenceServiceReconciler implements Reconciler {
         Path path;
         if (model.storageUri() == null) {
             if (!choice.implementation().name().equals(io.capstan.serving.runtime.JavaModelRuntime.NAME)) {
-                throw new ModelLoadException(model.path() + ".storageUri is required for model format " + model.format());
+                // KServe's multi-model serving: the predictor hosts TrainedModels, each served under its own name
+                return () -> new MultiModelHost(key.name(), model.format());
             }
             path = emptyModelDir;
         } else {
