@@ -243,6 +243,29 @@ class PythonServingTest {
     }
 
     @Test
+    void torchScriptAndTensorFlowAreRefusedAtOnceWithWhatToDoNothingHangs() throws Exception {
+        for (var format : new String[] {"pytorch", "tensorflow"}) {
+            long start = System.nanoTime();
+            var isvc = reconciled("""
+                    apiVersion: serving.kserve.io/v1beta1
+                    kind: InferenceService
+                    metadata: {name: %s}
+                    spec:
+                      predictor:
+                        model: {modelFormat: {name: %s}, storageUri: %s}
+                    """.formatted(format, format, irisModel));
+            assertThat(Duration.ofNanos(System.nanoTime() - start)).as(format).isLessThan(Duration.ofSeconds(10));
+            assertThat(isvc.status().phase()).isEqualTo("Failed");
+            assertThat(isvc.status().condition("Ready").orElseThrow().message()).contains("onnx");
+            long before = System.nanoTime();
+            var answer = http.post("/v2/models/" + format + "/infer",
+                    "{\"inputs\": [{\"name\": \"x\", \"shape\": [1], \"datatype\": \"FP32\", \"data\": [1]}]}");
+            assertThat(answer.statusCode()).isEqualTo(503);
+            assertThat(Duration.ofNanos(System.nanoTime() - before)).isLessThan(Duration.ofSeconds(5));
+        }
+    }
+
+    @Test
     void aBadPickleFailsTheRevisionWithTheProcessesReason() throws Exception {
         var broken = dir.resolve("broken");
         Files.createDirectories(broken);
