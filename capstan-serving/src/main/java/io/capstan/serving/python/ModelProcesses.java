@@ -72,6 +72,8 @@ public final class ModelProcesses {
         env.put("PYTHONPATH", pythonPath() + (inherited == null || inherited.isEmpty() ? "" : java.io.File.pathSeparator + inherited)
                 + (launch.env().containsKey("PYTHONPATH") ? java.io.File.pathSeparator + launch.env().get("PYTHONPATH") : ""));
         env.put("PYTHONUNBUFFERED", "1");
+        // the kserve shim exits when this process is gone, so that a Capstan killed with -9 leaves no server behind
+        env.put("CAPSTAN_PARENT_PID", Long.toString(ProcessHandle.current().pid()));
         var log = workDir.resolve("logs").resolve(launch.name().replace('/', '_') + "-" + SEQUENCE.incrementAndGet() + ".log");
         var spec = new ProcessSpec(launch.name(), launch.image(), command, env, launch.modelDir(), port, log, launch.workingDir());
         var server = new SupervisedServer(launcher, spec, startTimeout, client);

@@ -266,6 +266,21 @@ class PythonServingTest {
     }
 
     @Test
+    void aServerWhoseCapstanDiedExitsRatherThanLingering() throws Exception {
+        // sh stands in for a Capstan killed with -9: it starts the server as Capstan does, then is gone
+        var python = dir.resolve("python");
+        var shim = PythonFiles.install(python);
+        var script = "CAPSTAN_PARENT_PID=$$ PYTHONPATH=" + shim + " " + PythonInterpreter.command() + " -m sklearnserver --model_dir "
+                + irisModel + " --model_name orphan --http_port 0 >/dev/null 2>&1 & echo $!; sleep 8";
+        var parent = new ProcessBuilder("sh", "-c", script).redirectErrorStream(true).start();
+        long pid = Long.parseLong(new String(parent.getInputStream().readNBytes(32)).strip().lines().findFirst().orElseThrow());
+        var server = ProcessHandle.of(pid).orElseThrow();
+        assertThat(parent.waitFor(30, TimeUnit.SECONDS)).isTrue();
+        assertThat(server.isAlive()).as("the server outlived its parent's sleep, so it was running").isTrue();
+        assertThat(server.onExit().get(15, TimeUnit.SECONDS).isAlive()).isFalse();
+    }
+
+    @Test
     void aBadPickleFailsTheRevisionWithTheProcessesReason() throws Exception {
         var broken = dir.resolve("broken");
         Files.createDirectories(broken);

@@ -107,6 +107,7 @@ class ModelServer:
         for model in models:
             if hasattr(model, "start"):
                 model.start()
+        _exit_with_parent()
         try:
             self._server.serve_forever()
         finally:
@@ -144,6 +145,22 @@ class ModelServer:
     def explain(self, name, body, headers):
         model = self.model(name)
         return self._loop.run(_model.call(model.explain, body, headers=headers))
+
+
+def _exit_with_parent():
+    """Under Capstan (CAPSTAN_PARENT_PID set): exit when Capstan does, even when it was killed and could not stop us."""
+    parent = os.environ.get("CAPSTAN_PARENT_PID")
+    if not parent or not parent.isdigit() or os.getppid() != int(parent):
+        return  # not Capstan's own child (e.g. in a container): nothing to watch
+
+    def watch():
+        import time
+        while True:
+            time.sleep(1)
+            if os.getppid() != int(parent):
+                logger.warning("Capstan (pid %s) is gone; exiting", parent)
+                os._exit(0)
+    threading.Thread(target=watch, name="capstan-parent-watch", daemon=True).start()
 
 
 def _handler(server):
