@@ -96,7 +96,7 @@ public final class InferenceServiceReconciler implements Reconciler {
         this.store = store;
         this.server = server;
         this.storage = storage;
-        this.selection = new RuntimeSelection(store, runtimes);
+        this.selection = new RuntimeSelection(store, runtimes, processes);
         this.meters = meters;
         this.clock = clock;
         this.baseUrl = baseUrl;

@@ -262,6 +262,43 @@ class CustomContainersTest {
     }
 
     @Test
+    void aServingRuntimeWithACommandServesItsModelsAsProcesses() throws Exception {
+        var applied = store.apply(parser.parse("t.yaml", """
+                apiVersion: serving.kserve.io/v1alpha1
+                kind: ServingRuntime
+                metadata: {name: scale-runtime}
+                spec:
+                  supportedModelFormats:
+                  - {name: scale, version: "1", autoSelect: true}
+                  containers:
+                  - name: kserve-container
+                    image: example.com/scale-runtime:v1
+                    command: [python3, %s]
+                    args:
+                    - "--model_name={{.Name}}"
+                    - --model_dir=/mnt/models
+                    - --http_port=8080
+                """.formatted(samples.resolve("scale_model.py"))).getFirst());
+        assertThat(applied.key().name()).isEqualTo("scale-runtime");
+        // scale_model.py serves the name "custom-model" whatever --model_name says, as the docs' sample does
+        var isvc = reconciled("""
+                apiVersion: serving.kserve.io/v1beta1
+                kind: InferenceService
+                metadata: {name: custom-model}
+                spec:
+                  predictor:
+                    model:
+                      modelFormat: {name: scale, version: "1"}
+                      storageUri: %s
+                """.formatted(factor("five", 5)));
+        assertThat(isvc.status().phase()).as(isvc.status().toString()).isEqualTo("Ready");
+        var answer = http.post("/v1/models/custom-model:predict", "{\"instances\": [[1, 2]]}");
+        assertThat(answer.statusCode()).as(answer.body()).isEqualTo(200);
+        assertThat(json(answer.body()).get("predictions").toString()).isEqualTo("[[5.0,10.0]]");
+        assertThat(countProcesses("scale_model.py")).isEqualTo(1);
+    }
+
+    @Test
     void explainersStayRefusedWithTheReason() {
         var isvc = reconciled("""
                 apiVersion: serving.kserve.io/v1beta1
