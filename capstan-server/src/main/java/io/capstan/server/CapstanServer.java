@@ -215,6 +215,7 @@ public final class CapstanServer implements AutoCloseable {
             cleanup.add(serving);
             controllers.register(serving.reconciler());
             controllers.register(serving.graphReconciler());
+            controllers.register(serving.trainedModelReconciler());
 
             // Migrations, the web server's start-up and the gRPC server's are independent and each takes a good part
             // of a second (mostly loading classes), so they run side by side; until all are done, API requests get 503

@@ -10,6 +10,11 @@ import io.capstan.serving.internal.InferenceServiceReconciler;
 import io.capstan.serving.internal.ModelServer;
 import io.capstan.serving.internal.ModelStorage;
 import io.capstan.serving.internal.ServingFollower;
+import io.capstan.serving.internal.TrainedModelReconciler;
+import io.capstan.serving.internal.RevisionSettings;
+import io.capstan.serving.python.HostProcessLauncher;
+import io.capstan.serving.python.ModelProcesses;
+import io.capstan.serving.python.SklearnModelRuntime;
 import io.capstan.serving.runtime.Runtimes;
 import io.capstan.serving.spec.ServingKinds;
 import io.capstan.store.Reconciler;
@@ -33,6 +38,7 @@ import java.util.function.Function;
  * kinds.addAll(Serving.kinds());
  * runtime.register(serving.reconciler());
  * runtime.register(serving.graphReconciler());
+ * runtime.register(serving.trainedModelReconciler());
  * serving.followWhileNotLeading(runtime::isLeading, Duration.ofMinutes(10));
  * routing.register(serving.httpService());
  * }</pre>
@@ -60,6 +66,7 @@ public final class Serving implements AutoCloseable {
     private final InferenceHttpService http;
     private final io.capstan.serving.http.InferenceAccess access;
     private final InferenceGraphReconciler graphReconciler;
+    private final TrainedModelReconciler trainedModels;
     private final ResourceStore store;
     private volatile ServingFollower follower;
 
@@ -83,14 +90,18 @@ public final class Serving implements AutoCloseable {
         this.store = store;
         this.server = new ModelServer(options.autoscaleInterval());
         var storage = new ModelStorage(workDir.resolve("model-cache"), artifacts, s3Buckets, options.downloadTimeout());
-        this.reconciler = new InferenceServiceReconciler(store, server, storage, Runtimes.builtIn(), meters, clock, baseUrl, workDir);
+        var processes = new ModelProcesses(new HostProcessLauncher(), workDir.resolve("processes"),
+                InferenceServiceReconciler.DEFAULT_START_TIMEOUT);
+        var runtimes = Runtimes.builtIn().with(new SklearnModelRuntime(processes, RevisionSettings.defaults().timeout()));
+        this.reconciler = new InferenceServiceReconciler(store, server, storage, runtimes, meters, clock, baseUrl, workDir, processes);
+        this.trainedModels = new TrainedModelReconciler(store, server, storage, runtimes, meters, clock, baseUrl);
         var graphs = new InferenceGraphs(server);
         this.graphReconciler = new InferenceGraphReconciler(store, graphs, clock, baseUrl);
         this.http = new InferenceHttpService(server, options.maxBodyBytes(), graphs);
         this.access = new io.capstan.serving.http.InferenceAccess(server);
     }
 
-    /** InferenceService, ServingRuntime, ClusterServingRuntime and InferenceGraph. */
+    /** InferenceService, ServingRuntime, ClusterServingRuntime, InferenceGraph and TrainedModel. */
     public static List<ResourceKind> kinds() {
         return ServingKinds.all();
     }
@@ -103,6 +114,11 @@ public final class Serving implements AutoCloseable {
     /** The InferenceService reconciler. */
     public Reconciler reconciler() {
         return reconciler;
+    }
+
+    /** The TrainedModel reconciler (multi-model serving). */
+    public Reconciler trainedModelReconciler() {
+        return trainedModels;
     }
 
     /** The InferenceGraph reconciler. */

@@ -89,6 +89,40 @@ public final class OipJson {
         }
     }
 
+    /**
+     * Reads an OIP {@code $inference_response}, such as a model server process answers; the tensors are checked as
+     * a request's inputs are.
+     */
+    public static InferenceResponse readResponse(byte[] body, String fallbackModelName) {
+        try (var parser = FACTORY.createParser(body)) {
+            if (parser.nextToken() != JsonToken.START_OBJECT) {
+                throw new InvalidInputException("the response must be a JSON object with \"outputs\"");
+            }
+            String id = null;
+            String model = fallbackModelName;
+            String version = null;
+            Map<String, Object> parameters = Map.of();
+            List<Tensor> outputs = List.of();
+            while (parser.nextToken() == JsonToken.FIELD_NAME) {
+                String field = parser.currentName();
+                var token = parser.nextToken();
+                switch (field) {
+                    case "id" -> id = token == JsonToken.VALUE_NULL ? null : text(parser, token, "id");
+                    case "model_name" -> model = text(parser, token, "model_name");
+                    case "model_version" -> version = token == JsonToken.VALUE_NULL ? null : parser.getValueAsString();
+                    case "parameters" -> parameters = parameters(parser, token, "parameters");
+                    case "outputs" -> outputs = inputs(parser, token);
+                    default -> parser.skipChildren();
+                }
+            }
+            return new InferenceResponse(model, version, id, parameters, outputs);
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new InvalidInputException("the response is not valid JSON: " + e.getOriginalMessage());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
     private static List<Tensor> inputs(JsonParser parser, JsonToken token) throws IOException {
         if (token != JsonToken.START_ARRAY) throw new InvalidInputException("inputs: must be a list of tensors");
         var inputs = new ArrayList<Tensor>();

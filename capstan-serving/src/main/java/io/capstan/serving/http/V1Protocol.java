@@ -50,6 +50,8 @@ final class V1Protocol {
     }
 
     byte[] predict(String namespace, String name, byte[] body) {
+        var metadata = endpoint.modelMetadata(namespace, name, null);
+        if (metadata.inputs().isEmpty()) return forward(namespace, name, body);
         JsonNode root;
         try {
             root = Json.json().readTree(body);
@@ -65,8 +67,6 @@ final class V1Protocol {
             throw new InvalidInputException("instances: the body needs \"instances\" (or \"inputs\") as a list of rows");
         }
         if (instances.isEmpty()) throw new InvalidInputException(field + ": is empty");
-        var metadata = endpoint.modelMetadata(namespace, name, null);
-        if (metadata.inputs().isEmpty()) throw new InvalidInputException("model '" + name + "' declares no inputs");
         var input = metadata.inputs().getFirst();
         var tensor = stack(field, (ArrayNode) instances, input);
         var response = endpoint.infer(namespace, name, null, InferenceRequest.of(tensor));
@@ -80,6 +80,18 @@ final class V1Protocol {
             g.writeEndArray();
             g.writeEndObject();
         });
+    }
+
+    /**
+     * A model that declares no inputs is a model server process that answers V1 itself: the body goes to it as it
+     * is, through the revision (admission, canary, metrics), and its answer comes back as it is.
+     */
+    private byte[] forward(String namespace, String name, byte[] body) {
+        var tensor = new Tensor(io.capstan.serving.runtime.LoadedModel.V1_BODY, DataType.BYTES, new long[] {1}, new byte[][] {body});
+        var response = endpoint.infer(namespace, name, null, InferenceRequest.of(tensor));
+        var answer = response.output(io.capstan.serving.runtime.LoadedModel.V1_BODY).orElseThrow(
+                () -> new InvalidInputException("model '" + name + "' declares no inputs"));
+        return answer.bytes()[0];
     }
 
     /** Rows as JSON: scalars for shape [n], lists for [n, k], and so on. */

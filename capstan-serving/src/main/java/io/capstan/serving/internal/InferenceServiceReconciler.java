@@ -9,6 +9,10 @@ import io.capstan.core.Resource;
 import io.capstan.core.ResourceKey;
 import io.capstan.core.ResourceStatus;
 import io.capstan.serving.http.InferenceHttpService;
+import io.capstan.serving.http.PredictorGateway;
+import io.capstan.serving.python.HostProcessLauncher;
+import io.capstan.serving.python.ModelProcesses;
+import io.capstan.serving.python.SklearnModelRuntime;
 import io.capstan.serving.runtime.ModelLoadException;
 import io.capstan.serving.runtime.ModelSource;
 import io.capstan.serving.spec.InferenceServiceSpec;
@@ -60,6 +64,9 @@ public final class InferenceServiceReconciler implements Reconciler {
     private final Map<ResourceKey, Map<Integer, Revision>> live = new ConcurrentHashMap<>();
     private final Map<ResourceKey, LoggerHolder> loggers = new ConcurrentHashMap<>();
     private final Map<ResourceKey, ReentrantLock> keyLocks = new ConcurrentHashMap<>();
+    private final ModelProcesses processes;
+    /** How long a model-server process may take to become ready. */
+    public static final Duration DEFAULT_START_TIMEOUT = Duration.ofMinutes(2);
 
     private record LoggerHolder(InferenceServiceSpec.LoggerSpec spec, int sample, PayloadLogger logger) {
     }
@@ -74,10 +81,22 @@ public final class InferenceServiceReconciler implements Reconciler {
     public InferenceServiceReconciler(ResourceStore store, ModelServer server, ModelStorage storage,
                                       io.capstan.serving.runtime.Runtimes runtimes, MeterRegistry meters, Clock clock,
                                       java.util.function.Supplier<String> baseUrl, Path workDir) {
+        this(store, server, storage, runtimes, meters, clock, baseUrl, workDir,
+                new ModelProcesses(new HostProcessLauncher(), workDir.resolve("processes"), DEFAULT_START_TIMEOUT));
+    }
+
+    /**
+     * As the other constructors, with the model-server processes that custom predictor and transformer containers run
+     * as (host processes, or a container runner behind {@link io.capstan.serving.python.ProcessLauncher}).
+     */
+    public InferenceServiceReconciler(ResourceStore store, ModelServer server, ModelStorage storage,
+                                      io.capstan.serving.runtime.Runtimes runtimes, MeterRegistry meters, Clock clock,
+                                      java.util.function.Supplier<String> baseUrl, Path workDir, ModelProcesses processes) {
+        this.processes = processes;
         this.store = store;
         this.server = server;
         this.storage = storage;
-        this.selection = new RuntimeSelection(store, runtimes);
+        this.selection = new RuntimeSelection(store, runtimes, processes);
         this.meters = meters;
         this.clock = clock;
         this.baseUrl = baseUrl;
@@ -132,9 +151,7 @@ public final class InferenceServiceReconciler implements Reconciler {
                 boolean needed = record == newestReady || (rolledOut != null && record.number() == rolledOut);
                 if (!needed || !record.state().equals(RevisionRecord.READY) || loaded.containsKey(record.number())) continue;
                 try {
-                    var revision = build(key, record);
-                    revision.start();
-                    loaded.put(record.number(), revision);
+                    loaded.put(record.number(), started(key, record));
                 } catch (ModelLoadException e) {
                     System.getLogger(InferenceServiceReconciler.class.getName()).log(System.Logger.Level.WARNING,
                             "revision " + record.name() + " of " + key + " is ready on the leader but failed to load here: "
@@ -203,9 +220,7 @@ public final class InferenceServiceReconciler implements Reconciler {
             boolean needed = record == records.getLast() || (rolledOut != null && record.number() == rolledOut);
             if (!needed || record.state().equals(RevisionRecord.FAILED) || loaded.containsKey(record.number())) continue;
             try {
-                var revision = build(key, record);
-                revision.start();
-                loaded.put(record.number(), revision);
+                loaded.put(record.number(), started(key, record));
                 records.set(i, record.withState(RevisionRecord.READY, ""));
             } catch (ModelLoadException e) {
                 records.set(i, record.withState(RevisionRecord.FAILED, e.getMessage()));
@@ -280,27 +295,142 @@ public final class InferenceServiceReconciler implements Reconciler {
         }
     }
 
+    /** The revision, started; one that fails to start is closed (with its processes) before the failure is reported. */
+    private Revision started(ResourceKey key, RevisionRecord record) throws ModelLoadException {
+        var revision = build(key, record);
+        try {
+            revision.start();
+            return revision;
+        } catch (ModelLoadException | RuntimeException e) {
+            revision.close();
+            throw e;
+        }
+    }
+
     private Revision build(ResourceKey key, RevisionRecord record) throws ModelLoadException {
         var spec = InferenceServiceSpec.parse(record.spec(), new Problems());
         if (spec == null) throw new ModelLoadException("the revision's spec is no longer valid");
         if (!spec.unsupportedComponents().isEmpty()) throw new ModelLoadException(String.join("; ", spec.unsupportedComponents()));
         var predictor = spec.predictor();
-        if (predictor.model() == null) throw new ModelLoadException(UnservableFormats.customContainer(predictor.customContainer()));
+        var predictorLoader = loader(key, record, predictor, null);
+        var settings = settings(predictor, record.annotations());
+        if (spec.transformer() == null) {
+            return new Revision(key.namespace(), key.name(), record.number(), predictorLoader, settings, meters, clock);
+        }
+        // KServe's transformer: requests go to the transformer's process, which calls the predictor at --predictor_host;
+        // that is a loopback gateway to the predictor revision, which no public route reaches directly.
+        var behind = new Revision(key.namespace(), key.name() + "-predictor", record.number(), predictorLoader, settings, meters, clock);
+        PredictorGateway gateway = null;
+        try {
+            behind.start();
+            gateway = new PredictorGateway(new RevisionEndpoint(key.namespace(), key.name(), behind), key.namespace(), key.name(),
+                    InferenceHttpService.MAX_REQUEST_BYTES_CEILING);
+            var transformerLoader = loader(key, record, spec.transformer(), gateway.hostAndPort());
+            var front = new Revision(key.namespace(), key.name(), record.number(), transformerLoader,
+                    settings(spec.transformer(), record.annotations()), meters, clock);
+            front.closeWith(gateway);
+            front.closeWith(behind);
+            return front;
+        } catch (ModelLoadException | RuntimeException e) {
+            if (gateway != null) gateway.close();
+            behind.close();
+            throw e;
+        } catch (IOException e) {
+            behind.close();
+            throw new ModelLoadException("the predictor gateway for the transformer could not start: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * How one component's replicas load: its model by a runtime, or its container as a model-server process.
+     *
+     * @param predictorHost the transformer's {@code --predictor_host}; null for a predictor
+     */
+    private Revision.Loader loader(ResourceKey key, RevisionRecord record, InferenceServiceSpec.PredictorSpec predictor,
+                                   String predictorHost) throws ModelLoadException {
+        if (predictor.model() == null) return containerLoader(key, record, predictor, predictorHost);
         var model = predictor.model();
         var choice = selection.choose(key.namespace(), model);
         Path path;
         if (model.storageUri() == null) {
             if (!choice.implementation().name().equals(io.capstan.serving.runtime.JavaModelRuntime.NAME)) {
-                throw new ModelLoadException(model.path() + ".storageUri is required for model format " + model.format());
+                // KServe's multi-model serving: the predictor hosts TrainedModels, each served under its own name
+                return () -> new MultiModelHost(key.name(), model.format());
             }
             path = emptyModelDir;
         } else {
             path = storage.fetch(model.storageUri());
         }
-        var source = new ModelSource(key.name(), path, model.format(), Map.of());
+        var source = new ModelSource(key.name(), path, model.format(), modelEnv(record, model));
         var runtime = choice.implementation();
-        return new Revision(key.namespace(), key.name(), record.number(), () -> runtime.load(source),
-                settings(predictor, record.annotations()), meters, clock);
+        return () -> runtime.load(source);
+    }
+
+    /** The literal {@code env} of the model's container ({@code spec.predictor.sklearn.env}), as source parameters. */
+    private static Map<String, String> modelEnv(RevisionRecord record, InferenceServiceSpec.ModelSpec model) {
+        var node = record.spec().path("predictor").path(model.shorthand() == null ? "model" : model.shorthand()).path("env");
+        var out = new HashMap<String, String>();
+        if (!node.isArray()) return out;
+        for (var item : node) {
+            if (item.path("name").isTextual() && item.path("value").isValueNode() && !item.path("value").isNull()) {
+                out.put(SklearnModelRuntime.ENV_PREFIX + item.get("name").asText(), item.get("value").asText());
+            }
+        }
+        return out;
+    }
+
+    private Revision.Loader containerLoader(ResourceKey key, RevisionRecord record, InferenceServiceSpec.PredictorSpec component,
+                                            String predictorHost) throws ModelLoadException {
+        var container = component.container();
+        if (container == null) throw new ModelLoadException(UnservableFormats.customContainer(component.customContainer()));
+        if (container.command().isEmpty()) {
+            throw new ModelLoadException(container.path() + ".command: is required here: Capstan runs custom containers as "
+                    + "processes on this machine and cannot run the entrypoint of image " + (container.image() == null ? "(none)"
+                    : container.image()) + "; give the command that starts the model server, such as [python3, -m, model], "
+                    + "with its code on this machine (the kserve package is provided)");
+        }
+        Path modelDir = null;
+        if (container.storageUri() != null) {
+            var fetched = storage.fetch(container.storageUri());
+            modelDir = Files.isDirectory(fetched) ? fetched : fetched.getParent();
+        }
+        var command = new ArrayList<String>(container.command());
+        command.addAll(container.args());
+        setArgument(command, "--http_port", "{port}", true);
+        String platform = "kserve-custom";
+        if (predictorHost != null) {
+            setArgument(command, "--predictor_host", predictorHost, true);
+            setArgument(command, "--model_name", key.name(), false);
+            platform = "kserve-transformer";
+        }
+        Path workingDir = container.workingDir() == null ? null : Path.of(container.workingDir());
+        String component2 = predictorHost == null ? "predictor" : "transformer";
+        var launch = new ModelProcesses.Launch(key.namespace() + "/" + key.name() + "-" + component2 + "-" + record.number(),
+                container.image(), command, container.env(), modelDir, key.name(), workingDir);
+        var timeout = component.timeoutSeconds().filter(t -> t > 0).map(Duration::ofSeconds).orElse(RevisionSettings.defaults().timeout());
+        var finalPlatform = platform;
+        return () -> processes.start(launch, finalPlatform, timeout);
+    }
+
+    /**
+     * Sets {@code --name=value} in a command: replaces the value of {@code --name value} or {@code --name=value} when
+     * {@code replace}, else leaves one that is there; appends it when absent (as KServe's controller does for a
+     * transformer's --model_name and --predictor_host).
+     */
+    static void setArgument(List<String> command, String name, String value, boolean replace) {
+        for (int i = 1; i < command.size(); i++) {
+            var part = command.get(i);
+            if (part.equals(name) && i + 1 < command.size()) {
+                if (replace) command.set(i + 1, value);
+                return;
+            }
+            if (part.startsWith(name + "=")) {
+                if (replace) command.set(i, name + "=" + value);
+                return;
+            }
+        }
+        if (replace && name.equals("--http_port")) return; // PORT in the environment says it; an argument could break a non-kserve program
+        command.add(name + "=" + value);
     }
 
     private static RevisionSettings settings(InferenceServiceSpec.PredictorSpec p, ObjectNode annotations) {
@@ -418,6 +548,10 @@ public final class InferenceServiceReconciler implements Reconciler {
         }
         var components = f.objectNode();
         components.set("predictor", predictor);
+        if (spec.hasTransformer()) {
+            components.putObject("transformer").put("latestCreatedRevision", latest.name()).put("url", url + "/v1/models/" + key.name());
+            if (latestReady != null) ((ObjectNode) components.get("transformer")).put("latestReadyRevision", latestReady.name());
+        }
 
         var modelStatus = f.objectNode();
         var states = modelStatus.putObject("states");
@@ -461,7 +595,15 @@ public final class InferenceServiceReconciler implements Reconciler {
                 .withCondition("PredictorReady", ready, readyReason, readyMessage, now)
                 .withCondition("Ready", ready, readyReason, readyMessage, now)
                 .withCondition(latestReadyCondition);
-        status = component(status, "TransformerReady", spec.hasTransformer(), "spec.transformer", spec, now);
+        if (spec.hasTransformer()) {
+            // the latest revision has the transformer: it is ready when that revision serves
+            boolean transformerReady = ready && latest.state().equals(RevisionRecord.READY);
+            String reason = transformerReady ? "RevisionServing" : latest.state().equals(RevisionRecord.FAILED) ? "RevisionFailed" : "Loading";
+            status = status.withCondition("TransformerReady", transformerReady, reason,
+                    latest.state().equals(RevisionRecord.FAILED) ? latest.name() + " failed: " + latest.reason() : "", now);
+        } else {
+            status = component(status, "TransformerReady", false, "spec.transformer", spec, now);
+        }
         status = component(status, "ExplainerReady", spec.hasExplainer(), "spec.explainer", spec, now);
         if (rolledOut != null) status = status.withField("rolledOutRevision", com.fasterxml.jackson.databind.node.IntNode.valueOf(rolledOut));
         return status;

@@ -21,6 +21,7 @@ final class InputChecks {
     /** The inputs in the model's order, converted where the model converts numeric inputs. */
     static List<Tensor> inputs(InferenceRequest request, LoadedModel model) {
         var declared = model.inputs();
+        if (model.acceptsAnyInputs() && !request.inputs().isEmpty()) return request.inputs();
         if (request.inputs().isEmpty()) {
             throw new InvalidInputException("inputs: the request has no inputs; the model takes " + describe(declared));
         }
@@ -50,6 +51,11 @@ final class InputChecks {
     /** The requested output names, each one the model has. */
     static Set<String> outputs(InferenceRequest request, LoadedModel model) {
         if (request.outputs().isEmpty()) return Set.of();
+        if (model.acceptsAnyInputs()) {
+            var names = new LinkedHashSet<String>();
+            request.outputs().forEach(o -> names.add(o.name()));
+            return names;
+        }
         var known = new HashSet<String>();
         model.outputs().forEach(o -> known.add(o.name()));
         var names = new LinkedHashSet<String>();

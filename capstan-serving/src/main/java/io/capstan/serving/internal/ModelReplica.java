@@ -29,6 +29,7 @@ final class ModelReplica {
 
     /** Runs {@code work} against this replica's model, on its lane when called from a virtual thread. */
     <T> T call(Function<LoadedModel, T> work) {
+        if (model.callsOutOfProcess()) return work.apply(model);
         return lane.call(() -> work.apply(model));
     }
 

@@ -57,6 +57,7 @@ public final class Revision implements AutoCloseable {
     private volatile List<TensorMetadata> outputs = List.of();
     private volatile boolean batchable;
     private volatile long lastColdStartNanos = -1;
+    private final List<AutoCloseable> companions = new java.util.concurrent.CopyOnWriteArrayList<>();
 
     public Revision(String namespace, String modelName, int number, Loader loader, RevisionSettings settings,
                     MeterRegistry meters, Clock clock) {
@@ -98,6 +99,11 @@ public final class Revision implements AutoCloseable {
         inputs = model.inputs();
         outputs = model.outputs();
         batchable = model.batchable();
+    }
+
+    /** Closes {@code companion} (a transformer's predictor and its gateway) when this revision closes, after its replicas. */
+    public void closeWith(AutoCloseable companion) {
+        companions.add(companion);
     }
 
     public int number() {
@@ -300,6 +306,15 @@ public final class Revision implements AutoCloseable {
         if (batcher != null) batcher.close();
         removed.forEach(ModelReplica::retire);
         metrics.remove();
+        for (var companion : companions) {
+            companions.remove(companion);
+            try {
+                companion.close();
+            } catch (Exception e) {
+                System.getLogger(Revision.class.getName()).log(System.Logger.Level.WARNING, "closing " + companion + " of " + this
+                        + " failed: " + e.getMessage());
+            }
+        }
     }
 
     @Override

@@ -2,6 +2,8 @@ package io.capstan.serving.internal;
 
 import io.capstan.core.Resource;
 import io.capstan.core.ResourceKey;
+import io.capstan.serving.python.ContainerModelRuntime;
+import io.capstan.serving.python.ModelProcesses;
 import io.capstan.serving.runtime.ModelLoadException;
 import io.capstan.serving.runtime.ModelRuntime;
 import io.capstan.serving.runtime.Runtimes;
@@ -20,8 +22,9 @@ import java.util.Optional;
  * Chooses how to serve a model, as KServe does: the runtime the model names (a ServingRuntime in
  * its namespace, a ClusterServingRuntime, or a built-in runtime's name), else the auto-selectable
  * ServingRuntime or ClusterServingRuntime of highest priority that supports the format, else
- * Capstan's built-in runtime for the format. The model is always loaded by the built-in runtime
- * for its format: ServingRuntimes take part in the choice, their containers do not run.
+ * Capstan's built-in runtime for the format. A chosen ServingRuntime whose first container has a command runs it as
+ * a model-server process ({@link ContainerModelRuntime}); one without (an image's entrypoint) serves the model with the
+ * built-in runtime for its format.
  */
 final class RuntimeSelection {
     /** The chosen runtime: its name as configured (for the status) and the runtime that loads the model. */
@@ -30,17 +33,25 @@ final class RuntimeSelection {
 
     private final ResourceStore store;
     private final Runtimes runtimes;
+    private final ModelProcesses processes;
 
-    RuntimeSelection(ResourceStore store, Runtimes runtimes) {
+    RuntimeSelection(ResourceStore store, Runtimes runtimes, ModelProcesses processes) {
         this.store = store;
         this.runtimes = runtimes;
+        this.processes = processes;
+    }
+
+    /** The ServingRuntime's container as the model's runtime, when it has a command to run. */
+    private Optional<Choice> container(String name, ServingRuntimeSpec spec) {
+        var container = spec.container();
+        if (container == null || container.command().isEmpty() || processes == null) return Optional.empty();
+        return Optional.of(new Choice(name, new ContainerModelRuntime(name, spec.supportedModelFormats(), container, processes,
+                RevisionSettings.defaults().timeout())));
     }
 
     Choice choose(String namespace, ModelSpec model) throws ModelLoadException {
-        var advice = UnservableFormats.advice(model.format());
-        if (advice.isPresent() && runtimes.forFormat(model.format(), model.formatVersion()).isEmpty()) {
-            throw new ModelLoadException(advice.get());
-        }
+        // a format Capstan has no runtime for fails with what to do instead (implementation), unless a ServingRuntime
+        // with a command serves it
         if (model.runtime() != null) {
             var builtIn = runtimes.byName(model.runtime());
             if (builtIn.isPresent()) {
@@ -57,9 +68,11 @@ final class RuntimeSelection {
                 throw new ModelLoadException("runtime '" + model.runtime() + "' does not list model format " + model.format()
                         + " in its supportedModelFormats");
             }
+            var process = container(model.runtime(), named);
+            if (process.isPresent()) return process.get();
             return new Choice(model.runtime(), implementation(model));
         }
-        record Candidate(String name, int priority, boolean namespaced) { }
+        record Candidate(String name, int priority, boolean namespaced, ServingRuntimeSpec spec) { }
         var candidates = new ArrayList<Candidate>();
         for (var kind : List.of(ServingKinds.SERVING_RUNTIME, ServingKinds.CLUSTER_SERVING_RUNTIME)) {
             boolean namespaced = kind.equals(ServingKinds.SERVING_RUNTIME);
@@ -69,11 +82,15 @@ final class RuntimeSelection {
                 spec.supportedModelFormats().stream()
                         .filter(f -> f.autoSelect() && f.matches(model.format(), model.formatVersion()))
                         .findFirst()
-                        .ifPresent(f -> candidates.add(new Candidate(resource.metadata().name(), f.priority(), namespaced)));
+                        .ifPresent(f -> candidates.add(new Candidate(resource.metadata().name(), f.priority(), namespaced, spec)));
             }
         }
         var best = candidates.stream().max(Comparator.comparingInt(Candidate::priority)
                 .thenComparing(Candidate::namespaced).thenComparing(Candidate::name, Comparator.reverseOrder()));
+        if (best.isPresent()) {
+            var process = container(best.get().name(), best.get().spec());
+            if (process.isPresent()) return process.get();
+        }
         var implementation = implementation(model);
         return new Choice(best.map(Candidate::name).orElse(implementation.name()), implementation);
     }

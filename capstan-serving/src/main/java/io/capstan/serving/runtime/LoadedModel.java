@@ -12,6 +12,12 @@ import java.util.Set;
  */
 public interface LoadedModel extends AutoCloseable {
 
+    /**
+     * The name of the one BYTES input that carries a V1 request body, as is, to a model that {@link #acceptsAnyInputs()}
+     * (a model server process answers V1 itself); its one output of the same name carries the V1 answer.
+     */
+    String V1_BODY = "capstan.v1.body";
+
     /** E.g. "onnxruntime_onnx", "xgboost", "lightgbm", "java". */
     String platform();
 
@@ -40,6 +46,23 @@ public interface LoadedModel extends AutoCloseable {
      * do) rather than refused.
      */
     default boolean convertsNumericInputs() {
+        return false;
+    }
+
+    /**
+     * Whether the model takes whatever tensors a request has, unchecked, with {@link #inputs()} empty: a model server
+     * process whose inputs are not declared (a scikit-learn pickle, a custom predictor) checks them itself.
+     */
+    default boolean acceptsAnyInputs() {
+        return false;
+    }
+
+    /**
+     * Whether a call waits on another process (a model server over HTTP) rather than computing here: such calls run
+     * on the request's virtual thread, which parks while it waits, instead of on the replica's platform-thread lane
+     * that keeps native calls off the carriers (and would hold the process to as many calls as this machine has cores).
+     */
+    default boolean callsOutOfProcess() {
         return false;
     }
 

@@ -19,6 +19,13 @@ public final class Runtimes {
                 JavaModelRuntime.discover(Runtimes.class.getClassLoader())));
     }
 
+    /** These runtimes and {@code more}, such as the scikit-learn runtime that needs a work folder for its processes. */
+    public Runtimes with(ModelRuntime more) {
+        var all = new ArrayList<>(runtimes);
+        all.add(more);
+        return new Runtimes(all);
+    }
+
     public List<ModelRuntime> all() {
         return runtimes;
     }

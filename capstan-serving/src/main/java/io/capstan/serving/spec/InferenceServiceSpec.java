@@ -14,12 +14,12 @@ import java.util.Set;
 /**
  * A KServe {@code InferenceService} (serving.kserve.io/v1beta1) spec as Capstan serves it.
  *
- * @param hasTransformer whether {@code spec.transformer} is set; Capstan does not run transformers yet, so such a
- *        revision fails with the reason rather than serve the predictor alone
- * @param hasExplainer the same for {@code spec.explainer}
+ * @param transformer {@code spec.transformer}, whose first container Capstan runs in front of the predictor; null when absent
+ * @param hasExplainer whether {@code spec.explainer} is set; Capstan does not run explainers, so such a revision fails
+ *        with the reason rather than serve the predictor alone
  * @param warnings fields that are accepted but not honoured in-process (resources, node selectors, ...)
  */
-public record InferenceServiceSpec(PredictorSpec predictor, boolean hasTransformer, boolean hasExplainer, List<String> warnings) {
+public record InferenceServiceSpec(PredictorSpec predictor, PredictorSpec transformer, boolean hasExplainer, List<String> warnings) {
 
     /** The framework shorthands KServe accepts in place of {@code predictor.model}. */
     public static final List<String> SHORTHANDS = List.of(
@@ -38,13 +38,19 @@ public record InferenceServiceSpec(PredictorSpec predictor, boolean hasTransform
         warnings = List.copyOf(warnings);
     }
 
+    /** Whether {@code spec.transformer} is set. */
+    public boolean hasTransformer() {
+        return transformer != null;
+    }
+
     /**
      * The predictor.
      *
      * @param model what to serve; null when the predictor is a custom container
      * @param customContainer the first container's image when the predictor lists {@code containers}
+     * @param container the first container when the predictor lists {@code containers}, else null
      */
-    public record PredictorSpec(ModelSpec model, String customContainer, Optional<Integer> minReplicas, Optional<Integer> maxReplicas,
+    public record PredictorSpec(ModelSpec model, String customContainer, ContainerSpec container, Optional<Integer> minReplicas, Optional<Integer> maxReplicas,
                                 Optional<Integer> scaleTarget, Optional<String> scaleMetric, Optional<Integer> containerConcurrency,
                                 Optional<Integer> timeoutSeconds, Optional<Integer> canaryTrafficPercent, Optional<LoggerSpec> logger,
                                 Optional<BatcherSpec> batcher) {
@@ -72,13 +78,10 @@ public record InferenceServiceSpec(PredictorSpec predictor, boolean hasTransform
      */
     public List<String> unsupportedComponents() {
         var reasons = new ArrayList<String>();
-        if (hasTransformer) {
-            reasons.add("spec.transformer: Capstan does not run transformers yet, and serving the predictor without its "
-                    + "transformer would answer untransformed data; remove spec.transformer, or do the pre- and post-processing "
-                    + "in the client or an InferenceGraph");
-        }
         if (hasExplainer) {
-            reasons.add("spec.explainer: Capstan does not run explainers yet; remove spec.explainer to serve the predictor");
+            reasons.add("spec.explainer: Capstan does not run explainers: KServe's explainers (Alibi, ART) need Python "
+                    + "libraries that Debian does not package and Capstan does not install with pip, and serving the predictor "
+                    + "alone would leave :explain unanswered; remove spec.explainer to serve the predictor");
         }
         return reasons;
     }
@@ -92,8 +95,17 @@ public record InferenceServiceSpec(PredictorSpec predictor, boolean hasTransform
             return null;
         }
         int before = problems.errors().size();
-        var predictor = predictor(predictorNode, problems, warnings);
-        boolean transformer = component(spec, "transformer", problems, warnings);
+        var predictor = predictor(predictorNode, "spec.predictor", problems, warnings);
+        PredictorSpec transformer = null;
+        var transformerNode = SpecFields.object(spec.get("transformer"), "spec.transformer", problems);
+        if (transformerNode.isPresent()) {
+            if (!transformerNode.get().has("containers")) {
+                problems.add("spec.transformer.containers", "is required: the transformer's container, e.g. "
+                        + "[{name: kserve-container, command: [python3, -m, transformer]}]");
+            } else {
+                transformer = predictor(transformerNode.get(), "spec.transformer", problems, warnings);
+            }
+        }
         boolean explainer = component(spec, "explainer", problems, warnings);
         spec.fieldNames().forEachRemaining(f -> {
             if (!Set.of("predictor", "transformer", "explainer").contains(f)) warnings.add("spec." + f + " is accepted but ignored");
@@ -111,24 +123,26 @@ public record InferenceServiceSpec(PredictorSpec predictor, boolean hasTransform
         return value.isPresent() ? Optional.of(value.getAsInt()) : Optional.empty();
     }
 
-    private static PredictorSpec predictor(JsonNode node, Problems problems, List<String> warnings) {
-        var at = "spec.predictor";
+    private static PredictorSpec predictor(JsonNode node, String at, Problems problems, List<String> warnings) {
         var models = new ArrayList<String>();
         if (node.has("model")) models.add("model");
         for (var s : SHORTHANDS) if (node.has(s)) models.add(s);
         boolean containers = node.has("containers");
         ModelSpec model = null;
         String customImage = null;
+        ContainerSpec container = null;
         if (models.size() > 1) {
             problems.add(at, "names several models " + models + "; give exactly one of model or a framework such as onnx");
         } else if (models.size() == 1) {
-            model = model(node, models.getFirst(), problems);
+            model = model(node, at, models.getFirst(), problems);
         } else if (containers) {
             var list = node.get("containers");
             if (!list.isArray() || list.isEmpty() || !list.get(0).isObject()) {
                 problems.add(at + ".containers", "expected a list of containers");
             } else {
                 customImage = SpecFields.string(list.get(0).get("image"), at + ".containers[0].image", MAX_STRING, problems).orElse("(no image)");
+                container = ContainerSpec.parse(list.get(0), at + ".containers[0]", problems, warnings);
+                if (list.size() > 1) warnings.add(at + ".containers[1..]: only the first container runs");
             }
         } else {
             problems.add(at, "names no model; add model: {modelFormat: {name: onnx}, storageUri: ...} or a framework such as onnx");
@@ -154,11 +168,11 @@ public record InferenceServiceSpec(PredictorSpec predictor, boolean hasTransform
         var canary = integer(node.get("canaryTrafficPercent"), at + ".canaryTrafficPercent", 0, 100, problems);
         var logger = SpecFields.object(node.get("logger"), at + ".logger", problems).map(l -> logger(l, at + ".logger", problems));
         var batcher = SpecFields.object(node.get("batcher"), at + ".batcher", problems).map(b -> batcher(b, at + ".batcher", problems));
-        return new PredictorSpec(model, customImage, min, max, target, metric, concurrency, timeout, canary, logger, batcher);
+        return new PredictorSpec(model, customImage, container, min, max, target, metric, concurrency, timeout, canary, logger, batcher);
     }
 
-    private static ModelSpec model(JsonNode predictor, String field, Problems problems) {
-        var at = "spec.predictor." + field;
+    private static ModelSpec model(JsonNode predictor, String base, String field, Problems problems) {
+        var at = base + "." + field;
         var node = predictor.get(field);
         if (!node.isObject()) {
             problems.add(at, "expected an object");

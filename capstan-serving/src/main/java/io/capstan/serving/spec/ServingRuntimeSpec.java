@@ -8,11 +8,15 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * A KServe {@code ServingRuntime} or {@code ClusterServingRuntime} spec. Capstan does not run its
- * containers; it uses {@code supportedModelFormats} (with autoSelect and priority) to choose the
- * runtime for a model, and serves the model with the built-in runtime for its format.
+ * A KServe {@code ServingRuntime} or {@code ClusterServingRuntime} spec. {@code supportedModelFormats} (with autoSelect
+ * and priority) choose the runtime for a model. A first container with a {@code command} runs as a model-server
+ * process for each model it serves; without one (an image's entrypoint) the model is served by Capstan's built-in
+ * runtime for its format.
+ *
+ * @param container the first container, or null
  */
-public record ServingRuntimeSpec(List<SupportedFormat> supportedModelFormats, List<String> protocolVersions, boolean disabled) {
+public record ServingRuntimeSpec(List<SupportedFormat> supportedModelFormats, List<String> protocolVersions, boolean disabled,
+                                 ContainerSpec container) {
 
     public ServingRuntimeSpec {
         supportedModelFormats = List.copyOf(supportedModelFormats);
@@ -47,6 +51,11 @@ public record ServingRuntimeSpec(List<SupportedFormat> supportedModelFormats, Li
         var protocolNode = spec.get("protocolVersions");
         if (protocolNode != null && protocolNode.isArray()) protocolNode.forEach(p -> protocols.add(p.asText()));
         boolean disabled = SpecFields.bool(spec.get("disabled"), "spec.disabled", false, problems);
-        return new ServingRuntimeSpec(formats, protocols, disabled);
+        ContainerSpec container = null;
+        var containers = spec.get("containers");
+        if (containers != null && containers.isArray() && !containers.isEmpty() && containers.get(0).isObject()) {
+            container = ContainerSpec.parse(containers.get(0), "spec.containers[0]", problems, new ArrayList<>());
+        }
+        return new ServingRuntimeSpec(formats, protocols, disabled, container);
     }
 }

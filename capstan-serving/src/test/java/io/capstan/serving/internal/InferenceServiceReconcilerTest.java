@@ -152,17 +152,17 @@ class InferenceServiceReconcilerTest {
     }
 
     @Test
-    void aTransformerIsNotSkipped_theServiceIsNotReadyAndSaysWhy() {
+    void aTransformerThatCannotRunIsNotSkipped_theServiceIsNotReadyAndSaysWhy() {
         var key = apply(withComponent("transformer"));
         var isvc = reconciled(key);
         assertThat(isvc.status().phase()).isEqualTo("Failed");
         var ready = isvc.status().condition("Ready").orElseThrow();
         assertThat(ready.status().name()).isEqualTo("False");
-        assertThat(ready.message()).contains("spec.transformer", "does not run transformers");
+        assertThat(ready.message()).contains("spec.transformer.containers[0].command", "example.com/transformer:1");
         var transformer = isvc.status().condition("TransformerReady").orElseThrow();
         assertThat(transformer.status().name()).isEqualTo("False");
-        assertThat(transformer.reason()).isEqualTo("NotSupported");
-        assertThat(transformer.message()).startsWith("spec.transformer:");
+        assertThat(transformer.reason()).isEqualTo("RevisionFailed");
+        assertThat(transformer.message()).contains("spec.transformer.containers[0]");
         assertThat(isvc.status().condition("ExplainerReady")).isEmpty();
         // no raw predictor output behind the transformer's back: 503 with the reason
         assertThatThrownBy(() -> server.infer("iris", null, oneRow()))

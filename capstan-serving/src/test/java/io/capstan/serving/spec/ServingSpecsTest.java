@@ -113,13 +113,26 @@ class ServingSpecsTest {
                 metadata: {name: m}
                 spec:
                   predictor: {onnx: {storageUri: /m}}
-                  transformer: {containers: [{image: t}]}
+                  transformer: {containers: [{image: t, command: [python3, -m, t], args: [--protocol, v2], env: [{name: A, value: b}]}]}
                   explainer: {containers: [{image: e}]}
                 """).getFirst();
         var spec = InferenceServiceSpec.parse(withTransformer.spec(), new io.capstan.core.Problems());
         assertThat(spec.hasTransformer()).isTrue();
-        assertThat(spec.unsupportedComponents()).satisfiesExactly(
-                t -> assertThat(t).startsWith("spec.transformer: "), e -> assertThat(e).startsWith("spec.explainer: "));
+        var container = spec.transformer().container();
+        assertThat(container.path()).isEqualTo("spec.transformer.containers[0]");
+        assertThat(container.command()).containsExactly("python3", "-m", "t");
+        assertThat(container.args()).containsExactly("--protocol", "v2");
+        assertThat(container.env()).containsEntry("A", "b");
+        // transformers run; explainers are refused with the reason
+        assertThat(spec.unsupportedComponents()).satisfiesExactly(e -> assertThat(e).startsWith("spec.explainer: "));
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> parser.parse("t.yaml", """
+                apiVersion: serving.kserve.io/v1beta1
+                kind: InferenceService
+                metadata: {name: m}
+                spec:
+                  predictor: {onnx: {storageUri: /m}}
+                  transformer: {minReplicas: 1}
+                """)).hasMessageContaining("spec.transformer.containers: is required");
     }
 
     @Test

@@ -1,0 +1,1 @@
+from sklearnserver.model import SKLearnModel  # noqa: F401
