@@ -15,7 +15,6 @@ import io.capstan.core.TransientException;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodCondition;
-import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.api.model.batch.v1.JobCondition;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -39,7 +38,6 @@ import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -647,14 +645,5 @@ public final class KubernetesBackend implements Backend {
         if (e.getCode() == 422 || e.getCode() == 400) return InvalidSpecException.of("spec", "Kubernetes refused to " + what + ": " + e.getMessage());
         if (e.getCode() == 403) return new TransientException("Kubernetes forbids Capstan to " + what + " (check its RBAC): " + e.getMessage(), e);
         return new TransientException("cannot " + what + ": " + e.getMessage(), e);
-    }
-
-    @SuppressWarnings("unused")
-    private static boolean isService(HasMetadata o) {
-        return o instanceof Service;
-    }
-
-    static long awaitSeconds(Duration d) {
-        return TimeUnit.NANOSECONDS.toSeconds(d.toNanos());
     }
 }
