@@ -140,6 +140,31 @@ class KubernetesBackendTest {
     }
 
     @Test
+    void aPendingPodSaysWhyAndADeadlineIsATimeout() {
+        if (REAL) return; // Needs a pod that cannot be scheduled and one killed by its deadline, which the mock plays.
+        var backend = backend(stateDir);
+        var id = newId();
+        backend.launch(spec(id, "sleep 600"));
+        var name = CapstanLabels.objectName(id);
+        setPod(name, p -> {
+            p.getStatus().setPhase("Pending");
+            p.getStatus().setConditions(List.of(new io.fabric8.kubernetes.api.model.PodConditionBuilder().withType("PodScheduled")
+                    .withStatus("False").withReason("Unschedulable").withMessage("0/3 nodes are available: 3 Insufficient cpu.").build()));
+        });
+        eventually(() -> backend.find(id).orElseThrow().message(), "not scheduled: Unschedulable: 0/3 nodes are available: 3 Insufficient cpu.");
+        assertThat(backend.find(id).orElseThrow().phase()).isEqualTo(WorkloadPhase.QUEUED);
+
+        setPod(name, p -> {
+            p.getStatus().setPhase("Failed");
+            p.getStatus().setReason("DeadlineExceeded");
+            p.getStatus().setMessage("Pod was active on the node longer than the specified deadline");
+        });
+        var done = await(backend, id, WorkloadPhase.FAILED);
+        assertThat(done.message()).isEqualTo("killed after its timeout (activeDeadlineSeconds)");
+        assertThat(done.exitCode()).isEmpty();
+    }
+
+    @Test
     void aJobShapedWorkloadFollowsItsJob() {
         var backend = backend(stateDir);
         var id = newId();
