@@ -148,11 +148,14 @@ public final class KubernetesBackend implements Backend {
         jobs = jobOps.withLabel(CapstanLabels.MANAGED_BY, CapstanLabels.MANAGED_BY_VALUE).inform(handler(this::onJob, this::onJobGone), 0);
         // inform() returns once the first list is in the caches: whatever is running and not there ended while we were away.
         for (var t : workloads.values()) {
-            if (t.state.phase().isTerminal()) continue;
-            boolean present = t.kind.equals(JOB) ? jobs.getIndexer().getByKey(t.namespace + "/" + t.name) != null
-                    : pods.getIndexer().getByKey(t.namespace + "/" + t.name) != null;
-            if (!present) finish(t, WorkloadPhase.LOST, Optional.empty(), "its " + t.kind + " " + t.namespace + "/" + t.name + " vanished while Capstan was down");
-            else startPump(t);
+            var pod = pods.getIndexer().list().stream().filter(p -> t.id.equals(workloadId(p))).findFirst();
+            if (!t.state.phase().isTerminal()) {
+                boolean present = t.kind.equals(JOB) ? jobs.getIndexer().getByKey(t.namespace + "/" + t.name) != null : pod.isPresent();
+                if (!present) finish(t, WorkloadPhase.LOST, Optional.empty(), "its " + t.kind + " " + t.namespace + "/" + t.name + " vanished while Capstan was down");
+            }
+            // A pod that is still there may hold log lines that a crash kept us from copying: resume from the last one.
+            pod.ifPresent(p -> notePod(t, p));
+            startPump(t);
         }
     }
 
@@ -217,7 +220,9 @@ public final class KubernetesBackend implements Backend {
     @Override
     public WorkloadState cancel(String workloadId) {
         var t = entry(workloadId);
-        if (!t.state.phase().isTerminal()) finish(t, WorkloadPhase.CANCELLED, Optional.empty(), "cancelled");
+        // A finished workload is left as it is: its pod may still be serving the last lines of its log.
+        if (t.state.phase().isTerminal()) return t.state;
+        finish(t, WorkloadPhase.CANCELLED, Optional.empty(), "cancelled");
         deleteChildren(t);
         return t.state;
     }
@@ -315,11 +320,7 @@ public final class KubernetesBackend implements Backend {
         var status = pod.getStatus();
         var phase = status == null || status.getPhase() == null ? "Pending" : status.getPhase();
         var exit = exitCode(pod);
-        if (exit.isPresent()) t.exitCode = exit.get();
-        if (phase.equals("Running") || phase.equals("Succeeded") || phase.equals("Failed")) {
-            if (t.logPod == null) t.logPod = pod.getMetadata().getName();
-            if (pod.getMetadata().getName().equals(t.logPod) && !phase.equals("Running")) t.logPodDone = true;
-        }
+        notePod(t, pod);
         var startedAt = Optional.ofNullable(status == null ? null : status.getStartTime()).map(Instant::parse);
         if (t.kind.equals(JOB)) {
             // The Job decides success and failure; its pod tells when it runs.
@@ -336,6 +337,16 @@ public final class KubernetesBackend implements Backend {
             default -> {
                 // Unknown: the node stopped reporting; the pod may still run, so keep the last state.
             }
+        }
+    }
+
+    /** The pod whose log the workload's log copies (a Job's first), and whether it is done writing. */
+    private static void notePod(Tracked t, Pod pod) {
+        var phase = pod.getStatus() == null || pod.getStatus().getPhase() == null ? "Pending" : pod.getStatus().getPhase();
+        exitCode(pod).ifPresent(code -> t.exitCode = code);
+        if (phase.equals("Running") || phase.equals("Succeeded") || phase.equals("Failed")) {
+            if (t.logPod == null) t.logPod = pod.getMetadata().getName();
+            if (pod.getMetadata().getName().equals(t.logPod) && !phase.equals("Running")) t.logPodDone = true;
         }
     }
 
@@ -568,7 +579,6 @@ public final class KubernetesBackend implements Backend {
                 if (!Files.exists(file)) continue;
                 try {
                     var t = read(dir, Json.json().readTree(file.toFile()));
-                    if (t.state.phase().isTerminal()) t.log.seal();
                     workloads.put(t.id, t);
                 } catch (IOException | RuntimeException e) {
                     LOG.warn("skipping unreadable workload state {}: {}", file, e.toString());

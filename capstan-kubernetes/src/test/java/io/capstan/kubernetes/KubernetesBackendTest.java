@@ -279,6 +279,42 @@ class KubernetesBackendTest {
     }
 
     @Test
+    void aBackendRestartedAfterThePodEndedCopiesTheRestOfItsLogWithoutRepeats() {
+        if (REAL) return; // Needs the log to grow exactly while no backend runs, which only the mock can arrange.
+        var first = backend(stateDir);
+        var id = newId();
+        first.launch(spec(id, "echo a; echo b; sleep 1; echo c"));
+        var name = CapstanLabels.objectName(id);
+        var t = Instant.parse("2026-01-02T03:04:05Z");
+        var base = "/api/v1/namespaces/" + namespace + "/pods/" + name + "/log?pretty=false&container=main";
+        server.expect().get().withPath(base + "&timestamps=true&follow=true").andReturn(200, t + " a\n" + t.plusSeconds(1) + " b\n").always();
+        server.expect().get().withPath(base + "&sinceTime=" + t.plusSeconds(1) + "&timestamps=true&follow=true")
+                .andReturn(200, t.plusSeconds(1) + " b\n").always();
+        setPod(name, running());
+        eventually(() -> texts(first.tail(id, 10)), List.of("a", "b"));
+        first.close();
+        backends.remove(first);
+
+        // While no backend runs, the program writes its third line and ends.
+        server.clearExpectations();
+        server.expect().get().withPath(base + "&timestamps=true&follow=true")
+                .andReturn(200, t + " a\n" + t.plusSeconds(1) + " b\n" + t.plusSeconds(2) + " c\n").always();
+        server.expect().get().withPath(base + "&sinceTime=" + t.plusSeconds(1) + "&timestamps=true&follow=true")
+                .andReturn(200, t.plusSeconds(1) + " b\n" + t.plusSeconds(2) + " c\n").always();
+        server.expect().get().withPath(base + "&sinceTime=" + t.plusSeconds(2) + "&timestamps=true&follow=true")
+                .andReturn(200, t.plusSeconds(2) + " c\n").always();
+        finishPod(name, 0);
+        var second = backend(stateDir);
+        await(second, id, WorkloadPhase.SUCCEEDED);
+        eventually(() -> texts(second.tail(id, 10)), List.of("a", "b", "c"));
+        sleep(300);
+        var lines = second.tail(id, 10);
+        assertThat(texts(lines)).containsExactly("a", "b", "c");
+        assertThat(lines).extracting(LogLine::number).containsExactly(0L, 1L, 2L);
+        assertThat(lines.get(2).at()).isEqualTo(t.plusSeconds(2));
+    }
+
+    @Test
     void refusesWhatKubernetesCannotRun() {
         var backend = backend(stateDir);
         var noImage = WorkloadSpec.of(newId(), List.of("true"));
