@@ -56,9 +56,10 @@ public final class Renderer {
         return switch (apiVersion + " " + kind) {
             case "batch/v1 Job" -> batchJob(doc, ns);
             case "kubeflow.org/v1 PyTorchJob" -> pytorchJob(name, ns, spec);
+            case "kubeflow.org/v1 XGBoostJob", "kubeflow.org/v1alpha1 XGBoostJob" -> xgboostJob(name, ns, spec);
             case "trainer.kubeflow.org/v1alpha1 TrainJob" -> trainJob(name, ns, spec, runtimeImage);
             default -> throw InvalidSpecException.of("kind", "capstan render does not know the Kubernetes objects of " + Names.printable(apiVersion)
-                    + " " + Names.printable(kind) + " yet; it renders capstan.io/v1 Job, batch/v1 Job, kubeflow.org/v1 PyTorchJob and trainer.kubeflow.org/v1alpha1 TrainJob");
+                    + " " + Names.printable(kind) + " yet; it renders capstan.io/v1 Job, batch/v1 Job, kubeflow.org/v1 PyTorchJob and XGBoostJob, and trainer.kubeflow.org/v1alpha1 TrainJob");
         };
     }
 
@@ -89,60 +90,112 @@ public final class Renderer {
                 .withTemplate(template, container.getName() == null ? Placement.DEFAULT_CONTAINER : container.getName()), ns, Optional.empty());
     }
 
+    /** The training-operator's XGBoostJob defaults (pkg/controller.v1/xgboost). */
+    public static final String XGBOOST_PORT_NAME = "xgboostjob-port";
+    public static final int XGBOOST_DEFAULT_PORT = 9999;
+    public static final String XGBOOST_CONTAINER = "xgboost";
+
+    /** What differs between the training-operator's v1 kinds that run one pod per replica. */
+    private record ReplicaKind(String kind, String replicaField, String container, String portName, int defaultPort, String operator,
+                               EnvOf env) {
+    }
+
+    /** The environment of one replica: {@code rank} among {@code total} nodes, the master's address and port. */
+    private interface EnvOf {
+        Map<String, String> of(String job, int rank, int total, int nproc, String masterAddr, int port, List<String> workers);
+    }
+
+    private static final ReplicaKind PYTORCH = new ReplicaKind("PyTorchJob", "pytorchReplicaSpecs", PYTORCH_CONTAINER, PYTORCH_PORT_NAME,
+            PYTORCH_DEFAULT_PORT, "pytorchjob-controller", (job, rank, total, nproc, masterAddr, port, workers) -> {
+        var env = new LinkedHashMap<String, String>();
+        env.put("PYTHONUNBUFFERED", "1");
+        env.put("MASTER_PORT", Integer.toString(port));
+        env.put("MASTER_ADDR", masterAddr);
+        env.put("WORLD_SIZE", Integer.toString(total * nproc));
+        env.put("RANK", Integer.toString(rank));
+        env.put("PET_NNODES", Integer.toString(total));
+        env.put("PET_NPROC_PER_NODE", Integer.toString(nproc));
+        env.put("PET_NODE_RANK", Integer.toString(rank));
+        return env;
+    });
+
+    /** The master runs XGBoost's tracker (as upstream's images do) at MASTER_ADDR:MASTER_PORT, which DMLC_* also name. */
+    private static final ReplicaKind XGBOOST = new ReplicaKind("XGBoostJob", "xgbReplicaSpecs", XGBOOST_CONTAINER, XGBOOST_PORT_NAME,
+            XGBOOST_DEFAULT_PORT, "xgboostjob-controller", (job, rank, total, nproc, masterAddr, port, workers) -> {
+        var env = new LinkedHashMap<String, String>();
+        env.put("PYTHONUNBUFFERED", "1");
+        env.put("MASTER_PORT", Integer.toString(port));
+        env.put("MASTER_ADDR", masterAddr);
+        env.put("WORLD_SIZE", Integer.toString(total));
+        env.put("RANK", Integer.toString(rank));
+        if (!workers.isEmpty()) {
+            env.put("WORKER_PORT", Integer.toString(port));
+            env.put("WORKER_ADDRS", String.join(",", workers));
+        }
+        env.put("DMLC_TRACKER_URI", masterAddr);
+        env.put("DMLC_TRACKER_PORT", Integer.toString(port));
+        env.put("DMLC_NUM_WORKER", Integer.toString(total));
+        env.put("DMLC_TASK_ID", Integer.toString(rank));
+        return env;
+    });
+
     /**
      * A PyTorchJob: a Pod and a headless Service per replica, {@code <job>-master-0} and {@code <job>-worker-<i>},
      * with the training-operator's environment: MASTER_ADDR, MASTER_PORT, WORLD_SIZE, RANK, PYTHONUNBUFFERED, and
      * PET_NNODES, PET_NPROC_PER_NODE and PET_NODE_RANK for torchrun.
      */
     static List<HasMetadata> pytorchJob(String name, String ns, JsonNode spec) {
-        var replicaSpecs = spec.path("pytorchReplicaSpecs");
+        return replicaPods(PYTORCH, name, ns, spec, nprocPerNode(spec.get("nprocPerNode"), "spec.nprocPerNode"));
+    }
+
+    /** An XGBoostJob: as a PyTorchJob, with upstream's MASTER_*, WORKER_* and XGBoost's DMLC_* environment. */
+    static List<HasMetadata> xgboostJob(String name, String ns, JsonNode spec) {
+        return replicaPods(XGBOOST, name, ns, spec, 1);
+    }
+
+    private static List<HasMetadata> replicaPods(ReplicaKind kind, String name, String ns, JsonNode spec, int nproc) {
+        var base = "spec." + kind.replicaField();
+        var replicaSpecs = spec.path(kind.replicaField());
         if (!replicaSpecs.isObject() || replicaSpecs.isEmpty()) {
-            throw InvalidSpecException.of("spec.pytorchReplicaSpecs", "required: Master and/or Worker with their pod templates");
+            throw InvalidSpecException.of(base, "required: Master and/or Worker with their pod templates");
         }
         var types = new ArrayList<String>();
         for (var t : List.of("Master", "Worker")) if (replicaSpecs.has(t)) types.add(t);
         replicaSpecs.fieldNames().forEachRemaining(f -> {
-            if (!types.contains(f)) throw InvalidSpecException.of("spec.pytorchReplicaSpecs." + f, "unknown replica type; PyTorchJob has Master and Worker");
+            if (!types.contains(f)) throw InvalidSpecException.of(base + "." + f, "unknown replica type; " + kind.kind() + " has Master and Worker");
         });
         boolean hasMaster = types.contains("Master");
         int total = 0;
-        for (var t : types) total += replicas(replicaSpecs.get(t), "spec.pytorchReplicaSpecs." + t);
-        int nproc = nprocPerNode(spec.get("nprocPerNode"), "spec.nprocPerNode");
-        int masterPort = hasMaster ? port(template(replicaSpecs.get("Master"), "spec.pytorchReplicaSpecs.Master")) : PYTORCH_DEFAULT_PORT;
+        for (var t : types) total += replicas(replicaSpecs.get(t), base + "." + t);
+        int masterPort = hasMaster ? port(template(replicaSpecs.get("Master"), base + ".Master"), kind) : kind.defaultPort();
         var masterAddr = hasMaster ? name + "-master-0" : name + "-worker-0";
+        var workers = new ArrayList<String>();
+        if (replicaSpecs.has("Worker")) for (int i = 0; i < replicas(replicaSpecs.get("Worker"), base + ".Worker"); i++) workers.add(name + "-worker-" + i);
 
         var out = new ArrayList<HasMetadata>();
         for (var type : types) {
-            var path = "spec.pytorchReplicaSpecs." + type;
+            var path = base + "." + type;
             var replicaSpec = replicaSpecs.get(type);
             var template = template(replicaSpec, path);
-            int containerIndex = containerIndex(template, PYTORCH_CONTAINER, path);
+            int containerIndex = containerIndex(template, kind.container(), path);
             var container = template.getSpec().getContainers().get(containerIndex);
             var command = commandLine(container, path + ".template.spec.containers[" + containerIndex + "]");
             var lower = type.toLowerCase(java.util.Locale.ROOT);
             for (int i = 0; i < replicas(replicaSpec, path); i++) {
                 int rank = type.equals("Worker") && hasMaster ? i + 1 : i;
                 var podName = name + "-" + lower + "-" + i;
-                var env = new LinkedHashMap<String, String>();
-                env.put("PYTHONUNBUFFERED", "1");
-                env.put("MASTER_PORT", Integer.toString(masterPort));
-                env.put("MASTER_ADDR", masterAddr);
-                env.put("WORLD_SIZE", Integer.toString(total * nproc));
-                env.put("RANK", Integer.toString(rank));
-                env.put("PET_NNODES", Integer.toString(total));
-                env.put("PET_NPROC_PER_NODE", Integer.toString(nproc));
-                env.put("PET_NODE_RANK", Integer.toString(rank));
-                var labels = new LinkedHashMap<>(owner("PyTorchJob", name));
+                var env = kind.env().of(name, rank, total, nproc, masterAddr, masterPort, workers);
+                var labels = new LinkedHashMap<>(owner(kind.kind(), name));
                 labels.put(CapstanLabels.GANG, name);
                 labels.put("training.kubeflow.org/job-name", name);
-                labels.put("training.kubeflow.org/operator-name", "pytorchjob-controller");
+                labels.put("training.kubeflow.org/operator-name", kind.operator());
                 labels.put("training.kubeflow.org/replica-type", lower);
                 labels.put("training.kubeflow.org/replica-index", Integer.toString(i));
                 if (type.equals("Master")) labels.put("training.kubeflow.org/job-role", "master");
                 var workload = new WorkloadSpec(podName, command, env, Optional.empty(), ResourceRequest.NONE, activeDeadline(spec), 0, Optional.empty());
                 out.addAll(WorkloadObjects.of(workload, Placement.defaults().inNamespace(ns).named(podName).withLabels(labels)
                         .withTemplate(template, container.getName())
-                        .withPorts(List.of(new Placement.Port(PYTORCH_PORT_NAME, masterPort)))
+                        .withPorts(List.of(new Placement.Port(kind.portName(), masterPort)))
                         .withHeadlessService(podName), ns, Optional.empty()));
             }
         }
@@ -214,13 +267,13 @@ public final class Renderer {
         return 0;
     }
 
-    /** The master's port named pytorchjob-port, or the default. */
-    private static int port(PodTemplateSpec template) {
+    /** The master's port of the kind's port name, or the kind's default. */
+    private static int port(PodTemplateSpec template, ReplicaKind kind) {
         for (var c : template.getSpec().getContainers()) {
             if (c.getPorts() == null) continue;
-            for (var p : c.getPorts()) if (PYTORCH_PORT_NAME.equals(p.getName()) && p.getContainerPort() != null) return p.getContainerPort();
+            for (var p : c.getPorts()) if (kind.portName().equals(p.getName()) && p.getContainerPort() != null) return p.getContainerPort();
         }
-        return PYTORCH_DEFAULT_PORT;
+        return kind.defaultPort();
     }
 
     private static List<String> commandLine(Container c, String path) {

@@ -73,6 +73,22 @@ class RendererTest {
     }
 
     @Test
+    void xgboostJobGivesEveryReplicaTheTrackerInTheMaster() throws IOException {
+        var objects = render("xgboostjob");
+        assertGolden("xgboostjob", objects);
+        var pods = objects.stream().filter(Pod.class::isInstance).map(Pod.class::cast).toList();
+        assertThat(pods).extracting(p -> p.getMetadata().getName()).containsExactly("xgboost-dist-iris-master-0", "xgboost-dist-iris-worker-0",
+                "xgboost-dist-iris-worker-1");
+        assertThat(objects.stream().filter(Service.class::isInstance)).hasSize(3);
+        assertThat(env(pods.get(2))).containsEntry("MASTER_ADDR", "xgboost-dist-iris-master-0").containsEntry("MASTER_PORT", "9991")
+                .containsEntry("WORLD_SIZE", "3").containsEntry("RANK", "2")
+                .containsEntry("WORKER_ADDRS", "xgboost-dist-iris-worker-0,xgboost-dist-iris-worker-1").containsEntry("WORKER_PORT", "9991")
+                .containsEntry("DMLC_TRACKER_URI", "xgboost-dist-iris-master-0").containsEntry("DMLC_TRACKER_PORT", "9991")
+                .containsEntry("DMLC_NUM_WORKER", "3").containsEntry("DMLC_TASK_ID", "2");
+        assertThat(pods.get(0).getMetadata().getLabels()).containsEntry("training.kubeflow.org/operator-name", "xgboostjob-controller");
+    }
+
+    @Test
     void trainJobIsAnIndexedJobWithAHeadlessServiceAsItsSubdomain() throws IOException {
         var objects = render("trainjob");
         assertGolden("trainjob", objects);
