@@ -100,30 +100,36 @@ public final class Renderer {
                                EnvOf env) {
     }
 
-    /** The environment of one replica: {@code rank} among {@code total} nodes, the master's address and port. */
+    /**
+     * The environment of one replica: {@code rank} among {@code total} nodes, the master's address and port;
+     * {@code nproc} is spec.nprocPerNode as written ("auto" by default), {@code nprocInt} its number (1 unless one).
+     */
     private interface EnvOf {
-        Map<String, String> of(String job, int rank, int total, int nproc, String masterAddr, int port, List<String> workers);
+        Map<String, String> of(boolean hasMaster, int rank, int total, String nproc, int nprocInt, String masterAddr, int port, List<String> workers);
     }
 
     private static final ReplicaKind PYTORCH = new ReplicaKind("PyTorchJob", "pytorchReplicaSpecs", PYTORCH_CONTAINER, PYTORCH_PORT_NAME,
-            PYTORCH_DEFAULT_PORT, "pytorchjob-controller", (job, rank, total, nproc, masterAddr, port, workers) -> {
+            PYTORCH_DEFAULT_PORT, "pytorchjob-controller", (hasMaster, rank, total, nproc, nprocInt, masterAddr, port, workers) -> {
         var env = new LinkedHashMap<String, String>();
-        env.put("PYTHONUNBUFFERED", "1");
-        env.put("MASTER_PORT", Integer.toString(port));
-        env.put("MASTER_ADDR", masterAddr);
-        env.put("WORLD_SIZE", Integer.toString(total * nproc));
-        env.put("RANK", Integer.toString(rank));
+        // As upstream: "0" is non-empty, which is all Python checks.
+        env.put("PYTHONUNBUFFERED", "0");
+        if (hasMaster) {
+            env.put("MASTER_PORT", Integer.toString(port));
+            env.put("MASTER_ADDR", masterAddr);
+            env.put("WORLD_SIZE", Integer.toString(total * nprocInt));
+            env.put("RANK", Integer.toString(rank));
+            env.put("PET_NPROC_PER_NODE", nproc);
+            env.put("PET_NODE_RANK", Integer.toString(rank));
+        }
         env.put("PET_NNODES", Integer.toString(total));
-        env.put("PET_NPROC_PER_NODE", Integer.toString(nproc));
-        env.put("PET_NODE_RANK", Integer.toString(rank));
         return env;
     });
 
     /** The master runs XGBoost's tracker (as upstream's images do) at MASTER_ADDR:MASTER_PORT, which DMLC_* also name. */
     private static final ReplicaKind XGBOOST = new ReplicaKind("XGBoostJob", "xgbReplicaSpecs", XGBOOST_CONTAINER, XGBOOST_PORT_NAME,
-            XGBOOST_DEFAULT_PORT, "xgboostjob-controller", (job, rank, total, nproc, masterAddr, port, workers) -> {
+            XGBOOST_DEFAULT_PORT, "xgboostjob-controller", (hasMaster, rank, total, nproc, nprocInt, masterAddr, port, workers) -> {
         var env = new LinkedHashMap<String, String>();
-        env.put("PYTHONUNBUFFERED", "1");
+        env.put("PYTHONUNBUFFERED", "0");
         env.put("MASTER_PORT", Integer.toString(port));
         env.put("MASTER_ADDR", masterAddr);
         env.put("WORLD_SIZE", Integer.toString(total));
@@ -141,19 +147,22 @@ public final class Renderer {
 
     /**
      * A PyTorchJob: a Pod and a headless Service per replica, {@code <job>-master-0} and {@code <job>-worker-<i>},
-     * with the training-operator's environment: MASTER_ADDR, MASTER_PORT, WORLD_SIZE, RANK, PYTHONUNBUFFERED, and
-     * PET_NNODES, PET_NPROC_PER_NODE and PET_NODE_RANK for torchrun.
+     * with the training-operator's (v1.8) environment: PYTHONUNBUFFERED, PET_NNODES, and where there is a Master,
+     * MASTER_ADDR, MASTER_PORT, WORLD_SIZE (nodes times nprocPerNode where that is a number), RANK,
+     * PET_NPROC_PER_NODE and PET_NODE_RANK. Elastic jobs' PET_RDZV_* are not rendered yet.
      */
     static List<HasMetadata> pytorchJob(String name, String ns, JsonNode spec) {
-        return replicaPods(PYTORCH, name, ns, spec, nprocPerNode(spec.get("nprocPerNode"), "spec.nprocPerNode"));
+        var nproc = spec.get("nprocPerNode");
+        var raw = nproc == null || nproc.isNull() ? "auto" : nproc.asText();
+        return replicaPods(PYTORCH, name, ns, spec, raw, nprocPerNode(nproc, "spec.nprocPerNode"));
     }
 
     /** An XGBoostJob: as a PyTorchJob, with upstream's MASTER_*, WORKER_* and XGBoost's DMLC_* environment. */
     static List<HasMetadata> xgboostJob(String name, String ns, JsonNode spec) {
-        return replicaPods(XGBOOST, name, ns, spec, 1);
+        return replicaPods(XGBOOST, name, ns, spec, "1", 1);
     }
 
-    private static List<HasMetadata> replicaPods(ReplicaKind kind, String name, String ns, JsonNode spec, int nproc) {
+    private static List<HasMetadata> replicaPods(ReplicaKind kind, String name, String ns, JsonNode spec, String nproc, int nprocInt) {
         var base = "spec." + kind.replicaField();
         var replicaSpecs = spec.path(kind.replicaField());
         if (!replicaSpecs.isObject() || replicaSpecs.isEmpty()) {
@@ -184,7 +193,7 @@ public final class Renderer {
             for (int i = 0; i < replicas(replicaSpec, path); i++) {
                 int rank = type.equals("Worker") && hasMaster ? i + 1 : i;
                 var podName = name + "-" + lower + "-" + i;
-                var env = kind.env().of(name, rank, total, nproc, masterAddr, masterPort, workers);
+                var env = kind.env().of(hasMaster, rank, total, nproc, nprocInt, masterAddr, masterPort, workers);
                 var labels = new LinkedHashMap<>(owner(kind.kind(), name));
                 labels.put(CapstanLabels.GANG, name);
                 labels.put("training.kubeflow.org/job-name", name);
@@ -223,7 +232,8 @@ public final class Renderer {
             if (e.has("value")) env.put(e.path("name").asText(), e.path("value").asText());
         }
         env.put("PET_NNODES", Integer.toString(nodes));
-        env.put("PET_NPROC_PER_NODE", Integer.toString(procs));
+        // As written where given ("auto" lets torchrun count the node's devices), else 1.
+        env.put("PET_NPROC_PER_NODE", trainer.hasNonNull("numProcPerNode") ? trainer.get("numProcPerNode").asText() : Integer.toString(procs));
         env.put("PET_MASTER_ADDR", name + "-node-0-0." + name);
         env.put("PET_MASTER_PORT", Integer.toString(TORCH_MASTER_PORT));
         var container = new Container();

@@ -56,7 +56,8 @@ class RendererTest {
         assertThat(pods).allSatisfy(p -> assertThat(p.getMetadata().getNamespace()).isEqualTo("ml"));
         var worker1 = env(pods.get(2));
         assertThat(worker1).containsEntry("MASTER_ADDR", "pytorch-ddp-master-0").containsEntry("MASTER_PORT", "23456")
-                .containsEntry("WORLD_SIZE", "6").containsEntry("RANK", "2").containsEntry("PYTHONUNBUFFERED", "1");
+                .containsEntry("WORLD_SIZE", "6").containsEntry("RANK", "2").containsEntry("PYTHONUNBUFFERED", "0")
+                .containsEntry("PET_NPROC_PER_NODE", "2").containsEntry("PET_NODE_RANK", "2").containsEntry("PET_NNODES", "3");
         assertThat(env(pods.get(0))).containsEntry("RANK", "0").containsEntry("DATA_DIR", "/data");
         var master = pods.get(0).getSpec().getContainers().getFirst();
         assertThat(master.getPorts()).anySatisfy(p -> {
