@@ -169,11 +169,16 @@ public final class KubernetesBackend implements Backend {
         ensureOpen();
         var objects = WorkloadObjects.of(spec, placement, options.namespace(), options.defaultImage());
         var main = objects.getFirst();
+        var ns = main.getMetadata().getNamespace();
+        if (!options.watchAll() && !ns.equals(options.namespace())) {
+            // Its pods would never reach the informers, and the workload would look queued for ever.
+            throw InvalidSpecException.of("namespace", "workload '%s' would run in namespace '%s', but this backend watches only '%s'; start it watching all namespaces"
+                    .formatted(io.capstan.core.Names.printable(spec.id()), ns, options.namespace()));
+        }
         Tracked t;
         synchronized (lock) {
             var known = workloads.get(spec.id());
             if (known != null) return known.state;
-            var now = options.clock().instant();
             t = new Tracked(spec.id(), main.getMetadata().getNamespace(), main.getKind(), main.getMetadata().getName(), placement.container(),
                     placement.headlessService(), dirOf(spec.id()),
                     new WorkloadState(spec.id(), WorkloadPhase.QUEUED, Optional.empty(),
@@ -183,9 +188,21 @@ public final class KubernetesBackend implements Backend {
             persist(t);
             workloads.put(t.id, t);
         }
+        var created = new ArrayList<HasMetadata>();
         try {
-            for (var o : objects) create(o, spec.id());
+            for (var o : objects) {
+                create(o, spec.id());
+                created.add(o);
+            }
         } catch (RuntimeException e) {
+            // Leave nothing behind that a later start would adopt as a workload nobody launched.
+            for (var o : created) {
+                try {
+                    client.resource(o).delete();
+                } catch (KubernetesClientException cleanup) {
+                    e.addSuppressed(cleanup);
+                }
+            }
             synchronized (lock) {
                 workloads.remove(t.id);
             }
@@ -264,10 +281,13 @@ public final class KubernetesBackend implements Backend {
             throw new ConflictException("workload '%s' is %s; cancel it before removing it".formatted(workloadId, t.state.phase()));
         }
         deleteChildren(t);
-        t.removed = true;
+        // Under the lock that every state write takes, so none lands in the folder after this; the sealed log
+        // takes no more lines either.
         synchronized (lock) {
+            t.removed = true;
             workloads.remove(workloadId);
         }
+        t.log.seal();
         var pump = t.pump;
         if (pump != null) pump.interrupt();
         deleteDir(t.dir);
@@ -598,7 +618,9 @@ public final class KubernetesBackend implements Backend {
                 n.path("container").asText(Placement.DEFAULT_CONTAINER), text(n, "service"), dir, state, options.clock());
     }
 
+    /** Writes the workload's state; callers hold {@link #lock}. */
     private void persist(Tracked t) {
+        if (t.removed) return;
         ObjectNode n = Json.json().createObjectNode();
         var s = t.state;
         n.put("id", t.id).put("namespace", t.namespace).put("kind", t.kind).put("name", t.name).put("container", t.container);

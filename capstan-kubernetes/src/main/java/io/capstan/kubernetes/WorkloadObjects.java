@@ -9,7 +9,6 @@ import io.fabric8.kubernetes.api.model.ContainerPort;
 import io.fabric8.kubernetes.api.model.EnvVar;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.ObjectMeta;
-import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodBuilder;
 import io.fabric8.kubernetes.api.model.PodSpec;
 import io.fabric8.kubernetes.api.model.PodTemplateSpec;
@@ -19,7 +18,6 @@ import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.ServiceBuilder;
 import io.fabric8.kubernetes.api.model.ServicePort;
 import io.fabric8.kubernetes.api.model.ServicePortBuilder;
-import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.api.model.batch.v1.JobBuilder;
 import io.fabric8.kubernetes.client.utils.Serialization;
 import java.math.BigDecimal;
@@ -215,14 +213,5 @@ public final class WorkloadObjects {
             if (!doc.endsWith("\n")) sb.append('\n');
         }
         return sb.toString();
-    }
-
-    /** The Pod among {@code objects}, for callers that know the workload is one. */
-    static Optional<Pod> pod(List<HasMetadata> objects) {
-        return objects.stream().filter(Pod.class::isInstance).map(Pod.class::cast).findFirst();
-    }
-
-    static Optional<Job> job(List<HasMetadata> objects) {
-        return objects.stream().filter(Job.class::isInstance).map(Job.class::cast).findFirst();
     }
 }

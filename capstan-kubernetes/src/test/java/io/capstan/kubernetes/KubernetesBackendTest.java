@@ -326,6 +326,23 @@ class KubernetesBackendTest {
         assertThatThrownBy(() -> backend.launch(spec(newId(), "sleep 1"), Placement.defaults().named("taken")))
                 .isInstanceOf(ConflictException.class).hasMessageContaining("taken");
         assertThatThrownBy(() -> Placement.defaults().named("Not_A_Name")).isInstanceOf(InvalidSpecException.class);
+
+        // A namespace this backend does not watch would leave the workload queued for ever.
+        var elsewhere = newId();
+        assertThatThrownBy(() -> backend.launch(spec(elsewhere, "sleep 1"), Placement.defaults().inNamespace("elsewhere")))
+                .isInstanceOf(InvalidSpecException.class).hasMessageContaining("watches only '" + namespace + "'");
+        assertThat(backend.find(elsewhere)).isEmpty();
+
+        // A Service of that name that is not Capstan's: the pod created before it is deleted again, nothing is recorded.
+        client.services().inNamespace(namespace).resource(new io.fabric8.kubernetes.api.model.ServiceBuilder()
+                .withNewMetadata().withName("someone-elses").endMetadata().withNewSpec().withClusterIP("None").endSpec().build()).create();
+        var half = newId();
+        assertThatThrownBy(() -> backend.launch(spec(half, "sleep 1"), Placement.defaults().named("half-made").withHeadlessService("someone-elses")))
+                .isInstanceOf(ConflictException.class).hasMessageContaining("someone-elses");
+        assertThat(backend.find(half)).isEmpty();
+        eventually(() -> client.pods().inNamespace(namespace).withName("half-made").get() == null, true);
+        assertThat(client.services().inNamespace(namespace).withName("someone-elses").get()).isNotNull();
+        client.services().inNamespace(namespace).withName("someone-elses").delete();
     }
 
     // ---- the kubelet and Job controller, played on the mock
