@@ -26,6 +26,7 @@ import java.util.function.BooleanSupplier;
                 QuickstartCommand.class,
                 ServerCommand.class,
                 ApplyCommand.class,
+                RenderCommand.class,
                 GetCommand.class,
                 DescribeCommand.class,
                 DeleteCommand.class,

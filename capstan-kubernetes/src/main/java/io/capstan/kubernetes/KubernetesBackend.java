@@ -1,0 +1,681 @@
+package io.capstan.kubernetes;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.capstan.backend.Backend;
+import io.capstan.backend.LogLine;
+import io.capstan.backend.WorkloadPhase;
+import io.capstan.backend.WorkloadSpec;
+import io.capstan.backend.WorkloadState;
+import io.capstan.core.ConflictException;
+import io.capstan.core.InvalidSpecException;
+import io.capstan.core.Json;
+import io.capstan.core.NotFoundException;
+import io.capstan.core.TransientException;
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.PodCondition;
+import io.fabric8.kubernetes.api.model.batch.v1.Job;
+import io.fabric8.kubernetes.api.model.batch.v1.JobCondition;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
+import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.stream.Stream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Runs workloads as Pods or batch/v1 Jobs (see {@link WorkloadObjects}) and watches them with informers. It only
+ * creates, JSON-merge-patches and deletes, naming every child it deletes, so it behaves the same on a cluster without
+ * garbage collection or server-side apply (such as fabric8's mock server).
+ *
+ * <p>What Capstan must keep after the pod is gone lives in {@code <stateDir>/<id>/}: {@code state.json} (the last
+ * observed state, so that {@link #find} answers once the pod is deleted) and {@code pod.log} ({@link PodLog}: every
+ * line streamed from the kubelet). After a restart, a new backend reloads those folders and adopts, by the
+ * {@link CapstanLabels#MANAGED_BY} label, every Pod and Job it finds, including those of workloads whose folder it
+ * never had (another replica launched them); workloads that were running and whose objects are gone become LOST.
+ */
+public final class KubernetesBackend implements Backend {
+    private static final Logger LOG = LoggerFactory.getLogger(KubernetesBackend.class);
+    private static final String POD = "Pod";
+    private static final String JOB = "Job";
+
+    /**
+     * @param client       the cluster; {@link KubeClients#create} builds one from a kubeconfig, a context or in-cluster
+     * @param stateDir     where states and logs are kept
+     * @param namespace    the namespace of workloads whose placement names none
+     * @param watchAll     watch every namespace (needs cluster-wide list/watch); else only {@code namespace}
+     * @param defaultImage the image of workloads that name none
+     * @param logRetry     how long to wait before re-opening a log stream that ended while the pod still runs
+     */
+    public record Options(KubernetesClient client, Path stateDir, String namespace, boolean watchAll, Optional<String> defaultImage,
+                          Clock clock, Duration logRetry) {
+        public Options {
+            Objects.requireNonNull(client, "client");
+            Objects.requireNonNull(stateDir, "stateDir");
+            Objects.requireNonNull(namespace, "namespace");
+            Objects.requireNonNull(defaultImage, "defaultImage");
+            Objects.requireNonNull(clock, "clock");
+            Objects.requireNonNull(logRetry, "logRetry");
+            if (!CapstanLabels.isDnsLabel(namespace)) throw InvalidSpecException.of("namespace", "'" + namespace + "' is not a DNS-1123 label");
+        }
+
+        public static Options of(KubernetesClient client, Path stateDir, String namespace) {
+            return new Options(client, stateDir, namespace, false, Optional.empty(), Clock.systemUTC(), Duration.ofSeconds(1));
+        }
+
+        public Options watchingAllNamespaces() {
+            return new Options(client, stateDir, namespace, true, defaultImage, clock, logRetry);
+        }
+
+        public Options withDefaultImage(String image) {
+            return new Options(client, stateDir, namespace, watchAll, Optional.of(image), clock, logRetry);
+        }
+
+        public Options withLogRetry(Duration retry) {
+            return new Options(client, stateDir, namespace, watchAll, defaultImage, clock, retry);
+        }
+    }
+
+    /** One workload: where its objects are, what was last seen of them, and its log. */
+    private static final class Tracked {
+        final String id;
+        final String namespace;
+        final String kind;
+        final String name;
+        final String container;
+        final Optional<String> service;
+        final Path dir;
+        final PodLog log;
+        volatile WorkloadState state;
+        volatile String logPod;
+        volatile boolean logPodDone;
+        volatile Integer exitCode;
+        volatile boolean removed;
+        Thread pump;
+
+        Tracked(String id, String namespace, String kind, String name, String container, Optional<String> service, Path dir, WorkloadState state, Clock clock) {
+            this.id = id;
+            this.namespace = namespace;
+            this.kind = kind;
+            this.name = name;
+            this.container = container;
+            this.service = service;
+            this.dir = dir;
+            this.state = state;
+            this.log = new PodLog(dir.resolve("pod.log"), clock);
+        }
+    }
+
+    private final Options options;
+    private final KubernetesClient client;
+    private final Object lock = new Object();
+    private final ConcurrentHashMap<String, Tracked> workloads = new ConcurrentHashMap<>();
+    private final SharedIndexInformer<Pod> pods;
+    private final SharedIndexInformer<Job> jobs;
+    private volatile boolean closed;
+
+    public KubernetesBackend(Options options) {
+        this.options = options;
+        this.client = options.client();
+        try {
+            Files.createDirectories(options.stateDir());
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot create " + options.stateDir(), e);
+        }
+        load();
+        var podOps = options.watchAll() ? client.pods().inAnyNamespace() : client.pods().inNamespace(options.namespace());
+        var jobOps = options.watchAll() ? client.batch().v1().jobs().inAnyNamespace() : client.batch().v1().jobs().inNamespace(options.namespace());
+        pods = podOps.withLabel(CapstanLabels.MANAGED_BY, CapstanLabels.MANAGED_BY_VALUE).inform(handler(this::onPod, this::onPodGone), 0);
+        jobs = jobOps.withLabel(CapstanLabels.MANAGED_BY, CapstanLabels.MANAGED_BY_VALUE).inform(handler(this::onJob, this::onJobGone), 0);
+        // inform() returns once the first list is in the caches: whatever is running and not there ended while we were away.
+        for (var t : workloads.values()) {
+            var pod = pods.getIndexer().list().stream().filter(p -> t.id.equals(workloadId(p))).findFirst();
+            if (!t.state.phase().isTerminal()) {
+                boolean present = t.kind.equals(JOB) ? jobs.getIndexer().getByKey(t.namespace + "/" + t.name) != null : pod.isPresent();
+                if (!present) finish(t, WorkloadPhase.LOST, Optional.empty(), "its " + t.kind + " " + t.namespace + "/" + t.name + " vanished while Capstan was down");
+            }
+            // A pod that is still there may hold log lines that a crash kept us from copying: resume from the last one.
+            pod.ifPresent(p -> notePod(t, p));
+            startPump(t);
+        }
+    }
+
+    @Override
+    public WorkloadState launch(WorkloadSpec spec) {
+        return launch(spec, Placement.defaults());
+    }
+
+    /** Launches {@code spec} as {@code placement} says; idempotent on the workload id. */
+    public WorkloadState launch(WorkloadSpec spec, Placement placement) {
+        ensureOpen();
+        var objects = WorkloadObjects.of(spec, placement, options.namespace(), options.defaultImage());
+        var main = objects.getFirst();
+        var ns = main.getMetadata().getNamespace();
+        if (!options.watchAll() && !ns.equals(options.namespace())) {
+            // Its pods would never reach the informers, and the workload would look queued for ever.
+            throw InvalidSpecException.of("namespace", "workload '%s' would run in namespace '%s', but this backend watches only '%s'; start it watching all namespaces"
+                    .formatted(io.capstan.core.Names.printable(spec.id()), ns, options.namespace()));
+        }
+        Tracked t;
+        synchronized (lock) {
+            var known = workloads.get(spec.id());
+            if (known != null) return known.state;
+            t = new Tracked(spec.id(), main.getMetadata().getNamespace(), main.getKind(), main.getMetadata().getName(), placement.container(),
+                    placement.headlessService(), dirOf(spec.id()),
+                    new WorkloadState(spec.id(), WorkloadPhase.QUEUED, Optional.empty(),
+                            "created " + main.getKind() + " " + main.getMetadata().getNamespace() + "/" + main.getMetadata().getName() + "; waiting for the scheduler",
+                            Optional.empty(), Optional.empty(), List.of()), options.clock());
+            createDir(t.dir);
+            persist(t);
+            workloads.put(t.id, t);
+        }
+        var created = new ArrayList<HasMetadata>();
+        try {
+            for (var o : objects) {
+                create(o, spec.id());
+                created.add(o);
+            }
+        } catch (RuntimeException e) {
+            // Leave nothing behind that a later start would adopt as a workload nobody launched.
+            for (var o : created) {
+                try {
+                    client.resource(o).delete();
+                } catch (KubernetesClientException cleanup) {
+                    e.addSuppressed(cleanup);
+                }
+            }
+            synchronized (lock) {
+                workloads.remove(t.id);
+            }
+            deleteDir(t.dir);
+            throw e;
+        }
+        // The informer may have seen the pod already; its state wins over the QUEUED we recorded.
+        pods.getIndexer().list().stream().filter(p -> spec.id().equals(workloadId(p))).findFirst().ifPresent(this::onPod);
+        startPump(t);
+        return t.state;
+    }
+
+    private void create(HasMetadata o, String id) {
+        try {
+            client.resource(o).create();
+        } catch (KubernetesClientException e) {
+            if (e.getCode() != 409) throw translate(e, "create " + o.getKind() + " " + o.getMetadata().getNamespace() + "/" + o.getMetadata().getName());
+            // Already there: ours from a launch whose record was lost (adopt it), or someone else's (refuse).
+            var existing = client.resource(o).get();
+            if (existing == null || !id.equals(annotation(existing))) {
+                throw new ConflictException("%s %s/%s already exists and is not workload '%s'; delete it or choose another name"
+                        .formatted(o.getKind(), o.getMetadata().getNamespace(), o.getMetadata().getName(), id));
+            }
+        }
+    }
+
+    @Override
+    public Optional<WorkloadState> find(String workloadId) {
+        return Optional.ofNullable(workloads.get(workloadId)).map(t -> t.state);
+    }
+
+    @Override
+    public WorkloadState cancel(String workloadId) {
+        var t = entry(workloadId);
+        // A finished workload is left as it is: its pod may still be serving the last lines of its log.
+        if (t.state.phase().isTerminal()) return t.state;
+        finish(t, WorkloadPhase.CANCELLED, Optional.empty(), "cancelled");
+        deleteChildren(t);
+        return t.state;
+    }
+
+    /** Deletes the workload's Job or Pod, the Job's pods by label (no reliance on garbage collection) and its Service. */
+    private void deleteChildren(Tracked t) {
+        try {
+            if (t.kind.equals(JOB)) client.batch().v1().jobs().inNamespace(t.namespace).withName(t.name).delete();
+            else client.pods().inNamespace(t.namespace).withName(t.name).delete();
+            client.pods().inNamespace(t.namespace).withLabel(CapstanLabels.WORKLOAD_ID, CapstanLabels.label(t.id)).delete();
+            t.service.ifPresent(s -> client.services().inNamespace(t.namespace).withName(s).delete());
+        } catch (KubernetesClientException e) {
+            throw translate(e, "delete the objects of workload " + t.id);
+        }
+    }
+
+    @Override
+    public List<LogLine> tail(String workloadId, int maxLines) {
+        return entry(workloadId).log.tail(maxLines);
+    }
+
+    @Override
+    public List<LogLine> follow(String workloadId, long fromLine, Duration wait) {
+        if (fromLine < 0) throw InvalidSpecException.of("fromLine", "fromLine must be >= 0, got " + fromLine);
+        var log = entry(workloadId).log;
+        try {
+            log.awaitMoreThan(fromLine, wait);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return List.of();
+        }
+        return log.read(fromLine, 1000);
+    }
+
+    @Override
+    public void remove(String workloadId) {
+        var t = entry(workloadId);
+        if (!t.state.phase().isTerminal()) {
+            throw new ConflictException("workload '%s' is %s; cancel it before removing it".formatted(workloadId, t.state.phase()));
+        }
+        deleteChildren(t);
+        // Under the lock that every state write takes, so none lands in the folder after this; the sealed log
+        // takes no more lines either.
+        synchronized (lock) {
+            t.removed = true;
+            workloads.remove(workloadId);
+        }
+        t.log.seal();
+        var pump = t.pump;
+        if (pump != null) pump.interrupt();
+        deleteDir(t.dir);
+    }
+
+    @Override
+    public List<WorkloadState> list() {
+        return workloads.values().stream().map(t -> t.state).sorted(Comparator.comparing(WorkloadState::id)).toList();
+    }
+
+    /** Stops watching; the pods keep running for the next backend to adopt. */
+    @Override
+    public void close() {
+        closed = true;
+        pods.close();
+        jobs.close();
+        for (var t : workloads.values()) {
+            var pump = t.pump;
+            if (pump != null) pump.interrupt();
+        }
+    }
+
+    // ---- informer events
+
+    private static <T extends HasMetadata> ResourceEventHandler<T> handler(java.util.function.Consumer<T> seen, java.util.function.Consumer<T> gone) {
+        return new ResourceEventHandler<>() {
+            @Override
+            public void onAdd(T obj) {
+                seen.accept(obj);
+            }
+
+            @Override
+            public void onUpdate(T oldObj, T newObj) {
+                seen.accept(newObj);
+            }
+
+            @Override
+            public void onDelete(T obj, boolean deletedFinalStateUnknown) {
+                gone.accept(obj);
+            }
+        };
+    }
+
+    private void onPod(Pod pod) {
+        var id = workloadId(pod);
+        if (id == null || closed) return;
+        var t = workloads.get(id);
+        if (t == null) t = adopt(pod, id);
+        if (t == null) return;
+        var status = pod.getStatus();
+        var phase = status == null || status.getPhase() == null ? "Pending" : status.getPhase();
+        var exit = exitCode(pod);
+        notePod(t, pod);
+        var startedAt = Optional.ofNullable(status == null ? null : status.getStartTime()).map(Instant::parse);
+        if (t.kind.equals(JOB)) {
+            // The Job decides success and failure; its pod tells when it runs.
+            if (phase.equals("Running") && t.state.phase() == WorkloadPhase.QUEUED) {
+                update(t, WorkloadPhase.RUNNING, Optional.empty(), "running on node " + pod.getSpec().getNodeName(), startedAt);
+            }
+            return;
+        }
+        switch (phase) {
+            case "Running" -> update(t, WorkloadPhase.RUNNING, Optional.empty(), "running on node " + pod.getSpec().getNodeName(), startedAt);
+            case "Succeeded" -> finish(t, WorkloadPhase.SUCCEEDED, Optional.of(exit.orElse(0)), "exited with code " + exit.orElse(0));
+            case "Failed" -> finish(t, WorkloadPhase.FAILED, exit, failure(status.getReason(), status.getMessage(), exit));
+            case "Pending" -> update(t, WorkloadPhase.QUEUED, Optional.empty(), pendingReason(pod), Optional.empty());
+            default -> {
+                // Unknown: the node stopped reporting; the pod may still run, so keep the last state.
+            }
+        }
+    }
+
+    /** The pod whose log the workload's log copies (a Job's first), and whether it is done writing. */
+    private static void notePod(Tracked t, Pod pod) {
+        var phase = pod.getStatus() == null || pod.getStatus().getPhase() == null ? "Pending" : pod.getStatus().getPhase();
+        exitCode(pod).ifPresent(code -> t.exitCode = code);
+        if (phase.equals("Running") || phase.equals("Succeeded") || phase.equals("Failed")) {
+            if (t.logPod == null) t.logPod = pod.getMetadata().getName();
+            if (pod.getMetadata().getName().equals(t.logPod) && !phase.equals("Running")) t.logPodDone = true;
+        }
+    }
+
+    private void onPodGone(Pod pod) {
+        var id = workloadId(pod);
+        if (id == null) return;
+        var t = workloads.get(id);
+        if (t == null) return;
+        if (pod.getMetadata().getName().equals(t.logPod)) t.logPodDone = true;
+        if (t.kind.equals(POD)) {
+            finish(t, WorkloadPhase.LOST, Optional.empty(), "its pod " + t.namespace + "/" + t.name + " was deleted by someone other than Capstan");
+        }
+    }
+
+    private void onJob(Job job) {
+        var id = workloadId(job);
+        if (id == null || closed) return;
+        var t = workloads.get(id);
+        if (t == null) t = adopt(job, id);
+        if (t == null || !t.kind.equals(JOB)) return;
+        var status = job.getStatus();
+        if (status == null) return;
+        var conditions = status.getConditions() == null ? List.<JobCondition>of() : status.getConditions();
+        for (var c : conditions) {
+            if (!"True".equals(c.getStatus())) continue;
+            if (c.getType().equals("Complete")) {
+                finish(t, WorkloadPhase.SUCCEEDED, Optional.of(0), "exited with code 0");
+                return;
+            }
+            if (c.getType().equals("Failed")) {
+                var exit = Optional.ofNullable(t.exitCode);
+                finish(t, WorkloadPhase.FAILED, exit, failure(c.getReason(), c.getMessage(), exit));
+                return;
+            }
+        }
+        var startedAt = Optional.ofNullable(status.getStartTime()).map(Instant::parse);
+        if (status.getActive() != null && status.getActive() > 0 && status.getReady() != null && status.getReady() > 0) {
+            update(t, WorkloadPhase.RUNNING, Optional.empty(), "running", startedAt);
+        }
+    }
+
+    private void onJobGone(Job job) {
+        var id = workloadId(job);
+        if (id == null) return;
+        var t = workloads.get(id);
+        if (t != null && t.kind.equals(JOB)) {
+            finish(t, WorkloadPhase.LOST, Optional.empty(), "its Job " + t.namespace + "/" + t.name + " was deleted by someone other than Capstan");
+        }
+    }
+
+    /** A Pod or Job with Capstan's labels whose workload this backend does not know: launched before a restart or by another replica. */
+    private Tracked adopt(HasMetadata o, String id) {
+        var ownerKind = o.getKind();
+        if (o instanceof Pod p && p.getMetadata().getOwnerReferences() != null
+                && p.getMetadata().getOwnerReferences().stream().anyMatch(r -> JOB.equals(r.getKind()))) {
+            return null; // A Job's pod: its Job adopts the workload.
+        }
+        if (o instanceof Pod p && p.getMetadata().getLabels() != null && p.getMetadata().getLabels().containsKey("job-name")) return null;
+        synchronized (lock) {
+            var known = workloads.get(id);
+            if (known != null) return known;
+            String container = Placement.DEFAULT_CONTAINER;
+            if (o instanceof Pod p && p.getSpec() != null && !p.getSpec().getContainers().isEmpty()
+                    && p.getSpec().getContainers().stream().noneMatch(c -> Placement.DEFAULT_CONTAINER.equals(c.getName()))) {
+                container = p.getSpec().getContainers().getFirst().getName();
+            }
+            Optional<String> service = Optional.empty();
+            if (o instanceof Job j && j.getSpec() != null && j.getSpec().getTemplate().getSpec() != null) {
+                service = Optional.ofNullable(j.getSpec().getTemplate().getSpec().getSubdomain());
+            }
+            var t = new Tracked(id, o.getMetadata().getNamespace(), ownerKind, o.getMetadata().getName(), container, service, dirOf(id),
+                    new WorkloadState(id, WorkloadPhase.QUEUED, Optional.empty(), "adopted " + ownerKind + " " + o.getMetadata().getNamespace() + "/" + o.getMetadata().getName(),
+                            Optional.empty(), Optional.empty(), List.of()), options.clock());
+            createDir(t.dir);
+            persist(t);
+            workloads.put(id, t);
+            LOG.info("adopted {} {}/{} of workload {}", ownerKind, o.getMetadata().getNamespace(), o.getMetadata().getName(), id);
+            // The pump starts once the constructor's first sync is over, or now for an object seen later.
+            if (pods != null && jobs != null) startPump(t);
+            return t;
+        }
+    }
+
+    // ---- state
+
+    private void update(Tracked t, WorkloadPhase phase, Optional<Integer> exit, String message, Optional<Instant> startedAt) {
+        synchronized (lock) {
+            var s = t.state;
+            if (s.phase().isTerminal() || t.removed) return;
+            var started = s.startedAt().or(() -> phase == WorkloadPhase.RUNNING ? startedAt.or(() -> Optional.of(options.clock().instant())) : Optional.empty());
+            var next = new WorkloadState(t.id, phase, exit, message, started, Optional.empty(), List.of());
+            if (next.equals(s)) return;
+            t.state = next;
+            persist(t);
+        }
+    }
+
+    private void finish(Tracked t, WorkloadPhase phase, Optional<Integer> exit, String message) {
+        synchronized (lock) {
+            var s = t.state;
+            if (s.phase().isTerminal() || t.removed) return;
+            t.state = new WorkloadState(t.id, phase, exit, message, s.startedAt(), Optional.of(options.clock().instant()), List.of());
+            persist(t);
+        }
+        if (phase == WorkloadPhase.LOST || phase == WorkloadPhase.CANCELLED) t.logPodDone = true;
+    }
+
+    private static String failure(String reason, String message, Optional<Integer> exit) {
+        if ("DeadlineExceeded".equals(reason)) return "killed after its timeout (activeDeadlineSeconds)";
+        if (exit.isPresent()) {
+            int code = exit.get();
+            if (code > 128 && code <= 192) return "killed by signal " + (code - 128);
+            return "exited with code " + code;
+        }
+        var parts = Stream.of(reason, message).filter(Objects::nonNull).filter(s -> !s.isBlank()).toList();
+        return parts.isEmpty() ? "failed" : "failed: " + String.join(": ", parts);
+    }
+
+    private static String pendingReason(Pod pod) {
+        var status = pod.getStatus();
+        if (status != null && status.getContainerStatuses() != null) {
+            for (var cs : status.getContainerStatuses()) {
+                var waiting = cs.getState() == null ? null : cs.getState().getWaiting();
+                if (waiting != null && waiting.getReason() != null && !waiting.getReason().equals("ContainerCreating")) {
+                    return "waiting: " + waiting.getReason() + (waiting.getMessage() == null ? "" : ": " + waiting.getMessage());
+                }
+            }
+        }
+        if (status != null && status.getConditions() != null) {
+            for (PodCondition c : status.getConditions()) {
+                if (c.getType().equals("PodScheduled") && "False".equals(c.getStatus())) {
+                    return "not scheduled: " + c.getReason() + (c.getMessage() == null ? "" : ": " + c.getMessage());
+                }
+            }
+        }
+        return "pending";
+    }
+
+    private static Optional<Integer> exitCode(Pod pod) {
+        var status = pod.getStatus();
+        if (status == null || status.getContainerStatuses() == null) return Optional.empty();
+        return status.getContainerStatuses().stream()
+                .map(cs -> cs.getState() == null ? null : cs.getState().getTerminated())
+                .filter(Objects::nonNull)
+                .map(term -> term.getExitCode())
+                .filter(Objects::nonNull)
+                .max(Comparator.naturalOrder());
+    }
+
+    private static String workloadId(HasMetadata o) {
+        var labels = o.getMetadata().getLabels();
+        if (labels == null || !CapstanLabels.MANAGED_BY_VALUE.equals(labels.get(CapstanLabels.MANAGED_BY))) return null;
+        return annotation(o);
+    }
+
+    private static String annotation(HasMetadata o) {
+        var a = o.getMetadata().getAnnotations();
+        return a == null ? null : a.get(CapstanLabels.WORKLOAD_ID_ANNOTATION);
+    }
+
+    // ---- logs
+
+    private void startPump(Tracked t) {
+        synchronized (lock) {
+            if (t.pump != null || closed) return;
+            if (t.state.phase().isTerminal() && t.logPod == null) {
+                t.log.seal();
+                return;
+            }
+            t.pump = Thread.ofVirtual().name("capstan-k8s-log-" + t.id).start(() -> pump(t));
+        }
+    }
+
+    /**
+     * Copies the pod's log into {@link PodLog} until the pod is done: a followed stream, re-opened (since the last
+     * line's time) when it ends while the pod still runs.
+     */
+    private void pump(Tracked t) {
+        try {
+            while (!closed && !t.removed) {
+                var pod = t.logPod;
+                if (pod == null) {
+                    if (t.state.phase().isTerminal()) break;
+                    Thread.sleep(100);
+                    continue;
+                }
+                boolean doneBefore = t.logPodDone;
+                try {
+                    stream(t, pod);
+                } catch (KubernetesClientException e) {
+                    if (e.getCode() == 404 && (t.logPodDone || t.state.phase().isTerminal())) break;
+                    LOG.debug("log stream of {} failed, retrying: {}", t.id, e.getMessage());
+                }
+                // A stream that ends after the pod finished has delivered everything.
+                if (doneBefore) break;
+                if (t.logPodDone) continue;
+                Thread.sleep(options.logRetry().toMillis());
+            }
+        } catch (InterruptedException e) {
+            return;
+        } catch (RuntimeException e) {
+            LOG.warn("log stream of workload {} stopped: {}", t.id, e.toString());
+        }
+        if (!closed) t.log.seal();
+    }
+
+    private void stream(Tracked t, String pod) {
+        var resume = t.log.resume();
+        var appender = t.log.appender();
+        var base = client.pods().inNamespace(t.namespace).withName(pod).inContainer(t.container).usingTimestamps();
+        try (var watch = resume.at().isPresent() ? base.sinceTime(resume.at().get().toString()).watchLog() : base.watchLog();
+             var reader = new BufferedReader(new InputStreamReader(watch.getOutput(), StandardCharsets.UTF_8))) {
+            String line;
+            while ((line = reader.readLine()) != null) appender.accept(line);
+        } catch (IOException e) {
+            LOG.debug("log stream of {} ended: {}", t.id, e.toString());
+        }
+    }
+
+    // ---- files
+
+    private Path dirOf(String id) {
+        return options.stateDir().resolve(id);
+    }
+
+    private void load() {
+        try (Stream<Path> dirs = Files.list(options.stateDir())) {
+            for (var dir : dirs.filter(Files::isDirectory).toList()) {
+                var file = dir.resolve("state.json");
+                if (!Files.exists(file)) continue;
+                try {
+                    var t = read(dir, Json.json().readTree(file.toFile()));
+                    workloads.put(t.id, t);
+                } catch (IOException | RuntimeException e) {
+                    LOG.warn("skipping unreadable workload state {}: {}", file, e.toString());
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot list " + options.stateDir(), e);
+        }
+    }
+
+    private Tracked read(Path dir, JsonNode n) {
+        var id = n.path("id").asText();
+        var state = new WorkloadState(id, WorkloadPhase.valueOf(n.path("phase").asText()),
+                n.hasNonNull("exitCode") ? Optional.of(n.get("exitCode").asInt()) : Optional.empty(), n.path("message").asText(""),
+                text(n, "startedAt").map(Instant::parse), text(n, "finishedAt").map(Instant::parse), List.of());
+        return new Tracked(id, n.path("namespace").asText(), n.path("kind").asText(), n.path("name").asText(),
+                n.path("container").asText(Placement.DEFAULT_CONTAINER), text(n, "service"), dir, state, options.clock());
+    }
+
+    /** Writes the workload's state; callers hold {@link #lock}. */
+    private void persist(Tracked t) {
+        if (t.removed) return;
+        ObjectNode n = Json.json().createObjectNode();
+        var s = t.state;
+        n.put("id", t.id).put("namespace", t.namespace).put("kind", t.kind).put("name", t.name).put("container", t.container);
+        t.service.ifPresent(v -> n.put("service", v));
+        n.put("phase", s.phase().name()).put("message", s.message());
+        s.exitCode().ifPresent(c -> n.put("exitCode", c));
+        s.startedAt().ifPresent(i -> n.put("startedAt", i.toString()));
+        s.finishedAt().ifPresent(i -> n.put("finishedAt", i.toString()));
+        var file = t.dir.resolve("state.json");
+        var tmp = t.dir.resolve(".state.json.tmp");
+        try {
+            Files.write(tmp, Json.json().writeValueAsBytes(n));
+            Files.move(tmp, file, java.nio.file.StandardCopyOption.ATOMIC_MOVE, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        } catch (NoSuchFileException e) {
+            // Removed meanwhile.
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write " + file + "; check that the folder is writable and the disk has space", e);
+        }
+    }
+
+    private static Optional<String> text(JsonNode n, String field) {
+        return n.hasNonNull(field) ? Optional.of(n.get(field).asText()) : Optional.empty();
+    }
+
+    private static void createDir(Path dir) {
+        try {
+            Files.createDirectories(dir);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot create " + dir, e);
+        }
+    }
+
+    private static void deleteDir(Path dir) {
+        try (Stream<Path> all = Files.walk(dir)) {
+            for (var p : all.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
+        } catch (NoSuchFileException e) {
+            // Gone already.
+        } catch (IOException e) {
+            throw new TransientException("cannot delete workload folder " + dir + ": " + e + "; fix its permissions and retry", e);
+        }
+    }
+
+    private Tracked entry(String id) {
+        var t = workloads.get(id);
+        if (t == null) throw new NotFoundException("workload '" + io.capstan.core.Names.printable(id) + "' does not exist on this backend");
+        return t;
+    }
+
+    private void ensureOpen() {
+        if (closed) throw new IllegalStateException("the Kubernetes backend is closed");
+    }
+
+    private static RuntimeException translate(KubernetesClientException e, String what) {
+        if (e.getCode() == 422 || e.getCode() == 400) return InvalidSpecException.of("spec", "Kubernetes refused to " + what + ": " + e.getMessage());
+        if (e.getCode() == 403) return new TransientException("Kubernetes forbids Capstan to " + what + " (check its RBAC): " + e.getMessage(), e);
+        return new TransientException("cannot " + what + ": " + e.getMessage(), e);
+    }
+}

@@ -1,0 +1,121 @@
+package io.capstan.kubernetes;
+
+import io.capstan.core.InvalidSpecException;
+import io.fabric8.kubernetes.api.model.PodTemplateSpec;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * What Kubernetes needs to know about a workload beyond its {@link io.capstan.backend.WorkloadSpec}: where it runs,
+ * how it is labelled and what shape it takes. Passed alongside the spec to {@link KubernetesBackend#launch(
+ * io.capstan.backend.WorkloadSpec, Placement)}; plain {@code launch(spec)} uses {@link #defaults()}.
+ *
+ * @param namespace       where the objects go; empty means the backend's default namespace
+ * @param name            the Pod's or Job's name; empty means one derived from the workload id
+ * @param shape           a bare Pod, or a batch/v1 Job (optionally Indexed) whose pods run the workload
+ * @param labels          extra labels, such as {@link CapstanLabels#OWNER_KIND} or run/task/attempt of a pipeline step
+ * @param template        a user's pod template to start from (a PyTorchJob replica's, a trial template's); its
+ *                        container named {@code container} (or its first) runs the workload
+ * @param container       the name of the container that runs the workload
+ * @param imagePullPolicy Always, IfNotPresent or Never; empty leaves the cluster's default
+ * @param ports           container ports, by name
+ * @param headlessService also create a headless Service of this name selecting this workload's pods (a stable DNS
+ *                        name for rendezvous); a Job's pods get it as their subdomain
+ */
+public record Placement(Optional<String> namespace, Optional<String> name, Shape shape, Map<String, String> labels,
+                        Optional<PodTemplateSpec> template, String container, Optional<String> imagePullPolicy,
+                        List<Port> ports, Optional<String> headlessService) {
+    public static final String DEFAULT_CONTAINER = "main";
+    private static final List<String> PULL_POLICIES = List.of("Always", "IfNotPresent", "Never");
+
+    public Placement {
+        Objects.requireNonNull(namespace, "namespace");
+        Objects.requireNonNull(name, "name");
+        Objects.requireNonNull(shape, "shape");
+        labels = Map.copyOf(labels);
+        Objects.requireNonNull(template, "template");
+        Objects.requireNonNull(container, "container");
+        Objects.requireNonNull(imagePullPolicy, "imagePullPolicy");
+        ports = List.copyOf(ports);
+        Objects.requireNonNull(headlessService, "headlessService");
+        headlessService.ifPresent(n -> {
+            if (!CapstanLabels.isDnsLabel(n)) throw InvalidSpecException.of("service", "'" + io.capstan.core.Names.printable(n) + "' is not a DNS-1123 label");
+        });
+        namespace.ifPresent(ns -> {
+            if (!CapstanLabels.isDnsLabel(ns)) throw InvalidSpecException.of("namespace", "'" + io.capstan.core.Names.printable(ns) + "' is not a DNS-1123 label");
+        });
+        name.ifPresent(n -> {
+            if (!CapstanLabels.isDnsLabel(n)) throw InvalidSpecException.of("name", "'" + io.capstan.core.Names.printable(n) + "' is not a DNS-1123 label");
+        });
+        imagePullPolicy.ifPresent(p -> {
+            if (!PULL_POLICIES.contains(p)) throw InvalidSpecException.of("imagePullPolicy", "must be one of " + PULL_POLICIES + ", got '" + io.capstan.core.Names.printable(p) + "'");
+        });
+    }
+
+    /** A bare Pod in the backend's default namespace, named after the workload id. */
+    public static Placement defaults() {
+        return new Placement(Optional.empty(), Optional.empty(), Shape.POD, Map.of(), Optional.empty(), DEFAULT_CONTAINER,
+                Optional.empty(), List.of(), Optional.empty());
+    }
+
+    public Placement inNamespace(String ns) {
+        return new Placement(Optional.of(ns), name, shape, labels, template, container, imagePullPolicy, ports, headlessService);
+    }
+
+    public Placement named(String n) {
+        return new Placement(namespace, Optional.of(n), shape, labels, template, container, imagePullPolicy, ports, headlessService);
+    }
+
+    public Placement withShape(Shape s) {
+        return new Placement(namespace, name, s, labels, template, container, imagePullPolicy, ports, headlessService);
+    }
+
+    public Placement withLabels(Map<String, String> more) {
+        var all = new java.util.HashMap<>(labels);
+        all.putAll(more);
+        return new Placement(namespace, name, shape, all, template, container, imagePullPolicy, ports, headlessService);
+    }
+
+    public Placement withTemplate(PodTemplateSpec t, String containerName) {
+        return new Placement(namespace, name, shape, labels, Optional.of(t), containerName, imagePullPolicy, ports, headlessService);
+    }
+
+    public Placement withPorts(List<Port> p) {
+        return new Placement(namespace, name, shape, labels, template, container, imagePullPolicy, p, headlessService);
+    }
+
+    public Placement withHeadlessService(String serviceName) {
+        return new Placement(namespace, name, shape, labels, template, container, imagePullPolicy, ports, Optional.of(serviceName));
+    }
+
+    public Placement withImagePullPolicy(String policy) {
+        return new Placement(namespace, name, shape, labels, template, container, Optional.of(policy), ports, headlessService);
+    }
+
+    /** A Pod, or a Job of {@code completions} pods (Indexed when more than one: each pod learns its index). */
+    public sealed interface Shape {
+        Shape POD = new Pod();
+
+        record Pod() implements Shape {
+        }
+
+        record Job(int completions, boolean indexed) implements Shape {
+            public Job {
+                if (completions < 1) throw InvalidSpecException.of("completions", "must be at least 1, got " + completions);
+            }
+        }
+
+        static Shape job() {
+            return new Job(1, false);
+        }
+    }
+
+    public record Port(String name, int port) {
+        public Port {
+            Objects.requireNonNull(name, "name");
+            if (port < 1 || port > 65535) throw InvalidSpecException.of("port", "must be 1-65535, got " + port);
+        }
+    }
+}

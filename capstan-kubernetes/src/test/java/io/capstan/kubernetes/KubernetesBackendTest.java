@@ -1,0 +1,444 @@
+package io.capstan.kubernetes;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.capstan.backend.LogLine;
+import io.capstan.backend.ResourceRequest;
+import io.capstan.backend.WorkloadPhase;
+import io.capstan.backend.WorkloadSpec;
+import io.capstan.backend.WorkloadState;
+import io.capstan.core.ConflictException;
+import io.capstan.core.InvalidSpecException;
+import io.fabric8.kubernetes.api.model.ContainerStateBuilder;
+import io.fabric8.kubernetes.api.model.ContainerStatusBuilder;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.PodBuilder;
+import io.fabric8.kubernetes.api.model.batch.v1.Job;
+import io.fabric8.kubernetes.api.model.batch.v1.JobConditionBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import io.fabric8.kubernetes.client.server.mock.KubernetesMixedDispatcher;
+import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
+import io.fabric8.mockwebserver.Context;
+import io.fabric8.mockwebserver.MockWebServer;
+import io.fabric8.mockwebserver.ServerRequest;
+import io.fabric8.mockwebserver.ServerResponse;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Queue;
+import java.util.UUID;
+import java.util.function.Supplier;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The backend against fabric8's mock API server in CRUD mode, where this test plays the kubelet and the Job
+ * controller: it moves pods through their phases with status patches and serves their logs through expectations.
+ * With {@code -Dcapstan.test.kube=real} the same tests run against the cluster of $KUBECONFIG, where a real kubelet
+ * runs busybox and the test only watches (see README, "Running on Kubernetes").
+ */
+class KubernetesBackendTest {
+    static final boolean REAL = "real".equals(System.getProperty("capstan.test.kube"));
+    static final String IMAGE = "busybox:1.36";
+
+    @TempDir
+    Path stateDir;
+
+    KubernetesMockServer server;
+    KubernetesClient client;
+    String namespace;
+    final List<KubernetesBackend> backends = new ArrayList<>();
+
+    @BeforeEach
+    void start() {
+        if (REAL) {
+            client = new KubernetesClientBuilder().build();
+            namespace = "default";
+        } else {
+            Map<ServerRequest, Queue<ServerResponse>> responses = new HashMap<>();
+            server = new KubernetesMockServer(new Context(), new MockWebServer(), responses, new KubernetesMixedDispatcher(responses), false);
+            server.init();
+            client = server.createClient();
+            namespace = "test";
+        }
+    }
+
+    @AfterEach
+    void stop() {
+        // Cancelling and removing deletes every object a test made, so that a real cluster is left as it was.
+        for (var b : backends) {
+            for (var w : b.list()) {
+                if (!w.phase().isTerminal()) b.cancel(w.id());
+                b.remove(w.id());
+            }
+            b.close();
+        }
+        client.close();
+        if (server != null) server.destroy();
+    }
+
+    KubernetesBackend backend(Path dir) {
+        var b = new KubernetesBackend(KubernetesBackend.Options.of(client, dir, namespace).withLogRetry(Duration.ofMillis(100)));
+        backends.add(b);
+        return b;
+    }
+
+    static String newId() {
+        return "job_" + UUID.randomUUID().toString().substring(0, 8) + "_1";
+    }
+
+    static WorkloadSpec spec(String id, String script) {
+        return new WorkloadSpec(id, List.of("sh", "-c", script), Map.of("GREETING", "hi"), Optional.empty(),
+                new ResourceRequest(0.5, 64L << 20, 0), Optional.empty(), 0, Optional.of(IMAGE));
+    }
+
+    @Test
+    void aPodRunsAndSucceedsWithItsLogs() {
+        var backend = backend(stateDir);
+        var id = newId();
+        var state = backend.launch(spec(id, "echo one; echo two"));
+        assertThat(state.phase()).isIn(WorkloadPhase.QUEUED, WorkloadPhase.RUNNING);
+
+        var pod = client.pods().inNamespace(namespace).withName(CapstanLabels.objectName(id)).get();
+        assertThat(pod.getMetadata().getLabels())
+                .containsEntry(CapstanLabels.MANAGED_BY, "capstan")
+                .containsEntry(CapstanLabels.WORKLOAD_ID, id);
+        assertThat(pod.getMetadata().getAnnotations()).containsEntry(CapstanLabels.WORKLOAD_ID_ANNOTATION, id);
+        var container = pod.getSpec().getContainers().getFirst();
+        assertThat(container.getImage()).isEqualTo(IMAGE);
+        assertThat(container.getCommand()).containsExactly("sh", "-c", "echo one; echo two");
+        assertThat(container.getResources().getRequests().get("cpu").toString()).isEqualTo("500m");
+        assertThat(pod.getSpec().getRestartPolicy()).isEqualTo("Never");
+
+        kubelet(pod.getMetadata().getName(), 0, "one", "two");
+        var done = await(backend, id, WorkloadPhase.SUCCEEDED);
+        assertThat(done.exitCode()).contains(0);
+        assertThat(done.startedAt()).isPresent();
+        assertThat(done.finishedAt()).isPresent();
+        eventually(() -> texts(backend.tail(id, 10)), List.of("one", "two"));
+    }
+
+    @Test
+    void aFailingPodReportsItsExitCode() {
+        var backend = backend(stateDir);
+        var id = newId();
+        backend.launch(spec(id, "echo broken >&2; exit 3"));
+        kubelet(CapstanLabels.objectName(id), 3, "broken");
+        var done = await(backend, id, WorkloadPhase.FAILED);
+        assertThat(done.exitCode()).contains(3);
+        assertThat(done.message()).isEqualTo("exited with code 3");
+        eventually(() -> texts(backend.tail(id, 10)), List.of("broken"));
+    }
+
+    @Test
+    void aPendingPodSaysWhyAndADeadlineIsATimeout() {
+        if (REAL) return; // Needs a pod that cannot be scheduled and one killed by its deadline, which the mock plays.
+        var backend = backend(stateDir);
+        var id = newId();
+        backend.launch(spec(id, "sleep 600"));
+        var name = CapstanLabels.objectName(id);
+        setPod(name, p -> {
+            p.getStatus().setPhase("Pending");
+            p.getStatus().setConditions(List.of(new io.fabric8.kubernetes.api.model.PodConditionBuilder().withType("PodScheduled")
+                    .withStatus("False").withReason("Unschedulable").withMessage("0/3 nodes are available: 3 Insufficient cpu.").build()));
+        });
+        eventually(() -> backend.find(id).orElseThrow().message(), "not scheduled: Unschedulable: 0/3 nodes are available: 3 Insufficient cpu.");
+        assertThat(backend.find(id).orElseThrow().phase()).isEqualTo(WorkloadPhase.QUEUED);
+
+        setPod(name, p -> {
+            p.getStatus().setPhase("Failed");
+            p.getStatus().setReason("DeadlineExceeded");
+            p.getStatus().setMessage("Pod was active on the node longer than the specified deadline");
+        });
+        var done = await(backend, id, WorkloadPhase.FAILED);
+        assertThat(done.message()).isEqualTo("killed after its timeout (activeDeadlineSeconds)");
+        assertThat(done.exitCode()).isEmpty();
+    }
+
+    @Test
+    void aJobShapedWorkloadFollowsItsJob() {
+        var backend = backend(stateDir);
+        var id = newId();
+        backend.launch(spec(id, "echo from-job; exit 2"), Placement.defaults().withShape(Placement.Shape.job()).named("train-step"));
+        var job = client.batch().v1().jobs().inNamespace(namespace).withName("train-step").get();
+        assertThat(job.getSpec().getBackoffLimit()).isZero();
+        assertThat(job.getSpec().getTemplate().getMetadata().getLabels()).containsEntry(CapstanLabels.WORKLOAD_ID, id);
+        if (!REAL) assertThat(client.pods().inNamespace(namespace).list().getItems()).isEmpty();
+
+        var podName = REAL ? null : jobController(job);
+        if (!REAL) {
+            kubelet(podName, 2, "from-job");
+            client.batch().v1().jobs().inNamespace(namespace).withName("train-step").editStatus(j -> {
+                if (j.getStatus() == null) j.setStatus(new io.fabric8.kubernetes.api.model.batch.v1.JobStatus());
+                j.getStatus().setFailed(1);
+                j.getStatus().setConditions(List.of(new JobConditionBuilder().withType("Failed").withStatus("True").withReason("BackoffLimitExceeded").build()));
+                return j;
+            });
+        }
+        var done = await(backend, id, WorkloadPhase.FAILED);
+        assertThat(done.exitCode()).contains(2);
+        eventually(() -> texts(backend.tail(id, 10)), List.of("from-job"));
+    }
+
+    @Test
+    void cancelDeletesThePodAndItsServiceAndKeepsCancelled() {
+        var backend = backend(stateDir);
+        var id = newId();
+        backend.launch(spec(id, "sleep 600"), Placement.defaults().named("sleeper").withHeadlessService("sleeper")
+                .withPorts(List.of(new Placement.Port("rendezvous", 29500))));
+        assertThat(client.services().inNamespace(namespace).withName("sleeper").get()).isNotNull();
+        if (!REAL) setPod("sleeper", running());
+        await(backend, id, WorkloadPhase.RUNNING);
+
+        var cancelled = backend.cancel(id);
+        assertThat(cancelled.phase()).isEqualTo(WorkloadPhase.CANCELLED);
+        eventually(() -> client.pods().inNamespace(namespace).withName("sleeper").get() == null, true);
+        assertThat(client.services().inNamespace(namespace).withName("sleeper").get()).isNull();
+        // The pod's deletion event must not turn the cancel into LOST.
+        assertThat(backend.find(id).orElseThrow().phase()).isEqualTo(WorkloadPhase.CANCELLED);
+        backend.remove(id);
+        assertThat(backend.find(id)).isEmpty();
+    }
+
+    @Test
+    void aNewBackendAdoptsRunningPodsByLabelEvenWithoutTheirFolder() {
+        var first = backend(stateDir.resolve("a"));
+        var id = newId();
+        first.launch(spec(id, "echo adopted; sleep 20"));
+        var name = CapstanLabels.objectName(id);
+        serveLogs(name, "adopted");
+        if (!REAL) setPod(name, running());
+        await(first, id, WorkloadPhase.RUNNING);
+        first.close();
+        backends.remove(first);
+
+        // Another replica, with its own (empty) state folder.
+        var second = backend(stateDir.resolve("b"));
+        assertThat(second.find(id)).isPresent();
+        await(second, id, WorkloadPhase.RUNNING);
+        finishPod(name, 0);
+        var done = await(second, id, WorkloadPhase.SUCCEEDED);
+        assertThat(done.exitCode()).contains(0);
+        eventually(() -> texts(second.tail(id, 10)), List.of("adopted"));
+        // Launching the same workload again is idempotent: no second pod, the adopted state.
+        assertThat(second.launch(spec(id, "echo adopted; sleep 20")).phase()).isEqualTo(WorkloadPhase.SUCCEEDED);
+    }
+
+    @Test
+    void aWorkloadWhosePodVanishedWhileDownIsLost() {
+        var first = backend(stateDir);
+        var id = newId();
+        first.launch(spec(id, "sleep 600"));
+        var name = CapstanLabels.objectName(id);
+        if (!REAL) setPod(name, running());
+        await(first, id, WorkloadPhase.RUNNING);
+        first.close();
+        backends.remove(first);
+        client.pods().inNamespace(namespace).withName(name).withGracePeriod(0).delete();
+        eventually(() -> client.pods().inNamespace(namespace).withName(name).get() == null, true);
+
+        var second = backend(stateDir);
+        var state = second.find(id).orElseThrow();
+        assertThat(state.phase()).isEqualTo(WorkloadPhase.LOST);
+        assertThat(state.message()).contains("vanished while Capstan was down");
+    }
+
+    @Test
+    void logsOutliveThePodAndTheBackend() throws Exception {
+        var backend = backend(stateDir);
+        var id = newId();
+        backend.launch(spec(id, "echo first; echo second; echo third"));
+        var name = CapstanLabels.objectName(id);
+        kubelet(name, 0, "first", "second", "third");
+        await(backend, id, WorkloadPhase.SUCCEEDED);
+        eventually(() -> texts(backend.tail(id, 10)), List.of("first", "second", "third"));
+
+        client.pods().inNamespace(namespace).withName(name).withGracePeriod(0).delete();
+        eventually(() -> client.pods().inNamespace(namespace).withName(name).get() == null, true);
+        assertThat(texts(backend.follow(id, 1, Duration.ofMillis(100)))).containsExactly("second", "third");
+        assertThat(backend.find(id).orElseThrow().phase()).isEqualTo(WorkloadPhase.SUCCEEDED);
+        backend.close();
+        backends.remove(backend);
+
+        var again = backend(stateDir);
+        assertThat(again.find(id).orElseThrow().phase()).isEqualTo(WorkloadPhase.SUCCEEDED);
+        var lines = again.tail(id, 2);
+        assertThat(texts(lines)).containsExactly("second", "third");
+        assertThat(lines.get(0).number()).isEqualTo(1);
+        // A finished workload's log is sealed: follow answers at once with nothing new.
+        assertThat(again.follow(id, 3, Duration.ofSeconds(30))).isEmpty();
+    }
+
+    @Test
+    void aBackendRestartedAfterThePodEndedCopiesTheRestOfItsLogWithoutRepeats() {
+        if (REAL) return; // Needs the log to grow exactly while no backend runs, which only the mock can arrange.
+        var first = backend(stateDir);
+        var id = newId();
+        first.launch(spec(id, "echo a; echo b; sleep 1; echo c"));
+        var name = CapstanLabels.objectName(id);
+        var t = Instant.parse("2026-01-02T03:04:05Z");
+        var base = "/api/v1/namespaces/" + namespace + "/pods/" + name + "/log?pretty=false&container=main";
+        server.expect().get().withPath(base + "&timestamps=true&follow=true").andReturn(200, t + " a\n" + t.plusSeconds(1) + " b\n").always();
+        server.expect().get().withPath(base + "&sinceTime=" + t.plusSeconds(1) + "&timestamps=true&follow=true")
+                .andReturn(200, t.plusSeconds(1) + " b\n").always();
+        setPod(name, running());
+        eventually(() -> texts(first.tail(id, 10)), List.of("a", "b"));
+        first.close();
+        backends.remove(first);
+
+        // While no backend runs, the program writes its third line and ends.
+        server.clearExpectations();
+        server.expect().get().withPath(base + "&timestamps=true&follow=true")
+                .andReturn(200, t + " a\n" + t.plusSeconds(1) + " b\n" + t.plusSeconds(2) + " c\n").always();
+        server.expect().get().withPath(base + "&sinceTime=" + t.plusSeconds(1) + "&timestamps=true&follow=true")
+                .andReturn(200, t.plusSeconds(1) + " b\n" + t.plusSeconds(2) + " c\n").always();
+        server.expect().get().withPath(base + "&sinceTime=" + t.plusSeconds(2) + "&timestamps=true&follow=true")
+                .andReturn(200, t.plusSeconds(2) + " c\n").always();
+        finishPod(name, 0);
+        var second = backend(stateDir);
+        await(second, id, WorkloadPhase.SUCCEEDED);
+        eventually(() -> texts(second.tail(id, 10)), List.of("a", "b", "c"));
+        sleep(300);
+        var lines = second.tail(id, 10);
+        assertThat(texts(lines)).containsExactly("a", "b", "c");
+        assertThat(lines).extracting(LogLine::number).containsExactly(0L, 1L, 2L);
+        assertThat(lines.get(2).at()).isEqualTo(t.plusSeconds(2));
+    }
+
+    @Test
+    void refusesWhatKubernetesCannotRun() {
+        var backend = backend(stateDir);
+        var noImage = WorkloadSpec.of(newId(), List.of("true"));
+        assertThatThrownBy(() -> backend.launch(noImage)).isInstanceOf(InvalidSpecException.class).hasMessageContaining("image");
+        assertThat(backend.list()).isEmpty();
+
+        var id = newId();
+        backend.launch(spec(id, "sleep 1"), Placement.defaults().named("taken"));
+        assertThatThrownBy(() -> backend.launch(spec(newId(), "sleep 1"), Placement.defaults().named("taken")))
+                .isInstanceOf(ConflictException.class).hasMessageContaining("taken");
+        assertThatThrownBy(() -> Placement.defaults().named("Not_A_Name")).isInstanceOf(InvalidSpecException.class);
+
+        // A namespace this backend does not watch would leave the workload queued for ever.
+        var elsewhere = newId();
+        assertThatThrownBy(() -> backend.launch(spec(elsewhere, "sleep 1"), Placement.defaults().inNamespace("elsewhere")))
+                .isInstanceOf(InvalidSpecException.class).hasMessageContaining("watches only '" + namespace + "'");
+        assertThat(backend.find(elsewhere)).isEmpty();
+
+        // A Service of that name that is not Capstan's: the pod created before it is deleted again, nothing is recorded.
+        client.services().inNamespace(namespace).resource(new io.fabric8.kubernetes.api.model.ServiceBuilder()
+                .withNewMetadata().withName("someone-elses").endMetadata().withNewSpec().withClusterIP("None").endSpec().build()).create();
+        var half = newId();
+        assertThatThrownBy(() -> backend.launch(spec(half, "sleep 1"), Placement.defaults().named("half-made").withHeadlessService("someone-elses")))
+                .isInstanceOf(ConflictException.class).hasMessageContaining("someone-elses");
+        assertThat(backend.find(half)).isEmpty();
+        eventually(() -> client.pods().inNamespace(namespace).withName("half-made").get() == null, true);
+        assertThat(client.services().inNamespace(namespace).withName("someone-elses").get()).isNotNull();
+        client.services().inNamespace(namespace).withName("someone-elses").delete();
+    }
+
+    // ---- the kubelet and Job controller, played on the mock
+
+    /** Runs the pod: serves {@code lines} as its log, Running, then ends with {@code exitCode}. */
+    void kubelet(String pod, int exitCode, String... lines) {
+        if (REAL) return;
+        serveLogs(pod, lines);
+        setPod(pod, running());
+        // The backend must have the lines before the pod ends, as a real followed stream would deliver them.
+        sleep(300);
+        finishPod(pod, exitCode);
+    }
+
+    /**
+     * Serves the pod's log as a kubelet does with {@code follow=true}, except that the mock ends each stream at once:
+     * all lines from the start, and from a {@code sinceTime} the lines at or after it.
+     */
+    void serveLogs(String pod, String... lines) {
+        if (REAL) return;
+        var t = Instant.parse("2026-01-02T03:04:05.000000001Z");
+        var body = new StringBuilder();
+        for (int i = 0; i < lines.length; i++) body.append(t.plusMillis(i)).append(' ').append(lines[i]).append('\n');
+        var base = "/api/v1/namespaces/" + namespace + "/pods/" + pod + "/log?pretty=false&container=main";
+        server.expect().get().withPath(base + "&timestamps=true&follow=true").andReturn(200, body.toString()).always();
+        if (lines.length > 0) {
+            var last = t.plusMillis(lines.length - 1);
+            server.expect().get().withPath(base + "&sinceTime=" + last + "&timestamps=true&follow=true")
+                    .andReturn(200, last + " " + lines[lines.length - 1] + "\n").always();
+        }
+    }
+
+    void finishPod(String pod, int exitCode) {
+        if (REAL) return;
+        setPod(pod, p -> {
+            p.getStatus().setPhase(exitCode == 0 ? "Succeeded" : "Failed");
+            p.getStatus().setContainerStatuses(List.of(new ContainerStatusBuilder().withName("main")
+                    .withState(new ContainerStateBuilder().withNewTerminated().withExitCode(exitCode).endTerminated().build()).build()));
+        });
+    }
+
+    /** Creates the Job's pod from its template, as the Job controller would. */
+    String jobController(Job job) {
+        var name = job.getMetadata().getName() + "-x7k2p";
+        var labels = new HashMap<>(job.getSpec().getTemplate().getMetadata().getLabels());
+        labels.put("job-name", job.getMetadata().getName());
+        client.pods().inNamespace(namespace).resource(new PodBuilder()
+                .withNewMetadata().withName(name).withLabels(labels).withAnnotations(job.getSpec().getTemplate().getMetadata().getAnnotations())
+                .addNewOwnerReference().withKind("Job").withApiVersion("batch/v1").withName(job.getMetadata().getName()).withUid("u1").endOwnerReference()
+                .endMetadata()
+                .withSpec(job.getSpec().getTemplate().getSpec())
+                .build()).create();
+        return name;
+    }
+
+    static java.util.function.Consumer<Pod> running() {
+        return p -> {
+            p.getStatus().setPhase("Running");
+            p.getStatus().setStartTime("2026-01-02T03:04:00Z");
+        };
+    }
+
+    void setPod(String name, java.util.function.Consumer<Pod> change) {
+        client.pods().inNamespace(namespace).withName(name).editStatus(p -> {
+            if (p.getStatus() == null) p.setStatus(new io.fabric8.kubernetes.api.model.PodStatus());
+            change.accept(p);
+            return p;
+        });
+    }
+
+    static WorkloadState await(KubernetesBackend backend, String id, WorkloadPhase phase) {
+        eventually(() -> backend.find(id).map(WorkloadState::phase).orElse(null), phase);
+        return backend.find(id).orElseThrow();
+    }
+
+    static <T> void eventually(Supplier<T> actual, T expected) {
+        long deadline = System.nanoTime() + Duration.ofSeconds(REAL ? 180 : 20).toNanos();
+        T last = null;
+        while (System.nanoTime() < deadline) {
+            last = actual.get();
+            if (expected.equals(last)) return;
+            sleep(50);
+        }
+        assertThat(last).isEqualTo(expected);
+    }
+
+    static List<String> texts(List<LogLine> lines) {
+        return lines.stream().map(LogLine::text).toList();
+    }
+
+    static void sleep(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+}
