@@ -119,6 +119,7 @@ public final class CapstanServer implements AutoCloseable {
         all.addAll(trainingKinds);
         all.addAll(Serving.kinds());
         all.addAll(io.capstan.core.CoreKinds.all());
+        all.addAll(io.capstan.security.TenancyKinds.all());
         return ResourceKinds.of(all);
     }
 
@@ -209,6 +210,11 @@ public final class CapstanServer implements AutoCloseable {
             var ready = new AtomicBoolean();
             var migrationsDone = new AtomicBoolean();
             var readiness = readiness(database, migrationsDone, controllers, lease, serving);
+            // Who may do what where: Profiles and RoleBindings in the store, read once the migrations ran; until then
+            // the StartingFilter keeps every request that would ask away.
+            var profiles = new AtomicReference<io.capstan.security.ProfileAccessPolicy>();
+            io.capstan.core.security.AccessPolicy policy = (caller, namespace) -> profiles.get().roleIn(caller, namespace);
+            var access = new io.capstan.server.http.Access(policy);
             WebServer web;
             OipGrpcServer grpc;
             try (startup) {
@@ -227,13 +233,13 @@ public final class CapstanServer implements AutoCloseable {
                             var routes = new RouteTable();
                             ProblemHandlers.register(routing, routes);
                             routes.register(routing, "", new ObservabilityApi(meters, readiness, VERSION));
-                            routes.register(routing, "/apis/capstan/v1", new JobLogsApi(store, backend, clock));
-                            routes.register(routing, "/apis/capstan/v1", new TrialApi(store, backend, clock));
-                            routes.register(routing, "/apis/capstan/v1", new io.capstan.server.training.TrainingLogsApi(store, backend, clock));
-                            routes.register(routing, "/apis/capstan/v1/lineage", new LineageApi(metadata));
-                            routes.register(routing, "/apis/capstan/v1", new ResourceApi(store, kinds, clock));
-                            routes.register(routing, "/apis/v2beta1", new io.capstan.server.kfp.KfpApi(store, metadata, backend, clock, VERSION));
-                            routes.register(routing, "", serving.httpService());
+                            routes.register(routing, "/apis/capstan/v1", new JobLogsApi(store, backend, clock, access));
+                            routes.register(routing, "/apis/capstan/v1", new TrialApi(store, backend, clock, policy));
+                            routes.register(routing, "/apis/capstan/v1", new io.capstan.server.training.TrainingLogsApi(store, backend, clock, access));
+                            routes.register(routing, "/apis/capstan/v1/lineage", new LineageApi(metadata, access));
+                            routes.register(routing, "/apis/capstan/v1", new ResourceApi(store, kinds, clock, access, () -> profiles.get().refresh()));
+                            routes.register(routing, "/apis/v2beta1", new io.capstan.server.kfp.KfpApi(store, metadata, backend, clock, VERSION, access));
+                            routes.register(routing, "", serving.httpService(policy));
                         })
                         .build()
                         .start());
@@ -249,6 +255,9 @@ public final class CapstanServer implements AutoCloseable {
                 baseUrl.set("http://" + loopbackHost(config.host()) + ":" + web.port());
                 awaitStartup(migrated, "the database migrations on " + config.dbUrl());
                 migrationsDone.set(true);
+                var profilePolicy = io.capstan.security.ProfileAccessPolicy.start(store);
+                cleanup.add(profilePolicy);
+                profiles.set(profilePolicy);
             }
             // Trials report observations to this server's API, so the experiment controller needs its bound port.
             var experiments = new ExperimentReconciler(store, backend, config.workDir().resolve("tuning"), clock,
