@@ -189,8 +189,10 @@ public final class CapstanServer implements AutoCloseable {
             var controllers = new ControllerRuntime(store, lease, clock, config.resync(), meters);
             cleanup.add(controllers);
             controllers.register(new JobReconciler(store, backend, config.workDir().resolve("jobs"), clock));
+            // Steps read their run's artifacts from this server's API, known once the web server listens (before a step launches).
+            var apiBase = new AtomicReference<String>("");
             var pipelineRuns = new PipelineRunReconciler(store, backend, metadata, config.workDir().resolve("runs"), clock,
-                    LocalStepRewriter.install(config.workDir().resolve("python")), locator);
+                    LocalStepRewriter.install(config.workDir().resolve("python")), locator, workloadCredentials, apiBase::get);
             controllers.register(pipelineRuns);
             controllers.register(new io.capstan.server.kfp.RecurringRunReconciler(store, clock));
             var training = new TrainingController(store, backend, MachineCapacity.of(backendOptions, backend.gpus()),
@@ -237,6 +239,7 @@ public final class CapstanServer implements AutoCloseable {
                             routes.register(routing, "/apis/capstan/v1", new TrialApi(store, backend, clock, policy));
                             routes.register(routing, "/apis/capstan/v1", new io.capstan.server.training.TrainingLogsApi(store, backend, clock, access));
                             routes.register(routing, "/apis/capstan/v1/lineage", new LineageApi(metadata, access));
+                            routes.register(routing, "/apis/capstan/v1", new io.capstan.server.pipelines.RunArtifactsApi(store, locator, access));
                             routes.register(routing, "/apis/capstan/v1", new ResourceApi(store, kinds, clock, access, () -> profiles.get().refresh()));
                             routes.register(routing, "/apis/v2beta1", new io.capstan.server.kfp.KfpApi(store, metadata, backend, clock, VERSION, access));
                             routes.register(routing, "", serving.httpService(policy));
@@ -253,6 +256,7 @@ public final class CapstanServer implements AutoCloseable {
                 web = awaitStartup(webStarted, "the HTTP server on " + config.host() + ":" + config.port());
                 cleanup.add(web::stop);
                 baseUrl.set("http://" + loopbackHost(config.host()) + ":" + web.port());
+                apiBase.set(baseUrl.get() + "/apis/capstan/v1");
                 awaitStartup(migrated, "the database migrations on " + config.dbUrl());
                 migrationsDone.set(true);
                 var profilePolicy = io.capstan.security.ProfileAccessPolicy.start(store);
