@@ -36,7 +36,7 @@ import java.util.Objects;
  * A pipeline run's output artifacts, under {@code /apis/capstan/v1}:
  * <pre>
  * GET /namespaces/{ns}/pipelineruns/{name}/artifacts                              the outputs: task, output, name, type, uri
- * GET /namespaces/{ns}/pipelineruns/{name}/artifacts/content?task=..&amp;output=..   one output's bytes (a single-file artifact)
+ * GET /namespaces/{ns}/pipelineruns/{name}/artifacts/content?task=..&amp;output=..   one output's bytes (a single-file artifact); task is a path or a name
  * </pre>
  * Either needs view in the run's namespace, or the run's own workload token, which each of its steps finds in
  * {@code CAPSTAN_TOKEN} with this URL in {@code CAPSTAN_ARTIFACTS_URL}. Only artifacts where the engine placed them
@@ -72,10 +72,11 @@ public final class RunArtifactsApi implements HttpService {
         var problems = new Problems();
         var task = req.query().first("task").orElse("");
         var output = req.query().first("output").orElse("");
-        if (task.isEmpty()) problems.add("task", "required: the task whose output to read, as the artifacts list names it");
+        if (task.isEmpty()) problems.add("task", "required: the task whose output to read: its path as the artifacts list names it, or its name");
         if (output.isEmpty()) problems.add("output", "required: the output artifact's name, as the artifacts list names it");
         problems.throwIfAny();
-        var found = outputs(run).stream().filter(o -> o.task().equals(task) && o.output().equals(output)).findFirst()
+        var found = outputs(run).stream().filter(o -> (o.task().equals(task) || o.task().endsWith("/" + task)) && o.output().equals(output))
+                .findFirst()
                 .orElseThrow(() -> new NotFoundException("run " + run.metadata().namespace() + "/" + run.metadata().name()
                         + " has no output artifact '" + Names.printable(output) + "' of task '" + Names.printable(task) + "'"));
         var placed = run.status().field("pipelineRoot").map(JsonNode::asText).orElse("") + "/" + run.metadata().uid() + "/";
