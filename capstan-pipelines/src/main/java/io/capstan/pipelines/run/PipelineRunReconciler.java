@@ -58,8 +58,15 @@ public final class PipelineRunReconciler implements Reconciler {
     private final ArtifactTransfer transfer;
     private final io.capstan.core.security.WorkloadCredentials credentials;
     private final java.util.function.Supplier<String> apiBase;
-    /** Each run's workload token by run uid, made when a pass first launches a step there and kept while the run is planned. */
-    private final Map<String, String> runTokens = new java.util.concurrent.ConcurrentHashMap<>();
+    /**
+     * Each run's workload token by run uid, made at the run's first pass on this replica and made again after
+     * {@link #TOKEN_RENEWAL}, so that a step of a long run never starts with a token near its end (they last a day).
+     */
+    private final Map<String, MintedToken> runTokens = new java.util.concurrent.ConcurrentHashMap<>();
+    static final Duration TOKEN_RENEWAL = Duration.ofHours(1);
+
+    private record MintedToken(String token, java.time.Instant at) {
+    }
     /**
      * Parsed and planned pipelines by run uid, each for the generation it was made from. Only a cache (what it
      * holds is a pure function of the stored spec), so the reconciler stays level-triggered; it also tells
@@ -281,8 +288,10 @@ public final class PipelineRunReconciler implements Reconciler {
     private Map<String, String> runEnv(RunLayout layout) {
         var base = apiBase.get();
         if (base.isEmpty()) return Map.of();
-        var token = runTokens.computeIfAbsent(layout.uid(), uid -> credentials.tokenFor(new io.capstan.core.security.WorkloadScope(
-                layout.namespace(), io.capstan.core.security.WorkloadScope.RUN_ARTIFACTS, layout.runName())));
+        var now = clock.instant();
+        var token = runTokens.compute(layout.uid(), (uid, minted) -> minted != null && minted.at().plus(TOKEN_RENEWAL).isAfter(now) ? minted
+                : new MintedToken(credentials.tokenFor(new io.capstan.core.security.WorkloadScope(
+                        layout.namespace(), io.capstan.core.security.WorkloadScope.RUN_ARTIFACTS, layout.runName())), now)).token();
         if (token.isEmpty()) return Map.of();
         return Map.of(io.capstan.core.security.WorkloadCredentials.ENV, token,
                 ARTIFACTS_URL_ENV, base + "/namespaces/" + layout.namespace() + "/pipelineruns/" + layout.runName() + "/artifacts");
