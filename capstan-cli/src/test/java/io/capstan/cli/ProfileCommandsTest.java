@@ -84,5 +84,9 @@ class ProfileCommandsTest {
         var refused = ann.run("get", "configmaps", "-n", "other-team");
         assertThat(refused.exitCode()).isNotZero();
         assertThat(refused.err()).contains("kubeflow-view").contains("other-team");
+
+        var deleted = admin().run("delete", "profile", "other-team");
+        assertThat(deleted.exitCode()).as(deleted.err()).isZero();
+        assertThat(admin().run("get", "profiles").out()).contains("ml-team").doesNotContain("other-team");
     }
 }

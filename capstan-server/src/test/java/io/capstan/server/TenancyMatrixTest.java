@@ -249,6 +249,34 @@ class TenancyMatrixTest {
     }
 
     @Test
+    void aWatchStopsDeliveringOnceTheWatchersAccessIsWithdrawn() throws Exception {
+        var gina = server.server.tokens().createUserToken("gina@example.com", Optional.empty(), "").token();
+        var owner = TOKENS.get(Who.OWNER);
+        assertThat(server.sendAs(owner, "POST", R + OWN + "/rolebindings", binding(OWN, "gina", "kubeflow-view", "gina@example.com"),
+                "application/yaml").status()).isEqualTo(201);
+        var request = HttpRequest.newBuilder(URI.create(server.server.url() + R + OWN + "/configmaps?watch=true"))
+                .header("Authorization", "Bearer " + gina).timeout(Duration.ofSeconds(60)).build();
+        var res = server.http.send(request, HttpResponse.BodyHandlers.ofLines());
+        assertThat(res.statusCode()).isEqualTo(200);
+        try (var lines = res.body()) {
+            var it = lines.iterator();
+            assertThat(it.next()).startsWith(":").contains("watching from");
+            ok(server.apply(configMap(OWN, "seen-" + SEQ.incrementAndGet())));
+            var first = it.next();
+            while (first.isBlank() || !first.startsWith("data:")) first = it.next();
+            assertThat(first).contains("seen-");
+            assertThat(server.sendAs(owner, "DELETE", R + OWN + "/rolebindings/gina", null, null).status()).isEqualTo(200);
+            ok(server.apply(configMap(OWN, "hidden-" + SEQ.incrementAndGet())));
+            // The server sends a heartbeat after a poll with nothing to send: the hidden change came and went unsent.
+            var next = it.next();
+            while (!next.contains("heartbeat")) {
+                assertThat(next).doesNotContain("hidden-");
+                next = it.next();
+            }
+        }
+    }
+
+    @Test
     void lineageSubgraphsLeaveOutWhatTheCallerMayNotView() {
         var both = RUN_ARTIFACT.get(OWN) + "," + RUN_ARTIFACT.get(FOREIGN);
         var asViewer = ctx.as(Who.VIEW, "GET", "/apis/capstan/v1/lineage?artifactIds=" + both + "&direction=both", null, null);

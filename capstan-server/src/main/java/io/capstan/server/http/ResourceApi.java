@@ -211,7 +211,9 @@ public final class ResourceApi implements HttpService {
                 List<WatchEvent> events = store.changes(query, after, 100, WATCH_POLL);
                 for (var e : events) {
                     after = e.resourceVersion();
-                    if (query.namespace().isEmpty() && !access.allows(req, e.resource().metadata().namespace(), Role.VIEW)) continue;
+                    // Asked per event, so that a watch across namespaces shows only viewable ones, and access withdrawn
+                    // while watching stops the events at once.
+                    if (!access.allows(req, e.resource().metadata().namespace(), Role.VIEW)) continue;
                     var body = Json.json().createObjectNode();
                     body.put("type", e.type().name());
                     body.set("object", Json.json().valueToTree(shown(req, e.resource())));
