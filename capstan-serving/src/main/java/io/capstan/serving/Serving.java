@@ -58,8 +58,6 @@ public final class Serving implements AutoCloseable {
     private final ModelServer server;
     private final InferenceServiceReconciler reconciler;
     private final InferenceHttpService http;
-    private final InferenceGraphs graphs;
-    private final int maxBodyBytes;
     private final InferenceGraphReconciler graphReconciler;
     private final ResourceStore store;
     private volatile ServingFollower follower;
@@ -85,8 +83,7 @@ public final class Serving implements AutoCloseable {
         this.server = new ModelServer(options.autoscaleInterval());
         var storage = new ModelStorage(workDir.resolve("model-cache"), artifacts, s3Buckets, options.downloadTimeout());
         this.reconciler = new InferenceServiceReconciler(store, server, storage, Runtimes.builtIn(), meters, clock, baseUrl, workDir);
-        this.graphs = new InferenceGraphs(server);
-        this.maxBodyBytes = options.maxBodyBytes();
+        var graphs = new InferenceGraphs(server);
         this.graphReconciler = new InferenceGraphReconciler(store, graphs, clock, baseUrl);
         this.http = new InferenceHttpService(server, options.maxBodyBytes(), graphs);
     }
@@ -131,7 +128,7 @@ public final class Serving implements AutoCloseable {
 
     /** As {@link #httpService()}, each model route needing view in its namespace under {@code policy}. */
     public HttpService httpService(io.capstan.core.security.AccessPolicy policy) {
-        return new InferenceHttpService(server, maxBodyBytes, graphs, policy);
+        return http.withAccessPolicy(policy);
     }
 
     @Override

@@ -76,6 +76,11 @@ public final class InferenceHttpService implements HttpService {
         this.graphs = graphs;
     }
 
+    /** This service with each model route authorised by {@code policy}, as the four-argument constructor describes. */
+    public InferenceHttpService withAccessPolicy(AccessPolicy policy) {
+        return new InferenceHttpService(endpoint, maxBodyBytes, graphs, policy);
+    }
+
     public InferenceHttpService(InferenceEndpoint endpoint, int maxBodyBytes) {
         this(endpoint, maxBodyBytes, null);
     }
