@@ -30,7 +30,8 @@ final class DeleteCommand extends ClientCommand {
         var client = client();
         var type = client.resolve(typed.type());
         for (var name : all) {
-            client.delete(type, namespaceOptions.namespace(), name);
+            // A Profile is cluster-scoped in Kubeflow; the server keeps each in the namespace it creates, its own name.
+            client.delete(type, type.kind().equals("Profile") ? name : namespaceOptions.namespace(), name);
             out().println(type.qualifiedName() + " \"" + Names.printable(name) + "\" deleted");
             out().flush();
         }

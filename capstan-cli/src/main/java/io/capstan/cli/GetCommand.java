@@ -48,14 +48,16 @@ final class GetCommand extends ClientCommand {
         }
         var client = client();
         var type = client.resolve(typed.type());
+        // A Profile is cluster-scoped in Kubeflow; the server keeps each in the namespace it creates, its own name.
+        boolean clusterScoped = type.kind().equals("Profile");
         var scope = allNamespaces ? ResourceTable.Scope.ALL_NAMESPACES : ResourceTable.Scope.ONE_NAMESPACE;
         var layout = ResourceTable.of(type, scope, output);
-        var namespace = allNamespaces ? Optional.<String>empty() : Optional.of(namespaceOptions.namespace());
+        var namespace = allNamespaces || clusterScoped ? Optional.<String>empty() : Optional.of(namespaceOptions.namespace());
 
         List<JsonNode> items;
         String resourceVersion;
         if (name.isPresent()) {
-            var resource = client.get(type, namespaceOptions.namespace(), name.get());
+            var resource = client.get(type, clusterScoped ? name.get() : namespaceOptions.namespace(), name.get());
             items = List.of(resource);
             resourceVersion = resource.path("metadata").path("resourceVersion").asText("");
         } else {

@@ -38,6 +38,14 @@ public record ResourceKind(String group, List<String> versions, String kind, Str
         return versions.stream().anyMatch(v -> apiVersion.equals(group.isEmpty() ? v : group + "/" + v));
     }
 
+    /**
+     * Whether documents of this kind carry their body at the top level rather than under {@code spec}, as Kubernetes'
+     * core kinds (Secret, ConfigMap) and RBAC kinds (RoleBinding: {@code roleRef}, {@code subjects}) do.
+     */
+    public boolean hasTopLevelBody() {
+        return group.isEmpty() || group.equals("rbac.authorization.k8s.io");
+    }
+
     public boolean isNamed(String name) {
         var n = name.toLowerCase(java.util.Locale.ROOT);
         return n.equals(kind.toLowerCase(java.util.Locale.ROOT)) || n.equals(plural) || shortNames.contains(n);

@@ -91,7 +91,7 @@ public final class ResourceParser {
         }
         var metadata = metadata(root.get("metadata"), defaultNamespace, problems);
         var specNode = root.get("spec");
-        if (specNode == null && kind != null && kind.group().isEmpty()) specNode = topLevelBody((ObjectNode) root);
+        if (specNode == null && kind != null && kind.hasTopLevelBody()) specNode = topLevelBody((ObjectNode) root);
         ObjectNode spec = null;
         if (specNode == null || specNode.isNull()) {
             spec = Json.json().createObjectNode();
@@ -105,7 +105,7 @@ public final class ResourceParser {
         return Resource.of(kind.apiVersion(), kind.kind(), metadata, spec);
     }
 
-    /** Kubernetes core kinds such as Secret keep their body at the top level, not under {@code spec}. */
+    /** Kubernetes core and RBAC kinds such as Secret and RoleBinding keep their body at the top level, not under {@code spec}. */
     private static ObjectNode topLevelBody(ObjectNode root) {
         var body = root.deepCopy();
         body.remove(List.of("apiVersion", "kind", "metadata", "status"));

@@ -122,6 +122,7 @@ public final class CapstanServer implements AutoCloseable {
         all.addAll(trainingKinds);
         all.addAll(Serving.kinds());
         all.addAll(io.capstan.core.CoreKinds.all());
+        all.addAll(io.capstan.security.TenancyKinds.all());
         return ResourceKinds.of(all);
     }
 
@@ -201,8 +202,10 @@ public final class CapstanServer implements AutoCloseable {
             var controllers = new ControllerRuntime(store, lease, clock, config.resync(), meters);
             cleanup.add(controllers);
             controllers.register(new JobReconciler(store, backend, config.workDir().resolve("jobs"), clock));
+            // Steps read their run's artifacts from this server's API, known once the web server listens (before a step launches).
+            var apiBase = new AtomicReference<String>("");
             var pipelineRuns = new PipelineRunReconciler(store, backend, metadata, config.workDir().resolve("runs"), clock,
-                    LocalStepRewriter.install(config.workDir().resolve("python")), locator);
+                    LocalStepRewriter.install(config.workDir().resolve("python")), locator, workloadCredentials, apiBase::get);
             controllers.register(pipelineRuns);
             controllers.register(new io.capstan.server.kfp.RecurringRunReconciler(store, clock));
             var training = new TrainingController(store, backend, MachineCapacity.of(backendOptions, backend.gpus()),
@@ -223,6 +226,11 @@ public final class CapstanServer implements AutoCloseable {
             var ready = new AtomicBoolean();
             var migrationsDone = new AtomicBoolean();
             var readiness = readiness(database, migrationsDone, controllers, lease, serving);
+            // Who may do what where: Profiles and RoleBindings in the store, read once the migrations ran; until then
+            // the StartingFilter keeps every request that would ask away.
+            var profiles = new AtomicReference<io.capstan.security.ProfileAccessPolicy>();
+            io.capstan.core.security.AccessPolicy policy = (caller, namespace) -> profiles.get().roleIn(caller, namespace);
+            var access = new io.capstan.server.http.Access(policy);
             WebServer web;
             OipGrpcServer grpc;
             try (startup) {
@@ -248,13 +256,14 @@ public final class CapstanServer implements AutoCloseable {
                             ProblemHandlers.register(routing, routes);
                             routes.register(routing, "", new ObservabilityApi(meters, readiness, VERSION));
                             routes.register(routing, "/apis/capstan/v1", new io.capstan.server.http.SecurityApi(tokens, audit, clock));
-                            routes.register(routing, "/apis/capstan/v1", new JobLogsApi(store, backend, clock));
-                            routes.register(routing, "/apis/capstan/v1", new TrialApi(store, backend, clock));
-                            routes.register(routing, "/apis/capstan/v1", new io.capstan.server.training.TrainingLogsApi(store, backend, clock));
-                            routes.register(routing, "/apis/capstan/v1/lineage", new LineageApi(metadata));
-                            routes.register(routing, "/apis/capstan/v1", new ResourceApi(store, kinds, clock));
-                            routes.register(routing, "/apis/v2beta1", new io.capstan.server.kfp.KfpApi(store, metadata, backend, clock, VERSION));
-                            routes.register(routing, "", serving.httpService());
+                            routes.register(routing, "/apis/capstan/v1", new JobLogsApi(store, backend, clock, access));
+                            routes.register(routing, "/apis/capstan/v1", new TrialApi(store, backend, clock, policy));
+                            routes.register(routing, "/apis/capstan/v1", new io.capstan.server.training.TrainingLogsApi(store, backend, clock, access));
+                            routes.register(routing, "/apis/capstan/v1/lineage", new LineageApi(metadata, access));
+                            routes.register(routing, "/apis/capstan/v1", new io.capstan.server.pipelines.RunArtifactsApi(store, locator, access));
+                            routes.register(routing, "/apis/capstan/v1", new ResourceApi(store, kinds, clock, access, () -> profiles.get().refresh()));
+                            routes.register(routing, "/apis/v2beta1", new io.capstan.server.kfp.KfpApi(store, metadata, backend, clock, VERSION, access));
+                            routes.register(routing, "", serving.httpService(policy));
                         })
                         .build()
                         .start());
@@ -268,8 +277,12 @@ public final class CapstanServer implements AutoCloseable {
                 web = awaitStartup(webStarted, "the HTTP server on " + config.host() + ":" + config.port());
                 cleanup.add(web::stop);
                 baseUrl.set("http://" + loopbackHost(config.host()) + ":" + web.port());
+                apiBase.set(baseUrl.get() + "/apis/capstan/v1");
                 awaitStartup(migrated, "the database migrations on " + config.dbUrl());
                 migrationsDone.set(true);
+                var profilePolicy = io.capstan.security.ProfileAccessPolicy.start(store);
+                cleanup.add(profilePolicy);
+                profiles.set(profilePolicy);
             }
             // Trials report observations to this server's API, so the experiment controller needs its bound port.
             var experiments = new ExperimentReconciler(store, backend, config.workDir().resolve("tuning"), clock,

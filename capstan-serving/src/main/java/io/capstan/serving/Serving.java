@@ -149,6 +149,11 @@ public final class Serving implements AutoCloseable {
         return http;
     }
 
+    /** As {@link #httpService()}, each model route needing view in its namespace under {@code policy}. */
+    public HttpService httpService(io.capstan.core.security.AccessPolicy policy) {
+        return http.withAccessPolicy(policy);
+    }
+
     @Override
     public void close() {
         if (follower != null) follower.close();

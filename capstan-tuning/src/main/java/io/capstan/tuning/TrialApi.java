@@ -12,6 +12,11 @@ import io.capstan.core.SpecFields;
 import io.capstan.core.Resource;
 import io.capstan.core.ResourceKey;
 import io.capstan.core.TransientException;
+import io.capstan.core.security.AccessPolicy;
+import io.capstan.core.security.Caller;
+import io.capstan.core.security.Role;
+import io.capstan.core.security.UnauthenticatedException;
+import io.capstan.core.security.WorkloadScope;
 import io.capstan.store.ResourceStore;
 import io.helidon.http.HeaderNames;
 import io.helidon.http.Status;
@@ -50,6 +55,9 @@ import java.util.Objects;
  * </pre>
  *
  * answers the last lines of the trial's stdout and stderr as text; empty before the trial is launched.
+ *
+ * <p>Pushing needs edit in the trial's namespace, or the trial's own workload token; the log needs view there. The
+ * caller is the one the server's authentication filter registered in the request's context.
  */
 public final class TrialApi implements HttpService {
     public static final int MAX_BODY_BYTES = 1 << 20;
@@ -62,9 +70,11 @@ public final class TrialApi implements HttpService {
     private final ResourceStore store;
     private final Backend backend;
     private final Clock clock;
+    private final AccessPolicy policy;
     private final ExperimentSpecReader reader = new ExperimentSpecReader(SearchCatalog.UNCHECKED);
 
-    public TrialApi(ResourceStore store, Backend backend, Clock clock) {
+    public TrialApi(ResourceStore store, Backend backend, Clock clock, AccessPolicy policy) {
+        this.policy = Objects.requireNonNull(policy, "policy");
         this.store = Objects.requireNonNull(store, "store");
         this.backend = Objects.requireNonNull(backend, "backend");
         this.clock = Objects.requireNonNull(clock, "clock");
@@ -84,6 +94,7 @@ public final class TrialApi implements HttpService {
 
     private void log(ServerRequest req, ServerResponse res) {
         var key = trialKey(req);
+        policy.require(caller(req), key.namespace(), Role.VIEW);
         var tail = req.query().first("tailLines").orElse(Integer.toString(DEFAULT_TAIL_LINES));
         if (!tail.matches("\\d{1,9}") || Integer.parseInt(tail) > MAX_TAIL_LINES) {
             throw InvalidSpecException.of("tailLines", "expected a whole number from 0 to " + MAX_TAIL_LINES + ", got '" + Names.printable(tail) + "'");
@@ -101,6 +112,11 @@ public final class TrialApi implements HttpService {
         }
     }
 
+    private static Caller caller(ServerRequest req) {
+        return req.context().get(Caller.class).orElseThrow(() -> new UnauthenticatedException(
+                "this endpoint needs a token: send 'Authorization: Bearer <token>'"));
+    }
+
     private static ResourceKey trialKey(ServerRequest req) {
         var namespace = req.path().pathParameters().get("namespace");
         var name = req.path().pathParameters().get("name");
@@ -115,6 +131,8 @@ public final class TrialApi implements HttpService {
         var key = trialKey(req);
         var namespace = key.namespace();
         var name = key.name();
+        var caller = caller(req);
+        if (!caller.isWorkloadScopedTo(namespace, WorkloadScope.TRIAL_OBSERVATIONS, name)) policy.require(caller, namespace, Role.EDIT);
         var body = body(req);
         for (int attempt = 1; ; attempt++) {
             var trial = store.get(key);

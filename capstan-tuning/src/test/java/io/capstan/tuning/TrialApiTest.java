@@ -47,7 +47,13 @@ class TrialApiTest {
         web = WebServer.builder().host("127.0.0.1").port(0).shutdownHook(false)
                 .routing(r -> {
                     problemHandlers(r);
-                    r.register("/apis/capstan/v1", new TrialApi(store, backend, Clock.systemUTC()));
+                    // As the server's authentication filter does for the admin's token.
+                    r.addFilter((chain, req, res) -> {
+                        req.context().register(io.capstan.core.security.Caller.serverAdmin());
+                        chain.proceed();
+                    });
+                    r.register("/apis/capstan/v1", new TrialApi(store, backend, Clock.systemUTC(),
+                            io.capstan.core.security.AccessPolicy.serverAdminOnly()));
                 })
                 .build().start();
         base = "http://127.0.0.1:" + web.port() + "/apis/capstan/v1";

@@ -45,6 +45,8 @@ public final class PipelineRunReconciler implements Reconciler {
     private static final int MAX_PLANS = 256;
     /** Where a run's artifacts go in Capstan's bucket when it names no pipeline root. */
     static final String DEFAULT_S3_PREFIX = "pipelines";
+    /** Where a step reads its run's output artifacts: {@code GET $CAPSTAN_ARTIFACTS_URL[/content?task=..&output=..]}. */
+    public static final String ARTIFACTS_URL_ENV = "CAPSTAN_ARTIFACTS_URL";
 
     private final ResourceStore store;
     private final Backend backend;
@@ -54,6 +56,17 @@ public final class PipelineRunReconciler implements Reconciler {
     private final StepCommandRewriter rewriter;
     private final KubernetesSettings.ConfigSource configs;
     private final ArtifactTransfer transfer;
+    private final io.capstan.core.security.WorkloadCredentials credentials;
+    private final java.util.function.Supplier<String> apiBase;
+    /**
+     * Each run's workload token by run uid, made at the run's first pass on this replica and made again after
+     * {@link #TOKEN_RENEWAL}, so that a step of a long run never starts with a token near its end (they last a day).
+     */
+    private final Map<String, MintedToken> runTokens = new java.util.concurrent.ConcurrentHashMap<>();
+    static final Duration TOKEN_RENEWAL = Duration.ofHours(1);
+
+    private record MintedToken(String token, java.time.Instant at) {
+    }
     /**
      * Parsed and planned pipelines by run uid, each for the generation it was made from. Only a cache (what it
      * holds is a pure function of the stored spec), so the reconciler stays level-triggered; it also tells
@@ -86,7 +99,21 @@ public final class PipelineRunReconciler implements Reconciler {
      */
     public PipelineRunReconciler(ResourceStore store, Backend backend, MetadataStore metadata, Path workRoot, Clock clock,
                                  StepCommandRewriter rewriter, ArtifactLocator artifacts) {
-        this(store, backend, metadata, workRoot, clock, rewriter, new ArtifactTransfer(Optional.of(artifacts)));
+        this(store, backend, metadata, workRoot, clock, rewriter, new ArtifactTransfer(Optional.of(artifacts)),
+                io.capstan.core.security.WorkloadCredentials.none(), () -> "");
+    }
+
+    /**
+     * As the constructor above, giving each step of a run a token that may read that run's artifacts, in
+     * {@code CAPSTAN_TOKEN}, and the URL of its run's artifacts in {@code CAPSTAN_ARTIFACTS_URL}.
+     *
+     * @param apiBase the base of Capstan's resource API, such as {@code http://127.0.0.1:8080/apis/capstan/v1}; asked
+     *                when a step launches, since a server on an ephemeral port knows it only once it listens
+     */
+    public PipelineRunReconciler(ResourceStore store, Backend backend, MetadataStore metadata, Path workRoot, Clock clock,
+                                 StepCommandRewriter rewriter, ArtifactLocator artifacts,
+                                 io.capstan.core.security.WorkloadCredentials credentials, java.util.function.Supplier<String> apiBase) {
+        this(store, backend, metadata, workRoot, clock, rewriter, new ArtifactTransfer(Optional.of(artifacts)), credentials, apiBase);
     }
 
     /**
@@ -98,12 +125,16 @@ public final class PipelineRunReconciler implements Reconciler {
      */
     public PipelineRunReconciler(ResourceStore store, Backend backend, MetadataStore metadata, Path workRoot, Clock clock,
                                  StepCommandRewriter rewriter) {
-        this(store, backend, metadata, workRoot, clock, rewriter, ArtifactTransfer.NONE);
+        this(store, backend, metadata, workRoot, clock, rewriter, ArtifactTransfer.NONE,
+                io.capstan.core.security.WorkloadCredentials.none(), () -> "");
     }
 
     private PipelineRunReconciler(ResourceStore store, Backend backend, MetadataStore metadata, Path workRoot, Clock clock,
-                                  StepCommandRewriter rewriter, ArtifactTransfer transfer) {
+                                  StepCommandRewriter rewriter, ArtifactTransfer transfer,
+                                  io.capstan.core.security.WorkloadCredentials credentials, java.util.function.Supplier<String> apiBase) {
         this.transfer = transfer;
+        this.credentials = Objects.requireNonNull(credentials, "credentials");
+        this.apiBase = Objects.requireNonNull(apiBase, "apiBase");
         this.store = Objects.requireNonNull(store, "store");
         this.backend = Objects.requireNonNull(backend, "backend");
         this.lineage = new RunLineage(Objects.requireNonNull(metadata, "metadata"));
@@ -160,7 +191,8 @@ public final class PipelineRunReconciler implements Reconciler {
 
         if (phase == RunPhase.PENDING) lineage.ensureRunContext(layout, spec.experiment());
         var platform = new KubernetesSettings(parsed.platform().raw(), layout, configs);
-        var pass = new RunPass(run, spec, parsed.spec(), plan, layout, backend, lineage, rewriter, platform, transfer, clock.instant());
+        var pass = new RunPass(run, spec, parsed.spec(), plan, layout, backend, lineage, rewriter, platform, transfer, clock.instant(),
+                runEnv(layout));
         RunPass.Outcome outcome;
         try {
             outcome = pass.run();
@@ -249,7 +281,24 @@ public final class PipelineRunReconciler implements Reconciler {
         return planned;
     }
 
+    /**
+     * What every step of the run finds in its environment: a token scoped to reading this run's artifacts (minted once
+     * per run and replica, never the admin's), and where to read them. Empty where no server gives tokens out.
+     */
+    private Map<String, String> runEnv(RunLayout layout) {
+        var base = apiBase.get();
+        if (base.isEmpty()) return Map.of();
+        var now = clock.instant();
+        var token = runTokens.compute(layout.uid(), (uid, minted) -> minted != null && minted.at().plus(TOKEN_RENEWAL).isAfter(now) ? minted
+                : new MintedToken(credentials.tokenFor(new io.capstan.core.security.WorkloadScope(
+                        layout.namespace(), io.capstan.core.security.WorkloadScope.RUN_ARTIFACTS, layout.runName())), now)).token();
+        if (token.isEmpty()) return Map.of();
+        return Map.of(io.capstan.core.security.WorkloadCredentials.ENV, token,
+                ARTIFACTS_URL_ENV, base + "/namespaces/" + layout.namespace() + "/pipelineruns/" + layout.runName() + "/artifacts");
+    }
+
     private void forget(String uid) {
+        runTokens.remove(uid);
         synchronized (plans) {
             var planned = plans.remove(uid);
             if (planned != null) lastWritten.remove(planned.key());

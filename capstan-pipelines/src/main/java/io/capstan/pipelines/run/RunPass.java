@@ -65,7 +65,7 @@ final class RunPass {
     private Duration wake;
 
     RunPass(Resource run, PipelineRunSpec spec, PipelineSpec ir, ExecutionPlan plan, RunLayout layout, Backend backend, RunLineage lineage,
-            StepCommandRewriter rewriter, KubernetesSettings platform, ArtifactTransfer transfer, Instant now) {
+            StepCommandRewriter rewriter, KubernetesSettings platform, ArtifactTransfer transfer, Instant now, Map<String, String> runEnv) {
         this.spec = spec;
         this.plan = plan;
         this.ir = ir;
@@ -75,7 +75,7 @@ final class RunPass {
         this.platform = platform;
         this.transfer = transfer;
         this.now = now;
-        this.workloads = new StepWorkloads(layout, rewriter, platform, transfer);
+        this.workloads = new StepWorkloads(layout, rewriter, platform, transfer, runEnv);
         run.status().field("tasks").ifPresent(t -> t.properties().forEach(e -> tasks.put(e.getKey(), TaskStatus.fromJson(e.getValue()))));
     }
 

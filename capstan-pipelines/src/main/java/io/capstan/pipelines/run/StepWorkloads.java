@@ -22,7 +22,11 @@ final class StepWorkloads {
     private final KubernetesSettings platform;
     private final ArtifactTransfer transfer;
 
-    StepWorkloads(RunLayout layout, StepCommandRewriter rewriter, KubernetesSettings platform, ArtifactTransfer transfer) {
+    private final Map<String, String> runEnv;
+
+    StepWorkloads(RunLayout layout, StepCommandRewriter rewriter, KubernetesSettings platform, ArtifactTransfer transfer,
+                  Map<String, String> runEnv) {
+        this.runEnv = Map.copyOf(runEnv);
         this.layout = layout;
         this.rewriter = rewriter;
         this.platform = platform;
@@ -51,7 +55,10 @@ final class StepWorkloads {
         if (argv.isEmpty()) {
             throw new PermanentFailureException("task " + path + ": the container has neither command nor args; locally the image's entrypoint is unknown");
         }
-        return new WorkloadSpec(st.workloadId(), argv, command.env(), Optional.of(inv.attemptDir()), inv.requests(Optional.empty()),
+        // The run's own variables (its workload token, its artifacts' URL) win over a step's environment of the same name.
+        var env = new java.util.LinkedHashMap<>(command.env());
+        env.putAll(runEnv);
+        return new WorkloadSpec(st.workloadId(), argv, env, Optional.of(inv.attemptDir()), inv.requests(Optional.empty()),
                 timeout(step.executorLabel()), 0, Optional.empty());
     }
 

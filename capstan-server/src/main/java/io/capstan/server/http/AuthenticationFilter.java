@@ -28,6 +28,7 @@ public final class AuthenticationFilter implements Filter {
     static final String CHALLENGE = "Bearer realm=\"capstan\"";
     private static final String BEARER = "bearer ";
     private static final Pattern OBSERVATIONS = Pattern.compile("/apis/capstan/v1/namespaces/([^/]+)/trials/([^/]+)/observations");
+    private static final Pattern RUN_ARTIFACTS = Pattern.compile("/apis/capstan/v1/namespaces/([^/]+)/pipelineruns/([^/]+)/artifacts(/content)?");
 
     private final Authenticator authenticator;
     private final Set<String> publicPaths;
@@ -94,10 +95,14 @@ public final class AuthenticationFilter implements Filter {
         chain.proceed();
     }
 
-    /** A trial's token may push that trial's observations; nothing else takes a workload's token yet. */
+    /** A trial's token may push that trial's observations, a pipeline step's read its run's artifacts; nothing else. */
     static boolean workloadMayCall(WorkloadScope scope, Method method, String path) {
         if (scope.purpose().equals(WorkloadScope.TRIAL_OBSERVATIONS) && method.equals(Method.POST)) {
             var m = OBSERVATIONS.matcher(path);
+            return m.matches() && m.group(1).equals(scope.namespace()) && m.group(2).equals(scope.subject());
+        }
+        if (scope.purpose().equals(WorkloadScope.RUN_ARTIFACTS) && method.equals(Method.GET)) {
+            var m = RUN_ARTIFACTS.matcher(path);
             return m.matches() && m.group(1).equals(scope.namespace()) && m.group(2).equals(scope.subject());
         }
         return false;

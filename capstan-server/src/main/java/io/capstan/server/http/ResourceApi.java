@@ -10,6 +10,8 @@ import io.capstan.core.ResourceKey;
 import io.capstan.core.ResourceKind;
 import io.capstan.core.ResourceKinds;
 import io.capstan.core.ResourceParser;
+import io.capstan.core.security.Role;
+import io.capstan.security.TenancyKinds;
 import io.capstan.store.LabelSelector;
 import io.capstan.store.ListQuery;
 import io.capstan.store.ResourceStore;
@@ -34,21 +36,35 @@ import java.util.Optional;
  * The generic resource API, Kubernetes-style: {@code /apis/capstan/v1/namespaces/{ns}/{plural}[/{name}]} for
  * create, get, list, update, delete and watch (Server-Sent Events), plus {@code /apply} for many documents of any
  * kind at once.
+ *
+ * <p>Each route asks {@link Access}: reads (get, list, watch) need view in the namespace, writes need edit, a
+ * RoleBinding write needs admin there, and a Profile write needs the server admin. Listing or watching all namespaces
+ * answers only what the caller may view. A Secret's values show only to those who may edit its namespace; a viewer
+ * sees its keys with each value replaced by {@value #REDACTED}.
  */
 public final class ResourceApi implements HttpService {
     static final Duration WATCH_POLL = Duration.ofSeconds(10);
     static final Duration WATCH_MAX = Duration.ofMinutes(30);
+    static final String REDACTED = "<redacted>";
 
     private final ResourceStore store;
     private final ResourceKinds kinds;
     private final ResourceParser parser;
     private final Clock clock;
+    private final Access access;
+    private final Runnable accessChanged;
 
-    public ResourceApi(ResourceStore store, ResourceKinds kinds, Clock clock) {
+    /**
+     * @param accessChanged called after a Profile or RoleBinding was written here, so that the access decision
+     *                      sees it before the next request
+     */
+    public ResourceApi(ResourceStore store, ResourceKinds kinds, Clock clock, Access access, Runnable accessChanged) {
         this.store = store;
         this.kinds = kinds;
         this.parser = new ResourceParser(kinds);
         this.clock = clock;
+        this.access = java.util.Objects.requireNonNull(access, "access");
+        this.accessChanged = java.util.Objects.requireNonNull(accessChanged, "accessChanged");
     }
 
     @Override
@@ -71,7 +87,10 @@ public final class ResourceApi implements HttpService {
 
     private void apply(ServerRequest req, ServerResponse res) {
         var namespace = req.query().first("namespace").orElse(io.capstan.core.ObjectMeta.DEFAULT_NAMESPACE);
-        var resources = parser.parse(source(req), Bodies.text(req), namespace);
+        var resources = parser.parse(source(req), Bodies.text(req), namespace).stream()
+                .map(r -> TenancyKinds.placed(r, Optional.empty())).toList();
+        // Every document is authorised before any is written, so that a refused apply changes nothing.
+        resources.forEach(r -> requireWrite(req, r.kind(), r.metadata().namespace()));
         var items = new ArrayList<Resource>();
         var results = new ArrayList<Map<String, String>>();
         for (var r : resources) {
@@ -91,6 +110,7 @@ public final class ResourceApi implements HttpService {
             items.add(stored);
             results.add(Map.of("kind", r.kind(), "namespace", r.metadata().namespace(), "name", r.metadata().name(), "action", action));
         }
+        if (resources.stream().anyMatch(r -> governsAccess(r.kind()))) accessChanged.run();
         Bodies.send(req, res, Status.OK_200, Map.of("items", items, "results", results));
     }
 
@@ -103,35 +123,69 @@ public final class ResourceApi implements HttpService {
     private void create(ServerRequest req, ServerResponse res) {
         var kind = kind(req);
         var ns = namespace(req);
-        var resource = parser.parseOne(source(req), Bodies.text(req), ns);
+        requireWrite(req, kind.kind(), ns);
+        var resource = TenancyKinds.placed(parser.parseOne(source(req), Bodies.text(req), ns), Optional.of(ns));
         checkMatches(resource, kind, ns, Optional.empty());
-        Bodies.send(req, res, Status.CREATED_201, store.create(resource));
+        var created = store.create(resource);
+        if (governsAccess(kind.kind())) accessChanged.run();
+        Bodies.send(req, res, Status.CREATED_201, created);
     }
 
     private void update(ServerRequest req, ServerResponse res) {
         var kind = kind(req);
         var ns = namespace(req);
         var name = req.path().pathParameters().get("name");
+        requireWrite(req, kind.kind(), ns);
         var text = Bodies.text(req);
-        var resource = parser.parseOne(source(req), text, ns);
+        var resource = TenancyKinds.placed(parser.parseOne(source(req), text, ns), Optional.of(ns));
         checkMatches(resource, kind, ns, Optional.of(name));
         var version = resourceVersionOf(text);
-        Bodies.send(req, res, Status.OK_200, store.update(resource.withMetadata(resource.metadata().withResourceVersion(version))));
+        var updated = store.update(resource.withMetadata(resource.metadata().withResourceVersion(version)));
+        if (governsAccess(kind.kind())) accessChanged.run();
+        Bodies.send(req, res, Status.OK_200, updated);
     }
 
     private void get(ServerRequest req, ServerResponse res) {
-        Bodies.send(req, res, Status.OK_200, store.get(key(req)));
+        var key = key(req);
+        access.require(req, key.namespace(), Role.VIEW);
+        Bodies.send(req, res, Status.OK_200, shown(req, store.get(key)));
     }
 
     private void delete(ServerRequest req, ServerResponse res) {
         var key = key(req);
+        requireWrite(req, key.kind(), key.namespace());
         var deleted = store.delete(key).orElseThrow(() -> new NotFoundException(key + " not found"));
+        if (governsAccess(key.kind())) accessChanged.run();
         Bodies.send(req, res, Status.OK_200, deleted);
+    }
+
+    /** Edit for most kinds; admin for a RoleBinding, which grants access; the server admin for a Profile. */
+    private void requireWrite(ServerRequest req, String kind, String namespace) {
+        switch (kind) {
+            case TenancyKinds.PROFILE -> Access.requireServerAdmin(req, "create, change or delete Profiles");
+            case TenancyKinds.ROLE_BINDING -> access.require(req, namespace, Role.ADMIN);
+            default -> access.require(req, namespace, Role.EDIT);
+        }
+    }
+
+    private static boolean governsAccess(String kind) {
+        return kind.equals(TenancyKinds.PROFILE) || kind.equals(TenancyKinds.ROLE_BINDING);
+    }
+
+    /** The resource as this caller may see it: a Secret's values only for those who may edit its namespace. */
+    private Resource shown(ServerRequest req, Resource r) {
+        if (!r.kind().equals(io.capstan.core.CoreKinds.SECRET) || access.allows(req, r.metadata().namespace(), Role.EDIT)) return r;
+        var spec = r.spec();
+        for (var field : List.of("data", "stringData", "binaryData")) {
+            if (spec.get(field) instanceof ObjectNode values) values.properties().forEach(e -> values.put(e.getKey(), REDACTED));
+        }
+        return r.withSpec(spec);
     }
 
     private void listOrWatch(ServerRequest req, ServerResponse res) {
         var kind = kind(req);
         var ns = req.path().pathParameters().first("ns").map(n -> checkNamespace(n));
+        ns.ifPresent(n -> access.require(req, n, Role.VIEW));
         var selector = LabelSelector.parse(req.query().first("labelSelector").orElse(""));
         if (req.query().first("watch").map(Boolean::parseBoolean).orElse(false)) {
             watch(req, res, new WatchQuery(Optional.of(kind.kind()), ns, selector));
@@ -142,7 +196,10 @@ public final class ResourceApi implements HttpService {
         var metadata = Json.json().createObjectNode();
         page.continueToken().ifPresent(t -> metadata.put("continue", t));
         metadata.put("resourceVersion", Long.toString(page.resourceVersion()));
-        Bodies.send(req, res, Status.OK_200, Map.of("apiVersion", "v1", "kind", "List", "metadata", metadata, "items", page.items()));
+        // Across all namespaces, only those the caller may view; a page may then hold fewer than limit items.
+        var items = page.items().stream().filter(r -> ns.isPresent() || access.allows(req, r.metadata().namespace(), Role.VIEW))
+                .map(r -> shown(req, r)).toList();
+        Bodies.send(req, res, Status.OK_200, Map.of("apiVersion", "v1", "kind", "List", "metadata", metadata, "items", items));
     }
 
     private void watch(ServerRequest req, ServerResponse res, WatchQuery query) {
@@ -153,11 +210,14 @@ public final class ResourceApi implements HttpService {
             while (clock.instant().isBefore(deadline)) {
                 List<WatchEvent> events = store.changes(query, after, 100, WATCH_POLL);
                 for (var e : events) {
+                    after = e.resourceVersion();
+                    // Asked per event, so that a watch across namespaces shows only viewable ones, and access withdrawn
+                    // while watching stops the events at once.
+                    if (!access.allows(req, e.resource().metadata().namespace(), Role.VIEW)) continue;
                     var body = Json.json().createObjectNode();
                     body.put("type", e.type().name());
-                    body.set("object", Json.json().valueToTree(e.resource()));
+                    body.set("object", Json.json().valueToTree(shown(req, e.resource())));
                     sink.emit(SseEvent.builder().name(e.type().name()).id(Long.toString(e.resourceVersion())).data(body.toString()).build());
-                    after = e.resourceVersion();
                 }
                 if (events.isEmpty()) sink.emit(SseEvent.builder().comment("heartbeat").build());
             }

@@ -31,7 +31,10 @@ public final class JobLogsApi implements HttpService {
     private final Backend backend;
     private final Clock clock;
 
-    public JobLogsApi(ResourceStore store, Backend backend, Clock clock) {
+    private final io.capstan.server.http.Access access;
+
+    public JobLogsApi(ResourceStore store, Backend backend, Clock clock, io.capstan.server.http.Access access) {
+        this.access = java.util.Objects.requireNonNull(access, "access");
         this.store = store;
         this.backend = backend;
         this.clock = clock;
@@ -44,6 +47,7 @@ public final class JobLogsApi implements HttpService {
 
     private void logs(ServerRequest req, ServerResponse res) {
         var key = new ResourceKey(Jobs.KIND, req.path().pathParameters().get("ns"), req.path().pathParameters().get("name"));
+        access.require(req, key.namespace(), io.capstan.core.security.Role.VIEW);
         int tail = io.capstan.server.http.QueryParams.intParam(req, "tailLines", DEFAULT_TAIL, 0, 1_000_000);
         boolean follow = req.query().first("follow").map(Boolean::parseBoolean).orElse(false);
         var job = store.get(key);

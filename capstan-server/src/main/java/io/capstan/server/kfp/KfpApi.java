@@ -4,6 +4,8 @@ import io.capstan.core.InvalidSpecException;
 import io.capstan.core.Names;
 import io.capstan.core.NotFoundException;
 import io.capstan.core.TransientException;
+import io.capstan.core.security.Role;
+import io.capstan.server.http.Access;
 import io.capstan.server.http.Bodies;
 import io.capstan.server.http.PayloadTooLargeException;
 import io.capstan.backend.Backend;
@@ -31,6 +33,12 @@ import java.util.Objects;
  * runs and recurring runs, as in KFP's swagger. Errors answer in grpc-gateway's shape (see {@link KfpErrors}), the
  * one KFP clients parse. Custom methods ({@code :archive}, {@code :terminate}, ...) share the path segment with the
  * id, so they route as {@code POST /x/{ref}} and split on the colon.
+ *
+ * <p>Access: Capstan keeps every KFP object in namespace {@value KfpKinds#NAMESPACE}. Experiments, runs (their logs
+ * included) and recurring runs need view there to read and edit to write; a body or {@code namespace} parameter
+ * naming another namespace is refused (400), and a list for a namespace the caller may view but that holds nothing
+ * is empty. Pipelines and their versions are KFP's shared pipelines (no namespace): every signed-in user may read
+ * them, and only the server admin may create or delete them.
  */
 public final class KfpApi implements HttpService {
     private static final Map<String, String> EMPTY = Map.of();
@@ -43,6 +51,7 @@ public final class KfpApi implements HttpService {
     private final RunCatalog runs;
     private final RecurringRunCatalog recurringRuns;
     private final Backend backend;
+    private final Access access;
 
     /**
      * @param metadata where the engine records task executions and artifacts, whose ids run details report
@@ -50,7 +59,8 @@ public final class KfpApi implements HttpService {
      * @param clock    stamps a recurring run's {@code updated_at} when it is enabled or disabled
      * @param version  the server version, reported by {@code /healthz} as {@code x_capstan.tag_name}
      */
-    public KfpApi(ResourceStore store, MetadataStore metadata, Backend backend, Clock clock, String version) {
+    public KfpApi(ResourceStore store, MetadataStore metadata, Backend backend, Clock clock, String version, Access access) {
+        this.access = Objects.requireNonNull(access, "access");
         var kfp = new KfpStore(Objects.requireNonNull(store, "store"));
         this.backend = Objects.requireNonNull(backend, "backend");
         this.version = Objects.requireNonNull(version, "version");
@@ -106,21 +116,25 @@ public final class KfpApi implements HttpService {
     // ---------------------------------------------------------------- pipelines
 
     private void listPipelines(ServerRequest req, ServerResponse res) {
+        readShared(req);
         var page = pipelines.list(ListRequest.of(req, PipelineCatalog.PIPELINE_KEYS));
         send(res, Status.OK_200, new KfpWire.ListPipelines(page.items(), page.totalSize(), page.nextPageToken()));
     }
 
     private void createPipeline(ServerRequest req, ServerResponse res) {
+        Access.requireServerAdmin(req, "create or delete KFP's shared pipelines");
         send(res, Status.OK_200, pipelines.create(KfpWire.read(Bodies.text(req), KfpWire.Pipeline.class)));
     }
 
     private void uploadPipeline(ServerRequest req, ServerResponse res) {
+        Access.requireServerAdmin(req, "create or delete KFP's shared pipelines");
         var upload = Upload.read(req);
         var name = PipelineCatalog.firstNonBlank(query(req, "name"), query(req, "display_name"), upload.fileStem());
         send(res, Status.OK_200, pipelines.upload(upload.text(), name, query(req, "display_name"), query(req, "description")));
     }
 
     private void uploadVersion(ServerRequest req, ServerResponse res) {
+        Access.requireServerAdmin(req, "create or delete KFP's shared pipelines");
         var upload = Upload.read(req);
         var pipelineId = PipelineCatalog.firstNonBlank(query(req, "pipelineid"), query(req, "pipeline_id"));
         if (pipelineId.isEmpty()) throw InvalidSpecException.of("pipelineid", "required: the id of the pipeline to add a version to");
@@ -129,36 +143,44 @@ public final class KfpApi implements HttpService {
     }
 
     private void createPipelineAndVersion(ServerRequest req, ServerResponse res) {
+        Access.requireServerAdmin(req, "create or delete KFP's shared pipelines");
         send(res, Status.OK_200, pipelines.createWithVersion(KfpWire.read(Bodies.text(req), KfpWire.CreatePipelineAndVersion.class)));
     }
 
     private void getPipelineByName(ServerRequest req, ServerResponse res) {
+        readShared(req);
         send(res, Status.OK_200, pipelines.getByName(param(req, "name")));
     }
 
     private void getPipeline(ServerRequest req, ServerResponse res) {
+        readShared(req);
         send(res, Status.OK_200, pipelines.get(param(req, "id")));
     }
 
     private void deletePipeline(ServerRequest req, ServerResponse res) {
+        Access.requireServerAdmin(req, "create or delete KFP's shared pipelines");
         pipelines.delete(param(req, "id"), Boolean.parseBoolean(query(req, "cascade")));
         send(res, Status.OK_200, EMPTY);
     }
 
     private void listVersions(ServerRequest req, ServerResponse res) {
+        readShared(req);
         var page = pipelines.listVersions(param(req, "id"), ListRequest.of(req, PipelineCatalog.VERSION_KEYS));
         send(res, Status.OK_200, new KfpWire.ListPipelineVersions(page.items(), page.totalSize(), page.nextPageToken()));
     }
 
     private void createVersion(ServerRequest req, ServerResponse res) {
+        Access.requireServerAdmin(req, "create or delete KFP's shared pipelines");
         send(res, Status.OK_200, pipelines.createVersion(param(req, "id"), KfpWire.read(Bodies.text(req), KfpWire.PipelineVersion.class)));
     }
 
     private void getVersion(ServerRequest req, ServerResponse res) {
+        readShared(req);
         send(res, Status.OK_200, pipelines.getVersion(param(req, "id"), param(req, "vid")));
     }
 
     private void deleteVersion(ServerRequest req, ServerResponse res) {
+        Access.requireServerAdmin(req, "create or delete KFP's shared pipelines");
         pipelines.deleteVersion(param(req, "id"), param(req, "vid"));
         send(res, Status.OK_200, EMPTY);
     }
@@ -167,23 +189,27 @@ public final class KfpApi implements HttpService {
 
     private void listExperiments(ServerRequest req, ServerResponse res) {
         var page = experiments.list(ListRequest.of(req, ExperimentCatalog.KEYS));
+        if (!listsStored(req)) page = new ListRequest.Page<>(java.util.List.of(), 0, "");
         send(res, Status.OK_200, new KfpWire.ListExperiments(page.items(), page.totalSize(), page.nextPageToken()));
     }
 
     private void createExperiment(ServerRequest req, ServerResponse res) {
-        send(res, Status.OK_200, experiments.create(KfpWire.read(Bodies.text(req), KfpWire.Experiment.class)));
+        send(res, Status.OK_200, experiments.create(KfpWire.read(writable(req), KfpWire.Experiment.class)));
     }
 
     private void getExperiment(ServerRequest req, ServerResponse res) {
+        access.require(req, KfpKinds.NAMESPACE, Role.VIEW);
         send(res, Status.OK_200, experiments.get(param(req, "id")));
     }
 
     private void deleteExperiment(ServerRequest req, ServerResponse res) {
+        access.require(req, KfpKinds.NAMESPACE, Role.EDIT);
         experiments.delete(param(req, "id"));
         send(res, Status.OK_200, EMPTY);
     }
 
     private void experimentAction(ServerRequest req, ServerResponse res) {
+        access.require(req, KfpKinds.NAMESPACE, Role.EDIT);
         var action = Action.of(param(req, "ref"), "experiment");
         switch (action.verb()) {
             case "archive" -> experiments.archive(action.id());
@@ -197,14 +223,16 @@ public final class KfpApi implements HttpService {
 
     private void listRuns(ServerRequest req, ServerResponse res) {
         var page = runs.list(ListRequest.of(req, RunCatalog.KEYS), query(req, "experiment_id"));
+        if (!listsStored(req)) page = new ListRequest.Page<>(java.util.List.of(), 0, "");
         send(res, Status.OK_200, new KfpWire.ListRuns(page.items(), page.totalSize(), page.nextPageToken()));
     }
 
     private void createRun(ServerRequest req, ServerResponse res) {
-        send(res, Status.OK_200, runs.create(KfpWire.read(Bodies.text(req), KfpWire.Run.class)));
+        send(res, Status.OK_200, runs.create(KfpWire.read(writable(req), KfpWire.Run.class)));
     }
 
     private void getRun(ServerRequest req, ServerResponse res) {
+        access.require(req, KfpKinds.NAMESPACE, Role.VIEW);
         send(res, Status.OK_200, runs.get(param(req, "id")));
     }
 
@@ -213,6 +241,7 @@ public final class KfpApi implements HttpService {
      * a {@code ==> task <==} header; {@code task} picks one task by path or name, {@code tail_lines} caps each.
      */
     private void runLogs(ServerRequest req, ServerResponse res) {
+        access.require(req, KfpKinds.NAMESPACE, Role.VIEW);
         var workloads = runs.taskWorkloads(param(req, "id"));
         var task = query(req, "task");
         int tail = io.capstan.server.http.QueryParams.intParam(req, "tail_lines", LOG_LINES, 0, LOG_LINES);
@@ -229,11 +258,13 @@ public final class KfpApi implements HttpService {
     }
 
     private void deleteRun(ServerRequest req, ServerResponse res) {
+        access.require(req, KfpKinds.NAMESPACE, Role.EDIT);
         runs.delete(param(req, "id"));
         send(res, Status.OK_200, EMPTY);
     }
 
     private void runAction(ServerRequest req, ServerResponse res) {
+        access.require(req, KfpKinds.NAMESPACE, Role.EDIT);
         var action = Action.of(param(req, "ref"), "run");
         switch (action.verb()) {
             case "terminate" -> runs.terminate(action.id());
@@ -249,23 +280,27 @@ public final class KfpApi implements HttpService {
 
     private void listRecurringRuns(ServerRequest req, ServerResponse res) {
         var page = recurringRuns.list(ListRequest.of(req, RecurringRunCatalog.KEYS), query(req, "experiment_id"));
+        if (!listsStored(req)) page = new ListRequest.Page<>(java.util.List.of(), 0, "");
         send(res, Status.OK_200, new KfpWire.ListRecurringRuns(page.items(), page.totalSize(), page.nextPageToken()));
     }
 
     private void createRecurringRun(ServerRequest req, ServerResponse res) {
-        send(res, Status.OK_200, recurringRuns.create(KfpWire.read(Bodies.text(req), KfpWire.RecurringRun.class)));
+        send(res, Status.OK_200, recurringRuns.create(KfpWire.read(writable(req), KfpWire.RecurringRun.class)));
     }
 
     private void getRecurringRun(ServerRequest req, ServerResponse res) {
+        access.require(req, KfpKinds.NAMESPACE, Role.VIEW);
         send(res, Status.OK_200, recurringRuns.get(param(req, "id")));
     }
 
     private void deleteRecurringRun(ServerRequest req, ServerResponse res) {
+        access.require(req, KfpKinds.NAMESPACE, Role.EDIT);
         recurringRuns.delete(param(req, "id"));
         send(res, Status.OK_200, EMPTY);
     }
 
     private void recurringRunAction(ServerRequest req, ServerResponse res) {
+        access.require(req, KfpKinds.NAMESPACE, Role.EDIT);
         var action = Action.of(param(req, "ref"), "recurring run");
         switch (action.verb()) {
             case "enable" -> recurringRuns.setMode(action.id(), RecurringRunSpec.Mode.ENABLE);
@@ -273,6 +308,45 @@ public final class KfpApi implements HttpService {
             default -> throw action.unknown("enable, disable");
         }
         send(res, Status.OK_200, EMPTY);
+    }
+
+    // ---------------------------------------------------------------- access
+
+    /** Shared pipelines: any signed-in user, not a workload's token (which the authentication filter keeps away). */
+    private static void readShared(ServerRequest req) {
+        Access.caller(req);
+    }
+
+    /**
+     * Whether a list shows the stored objects: the caller asked for namespace {@value KfpKinds#NAMESPACE} (or none)
+     * and may view it. A list for another namespace the caller may view is empty; one it may not view is refused.
+     */
+    private boolean listsStored(ServerRequest req) {
+        var ns = query(req, "namespace");
+        if (!ns.isEmpty()) {
+            access.require(req, ns, Role.VIEW);
+            return ns.equals(KfpKinds.NAMESPACE);
+        }
+        return access.allows(req, KfpKinds.NAMESPACE, Role.VIEW);
+    }
+
+    /** The body of a create, once the caller may edit the namespace it names, which must be where KFP objects live. */
+    private String writable(ServerRequest req) {
+        var text = Bodies.text(req);
+        String ns = "";
+        try {
+            var tree = KfpWire.MAPPER.readTree(text);
+            if (tree != null && tree.path("namespace").isTextual()) ns = tree.path("namespace").asText();
+        } catch (IOException e) {
+            // KfpWire.read reports the malformed body below.
+        }
+        if (!ns.isEmpty() && !ns.equals(KfpKinds.NAMESPACE)) {
+            access.require(req, ns, Role.EDIT);
+            throw InvalidSpecException.of("namespace", "Capstan keeps KFP's experiments, runs and recurring runs in namespace '"
+                    + KfpKinds.NAMESPACE + "'; leave namespace empty or set it to '" + KfpKinds.NAMESPACE + "', got '" + Names.printable(ns) + "'");
+        }
+        access.require(req, KfpKinds.NAMESPACE, Role.EDIT);
+        return text;
     }
 
     // ---------------------------------------------------------------- plumbing

@@ -53,6 +53,8 @@ final class KfpErrors {
     static Mapping mappingOf(RuntimeException e) {
         if (e instanceof InvalidSpecException || e instanceof UnsupportedMediaTypeException) return new Mapping(Status.BAD_REQUEST_400, 3);
         if (e instanceof NotFoundException) return new Mapping(Status.NOT_FOUND_404, 5);
+        if (e instanceof io.capstan.core.security.AccessDeniedException) return new Mapping(Status.FORBIDDEN_403, 7);
+        if (e instanceof io.capstan.core.security.UnauthenticatedException) return new Mapping(Status.UNAUTHORIZED_401, 16);
         if (e instanceof ConflictException) return new Mapping(Status.CONFLICT_409, 6);
         if (e instanceof PayloadTooLargeException) return new Mapping(Status.REQUEST_ENTITY_TOO_LARGE_413, 8);
         if (e instanceof PermanentFailureException) return new Mapping(Status.create(422, "Unprocessable Content"), 9);

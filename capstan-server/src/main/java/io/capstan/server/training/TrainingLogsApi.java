@@ -31,7 +31,10 @@ public final class TrainingLogsApi implements HttpService {
     private final WorkloadLogStream logs;
     private final Clock clock;
 
-    public TrainingLogsApi(ResourceStore store, Backend backend, Clock clock) {
+    private final io.capstan.server.http.Access access;
+
+    public TrainingLogsApi(ResourceStore store, Backend backend, Clock clock, io.capstan.server.http.Access access) {
+        this.access = java.util.Objects.requireNonNull(access, "access");
         this.store = store;
         this.logs = new WorkloadLogStream(backend, clock);
         this.clock = clock;
@@ -46,6 +49,7 @@ public final class TrainingLogsApi implements HttpService {
 
     private void logs(ResourceKind kind, ServerRequest req, ServerResponse res) {
         var key = new ResourceKey(kind.kind(), req.path().pathParameters().get("ns"), req.path().pathParameters().get("name"));
+        access.require(req, key.namespace(), io.capstan.core.security.Role.VIEW);
         int tail = QueryParams.intParam(req, "tailLines", DEFAULT_TAIL, 0, 1_000_000);
         boolean follow = req.query().first("follow").map(Boolean::parseBoolean).orElse(false);
         var job = store.get(key);

@@ -1,5 +1,9 @@
 package io.capstan.serving.http;
 
+import io.capstan.core.security.AccessDeniedException;
+import io.capstan.core.security.AccessPolicy;
+import io.capstan.core.security.Caller;
+import io.capstan.core.security.Role;
 import io.capstan.serving.api.InferenceEndpoint;
 import io.capstan.serving.api.InferenceException;
 import io.capstan.serving.api.InvalidInputException;
@@ -49,13 +53,32 @@ public final class InferenceHttpService implements HttpService {
     private final int maxBodyBytes;
     private final V1Protocol v1;
     private final InferenceGraphs graphs;
+    private final AccessPolicy policy;
 
     /** @param graphs the InferenceGraphs served at {@code POST /serving/{namespace}/graphs/{name}}; may be null */
     public InferenceHttpService(InferenceEndpoint endpoint, int maxBodyBytes, InferenceGraphs graphs) {
+        this(endpoint, maxBodyBytes, graphs, AccessPolicy.serverAdminOnly());
+    }
+
+    /**
+     * As the other constructors, authorising each model route with {@code policy}: view in the model's namespace.
+     *
+     * <p>The rule for requests without a caller: the server's authentication filter registers a {@link Caller} in
+     * the request's context for every request it authenticates, and lets a request through without one only where
+     * no token is needed; on these routes that is an InferenceService whose owner opted out of authentication. So a
+     * request that reaches a model route without a caller is served, and one with a caller needs view.
+     */
+    public InferenceHttpService(InferenceEndpoint endpoint, int maxBodyBytes, InferenceGraphs graphs, AccessPolicy policy) {
+        this.policy = java.util.Objects.requireNonNull(policy, "policy");
         this.endpoint = endpoint;
         this.maxBodyBytes = maxBodyBytes;
         this.v1 = new V1Protocol(endpoint);
         this.graphs = graphs;
+    }
+
+    /** This service with each model route authorised by {@code policy}, as the four-argument constructor describes. */
+    public InferenceHttpService withAccessPolicy(AccessPolicy policy) {
+        return new InferenceHttpService(endpoint, maxBodyBytes, graphs, policy);
     }
 
     public InferenceHttpService(InferenceEndpoint endpoint, int maxBodyBytes) {
@@ -103,13 +126,21 @@ public final class InferenceHttpService implements HttpService {
         else json(res, Status.SERVICE_UNAVAILABLE_503, OipJson.writeError("the server is not ready"));
     }
 
+    /** @throws AccessDeniedException unless the request's caller, if it has one, may view {@code namespace} */
+    private void authorize(ServerRequest req, String namespace) {
+        var caller = req.context().get(Caller.class);
+        if (caller.isPresent()) policy.require(caller.get(), namespace, Role.VIEW);
+    }
+
     private void modelMetadata(ServerRequest req, ServerResponse res) {
+        authorize(req, namespace(req));
         var metadata = endpoint.modelMetadata(namespace(req), name(req), version(req));
         json(res, Status.OK_200, OipJson.writeModelMetadata(metadata));
     }
 
     private void modelReady(ServerRequest req, ServerResponse res) {
         var name = name(req);
+        authorize(req, namespace(req));
         if (endpoint.modelReady(namespace(req), name, version(req))) {
             json(res, Status.OK_200, OipJson.write(g -> {
                 g.writeStartObject();
@@ -150,20 +181,24 @@ public final class InferenceHttpService implements HttpService {
     }
 
     private void infer(ServerRequest req, ServerResponse res, String namespace, String name, String version) {
+        authorize(req, namespace);
         var request = OipJson.readRequest(body(req, namespace, name));
         var response = endpoint.infer(namespace, name, version, request);
         json(res, Status.OK_200, OipJson.writeResponse(response));
     }
 
     private void v1Models(ServerRequest req, ServerResponse res) {
+        authorize(req, namespace(req));
         json(res, Status.OK_200, v1.models(namespace(req)));
     }
 
     private void v1Model(ServerRequest req, ServerResponse res) {
+        authorize(req, namespace(req));
         json(res, Status.OK_200, v1.model(namespace(req), name(req)));
     }
 
     private void v1Predict(ServerRequest req, ServerResponse res) {
+        authorize(req, namespace(req));
         var nameAndVerb = name(req);
         int colon = nameAndVerb.lastIndexOf(':');
         if (colon < 0 || !nameAndVerb.substring(colon + 1).equals("predict")) {
@@ -175,6 +210,7 @@ public final class InferenceHttpService implements HttpService {
     }
 
     private void graph(ServerRequest req, ServerResponse res) {
+        authorize(req, namespace(req));
         if (graphs == null) throw new io.capstan.serving.api.ModelNotFoundException("this server runs no InferenceGraphs");
         com.fasterxml.jackson.databind.JsonNode request;
         try {
@@ -247,6 +283,9 @@ public final class InferenceHttpService implements HttpService {
         return (req, res) -> {
             try {
                 handler.handle(req, res);
+            } catch (AccessDeniedException e) {
+                // The server's problem handlers answer 403 problem+json, as on every other route.
+                throw e;
             } catch (InferenceException e) {
                 json(res, Status.create(e.error().httpStatus()), OipJson.writeError(e.getMessage()));
             } catch (TooLarge e) {
