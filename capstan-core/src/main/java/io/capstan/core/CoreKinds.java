@@ -12,7 +12,7 @@ import java.util.Optional;
  * Kubernetes' core {@code v1 Secret} and {@code ConfigMap}, so that pipelines can read them as kfp-kubernetes steps
  * do. As in Kubernetes their body ({@code data}, {@code stringData}, {@code binaryData}, {@code type}) sits at the
  * top level of the document; {@link ResourceParser} keeps it as the resource's spec. A Secret's {@code data} is
- * base64, as in Kubernetes; it is not encrypted at rest yet.
+ * base64, as in Kubernetes; the server stores its values encrypted ({@link SecretSealer}).
  */
 public final class CoreKinds {
     public static final String SECRET = "Secret";
