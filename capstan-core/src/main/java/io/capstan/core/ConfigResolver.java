@@ -282,17 +282,17 @@ public final class ConfigResolver {
     }
 
     /**
-     * One key of a Secret or ConfigMap, for engines whose own format names references (such as kfp-kubernetes).
+     * One key of the {@code entries} of the Secret or ConfigMap {@code name}, for engines whose own format names
+     * references (such as kfp-kubernetes); empty when it is missing and {@code optional}.
      *
      * @throws ConfigReferenceException if it is missing and not optional
      */
-    public Optional<byte[]> value(String where, String kind, String namespace, String name, String key, boolean optional, String forWhat) {
-        var entries = find(where, kind, namespace, name, optional, forWhat);
-        if (entries.isEmpty()) return Optional.empty();
-        var value = entries.get().get(key);
+    public static Optional<byte[]> entry(String where, String kind, String name, Map<String, byte[]> entries, String key, boolean optional,
+                                         String forWhat) {
+        var value = entries.get(key);
         if (value == null && !optional) {
             throw new ConfigReferenceException(where + label(kind) + " '" + name + "' has no key '" + Names.printable(key) + "' for " + forWhat
-                    + "; its keys are " + new java.util.TreeSet<>(entries.get().keySet()));
+                    + "; its keys are " + new java.util.TreeSet<>(entries.keySet()) + "; add the key or mark the reference optional");
         }
         return Optional.ofNullable(value);
     }
@@ -309,8 +309,8 @@ public final class ConfigResolver {
         }
         var found = source.find(kind, namespace, name);
         if (found.isEmpty() && !optional) {
-            throw new ConfigReferenceException(where + label(kind) + " '" + name + "' not found in namespace '" + namespace + "' (needed by "
-                    + forWhat + "); create it (apiVersion: v1, kind: " + kind + ") or mark the reference optional");
+            throw new ConfigReferenceException(where + label(kind) + " '" + name + "' not found in namespace '" + namespace + "'"
+                    + (forWhat.isEmpty() ? "" : " (needed by " + forWhat + ")") + "; create it (apiVersion: v1, kind: " + kind + ") or mark it optional");
         }
         return found;
     }

@@ -52,7 +52,7 @@ public final class PipelineRunReconciler implements Reconciler {
     private final Path workRoot;
     private final Clock clock;
     private final StepCommandRewriter rewriter;
-    private final KubernetesSettings.ConfigSource configs;
+    private final io.capstan.core.ConfigResolver.Source configs;
     private final ArtifactTransfer transfer;
     /**
      * Parsed and planned pipelines by run uid, each for the generation it was made from. Only a cache (what it
