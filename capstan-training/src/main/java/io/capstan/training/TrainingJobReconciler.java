@@ -3,12 +3,14 @@ package io.capstan.training;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.BooleanNode;
 import com.fasterxml.jackson.databind.node.IntNode;
+import com.fasterxml.jackson.databind.node.MissingNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.databind.node.TextNode;
 import io.capstan.backend.ResourceRequest;
 import io.capstan.backend.WorkloadPhase;
 import io.capstan.backend.WorkloadState;
 import io.capstan.core.Condition;
+import io.capstan.core.ConfigResolver;
 import io.capstan.core.ConflictException;
 import io.capstan.core.InvalidSpecException;
 import io.capstan.core.Json;
@@ -80,6 +82,11 @@ final class TrainingJobReconciler implements Reconciler {
             return fail(job, List.of(), "InvalidSpec", e.getMessage(), Map.of());
         }
         if (plan.refusal().isPresent()) return fail(job, List.of(), "Unsupported", plan.refusal().get(), Map.of());
+        try {
+            plan = withSecrets(job, plan);
+        } catch (ConfigResolver.ConfigReferenceException e) {
+            return fail(job, List.of(), "CreateContainerConfigError", e.getMessage(), Map.of());
+        }
 
         int attempt = job.status().field("attempt").map(JsonNode::asInt).orElse(0);
         int restarts = job.status().field("restarts").map(JsonNode::asInt).orElse(0);
@@ -146,6 +153,18 @@ final class TrainingJobReconciler implements Reconciler {
         }
         write(job, status);
         return Result.requeueAfter(POLL);
+    }
+
+    /**
+     * The plan with the Secret and ConfigMap values its containers reference, read now; they reach the workloads'
+     * spec files, which only the server's user can read (0600).
+     */
+    private JobPlan withSecrets(Resource job, JobPlan plan) {
+        var where = job.kind() + " " + job.metadata().namespace() + "/" + job.metadata().name() + ": ";
+        return plan.withContainers(container -> ConfigResolver.uses(container.configRefs(), MissingNode.getInstance())
+                ? container.withEnvFrom(c.configs().resolve(where, job.metadata().namespace(), container.configRefs(), MissingNode.getInstance(),
+                        new java.util.ArrayList<>()).env())
+                : container);
     }
 
     private JobPlan plan(Resource job) {

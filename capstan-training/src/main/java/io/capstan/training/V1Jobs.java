@@ -194,7 +194,7 @@ final class V1Jobs {
         var env = ContainerFields.env(node.get("env"), path + ".env", problems, warnings);
         var resources = ContainerFields.resources(node.get("resources"), path + ".resources", problems);
         var workingDir = SpecFields.text(node.get("workingDir"), path + ".workingDir", ContainerFields.MAX_STRING, problems);
-        return new Container(image, command, args, env, resources, workingDir);
+        return new Container(image, command, args, env, resources, workingDir, ContainerFields.configRefs(node));
     }
 
     private static int procsPerNode(JsonNode node, String path, List<ReplicaGroup> groups, Problems problems) {
