@@ -288,13 +288,15 @@ public final class InferenceServiceReconciler implements Reconciler {
         var model = predictor.model();
         var choice = selection.choose(key.namespace(), model);
         Path path;
-        if (model.storageUri() == null) {
+        var predictorNode = record.spec().path("predictor");
+        if (model.storageUri() == null && !predictorNode.path("model").path("storage").has("key")) {
             if (!choice.implementation().name().equals(io.capstan.serving.runtime.JavaModelRuntime.NAME)) {
                 throw new ModelLoadException(model.path() + ".storageUri is required for model format " + model.format());
             }
             path = emptyModelDir;
         } else {
-            path = storage.fetch(model.storageUri());
+            var location = StorageCredentials.locate(store, key.namespace(), predictorNode, model.storageUri());
+            path = storage.fetch(location.storageUri(), location.access());
         }
         var source = new ModelSource(key.name(), path, model.format(), Map.of());
         var runtime = choice.implementation();
