@@ -6,6 +6,7 @@ import io.capstan.core.Json;
 import io.capstan.core.Names;
 import io.capstan.core.NotFoundException;
 import io.capstan.core.Resource;
+import io.capstan.core.SecretRedaction;
 import io.capstan.core.ResourceKey;
 import io.capstan.core.ResourceKind;
 import io.capstan.core.ResourceKinds;
@@ -88,7 +89,7 @@ public final class ResourceApi implements HttpService {
                 stored = store.apply(r);
                 action = "configured";
             }
-            items.add(stored);
+            items.add(SecretRedaction.redact(stored));
             results.add(Map.of("kind", r.kind(), "namespace", r.metadata().namespace(), "name", r.metadata().name(), "action", action));
         }
         Bodies.send(req, res, Status.OK_200, Map.of("items", items, "results", results));
@@ -120,7 +121,8 @@ public final class ResourceApi implements HttpService {
     }
 
     private void get(ServerRequest req, ServerResponse res) {
-        Bodies.send(req, res, Status.OK_200, store.get(key(req)));
+        // Tenancy passes whether the caller may edit the resource; until then every caller may (see SecretRedaction).
+        Bodies.send(req, res, Status.OK_200, SecretRedaction.forCaller(true).apply(store.get(key(req))));
     }
 
     private void delete(ServerRequest req, ServerResponse res) {
@@ -142,7 +144,8 @@ public final class ResourceApi implements HttpService {
         var metadata = Json.json().createObjectNode();
         page.continueToken().ifPresent(t -> metadata.put("continue", t));
         metadata.put("resourceVersion", Long.toString(page.resourceVersion()));
-        Bodies.send(req, res, Status.OK_200, Map.of("apiVersion", "v1", "kind", "List", "metadata", metadata, "items", page.items()));
+        var items = page.items().stream().map(SecretRedaction::redact).toList();
+        Bodies.send(req, res, Status.OK_200, Map.of("apiVersion", "v1", "kind", "List", "metadata", metadata, "items", items));
     }
 
     private void watch(ServerRequest req, ServerResponse res, WatchQuery query) {
@@ -155,7 +158,7 @@ public final class ResourceApi implements HttpService {
                 for (var e : events) {
                     var body = Json.json().createObjectNode();
                     body.put("type", e.type().name());
-                    body.set("object", Json.json().valueToTree(e.resource()));
+                    body.set("object", Json.json().valueToTree(SecretRedaction.redact(e.resource())));
                     sink.emit(SseEvent.builder().name(e.type().name()).id(Long.toString(e.resourceVersion())).data(body.toString()).build());
                     after = e.resourceVersion();
                 }
