@@ -129,4 +129,13 @@ class ServerCommandTest {
             assertThat(secret.spec().path("stringData").path("token").asText()).isEqualTo("rotate-me-4411");
         }
     }
+
+    @Test
+    void aMalformedSecretKeyStopsTheStartNamingTheVariableButNotItsValue(@TempDir Path home) {
+        var run = new Cli().env("CAPSTAN_HOME", home.toString()).env("CAPSTAN_PORT", "0")
+                .env("CAPSTAN_SECRET_KEY", "c2hvcnQta2V5LXZhbHVl").run("server");
+
+        assertThat(run.exitCode()).isEqualTo(ExitCodes.INVALID_INPUT);
+        assertThat(run.err()).contains("CAPSTAN_SECRET_KEY", "32 bytes").doesNotContain("c2hvcnQta2V5LXZhbHVl", "short-key-value");
+    }
 }
