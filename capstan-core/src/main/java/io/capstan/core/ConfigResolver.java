@@ -175,6 +175,20 @@ public final class ConfigResolver {
         this.source = Objects.requireNonNull(source, "source");
     }
 
+    /**
+     * Deletes a folder that {@link Resolved#writeMounts} wrote, with everything in it; nothing if it does not exist.
+     *
+     * @throws TransientException if it cannot be deleted
+     */
+    public static void deleteMounts(Path dir) {
+        if (!Files.exists(dir)) return;
+        try (var all = Files.walk(dir)) {
+            for (var p : all.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
+        } catch (IOException | java.io.UncheckedIOException e) {
+            throw new TransientException("cannot remove the secret and config-map files in " + dir + ": " + e.getMessage(), e);
+        }
+    }
+
     /** Whether a container spec uses anything this resolver reads, so callers can skip the store otherwise. */
     public static boolean uses(JsonNode container, JsonNode volumes) {
         for (var e : container.path("env")) if (e.has("valueFrom")) return true;

@@ -456,13 +456,7 @@ final class TrialRunner {
     }
 
     private void removeVolumes(Resource trial) {
-        var dir = trialDir(trial).resolve(VOLUMES);
-        if (!Files.exists(dir)) return;
-        try (var all = Files.walk(dir)) {
-            for (var p : all.sorted(java.util.Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
-        } catch (IOException | java.io.UncheckedIOException e) {
-            throw new TransientException("cannot remove the secret volumes of trial " + trial.metadata().name() + " in " + dir + ": " + e.getMessage(), e);
-        }
+        ConfigResolver.deleteMounts(trialDir(trial).resolve(VOLUMES));
     }
 
     private Resource write(Resource trial, ResourceStatus next) {

@@ -185,13 +185,7 @@ public final class JobReconciler implements Reconciler {
     }
 
     private void removeVolumes(String workloadId) {
-        var dir = volumesDir(workloadId);
-        if (!java.nio.file.Files.exists(dir)) return;
-        try (var all = java.nio.file.Files.walk(dir)) {
-            for (var p : all.sorted(java.util.Comparator.reverseOrder()).toList()) java.nio.file.Files.deleteIfExists(p);
-        } catch (java.io.IOException | java.io.UncheckedIOException e) {
-            throw new io.capstan.core.TransientException("cannot remove the secret volumes of workload " + workloadId + " in " + dir + ": " + e.getMessage(), e);
-        }
+        ConfigResolver.deleteMounts(volumesDir(workloadId));
     }
 
     private Path defaultWorkingDir(Resource job) {
