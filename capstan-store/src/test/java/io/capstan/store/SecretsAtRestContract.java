@@ -44,7 +44,7 @@ abstract class SecretsAtRestContract {
 
     @AfterEach
     void close() {
-        db.close();
+        if (db != null) db.close();
     }
 
     private JdbiResourceStore store(SecretKeyRing ring) {
