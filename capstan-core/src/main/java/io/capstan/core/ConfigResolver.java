@@ -118,12 +118,19 @@ public final class ConfigResolver {
          * to its folder.
          */
         public PathRewrite writeMounts(Path dir) {
+            for (int i = 0; i < mounts.size(); i++) mounts.get(i).writeTo(mountDir(dir, i));
+            return mountsAt(dir);
+        }
+
+        /** The rewrite {@link #writeMounts} returns for {@code dir}, without writing anything. */
+        public PathRewrite mountsAt(Path dir) {
             var map = new LinkedHashMap<String, String>();
-            for (int i = 0; i < mounts.size(); i++) {
-                var m = mounts.get(i);
-                map.put(m.mountPath(), m.writeTo(dir.resolve(i + "-" + safe(m.mountPath()))).toString());
-            }
+            for (int i = 0; i < mounts.size(); i++) map.put(mounts.get(i).mountPath(), mountDir(dir, i).toAbsolutePath().toString());
             return new PathRewrite(map);
+        }
+
+        private Path mountDir(Path dir, int i) {
+            return dir.resolve(i + "-" + safe(mounts.get(i).mountPath()));
         }
     }
 

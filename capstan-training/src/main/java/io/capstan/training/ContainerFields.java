@@ -84,7 +84,8 @@ final class ContainerFields {
     /**
      * The container's references to Secrets and ConfigMaps, as a container node for
      * {@link io.capstan.core.ConfigResolver}: its {@code env} entries with a secret or config-map {@code valueFrom},
-     * and its {@code envFrom}. Later containers' references ({@code more}) come after, so they win.
+     * its {@code envFrom} and {@code volumeMounts}, and the pod's secret and config-map {@code volumes} (kept under
+     * {@code volumes}). Later containers' references come after, so they win.
      */
     static com.fasterxml.jackson.databind.node.ObjectNode configRefs(JsonNode... containers) {
         var out = com.fasterxml.jackson.databind.node.JsonNodeFactory.instance.objectNode();
@@ -97,6 +98,10 @@ final class ContainerFields {
                 if (from.has("secretKeyRef") || from.has("configMapKeyRef")) env.add(item.deepCopy());
             }
             for (var item : node.path("envFrom")) envFrom.add(item.deepCopy());
+            for (var item : node.path("volumeMounts")) out.withArray("volumeMounts").add(item.deepCopy());
+            for (var item : node.path("volumes")) {
+                if (item.has("secret") || item.has("configMap")) out.withArray("volumes").add(item.deepCopy());
+            }
         }
         return out;
     }

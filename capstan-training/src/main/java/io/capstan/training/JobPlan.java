@@ -97,11 +97,19 @@ record JobPlan(Framework framework, List<ReplicaGroup> groups, int procsPerNode,
             Objects.requireNonNull(workingDir, "workingDir");
         }
 
-        /** The container with {@code resolved} variables under its own ({@code env} wins, as in Kubernetes). */
-        Container withEnvFrom(Map<String, String> resolved) {
+        Container withConfigRefs(com.fasterxml.jackson.databind.node.ObjectNode refs) {
+            return new Container(image, command, args, env, resources, workingDir, refs);
+        }
+
+        /**
+         * The container with {@code resolved} variables under its own ({@code env} wins, as in Kubernetes), and its
+         * mount paths rewritten to their local folders in the command, arguments and environment.
+         */
+        Container withConfig(Map<String, String> resolved, io.capstan.core.ConfigResolver.PathRewrite mounts) {
             var all = new java.util.LinkedHashMap<>(resolved);
             all.putAll(env);
-            return new Container(image, command, args, all, resources, workingDir, configRefs);
+            return new Container(image, command.stream().map(mounts::apply).toList(), args.stream().map(mounts::apply).toList(),
+                    mounts.applyToEnv(all), resources, workingDir, configRefs);
         }
 
         List<String> commandLine() {

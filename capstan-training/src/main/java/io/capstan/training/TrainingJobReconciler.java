@@ -3,7 +3,6 @@ package io.capstan.training;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.BooleanNode;
 import com.fasterxml.jackson.databind.node.IntNode;
-import com.fasterxml.jackson.databind.node.MissingNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.databind.node.TextNode;
 import io.capstan.backend.ResourceRequest;
@@ -161,10 +160,21 @@ final class TrainingJobReconciler implements Reconciler {
      */
     private JobPlan withSecrets(Resource job, JobPlan plan) {
         var where = job.kind() + " " + job.metadata().namespace() + "/" + job.metadata().name() + ": ";
-        return plan.withContainers(container -> ConfigResolver.uses(container.configRefs(), MissingNode.getInstance())
-                ? container.withEnvFrom(c.configs().resolve(where, job.metadata().namespace(), container.configRefs(), MissingNode.getInstance(),
-                        new java.util.ArrayList<>()).env())
-                : container);
+        var index = new java.util.concurrent.atomic.AtomicInteger();
+        return plan.withContainers(container -> {
+            var refs = container.configRefs();
+            var dir = volumesDir(job).resolve(Integer.toString(index.getAndIncrement()));
+            if (!ConfigResolver.uses(refs, refs.path("volumes"))) return container;
+            var resolved = c.configs().resolve(where, job.metadata().namespace(), refs, refs.path("volumes"), new java.util.ArrayList<>());
+            // Written once per job, before its first start; every process of the job reads the same files.
+            var mounts = resolved.mounts().isEmpty() || Files.isDirectory(dir) ? resolved.mountsAt(dir) : resolved.writeMounts(dir);
+            return container.withConfig(resolved.env(), mounts);
+        });
+    }
+
+    /** Where a job's secret and config-map volumes are written (0700, files 0600) until it finishes. */
+    private java.nio.file.Path volumesDir(Resource job) {
+        return c.jobDir(job).resolve(".volumes");
     }
 
     private JobPlan plan(Resource job) {
@@ -273,6 +283,7 @@ final class TrainingJobReconciler implements Reconciler {
 
     /** Finished jobs: deleted once ttlSecondsAfterFinished has passed, else left alone. */
     private Result afterFinish(Resource job) {
+        ConfigResolver.deleteMounts(volumesDir(job));
         Optional<Duration> ttl;
         try {
             ttl = plan(job).runPolicy().ttlAfterFinished();
