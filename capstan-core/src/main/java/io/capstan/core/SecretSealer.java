@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
 
@@ -29,22 +30,12 @@ public final class SecretSealer {
 
     /** The resource with every Secret value sealed with the current key (already sealed ones are re-sealed if older). */
     public Resource seal(Resource resource) {
-        if (!resource.kind().equals(CoreKinds.SECRET)) return resource;
-        var spec = resource.spec();
-        boolean changed = false;
-        for (var field : FIELDS) {
-            if (!(spec.get(field) instanceof ObjectNode values)) continue;
-            for (var e : values.properties()) {
-                if (!e.getValue().isTextual()) continue;
-                var text = e.getValue().asText();
-                if (SecretKeyRing.keyIdOf(text).filter(ring.currentKeyId()::equals).isPresent()) continue;
-                var plain = SecretKeyRing.isSealed(text) ? ring.open(text, aad(resource.key(), field, e.getKey()), where(resource, field, e.getKey()))
-                        : text.getBytes(StandardCharsets.UTF_8);
-                e.setValue(values.textNode(ring.seal(plain, aad(resource.key(), field, e.getKey()))));
-                changed = true;
-            }
-        }
-        return changed ? resource.withSpec(spec) : resource;
+        return changeValues(resource, (field, key, text) -> {
+            if (SecretKeyRing.keyIdOf(text).filter(ring.currentKeyId()::equals).isPresent()) return Optional.empty();
+            var plain = SecretKeyRing.isSealed(text) ? ring.open(text, aad(resource.key(), field, key), where(resource, field, key))
+                    : text.getBytes(StandardCharsets.UTF_8);
+            return Optional.of(ring.seal(plain, aad(resource.key(), field, key)));
+        });
     }
 
     /**
@@ -54,15 +45,28 @@ public final class SecretSealer {
      *                                   does not decrypt
      */
     public Resource open(Resource resource) {
+        return changeValues(resource, (field, key, text) -> SecretKeyRing.isSealed(text)
+                ? Optional.of(new String(ring.open(text, aad(resource.key(), field, key), where(resource, field, key)), StandardCharsets.UTF_8))
+                : Optional.empty());
+    }
+
+    /** A new text for a Secret value, or empty to keep it. */
+    @FunctionalInterface
+    private interface ValueChange {
+        Optional<String> apply(String field, String key, String text);
+    }
+
+    private static Resource changeValues(Resource resource, ValueChange change) {
         if (!resource.kind().equals(CoreKinds.SECRET)) return resource;
         var spec = resource.spec();
         boolean changed = false;
         for (var field : FIELDS) {
             if (!(spec.get(field) instanceof ObjectNode values)) continue;
             for (var e : values.properties()) {
-                if (!e.getValue().isTextual() || !SecretKeyRing.isSealed(e.getValue().asText())) continue;
-                var plain = ring.open(e.getValue().asText(), aad(resource.key(), field, e.getKey()), where(resource, field, e.getKey()));
-                e.setValue(values.textNode(new String(plain, StandardCharsets.UTF_8)));
+                if (!e.getValue().isTextual()) continue;
+                var next = change.apply(field, e.getKey(), e.getValue().asText());
+                if (next.isEmpty()) continue;
+                e.setValue(values.textNode(next.get()));
                 changed = true;
             }
         }
