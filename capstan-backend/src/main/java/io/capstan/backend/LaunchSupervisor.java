@@ -181,10 +181,13 @@ final class LaunchSupervisor {
     }
 
     /** Starts a supervisor in its own session; its stderr goes to {@code logFile}. */
-    static LaunchSupervisor start(Path setsid, Path perl, Path logFile) throws IOException {
+    static LaunchSupervisor start(Path setsid, Path perl, Path logFile, Map<String, String> env) throws IOException {
         var pb = new ProcessBuilder(setsid.toString(), perl.toString(), "-e", SCRIPT)
                 .directory(new File("/"))
                 .redirectError(ProcessBuilder.Redirect.appendTo(logFile.toFile()));
+        // It hands each workload the environment it is told; its own holds no more than a workload's would.
+        pb.environment().clear();
+        pb.environment().putAll(env);
         // setsid execs in place when its caller is not a group leader, which a JVM's child never is.
         return new LaunchSupervisor(pb.start());
     }

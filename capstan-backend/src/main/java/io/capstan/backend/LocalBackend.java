@@ -69,9 +69,11 @@ public final class LocalBackend implements Backend {
      *                    controller can react at once instead of polling; it is called on the thread that saw the
      *                    end while the backend's lock is held, so it must return quickly and must not call back
      *                    into the backend; what it throws is logged and dropped
+     * @param hostEnvironment the server's environment, of which a workload inherits only what
+     *                    {@link WorkloadEnvironment} allows (PATH, HOME, locale, time zone, proxies), never credentials
      */
     public record Options(Path stateDir, double cpus, long memoryBytes, GpuDetector gpuDetector, Clock clock,
-                          long maxLogBytes, Duration killGrace, Consumer<WorkloadState> onFinish) {
+                          long maxLogBytes, Duration killGrace, Consumer<WorkloadState> onFinish, Map<String, String> hostEnvironment) {
         public static final long DEFAULT_MAX_LOG_BYTES = 64L << 20;
 
         public Options {
@@ -80,6 +82,7 @@ public final class LocalBackend implements Backend {
             Objects.requireNonNull(clock, "clock");
             Objects.requireNonNull(killGrace, "killGrace");
             Objects.requireNonNull(onFinish, "onFinish");
+            hostEnvironment = Map.copyOf(hostEnvironment);
             if (!(cpus > 0)) throw InvalidSpecException.of("cpus", "local backend cpus must be > 0, got " + cpus);
             if (memoryBytes <= 0) throw InvalidSpecException.of("memoryBytes", "local backend memoryBytes must be > 0, got " + memoryBytes);
             if (maxLogBytes < 2) throw InvalidSpecException.of("maxLogBytes", "local backend maxLogBytes must be >= 2, got " + maxLogBytes);
@@ -90,31 +93,36 @@ public final class LocalBackend implements Backend {
         public static Options of(Path stateDir) {
             var os = (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
             return new Options(stateDir, Runtime.getRuntime().availableProcessors(), os.getTotalMemorySize(),
-                    GpuDetector.nvidiaSmi(Duration.ofSeconds(10)), Clock.systemUTC(), DEFAULT_MAX_LOG_BYTES, Duration.ofSeconds(5), s -> { });
+                    GpuDetector.nvidiaSmi(Duration.ofSeconds(10)), Clock.systemUTC(), DEFAULT_MAX_LOG_BYTES, Duration.ofSeconds(5), s -> { }, System.getenv());
         }
 
         public Options withCapacity(double newCpus, long newMemoryBytes) {
-            return new Options(stateDir, newCpus, newMemoryBytes, gpuDetector, clock, maxLogBytes, killGrace, onFinish);
+            return new Options(stateDir, newCpus, newMemoryBytes, gpuDetector, clock, maxLogBytes, killGrace, onFinish, hostEnvironment);
         }
 
         public Options withGpuDetector(GpuDetector detector) {
-            return new Options(stateDir, cpus, memoryBytes, detector, clock, maxLogBytes, killGrace, onFinish);
+            return new Options(stateDir, cpus, memoryBytes, detector, clock, maxLogBytes, killGrace, onFinish, hostEnvironment);
         }
 
         public Options withClock(Clock newClock) {
-            return new Options(stateDir, cpus, memoryBytes, gpuDetector, newClock, maxLogBytes, killGrace, onFinish);
+            return new Options(stateDir, cpus, memoryBytes, gpuDetector, newClock, maxLogBytes, killGrace, onFinish, hostEnvironment);
         }
 
         public Options withMaxLogBytes(long bytes) {
-            return new Options(stateDir, cpus, memoryBytes, gpuDetector, clock, bytes, killGrace, onFinish);
+            return new Options(stateDir, cpus, memoryBytes, gpuDetector, clock, bytes, killGrace, onFinish, hostEnvironment);
         }
 
         public Options withOnFinish(Consumer<WorkloadState> listener) {
-            return new Options(stateDir, cpus, memoryBytes, gpuDetector, clock, maxLogBytes, killGrace, listener);
+            return new Options(stateDir, cpus, memoryBytes, gpuDetector, clock, maxLogBytes, killGrace, listener, hostEnvironment);
+        }
+
+        /** The environment workloads take PATH, HOME, locale, time zone and proxies from, instead of this JVM's. */
+        public Options withHostEnvironment(Map<String, String> env) {
+            return new Options(stateDir, cpus, memoryBytes, gpuDetector, clock, maxLogBytes, killGrace, onFinish, env);
         }
 
         public Options withKillGrace(Duration grace) {
-            return new Options(stateDir, cpus, memoryBytes, gpuDetector, clock, maxLogBytes, grace, onFinish);
+            return new Options(stateDir, cpus, memoryBytes, gpuDetector, clock, maxLogBytes, grace, onFinish, hostEnvironment);
         }
     }
 
@@ -137,7 +145,8 @@ public final class LocalBackend implements Backend {
         this.table = new WorkloadTable(options);
         List<Integer> gpus = options.gpuDetector().detect();
         this.admission = new Admission(table, new ResourcePool(options.cpus(), options.memoryBytes(), gpus));
-        this.launcher = new SessionLauncher(gpus, options.maxLogBytes() / 2, Optional.of(options.stateDir().resolve(SUPERVISOR_LOG)));
+        this.launcher = new SessionLauncher(gpus, options.maxLogBytes() / 2, Optional.of(options.stateDir().resolve(SUPERVISOR_LOG)),
+                WorkloadEnvironment.inherited(options.hostEnvironment()));
         this.watcher = new Watcher(table, admission, this::startAll);
         this.starter = new WorkloadStarter(table, admission, launcher, watcher);
         try {
@@ -146,6 +155,11 @@ public final class LocalBackend implements Backend {
             throw new UncheckedIOException("cannot create the workload folder " + options.stateDir() + "; check permissions", e);
         }
         new Recovery(table, admission, watcher, this::startAll).run();
+    }
+
+    /** How this backend starts processes; for tests that need the per-launch wrapper instead of the supervisor. */
+    SessionLauncher launcher() {
+        return launcher;
     }
 
     /** The pid of the resident launch supervisor, or -1 when none runs; for benchmarks and tests. */

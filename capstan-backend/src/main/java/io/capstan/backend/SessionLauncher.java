@@ -135,6 +135,8 @@ final class SessionLauncher {
     private final List<Integer> machineGpus;
     private final long maxBytesPerStream;
     private final Optional<Path> supervisorLog;
+    /** The part of the server's environment every workload starts from; see {@link WorkloadEnvironment}. */
+    private final Map<String, String> inherited;
     /** Where each program name was last found, by PATH and name; see {@link #resolve}. */
     private final Map<String, Path> resolved = new ConcurrentHashMap<>();
     private final ReentrantLock supervisorLock = new ReentrantLock();
@@ -142,11 +144,15 @@ final class SessionLauncher {
     private boolean closed; // guarded by supervisorLock
 
     SessionLauncher(List<Integer> machineGpus, long maxBytesPerStream) {
-        this(machineGpus, maxBytesPerStream, Optional.empty());
+        this(machineGpus, maxBytesPerStream, Optional.empty(), WorkloadEnvironment.inherited(System.getenv()));
     }
 
-    /** With {@code supervisorLog}, launches go through a resident supervisor (when perl exists) that logs there. */
-    SessionLauncher(List<Integer> machineGpus, long maxBytesPerStream, Optional<Path> supervisorLog) {
+    /**
+     * With {@code supervisorLog}, launches go through a resident supervisor (when perl exists) that logs there; each
+     * workload's environment starts from {@code inherited}.
+     */
+    SessionLauncher(List<Integer> machineGpus, long maxBytesPerStream, Optional<Path> supervisorLog, Map<String, String> inherited) {
+        this.inherited = Map.copyOf(inherited);
         this.toolPath = System.getenv().getOrDefault("PATH", "/usr/local/bin:/usr/bin:/bin");
         this.setsid = findOnPath("setsid", toolPath, Path.of("/")).orElseThrow(() -> new IllegalStateException(
                 "LocalBackend needs the setsid program (util-linux) on PATH=" + toolPath + "; install util-linux"));
@@ -191,7 +197,7 @@ final class SessionLauncher {
                     log.atWarn().addKeyValue("pid", supervisor.pid()).log("the launch supervisor died; starting a new one");
                 }
                 supervisor = null;
-                supervisor = LaunchSupervisor.start(setsid, perl.orElseThrow(), supervisorLog.get());
+                supervisor = LaunchSupervisor.start(setsid, perl.orElseThrow(), supervisorLog.get(), inherited);
             }
             return Optional.of(supervisor);
         } catch (IOException e) {
@@ -266,7 +272,7 @@ final class SessionLauncher {
     }
 
     private Map<String, String> environment(WorkloadSpec spec, List<Integer> gpus) {
-        var env = new HashMap<>(System.getenv());
+        var env = new HashMap<>(inherited);
         env.putAll(spec.env());
         env.put("CAPSTAN_WORKLOAD_ID", spec.id());
         // As on Kubernetes, a workload sees only the GPUs it was given, and none when it asked for none. On a

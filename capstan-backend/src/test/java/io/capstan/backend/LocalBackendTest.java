@@ -153,6 +153,43 @@ class LocalBackendTest {
                 .containsExactly("hello; $(rm -rf /) 'quoted'", wd.toRealPath().toString(), "unset", "env");
     }
 
+    private static byte[] readAll(Path p) {
+        try {
+            return Files.readAllBytes(p);
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    @Test
+    void aWorkloadInheritsOnlyTheAllowedPartOfTheServersEnvironment() {
+        var host = new java.util.HashMap<>(System.getenv());
+        host.put("CAPSTAN_DB_PASSWORD", "db-pass-7f3a");
+        host.put("CAPSTAN_S3_SECRET_KEY", "s3-secret-9c1e");
+        host.put("AWS_SECRET_ACCESS_KEY", "aws-secret-2b8d");
+        host.put("HTTPS_PROXY", "http://proxy.example:3128");
+        host.put("no_proxy", "localhost");
+        host.put("LC_ALL", "C.UTF-8");
+        host.put("TZ", "Europe/Paris");
+        for (boolean supervisor : List.of(true, false)) {
+            var b = backend(o -> o.withHostEnvironment(host));
+            var id = "env-allow-" + supervisor;
+            if (!supervisor) b.launcher().close();
+            b.launch(aWorkload(id).command("env").env("OWN", "mine").build());
+
+            assertThat(awaitTerminal(b, id).phase()).isEqualTo(WorkloadPhase.SUCCEEDED);
+            var seen = texts(b.tail(id, 1000));
+            assertThat(seen).contains("OWN=mine", "HTTPS_PROXY=http://proxy.example:3128", "no_proxy=localhost", "LC_ALL=C.UTF-8",
+                    "TZ=Europe/Paris", "PATH=" + host.get("PATH"), "CAPSTAN_WORKLOAD_ID=" + id);
+            assertThat(String.join("\n", seen)).doesNotContain("db-pass-7f3a", "s3-secret-9c1e", "aws-secret-2b8d", "CAPSTAN_DB_PASSWORD");
+            var environ = Path.of("/proc/" + b.supervisorPid() + "/environ");
+            if (supervisor && Files.isReadable(environ)) {
+                assertThat(new String(readAll(environ), java.nio.charset.StandardCharsets.UTF_8)).as("the launch supervisor's own environment")
+                        .contains("PATH=").doesNotContain("db-pass-7f3a", "s3-secret-9c1e");
+            }
+        }
+    }
+
     @Test
     void passesArgumentsWithoutShellInterpretation() {
         var b = backend();

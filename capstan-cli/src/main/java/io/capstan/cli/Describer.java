@@ -1,6 +1,7 @@
 package io.capstan.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import java.time.Instant;
 import java.util.ArrayList;
@@ -32,7 +33,8 @@ final class Describer {
         field(sb, "", "Resource Version", metadata.path("resourceVersion").asText(""));
 
         sb.append("Spec:").append(NL);
-        block(sb, resource.path("spec"));
+        var spec = resource.path("spec");
+        block(sb, resource.path("kind").asText("").equals("Secret") && spec.isObject() ? sizesOnly((ObjectNode) spec) : spec);
 
         var status = resource.path("status");
         sb.append("Status:").append(NL);
@@ -65,6 +67,29 @@ final class Describer {
             indent(sb, table.render(), "  ");
         }
         return sb.toString();
+    }
+
+    /** As kubectl describes a Secret: each key with the size of its value, never the value. */
+    private static ObjectNode sizesOnly(ObjectNode spec) {
+        var copy = spec.deepCopy();
+        for (var field : List.of("data", "stringData")) {
+            if (!(copy.get(field) instanceof ObjectNode values)) continue;
+            values.properties().forEach(e -> {
+                var text = e.getValue().asText("");
+                int bytes;
+                if (field.equals("data")) {
+                    try {
+                        bytes = java.util.Base64.getMimeDecoder().decode(text).length;
+                    } catch (IllegalArgumentException ex) {
+                        bytes = text.length();
+                    }
+                } else {
+                    bytes = text.getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
+                }
+                e.setValue(values.textNode(text.equals(io.capstan.core.SecretRedaction.REDACTED) ? text : bytes + " bytes"));
+            });
+        }
+        return copy;
     }
 
     private static void field(StringBuilder sb, String indent, String label, String value) {

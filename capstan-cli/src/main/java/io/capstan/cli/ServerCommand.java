@@ -38,6 +38,16 @@ final class ServerCommand implements Callable<Integer> {
             description = "JDBC URL of the database (default: $CAPSTAN_DB_URL, else embedded H2 under the data folder).")
     private String dbUrl;
 
+    @Option(names = "--db-password-file", paramLabel = "FILE",
+            description = "File holding the database password (default: $CAPSTAN_DB_PASSWORD_FILE, else $CAPSTAN_DB_PASSWORD). "
+                    + "A password inside --db-url is refused: it would show in ps and in logs.")
+    private Path dbPasswordFile;
+
+    @Option(names = "--rotate-secret-key",
+            description = "Do not serve: make a new key for Secrets, re-encrypt every stored Secret with it, delete the old key, and exit. "
+                    + "Stop the server first; if interrupted, Secrets stay readable and running it again finishes.")
+    private boolean rotateSecretKey;
+
     @Option(names = "--verbose", description = "On error, print the stack trace as well as the message.")
     private boolean verbose;
 
@@ -69,6 +79,14 @@ final class ServerCommand implements Callable<Integer> {
     public Integer call() throws InterruptedException {
         var config = config(root.env());
         var security = security(root.env());
+        if (rotateSecretKey) {
+            var rotation = CapstanServer.rotateSecretKey(config);
+            var out = spec.commandLine().getOut();
+            out.println("Secrets are now encrypted with key " + rotation.newKeyId() + "; re-encrypted " + rotation.rewrittenRows()
+                    + " stored rows" + (rotation.retiredKeyIds().isEmpty() ? "" : "; deleted the old keys " + String.join(", ", rotation.retiredKeyIds())));
+            out.flush();
+            return ExitCodes.OK;
+        }
         long startNanos = System.nanoTime();
         var server = start(config, security);
         // Ctrl-C ends the JVM; closing here lets the database and child processes stop cleanly.
@@ -84,6 +102,7 @@ final class ServerCommand implements Callable<Integer> {
         var config = CapstanConfig.fromEnvironment(env);
         if (home != null) config = config.withHome(home);
         if (dbUrl != null && !dbUrl.isBlank()) config = config.withDbUrl(dbUrl);
+        if (dbPasswordFile != null) config = config.withDbPasswordFile(dbPasswordFile, env);
         if (port != null) config = config.withPort(port);
         if (grpcPort != null) config = config.withGrpcPort(grpcPort);
         else if (port != null && port == 0 && !env.containsKey("CAPSTAN_GRPC_PORT")) config = config.withGrpcPort(0);

@@ -77,4 +77,27 @@ class EndToEndTest {
         assertThat(run.exitCode()).isEqualTo(2);
         assertThat(run.err()).contains("gizmos");
     }
+
+    @Test
+    void secretValuesShowOnlyWhenOneSecretIsReadAndNeverInListsOrDescribe() throws Exception {
+        var file = home.resolve("secret.yaml");
+        Files.writeString(file, """
+                apiVersion: v1
+                kind: Secret
+                metadata: {name: db-creds}
+                data: {password: aHVudGVyMi1lMmU=}
+                stringData: {user: alice-e2e}
+                """);
+        var applied = cli().run("apply", "-f", file.toString(), "-o", "json");
+        assertThat(applied.exitCode()).as(applied.err()).isZero();
+        assertThat(applied.out()).doesNotContain("aHVudGVyMi1lMmU=", "alice-e2e");
+
+        var listed = cli().run("get", "secrets", "-o", "json");
+        assertThat(listed.exitCode()).as(listed.err()).isZero();
+        assertThat(listed.out()).contains("db-creds", "password", "user", "<redacted>").doesNotContain("aHVudGVyMi1lMmU=", "alice-e2e");
+        var one = cli().run("get", "secret", "db-creds", "-o", "json");
+        assertThat(one.out()).contains("aHVudGVyMi1lMmU=", "alice-e2e");
+        var described = cli().run("describe", "secret", "db-creds");
+        assertThat(described.out()).contains("password: 11 bytes", "user: 9 bytes").doesNotContain("aHVudGVyMi1lMmU=", "alice-e2e", "hunter2");
+    }
 }

@@ -12,11 +12,12 @@ import java.util.Optional;
  * Kubernetes' core {@code v1 Secret} and {@code ConfigMap}, so that pipelines can read them as kfp-kubernetes steps
  * do. As in Kubernetes their body ({@code data}, {@code stringData}, {@code binaryData}, {@code type}) sits at the
  * top level of the document; {@link ResourceParser} keeps it as the resource's spec. A Secret's {@code data} is
- * base64, as in Kubernetes; it is not encrypted at rest yet.
+ * base64, as in Kubernetes; the server stores its values encrypted ({@link SecretSealer}).
  */
 public final class CoreKinds {
     public static final String SECRET = "Secret";
     public static final String CONFIG_MAP = "ConfigMap";
+    public static final String SERVICE_ACCOUNT = "ServiceAccount";
     private static final java.util.regex.Pattern WHITESPACE = java.util.regex.Pattern.compile("\\s+");
     private static final java.util.regex.Pattern CONFIG_KEY = java.util.regex.Pattern.compile("[-._a-zA-Z0-9]{1,253}");
     public static final ResourceKind SECRET_KIND = new ResourceKind("", List.of("v1"), SECRET, "secrets", List.of("secret"),
@@ -31,11 +32,27 @@ public final class CoreKinds {
                 base64Map(spec, "binaryData", problems);
             });
 
+    /** A ServiceAccount only lists {@code secrets}: an InferenceService finds its storage credentials there, as in KServe. */
+    public static final ResourceKind SERVICE_ACCOUNT_KIND = new ResourceKind("", List.of("v1"), SERVICE_ACCOUNT, "serviceaccounts", List.of("sa"),
+            (spec, problems) -> {
+                var secrets = spec.get("secrets");
+                if (secrets == null || secrets.isNull()) return;
+                if (!secrets.isArray()) {
+                    problems.add("secrets", "expected a list of {name}, got " + ResourceParser.describe(secrets));
+                    return;
+                }
+                for (int i = 0; i < secrets.size(); i++) {
+                    if (!secrets.get(i).path("name").isTextual() || secrets.get(i).path("name").asText().isEmpty()) {
+                        problems.add("secrets[" + i + "].name", "required: the name of a Secret in the same namespace");
+                    }
+                }
+            });
+
     private CoreKinds() {
     }
 
     public static List<ResourceKind> all() {
-        return List.of(SECRET_KIND, CONFIG_MAP_KIND);
+        return List.of(SECRET_KIND, CONFIG_MAP_KIND, SERVICE_ACCOUNT_KIND);
     }
 
     /**

@@ -7,6 +7,8 @@ import io.capstan.artifacts.S3ArtifactStore;
 import io.capstan.backend.LocalBackend;
 import io.capstan.core.CapstanConfig;
 import io.capstan.core.ResourceKinds;
+import io.capstan.core.SecretKeyRing;
+import io.capstan.core.SecretSealer;
 import io.capstan.metadata.MetadataStore;
 import io.capstan.server.http.Bodies;
 import io.capstan.server.http.HttpMetricsFilter;
@@ -139,6 +141,8 @@ public final class CapstanServer implements AutoCloseable {
             for (var dir : List.of(config.home(), config.artifactsDir(), config.logsDir(), config.workDir())) {
                 Files.createDirectories(dir);
             }
+            // Read before the database opens: a malformed CAPSTAN_SECRET_KEY stops the start with a clear message.
+            var secrets = new SecretSealer(secretKeys(config));
             var database = Database.open(config.dbUrl(), config.dbUser(), config.dbPassword());
             cleanup.add(database);
             // Opening the database and migrating it is the longest step of start-up; everything else overlaps it.
@@ -171,7 +175,7 @@ public final class CapstanServer implements AutoCloseable {
             if (!loopbackHost(config.host()).equals("127.0.0.1")) allowedHosts.add(config.host());
             io.capstan.core.security.WorkloadCredentials workloadCredentials =
                     scope -> tokens.createWorkloadToken(scope, WORKLOAD_TOKEN_TTL).token();
-            var store = new JdbiResourceStore(database, clock, meters);
+            var store = new JdbiResourceStore(database, clock, meters, secrets);
             var metadata = new MetadataStore(database, clock);
             ArtifactStore artifacts;
             if (config.s3().isPresent()) {
@@ -278,7 +282,7 @@ public final class CapstanServer implements AutoCloseable {
                 cleanup.add(web::stop);
                 baseUrl.set("http://" + loopbackHost(config.host()) + ":" + web.port());
                 apiBase.set(baseUrl.get() + "/apis/capstan/v1");
-                awaitStartup(migrated, "the database migrations on " + config.dbUrl());
+                awaitStartup(migrated, "the database migrations on " + io.capstan.store.Database.describe(config.dbUrl()));
                 migrationsDone.set(true);
                 var profilePolicy = io.capstan.security.ProfileAccessPolicy.start(store);
                 cleanup.add(profilePolicy);
@@ -308,6 +312,34 @@ public final class CapstanServer implements AutoCloseable {
         } catch (RuntimeException e) {
             closeAll(cleanup);
             throw e;
+        }
+    }
+
+    /** The keys that encrypt Secrets: {@code home/keys}, with {@code CAPSTAN_SECRET_KEY} as the current one when set. */
+    static SecretKeyRing secretKeys(CapstanConfig config) {
+        return SecretKeyRing.load(config.home().resolve("keys"),
+                config.secretKey().isEmpty() ? java.util.Map.of() : java.util.Map.of(SecretKeyRing.ENV, config.secretKey()));
+    }
+
+    /** What {@link #rotateSecretKey} did. */
+    public record KeyRotation(String newKeyId, int rewrittenRows, java.util.Set<String> retiredKeyIds) {
+    }
+
+    /**
+     * Makes a new key current, re-encrypts every stored Secret (and every Secret in the change feed) with it, then
+     * deletes the old keys no row uses any more. Run it while no server uses the database: a running server keeps the
+     * keys it read at start. Crash-safe: until the last step the old keys stay on disk, so a rotation stopped
+     * half-way leaves every Secret readable, and running it again finishes the job (with yet another key).
+     */
+    public static KeyRotation rotateSecretKey(CapstanConfig config) {
+        var ring = secretKeys(config).rotate();
+        try (var database = Database.open(config.dbUrl(), config.dbUser(), config.dbPassword())) {
+            database.migrate("store");
+            var sealer = new SecretSealer(ring);
+            var store = new JdbiResourceStore(database, Clock.systemUTC(), new io.micrometer.core.instrument.composite.CompositeMeterRegistry(), sealer);
+            int rewritten = store.resealSecrets(sealer);
+            var retired = ring.retire(store.secretKeyIdsInUse());
+            return new KeyRotation(ring.currentKeyId(), rewritten, retired);
         }
     }
 

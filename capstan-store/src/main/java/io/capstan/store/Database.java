@@ -34,7 +34,7 @@ public final class Database implements AutoCloseable {
         Dialect dialect;
         if (jdbcUrl.startsWith("jdbc:h2:")) dialect = Dialect.H2;
         else if (jdbcUrl.startsWith("jdbc:postgresql:")) dialect = Dialect.POSTGRESQL;
-        else throw InvalidSpecException.of("db-url", "unsupported database URL '" + jdbcUrl + "': use jdbc:h2:... or jdbc:postgresql://host/db");
+        else throw InvalidSpecException.of("db-url", "unsupported database URL '" + describe(jdbcUrl) + "': use jdbc:h2:... or jdbc:postgresql://host/db");
         var config = new HikariConfig();
         config.setJdbcUrl(jdbcUrl);
         if (user != null && !user.isEmpty()) config.setUsername(user);
@@ -47,6 +47,20 @@ public final class Database implements AutoCloseable {
         // opening the database with everything else.
         config.setInitializationFailTimeout(-1);
         return new Database(new HikariDataSource(config), dialect);
+    }
+
+    /**
+     * The URL without its parameters and user info, for messages: a parameter or the part before '@' may hold a
+     * password, and messages end up in logs.
+     */
+    public static String describe(String jdbcUrl) {
+        var cut = jdbcUrl.replaceFirst("(?<=//)[^/?#@]*@", "");
+        int end = cut.length();
+        for (char c : new char[] {'?', ';', '&'}) {
+            int i = cut.indexOf(c);
+            if (i >= 0 && i < end) end = i;
+        }
+        return cut.substring(0, end);
     }
 
     /** Runs the migrations under {@code classpath:db/migration/<module>}, recording them in {@code flyway_<module>}. */

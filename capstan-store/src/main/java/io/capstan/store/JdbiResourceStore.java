@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.capstan.core.ConflictException;
+import io.capstan.core.CoreKinds;
 import io.capstan.core.Ids;
 import io.capstan.core.InvalidSpecException;
 import io.capstan.core.Json;
@@ -12,6 +13,7 @@ import io.capstan.core.ObjectMeta;
 import io.capstan.core.Resource;
 import io.capstan.core.ResourceKey;
 import io.capstan.core.ResourceStatus;
+import io.capstan.core.SecretSealer;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.composite.CompositeMeterRegistry;
@@ -28,6 +30,8 @@ import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.function.Function;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
@@ -82,9 +86,51 @@ public final class JdbiResourceStore implements ResourceStore {
     private final ReentrantLock feedLock = new ReentrantLock();
     private final Condition committed = feedLock.newCondition();
     private long localVersion;
+    private final Codec codec;
+
+    /** How a resource's body is stored: as given, or with its Secret values sealed. */
+    private interface Codec {
+        Codec PLAIN = new Codec() {
+            @Override
+            public Resource seal(Resource r) {
+                return r;
+            }
+
+            @Override
+            public Resource open(Resource r) {
+                return r;
+            }
+        };
+
+        Resource seal(Resource resource);
+
+        Resource open(Resource resource);
+
+        static Codec of(SecretSealer sealer) {
+            return new Codec() {
+                @Override
+                public Resource seal(Resource r) {
+                    return sealer.seal(r);
+                }
+
+                @Override
+                public Resource open(Resource r) {
+                    return sealer.open(r);
+                }
+            };
+        }
+    }
 
     public JdbiResourceStore(Database db, Clock clock) {
         this(db, clock, new CompositeMeterRegistry());
+    }
+
+    /**
+     * As {@link #JdbiResourceStore(Database, Clock, MeterRegistry)}, with Secret values encrypted by {@code sealer}
+     * before they reach the database (rows and change feed alike) and decrypted when read.
+     */
+    public JdbiResourceStore(Database db, Clock clock, MeterRegistry meters, SecretSealer sealer) {
+        this(db, clock, meters, Retention.DEFAULT, Codec.of(Objects.requireNonNull(sealer, "sealer")));
     }
 
     /** As {@link #JdbiResourceStore(Database, Clock)}, timing every operation as {@code capstan.store.operation}{op}. */
@@ -93,6 +139,11 @@ public final class JdbiResourceStore implements ResourceStore {
     }
 
     JdbiResourceStore(Database db, Clock clock, MeterRegistry meters, Retention retention) {
+        this(db, clock, meters, retention, Codec.PLAIN);
+    }
+
+    private JdbiResourceStore(Database db, Clock clock, MeterRegistry meters, Retention retention, Codec codec) {
+        this.codec = codec;
         this.jdbi = Objects.requireNonNull(db, "db").jdbi();
         this.clock = Objects.requireNonNull(clock, "clock");
         this.retention = Objects.requireNonNull(retention, "retention");
@@ -213,7 +264,7 @@ public final class JdbiResourceStore implements ResourceStore {
         Instant now = clock.instant().truncatedTo(ChronoUnit.MILLIS);
         var meta = input.metadata().stamped(Ids.uid(), now, 1, Long.toString(version));
         var created = input.withMetadata(meta);
-        var body = toJson(created);
+        var body = toJson(codec.seal(created));
         h.createUpdate("""
                         INSERT INTO resources (kind, namespace, name, uid, resource_version, generation, labels, body, created_at)
                         VALUES (:kind, :namespace, :name, :uid, :version, 1, :labels, :body, :createdAt)""")
@@ -240,7 +291,7 @@ public final class JdbiResourceStore implements ResourceStore {
     private Written store(Handle h, Resource next, long generation, long version, WatchEvent.Type type) {
         var m = next.metadata();
         var stamped = next.withMetadata(m.stamped(m.uid(), m.creationTimestamp(), generation, Long.toString(version)));
-        var body = toJson(stamped);
+        var body = toJson(codec.seal(stamped));
         h.createUpdate("""
                         UPDATE resources SET resource_version = :version, generation = :generation, labels = :labels, body = :body
                         WHERE kind = :kind AND namespace = :namespace AND name = :name""")
@@ -252,7 +303,7 @@ public final class JdbiResourceStore implements ResourceStore {
     }
 
     private void appendEvent(Handle h, WatchEvent.Type type, Resource resource, long version) {
-        appendEvent(h, type, resource, toJson(resource), version);
+        appendEvent(h, type, resource, toJson(codec.seal(resource)), version);
     }
 
     private void appendEvent(Handle h, WatchEvent.Type type, Resource resource, String body, long version) {
@@ -369,7 +420,7 @@ public final class JdbiResourceStore implements ResourceStore {
                 .bind("kind", key.kind()).bind("namespace", key.namespace()).bind("name", key.name())
                 .mapTo(String.class)
                 .findOne()
-                .map(body -> fromJson(body, key.toString()));
+                .map(body -> codec.open(fromJson(body, key.toString())));
     }
 
     private record Row(String namespace, String name, String labels, String body) {}
@@ -407,7 +458,7 @@ public final class JdbiResourceStore implements ResourceStore {
                         more = true;
                         break scan;
                     }
-                    items.add(fromJson(row.body(), query.kind() + " " + row.namespace() + "/" + row.name()));
+                    items.add(codec.open(fromJson(row.body(), query.kind() + " " + row.namespace() + "/" + row.name())));
                 }
                 if (rows.size() < batch) break;
                 var last = rows.getLast();
@@ -456,7 +507,7 @@ public final class JdbiResourceStore implements ResourceStore {
     @Override
     public List<WatchEvent> changes(WatchQuery query, long afterVersion, int limit, Duration wait) {
         return awaitChanges(query, afterVersion, limit, wait, true,
-                row -> new WatchEvent(WatchEvent.Type.valueOf(row.type()), row.version(), fromJson(row.body(), "event " + row.version())));
+                row -> new WatchEvent(WatchEvent.Type.valueOf(row.type()), row.version(), codec.open(fromJson(row.body(), "event " + row.version()))));
     }
 
     /** As {@link #changes} without reading or parsing the bodies. */
@@ -543,6 +594,66 @@ public final class JdbiResourceStore implements ResourceStore {
         } finally {
             feedLock.unlock();
         }
+    }
+
+    // ---------------------------------------------------------------- secret keys
+
+    /**
+     * Re-encrypts, with {@code sealer}'s current key, every stored Secret and every Secret in the change feed that
+     * an older key sealed (or that is not sealed at all); returns how many rows it rewrote. Each row is rewritten in
+     * a transaction of its own, in place: the content is the same, so neither its resourceVersion nor the feed
+     * changes. Stopping half-way leaves every row sealed with a key of the ring, old or new.
+     */
+    public int resealSecrets(SecretSealer sealer) {
+        return resealSecrets(sealer, Integer.MAX_VALUE);
+    }
+
+    private record SealedRow(long version, String namespace, String name, String body) {}
+
+    /** As {@link #resealSecrets(SecretSealer)}, stopping after {@code maxRows} rewritten rows. */
+    int resealSecrets(SecretSealer sealer, int maxRows) {
+        Objects.requireNonNull(sealer, "sealer");
+        int done = 0;
+        for (var events : List.of(false, true)) {
+            var rows = jdbi.withHandle(h -> h.createQuery(events
+                            ? "SELECT version, namespace, name, body FROM resource_events WHERE kind = :kind AND body IS NOT NULL ORDER BY version"
+                            : "SELECT resource_version, namespace, name, body FROM resources WHERE kind = :kind ORDER BY namespace, name")
+                    .bind("kind", CoreKinds.SECRET)
+                    .map((rs, ctx) -> new SealedRow(rs.getLong(1), rs.getString(2), rs.getString(3), rs.getString(4)))
+                    .list());
+            for (var row : rows) {
+                if (done == maxRows) return done;
+                var stored = fromJson(row.body(), "Secret " + row.namespace() + "/" + row.name());
+                if (sealer.isCurrent(stored)) continue;
+                var body = toJson(sealer.seal(sealer.open(stored)));
+                writeLock.lock();
+                try {
+                    done += jdbi.inTransaction(TransactionIsolationLevel.READ_COMMITTED, h -> events
+                            ? h.createUpdate("UPDATE resource_events SET body = :body WHERE version = :version")
+                                    .bind("body", body).bind("version", row.version()).execute()
+                            : h.createUpdate("UPDATE resources SET body = :body WHERE kind = :kind AND namespace = :namespace "
+                                            + "AND name = :name AND resource_version = :version")
+                                    .bind("body", body).bind("kind", CoreKinds.SECRET).bind("namespace", row.namespace())
+                                    .bind("name", row.name()).bind("version", row.version()).execute());
+                } finally {
+                    writeLock.unlock();
+                }
+            }
+        }
+        return done;
+    }
+
+    /** The ids of the keys that sealed any stored Secret or any Secret in the change feed. */
+    public Set<String> secretKeyIdsInUse() {
+        var ids = new TreeSet<String>();
+        jdbi.useHandle(h -> {
+            for (var table : List.of("resources", "resource_events")) {
+                h.createQuery("SELECT body FROM <table> WHERE kind = :kind AND body IS NOT NULL").define("table", table)
+                        .bind("kind", CoreKinds.SECRET).mapTo(String.class)
+                        .forEach(body -> ids.addAll(SecretSealer.keyIds(fromJson(body, "a stored Secret"))));
+            }
+        });
+        return ids;
     }
 
     // ---------------------------------------------------------------- helpers

@@ -29,8 +29,9 @@ final class ContainerFields {
     }
 
     /**
-     * Kubernetes' container env: a list of {name, value}. {@code valueFrom} (secrets, field refs) cannot be resolved
-     * locally; such variables are reported in {@code warnings} and left out.
+     * Kubernetes' container env: a list of {name, value}. A {@code valueFrom} of a secret or config map is left to
+     * {@link #configRefs} and resolved at start; other sources (field refs) cannot be resolved locally, and such
+     * variables are reported in {@code warnings} and left out.
      */
     static Map<String, String> env(JsonNode node, String path, Problems problems, List<String> warnings) {
         var out = new LinkedHashMap<String, String>();
@@ -60,7 +61,10 @@ final class ContainerFields {
                 continue;
             }
             if (SpecFields.present(item.get("valueFrom"))) {
-                warnings.add(at + ".valueFrom: cannot be resolved outside Kubernetes; " + name.get() + " is left unset");
+                var from = item.get("valueFrom");
+                if (!from.has("secretKeyRef") && !from.has("configMapKeyRef")) {
+                    warnings.add(at + ".valueFrom: cannot be resolved outside Kubernetes; " + name.get() + " is left unset");
+                }
                 continue;
             }
             var value = item.get("value");
@@ -72,6 +76,31 @@ final class ContainerFields {
                 problems.add(at + ".value", "must not contain NUL characters");
             } else {
                 out.put(name.get(), value.asText());
+            }
+        }
+        return out;
+    }
+
+    /**
+     * The container's references to Secrets and ConfigMaps, as a container node for
+     * {@link io.capstan.core.ConfigResolver}: its {@code env} entries with a secret or config-map {@code valueFrom},
+     * its {@code envFrom} and {@code volumeMounts}, and the pod's secret and config-map {@code volumes} (kept under
+     * {@code volumes}). Later containers' references come after, so they win.
+     */
+    static com.fasterxml.jackson.databind.node.ObjectNode configRefs(JsonNode... containers) {
+        var out = com.fasterxml.jackson.databind.node.JsonNodeFactory.instance.objectNode();
+        var env = out.putArray("env");
+        var envFrom = out.putArray("envFrom");
+        for (var node : containers) {
+            if (node == null) continue;
+            for (var item : node.path("env")) {
+                var from = item.path("valueFrom");
+                if (from.has("secretKeyRef") || from.has("configMapKeyRef")) env.add(item.deepCopy());
+            }
+            for (var item : node.path("envFrom")) envFrom.add(item.deepCopy());
+            for (var item : node.path("volumeMounts")) out.withArray("volumeMounts").add(item.deepCopy());
+            for (var item : node.path("volumes")) {
+                if (item.has("secret") || item.has("configMap")) out.withArray("volumes").add(item.deepCopy());
             }
         }
         return out;

@@ -44,6 +44,12 @@ record JobPlan(Framework framework, List<ReplicaGroup> groups, int procsPerNode,
         return new JobPlan(framework, groups, procsPerNode, runPolicy, Optional.of(reason), warnings, fetches);
     }
 
+    /** The plan with each group's container replaced by {@code change}'s result. */
+    JobPlan withContainers(java.util.function.UnaryOperator<Container> change) {
+        var changed = groups.stream().map(g -> new ReplicaGroup(g.type(), g.replicas(), change.apply(g.container()))).toList();
+        return new JobPlan(framework, changed, procsPerNode, runPolicy, refusal, warnings, fetches);
+    }
+
     /** Initializers whose data must be copied from the artifact store into the job's folder before launch. */
     JobPlan withFetches(List<Initializer> toFetch) {
         return new JobPlan(framework, groups, procsPerNode, runPolicy, refusal, warnings, toFetch);
@@ -69,16 +75,41 @@ record JobPlan(Framework framework, List<ReplicaGroup> groups, int procsPerNode,
         }
     }
 
-    /** The parts of a Kubernetes container that a local process honours. */
+    /**
+     * The parts of a Kubernetes container that a local process honours. {@code configRefs} holds the container's
+     * references to Secrets and ConfigMaps ({@code env} entries with {@code valueFrom}, and {@code envFrom}) as a
+     * container node; they are read when the job starts, so no secret value is kept in the plan.
+     */
     record Container(Optional<String> image, List<String> command, List<String> args, Map<String, String> env,
-                     ResourceRequest resources, Optional<String> workingDir) {
+                     ResourceRequest resources, Optional<String> workingDir, com.fasterxml.jackson.databind.node.ObjectNode configRefs) {
+        Container(Optional<String> image, List<String> command, List<String> args, Map<String, String> env,
+                  ResourceRequest resources, Optional<String> workingDir) {
+            this(image, command, args, env, resources, workingDir, com.fasterxml.jackson.databind.node.JsonNodeFactory.instance.objectNode());
+        }
+
         Container {
+            configRefs = configRefs.deepCopy();
             Objects.requireNonNull(image, "image");
             command = List.copyOf(command);
             args = List.copyOf(args);
             env = Map.copyOf(env);
             Objects.requireNonNull(resources, "resources");
             Objects.requireNonNull(workingDir, "workingDir");
+        }
+
+        Container withConfigRefs(com.fasterxml.jackson.databind.node.ObjectNode refs) {
+            return new Container(image, command, args, env, resources, workingDir, refs);
+        }
+
+        /**
+         * The container with {@code resolved} variables under its own ({@code env} wins, as in Kubernetes), and its
+         * mount paths rewritten to their local folders in the command, arguments and environment.
+         */
+        Container withConfig(Map<String, String> resolved, io.capstan.core.ConfigResolver.PathRewrite mounts) {
+            var all = new java.util.LinkedHashMap<>(resolved);
+            all.putAll(env);
+            return new Container(image, command.stream().map(mounts::apply).toList(), args.stream().map(mounts::apply).toList(),
+                    mounts.applyToEnv(all), resources, workingDir, configRefs);
         }
 
         List<String> commandLine() {

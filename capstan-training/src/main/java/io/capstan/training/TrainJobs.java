@@ -104,7 +104,7 @@ final class TrainJobs {
         var env = new LinkedHashMap<>(base.env());
         env.putAll(trainer.env);
         var container = new Container(trainer.image.or(base::image), command, args, env,
-                trainer.resources.orElse(base.resources()), base.workingDir());
+                trainer.resources.orElse(base.resources()), base.workingDir(), ContainerFields.configRefs(base.configRefs(), spec.path("trainer")));
         int nodes = trainer.numNodes.orElse(policy.numNodes);
         int procs = trainer.numProcPerNode.or(() -> policy.numProcPerNode).map(p -> procs(p, container)).orElse(1);
         if (framework == Framework.XGBOOST && procs > 1) {
@@ -116,7 +116,7 @@ final class TrainJobs {
         var envWithInit = new LinkedHashMap<>(container.env());
         initializers.forEach(i -> envWithInit.putAll(i.env()));
         var finalContainer = new Container(container.image(), container.command(), container.args(), envWithInit,
-                container.resources(), container.workingDir());
+                container.resources(), container.workingDir(), container.configRefs());
         boolean suspend = SpecFields.bool(spec.get("suspend"), "spec.suspend", false, problems);
         int maxRestarts = SpecFields.integer(runtimeSpec.path("template").path("spec").path("failurePolicy").get("maxRestarts"),
                 "spec.template.spec.failurePolicy.maxRestarts", 0, V1Jobs.MAX_BACKOFF_LIMIT, problems).orElse(0);

@@ -34,6 +34,7 @@ public final class TrainingController {
     private final Clock clock;
     private final ModelLineage lineage;
     private final Optional<ArtifactLocator> artifacts;
+    private final io.capstan.core.ConfigResolver configs;
     /** Job uid to key, filled by every reconcile, read by {@link #findJob}; thread-safe. */
     private final Map<String, ResourceKey> owners = new ConcurrentHashMap<>();
     /** Held while a job checks what other gangs hold and records its own admission, so two gangs never both fit. */
@@ -68,6 +69,7 @@ public final class TrainingController {
         this.workRoot = Objects.requireNonNull(workRoot, "workRoot");
         this.clock = Objects.requireNonNull(clock, "clock");
         this.lineage = Objects.requireNonNull(lineage, "lineage");
+        this.configs = new io.capstan.core.ConfigResolver(io.capstan.core.ConfigResolver.Source.of(store::find));
     }
 
     /** One reconciler per job kind in {@link TrainingKinds#JOB_KINDS}, to register with the controller runtime. */
@@ -87,6 +89,11 @@ public final class TrainingController {
      */
     public Optional<ResourceKey> findJob(String workloadId) {
         return TrainingWorkloads.ownerUid(workloadId).map(owners::get);
+    }
+
+    /** Reads the Secrets and ConfigMaps that job containers reference. */
+    io.capstan.core.ConfigResolver configs() {
+        return configs;
     }
 
     ResourceStore store() {

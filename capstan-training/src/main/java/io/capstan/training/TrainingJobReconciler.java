@@ -9,6 +9,7 @@ import io.capstan.backend.ResourceRequest;
 import io.capstan.backend.WorkloadPhase;
 import io.capstan.backend.WorkloadState;
 import io.capstan.core.Condition;
+import io.capstan.core.ConfigResolver;
 import io.capstan.core.ConflictException;
 import io.capstan.core.InvalidSpecException;
 import io.capstan.core.Json;
@@ -80,6 +81,11 @@ final class TrainingJobReconciler implements Reconciler {
             return fail(job, List.of(), "InvalidSpec", e.getMessage(), Map.of());
         }
         if (plan.refusal().isPresent()) return fail(job, List.of(), "Unsupported", plan.refusal().get(), Map.of());
+        try {
+            plan = withSecrets(job, plan);
+        } catch (ConfigResolver.ConfigReferenceException e) {
+            return fail(job, List.of(), "CreateContainerConfigError", e.getMessage(), Map.of());
+        }
 
         int attempt = job.status().field("attempt").map(JsonNode::asInt).orElse(0);
         int restarts = job.status().field("restarts").map(JsonNode::asInt).orElse(0);
@@ -146,6 +152,29 @@ final class TrainingJobReconciler implements Reconciler {
         }
         write(job, status);
         return Result.requeueAfter(POLL);
+    }
+
+    /**
+     * The plan with the Secret and ConfigMap values its containers reference, read now; they reach the workloads'
+     * spec files, which only the server's user can read (0600).
+     */
+    private JobPlan withSecrets(Resource job, JobPlan plan) {
+        var where = job.kind() + " " + job.metadata().namespace() + "/" + job.metadata().name() + ": ";
+        var index = new java.util.concurrent.atomic.AtomicInteger();
+        return plan.withContainers(container -> {
+            var refs = container.configRefs();
+            var dir = volumesDir(job).resolve(Integer.toString(index.getAndIncrement()));
+            if (!ConfigResolver.uses(refs, refs.path("volumes"))) return container;
+            var resolved = c.configs().resolve(where, job.metadata().namespace(), refs, refs.path("volumes"), new java.util.ArrayList<>());
+            // Written once per job, before its first start; every process of the job reads the same files.
+            var mounts = resolved.mounts().isEmpty() || Files.isDirectory(dir) ? resolved.mountsAt(dir) : resolved.writeMounts(dir);
+            return container.withConfig(resolved.env(), mounts);
+        });
+    }
+
+    /** Where a job's secret and config-map volumes are written (0700, files 0600) until it finishes. */
+    private java.nio.file.Path volumesDir(Resource job) {
+        return c.jobDir(job).resolve(".volumes");
     }
 
     private JobPlan plan(Resource job) {
@@ -254,6 +283,7 @@ final class TrainingJobReconciler implements Reconciler {
 
     /** Finished jobs: deleted once ttlSecondsAfterFinished has passed, else left alone. */
     private Result afterFinish(Resource job) {
+        ConfigResolver.deleteMounts(volumesDir(job));
         Optional<Duration> ttl;
         try {
             ttl = plan(job).runPolicy().ttlAfterFinished();

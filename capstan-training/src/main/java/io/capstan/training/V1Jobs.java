@@ -155,9 +155,15 @@ final class V1Jobs {
             if (!SpecFields.present(template.get("spec"))) problems.add(path + ".spec", "required: the pod spec with containers");
             return null;
         }
-        for (var ignored : List.of("nodeSelector", "affinity", "tolerations", "volumes", "serviceAccountName", "initContainers", "hostNetwork")) {
+        for (var ignored : List.of("nodeSelector", "affinity", "tolerations", "serviceAccountName", "initContainers", "hostNetwork")) {
             if (SpecFields.present(podSpec.get().get(ignored))) {
                 warnings.add(path + ".spec." + ignored + ": has no meaning for local processes and is ignored");
+            }
+        }
+        var volumes = podSpec.get().path("volumes");
+        for (int i = 0; i < volumes.size(); i++) {
+            if (!volumes.get(i).has("secret") && !volumes.get(i).has("configMap")) {
+                warnings.add(path + ".spec.volumes[" + i + "]: only secret and configMap volumes are mounted locally; this one is ignored");
             }
         }
         var containers = podSpec.get().get("containers");
@@ -175,7 +181,10 @@ final class V1Jobs {
             if (preferredName.equals(containers.get(i).path("name").asText())) chosen = i;
         }
         if (containers.size() > 1) warnings.add(cpath + ": only container '" + containers.get(chosen).path("name").asText() + "' runs locally; sidecars are ignored");
-        return container(containers.get(chosen), cpath + "[" + chosen + "]", problems, warnings, commandRequired);
+        var c = container(containers.get(chosen), cpath + "[" + chosen + "]", problems, warnings, commandRequired);
+        if (c == null || volumes.isEmpty()) return c;
+        var withVolumes = com.fasterxml.jackson.databind.node.JsonNodeFactory.instance.objectNode().set("volumes", volumes.deepCopy());
+        return c.withConfigRefs(ContainerFields.configRefs(c.configRefs(), withVolumes));
     }
 
     static Container container(JsonNode node, String path, Problems problems, List<String> warnings, boolean commandRequired) {
@@ -194,7 +203,7 @@ final class V1Jobs {
         var env = ContainerFields.env(node.get("env"), path + ".env", problems, warnings);
         var resources = ContainerFields.resources(node.get("resources"), path + ".resources", problems);
         var workingDir = SpecFields.text(node.get("workingDir"), path + ".workingDir", ContainerFields.MAX_STRING, problems);
-        return new Container(image, command, args, env, resources, workingDir);
+        return new Container(image, command, args, env, resources, workingDir, ContainerFields.configRefs(node));
     }
 
     private static int procsPerNode(JsonNode node, String path, List<ReplicaGroup> groups, Problems problems) {

@@ -283,4 +283,40 @@ class TrainingLifecycleTest {
         assertThat(condition(missing, "Failed").reason()).isEqualTo("InitializerFailed");
         assertThat(condition(missing, "Failed").message()).contains("nothing stored at");
     }
+
+    @Test
+    void replicasGetSecretsAndConfigMapsAsEnvironmentAndAMissingKeyFailsTheJobNamingIt() {
+        bed = Testbed.h2(dir);
+        var secret = io.capstan.core.Json.json().createObjectNode();
+        secret.putObject("stringData").put("token", "tok-xyz");
+        bed.store.create(Resource.of("v1", "Secret", io.capstan.core.ObjectMeta.named("default", "hub"), secret));
+        var config = io.capstan.core.Json.json().createObjectNode();
+        config.putObject("data").put("EPOCHS", "4");
+        bed.store.create(Resource.of("v1", "ConfigMap", io.capstan.core.ObjectMeta.named("default", "train"), config));
+        var containers = "[{name: pytorch, image: x, command: [sh, -c, 'echo \"$HF_TOKEN $TRAIN_EPOCHS $(cat /var/run/hub/token)\"'], "
+                + "env: [{name: HF_TOKEN, valueFrom: {secretKeyRef: {name: hub, key: token}}}], envFrom: [{configMapRef: {name: train}, prefix: TRAIN_}], "
+                + "volumeMounts: [{name: hub, mountPath: /var/run/hub}]}], volumes: [{name: hub, secret: {secretName: hub}}]";
+        var yaml = """
+                apiVersion: kubeflow.org/v1
+                kind: PyTorchJob
+                metadata: {name: NAME}
+                spec:
+                  pytorchReplicaSpecs:
+                    Master:
+                      replicas: 1
+                      template: {spec: {containers: CONTAINERS}}
+                """.replace("CONTAINERS", containers);
+        var job = bed.runToEnd(bed.apply(yaml.replace("NAME", "uses-secrets")));
+
+        assertThat(job.status().phase()).as(job.status().toString()).isEqualTo("Succeeded");
+        assertThat(bed.logs(job)).contains("tok-xyz 4 tok-xyz");
+        assertThat(job.status().field("warnings").map(Object::toString).orElse("")).doesNotContain("valueFrom", "volumes");
+        var volumes = dir.resolve("training/default").resolve("uses-secrets-" + job.metadata().uid()).resolve(".volumes");
+        bed.runUntil(job.key(), Duration.ofSeconds(30), "the secret files to be removed", j -> !Files.exists(volumes));
+
+        var missing = bed.runToEnd(bed.apply(yaml.replace("NAME", "missing").replace("key: token", "key: nope")));
+        assertThat(missing.status().phase()).isEqualTo("Failed");
+        assertThat(condition(missing, "Failed").reason()).isEqualTo("CreateContainerConfigError");
+        assertThat(condition(missing, "Failed").message()).contains("secret 'hub'", "no key 'nope'", "HF_TOKEN").doesNotContain("tok-xyz");
+    }
 }

@@ -84,6 +84,12 @@ record TrialCommand(List<String> command, Map<String, String> env, Optional<Stri
         }
     }
 
+    /** The primary container of an already substituted batch/v1 Job that {@link #of} accepts. */
+    static JsonNode primaryContainer(ObjectNode runSpec, String primary) {
+        var containers = runSpec.path("spec").path("template").path("spec").path("containers");
+        return containers.get(primaryIndex(containers, primary));
+    }
+
     private static int primaryIndex(JsonNode containers, String primary) {
         if (primary.isEmpty()) return containers.size() == 1 ? 0 : -1;
         for (int i = 0; i < containers.size(); i++) {
@@ -117,14 +123,24 @@ record TrialCommand(List<String> command, Map<String, String> env, Optional<Stri
             if (!ENV_NAME.matcher(name).matches()) {
                 warnings.add("env '" + Names.printable(name) + "' is not a valid variable name and was left out");
             } else if (e.has("valueFrom")) {
-                warnings.add("env " + name + " uses valueFrom, which needs a cluster; it was left out");
+                var from = e.path("valueFrom");
+                // Secret and config-map references are resolved when the trial starts (ConfigResolver).
+                if (!from.has("secretKeyRef") && !from.has("configMapKeyRef")) {
+                    warnings.add("env " + name + " uses valueFrom " + String.join(", ", from.properties().stream().map(java.util.Map.Entry::getKey).toList())
+                            + ", which has no local value; it was left out");
+                }
             } else {
                 env.put(name, e.path("value").asText(""));
             }
         }
         if (podSpec.path("containers").size() > 1) warnings.add("only the primary container runs locally; sidecars are left out");
-        for (var field : List.of("nodeSelector", "affinity", "tolerations", "volumes")) {
+        for (var field : List.of("nodeSelector", "affinity", "tolerations")) {
             if (podSpec.has(field)) warnings.add("pod field " + field + " has no meaning locally and is ignored");
+        }
+        for (var v : podSpec.path("volumes")) {
+            if (!v.has("secret") && !v.has("configMap")) {
+                warnings.add("volume '" + Names.printable(v.path("name").asText()) + "' is not a secret or config map, which are the only volumes a local trial mounts; it is ignored");
+            }
         }
         var image = container.path("image").isTextual() ? Optional.of(container.path("image").asText()) : Optional.<String>empty();
         var wd = container.path("workingDir");

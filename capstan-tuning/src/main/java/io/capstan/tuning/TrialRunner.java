@@ -10,6 +10,7 @@ import io.capstan.backend.WorkloadSpec;
 import io.capstan.backend.WorkloadState;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.capstan.core.ConflictException;
+import io.capstan.core.ConfigResolver;
 import io.capstan.core.InvalidSpecException;
 import io.capstan.core.ResourceKey;
 import io.capstan.core.Resource;
@@ -45,7 +46,10 @@ final class TrialRunner {
     static final long MAX_METRICS_FILE_BYTES = 16L << 20;
     static final int LOG_TAIL_LINES = 20;
 
+    /** The trial folder's sub-folder that holds its secret and config-map volumes. */
+    static final String VOLUMES = ".volumes";
     private final ResourceStore store;
+    private final ConfigResolver configs;
     private final Backend backend;
     private final Path workRoot;
     private final Clock clock;
@@ -57,6 +61,7 @@ final class TrialRunner {
                 WorkloadCredentials credentials) {
         this.credentials = java.util.Objects.requireNonNull(credentials, "credentials");
         this.store = store;
+        this.configs = new ConfigResolver(ConfigResolver.Source.of(store::find));
         this.backend = backend;
         this.workRoot = workRoot;
         this.clock = clock;
@@ -78,6 +83,8 @@ final class TrialRunner {
                 backend.launch(workload(experiment, spec, trial, id.get()));
             } catch (InvalidSpecException e) {
                 return write(trial, finished(status, TrialPhase.Failed, "TrialSpecInvalid", e.getMessage()));
+            } catch (ConfigResolver.ConfigReferenceException e) {
+                return write(trial, finished(status, TrialPhase.Failed, "CreateContainerConfigError", e.getMessage()));
             }
             return trial;
         }
@@ -94,6 +101,8 @@ final class TrialRunner {
             workload = workload(experiment, spec, trial, id);
         } catch (InvalidSpecException e) {
             return write(trial, finished(trial.status(), TrialPhase.Failed, "TrialSpecInvalid", e.getMessage()));
+        } catch (ConfigResolver.ConfigReferenceException e) {
+            return write(trial, finished(trial.status(), TrialPhase.Failed, "CreateContainerConfigError", e.getMessage()));
         }
         var now = clock.instant();
         var next = trial.status().withPhase(TrialPhase.Created.name())
@@ -124,7 +133,10 @@ final class TrialRunner {
                     next = withObservations(next, spec, collect(spec, trial, state.id()));
                 }
             }
-            default -> next = outcome(spec, trial, state);
+            default -> {
+                next = outcome(spec, trial, state);
+                removeVolumes(trial);
+            }
         }
         return next.equals(status) ? trial : write(trial, next);
     }
@@ -420,9 +432,19 @@ final class TrialRunner {
             var out = rewrite ? a.replace(original, local) : a;
             return checkpoint.map(c -> c.rewrite(out)).orElse(out);
         };
-        var args = command.command().stream().map(localise).toList();
+        var container = TrialCommand.primaryContainer(trialSpec.runSpec(), spec.trialTemplate().primaryContainerName());
+        var volumes = trialSpec.runSpec().path("spec").path("template").path("spec").path("volumes");
+        var resolved = ConfigResolver.uses(container, volumes)
+                ? configs.resolve("trial " + trial.metadata().namespace() + "/" + trial.metadata().name() + ": ", trial.metadata().namespace(),
+                        container, volumes, new java.util.ArrayList<>())
+                : ConfigResolver.Resolved.NONE;
+        // Secret and config-map files live in the trial's folder (0700, files 0600) until the trial ends.
+        var mounts = resolved.writeMounts(dir.resolve(VOLUMES));
+        var args = command.command().stream().map(localise).map(mounts::apply).toList();
         var env = new HashMap<String, String>();
+        resolved.env().forEach((k, v) -> env.put(k, v));
         command.env().forEach((k, v) -> env.put(k, localise.apply(v)));
+        env.putAll(mounts.applyToEnv(env));
         checkpoint.ifPresent(c -> env.put("CAPSTAN_CHECKPOINT_DIR", c.local().toString()));
         env.putIfAbsent("PYTHONUNBUFFERED", "1");
         env.put("KATIB_TRIAL_NAME", trial.metadata().name());
@@ -440,6 +462,10 @@ final class TrialRunner {
         var workingDir = command.workingDir().map(wd -> Path.of(wd).toAbsolutePath().normalize()).orElse(dir);
         env.put("CAPSTAN_TRIAL_DIR", dir.toString());
         return new WorkloadSpec(workloadId, args, env, Optional.of(workingDir), command.requests(), spec.trialTimeout(), 0, command.image());
+    }
+
+    private void removeVolumes(Resource trial) {
+        ConfigResolver.deleteMounts(trialDir(trial).resolve(VOLUMES));
     }
 
     private Resource write(Resource trial, ResourceStatus next) {

@@ -268,4 +268,47 @@ class ExperimentReconcilerTest {
         assertThat(newTrial.metadata().uid()).isNotEqualTo(oldTrial.metadata().uid());
         assertThat(newTrial.metadata().ownerReferences().getFirst().uid()).isEqualTo(done.metadata().uid());
     }
+
+    private void secret(String name, java.util.Map<String, String> values) {
+        var spec = io.capstan.core.Json.json().createObjectNode();
+        var data = spec.putObject("stringData");
+        values.forEach(data::put);
+        h.store.create(Resource.of("v1", io.capstan.core.CoreKinds.SECRET, io.capstan.core.ObjectMeta.named("default", name), spec));
+    }
+
+    @Test
+    void trialsReadSecretsAsEnvironmentAndFilesAndAMissingOneFailsTheTrialNamingIt() {
+        harness(new FixedCatalog("x", List.of("0.3", "0.4")));
+        secret("api", java.util.Map.of("token", "tok-123", "conf", "level=7"));
+        var key = h.apply(anExperiment("secrets")
+                .withCommand("echo loss=${trialParameters.x} token=$API_TOKEN file=$(cat /etc/api/app.conf) mode=$(stat -c %a /etc/api/app.conf)")
+                .withContainer("""
+                        env:
+                          - {name: API_TOKEN, valueFrom: {secretKeyRef: {name: api, key: token}}}
+                        volumeMounts:
+                          - {name: api, mountPath: /etc/api}""")
+                .withPod("""
+                        volumes:
+                          - {name: api, secret: {secretName: api, items: [{key: conf, path: app.conf}]}}""")
+                .withBudget(1, 1, 0).build());
+        h.reconcileUntilDone(key);
+
+        var trial = h.trial(key, 1);
+        assertThat(trial.status().phase()).as(trial.status().toString()).isEqualTo("Succeeded");
+        assertThat(trial.status().field("warnings")).isEmpty();
+        var logs = h.backend.tail(trial.status().field("workloadId").orElseThrow().asText(), 10);
+        assertThat(logs).singleElement().satisfies(l -> assertThat(l.text()).isEqualTo("loss=0.3 token=tok-123 file=level=7 mode=600"));
+        assertThat(dir.resolve("tuning/default/secrets/secrets-1").resolve(TrialRunner.VOLUMES)).as("removed when the trial ended").doesNotExist();
+
+        var missing = h.apply(anExperiment("nosecret")
+                .withContainer("""
+                        env:
+                          - {name: API_TOKEN, valueFrom: {secretKeyRef: {name: api, key: nope}}}""")
+                .withBudget(1, 1, 0).build());
+        h.reconcileUntilDone(missing);
+        var failed = h.trial(missing, 1);
+        assertThat(failed.status().phase()).isEqualTo("Failed");
+        assertThat(reason(failed, "Failed")).isEqualTo("CreateContainerConfigError");
+        assertThat(failed.status().condition("Failed").orElseThrow().message()).contains("secret 'api'", "no key 'nope'").doesNotContain("tok-123");
+    }
 }

@@ -18,6 +18,8 @@ final class ExperimentYaml {
     private String collector = "";
     private String extra = "";
     private String jobSpecExtra = "";
+    private String containerExtra = "";
+    private String podExtra = "";
 
     private ExperimentYaml(String name) {
         this.name = name;
@@ -76,6 +78,18 @@ final class ExperimentYaml {
         return this;
     }
 
+    /** Extra fields of the trial's container, as YAML lines (env, volumeMounts). */
+    ExperimentYaml withContainer(String yaml) {
+        containerExtra = yaml.indent(16).stripTrailing();
+        return this;
+    }
+
+    /** Extra fields of the trial's pod spec, as YAML lines (volumes). */
+    ExperimentYaml withPod(String yaml) {
+        podExtra = yaml.indent(12).stripTrailing();
+        return this;
+    }
+
     String build() {
         var sb = new StringBuilder();
         sb.append("apiVersion: kubeflow.org/v1beta1\nkind: Experiment\nmetadata:\n  name: ").append(name).append('\n');
@@ -102,8 +116,10 @@ final class ExperimentYaml {
                               - name: main
                                 image: busybox
                                 command: [sh, -c, %s]
+                %s
                             restartPolicy: Never
-                """.formatted(trialParameters, jobSpecExtra.isEmpty() ? "backoffLimit: 0" : jobSpecExtra, quote(command)));
+                %s
+                """.formatted(trialParameters, jobSpecExtra.isEmpty() ? "backoffLimit: 0" : jobSpecExtra, quote(command), containerExtra, podExtra));
         return sb.toString();
     }
 

@@ -4,10 +4,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.MissingNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.capstan.core.ConfigResolver;
 import io.capstan.core.CoreKinds;
-import io.capstan.core.Json;
 import io.capstan.core.PermanentFailureException;
-import io.capstan.core.ResourceKey;
 import io.capstan.core.TransientException;
 import io.capstan.store.ResourceStore;
 import java.io.IOException;
@@ -17,16 +16,13 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.SimpleFileVisitor;
 import java.nio.file.attribute.BasicFileAttributes;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
-import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
@@ -47,22 +43,19 @@ import java.util.regex.Pattern;
 final class KubernetesSettings {
     static final String CREATE_PVC_IMAGE = "argostub/createpvc";
     static final String DELETE_PVC_IMAGE = "argostub/deletepvc";
-    static final String PATH_MAP_ENV = "CAPSTAN_PATH_MAP";
+    static final String PATH_MAP_ENV = ConfigResolver.PATH_MAP_ENV;
     /** The pod annotation and label KFP's API server puts on every step's pod. */
     static final String RUN_NAME_ANNOTATION = "pipelines.kubeflow.org/run_name";
     static final String RUN_ID_LABEL = "pipeline/runid";
     private static final Pattern LABEL_FIELD = Pattern.compile("metadata\\.(labels|annotations)\\[(?:'([^']*)'|\"([^\"]*)\")]");
     private static final JsonNodeFactory F = JsonNodeFactory.instance;
 
-    /** Reads the decoded entries of a Secret or ConfigMap. */
-    @FunctionalInterface
+    /** Reads the decoded entries of a Secret or ConfigMap; the shared {@link ConfigResolver.Source}. */
     interface ConfigSource {
-        ConfigSource NONE = (kind, namespace, name) -> Optional.empty();
+        ConfigResolver.Source NONE = ConfigResolver.Source.NONE;
 
-        Optional<Map<String, byte[]>> find(String kind, String namespace, String name);
-
-        static ConfigSource of(ResourceStore store) {
-            return (kind, namespace, name) -> store.find(new ResourceKey(kind, namespace, name)).map(CoreKinds::entries);
+        static ConfigResolver.Source of(ResourceStore store) {
+            return ConfigResolver.Source.of(store::find);
         }
     }
 
@@ -94,64 +87,37 @@ final class KubernetesSettings {
             if (env.isEmpty() && mounts.isEmpty()) return command;
             var map = new LinkedHashMap<String, String>();
             for (var m : mounts) map.put(m.mountPath(), materialize(m, attemptDir).toString());
-            var rewrite = new PathMap(map);
-            var newEnv = new LinkedHashMap<String, String>();
-            command.env().forEach((k, v) -> newEnv.put(k, rewrite.apply(v)));
-            env.forEach(newEnv::put);
-            if (!map.isEmpty()) newEnv.put(PATH_MAP_ENV, Json.json().valueToTree(map).toString());
+            var rewrite = new ConfigResolver.PathRewrite(map);
+            var newEnv = new LinkedHashMap<String, String>(command.env());
+            newEnv.putAll(env);
             return new StepCommand(command.command().stream().map(rewrite::apply).toList(),
-                    command.args().stream().map(rewrite::apply).toList(), newEnv);
+                    command.args().stream().map(rewrite::apply).toList(), rewrite.applyToEnv(newEnv));
         }
 
+        /** A PVC's shared folder, or the attempt's own folder with the secret or config map files (0700, files 0600). */
         private static Path materialize(Mount m, Path attemptDir) {
-            var dir = m.shared().orElseGet(() -> attemptDir.resolve("mounts").resolve(RunLayout.safe(m.mountPath())));
-            try {
-                Files.createDirectories(dir);
-                for (var f : m.files().entrySet()) {
-                    var file = dir.resolve(f.getKey());
-                    Files.write(file, f.getValue());
-                    try {
-                        Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-------"));
-                    } catch (UnsupportedOperationException e) {
-                        // Not a POSIX file system: the file keeps the folder's default permissions.
-                    }
+            if (m.shared().isPresent()) {
+                var dir = m.shared().get();
+                try {
+                    Files.createDirectories(dir);
+                } catch (IOException e) {
+                    throw new TransientException("cannot prepare the folder " + dir + " mounted at " + m.mountPath() + ": " + e.getMessage(), e);
                 }
-            } catch (IOException e) {
-                throw new TransientException("cannot prepare the folder " + dir + " mounted at " + m.mountPath() + ": " + e.getMessage(), e);
+                return dir.toAbsolutePath();
             }
-            return dir.toAbsolutePath();
-        }
-    }
-
-    /** Rewrites mount paths that stand as a path of their own (not inside a longer path) to their local folders. */
-    private static final class PathMap {
-        private final Pattern pattern;
-        private final Map<String, String> map;
-
-        PathMap(Map<String, String> map) {
-            this.map = map;
-            var longestFirst = map.keySet().stream().sorted(Comparator.comparingInt(String::length).reversed()).map(Pattern::quote).toList();
-            this.pattern = map.isEmpty() ? null : Pattern.compile("(?<![\\w.\\-/])(" + String.join("|", longestFirst) + ")(?=$|/|[^\\w.\\-])");
-        }
-
-        String apply(String value) {
-            if (pattern == null) return value;
-            Matcher m = pattern.matcher(value);
-            var sb = new StringBuilder();
-            while (m.find()) m.appendReplacement(sb, Matcher.quoteReplacement(map.get(m.group(1))));
-            m.appendTail(sb);
-            return sb.toString();
+            return new ConfigResolver.Mount(m.mountPath(), m.files(), 0600)
+                    .writeTo(attemptDir.resolve("mounts").resolve(RunLayout.safe(m.mountPath())));
         }
     }
 
     private final JsonNode executors;
     private final RunLayout layout;
-    private final ConfigSource configs;
+    private final ConfigResolver configs;
 
-    KubernetesSettings(JsonNode platformSpec, RunLayout layout, ConfigSource configs) {
+    KubernetesSettings(JsonNode platformSpec, RunLayout layout, ConfigResolver.Source configs) {
         this.executors = platformSpec.path("platforms").path("kubernetes").path("deploymentSpec").path("executors");
         this.layout = layout;
-        this.configs = configs;
+        this.configs = new ConfigResolver(configs);
     }
 
     /** {@code activeDeadlineSeconds} of the executor (kfp-kubernetes {@code set_timeout}). */
@@ -246,20 +212,20 @@ final class KubernetesSettings {
             mounts.add(new Mount(mountPath(pvc, where), Optional.of(dir), Map.of()));
         }
         for (var s : config.path("secretAsEnv")) {
-            fromConfig(where, CoreKinds.SECRET, s, "secretNameParameter", "secretName", inputs).ifPresent(entries ->
-                    s.path("keyToEnv").forEach(k -> put(env, where, CoreKinds.SECRET, s, entries, k.path("secretKey").asText(), k.path("envVar").asText())));
+            fromConfig(where, CoreKinds.SECRET, s, "secretNameParameter", "secretName", inputs).ifPresent(found ->
+                    s.path("keyToEnv").forEach(k -> put(env, where, CoreKinds.SECRET, s, found, k.path("secretKey").asText(), k.path("envVar").asText())));
         }
         for (var c : config.path("configMapAsEnv")) {
-            fromConfig(where, CoreKinds.CONFIG_MAP, c, "configMapNameParameter", "configMapName", inputs).ifPresent(entries ->
-                    c.path("keyToEnv").forEach(k -> put(env, where, CoreKinds.CONFIG_MAP, c, entries, k.path("configMapKey").asText(), k.path("envVar").asText())));
+            fromConfig(where, CoreKinds.CONFIG_MAP, c, "configMapNameParameter", "configMapName", inputs).ifPresent(found ->
+                    c.path("keyToEnv").forEach(k -> put(env, where, CoreKinds.CONFIG_MAP, c, found, k.path("configMapKey").asText(), k.path("envVar").asText())));
         }
         for (var s : config.path("secretAsVolume")) {
-            var entries = fromConfig(where, CoreKinds.SECRET, s, "secretNameParameter", "secretName", inputs);
-            mounts.add(new Mount(mountPath(s, where), Optional.empty(), entries.orElse(Map.of())));
+            var found = fromConfig(where, CoreKinds.SECRET, s, "secretNameParameter", "secretName", inputs);
+            mounts.add(new Mount(mountPath(s, where), Optional.empty(), found.map(ConfigData::entries).orElse(Map.of())));
         }
         for (var c : config.path("configMapAsVolume")) {
-            var entries = fromConfig(where, CoreKinds.CONFIG_MAP, c, "configMapNameParameter", "configMapName", inputs);
-            mounts.add(new Mount(mountPath(c, where), Optional.empty(), entries.orElse(Map.of())));
+            var found = fromConfig(where, CoreKinds.CONFIG_MAP, c, "configMapNameParameter", "configMapName", inputs);
+            mounts.add(new Mount(mountPath(c, where), Optional.empty(), found.map(ConfigData::entries).orElse(Map.of())));
         }
         for (var field : List.of("emptyDirMounts", "genericEphemeralVolume")) {
             for (var v : config.path(field)) mounts.add(new Mount(mountPath(v, where), Optional.empty(), Map.of()));
@@ -285,33 +251,25 @@ final class KubernetesSettings {
         return path;
     }
 
-    private Optional<Map<String, byte[]>> fromConfig(String where, String kind, JsonNode entry, String parameterField, String legacyField,
+    /** A Secret's or ConfigMap's name and decoded entries. */
+    private record ConfigData(String name, Map<String, byte[]> entries) {
+    }
+
+    private Optional<ConfigData> fromConfig(String where, String kind, JsonNode entry, String parameterField, String legacyField,
                                                      Inputs inputs) {
         var name = entry.has(parameterField) ? inputs.resolve(entry.get(parameterField)).map(KubernetesSettings::text).orElse("")
                 : entry.path(legacyField).asText("");
         boolean optional = entry.path("optional").asBoolean(false);
-        var label = kind.equals(CoreKinds.SECRET) ? "secret" : "config map";
-        if (name.isEmpty()) {
-            if (optional) return Optional.empty();
+        if (name.isEmpty() && !optional) {
+            var label = kind.equals(CoreKinds.SECRET) ? "secret" : "config map";
             throw new PermanentFailureException(where + "a " + label + " it uses has no name: " + entry.path(parameterField) + " resolved to nothing");
         }
-        var found = configs.find(kind, layout.namespace(), name);
-        if (found.isEmpty() && !optional) {
-            throw new PermanentFailureException(where + label + " '" + name + "' not found in namespace '" + layout.namespace()
-                    + "'; create it (apiVersion: v1, kind: " + kind + ") or mark it optional");
-        }
-        return found;
+        return configs.find(where, kind, layout.namespace(), name, optional, "").map(entries -> new ConfigData(name, entries));
     }
 
-    private void put(Map<String, String> env, String where, String kind, JsonNode entry, Map<String, byte[]> entries, String key, String envVar) {
-        var value = entries.get(key);
-        if (value == null) {
-            if (entry.path("optional").asBoolean(false)) return;
-            var label = kind.equals(CoreKinds.SECRET) ? "secret" : "config map";
-            throw new PermanentFailureException(where + label + " has no key '" + key + "' for environment variable " + envVar
-                    + "; its keys are " + entries.keySet());
-        }
-        env.put(envVar, new String(value, StandardCharsets.UTF_8));
+    private static void put(Map<String, String> env, String where, String kind, JsonNode entry, ConfigData found, String key, String envVar) {
+        ConfigResolver.entry(where, kind, found.name(), found.entries(), key, entry.path("optional").asBoolean(false), "environment variable " + envVar)
+                .ifPresent(value -> env.put(envVar, new String(value, StandardCharsets.UTF_8)));
     }
 
     /** The downward-API value of {@code fieldPath} for the step's pod, which locally is its process. */

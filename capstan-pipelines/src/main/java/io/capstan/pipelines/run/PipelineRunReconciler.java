@@ -54,7 +54,7 @@ public final class PipelineRunReconciler implements Reconciler {
     private final Path workRoot;
     private final Clock clock;
     private final StepCommandRewriter rewriter;
-    private final KubernetesSettings.ConfigSource configs;
+    private final io.capstan.core.ConfigResolver.Source configs;
     private final ArtifactTransfer transfer;
     private final io.capstan.core.security.WorkloadCredentials credentials;
     private final java.util.function.Supplier<String> apiBase;

@@ -6,6 +6,7 @@ import io.capstan.core.Json;
 import io.capstan.core.Names;
 import io.capstan.core.NotFoundException;
 import io.capstan.core.Resource;
+import io.capstan.core.SecretRedaction;
 import io.capstan.core.ResourceKey;
 import io.capstan.core.ResourceKind;
 import io.capstan.core.ResourceKinds;
@@ -39,13 +40,12 @@ import java.util.Optional;
  *
  * <p>Each route asks {@link Access}: reads (get, list, watch) need view in the namespace, writes need edit, a
  * RoleBinding write needs admin there, and a Profile write needs the server admin. Listing or watching all namespaces
- * answers only what the caller may view. A Secret's values show only to those who may edit its namespace; a viewer
- * sees its keys with each value replaced by {@value #REDACTED}.
+ * answers only what the caller may view. A Secret's values show only in a GET by those who may edit its namespace;
+ * viewers, lists, watches and apply results see its keys with each value replaced by {@link SecretRedaction#REDACTED}.
  */
 public final class ResourceApi implements HttpService {
     static final Duration WATCH_POLL = Duration.ofSeconds(10);
     static final Duration WATCH_MAX = Duration.ofMinutes(30);
-    static final String REDACTED = "<redacted>";
 
     private final ResourceStore store;
     private final ResourceKinds kinds;
@@ -107,7 +107,7 @@ public final class ResourceApi implements HttpService {
                 stored = store.apply(r);
                 action = "configured";
             }
-            items.add(stored);
+            items.add(SecretRedaction.redact(stored));
             results.add(Map.of("kind", r.kind(), "namespace", r.metadata().namespace(), "name", r.metadata().name(), "action", action));
         }
         if (resources.stream().anyMatch(r -> governsAccess(r.kind()))) accessChanged.run();
@@ -172,14 +172,9 @@ public final class ResourceApi implements HttpService {
         return kind.equals(TenancyKinds.PROFILE) || kind.equals(TenancyKinds.ROLE_BINDING);
     }
 
-    /** The resource as this caller may see it: a Secret's values only for those who may edit its namespace. */
+    /** One resource as this caller may read it: a Secret's values only for those who may edit its namespace. */
     private Resource shown(ServerRequest req, Resource r) {
-        if (!r.kind().equals(io.capstan.core.CoreKinds.SECRET) || access.allows(req, r.metadata().namespace(), Role.EDIT)) return r;
-        var spec = r.spec();
-        for (var field : List.of("data", "stringData", "binaryData")) {
-            if (spec.get(field) instanceof ObjectNode values) values.properties().forEach(e -> values.put(e.getKey(), REDACTED));
-        }
-        return r.withSpec(spec);
+        return SecretRedaction.forCaller(access.allows(req, r.metadata().namespace(), Role.EDIT)).apply(r);
     }
 
     private void listOrWatch(ServerRequest req, ServerResponse res) {
@@ -198,7 +193,7 @@ public final class ResourceApi implements HttpService {
         metadata.put("resourceVersion", Long.toString(page.resourceVersion()));
         // Across all namespaces, only those the caller may view; a page may then hold fewer than limit items.
         var items = page.items().stream().filter(r -> ns.isPresent() || access.allows(req, r.metadata().namespace(), Role.VIEW))
-                .map(r -> shown(req, r)).toList();
+                .map(SecretRedaction::redact).toList();
         Bodies.send(req, res, Status.OK_200, Map.of("apiVersion", "v1", "kind", "List", "metadata", metadata, "items", items));
     }
 
@@ -216,7 +211,7 @@ public final class ResourceApi implements HttpService {
                     if (!access.allows(req, e.resource().metadata().namespace(), Role.VIEW)) continue;
                     var body = Json.json().createObjectNode();
                     body.put("type", e.type().name());
-                    body.set("object", Json.json().valueToTree(shown(req, e.resource())));
+                    body.set("object", Json.json().valueToTree(SecretRedaction.redact(e.resource())));
                     sink.emit(SseEvent.builder().name(e.type().name()).id(Long.toString(e.resourceVersion())).data(body.toString()).build());
                 }
                 if (events.isEmpty()) sink.emit(SseEvent.builder().comment("heartbeat").build());

@@ -6,6 +6,7 @@ import io.capstan.backend.Backend;
 import io.capstan.backend.WorkloadPhase;
 import io.capstan.backend.WorkloadSpec;
 import io.capstan.backend.WorkloadState;
+import io.capstan.core.ConfigResolver;
 import io.capstan.core.Resource;
 import io.capstan.core.ResourceKey;
 import io.capstan.core.ResourceStatus;
@@ -27,14 +28,18 @@ import java.util.Optional;
  */
 public final class JobReconciler implements Reconciler {
     static final Duration POLL = Duration.ofMillis(200);
+    /** How often a Job waiting for a missing secret or config map looks again. */
+    static final Duration CONFIG_RETRY = Duration.ofSeconds(2);
 
     private final ResourceStore store;
     private final Backend backend;
     private final Path workRoot;
     private final Clock clock;
+    private final ConfigResolver configs;
 
     public JobReconciler(ResourceStore store, Backend backend, Path workRoot, Clock clock) {
         this.store = store;
+        this.configs = new ConfigResolver(ConfigResolver.Source.of(store::find));
         this.backend = backend;
         this.workRoot = workRoot;
         this.clock = clock;
@@ -65,10 +70,26 @@ public final class JobReconciler implements Reconciler {
         var state = backend.find(workloadId.get());
         if (state.isEmpty()) {
             // Status was written but the launch never happened (or its record vanished): launch is idempotent.
-            backend.launch(workload(job, spec, workloadId.get()));
-            return Result.requeueAfter(POLL);
+            return launch(job.key(), spec, workloadId.get());
         }
         return observe(job, spec, attempt, state.get());
+    }
+
+    /**
+     * Launches the attempt; while a secret or config map it needs is missing, the Job waits as a pod would
+     * ({@code CreateContainerConfigError}), saying which one, and tries again.
+     */
+    private Result launch(ResourceKey key, JobSpec spec, String workloadId) {
+        var job = store.get(key);
+        try {
+            backend.launch(workload(job, spec, workloadId));
+            return Result.requeueAfter(POLL);
+        } catch (ConfigResolver.ConfigReferenceException e) {
+            var next = job.status().withPhase(JobPhase.Pending.name())
+                    .withCondition("Running", false, "CreateContainerConfigError", e.getMessage(), clock.instant());
+            if (!next.equals(job.status())) store.updateStatus(job, next);
+            return Result.requeueAfter(CONFIG_RETRY);
+        }
     }
 
     private Result startAttempt(Resource job, JobSpec spec, int attempt) {
@@ -80,8 +101,7 @@ public final class JobReconciler implements Reconciler {
                 .withField("workloadId", TextNode.valueOf(id))
                 .withCondition("Running", false, "Launching", "attempt " + attempt + " of " + (spec.backoffLimit() + 1), clock.instant());
         store.updateStatus(job.key(), job.metadata().resourceVersion(), next);
-        backend.launch(workload(job, spec, id));
-        return Result.requeueAfter(POLL);
+        return launch(job.key(), spec, id);
     }
 
     private Result observe(Resource job, JobSpec spec, int attempt, WorkloadState state) {
@@ -101,6 +121,7 @@ public final class JobReconciler implements Reconciler {
                 result = Result.requeueAfter(POLL);
             }
             case SUCCEEDED -> {
+                removeVolumes(state.id());
                 next = finished(status, state).withPhase(JobPhase.Succeeded.name())
                         .withCondition("Running", false, "Completed", "", now)
                         .withCondition("Succeeded", true, "Completed", state.message(), now);
@@ -108,10 +129,12 @@ public final class JobReconciler implements Reconciler {
             }
             case FAILED, CANCELLED, LOST -> {
                 if (attempt <= spec.backoffLimit() && state.phase() != WorkloadPhase.CANCELLED) {
+                    removeVolumes(state.id());
                     var retried = job.withStatus(finished(status, state)
                             .withField("message", TextNode.valueOf("attempt " + attempt + " failed: " + state.message() + "; retrying")));
                     return startAttempt(retried, spec, attempt + 1);
                 }
+                removeVolumes(state.id());
                 var reason = state.phase() == WorkloadPhase.LOST ? "Lost" : state.phase() == WorkloadPhase.CANCELLED ? "Cancelled" : "Failed";
                 next = finished(status, state).withPhase(JobPhase.Failed.name())
                         .withCondition("Running", false, reason, "", now)
@@ -135,13 +158,34 @@ public final class JobReconciler implements Reconciler {
         return status.withField(field, TextNode.valueOf(at.get().toString()));
     }
 
+    /**
+     * The attempt's workload, with the secrets and config maps the Job references read now. Their values reach the
+     * backend's spec file of the workload, which only the server's user can read (0600); secret volumes are written
+     * under {@code <workRoot>/.volumes/<workload id>} (0700, files 0600) and removed when the attempt ends.
+     */
     private WorkloadSpec workload(Resource job, JobSpec spec, String workloadId) {
-        var env = new java.util.HashMap<>(spec.env());
+        var where = "Job " + job.metadata().namespace() + "/" + job.metadata().name() + ": ";
+        var resolved = ConfigResolver.uses(job.spec(), job.spec().path("volumes"))
+                ? configs.resolve(where, job.metadata().namespace(), job.spec(), job.spec().path("volumes"), new java.util.ArrayList<>())
+                : ConfigResolver.Resolved.NONE;
+        var rewrite = resolved.writeMounts(volumesDir(workloadId));
+        var env = new java.util.HashMap<String, String>(resolved.env());
+        env.putAll(spec.env());
+        env = new java.util.HashMap<>(rewrite.applyToEnv(env));
         env.put("CAPSTAN_JOB_NAME", job.metadata().name());
         env.put("CAPSTAN_JOB_NAMESPACE", job.metadata().namespace());
         env.put("CAPSTAN_JOB_UID", job.metadata().uid());
         var workingDir = spec.workingDir().map(Path::of).orElseGet(() -> defaultWorkingDir(job));
-        return new WorkloadSpec(workloadId, spec.command(), env, Optional.of(workingDir), spec.resources(), spec.timeout(), spec.priority(), Optional.empty());
+        var command = spec.command().stream().map(rewrite::apply).toList();
+        return new WorkloadSpec(workloadId, command, env, Optional.of(workingDir), spec.resources(), spec.timeout(), spec.priority(), Optional.empty());
+    }
+
+    private Path volumesDir(String workloadId) {
+        return workRoot.resolve(".volumes").resolve(workloadId);
+    }
+
+    private void removeVolumes(String workloadId) {
+        ConfigResolver.deleteMounts(volumesDir(workloadId));
     }
 
     private Path defaultWorkingDir(Resource job) {

@@ -72,6 +72,7 @@ public record JobSpec(List<String> command, Map<String, String> env, Optional<St
                     var item = envNode.get(i);
                     var name = item.path("name");
                     if (!name.isTextual()) problems.add("spec.env[" + i + "].name", "required: a variable name");
+                    else if (item.has("valueFrom")) valueFrom(item.get("valueFrom"), "spec.env[" + i + "].valueFrom", problems);
                     else envVar(name.asText(), item.path("value"), "spec.env[" + i + "].value", env, problems);
                 }
             } else {
@@ -117,6 +118,20 @@ public record JobSpec(List<String> command, Map<String, String> env, Optional<St
             } else {
                 problems.add(path + "[" + i + "]", "expected a string, got " + ResourceParser.describe(item));
             }
+        }
+    }
+
+    /** A secretKeyRef or configMapKeyRef, resolved at each start by the reconciler ({@link io.capstan.core.ConfigResolver}). */
+    private static void valueFrom(JsonNode node, String path, Problems problems) {
+        var secret = node.path("secretKeyRef");
+        var ref = secret.isObject() ? secret : node.path("configMapKeyRef");
+        var at = path + (secret.isObject() ? ".secretKeyRef" : ".configMapKeyRef");
+        if (!ref.isObject()) {
+            problems.add(path, "expected secretKeyRef or configMapKeyRef; other sources have no local value");
+            return;
+        }
+        for (var field : List.of("name", "key")) {
+            if (!ref.path(field).isTextual() || ref.path(field).asText().isEmpty()) problems.add(at + "." + field, "required: a string");
         }
     }
 

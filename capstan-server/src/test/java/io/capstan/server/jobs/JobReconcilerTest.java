@@ -29,7 +29,7 @@ class JobReconcilerTest {
     JdbiResourceStore store;
     LocalBackend backend;
     JobReconciler reconciler;
-    final ResourceParser parser = new ResourceParser(ResourceKinds.of(List.of(Jobs.RESOURCE_KIND)));
+    final ResourceParser parser = new ResourceParser(ResourceKinds.of(List.of(Jobs.RESOURCE_KIND, io.capstan.core.CoreKinds.SECRET_KIND, io.capstan.core.CoreKinds.CONFIG_MAP_KIND)));
 
     @BeforeEach
     void setUp() {
@@ -115,5 +115,82 @@ class JobReconcilerTest {
         store.delete(key);
         assertThat(reconciler.reconcile(key)).isEqualTo(Result.done());
         assertThat(backend.find(workload).orElseThrow().phase().isTerminal()).isTrue();
+    }
+
+    private static final String SECRET = """
+            apiVersion: v1
+            kind: Secret
+            metadata: {name: db}
+            data: {password: aHVudGVyMg==}
+            stringData: {user: alice, ca.crt: CERT}
+            """;
+
+    @Test
+    void aJobGetsSecretsAndConfigMapsAsEnvironmentAndFiles() throws Exception {
+        apply(SECRET);
+        apply("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings}\ndata: {MODE: fast, LEVEL: '3'}\n");
+        var out = dir.resolve("out.txt");
+        var key = apply("""
+                apiVersion: capstan.io/v1
+                kind: Job
+                metadata: {name: uses-secrets}
+                spec:
+                  command: [sh, -c, 'echo "$DB_PASSWORD|$CFG_MODE|$CFG_LEVEL|$MISSING_OK|$(cat /etc/db/password)|$(cat /etc/db/certs/ca.pem)|$(stat -c %a /etc/db/password)" > OUT; ls /etc/db >> OUT']
+                  env:
+                  - {name: DB_PASSWORD, valueFrom: {secretKeyRef: {name: db, key: password}}}
+                  - {name: MISSING_OK, valueFrom: {secretKeyRef: {name: nope, key: x, optional: true}}}
+                  envFrom:
+                  - configMapRef: {name: settings}
+                    prefix: CFG_
+                  volumes:
+                  - name: creds
+                    secret:
+                      secretName: db
+                      items: [{key: password, path: password}, {key: ca.crt, path: certs/ca.pem}]
+                  volumeMounts:
+                  - {name: creds, mountPath: /etc/db}
+                """.replace("OUT", out.toString()));
+
+        reconcileUntilDone(key);
+
+        assertThat(store.get(key).status().phase()).as(store.get(key).status().toString()).isEqualTo("Succeeded");
+        var lines = java.nio.file.Files.readAllLines(out);
+        assertThat(lines.getFirst()).isEqualTo("hunter2|fast|3||hunter2|CERT|600");
+        assertThat(lines.subList(1, lines.size())).containsExactly("certs", "password");
+        var workload = store.get(key).status().field("workloadId").orElseThrow().asText();
+        assertThat(dir.resolve("jobs/.volumes").resolve(workload)).as("secret files removed when the attempt ends").doesNotExist();
+        var specFile = dir.resolve("workloads").resolve(workload).resolve("spec.json");
+        assertThat(java.nio.file.attribute.PosixFilePermissions.toString(java.nio.file.Files.getPosixFilePermissions(specFile))).isEqualTo("rw-------");
+    }
+
+    @Test
+    void aJobWaitsWhileASecretOrKeyItNeedsIsMissingAndSaysWhich() {
+        var key = apply("""
+                apiVersion: capstan.io/v1
+                kind: Job
+                metadata: {name: waits}
+                spec:
+                  command: [sh, -c, 'test "$TOKEN" = alice']
+                  env:
+                  - {name: TOKEN, valueFrom: {secretKeyRef: {name: db, key: user}}}
+                """);
+        var first = reconciler.reconcile(key);
+        assertThat(first.requeueAfter()).isPresent();
+        var waiting = store.get(key).status();
+        assertThat(waiting.phase()).isEqualTo("Pending");
+        assertThat(waiting.condition("Running").orElseThrow().reason()).isEqualTo("CreateContainerConfigError");
+        assertThat(waiting.condition("Running").orElseThrow().message()).contains("secret 'db'", "not found", "env TOKEN");
+        var version = store.get(key).metadata().resourceVersion();
+        reconciler.reconcile(key);
+        assertThat(store.get(key).metadata().resourceVersion()).as("waiting again changes nothing").isEqualTo(version);
+
+        apply("apiVersion: v1\nkind: Secret\nmetadata: {name: db}\nstringData: {other: x}\n");
+        reconciler.reconcile(key);
+        assertThat(store.get(key).status().condition("Running").orElseThrow().message()).contains("secret 'db'", "has no key 'user'", "[other]")
+                .doesNotContain("x]");
+
+        store.apply(parser.parse("s.yaml", SECRET).getFirst());
+        reconcileUntilDone(key);
+        assertThat(store.get(key).status().phase()).isEqualTo("Succeeded");
     }
 }

@@ -352,14 +352,16 @@ public final class InferenceServiceReconciler implements Reconciler {
         var model = predictor.model();
         var choice = selection.choose(key.namespace(), model);
         Path path;
-        if (model.storageUri() == null) {
+        var predictorNode = record.spec().path("predictor");
+        if (model.storageUri() == null && !predictorNode.path("model").path("storage").has("key")) {
             if (!choice.implementation().name().equals(io.capstan.serving.runtime.JavaModelRuntime.NAME)) {
                 // KServe's multi-model serving: the predictor hosts TrainedModels, each served under its own name
                 return () -> new MultiModelHost(key.name(), model.format());
             }
             path = emptyModelDir;
         } else {
-            path = storage.fetch(model.storageUri());
+            var location = StorageCredentials.locate(store, key.namespace(), predictorNode, model.storageUri());
+            path = storage.fetch(location.storageUri(), location.access());
         }
         var source = new ModelSource(key.name(), path, model.format(), modelEnv(record, model));
         var runtime = choice.implementation();

@@ -3,6 +3,7 @@ package io.capstan.serving.internal;
 import io.capstan.artifacts.ArtifactInfo;
 import io.capstan.artifacts.ArtifactStore;
 import io.capstan.artifacts.ArtifactUri;
+import io.capstan.artifacts.S3ArtifactStore;
 import io.capstan.core.CapstanException;
 import io.capstan.serving.runtime.ModelLoadException;
 import java.io.IOException;
@@ -72,6 +73,23 @@ public final class ModelStorage {
     }
 
     public Path fetch(String storageUri) throws ModelLoadException {
+        return fetch(storageUri, Optional.empty());
+    }
+
+    /**
+     * As {@link #fetch(String)}, reading an {@code s3://} URI with {@code access}'s credentials and endpoint instead
+     * of the server's S3 settings when given; a failure names the Secret they came from, never its values.
+     */
+    Path fetch(String storageUri, Optional<StorageCredentials.S3Access> access) throws ModelLoadException {
+        if (access.isPresent() && storageUri != null && storageUri.startsWith("s3://")) {
+            var uri = ArtifactUri.parse(storageUri);
+            try (var s3 = new S3ArtifactStore(access.get().forBucket(uri.authority()), java.time.Clock.systemUTC())) {
+                return fromStore(s3, uri.path(), storageUri);
+            } catch (RuntimeException e) {
+                throw new ModelLoadException("cannot read " + OipSafe.printable(storageUri) + " with the S3 credentials of secret '"
+                        + access.get().secretName() + "': " + e.getMessage(), e);
+            }
+        }
         if (storageUri == null || storageUri.isBlank()) throw new ModelLoadException("the model has no storageUri");
         if (storageUri.startsWith("/")) return existing(Path.of(storageUri), storageUri);
         int sep = storageUri.indexOf("://");
