@@ -50,7 +50,7 @@ final class Admission {
     /** Why {@code spec} can never start here: more than this machine has, or more than its namespace's quota allows. */
     Optional<String> neverFits(WorkloadSpec spec) {
         return pool.neverFits(spec.id(), spec.requests())
-                .or(() -> spec.namespace().flatMap(ns -> quotas.neverFits(ns, usage(spec), "workload '" + spec.id() + "'").map(m -> "exceeded quota: " + m)));
+                .or(() -> spec.namespace().flatMap(ns -> quotas.neverFits(ns, usage(spec), "this workload").map(m -> "exceeded quota: " + m)));
     }
 
     void enqueue(LocalWorkload e) {
@@ -132,7 +132,7 @@ final class Admission {
                 unit = List.of(e);
             }
             var ns = e.spec.namespace();
-            var what = gang.map(g -> "gang '" + g.name() + "' (" + unit.size() + " workloads)").orElse("workload '" + e.id() + "'");
+            var what = gang.map(g -> "this gang of " + g.size() + " workloads").orElse("this workload");
             var demand = unit.stream().map(m -> m.spec.requests()).reduce(ResourceRequest.NONE, Admission::plus);
             var usages = new LinkedHashMap<String, QuotaUsage>();
             for (var m : unit) if (m.spec.namespace().isPresent()) usages.put(m.id(), usage(m.spec));

@@ -81,7 +81,7 @@ class QuotaAdmissionTest {
         awaitPhase(b, "w1", WorkloadPhase.RUNNING);
         var waiting = b.find("w2").orElseThrow();
         assertThat(waiting.phase()).isEqualTo(WorkloadPhase.QUEUED);
-        assertThat(waiting.quotaWait()).hasValue("namespace team-a: pods 2 of 2 in use, workload 'w2' asks 1");
+        assertThat(waiting.quotaWait()).hasValue("namespace team-a: pods 2 of 2 in use, this workload asks 1");
         assertThat(waiting.message()).startsWith("waiting for quota: namespace team-a: pods 2 of 2");
         assertThat(count(b, WorkloadPhase.RUNNING)).isEqualTo(2);
         assertThat(ledger.used("team-a").pods()).isEqualTo(2);
@@ -116,7 +116,7 @@ class QuotaAdmissionTest {
         var state = b.launch(aWorkload("big").command("true").requests(3, 0, 0).namespace("team-a").build());
 
         assertThat(state.phase()).isEqualTo(WorkloadPhase.FAILED);
-        assertThat(state.message()).isEqualTo("exceeded quota: namespace team-a: workload 'big' asks 3 requests.cpu but the quota allows 2; "
+        assertThat(state.message()).isEqualTo("exceeded quota: namespace team-a: this workload asks 3 requests.cpu but the quota allows 2; "
                 + "lower its requests or raise spec.resourceQuotaSpec.hard[requests.cpu] in Profile team-a");
     }
 
@@ -132,7 +132,7 @@ class QuotaAdmissionTest {
 
         awaitPhase(b, "half1", WorkloadPhase.RUNNING);
         awaitPhase(b, "half2", WorkloadPhase.RUNNING);
-        assertThat(b.find("more").orElseThrow().quotaWait()).hasValue("namespace team-a: requests.cpu 1 of 1 in use, workload 'more' asks 0.25");
+        assertThat(b.find("more").orElseThrow().quotaWait()).hasValue("namespace team-a: requests.cpu 1 of 1 in use, this workload asks 0.25");
         awaitPhase(b, "free", WorkloadPhase.RUNNING);
     }
 
@@ -179,7 +179,7 @@ class QuotaAdmissionTest {
         for (int r = 0; r < 3; r++) {
             var s = b.find("rank" + r).orElseThrow();
             assertThat(s.phase()).as("rank %d while one pod of three is taken", r).isEqualTo(WorkloadPhase.QUEUED);
-            assertThat(s.quotaWait()).hasValue("namespace team-a: pods 1 of 3 in use, gang 'job-1' (3 workloads) asks 3");
+            assertThat(s.quotaWait()).hasValue("namespace team-a: pods 1 of 3 in use, this gang of 3 workloads asks 3");
         }
 
         Files.createFile(firstGate);
@@ -207,7 +207,7 @@ class QuotaAdmissionTest {
 
         for (int r = 0; r < 3; r++) {
             var s = awaitPhase(b, "rank" + r, WorkloadPhase.FAILED);
-            assertThat(s.message()).isEqualTo("exceeded quota: namespace team-a: gang 'job-1' (3 workloads) asks 3 pods but the quota allows 2; "
+            assertThat(s.message()).isEqualTo("exceeded quota: namespace team-a: this gang of 3 workloads asks 3 pods but the quota allows 2; "
                     + "lower its requests or raise spec.resourceQuotaSpec.hard[pods] in Profile team-a");
         }
     }

@@ -52,7 +52,7 @@ final class StepWorkloads {
             throw new PermanentFailureException("task " + path + ": the container has neither command nor args; locally the image's entrypoint is unknown");
         }
         return new WorkloadSpec(st.workloadId(), argv, command.env(), Optional.of(inv.attemptDir()), inv.requests(Optional.empty()),
-                timeout(step.executorLabel()), 0, Optional.empty());
+                timeout(step.executorLabel()), 0, Optional.empty()).withNamespace(layout.namespace());
     }
 
     /** {@code activeDeadlineSeconds} of the executor in the Kubernetes platform spec (kfp-kubernetes {@code set_timeout}). */
