@@ -200,7 +200,7 @@ public final class CapstanServer implements AutoCloseable {
             // Status URLs name the bound port, known once the web server started (before any reconcile runs).
             var baseUrl = new AtomicReference<String>("http://" + loopbackHost(config.host()) + ":" + config.port());
             var serving = new Serving(store, artifacts, locator::findBucket,
-                    config.workDir().resolve("serving"), clock, meters, baseUrl::get, Serving.Options.defaults());
+                    config.workDir().resolve("serving"), clock, meters, baseUrl::get, Serving.Options.defaults().withQuotas(quotas));
             cleanup.add(serving);
             controllers.register(serving.reconciler());
             controllers.register(serving.graphReconciler());

@@ -8,6 +8,8 @@ import io.capstan.core.Problems;
 import io.capstan.core.Resource;
 import io.capstan.core.ResourceKey;
 import io.capstan.core.ResourceStatus;
+import io.capstan.core.quota.QuotaCondition;
+import io.capstan.core.quota.QuotaLedger;
 import io.capstan.serving.http.InferenceHttpService;
 import io.capstan.serving.runtime.ModelLoadException;
 import io.capstan.serving.runtime.ModelSource;
@@ -60,6 +62,9 @@ public final class InferenceServiceReconciler implements Reconciler {
     private final Map<ResourceKey, Map<Integer, Revision>> live = new ConcurrentHashMap<>();
     private final Map<ResourceKey, LoggerHolder> loggers = new ConcurrentHashMap<>();
     private final Map<ResourceKey, ReentrantLock> keyLocks = new ConcurrentHashMap<>();
+    private final QuotaLedger quotas;
+    /** How soon a service whose replicas wait for quota is looked at again, so that a raised quota is seen. */
+    static final Duration QUOTA_RETRY = Duration.ofSeconds(2);
 
     private record LoggerHolder(InferenceServiceSpec.LoggerSpec spec, int sample, PayloadLogger logger) {
     }
@@ -74,6 +79,14 @@ public final class InferenceServiceReconciler implements Reconciler {
     public InferenceServiceReconciler(ResourceStore store, ModelServer server, ModelStorage storage,
                                       io.capstan.serving.runtime.Runtimes runtimes, MeterRegistry meters, Clock clock,
                                       java.util.function.Supplier<String> baseUrl, Path workDir) {
+        this(store, server, storage, runtimes, meters, clock, baseUrl, workDir, new QuotaLedger());
+    }
+
+    /** As the other constructors, with every model replica charged to its namespace's quota in {@code quotas}. */
+    public InferenceServiceReconciler(ResourceStore store, ModelServer server, ModelStorage storage,
+                                      io.capstan.serving.runtime.Runtimes runtimes, MeterRegistry meters, Clock clock,
+                                      java.util.function.Supplier<String> baseUrl, Path workDir, QuotaLedger quotas) {
+        this.quotas = java.util.Objects.requireNonNull(quotas, "quotas");
         this.store = store;
         this.server = server;
         this.storage = storage;
@@ -135,7 +148,7 @@ public final class InferenceServiceReconciler implements Reconciler {
                     var revision = build(key, record);
                     revision.start();
                     loaded.put(record.number(), revision);
-                } catch (ModelLoadException e) {
+                } catch (ModelLoadException | ReplicaQuota.Exceeded e) {
                     System.getLogger(InferenceServiceReconciler.class.getName()).log(System.Logger.Level.WARNING,
                             "revision " + record.name() + " of " + key + " is ready on the leader but failed to load here: "
                                     + e.getMessage());
@@ -197,6 +210,7 @@ public final class InferenceServiceReconciler implements Reconciler {
 
         var loaded = live.computeIfAbsent(key, k -> new ConcurrentHashMap<>());
         Integer rolledOut = rolledOut(isvc);
+        java.util.Optional<String> quotaWait = java.util.Optional.empty();
         for (int i = 0; i < records.size(); i++) {
             var record = records.get(i);
             boolean needed = record == records.getLast() || (rolledOut != null && record.number() == rolledOut);
@@ -206,10 +220,14 @@ public final class InferenceServiceReconciler implements Reconciler {
                 revision.start();
                 loaded.put(record.number(), revision);
                 records.set(i, record.withState(RevisionRecord.READY, ""));
+            } catch (ReplicaQuota.Exceeded e) {
+                // Not a failure: the revision stays Loading and is tried again when the quota may have room.
+                quotaWait = java.util.Optional.of(e.getMessage());
             } catch (ModelLoadException e) {
                 records.set(i, record.withState(RevisionRecord.FAILED, e.getMessage()));
             }
         }
+        for (var revision : loaded.values()) if (quotaWait.isEmpty()) quotaWait = revision.quotaWait();
 
         var route = route(key, isvc, spec, records, rolledOut, loaded);
         model.route(route.route());
@@ -220,8 +238,10 @@ public final class InferenceServiceReconciler implements Reconciler {
         for (var r : records) {
             if (r == latestRecord || loaded.containsKey(r.number())) kept.add(r);
         }
-        writeStatus(isvc, status(isvc, spec, kept, route.rolledOut(), model));
-        return Result.done();
+        var next = status(isvc, spec, kept, route.rolledOut(), model);
+        next = quotaWait.isPresent() ? QuotaCondition.waiting(next, quotaWait.get(), clock.instant()) : QuotaCondition.cleared(next, clock.instant());
+        writeStatus(isvc, next);
+        return quotaWait.isPresent() ? Result.requeueAfter(QUOTA_RETRY) : Result.done();
     }
 
     private record Routing(Route route, Integer rolledOut) {
@@ -298,8 +318,17 @@ public final class InferenceServiceReconciler implements Reconciler {
         }
         var source = new ModelSource(key.name(), path, model.format(), Map.of());
         var runtime = choice.implementation();
+        io.capstan.core.quota.QuotaUsage perReplica;
+        try {
+            perReplica = ReplicaQuota.usageOf(record.spec(), model.path());
+        } catch (io.capstan.core.InvalidSpecException e) {
+            throw new ModelLoadException(e.getMessage(), e);
+        }
+        var quota = new ReplicaQuota(quotas, key.namespace(), perReplica);
+        var never = quota.neverFits(key.name());
+        if (never.isPresent()) throw new ModelLoadException("exceeded quota: " + never.get());
         return new Revision(key.namespace(), key.name(), record.number(), () -> runtime.load(source),
-                settings(predictor, record.annotations()), meters, clock);
+                settings(predictor, record.annotations()), meters, clock, quota);
     }
 
     private static RevisionSettings settings(InferenceServiceSpec.PredictorSpec p, ObjectNode annotations) {
