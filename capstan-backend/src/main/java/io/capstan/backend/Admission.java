@@ -49,7 +49,7 @@ final class Admission {
 
     /** Why {@code spec} can never start here: more than this machine has, or more than its namespace's quota allows. */
     Optional<String> neverFits(WorkloadSpec spec) {
-        return pool.neverFits(spec.id(), spec.requests())
+        return pool.neverFits("workload '" + spec.id() + "'", spec.requests())
                 .or(() -> spec.namespace().flatMap(ns -> quotas.neverFits(ns, usage(spec), "this workload").map(m -> "exceeded quota: " + m)));
     }
 
@@ -141,12 +141,14 @@ final class Admission {
                 markQuotaWait(unit, Optional.of(blocked.get(ns.get())));
                 continue;
             }
-            if (gang.isPresent() && ns.isPresent()) {
-                var never = quotas.neverFits(ns.get(), asked, what);
+            if (gang.isPresent()) {
+                // Each member fits alone (checked at launch); together they may not, and then they never will.
+                var never = pool.neverFits("gang '" + gang.get().name() + "' (" + unit.size() + " workloads together)", demand)
+                        .or(() -> ns.flatMap(n -> quotas.neverFits(n, asked, what)).map(m -> "exceeded quota: " + m));
                 if (never.isPresent()) {
                     for (var m : unit) {
                         dequeue(m);
-                        table.finishLocked(m, ExitStatus.stopped(WorkloadPhase.FAILED, "exceeded quota: " + never.get()));
+                        table.finishLocked(m, ExitStatus.stopped(WorkloadPhase.FAILED, never.get()));
                     }
                     continue;
                 }

@@ -212,6 +212,19 @@ class QuotaAdmissionTest {
         }
     }
 
+    @Test
+    void failsAGangWhoseMembersTogetherAskMoreThanTheMachineHas() {
+        var b = backend();
+        for (int r = 0; r < 3; r++) b.launch(aWorkload("rank" + r).command("true").requests(8, 0, 0).gang("job-1", 3).build());
+
+        for (int r = 0; r < 3; r++) {
+            assertThat(awaitPhase(b, "rank" + r, WorkloadPhase.FAILED).message()).isEqualTo(
+                    "gang 'job-1' (3 workloads together) requests 24.0 cpus but this machine has 16.0; lower requests.cpus to at most 16.0 or run it on Kubernetes");
+        }
+        b.launch(aWorkload("next").command("true").requests(8, 0, 0).build());
+        awaitPhase(b, "next", WorkloadPhase.SUCCEEDED);
+    }
+
     /**
      * Many threads launch at once into a namespace allowing 3 pods: each workload counts, as it starts, how many of
      * the namespace's workloads are running (a folder each), and none may ever see more than 3.
