@@ -178,12 +178,13 @@ final class TrainingJobReconciler implements Reconciler {
     private Result admit(Resource job, JobPlan plan, int attempt, int restarts, String resumeReason) {
         var now = c.clock().instant();
         var dirs = Gang.Dirs.under(c.jobDir(job));
-        var demand = Gang.of(job, plan, attempt, 0, dirs).total();
+        var planned = Gang.of(job, plan, attempt, 0, dirs);
+        var demand = planned.total();
         var base = job.status().withObservedGeneration(job.metadata().generation())
                 .withCondition("Created", true, reason("Created"), kind + " " + job.metadata().name() + " is created.", now);
         if (!plan.warnings().isEmpty()) base = base.withField("warnings", Json.json().valueToTree(plan.warnings()));
         if (base.phase().isEmpty()) base = base.withPhase(JobPhase.Created.name());
-        int ranks = Gang.of(job, plan, attempt, 0, dirs).ranks().size();
+        int ranks = planned.ranks().size();
         var overQuota = c.backend().neverFitsQuota(job.metadata().namespace(), demand, ranks,
                 "%s %s (%d ranks)".formatted(kind, job.metadata().name(), ranks));
         if (overQuota.isPresent()) return fail(job, List.of(), QuotaCondition.EXCEEDED, overQuota.get(), Map.of());
