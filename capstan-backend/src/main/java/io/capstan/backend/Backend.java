@@ -23,6 +23,15 @@ public interface Backend extends AutoCloseable {
         return Optional.empty();
     }
 
+    /**
+     * Why work asking {@code total} over {@code pods} workloads could never be admitted in {@code namespace}, even
+     * with nothing else running there, naming the quota; empty when it could, or where there are no quotas.
+     * {@code what} names the work in the message, such as {@code "PyTorchJob team-a/mnist (3 ranks)"}.
+     */
+    default Optional<String> neverFitsQuota(String namespace, ResourceRequest total, int pods, String what) {
+        return Optional.empty();
+    }
+
     /** The current state, or empty if this backend has never seen the id. */
     Optional<WorkloadState> find(String workloadId);
 

@@ -3,6 +3,8 @@ package io.capstan.backend;
 import io.capstan.core.ConflictException;
 import io.capstan.core.InvalidSpecException;
 import io.capstan.core.TransientException;
+import io.capstan.core.quota.QuotaLedger;
+import io.capstan.core.quota.QuotaUsage;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.lang.management.ManagementFactory;
@@ -71,9 +73,10 @@ public final class LocalBackend implements Backend {
      *                    into the backend; what it throws is logged and dropped
      * @param hostEnvironment the server's environment, of which a workload inherits only what
      *                    {@link WorkloadEnvironment} allows (PATH, HOME, locale, time zone, proxies), never credentials
+     * @param quotas      the per-namespace quotas workloads that name a namespace are charged to
      */
     public record Options(Path stateDir, double cpus, long memoryBytes, GpuDetector gpuDetector, Clock clock,
-                          long maxLogBytes, Duration killGrace, Consumer<WorkloadState> onFinish, Map<String, String> hostEnvironment) {
+                          long maxLogBytes, Duration killGrace, Consumer<WorkloadState> onFinish, Map<String, String> hostEnvironment, QuotaLedger quotas) {
         public static final long DEFAULT_MAX_LOG_BYTES = 64L << 20;
 
         public Options {
@@ -83,13 +86,20 @@ public final class LocalBackend implements Backend {
             Objects.requireNonNull(killGrace, "killGrace");
             Objects.requireNonNull(onFinish, "onFinish");
             hostEnvironment = Map.copyOf(hostEnvironment);
+            Objects.requireNonNull(quotas, "quotas");
             if (!(cpus > 0)) throw InvalidSpecException.of("cpus", "local backend cpus must be > 0, got " + cpus);
             if (memoryBytes <= 0) throw InvalidSpecException.of("memoryBytes", "local backend memoryBytes must be > 0, got " + memoryBytes);
             if (maxLogBytes < 2) throw InvalidSpecException.of("maxLogBytes", "local backend maxLogBytes must be >= 2, got " + maxLogBytes);
             if (killGrace.isNegative()) throw InvalidSpecException.of("killGrace", "local backend killGrace must not be negative, got " + killGrace);
         }
 
-        /** This machine's CPUs and physical memory, GPUs from nvidia-smi, the system clock, 64 MiB of logs, 5 s grace. */
+        /** As the canonical constructor, with a ledger of its own and no quotas. */
+        public Options(Path stateDir, double cpus, long memoryBytes, GpuDetector gpuDetector, Clock clock,
+                       long maxLogBytes, Duration killGrace, Consumer<WorkloadState> onFinish, Map<String, String> hostEnvironment) {
+            this(stateDir, cpus, memoryBytes, gpuDetector, clock, maxLogBytes, killGrace, onFinish, hostEnvironment, new QuotaLedger());
+        }
+
+        /** This machine's CPUs and physical memory, GPUs from nvidia-smi, the system clock, 64 MiB of logs, 5 s grace, no quotas. */
         public static Options of(Path stateDir) {
             var os = (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
             return new Options(stateDir, Runtime.getRuntime().availableProcessors(), os.getTotalMemorySize(),
@@ -97,32 +107,40 @@ public final class LocalBackend implements Backend {
         }
 
         public Options withCapacity(double newCpus, long newMemoryBytes) {
-            return new Options(stateDir, newCpus, newMemoryBytes, gpuDetector, clock, maxLogBytes, killGrace, onFinish, hostEnvironment);
+            return new Options(stateDir, newCpus, newMemoryBytes, gpuDetector, clock, maxLogBytes, killGrace, onFinish, hostEnvironment, quotas);
         }
 
         public Options withGpuDetector(GpuDetector detector) {
-            return new Options(stateDir, cpus, memoryBytes, detector, clock, maxLogBytes, killGrace, onFinish, hostEnvironment);
+            return new Options(stateDir, cpus, memoryBytes, detector, clock, maxLogBytes, killGrace, onFinish, hostEnvironment, quotas);
         }
 
         public Options withClock(Clock newClock) {
-            return new Options(stateDir, cpus, memoryBytes, gpuDetector, newClock, maxLogBytes, killGrace, onFinish, hostEnvironment);
+            return new Options(stateDir, cpus, memoryBytes, gpuDetector, newClock, maxLogBytes, killGrace, onFinish, hostEnvironment, quotas);
         }
 
         public Options withMaxLogBytes(long bytes) {
-            return new Options(stateDir, cpus, memoryBytes, gpuDetector, clock, bytes, killGrace, onFinish, hostEnvironment);
+            return new Options(stateDir, cpus, memoryBytes, gpuDetector, clock, bytes, killGrace, onFinish, hostEnvironment, quotas);
         }
 
         public Options withOnFinish(Consumer<WorkloadState> listener) {
-            return new Options(stateDir, cpus, memoryBytes, gpuDetector, clock, maxLogBytes, killGrace, listener, hostEnvironment);
+            return new Options(stateDir, cpus, memoryBytes, gpuDetector, clock, maxLogBytes, killGrace, listener, hostEnvironment, quotas);
         }
 
         /** The environment workloads take PATH, HOME, locale, time zone and proxies from, instead of this JVM's. */
         public Options withHostEnvironment(Map<String, String> env) {
-            return new Options(stateDir, cpus, memoryBytes, gpuDetector, clock, maxLogBytes, killGrace, onFinish, env);
+            return new Options(stateDir, cpus, memoryBytes, gpuDetector, clock, maxLogBytes, killGrace, onFinish, env, quotas);
         }
 
         public Options withKillGrace(Duration grace) {
-            return new Options(stateDir, cpus, memoryBytes, gpuDetector, clock, maxLogBytes, grace, onFinish, hostEnvironment);
+            return new Options(stateDir, cpus, memoryBytes, gpuDetector, clock, maxLogBytes, grace, onFinish, hostEnvironment, quotas);
+        }
+
+        /**
+         * Charges workloads that name a namespace to {@code ledger}'s quotas; a change of its quotas lets waiting
+         * workloads start at once. Share the ledger with whatever else admits work per namespace.
+         */
+        public Options withQuotas(QuotaLedger ledger) {
+            return new Options(stateDir, cpus, memoryBytes, gpuDetector, clock, maxLogBytes, killGrace, onFinish, hostEnvironment, ledger);
         }
     }
 
@@ -144,7 +162,7 @@ public final class LocalBackend implements Backend {
         Objects.requireNonNull(options, "options");
         this.table = new WorkloadTable(options);
         List<Integer> gpus = options.gpuDetector().detect();
-        this.admission = new Admission(table, new ResourcePool(options.cpus(), options.memoryBytes(), gpus));
+        this.admission = new Admission(table, new ResourcePool(options.cpus(), options.memoryBytes(), gpus), options.quotas());
         this.launcher = new SessionLauncher(gpus, options.maxLogBytes() / 2, Optional.of(options.stateDir().resolve(SUPERVISOR_LOG)),
                 WorkloadEnvironment.inherited(options.hostEnvironment()));
         this.watcher = new Watcher(table, admission, this::startAll);
@@ -155,6 +173,20 @@ public final class LocalBackend implements Backend {
             throw new UncheckedIOException("cannot create the workload folder " + options.stateDir() + "; check permissions", e);
         }
         new Recovery(table, admission, watcher, this::startAll).run();
+        options.quotas().onChange(this::admitAfterQuotaChange);
+    }
+
+    /** A quota changed: workloads that waited for it may start now, or wait for another reason. */
+    private void admitAfterQuotaChange() {
+        List<LocalWorkload> admitted;
+        table.lock.lock();
+        try {
+            if (table.closed) return;
+            admitted = admission.admitLocked();
+        } finally {
+            table.lock.unlock();
+        }
+        startAll(admitted);
     }
 
     /** How this backend starts processes; for tests that need the per-launch wrapper instead of the supervisor. */
@@ -170,6 +202,12 @@ public final class LocalBackend implements Backend {
     @Override
     public Optional<ResourceRequest> capacity() {
         return Optional.of(new ResourceRequest(table.options.cpus(), table.options.memoryBytes(), admission.gpus().size()));
+    }
+
+    @Override
+    public Optional<String> neverFitsQuota(String namespace, ResourceRequest total, int pods, String what) {
+        var usage = new QuotaUsage(Math.round(total.cpus() * 1000), total.memoryBytes(), total.gpuCount(), pods);
+        return table.options.quotas().neverFits(namespace, usage, what);
     }
 
     /** The GPU indices this backend hands out. */
@@ -205,11 +243,11 @@ public final class LocalBackend implements Backend {
             }
             dir.writeSpec(spec);
             Instant now = table.clock.instant();
-            var state = new WorkloadState(spec.id(), WorkloadPhase.QUEUED, Optional.empty(), "waiting for resources",
+            var state = new WorkloadState(spec.id(), WorkloadPhase.QUEUED, Optional.empty(), Admission.WAITING_FOR_RESOURCES,
                     Optional.empty(), Optional.empty(), List.of());
             e = new LocalWorkload(spec, dir, new WorkloadRecord(state, table.nextSequence++, now, Optional.empty(), Optional.empty()), table.clock);
             table.workloads.put(spec.id(), e);
-            var impossible = admission.neverFits(spec.id(), spec.requests());
+            var impossible = admission.neverFits(spec);
             if (impossible.isPresent()) {
                 table.finishLocked(e, ExitStatus.stopped(WorkloadPhase.FAILED, impossible.get()));
                 return e.record.state();

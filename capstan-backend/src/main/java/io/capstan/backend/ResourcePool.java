@@ -34,19 +34,19 @@ final class ResourcePool {
         return gpus;
     }
 
-    /** Why {@code r} can never be admitted on this machine, even when it is idle. */
-    Optional<String> neverFits(String id, ResourceRequest r) {
+    /** Why {@code r} can never be admitted on this machine, even when it is idle; {@code subject} is what asks, such as {@code workload 'x'}. */
+    Optional<String> neverFits(String subject, ResourceRequest r) {
         if (millis(r.cpus()) > capacityMillicpus) {
-            return Optional.of("workload '%s' requests %s cpus but this machine has %s; lower requests.cpus to at most %s or run it on Kubernetes"
-                    .formatted(id, r.cpus(), capacityMillicpus / 1000.0, capacityMillicpus / 1000.0));
+            return Optional.of("%s requests %s cpus but this machine has %s; lower requests.cpus to at most %s or run it on Kubernetes"
+                    .formatted(subject, r.cpus(), capacityMillicpus / 1000.0, capacityMillicpus / 1000.0));
         }
         if (r.memoryBytes() > capacityMemoryBytes) {
-            return Optional.of("workload '%s' requests %d bytes of memory but this machine has %d; lower requests.memory or run it on Kubernetes"
-                    .formatted(id, r.memoryBytes(), capacityMemoryBytes));
+            return Optional.of("%s requests %d bytes of memory but this machine has %d; lower requests.memory or run it on Kubernetes"
+                    .formatted(subject, r.memoryBytes(), capacityMemoryBytes));
         }
         if (r.gpuCount() > gpus.size()) {
-            return Optional.of("workload '%s' requests %d GPUs but this machine has %d; lower requests.gpus or run it on a machine with more GPUs"
-                    .formatted(id, r.gpuCount(), gpus.size()));
+            return Optional.of("%s requests %d GPUs but this machine has %d; lower requests.gpus or run it on a machine with more GPUs"
+                    .formatted(subject, r.gpuCount(), gpus.size()));
         }
         return Optional.empty();
     }

@@ -56,6 +56,8 @@ record WorkloadDir(Path root) {
         spec.timeout().ifPresent(t -> n.put("timeout", t.toString()));
         n.put("priority", spec.priority());
         spec.image().ifPresent(i -> n.put("image", i));
+        spec.namespace().ifPresent(ns -> n.put("namespace", ns));
+        spec.gang().ifPresent(g -> n.putObject("gang").put("name", g.name()).put("size", g.size()));
         writeAtomically(specFile(), n);
     }
 
@@ -70,7 +72,10 @@ record WorkloadDir(Path root) {
                 new ResourceRequest(n.path("cpus").asDouble(), n.path("memoryBytes").asLong(), n.path("gpuCount").asInt()),
                 text(n, "timeout").map(Duration::parse),
                 n.path("priority").asInt(),
-                text(n, "image"));
+                text(n, "image"),
+                text(n, "namespace"),
+                n.path("gang").isObject() ? Optional.of(new WorkloadSpec.Gang(n.path("gang").path("name").asText(), n.path("gang").path("size").asInt()))
+                        : Optional.empty());
     }
 
     void writeState(WorkloadRecord t) {

@@ -19,9 +19,13 @@ import java.util.regex.Pattern;
  * @param timeout    wall-clock limit after which the workload is killed and fails; empty means none
  * @param priority   higher runs first when workloads queue for resources
  * @param image      the container image, recorded and used by the Kubernetes backend; empty locally
+ * @param namespace  the namespace whose quota the workload is charged to (as one pod plus its requests); empty
+ *                   means none, so that no quota applies
+ * @param gang       the gang the workload belongs to: its members are admitted together or not at all
  */
 public record WorkloadSpec(String id, List<String> command, Map<String, String> env, Optional<Path> workingDir,
-                           ResourceRequest requests, Optional<Duration> timeout, int priority, Optional<String> image) {
+                           ResourceRequest requests, Optional<Duration> timeout, int priority, Optional<String> image,
+                           Optional<String> namespace, Optional<Gang> gang) {
     private static final Pattern ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,199}");
 
     public WorkloadSpec {
@@ -32,13 +36,42 @@ public record WorkloadSpec(String id, List<String> command, Map<String, String> 
         Objects.requireNonNull(requests, "requests");
         Objects.requireNonNull(timeout, "timeout");
         Objects.requireNonNull(image, "image");
+        Objects.requireNonNull(namespace, "namespace");
+        Objects.requireNonNull(gang, "gang");
         if (command.isEmpty()) throw io.capstan.core.InvalidSpecException.of("command", "workload " + id + " has an empty command");
         if (!ID.matcher(id).matches()) {
             throw io.capstan.core.InvalidSpecException.of("id", "workload id '" + io.capstan.core.Names.printable(id) + "' must be 1-200 letters, digits, '.', '_' or '-'");
         }
     }
 
+    /** A workload charged to no namespace and in no gang. */
+    public WorkloadSpec(String id, List<String> command, Map<String, String> env, Optional<Path> workingDir,
+                        ResourceRequest requests, Optional<Duration> timeout, int priority, Optional<String> image) {
+        this(id, command, env, workingDir, requests, timeout, priority, image, Optional.empty(), Optional.empty());
+    }
+
+    /**
+     * A gang: {@code size} workloads that start together or not at all, as the ranks of a distributed job must. The
+     * backend admits the gang once all {@code size} members have been launched and their requests fit together.
+     */
+    public record Gang(String name, int size) {
+        public Gang {
+            Objects.requireNonNull(name, "name");
+            if (size < 1) throw io.capstan.core.InvalidSpecException.of("gang.size", "gang '" + name + "' must have at least 1 member, got " + size);
+        }
+    }
+
     public static WorkloadSpec of(String id, List<String> command) {
         return new WorkloadSpec(id, command, Map.of(), Optional.empty(), ResourceRequest.NONE, Optional.empty(), 0, Optional.empty());
+    }
+
+    /** This spec charged to {@code ns}'s quota. */
+    public WorkloadSpec withNamespace(String ns) {
+        return new WorkloadSpec(id, command, env, workingDir, requests, timeout, priority, image, Optional.of(ns), gang);
+    }
+
+    /** This spec as a member of gang {@code name} of {@code size} members. */
+    public WorkloadSpec withGang(String name, int size) {
+        return new WorkloadSpec(id, command, env, workingDir, requests, timeout, priority, image, namespace, Optional.of(new Gang(name, size)));
     }
 }

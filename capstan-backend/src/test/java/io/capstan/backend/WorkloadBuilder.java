@@ -16,6 +16,8 @@ final class WorkloadBuilder {
     private ResourceRequest requests = ResourceRequest.NONE;
     private Optional<Duration> timeout = Optional.empty();
     private int priority;
+    private Optional<String> namespace = Optional.empty();
+    private Optional<WorkloadSpec.Gang> gang = Optional.empty();
 
     private WorkloadBuilder(String id) {
         this.id = id;
@@ -61,7 +63,17 @@ final class WorkloadBuilder {
         return this;
     }
 
+    WorkloadBuilder namespace(String ns) {
+        this.namespace = Optional.of(ns);
+        return this;
+    }
+
+    WorkloadBuilder gang(String name, int size) {
+        this.gang = Optional.of(new WorkloadSpec.Gang(name, size));
+        return this;
+    }
+
     WorkloadSpec build() {
-        return new WorkloadSpec(id, command, env, workingDir, requests, timeout, priority, Optional.empty());
+        return new WorkloadSpec(id, command, env, workingDir, requests, timeout, priority, Optional.empty(), namespace, gang);
     }
 }

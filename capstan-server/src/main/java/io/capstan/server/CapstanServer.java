@@ -192,8 +192,10 @@ public final class CapstanServer implements AutoCloseable {
             // The backend is made before the controllers that react to it, so its on-finish hook reaches them
             // through this reference, set once they exist; until then a finished workload is found by the resync.
             var workloadEnded = new AtomicReference<java.util.function.Consumer<io.capstan.backend.WorkloadState>>(s -> { });
+            // Per-namespace quotas from Kubeflow Profiles, shared by the backend's workloads and serving's replicas.
+            var quotas = new io.capstan.core.quota.QuotaLedger();
             var backendOptions = LocalBackend.Options.of(config.workDir().resolve("workloads"))
-                    .withOnFinish(s -> workloadEnded.get().accept(s));
+                    .withOnFinish(s -> workloadEnded.get().accept(s)).withQuotas(quotas);
             var backend = new LocalBackend(backendOptions);
             cleanup.add(backend);
             for (var phase : io.capstan.backend.WorkloadPhase.values()) {
@@ -218,7 +220,7 @@ public final class CapstanServer implements AutoCloseable {
             // Status URLs name the bound port, known once the web server started (before any reconcile runs).
             var baseUrl = new AtomicReference<String>("http://" + loopbackHost(config.host()) + ":" + config.port());
             var serving = new Serving(store, artifacts, locator::findBucket,
-                    config.workDir().resolve("serving"), clock, meters, baseUrl::get, Serving.Options.defaults());
+                    config.workDir().resolve("serving"), clock, meters, baseUrl::get, Serving.Options.defaults().withQuotas(quotas));
             cleanup.add(serving);
             controllers.register(serving.reconciler());
             controllers.register(serving.graphReconciler());
@@ -288,6 +290,8 @@ public final class CapstanServer implements AutoCloseable {
                 cleanup.add(profilePolicy);
                 profiles.set(profilePolicy);
             }
+            // Before any controller runs, so that no work is admitted past a quota the store already holds.
+            cleanup.add(new io.capstan.store.ProfileQuotas(store, quotas).start());
             // Trials report observations to this server's API, so the experiment controller needs its bound port.
             var experiments = new ExperimentReconciler(store, backend, config.workDir().resolve("tuning"), clock,
                     URI.create("http://" + loopbackHost(config.host()) + ":" + web.port() + "/apis/capstan/v1"), workloadCredentials);

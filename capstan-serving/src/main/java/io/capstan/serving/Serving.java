@@ -54,10 +54,25 @@ public final class Serving implements AutoCloseable {
      * @param maxBodyBytes the largest OIP/V1 request body, for an InferenceService that sets no limit of its own
      * @param autoscaleInterval how often replicas are adjusted
      * @param downloadTimeout longest model download
+     * @param quotas the per-namespace quotas each model replica is charged to (one pod plus the predictor's
+     *               {@code resources.requests}); share it with the backend so that both count against one quota
      */
-    public record Options(int maxBodyBytes, Duration autoscaleInterval, Duration downloadTimeout) {
+    public record Options(int maxBodyBytes, Duration autoscaleInterval, Duration downloadTimeout, io.capstan.core.quota.QuotaLedger quotas) {
+        public Options {
+            java.util.Objects.requireNonNull(quotas, "quotas");
+        }
+
+        /** With a ledger of its own and no quotas. */
+        public Options(int maxBodyBytes, Duration autoscaleInterval, Duration downloadTimeout) {
+            this(maxBodyBytes, autoscaleInterval, downloadTimeout, new io.capstan.core.quota.QuotaLedger());
+        }
+
         public static Options defaults() {
             return new Options(InferenceHttpService.DEFAULT_MAX_BODY_BYTES, Duration.ofSeconds(2), Duration.ofMinutes(10));
+        }
+
+        public Options withQuotas(io.capstan.core.quota.QuotaLedger ledger) {
+            return new Options(maxBodyBytes, autoscaleInterval, downloadTimeout, ledger);
         }
     }
 
@@ -93,7 +108,8 @@ public final class Serving implements AutoCloseable {
         var processes = new ModelProcesses(new HostProcessLauncher(), workDir.resolve("processes"),
                 InferenceServiceReconciler.DEFAULT_START_TIMEOUT);
         var runtimes = Runtimes.builtIn().with(new SklearnModelRuntime(processes, RevisionSettings.defaults().timeout()));
-        this.reconciler = new InferenceServiceReconciler(store, server, storage, runtimes, meters, clock, baseUrl, workDir, processes);
+        this.reconciler = new InferenceServiceReconciler(store, server, storage, runtimes, meters, clock, baseUrl, workDir, processes,
+                options.quotas());
         this.trainedModels = new TrainedModelReconciler(store, server, storage, runtimes, meters, clock, baseUrl);
         var graphs = new InferenceGraphs(server);
         this.graphReconciler = new InferenceGraphReconciler(store, graphs, clock, baseUrl);

@@ -77,6 +77,11 @@ record Gang(List<Member> members) {
                 }
             }
         }
+        // The ranks are charged to the job's namespace and admitted together; the XGBoost tracker is not a rank (in
+        // Kubeflow it runs in the master's pod), so it is charged to no quota.
+        int ranks = members.size();
+        members.replaceAll(m -> new Member(m.replicaType(), m.index(), m.rank(), m.isTracker(),
+                m.spec().withNamespace(job.metadata().namespace()).withGang(uid + "-" + attempt, ranks)));
         if (plan.framework() == Framework.XGBOOST) {
             var command = new ArrayList<>(JavaCommand.of(XGBoostTracker.class));
             command.addAll(List.of(String.valueOf(nodes), LOOPBACK, String.valueOf(port), String.valueOf(TRACKER_TIMEOUT_SECONDS)));

@@ -19,6 +19,7 @@ import io.capstan.core.Resource;
 import io.capstan.core.ResourceKey;
 import io.capstan.core.ResourceStatus;
 import io.capstan.core.TransientException;
+import io.capstan.core.quota.QuotaCondition;
 import io.capstan.store.LabelSelector;
 import io.capstan.store.ListQuery;
 import io.capstan.store.Reconciler;
@@ -147,8 +148,14 @@ final class TrainingJobReconciler implements Reconciler {
                     .withCondition("Running", true, reason("Running"), kind + " " + job.metadata().name() + " is running.", now)
                     .withCondition(settled(status, reason("Running"), now));
         } else {
-            status = status.withCondition("Running", false, "WaitingForResources",
-                    "some ranks are queued by the backend until CPUs, memory or GPUs free up", now);
+            var quotaWait = states.values().stream().flatMap(st -> st.quotaWait().stream()).findFirst();
+            status = quotaWait.isPresent()
+                    ? QuotaCondition.waiting(status.withCondition("Running", false, QuotaCondition.EXCEEDED, quotaWait.get(), now), quotaWait.get(), now)
+                    : status.withCondition("Running", false, "WaitingForResources",
+                            "some ranks are queued by the backend until CPUs, memory or GPUs free up", now);
+        }
+        if (allRunning || !status.condition("Running").map(r -> r.reason().equals(QuotaCondition.EXCEEDED)).orElse(false)) {
+            status = QuotaCondition.cleared(status, now);
         }
         write(job, status);
         return Result.requeueAfter(POLL);
@@ -200,11 +207,16 @@ final class TrainingJobReconciler implements Reconciler {
     private Result admit(Resource job, JobPlan plan, int attempt, int restarts, String resumeReason) {
         var now = c.clock().instant();
         var dirs = Gang.Dirs.under(c.jobDir(job));
-        var demand = Gang.of(job, plan, attempt, 0, dirs).total();
+        var planned = Gang.of(job, plan, attempt, 0, dirs);
+        var demand = planned.total();
         var base = job.status().withObservedGeneration(job.metadata().generation())
                 .withCondition("Created", true, reason("Created"), kind + " " + job.metadata().name() + " is created.", now);
         if (!plan.warnings().isEmpty()) base = base.withField("warnings", Json.json().valueToTree(plan.warnings()));
         if (base.phase().isEmpty()) base = base.withPhase(JobPhase.Created.name());
+        int ranks = planned.ranks().size();
+        var overQuota = c.backend().neverFitsQuota(job.metadata().namespace(), demand, ranks,
+                "%s %s (%d ranks)".formatted(kind, job.metadata().name(), ranks));
+        if (overQuota.isPresent()) return fail(job, List.of(), QuotaCondition.EXCEEDED, overQuota.get(), Map.of());
         var never = c.capacity().neverFits(demand);
         if (never.isPresent()) {
             write(job, base.withCondition("Running", false, "Unschedulable", never.get(), now));
@@ -411,7 +423,8 @@ final class TrainingJobReconciler implements Reconciler {
     }
 
     private static ResourceStatus finished(ResourceStatus status, Instant now) {
-        return status.field("completionTime").isPresent() ? status : status.withField("completionTime", TextNode.valueOf(now.toString()));
+        var cleared = QuotaCondition.cleared(status, now);
+        return cleared.field("completionTime").isPresent() ? cleared : cleared.withField("completionTime", TextNode.valueOf(now.toString()));
     }
 
     private static ObjectNode requests(ResourceRequest r) {

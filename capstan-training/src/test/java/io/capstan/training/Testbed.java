@@ -48,6 +48,15 @@ final class Testbed implements AutoCloseable {
         return open(dir, migrated(TestDatabases.h2()), GpuDetector.none(), ModelLineage.NONE);
     }
 
+    /** On H2, with the backend charging workloads to {@code quotas}. */
+    static Testbed h2(Path dir, io.capstan.core.quota.QuotaLedger quotas) {
+        var options = LocalBackend.Options.of(dir.resolve("workloads")).withGpuDetector(GpuDetector.none())
+                .withKillGrace(Duration.ofSeconds(1)).withQuotas(quotas);
+        var backend = new LocalBackend(options);
+        return new Testbed(dir, migrated(TestDatabases.h2()), backend, MachineCapacity.of(options, backend.gpus()), ModelLineage.NONE,
+                java.util.Optional.empty());
+    }
+
     static Testbed open(Path dir, Database db, GpuDetector gpus, ModelLineage lineage) {
         return open(dir, db, gpus, lineage, java.util.Optional.empty());
     }

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.TextNode;
 import io.capstan.backend.Backend;
 import io.capstan.core.InvalidSpecException;
+import io.capstan.core.quota.QuotaCondition;
 import io.capstan.core.Resource;
 import io.capstan.core.ResourceKey;
 import io.capstan.core.ResourceStatus;
@@ -165,7 +166,8 @@ public final class ExperimentReconciler implements Reconciler {
         stepped = new ArrayList<>(stopLaggards(spec, stepped));
 
         var counts = TrialCounts.of(stepped, spec.objective());
-        var done = completion(spec, counts);
+        var done = refusedForQuota(stepped);
+        if (done.isEmpty()) done = completion(spec, counts);
         if (done.isEmpty()) {
             int active = counts.active();
             int budget = spec.maxTrialCount().isPresent() ? spec.maxTrialCount().getAsInt() - stepped.size() : Integer.MAX_VALUE;
@@ -190,12 +192,14 @@ public final class ExperimentReconciler implements Reconciler {
         }
         remember(key, stepped);
         var next = counts.writeTo(status, spec.objective());
+        var quotaWait = done.isPresent() ? Optional.<String>empty() : quotaWait(stepped);
+        next = quotaWait.isPresent() ? QuotaCondition.waiting(next, quotaWait.get(), now) : QuotaCondition.cleared(next, now);
         if (done.isPresent()) {
             for (var t : stepped) {
                 if (!TrialPhase.ofStatus(t.status().phase()).isTerminal()) runner.kill(t, "experiment finished: " + done.get().message());
             }
             next = TrialCounts.of(trialsOf(experiment), spec.objective()).writeTo(next, spec.objective());
-            var failed = done.get().reason().equals("ExperimentMaxFailedTrialsReached");
+            var failed = done.get().reason().equals("ExperimentMaxFailedTrialsReached") || done.get().reason().equals(QuotaCondition.EXCEEDED);
             return finish(experiment, next, failed ? ExperimentPhase.Failed : ExperimentPhase.Succeeded, done.get().reason(), done.get().message());
         }
         var wasTerminal = phase.isTerminal();
@@ -235,6 +239,24 @@ public final class ExperimentReconciler implements Reconciler {
             out.add("resumePolicy FromVolume: no volume is mounted locally; trial folders stay under the work folder, so the experiment resumes as LongRunning");
         }
         return out;
+    }
+
+    /**
+     * A trial refused because its requests can never fit the namespace's quota: the next trials, from the same
+     * template, would be refused too, so the experiment fails at once with the trial's reason.
+     */
+    private static Optional<Verdict> refusedForQuota(List<Resource> trials) {
+        return trials.stream().flatMap(t -> t.status().condition("Failed").stream())
+                .filter(c -> c.status() == io.capstan.core.Condition.Status.True && c.reason().equals(QuotaCondition.EXCEEDED))
+                .findFirst().map(c -> new Verdict(QuotaCondition.EXCEEDED, c.message()));
+    }
+
+    /** Why the first trial that waits for its namespace's quota waits, if one does. */
+    private static Optional<String> quotaWait(List<Resource> trials) {
+        return trials.stream().filter(t -> !TrialPhase.ofStatus(t.status().phase()).isTerminal())
+                .flatMap(t -> t.status().condition(QuotaCondition.TYPE).stream())
+                .filter(c -> c.status() == io.capstan.core.Condition.Status.True)
+                .map(io.capstan.core.Condition::message).findFirst();
     }
 
     /** Katib's order: too many failures first, then the goal, then the trial budget. */

@@ -16,6 +16,7 @@ import io.capstan.core.ResourceKey;
 import io.capstan.core.Resource;
 import io.capstan.core.ResourceStatus;
 import io.capstan.core.TransientException;
+import io.capstan.core.quota.QuotaCondition;
 import io.capstan.store.ResourceStore;
 import io.capstan.core.security.WorkloadCredentials;
 import io.capstan.core.security.WorkloadScope;
@@ -115,6 +116,8 @@ final class TrialRunner {
             next = next.withField("warnings", arr);
         }
         if (workload.image().isPresent()) next = next.withField("image", TextNode.valueOf(workload.image().get()));
+        var overQuota = backend.neverFitsQuota(trial.metadata().namespace(), workload.requests(), 1, "each trial of Experiment " + experiment.metadata().name());
+        if (overQuota.isPresent()) return write(trial, finished(next, TrialPhase.Failed, QuotaCondition.EXCEEDED, overQuota.get()));
         var stored = write(trial, next);
         backend.launch(workload);
         return stored;
@@ -125,7 +128,9 @@ final class TrialRunner {
         var now = clock.instant();
         ResourceStatus next;
         switch (state.phase()) {
-            case QUEUED -> next = status.withCondition("Running", false, "Queued", "waiting for CPU, memory or GPUs to free up", now);
+            case QUEUED -> next = state.quotaWait().isPresent()
+                    ? QuotaCondition.waiting(status.withCondition("Running", false, QuotaCondition.EXCEEDED, state.quotaWait().get(), now), state.quotaWait().get(), now)
+                    : status.withCondition("Running", false, "Queued", "waiting for CPU, memory or GPUs to free up", now);
             case RUNNING -> {
                 next = withTime(status, "startTime", state.startedAt()).withPhase(TrialPhase.Running.name())
                         .withCondition("Running", true, "TrialRunning", "Trial is running", now);
@@ -138,6 +143,7 @@ final class TrialRunner {
                 removeVolumes(trial);
             }
         }
+        if (state.quotaWait().isEmpty()) next = QuotaCondition.cleared(next, now);
         return next.equals(status) ? trial : write(trial, next);
     }
 
@@ -461,7 +467,8 @@ final class TrialRunner {
         // an experiment applied from a checkout finds the checkout's scripts. Trial files stay in the trial folder.
         var workingDir = command.workingDir().map(wd -> Path.of(wd).toAbsolutePath().normalize()).orElse(dir);
         env.put("CAPSTAN_TRIAL_DIR", dir.toString());
-        return new WorkloadSpec(workloadId, args, env, Optional.of(workingDir), command.requests(), spec.trialTimeout(), 0, command.image());
+        return new WorkloadSpec(workloadId, args, env, Optional.of(workingDir), command.requests(), spec.trialTimeout(), 0, command.image())
+                .withNamespace(trial.metadata().namespace());
     }
 
     private void removeVolumes(Resource trial) {

@@ -9,6 +9,7 @@ import io.capstan.artifacts.ArtifactLocator;
 import io.capstan.backend.Backend;
 import io.capstan.backend.WorkloadSpec;
 import io.capstan.core.InvalidSpecException;
+import io.capstan.core.quota.QuotaCondition;
 import io.capstan.core.Resource;
 import io.capstan.core.ResourceKey;
 import io.capstan.core.ResourceStatus;
@@ -214,6 +215,9 @@ public final class PipelineRunReconciler implements Reconciler {
             case PENDING, RUNNING -> RunPhase.RUNNING;
         };
         next = next.withPhase(newPhase.wireName());
+        var quotaWait = pass.quotaWait();
+        next = quotaWait.isPresent() && !newPhase.isTerminal() ? QuotaCondition.waiting(next, quotaWait.get(), clock.instant())
+                : QuotaCondition.cleared(next, clock.instant());
         if (newPhase.isTerminal()) {
             next = next.withField("outputs", outcome.outputs())
                     .withField("completionTime", TextNode.valueOf(clock.instant().toString()))

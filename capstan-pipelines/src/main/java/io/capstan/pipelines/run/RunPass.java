@@ -40,6 +40,7 @@ final class RunPass {
     private static final Conditions CONDITIONS = new Conditions();
     /** How a task's message starts when a cache entry was found but its outputs were gone or changed. */
     static final String CACHE_DISCARDED = "cache entry discarded: ";
+    static final String QUOTA_WAIT = "waiting for quota: ";
 
     /** How the root DAG stands after this pass. */
     record Outcome(TaskState state, ObjectNode outputs, String message) {
@@ -62,6 +63,7 @@ final class RunPass {
     private final Map<String, TaskStatus> tasks = new LinkedHashMap<>();
     private final List<Supplier<WorkloadSpec>> launches = new ArrayList<>();
     private final List<RunLineage.TaskRecord> finished = new ArrayList<>();
+    private final List<String> quotaWaits = new ArrayList<>();
     private Duration wake;
 
     RunPass(Resource run, PipelineRunSpec spec, PipelineSpec ir, ExecutionPlan plan, RunLayout layout, Backend backend, RunLineage lineage,
@@ -88,6 +90,11 @@ final class RunPass {
         var o = F.objectNode();
         tasks.forEach((path, st) -> o.set(path, st.toJson()));
         return o;
+    }
+
+    /** Why the first task that waits for its namespace's quota waits, if one does. */
+    Optional<String> quotaWait() {
+        return quotaWaits.stream().findFirst();
     }
 
     List<Supplier<WorkloadSpec>> launches() {
@@ -538,7 +545,15 @@ final class RunPass {
         }
         var ws = state.get();
         switch (ws.phase()) {
-            case QUEUED, RUNNING -> wakeIn(PipelineRunReconciler.POLL);
+            case QUEUED, RUNNING -> {
+                // The task says why it waits while its namespace's quota is full, and stops saying so once it runs.
+                ws.quotaWait().ifPresent(quotaWaits::add);
+                var waiting = ws.quotaWait().map(why -> QUOTA_WAIT + why);
+                if (waiting.isPresent() ? !st.message().equals(waiting.get()) : st.message().startsWith(QUOTA_WAIT)) {
+                    tasks.put(path, st.withState(st.state(), waiting.orElse(""), now));
+                }
+                wakeIn(PipelineRunReconciler.POLL);
+            }
             case SUCCEEDED -> {
                 TaskStatus done;
                 try {

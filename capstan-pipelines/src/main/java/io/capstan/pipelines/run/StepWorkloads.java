@@ -59,7 +59,7 @@ final class StepWorkloads {
         var env = new java.util.LinkedHashMap<>(command.env());
         env.putAll(runEnv);
         return new WorkloadSpec(st.workloadId(), argv, env, Optional.of(inv.attemptDir()), inv.requests(Optional.empty()),
-                timeout(step.executorLabel()), 0, Optional.empty());
+                timeout(step.executorLabel()), 0, Optional.empty()).withNamespace(layout.namespace());
     }
 
     /** {@code activeDeadlineSeconds} of the executor in the Kubernetes platform spec (kfp-kubernetes {@code set_timeout}). */

@@ -114,10 +114,15 @@ final class RunFixture implements AutoCloseable {
 
     /** Validates the spec as the API would, then stores the run. */
     ResourceKey submit(String name, ObjectNode spec) {
+        return submit("default", name, spec);
+    }
+
+    /** As {@link #submit(String, ObjectNode)}, in {@code namespace}. */
+    ResourceKey submit(String namespace, String name, ObjectNode spec) {
         var problems = new Problems();
         PipelineRuns.RESOURCE_KIND.validator().validate(spec, problems);
         assertThat(problems.errors()).as("validation of run " + name).isEmpty();
-        var run = Resource.of(PipelineRuns.RESOURCE_KIND.apiVersion(), PipelineRuns.KIND, ObjectMeta.named("default", name), spec);
+        var run = Resource.of(PipelineRuns.RESOURCE_KIND.apiVersion(), PipelineRuns.KIND, ObjectMeta.named(namespace, name), spec);
         return store.create(run).key();
     }
 

@@ -107,12 +107,16 @@ public final class JobReconciler implements Reconciler {
     private Result observe(Resource job, JobSpec spec, int attempt, WorkloadState state) {
         var status = job.status().withObservedGeneration(job.metadata().generation());
         var now = clock.instant();
+        if (state.phase() != io.capstan.backend.WorkloadPhase.QUEUED) status = io.capstan.core.quota.QuotaCondition.cleared(status, now);
         ResourceStatus next;
         Result result;
         switch (state.phase()) {
             case QUEUED -> {
-                next = status.withPhase(JobPhase.Pending.name())
-                        .withCondition("Running", false, "Queued", "waiting for CPU, memory or GPUs to free up", now);
+                next = state.quotaWait().isPresent()
+                        ? io.capstan.core.quota.QuotaCondition.waiting(status.withPhase(JobPhase.Pending.name())
+                                .withCondition("Running", false, io.capstan.core.quota.QuotaCondition.EXCEEDED, state.quotaWait().get(), now), state.quotaWait().get(), now)
+                        : status.withPhase(JobPhase.Pending.name())
+                                .withCondition("Running", false, "Queued", "waiting for CPU, memory or GPUs to free up", now);
                 result = Result.requeueAfter(POLL);
             }
             case RUNNING -> {
@@ -177,7 +181,8 @@ public final class JobReconciler implements Reconciler {
         env.put("CAPSTAN_JOB_UID", job.metadata().uid());
         var workingDir = spec.workingDir().map(Path::of).orElseGet(() -> defaultWorkingDir(job));
         var command = spec.command().stream().map(rewrite::apply).toList();
-        return new WorkloadSpec(workloadId, command, env, Optional.of(workingDir), spec.resources(), spec.timeout(), spec.priority(), Optional.empty());
+        return new WorkloadSpec(workloadId, command, env, Optional.of(workingDir), spec.resources(), spec.timeout(), spec.priority(), Optional.empty())
+                .withNamespace(job.metadata().namespace());
     }
 
     private Path volumesDir(String workloadId) {

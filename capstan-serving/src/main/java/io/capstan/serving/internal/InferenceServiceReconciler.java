@@ -8,6 +8,8 @@ import io.capstan.core.Problems;
 import io.capstan.core.Resource;
 import io.capstan.core.ResourceKey;
 import io.capstan.core.ResourceStatus;
+import io.capstan.core.quota.QuotaCondition;
+import io.capstan.core.quota.QuotaLedger;
 import io.capstan.serving.http.InferenceHttpService;
 import io.capstan.serving.http.PredictorGateway;
 import io.capstan.serving.python.HostProcessLauncher;
@@ -67,6 +69,9 @@ public final class InferenceServiceReconciler implements Reconciler {
     private final ModelProcesses processes;
     /** How long a model-server process may take to become ready. */
     public static final Duration DEFAULT_START_TIMEOUT = Duration.ofMinutes(2);
+    private final QuotaLedger quotas;
+    /** How soon a service whose replicas wait for quota is looked at again, so that a raised quota is seen. */
+    static final Duration QUOTA_RETRY = Duration.ofSeconds(2);
 
     private record LoggerHolder(InferenceServiceSpec.LoggerSpec spec, int sample, PayloadLogger logger) {
     }
@@ -82,17 +87,28 @@ public final class InferenceServiceReconciler implements Reconciler {
                                       io.capstan.serving.runtime.Runtimes runtimes, MeterRegistry meters, Clock clock,
                                       java.util.function.Supplier<String> baseUrl, Path workDir) {
         this(store, server, storage, runtimes, meters, clock, baseUrl, workDir,
-                new ModelProcesses(new HostProcessLauncher(), workDir.resolve("processes"), DEFAULT_START_TIMEOUT));
+                new ModelProcesses(new HostProcessLauncher(), workDir.resolve("processes"), DEFAULT_START_TIMEOUT), new QuotaLedger());
+    }
+
+    /** As the other constructors, with every model replica charged to its namespace's quota in {@code quotas}. */
+    public InferenceServiceReconciler(ResourceStore store, ModelServer server, ModelStorage storage,
+                                      io.capstan.serving.runtime.Runtimes runtimes, MeterRegistry meters, Clock clock,
+                                      java.util.function.Supplier<String> baseUrl, Path workDir, QuotaLedger quotas) {
+        this(store, server, storage, runtimes, meters, clock, baseUrl, workDir,
+                new ModelProcesses(new HostProcessLauncher(), workDir.resolve("processes"), DEFAULT_START_TIMEOUT), quotas);
     }
 
     /**
      * As the other constructors, with the model-server processes that custom predictor and transformer containers run
-     * as (host processes, or a container runner behind {@link io.capstan.serving.python.ProcessLauncher}).
+     * as (host processes, or a container runner behind {@link io.capstan.serving.python.ProcessLauncher}), and every
+     * model replica charged to its namespace's quota in {@code quotas}.
      */
     public InferenceServiceReconciler(ResourceStore store, ModelServer server, ModelStorage storage,
                                       io.capstan.serving.runtime.Runtimes runtimes, MeterRegistry meters, Clock clock,
-                                      java.util.function.Supplier<String> baseUrl, Path workDir, ModelProcesses processes) {
+                                      java.util.function.Supplier<String> baseUrl, Path workDir, ModelProcesses processes,
+                                      QuotaLedger quotas) {
         this.processes = processes;
+        this.quotas = java.util.Objects.requireNonNull(quotas, "quotas");
         this.store = store;
         this.server = server;
         this.storage = storage;
@@ -152,7 +168,7 @@ public final class InferenceServiceReconciler implements Reconciler {
                 if (!needed || !record.state().equals(RevisionRecord.READY) || loaded.containsKey(record.number())) continue;
                 try {
                     loaded.put(record.number(), started(key, record));
-                } catch (ModelLoadException e) {
+                } catch (ModelLoadException | ReplicaQuota.Exceeded e) {
                     System.getLogger(InferenceServiceReconciler.class.getName()).log(System.Logger.Level.WARNING,
                             "revision " + record.name() + " of " + key + " is ready on the leader but failed to load here: "
                                     + e.getMessage());
@@ -215,6 +231,7 @@ public final class InferenceServiceReconciler implements Reconciler {
 
         var loaded = live.computeIfAbsent(key, k -> new ConcurrentHashMap<>());
         Integer rolledOut = rolledOut(isvc);
+        java.util.Optional<String> quotaWait = java.util.Optional.empty();
         for (int i = 0; i < records.size(); i++) {
             var record = records.get(i);
             boolean needed = record == records.getLast() || (rolledOut != null && record.number() == rolledOut);
@@ -222,10 +239,14 @@ public final class InferenceServiceReconciler implements Reconciler {
             try {
                 loaded.put(record.number(), started(key, record));
                 records.set(i, record.withState(RevisionRecord.READY, ""));
+            } catch (ReplicaQuota.Exceeded e) {
+                // Not a failure: the revision stays Loading and is tried again when the quota may have room.
+                quotaWait = java.util.Optional.of(e.getMessage());
             } catch (ModelLoadException e) {
                 records.set(i, record.withState(RevisionRecord.FAILED, e.getMessage()));
             }
         }
+        for (var revision : loaded.values()) if (quotaWait.isEmpty()) quotaWait = revision.quotaWait();
 
         var route = route(key, isvc, spec, records, rolledOut, loaded);
         model.route(route.route());
@@ -236,8 +257,10 @@ public final class InferenceServiceReconciler implements Reconciler {
         for (var r : records) {
             if (r == latestRecord || loaded.containsKey(r.number())) kept.add(r);
         }
-        writeStatus(isvc, status(isvc, spec, kept, route.rolledOut(), model));
-        return Result.done();
+        var next = status(isvc, spec, kept, route.rolledOut(), model);
+        next = quotaWait.isPresent() ? QuotaCondition.waiting(next, quotaWait.get(), clock.instant()) : QuotaCondition.cleared(next, clock.instant());
+        writeStatus(isvc, next);
+        return quotaWait.isPresent() ? Result.requeueAfter(QUOTA_RETRY) : Result.done();
     }
 
     private record Routing(Route route, Integer rolledOut) {
@@ -312,14 +335,15 @@ public final class InferenceServiceReconciler implements Reconciler {
         if (spec == null) throw new ModelLoadException("the revision's spec is no longer valid");
         if (!spec.unsupportedComponents().isEmpty()) throw new ModelLoadException(String.join("; ", spec.unsupportedComponents()));
         var predictor = spec.predictor();
+        var quota = replicaQuota(key, record, predictor);
         var predictorLoader = loader(key, record, predictor, null);
         var settings = settings(predictor, record.annotations());
         if (spec.transformer() == null) {
-            return new Revision(key.namespace(), key.name(), record.number(), predictorLoader, settings, meters, clock);
+            return new Revision(key.namespace(), key.name(), record.number(), predictorLoader, settings, meters, clock, quota);
         }
         // KServe's transformer: requests go to the transformer's process, which calls the predictor at --predictor_host;
         // that is a loopback gateway to the predictor revision, which no public route reaches directly.
-        var behind = new Revision(key.namespace(), key.name() + "-predictor", record.number(), predictorLoader, settings, meters, clock);
+        var behind = new Revision(key.namespace(), key.name() + "-predictor", record.number(), predictorLoader, settings, meters, clock, quota);
         PredictorGateway gateway = null;
         try {
             behind.start();
@@ -339,6 +363,25 @@ public final class InferenceServiceReconciler implements Reconciler {
             behind.close();
             throw new ModelLoadException("the predictor gateway for the transformer could not start: " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * What each predictor replica takes from the namespace's quota: one pod plus the model's declared resources (a
+     * custom container is charged its pod and the predictor's own {@code resources}). Refused at once when even one
+     * replica could never fit.
+     */
+    private ReplicaQuota replicaQuota(ResourceKey key, RevisionRecord record, InferenceServiceSpec.PredictorSpec predictor)
+            throws ModelLoadException {
+        io.capstan.core.quota.QuotaUsage perReplica;
+        try {
+            perReplica = ReplicaQuota.usageOf(record.spec(), predictor.model() != null ? predictor.model().path() : "spec.predictor");
+        } catch (io.capstan.core.InvalidSpecException e) {
+            throw new ModelLoadException(e.getMessage(), e);
+        }
+        var quota = new ReplicaQuota(quotas, key.namespace(), perReplica);
+        var never = quota.neverFits(key.name());
+        if (never.isPresent()) throw new ModelLoadException("exceeded quota: " + never.get());
+        return quota;
     }
 
     /**

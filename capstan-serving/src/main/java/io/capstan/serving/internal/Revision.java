@@ -15,6 +15,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
@@ -58,9 +59,23 @@ public final class Revision implements AutoCloseable {
     private volatile boolean batchable;
     private volatile long lastColdStartNanos = -1;
     private final List<AutoCloseable> companions = new java.util.concurrent.CopyOnWriteArrayList<>();
+    private final ReplicaQuota quota;
+    /** Each live replica's holder in the quota ledger; a replica's share is given back when it is retired. */
+    private final Map<ModelReplica, String> holders = new java.util.concurrent.ConcurrentHashMap<>();
+    private final AtomicLong holderSequence = new AtomicLong();
+    /** Why the last scale-up stopped short for quota, until a scale-up gets all it wanted. */
+    private volatile Optional<String> quotaWait = Optional.empty();
 
     public Revision(String namespace, String modelName, int number, Loader loader, RevisionSettings settings,
                     MeterRegistry meters, Clock clock) {
+        this(namespace, modelName, number, loader, settings, meters, clock,
+                new ReplicaQuota(new io.capstan.core.quota.QuotaLedger(), namespace, io.capstan.core.quota.QuotaUsage.ZERO));
+    }
+
+    /** As the other constructor, with each replica charged to {@code quota}. */
+    Revision(String namespace, String modelName, int number, Loader loader, RevisionSettings settings,
+             MeterRegistry meters, Clock clock, ReplicaQuota quota) {
+        this.quota = quota;
         this.namespace = namespace;
         this.modelName = modelName;
         this.number = number;
@@ -80,18 +95,48 @@ public final class Revision implements AutoCloseable {
     /** Loads the first replicas (at least one, so that a model that cannot load fails now, not on first use). */
     public void start() throws ModelLoadException {
         var first = new ArrayList<ModelReplica>();
+        String holder = null;
         try {
             int count = Math.max(1, settings.minReplicas());
             for (int i = 0; i < count; i++) {
+                holder = nextHolder();
+                var refused = quota.take(holder);
+                if (refused.isPresent()) {
+                    holder = null;
+                    // Serves with what fits; the autoscaler asks for the rest at each tick.
+                    if (first.isEmpty()) throw new ReplicaQuota.Exceeded(refused.get());
+                    quotaWait = refused;
+                    break;
+                }
                 var model = loader.load();
                 if (first.isEmpty()) describe(model);
-                first.add(newReplica(model));
+                var replica = newReplica(model);
+                holders.put(replica, holder);
+                holder = null;
+                first.add(replica);
             }
         } catch (ModelLoadException | RuntimeException e) {
-            first.forEach(ModelReplica::retire);
+            if (holder != null) quota.release(holder);
+            first.forEach(this::retire);
+            if (e instanceof ReplicaQuota.Exceeded x) throw x;
             throw e instanceof ModelLoadException m ? m : new ModelLoadException("loading failed: " + e, e);
         }
         instances = List.copyOf(first);
+    }
+
+    /** Why this revision has fewer replicas than it wants because its namespace's quota is full, if it has. */
+    public Optional<String> quotaWait() {
+        return quotaWait;
+    }
+
+    private String nextHolder() {
+        return "replica:" + namespace + "/" + modelName + "/" + number + "/" + holderSequence.incrementAndGet();
+    }
+
+    private void retire(ModelReplica replica) {
+        replica.retire();
+        var holder = holders.remove(replica);
+        if (holder != null) quota.release(holder);
     }
 
     private void describe(LoadedModel model) {
@@ -219,11 +264,21 @@ public final class Revision implements AutoCloseable {
             if (closed) throw new ModelNotReadyException("revision " + number + " of model '" + modelName + "' is retired");
             if (!instances.isEmpty()) return instances;
             long start = System.nanoTime();
+            var holder = nextHolder();
+            var refused = quota.take(holder);
+            if (refused.isPresent()) {
+                quotaWait = refused;
+                throw new ModelNotReadyException("model '" + modelName + "' could not be activated: waiting for quota: " + refused.get());
+            }
             try {
                 var model = loader.load();
                 describe(model);
-                instances = List.of(newReplica(model));
-            } catch (ModelLoadException e) {
+                var replica = newReplica(model);
+                holders.put(replica, holder);
+                instances = List.of(replica);
+                quotaWait = Optional.empty();
+            } catch (ModelLoadException | RuntimeException e) {
+                quota.release(holder);
                 throw new ModelNotReadyException("model '" + modelName + "' could not be activated: " + e.getMessage());
             }
             lastColdStartNanos = System.nanoTime() - start;
@@ -263,18 +318,34 @@ public final class Revision implements AutoCloseable {
         Thread.ofVirtual().name("capstan-scale-" + modelName).start(() -> {
             try {
                 while (!closed && instances.size() < desired) {
-                    var model = loader.load();
+                    var holder = nextHolder();
+                    var refused = quota.take(holder);
+                    if (refused.isPresent()) {
+                        quotaWait = refused;
+                        return;
+                    }
+                    io.capstan.serving.runtime.LoadedModel model;
+                    try {
+                        model = loader.load();
+                    } catch (ModelLoadException | RuntimeException e) {
+                        quota.release(holder);
+                        throw e;
+                    }
                     synchronized (scaling) {
                         if (closed) {
+                            quota.release(holder);
                             model.close();
                             return;
                         }
                         if (instances.isEmpty()) describe(model);
                         var next = new ArrayList<>(instances);
-                        next.add(newReplica(model));
+                        var replica = newReplica(model);
+                        holders.put(replica, holder);
+                        next.add(replica);
                         instances = List.copyOf(next);
                     }
                 }
+                quotaWait = Optional.empty();
             } catch (ModelLoadException | RuntimeException e) {
                 System.getLogger(Revision.class.getName()).log(System.Logger.Level.WARNING,
                         "scaling up model " + namespace + "/" + modelName + " failed: " + e.getMessage());
@@ -292,7 +363,7 @@ public final class Revision implements AutoCloseable {
             removed = current.subList(desired, current.size());
             instances = List.copyOf(current.subList(0, desired));
         }
-        removed.forEach(ModelReplica::retire);
+        removed.forEach(this::retire);
     }
 
     @Override
@@ -304,7 +375,7 @@ public final class Revision implements AutoCloseable {
             instances = List.of();
         }
         if (batcher != null) batcher.close();
-        removed.forEach(ModelReplica::retire);
+        removed.forEach(this::retire);
         metrics.remove();
         for (var companion : companions) {
             companions.remove(companion);
