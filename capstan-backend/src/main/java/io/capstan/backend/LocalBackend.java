@@ -137,8 +137,9 @@ public final class LocalBackend implements Backend {
         this.table = new WorkloadTable(options);
         List<Integer> gpus = options.gpuDetector().detect();
         this.admission = new Admission(table, new ResourcePool(options.cpus(), options.memoryBytes(), gpus));
-        this.launcher = new SessionLauncher(gpus, options.maxLogBytes() / 2, Optional.of(options.stateDir().resolve(SUPERVISOR_LOG)));
-        this.watcher = new Watcher(table, admission, this::startAll);
+        var containers = ContainerRunner.fromEnvironment(System.getenv(), !gpus.isEmpty(), options.clock());
+        this.launcher = new SessionLauncher(gpus, options.maxLogBytes() / 2, Optional.of(options.stateDir().resolve(SUPERVISOR_LOG)), containers);
+        this.watcher = new Watcher(table, admission, this::startAll, containers);
         this.starter = new WorkloadStarter(table, admission, launcher, watcher);
         try {
             Files.createDirectories(options.stateDir());

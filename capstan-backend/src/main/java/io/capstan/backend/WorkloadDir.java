@@ -41,6 +41,8 @@ record WorkloadDir(Path root) {
     Path logIndex() { return root.resolve("log.idx"); }
     Path wrapperLog() { return root.resolve("wrapper.log"); }
     Path defaultWorkDir() { return root.resolve("work"); }
+    /** Holds the container's name while the workload runs in one (written before the start). */
+    Path containerFile() { return root.resolve("container"); }
 
     void writeSpec(WorkloadSpec spec) {
         ObjectNode n = Json.json().createObjectNode();
@@ -56,6 +58,16 @@ record WorkloadDir(Path root) {
         spec.timeout().ifPresent(t -> n.put("timeout", t.toString()));
         n.put("priority", spec.priority());
         spec.image().ifPresent(i -> n.put("image", i));
+        var c = spec.container();
+        if (!c.equals(ContainerOptions.DEFAULT)) {
+            var cn = n.putObject("container");
+            cn.put("execution", c.execution().name());
+            c.pullPolicy().ifPresent(p -> cn.put("pullPolicy", p.name()));
+            var mounts = cn.putArray("mounts");
+            for (var m : c.mounts()) {
+                mounts.addObject().put("hostPath", m.hostPath().toString()).put("containerPath", m.containerPath()).put("readOnly", m.readOnly());
+            }
+        }
         writeAtomically(specFile(), n);
     }
 
@@ -70,7 +82,17 @@ record WorkloadDir(Path root) {
                 new ResourceRequest(n.path("cpus").asDouble(), n.path("memoryBytes").asLong(), n.path("gpuCount").asInt()),
                 text(n, "timeout").map(Duration::parse),
                 n.path("priority").asInt(),
-                text(n, "image"));
+                text(n, "image"),
+                readContainer(n.path("container")));
+    }
+
+    private static ContainerOptions readContainer(JsonNode c) {
+        if (c.isMissingNode()) return ContainerOptions.DEFAULT;
+        var mounts = new ArrayList<ContainerOptions.Mount>();
+        c.path("mounts").forEach(m -> mounts.add(new ContainerOptions.Mount(Path.of(m.path("hostPath").asText()),
+                m.path("containerPath").asText(), m.path("readOnly").asBoolean())));
+        return new ContainerOptions(ContainerOptions.Execution.valueOf(c.path("execution").asText("AUTO")),
+                text(c, "pullPolicy").map(ContainerOptions.PullPolicy::valueOf), mounts);
     }
 
     void writeState(WorkloadRecord t) {
