@@ -16,8 +16,10 @@ import java.util.Optional;
  * @param pullPolicy Kubernetes {@code imagePullPolicy}; empty means Kubernetes' default ({@code Always} for
  *                   {@code :latest} or no tag, else {@code IfNotPresent})
  * @param mounts     host folders the container sees, for example the run's artifacts and PVC folders
+ * @param workingDir the container's own working directory (a folder of the image, as a Pod's {@code workingDir});
+ *                   empty means the workload's host working directory, mounted at its own path
  */
-public record ContainerOptions(Execution execution, Optional<PullPolicy> pullPolicy, List<Mount> mounts) {
+public record ContainerOptions(Execution execution, Optional<PullPolicy> pullPolicy, List<Mount> mounts, Optional<String> workingDir) {
     /** The annotation a resource uses to force where its workloads run. */
     public static final String EXECUTION_ANNOTATION = "capstan.io/execution";
     public static final ContainerOptions DEFAULT = new ContainerOptions(Execution.AUTO, Optional.empty(), List.of());
@@ -26,12 +28,24 @@ public record ContainerOptions(Execution execution, Optional<PullPolicy> pullPol
         Objects.requireNonNull(execution, "execution");
         Objects.requireNonNull(pullPolicy, "pullPolicy");
         mounts = List.copyOf(mounts);
+        Objects.requireNonNull(workingDir, "workingDir");
+        if (workingDir.isPresent() && !workingDir.get().startsWith("/")) {
+            throw InvalidSpecException.of("workingDir", "a container's workingDir '" + io.capstan.core.Names.printable(workingDir.get()) + "' must be absolute");
+        }
+    }
+
+    public ContainerOptions(Execution execution, Optional<PullPolicy> pullPolicy, List<Mount> mounts) {
+        this(execution, pullPolicy, mounts, Optional.empty());
+    }
+
+    public ContainerOptions withWorkingDir(Optional<String> dir) {
+        return new ContainerOptions(execution, pullPolicy, mounts, dir);
     }
 
     public ContainerOptions withMounts(List<Mount> more) {
         var all = new java.util.ArrayList<>(mounts);
         all.addAll(more);
-        return new ContainerOptions(execution, pullPolicy, all);
+        return new ContainerOptions(execution, pullPolicy, all, workingDir);
     }
 
     /** Where a workload with an image runs. */

@@ -109,9 +109,17 @@ final class ContainerRunner {
         if (failedAt != null && clock.instant().isBefore(failedAt.plus(PULL_RETRY))) {
             return present ? Optional.empty() : Optional.of("image %s is not in %s's store and could not be pulled a moment ago".formatted(image, e.name()));
         }
-        var failure = e.pull(image, dir.stderr(), PULL_TIMEOUT);
+        // A probe: its progress goes to the workload's log only when the image came, so a workload that runs on the
+        // host instead does not log an engine's errors as its own; the status says why.
+        var pullLog = dir.root().resolve("pull.log");
+        var failure = e.pull(image, pullLog, PULL_TIMEOUT);
         if (failure.isEmpty()) {
             unpullable.remove(image);
+            try {
+                Files.writeString(dir.stderr(), Files.readString(pullLog), java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND);
+            } catch (IOException ex) {
+                // the log of a pull that worked is only informative
+            }
             return Optional.empty();
         }
         unpullable.put(image, clock.instant());
@@ -134,7 +142,8 @@ final class ContainerRunner {
                     case NEVER -> "never";
                 }));
         var wd = workDir.toAbsolutePath().normalize().toString();
-        a.addAll(List.of("-v", wd + ":" + wd, "-w", wd));
+        if (spec.container().workingDir().isPresent()) a.addAll(List.of("-w", spec.container().workingDir().get()));
+        else a.addAll(List.of("-v", wd + ":" + wd, "-w", wd));
         for (var m : spec.container().mounts()) {
             a.addAll(List.of("-v", m.hostPath().toAbsolutePath().normalize() + ":" + m.containerPath() + (m.readOnly() ? ":ro" : "")));
         }

@@ -223,8 +223,13 @@ final class SessionLauncher {
      */
     Started start(WorkloadSpec spec, WorkloadDir dir, List<Integer> gpus) {
         Path workDir = spec.workingDir().orElse(dir.defaultWorkDir()).toAbsolutePath();
-        prepareWorkDir(spec, workDir);
         var plan = containers.plan(spec, dir, workDir, environment(spec, gpus), gpus);
+        if (plan.container().isPresent() && spec.container().workingDir().isPresent()) {
+            // The container works in a folder of its image; the engine's client needs only some folder of ours.
+            workDir = dir.root().toAbsolutePath();
+        } else {
+            prepareWorkDir(spec, workDir);
+        }
         try {
             // Written before the start, so a cancel or a restart always knows which container to stop.
             if (plan.container().isPresent()) Files.writeString(dir.containerFile(), plan.container().get() + "\n");

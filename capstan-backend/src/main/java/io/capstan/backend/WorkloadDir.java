@@ -63,6 +63,7 @@ record WorkloadDir(Path root) {
             var cn = n.putObject("container");
             cn.put("execution", c.execution().name());
             c.pullPolicy().ifPresent(p -> cn.put("pullPolicy", p.name()));
+            c.workingDir().ifPresent(w -> cn.put("workingDir", w));
             var mounts = cn.putArray("mounts");
             for (var m : c.mounts()) {
                 mounts.addObject().put("hostPath", m.hostPath().toString()).put("containerPath", m.containerPath()).put("readOnly", m.readOnly());
@@ -92,7 +93,7 @@ record WorkloadDir(Path root) {
         c.path("mounts").forEach(m -> mounts.add(new ContainerOptions.Mount(Path.of(m.path("hostPath").asText()),
                 m.path("containerPath").asText(), m.path("readOnly").asBoolean())));
         return new ContainerOptions(ContainerOptions.Execution.valueOf(c.path("execution").asText("AUTO")),
-                text(c, "pullPolicy").map(ContainerOptions.PullPolicy::valueOf), mounts);
+                text(c, "pullPolicy").map(ContainerOptions.PullPolicy::valueOf), mounts, text(c, "workingDir"));
     }
 
     void writeState(WorkloadRecord t) {

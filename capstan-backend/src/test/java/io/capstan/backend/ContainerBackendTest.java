@@ -187,14 +187,26 @@ class ContainerBackendTest {
     }
 
     @Test
-    void autoShowsThePullsProgressAndFailureInTheLogThenRunsOnTheHost() throws Exception {
+    void autoTriesAPullAndRunsOnTheHostNamingThePullsFailureInTheStatusNotTheLog() throws Exception {
         var b = backend();
         var spec = new WorkloadSpec("c-pull", List.of("sh", "-c", "echo on-host"), Map.of(), Optional.of(Files.createDirectories(tmp.resolve("w"))),
                 ResourceRequest.NONE, Optional.empty(), 0, Optional.of("capstan-test.invalid/nothing:1"));
         var started = b.launch(spec);
-        assertThat(started.message()).contains("on the host: image capstan-test.invalid/nothing:1 is not in podman's store and could not be pulled");
+        assertThat(started.message()).contains("on the host: image capstan-test.invalid/nothing:1 is not in podman's store and could not be pulled: ");
         assertThat(awaitTerminal(b, "c-pull").phase()).isEqualTo(WorkloadPhase.SUCCEEDED);
-        assertThat(String.join("\n", texts(b, "c-pull"))).contains("Trying to pull capstan-test.invalid/nothing:1");
+        assertThat(texts(b, "c-pull")).containsExactly("on-host");
+        assertThat(Files.readString(tmp.resolve("workloads/c-pull/pull.log"))).contains("Trying to pull capstan-test.invalid/nothing:1");
+    }
+
+    @Test
+    void aContainerWorkingDirIsAFolderOfTheImage() throws Exception {
+        var b = backend();
+        var spec = inContainer("c-wd", tmp.resolve("no-such-host-folder"), "/bin/sh", "-c", "pwd; ls");
+        spec = spec.withContainer(spec.container().withWorkingDir(Optional.of("/opt/capstan")));
+        b.launch(spec);
+        var state = awaitTerminal(b, "c-wd");
+        assertThat(state.phase()).as(state.message()).isEqualTo(WorkloadPhase.SUCCEEDED);
+        assertThat(texts(b, "c-wd")).containsSubsequence("/opt/capstan", "hello.sh", "wait.sh");
     }
 
     @Test
