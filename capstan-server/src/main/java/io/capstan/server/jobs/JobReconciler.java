@@ -3,6 +3,7 @@ package io.capstan.server.jobs;
 import com.fasterxml.jackson.databind.node.IntNode;
 import com.fasterxml.jackson.databind.node.TextNode;
 import io.capstan.backend.Backend;
+import io.capstan.backend.ContainerOptions;
 import io.capstan.backend.WorkloadPhase;
 import io.capstan.backend.WorkloadSpec;
 import io.capstan.backend.WorkloadState;
@@ -15,6 +16,7 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 import java.util.Optional;
 
 /**
@@ -141,7 +143,12 @@ public final class JobReconciler implements Reconciler {
         env.put("CAPSTAN_JOB_NAMESPACE", job.metadata().namespace());
         env.put("CAPSTAN_JOB_UID", job.metadata().uid());
         var workingDir = spec.workingDir().map(Path::of).orElseGet(() -> defaultWorkingDir(job));
-        return new WorkloadSpec(workloadId, spec.command(), env, Optional.of(workingDir), spec.resources(), spec.timeout(), spec.priority(), Optional.empty());
+        // With an image: the job's folder at its own path, and a batch/v1 container's workingDir as a folder of the image.
+        var execution = ContainerOptions.Execution.parse(job.metadata().annotations().get(ContainerOptions.EXECUTION_ANNOTATION),
+                "metadata.annotations[" + ContainerOptions.EXECUTION_ANNOTATION + "]");
+        var container = new ContainerOptions(execution, spec.pullPolicy(), List.of(), spec.imageWorkingDir());
+        return new WorkloadSpec(workloadId, spec.command(), env, Optional.of(workingDir), spec.resources(), spec.timeout(), spec.priority(),
+                spec.image(), container);
     }
 
     private Path defaultWorkingDir(Resource job) {
