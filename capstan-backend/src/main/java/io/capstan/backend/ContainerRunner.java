@@ -30,7 +30,7 @@ import java.util.stream.Collectors;
  * or can be pulled, else on the host with a note naming why; {@code container} fails the workload instead.
  */
 final class ContainerRunner {
-    /** How long an image that could not be pulled keeps auto-mode workloads on the host before a pull is tried again. */
+    /** How long an image that could not be had decides auto mode before the engine is asked again. */
     private static final Duration PULL_RETRY = Duration.ofMinutes(5);
     private static final Duration PULL_TIMEOUT = Duration.ofMinutes(30);
 
@@ -42,7 +42,8 @@ final class ContainerRunner {
     private final Optional<ContainerEngine> engine;
     private final boolean machineHasGpus;
     private final Clock clock;
-    private final Map<String, Instant> unpullable = new ConcurrentHashMap<>();
+    /** Images found missing (or present but not pullable), when, and what auto mode then does. */
+    private final Map<String, Unavailable> unavailable = new ConcurrentHashMap<>();
 
     ContainerRunner(Execution serverDefault, Optional<ContainerEngine> engine, boolean machineHasGpus, Clock clock) {
         this.serverDefault = serverDefault;
@@ -98,23 +99,26 @@ final class ContainerRunner {
         return new Plan(p.argv(), p.env(), p.container(), note);
     }
 
-    /** Why auto mode keeps {@code image} off the engine, pulling it first when the policy asks; empty when it runs there. */
+    /**
+     * Why auto mode keeps {@code image} off the engine, pulling it first when the policy asks; empty when it runs
+     * there. An image that could not be had is remembered for {@link #PULL_RETRY}, so that a pipeline of many steps
+     * asks the engine once, not per step.
+     */
     private Optional<String> autoRefusal(ContainerEngine e, String image, PullPolicy policy, WorkloadDir dir) {
+        var failedAt = unavailable.get(image);
+        if (failedAt != null && clock.instant().isBefore(failedAt.when().plus(PULL_RETRY))) return failedAt.why();
         boolean present = e.imageExists(image);
         if (policy == PullPolicy.NEVER) {
-            return present ? Optional.empty() : Optional.of("image %s is not in %s's store and imagePullPolicy is Never".formatted(image, e.name()));
+            if (present) return Optional.empty();
+            return remember(image, Optional.of("image %s is not in %s's store and imagePullPolicy is Never".formatted(image, e.name())));
         }
         if (present && policy == PullPolicy.IF_NOT_PRESENT) return Optional.empty();
-        var failedAt = unpullable.get(image);
-        if (failedAt != null && clock.instant().isBefore(failedAt.plus(PULL_RETRY))) {
-            return present ? Optional.empty() : Optional.of("image %s is not in %s's store and could not be pulled a moment ago".formatted(image, e.name()));
-        }
         // A probe: its progress goes to the workload's log only when the image came, so a workload that runs on the
         // host instead does not log an engine's errors as its own; the status says why.
         var pullLog = dir.root().resolve("pull.log");
         var failure = e.pull(image, pullLog, PULL_TIMEOUT);
         if (failure.isEmpty()) {
-            unpullable.remove(image);
+            unavailable.remove(image);
             try {
                 Files.writeString(dir.stderr(), Files.readString(pullLog), java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND);
             } catch (IOException ex) {
@@ -122,9 +126,17 @@ final class ContainerRunner {
             }
             return Optional.empty();
         }
-        unpullable.put(image, clock.instant());
         // Pulled with Always but unreachable: the copy in the store still runs, as the image the user asked for.
-        return present ? Optional.empty() : Optional.of("image %s is not in %s's store and could not be pulled: %s".formatted(image, e.name(), failure.get()));
+        return remember(image, present ? Optional.empty()
+                : Optional.of("image %s is not in %s's store and could not be pulled: %s".formatted(image, e.name(), failure.get())));
+    }
+
+    private Optional<String> remember(String image, Optional<String> why) {
+        unavailable.put(image, new Unavailable(clock.instant(), why));
+        return why;
+    }
+
+    private record Unavailable(Instant when, Optional<String> why) {
     }
 
     static String containerName(String workloadId) {
