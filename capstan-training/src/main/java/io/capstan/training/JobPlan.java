@@ -69,10 +69,21 @@ record JobPlan(Framework framework, List<ReplicaGroup> groups, int procsPerNode,
         }
     }
 
-    /** The parts of a Kubernetes container that a local process honours. */
+    /**
+     * The parts of a Kubernetes container that a local process honours; {@code mounts} (hostPath volumes) and
+     * {@code pullPolicy} matter when it runs in a container.
+     */
     record Container(Optional<String> image, List<String> command, List<String> args, Map<String, String> env,
-                     ResourceRequest resources, Optional<String> workingDir) {
+                     ResourceRequest resources, Optional<String> workingDir, List<io.capstan.backend.ContainerOptions.Mount> mounts,
+                     Optional<io.capstan.backend.ContainerOptions.PullPolicy> pullPolicy) {
+        Container(Optional<String> image, List<String> command, List<String> args, Map<String, String> env,
+                  ResourceRequest resources, Optional<String> workingDir) {
+            this(image, command, args, env, resources, workingDir, List.of(), Optional.empty());
+        }
+
         Container {
+            mounts = List.copyOf(mounts);
+            Objects.requireNonNull(pullPolicy, "pullPolicy");
             Objects.requireNonNull(image, "image");
             command = List.copyOf(command);
             args = List.copyOf(args);
