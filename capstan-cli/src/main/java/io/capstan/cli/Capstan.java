@@ -38,6 +38,7 @@ import java.util.function.BooleanSupplier;
                 RunsCommand.class,
                 PipelinesCommand.class,
                 ExperimentsCommand.class,
+                ImagesCommand.class,
                 VersionCommand.class,
                 CommandLine.HelpCommand.class,
         },
