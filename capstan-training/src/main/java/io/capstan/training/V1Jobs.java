@@ -178,7 +178,7 @@ final class V1Jobs {
         if (containers.size() > 1) warnings.add(cpath + ": only container '" + containers.get(chosen).path("name").asText() + "' runs locally; sidecars are ignored");
         var c = container(containers.get(chosen), cpath + "[" + chosen + "]", problems, warnings, commandRequired);
         if (c == null) return null;
-        var mounts = volumeMounts(containers.get(chosen).get("volumeMounts"), cpath + "[" + chosen + "].volumeMounts", hostPaths, problems);
+        var mounts = volumeMounts(containers.get(chosen).get("volumeMounts"), cpath + "[" + chosen + "].volumeMounts", hostPaths, problems, warnings);
         Optional<io.capstan.backend.ContainerOptions.PullPolicy> pullPolicy = Optional.empty();
         try {
             pullPolicy = io.capstan.backend.ContainerOptions.PullPolicy.parse(containers.get(chosen).path("imagePullPolicy").asText(""),
@@ -216,7 +216,7 @@ final class V1Jobs {
     }
 
     private static List<io.capstan.backend.ContainerOptions.Mount> volumeMounts(JsonNode mounts, String path, java.util.Map<String, String> hostPaths,
-                                                                               Problems problems) {
+                                                                               Problems problems, List<String> warnings) {
         var out = new java.util.ArrayList<io.capstan.backend.ContainerOptions.Mount>();
         if (!SpecFields.present(mounts)) return out;
         if (!mounts.isArray()) {
@@ -228,7 +228,8 @@ final class V1Jobs {
             var name = m.path("name").asText("");
             var mountPath = m.path("mountPath").asText("");
             if (!hostPaths.containsKey(name)) {
-                problems.add(path + "[" + i + "].name", "no volume named '" + io.capstan.core.Names.printable(name) + "' in the pod's volumes");
+                // A runtime's template may mount a volume that the JobSet or a patch declares elsewhere.
+                warnings.add(path + "[" + i + "]: no volume named '" + io.capstan.core.Names.printable(name) + "' in the pod's volumes; ignored");
             } else if (!mountPath.startsWith("/")) {
                 problems.add(path + "[" + i + "].mountPath", "required: an absolute path in the container");
             } else if (hostPaths.get(name) != null) {
