@@ -89,7 +89,9 @@ final class ContainerRunner {
             if (why.isPresent()) return withNote(host, "on the host: " + why.get());
         }
         var name = containerName(spec.id());
-        var argv = e.command(runArgs(e.kind(), spec, name, workDir, policy, gpus));
+        // Auto mode has already pulled, or chosen the local copy of an image it could not pull: the run must not pull.
+        var runPolicy = mode == Execution.AUTO ? PullPolicy.NEVER : policy;
+        var argv = e.command(runArgs(e.kind(), spec, name, workDir, runPolicy, gpus));
         var clientEnv = new LinkedHashMap<>(env);
         clientEnv.put("CAPSTAN_WORKLOAD_ID", spec.id());
         return new Plan(argv, clientEnv, Optional.of(name), "in %s container %s (image %s)".formatted(e.name(), name, image));

@@ -210,6 +210,24 @@ class ContainerBackendTest {
     }
 
     @Test
+    void autoRunsTheLocalCopyOfAnImageWhosePolicyIsAlwaysWhenTheRegistryIsUnreachable() throws Exception {
+        // Untagged means :latest, so Kubernetes' default policy is Always; no registry answers at localhost.
+        var untagged = "localhost/capstan-test-always-" + ProcessHandle.current().pid();
+        assertThat(TestImages.run(List.of("tag", image, untagged)).code()).isZero();
+        try {
+            var b = backend();
+            var spec = new WorkloadSpec("c-always", List.of("/opt/capstan/hello.sh"), Map.of(), Optional.of(Files.createDirectories(tmp.resolve("w"))),
+                    ResourceRequest.NONE, Optional.empty(), 0, Optional.of(untagged));
+            assertThat(b.launch(spec).message()).contains("in podman container capstan-c-always");
+            var state = awaitTerminal(b, "c-always");
+            assertThat(state.phase()).as(String.join("\n", texts(b, "c-always"))).isEqualTo(WorkloadPhase.SUCCEEDED);
+            assertThat(texts(b, "c-always").getFirst()).startsWith("inside image");
+        } finally {
+            TestImages.run(List.of("untag", untagged, untagged + ":latest"));
+        }
+    }
+
+    @Test
     void containerModeWithAMissingImageFailsSayingSo() throws Exception {
         var b = backend();
         b.launch(inContainer("c-missing", Files.createDirectories(tmp.resolve("w")), "/bin/true").withImage(Optional.of("localhost/capstan-test-absent:1")));
