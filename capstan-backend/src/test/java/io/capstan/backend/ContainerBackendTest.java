@@ -187,6 +187,19 @@ class ContainerBackendTest {
     }
 
     @Test
+    void aFailureOnTheHostSaysTheImageCouldNotBeHad() throws Exception {
+        var b = backend();
+        var spec = new WorkloadSpec("c-auto-fail", List.of("sh", "-c", "exit 2"), Map.of(), Optional.of(Files.createDirectories(tmp.resolve("w"))),
+                ResourceRequest.NONE, Optional.empty(), 0, Optional.of("localhost/capstan-test-absent:1"))
+                .withContainer(new ContainerOptions(Execution.AUTO, Optional.of(PullPolicy.NEVER), List.of()));
+        b.launch(spec);
+        var state = awaitTerminal(b, "c-auto-fail");
+        assertThat(state.phase()).isEqualTo(WorkloadPhase.FAILED);
+        assertThat(state.message()).isEqualTo("exited with code 2 (it ran on the host: image localhost/capstan-test-absent:1 is not in podman's store"
+                + " and imagePullPolicy is Never)");
+    }
+
+    @Test
     void autoTriesAPullAndRunsOnTheHostNamingThePullsFailureInTheStatusNotTheLog() throws Exception {
         var b = backend();
         var spec = new WorkloadSpec("c-pull", List.of("sh", "-c", "echo on-host"), Map.of(), Optional.of(Files.createDirectories(tmp.resolve("w"))),
