@@ -163,9 +163,10 @@ public final class LocalBackend implements Backend {
         this.table = new WorkloadTable(options);
         List<Integer> gpus = options.gpuDetector().detect();
         this.admission = new Admission(table, new ResourcePool(options.cpus(), options.memoryBytes(), gpus), options.quotas());
+        var containers = ContainerRunner.fromEnvironment(options.hostEnvironment(), !gpus.isEmpty(), options.clock());
         this.launcher = new SessionLauncher(gpus, options.maxLogBytes() / 2, Optional.of(options.stateDir().resolve(SUPERVISOR_LOG)),
-                WorkloadEnvironment.inherited(options.hostEnvironment()));
-        this.watcher = new Watcher(table, admission, this::startAll);
+                WorkloadEnvironment.inherited(options.hostEnvironment()), containers);
+        this.watcher = new Watcher(table, admission, this::startAll, containers);
         this.starter = new WorkloadStarter(table, admission, launcher, watcher);
         try {
             Files.createDirectories(options.stateDir());

@@ -125,7 +125,14 @@ final class SessionLauncher {
     static final boolean SUPERVISOR_ENABLED = !"false".equalsIgnoreCase(System.getProperty("capstan.backend.supervisor", "true"));
 
     /** A started workload: its identity, and the supervisor's record of it when it was started through one. */
-    record Started(WorkloadRecord.Launch launch, Optional<LaunchSupervisor.Child> child) {
+    record Started(WorkloadRecord.Launch launch, Optional<LaunchSupervisor.Child> child, String note) {
+        Started(WorkloadRecord.Launch launch, Optional<LaunchSupervisor.Child> child) {
+            this(launch, child, "");
+        }
+
+        Started withNote(String newNote) {
+            return new Started(launch, child, newNote);
+        }
     }
 
     private final Path setsid;
@@ -137,6 +144,7 @@ final class SessionLauncher {
     private final Optional<Path> supervisorLog;
     /** The part of the server's environment every workload starts from; see {@link WorkloadEnvironment}. */
     private final Map<String, String> inherited;
+    private final ContainerRunner containers;
     /** Where each program name was last found, by PATH and name; see {@link #resolve}. */
     private final Map<String, Path> resolved = new ConcurrentHashMap<>();
     private final ReentrantLock supervisorLock = new ReentrantLock();
@@ -152,7 +160,15 @@ final class SessionLauncher {
      * workload's environment starts from {@code inherited}.
      */
     SessionLauncher(List<Integer> machineGpus, long maxBytesPerStream, Optional<Path> supervisorLog, Map<String, String> inherited) {
+        this(machineGpus, maxBytesPerStream, supervisorLog, inherited,
+                new ContainerRunner(ContainerOptions.Execution.HOST, Optional.empty(), false, java.time.Clock.systemUTC()));
+    }
+
+    /** As above, with workloads that name an image run where {@code containers} decides. */
+    SessionLauncher(List<Integer> machineGpus, long maxBytesPerStream, Optional<Path> supervisorLog, Map<String, String> inherited,
+                    ContainerRunner containers) {
         this.inherited = Map.copyOf(inherited);
+        this.containers = containers;
         this.toolPath = System.getenv().getOrDefault("PATH", "/usr/local/bin:/usr/bin:/bin");
         this.setsid = findOnPath("setsid", toolPath, Path.of("/")).orElseThrow(() -> new IllegalStateException(
                 "LocalBackend needs the setsid program (util-linux) on PATH=" + toolPath + "; install util-linux"));
@@ -215,6 +231,24 @@ final class SessionLauncher {
      */
     Started start(WorkloadSpec spec, WorkloadDir dir, List<Integer> gpus) {
         Path workDir = spec.workingDir().orElse(dir.defaultWorkDir()).toAbsolutePath();
+        var plan = containers.plan(spec, dir, workDir, environment(spec, gpus), gpus);
+        if (plan.container().isPresent() && spec.container().workingDir().isPresent()) {
+            // The container works in a folder of its image; the engine's client needs only some folder of ours.
+            workDir = dir.root().toAbsolutePath();
+        } else {
+            prepareWorkDir(spec, workDir);
+        }
+        try {
+            // Written before the start, so a cancel or a restart always knows which container to stop.
+            if (plan.container().isPresent()) Files.writeString(dir.containerFile(), plan.container().get() + "\n");
+            else Files.deleteIfExists(dir.containerFile());
+        } catch (IOException e) {
+            throw new PermanentFailureException("workload '%s': cannot record its container in %s: %s".formatted(spec.id(), dir.root(), e), e);
+        }
+        return start(spec.id(), dir, workDir, plan.argv(), plan.env()).withNote(plan.note());
+    }
+
+    private static void prepareWorkDir(WorkloadSpec spec, Path workDir) {
         try {
             if (spec.workingDir().isEmpty()) Files.createDirectories(workDir);
         } catch (IOException e) {
@@ -224,37 +258,39 @@ final class SessionLauncher {
             throw new PermanentFailureException("workload '%s': working directory %s does not exist; create it or leave workingDir empty"
                     .formatted(spec.id(), workDir));
         }
-        Map<String, String> env = environment(spec, gpus);
-        String program = spec.command().getFirst();
+    }
+
+    private Started start(String id, WorkloadDir dir, Path workDir, List<String> command, Map<String, String> env) {
+        String program = command.getFirst();
         String path = env.getOrDefault("PATH", "");
         if (resolve(program, path, workDir).isEmpty()) {
             throw new PermanentFailureException(program.contains("/")
                     ? "workload '%s': program '%s' does not exist or is not executable (relative to %s); fix the command"
-                            .formatted(spec.id(), Names.printable(program), workDir)
+                            .formatted(id, Names.printable(program), workDir)
                     : "workload '%s': program '%s' was not found on PATH=%s; install it or give its absolute path"
-                            .formatted(spec.id(), Names.printable(program), path));
+                            .formatted(id, Names.printable(program), path));
         }
         for (int attempt = 0; attempt < 2; attempt++) {
             var sup = supervisor();
             if (sup.isEmpty()) break;
             try {
-                var child = sup.get().launch(dir, maxBytesPerStream, env, workDir, spec.command());
+                var child = sup.get().launch(dir, maxBytesPerStream, env, workDir, command);
                 return new Started(child.started.join(), Optional.of(child));
             } catch (LaunchSupervisor.Lost e) {
                 // The request never reached it: safe to try a fresh supervisor, then the wrapper.
-                log.atWarn().addKeyValue("workload", spec.id()).addKeyValue("error", e.getMessage()).log("the launch supervisor is gone");
+                log.atWarn().addKeyValue("workload", id).addKeyValue("error", e.getMessage()).log("the launch supervisor is gone");
             } catch (LaunchSupervisor.MaybeStarted e) {
                 throw new PermanentFailureException(("workload '%s': the launch supervisor failed while starting it (%s); it may have "
-                        + "started without being observed, see %s").formatted(spec.id(), e.getMessage(), supervisorLog.get()), e);
+                        + "started without being observed, see %s").formatted(id, e.getMessage(), supervisorLog.get()), e);
             } catch (IOException e) {
-                throw new PermanentFailureException("workload '%s': cannot start: %s".formatted(spec.id(), e.getMessage()), e);
+                throw new PermanentFailureException("workload '%s': cannot start: %s".formatted(id, e.getMessage()), e);
             }
         }
         var argv = new ArrayList<String>(perl.isPresent()
                 ? List.of(setsid.toString(), perl.get().toString(), "-e", PERL_WRAPPER)
                 : List.of(setsid.toString(), shell.toString(), "-c", WRAPPER, "capstan-wrapper"));
         argv.addAll(List.of(dir.root().toAbsolutePath().toString(), Long.toString(maxBytesPerStream), toolPath));
-        argv.addAll(spec.command());
+        argv.addAll(command);
         var pb = new ProcessBuilder(argv).directory(workDir.toFile())
                 // No pipes to the JVM: a dead server must neither block nor SIGPIPE the wrapper.
                 .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
@@ -267,7 +303,7 @@ final class SessionLauncher {
             // setsid execs in place when its caller is not a group leader, which a JVM's child never is.
             return new Started(new WorkloadRecord.Launch(p.pid(), p.info().startInstant()), Optional.empty());
         } catch (IOException e) {
-            throw new PermanentFailureException("workload '%s': cannot start %s: %s".formatted(spec.id(), setsid, e.getMessage()), e);
+            throw new PermanentFailureException("workload '%s': cannot start %s: %s".formatted(id, setsid, e.getMessage()), e);
         }
     }
 

@@ -31,9 +31,11 @@ final class Watcher {
     /** Starts what a freed slot let in; see {@link WorkloadStarter#startAll}. */
     private final Consumer<List<LocalWorkload>> startAdmitted;
     private final Map<String, Thread> watchers = new ConcurrentHashMap<>();
+    private final ContainerRunner containers;
 
-    Watcher(WorkloadTable table, Admission admission, Consumer<List<LocalWorkload>> startAdmitted) {
+    Watcher(WorkloadTable table, Admission admission, Consumer<List<LocalWorkload>> startAdmitted, ContainerRunner containers) {
         this.table = table;
+        this.containers = containers;
         this.admission = admission;
         this.startAdmitted = startAdmitted;
     }
@@ -262,6 +264,8 @@ final class Watcher {
         }
         // Only a wrapper we can still identify is signalled (with its group): after it is gone its pid, and so its
         // group id, may belong to someone else.
+        // A container is stopped through its engine: killing the client would leave the container running.
+        containers.stop(e.dir, table.options.killGrace());
         var root = ProcessTree.find(launch.pid(), launch.processStart());
         var c = e.child;
         if (root.isPresent()) {
@@ -278,6 +282,8 @@ final class Watcher {
 
     /** Seals the logs and records the outcome; a recorded stop request decides the phase. Idempotent. */
     void complete(LocalWorkload e, ExitStatus outcome) {
+        // A container whose engine client was killed keeps running, unobserved: found by its label and removed.
+        containers.removeLeftovers(e.id(), e.dir);
         e.logs.refresh(true);
         try {
             // An empty log needs no index: a missing one is rebuilt, identically, from the empty files.

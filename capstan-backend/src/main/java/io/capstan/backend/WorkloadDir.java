@@ -41,6 +41,8 @@ record WorkloadDir(Path root) {
     Path logIndex() { return root.resolve("log.idx"); }
     Path wrapperLog() { return root.resolve("wrapper.log"); }
     Path defaultWorkDir() { return root.resolve("work"); }
+    /** Holds the container's name while the workload runs in one (written before the start). */
+    Path containerFile() { return root.resolve("container"); }
 
     void writeSpec(WorkloadSpec spec) {
         ObjectNode n = Json.json().createObjectNode();
@@ -58,6 +60,17 @@ record WorkloadDir(Path root) {
         spec.image().ifPresent(i -> n.put("image", i));
         spec.namespace().ifPresent(ns -> n.put("namespace", ns));
         spec.gang().ifPresent(g -> n.putObject("gang").put("name", g.name()).put("size", g.size()));
+        var c = spec.container();
+        if (!c.equals(ContainerOptions.DEFAULT)) {
+            var cn = n.putObject("container");
+            cn.put("execution", c.execution().name());
+            c.pullPolicy().ifPresent(p -> cn.put("pullPolicy", p.name()));
+            c.workingDir().ifPresent(w -> cn.put("workingDir", w));
+            var mounts = cn.putArray("mounts");
+            for (var m : c.mounts()) {
+                mounts.addObject().put("hostPath", m.hostPath().toString()).put("containerPath", m.containerPath()).put("readOnly", m.readOnly());
+            }
+        }
         writeAtomically(specFile(), n);
     }
 
@@ -73,9 +86,19 @@ record WorkloadDir(Path root) {
                 text(n, "timeout").map(Duration::parse),
                 n.path("priority").asInt(),
                 text(n, "image"),
+                readContainer(n.path("container")),
                 text(n, "namespace"),
                 n.path("gang").isObject() ? Optional.of(new WorkloadSpec.Gang(n.path("gang").path("name").asText(), n.path("gang").path("size").asInt()))
                         : Optional.empty());
+    }
+
+    private static ContainerOptions readContainer(JsonNode c) {
+        if (c.isMissingNode()) return ContainerOptions.DEFAULT;
+        var mounts = new ArrayList<ContainerOptions.Mount>();
+        c.path("mounts").forEach(m -> mounts.add(new ContainerOptions.Mount(Path.of(m.path("hostPath").asText()),
+                m.path("containerPath").asText(), m.path("readOnly").asBoolean())));
+        return new ContainerOptions(ContainerOptions.Execution.valueOf(c.path("execution").asText("AUTO")),
+                text(c, "pullPolicy").map(ContainerOptions.PullPolicy::valueOf), mounts, text(c, "workingDir"));
     }
 
     void writeState(WorkloadRecord t) {

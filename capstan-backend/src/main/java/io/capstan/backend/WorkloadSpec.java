@@ -18,14 +18,16 @@ import java.util.regex.Pattern;
  * @param requests   CPU, memory and GPUs the workload needs to be admitted
  * @param timeout    wall-clock limit after which the workload is killed and fails; empty means none
  * @param priority   higher runs first when workloads queue for resources
- * @param image      the container image, recorded and used by the Kubernetes backend; empty locally
+ * @param image      the container image: the Kubernetes backend's Pod runs it, the local backend runs it through
+ *                   Podman or Docker when {@code container} and {@code CAPSTAN_EXECUTION} let it, else on the host
+ * @param container  local container settings: where to run, pull policy, extra mounts
  * @param namespace  the namespace whose quota the workload is charged to (as one pod plus its requests); empty
  *                   means none, so that no quota applies
  * @param gang       the gang the workload belongs to: its members are admitted together or not at all
  */
 public record WorkloadSpec(String id, List<String> command, Map<String, String> env, Optional<Path> workingDir,
                            ResourceRequest requests, Optional<Duration> timeout, int priority, Optional<String> image,
-                           Optional<String> namespace, Optional<Gang> gang) {
+                           ContainerOptions container, Optional<String> namespace, Optional<Gang> gang) {
     private static final Pattern ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,199}");
 
     public WorkloadSpec {
@@ -38,16 +40,39 @@ public record WorkloadSpec(String id, List<String> command, Map<String, String> 
         Objects.requireNonNull(image, "image");
         Objects.requireNonNull(namespace, "namespace");
         Objects.requireNonNull(gang, "gang");
+        Objects.requireNonNull(container, "container");
         if (command.isEmpty()) throw io.capstan.core.InvalidSpecException.of("command", "workload " + id + " has an empty command");
         if (!ID.matcher(id).matches()) {
             throw io.capstan.core.InvalidSpecException.of("id", "workload id '" + io.capstan.core.Names.printable(id) + "' must be 1-200 letters, digits, '.', '_' or '-'");
         }
     }
 
-    /** A workload charged to no namespace and in no gang. */
+    /** A workload on the default container settings, charged to no namespace and in no gang. */
     public WorkloadSpec(String id, List<String> command, Map<String, String> env, Optional<Path> workingDir,
                         ResourceRequest requests, Optional<Duration> timeout, int priority, Optional<String> image) {
-        this(id, command, env, workingDir, requests, timeout, priority, image, Optional.empty(), Optional.empty());
+        this(id, command, env, workingDir, requests, timeout, priority, image, ContainerOptions.DEFAULT, Optional.empty(), Optional.empty());
+    }
+
+    /** A workload with these container settings, charged to no namespace and in no gang. */
+    public WorkloadSpec(String id, List<String> command, Map<String, String> env, Optional<Path> workingDir,
+                        ResourceRequest requests, Optional<Duration> timeout, int priority, Optional<String> image,
+                        ContainerOptions container) {
+        this(id, command, env, workingDir, requests, timeout, priority, image, container, Optional.empty(), Optional.empty());
+    }
+
+    /** A workload on the default container settings, charged to {@code namespace} and in {@code gang}. */
+    public WorkloadSpec(String id, List<String> command, Map<String, String> env, Optional<Path> workingDir,
+                        ResourceRequest requests, Optional<Duration> timeout, int priority, Optional<String> image,
+                        Optional<String> namespace, Optional<Gang> gang) {
+        this(id, command, env, workingDir, requests, timeout, priority, image, ContainerOptions.DEFAULT, namespace, gang);
+    }
+
+    public WorkloadSpec withContainer(ContainerOptions options) {
+        return new WorkloadSpec(id, command, env, workingDir, requests, timeout, priority, image, options, namespace, gang);
+    }
+
+    public WorkloadSpec withImage(Optional<String> newImage) {
+        return new WorkloadSpec(id, command, env, workingDir, requests, timeout, priority, newImage, container, namespace, gang);
     }
 
     /**
@@ -67,11 +92,11 @@ public record WorkloadSpec(String id, List<String> command, Map<String, String> 
 
     /** This spec charged to {@code ns}'s quota. */
     public WorkloadSpec withNamespace(String ns) {
-        return new WorkloadSpec(id, command, env, workingDir, requests, timeout, priority, image, Optional.of(ns), gang);
+        return new WorkloadSpec(id, command, env, workingDir, requests, timeout, priority, image, container, Optional.of(ns), gang);
     }
 
     /** This spec as a member of gang {@code name} of {@code size} members. */
     public WorkloadSpec withGang(String name, int size) {
-        return new WorkloadSpec(id, command, env, workingDir, requests, timeout, priority, image, namespace, Optional.of(new Gang(name, size)));
+        return new WorkloadSpec(id, command, env, workingDir, requests, timeout, priority, image, container, namespace, Optional.of(new Gang(name, size)));
     }
 }

@@ -79,7 +79,7 @@ final class WorkloadStarter {
             e.child = started.child().orElse(null);
             var before = e.record;
             e.record = e.record.withLaunch(launch, new WorkloadState(e.id(), WorkloadPhase.RUNNING, Optional.empty(),
-                    "running as pid " + launch.pid(), Optional.of(table.clock.instant()), Optional.empty(), e.gpus));
+                    "running as pid " + launch.pid() + (started.note().isEmpty() ? "" : " " + started.note()), Optional.of(table.clock.instant()), Optional.empty(), e.gpus));
             try {
                 table.persist(e);
             } catch (UncheckedIOException ex) {

@@ -73,7 +73,13 @@ final class WorkloadTable {
 
     void finishLocked(LocalWorkload e, ExitStatus outcome) {
         var s = e.record.state();
-        e.record = e.record.withState(new WorkloadState(e.id(), outcome.phase(), outcome.exitCode(), outcome.message(),
+        var message = outcome.message();
+        // A failure of a workload that was meant for a container but ran on the host says why it ran there.
+        int host = s.message().indexOf(" on the host: ");
+        if (outcome.phase() == WorkloadPhase.FAILED && s.phase() == WorkloadPhase.RUNNING && host >= 0) {
+            message += " (it ran " + s.message().substring(host + 1) + ")";
+        }
+        e.record = e.record.withState(new WorkloadState(e.id(), outcome.phase(), outcome.exitCode(), message,
                 s.startedAt(), Optional.of(clock.instant()), s.gpus()));
         persist(e);
         // Only what went wrong at info: success is the common case, and is recorded in the folder and the owner's status.

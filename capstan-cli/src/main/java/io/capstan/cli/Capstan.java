@@ -41,6 +41,7 @@ import java.util.function.BooleanSupplier;
                 ExperimentsCommand.class,
                 TokensCommand.class,
                 AuditCommand.class,
+                ImagesCommand.class,
                 VersionCommand.class,
                 CommandLine.HelpCommand.class,
         },

@@ -12,9 +12,10 @@ import java.util.Objects;
  * @param kind      the kind, such as {@code Experiment}
  * @param plural    lower-case plural used in URLs, such as {@code experiments}
  * @param shortNames other names the CLI accepts
+ * @param foreignApiVersions apiVersions of other groups read as this kind, such as {@code batch/v1} for Capstan's Job
  */
 public record ResourceKind(String group, List<String> versions, String kind, String plural, List<String> shortNames,
-                           SpecValidator validator) {
+                           SpecValidator validator, List<String> foreignApiVersions) {
     public ResourceKind {
         Objects.requireNonNull(group, "group");
         Objects.requireNonNull(kind, "kind");
@@ -22,7 +23,12 @@ public record ResourceKind(String group, List<String> versions, String kind, Str
         Objects.requireNonNull(validator, "validator");
         versions = List.copyOf(versions);
         shortNames = List.copyOf(shortNames);
+        foreignApiVersions = List.copyOf(foreignApiVersions);
         if (versions.isEmpty()) throw new IllegalArgumentException("kind " + kind + " needs at least one version");
+    }
+
+    public ResourceKind(String group, List<String> versions, String kind, String plural, List<String> shortNames, SpecValidator validator) {
+        this(group, versions, kind, plural, shortNames, validator, List.of());
     }
 
     public static ResourceKind of(String group, String version, String kind, String plural, SpecValidator validator) {
@@ -35,7 +41,7 @@ public record ResourceKind(String group, List<String> versions, String kind, Str
     }
 
     public boolean accepts(String apiVersion) {
-        return versions.stream().anyMatch(v -> apiVersion.equals(group.isEmpty() ? v : group + "/" + v));
+        return versions.stream().anyMatch(v -> apiVersion.equals(group.isEmpty() ? v : group + "/" + v)) || foreignApiVersions.contains(apiVersion);
     }
 
     /**

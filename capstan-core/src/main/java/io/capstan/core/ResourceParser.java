@@ -20,6 +20,29 @@ public final class ResourceParser {
 
     private final ResourceKinds kinds;
 
+    /** Kubernetes kinds that samples ship beside their workloads, with what Capstan does instead, in one sentence. */
+    private static final Map<String, String> LOCALLY_REFUSED = refusals();
+
+    private static Map<String, String> refusals() {
+        var m = new LinkedHashMap<String, String>();
+        var serving = "Capstan serves models through an InferenceService and routes to it itself; apply the InferenceService alone";
+        m.put("Service", serving);
+        m.put("Ingress", serving);
+        m.put("VirtualService", serving);
+        m.put("Gateway", serving);
+        var workloads = "Capstan runs containers as a Job (batch/v1 or capstan.io/v1), a training job, a pipeline step or an "
+                + "InferenceService predictor; apply one of those instead";
+        for (var k : List.of("Deployment", "Pod", "ReplicaSet", "StatefulSet", "DaemonSet", "CronJob")) m.put(k, workloads);
+        var rbac = "Capstan authorises callers with its own tokens (capstan token), so Kubernetes RBAC and service accounts have nothing to grant";
+        for (var k : List.of("ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding", "ServiceAccount")) m.put(k, rbac);
+        var storage = "Capstan keeps artifacts and models in its artifact store and pipeline PVCs in folders it creates, so there is no storage to provision";
+        for (var k : List.of("StorageClass", "PersistentVolume", "PersistentVolumeClaim")) m.put(k, storage);
+        m.put("Kustomization", "a kustomization file is build instructions, not a resource; run kustomize build and apply the resources it prints");
+        m.put("Namespace", "namespaces exist as soon as a resource names one; apply the resources with their metadata.namespace");
+        m.put("HorizontalPodAutoscaler", "an InferenceService scales its own replicas (minReplicas, maxReplicas, scaleTarget)");
+        return Map.copyOf(m);
+    }
+
     public ResourceParser(ResourceKinds kinds) {
         this.kinds = Objects.requireNonNull(kinds, "kinds");
     }
@@ -81,7 +104,10 @@ public final class ResourceParser {
         ResourceKind kind = null;
         if (kindName != null) {
             kind = kinds.findByKind(kindName).orElse(null);
-            if (kind == null) {
+            var elsewhere = LOCALLY_REFUSED.get(kindName);
+            if (kind == null && elsewhere != null) {
+                problems.add("kind", "kind " + kindName + " is not applied locally: " + elsewhere);
+            } else if (kind == null) {
                 problems.add("kind", "unknown kind '" + Names.printable(kindName) + "'; supported kinds: "
                         + String.join(", ", kinds.all().stream().map(ResourceKind::kind).sorted().toList()));
             } else if (apiVersion != null && !kind.accepts(apiVersion)) {

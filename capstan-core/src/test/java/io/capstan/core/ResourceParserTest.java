@@ -90,8 +90,23 @@ class ResourceParserTest {
     @Test
     void refusesUnknownKindsNamingTheSupportedOnes() {
         assertThatExceptionOfType(InvalidSpecException.class)
+                .isThrownBy(() -> parser.parse("x", "apiVersion: v1\nkind: Lizard\nmetadata: {name: p}\n"))
+                .withMessageContaining("x:2: kind: unknown kind 'Lizard'; supported kinds: Experiment, Job");
+    }
+
+    @Test
+    void refusesKubernetesKindsSamplesShipWithOneSentenceOnWhatCapstanDoesInstead() {
+        assertThatExceptionOfType(InvalidSpecException.class)
                 .isThrownBy(() -> parser.parse("x", "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\n"))
-                .withMessageContaining("x:2: kind: unknown kind 'Pod'; supported kinds: Experiment, Job");
+                .withMessageContaining("x:2: kind: kind Pod is not applied locally: Capstan runs containers as a Job (batch/v1 or capstan.io/v1)");
+        for (var kind : List.of("Service", "Deployment", "ClusterRole", "StorageClass", "Kustomization")) {
+            assertThatExceptionOfType(InvalidSpecException.class)
+                    .isThrownBy(() -> parser.parse("x", "apiVersion: v1\nkind: " + kind + "\nmetadata: {name: p}\n"))
+                    .satisfies(e -> assertThat(e.errors()).singleElement().satisfies(err -> {
+                        assertThat(err.path()).isEqualTo("kind");
+                        assertThat(err.message()).startsWith("kind " + kind + " is not applied locally: ").doesNotContain("supported kinds");
+                    }));
+        }
     }
 
     @Test

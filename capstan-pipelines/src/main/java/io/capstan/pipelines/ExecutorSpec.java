@@ -8,7 +8,8 @@ import java.util.Objects;
 public sealed interface ExecutorSpec permits ExecutorSpec.Container, ExecutorSpec.Importer, ExecutorSpec.Resolver {
 
     /**
-     * {@code container}: a command with arguments. Locally the command runs on the host and the image is recorded.
+     * {@code container}: a command with arguments, run in its image where a container engine has it (see
+     * {@code io.capstan.backend.ContainerOptions}), else on the host.
      * Every string may hold KFP placeholders such as {@code {{$.inputs.parameters['x']}}}.
      */
     record Container(String image, List<String> command, List<String> args, List<EnvVar> env, Resources resources)

@@ -135,7 +135,9 @@ class ResourceApiTest {
             wrong type            | 'apiVersion: capstan.io/v1\\nkind: Job\\nmetadata: {name: a}\\nspec: {command: echo}\\n'             | spec.command
             missing command       | 'apiVersion: capstan.io/v1\\nkind: Job\\nmetadata: {name: a}\\nspec: {}\\n'                          | spec.command
             missing name          | 'apiVersion: capstan.io/v1\\nkind: Job\\nmetadata: {}\\nspec: {command: [x]}\\n'                     | metadata.name
-            unknown kind          | 'apiVersion: v1\\nkind: Pod\\nmetadata: {name: a}\\n'                                                | unknown kind
+            unknown kind          | 'apiVersion: v1\\nkind: Lizard\\nmetadata: {name: a}\\n'                                             | unknown kind
+            kubernetes kind       | 'apiVersion: apps/v1\\nkind: Deployment\\nmetadata: {name: a}\\n'                                      | kind Deployment is not applied locally: Capstan runs containers as a Job
+            batch job, no image   | 'apiVersion: batch/v1\\nkind: Job\\nmetadata: {name: a}\\nspec: {template: {spec: {containers: [{name: m, command: [x]}]}}}\\n' | spec.template.spec.containers[0].image
             bad dns name          | 'apiVersion: capstan.io/v1\\nkind: Job\\nmetadata: {name: UPPER_case}\\nspec: {command: [x]}\\n'     | DNS-1123
             hostile name          | 'apiVersion: capstan.io/v1\\nkind: Job\\nmetadata: {name: "../../etc/passwd"}\\nspec: {command: [x]}\\n' | DNS-1123
             control characters    | 'apiVersion: capstan.io/v1\\nkind: Job\\nmetadata: {name: "a\\u0007b"}\\nspec: {command: [x]}\\n'    | special characters are not allowed

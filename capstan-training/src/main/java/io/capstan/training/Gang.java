@@ -1,5 +1,6 @@
 package io.capstan.training;
 
+import io.capstan.backend.ContainerOptions;
 import io.capstan.backend.ResourceRequest;
 import io.capstan.backend.WorkloadSpec;
 import io.capstan.core.Resource;
@@ -72,7 +73,7 @@ record Gang(List<Member> members) {
                     var requests = perProcess(c.resources(), perNode);
                     var workingDir = c.workingDir().map(Path::of).orElse(dirs.work());
                     var spec = new WorkloadSpec(TrainingWorkloads.workloadId(uid, attempt, rank), c.commandLine(), env,
-                            Optional.of(workingDir), requests, Optional.empty(), 0, c.image());
+                            Optional.of(workingDir), requests, Optional.empty(), 0, c.image(), containerOptions(job, c, dirs));
                     members.add(new Member(group.type(), i * perNode + local, rank, false, spec));
                 }
             }
@@ -90,6 +91,21 @@ record Gang(List<Member> members) {
             members.add(new Member(TrainingWorkloads.TRACKER, 0, -1, true, spec));
         }
         return new Gang(members);
+    }
+
+    /**
+     * In a container, a rank sees the job's folders (work, model, init) at their own paths, its hostPath volumes, and
+     * a container workingDir as a folder of its image; it is on the host's network, so MASTER_ADDR (the loopback)
+     * reaches rank 0 as it does between processes.
+     */
+    private static ContainerOptions containerOptions(Resource job, JobPlan.Container c, Dirs dirs) {
+        var execution = ContainerOptions.Execution.parse(job.metadata().annotations().get(ContainerOptions.EXECUTION_ANNOTATION),
+                "metadata.annotations[" + ContainerOptions.EXECUTION_ANNOTATION + "]");
+        var mounts = new ArrayList<ContainerOptions.Mount>();
+        // The job's folder holds all three (work and model exist before a launch; init only when something was fetched).
+        mounts.add(ContainerOptions.Mount.samePath(dirs.work().getParent()));
+        mounts.addAll(c.mounts());
+        return new ContainerOptions(execution, c.pullPolicy(), mounts, c.workingDir().filter(w -> w.startsWith("/")));
     }
 
     /**

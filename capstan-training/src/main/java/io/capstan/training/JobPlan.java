@@ -78,17 +78,26 @@ record JobPlan(Framework framework, List<ReplicaGroup> groups, int procsPerNode,
     /**
      * The parts of a Kubernetes container that a local process honours. {@code configRefs} holds the container's
      * references to Secrets and ConfigMaps ({@code env} entries with {@code valueFrom}, and {@code envFrom}) as a
-     * container node; they are read when the job starts, so no secret value is kept in the plan.
+     * container node; they are read when the job starts, so no secret value is kept in the plan. {@code mounts}
+     * (hostPath volumes) and {@code pullPolicy} matter when it runs in a container.
      */
     record Container(Optional<String> image, List<String> command, List<String> args, Map<String, String> env,
-                     ResourceRequest resources, Optional<String> workingDir, com.fasterxml.jackson.databind.node.ObjectNode configRefs) {
+                     ResourceRequest resources, Optional<String> workingDir, com.fasterxml.jackson.databind.node.ObjectNode configRefs,
+                     List<io.capstan.backend.ContainerOptions.Mount> mounts, Optional<io.capstan.backend.ContainerOptions.PullPolicy> pullPolicy) {
         Container(Optional<String> image, List<String> command, List<String> args, Map<String, String> env,
                   ResourceRequest resources, Optional<String> workingDir) {
             this(image, command, args, env, resources, workingDir, com.fasterxml.jackson.databind.node.JsonNodeFactory.instance.objectNode());
         }
 
+        Container(Optional<String> image, List<String> command, List<String> args, Map<String, String> env,
+                  ResourceRequest resources, Optional<String> workingDir, com.fasterxml.jackson.databind.node.ObjectNode configRefs) {
+            this(image, command, args, env, resources, workingDir, configRefs, List.of(), Optional.empty());
+        }
+
         Container {
             configRefs = configRefs.deepCopy();
+            mounts = List.copyOf(mounts);
+            Objects.requireNonNull(pullPolicy, "pullPolicy");
             Objects.requireNonNull(image, "image");
             command = List.copyOf(command);
             args = List.copyOf(args);
@@ -98,18 +107,18 @@ record JobPlan(Framework framework, List<ReplicaGroup> groups, int procsPerNode,
         }
 
         Container withConfigRefs(com.fasterxml.jackson.databind.node.ObjectNode refs) {
-            return new Container(image, command, args, env, resources, workingDir, refs);
+            return new Container(image, command, args, env, resources, workingDir, refs, mounts, pullPolicy);
         }
 
         /**
          * The container with {@code resolved} variables under its own ({@code env} wins, as in Kubernetes), and its
          * mount paths rewritten to their local folders in the command, arguments and environment.
          */
-        Container withConfig(Map<String, String> resolved, io.capstan.core.ConfigResolver.PathRewrite mounts) {
+        Container withConfig(Map<String, String> resolved, io.capstan.core.ConfigResolver.PathRewrite rewrite) {
             var all = new java.util.LinkedHashMap<>(resolved);
             all.putAll(env);
-            return new Container(image, command.stream().map(mounts::apply).toList(), args.stream().map(mounts::apply).toList(),
-                    mounts.applyToEnv(all), resources, workingDir, configRefs);
+            return new Container(image, command.stream().map(rewrite::apply).toList(), args.stream().map(rewrite::apply).toList(),
+                    rewrite.applyToEnv(all), resources, workingDir, configRefs, mounts, pullPolicy);
         }
 
         List<String> commandLine() {

@@ -155,6 +155,7 @@ final class V1Jobs {
             if (!SpecFields.present(template.get("spec"))) problems.add(path + ".spec", "required: the pod spec with containers");
             return null;
         }
+        var hostPaths = hostPathVolumes(podSpec.get().get("volumes"), path + ".spec.volumes", problems, warnings);
         for (var ignored : List.of("nodeSelector", "affinity", "tolerations", "serviceAccountName", "initContainers", "hostNetwork")) {
             if (SpecFields.present(podSpec.get().get(ignored))) {
                 warnings.add(path + ".spec." + ignored + ": has no meaning for local processes and is ignored");
@@ -162,8 +163,8 @@ final class V1Jobs {
         }
         var volumes = podSpec.get().path("volumes");
         for (int i = 0; i < volumes.size(); i++) {
-            if (!volumes.get(i).has("secret") && !volumes.get(i).has("configMap")) {
-                warnings.add(path + ".spec.volumes[" + i + "]: only secret and configMap volumes are mounted locally; this one is ignored");
+            if (!volumes.get(i).has("secret") && !volumes.get(i).has("configMap") && !volumes.get(i).has("hostPath")) {
+                warnings.add(path + ".spec.volumes[" + i + "]: only secret, configMap and hostPath volumes are mounted locally; this one is ignored");
             }
         }
         var containers = podSpec.get().get("containers");
@@ -182,9 +183,70 @@ final class V1Jobs {
         }
         if (containers.size() > 1) warnings.add(cpath + ": only container '" + containers.get(chosen).path("name").asText() + "' runs locally; sidecars are ignored");
         var c = container(containers.get(chosen), cpath + "[" + chosen + "]", problems, warnings, commandRequired);
-        if (c == null || volumes.isEmpty()) return c;
-        var withVolumes = com.fasterxml.jackson.databind.node.JsonNodeFactory.instance.objectNode().set("volumes", volumes.deepCopy());
-        return c.withConfigRefs(ContainerFields.configRefs(c.configRefs(), withVolumes));
+        if (c == null) return null;
+        if (!volumes.isEmpty()) {
+            var withVolumes = com.fasterxml.jackson.databind.node.JsonNodeFactory.instance.objectNode().set("volumes", volumes.deepCopy());
+            c = c.withConfigRefs(ContainerFields.configRefs(c.configRefs(), withVolumes));
+        }
+        var mounts = volumeMounts(containers.get(chosen).get("volumeMounts"), cpath + "[" + chosen + "].volumeMounts", hostPaths, problems, warnings);
+        Optional<io.capstan.backend.ContainerOptions.PullPolicy> pullPolicy = Optional.empty();
+        try {
+            pullPolicy = io.capstan.backend.ContainerOptions.PullPolicy.parse(containers.get(chosen).path("imagePullPolicy").asText(""),
+                    cpath + "[" + chosen + "].imagePullPolicy");
+        } catch (io.capstan.core.InvalidSpecException e) {
+            e.errors().forEach(err -> problems.add(err.path(), err.message()));
+        }
+        return new Container(c.image(), c.command(), c.args(), c.env(), c.resources(), c.workingDir(), c.configRefs(), mounts, pullPolicy);
+    }
+
+    /**
+     * The pod's {@code hostPath} volumes by name (a container sees them through its volumeMounts); other volume kinds
+     * have no local meaning and are reported as ignored, with a null path.
+     */
+    private static java.util.Map<String, String> hostPathVolumes(JsonNode volumes, String path, Problems problems, List<String> warnings) {
+        var byName = new java.util.HashMap<String, String>();
+        if (!SpecFields.present(volumes)) return byName;
+        if (!volumes.isArray()) {
+            problems.add(path, "expected a list of volumes, got " + ResourceParser.describe(volumes));
+            return byName;
+        }
+        for (int i = 0; i < volumes.size(); i++) {
+            var v = volumes.get(i);
+            var name = v.path("name").asText("");
+            if (v.has("hostPath")) {
+                var host = v.path("hostPath").path("path").asText("");
+                if (!host.startsWith("/")) problems.add(path + "[" + i + "].hostPath.path", "required: an absolute folder of this machine");
+                else byName.put(name, host);
+            } else {
+                // Secret and config-map volumes are written by the config resolver; others were warned about above.
+                byName.put(name, null);
+            }
+        }
+        return byName;
+    }
+
+    private static List<io.capstan.backend.ContainerOptions.Mount> volumeMounts(JsonNode mounts, String path, java.util.Map<String, String> hostPaths,
+                                                                               Problems problems, List<String> warnings) {
+        var out = new java.util.ArrayList<io.capstan.backend.ContainerOptions.Mount>();
+        if (!SpecFields.present(mounts)) return out;
+        if (!mounts.isArray()) {
+            problems.add(path, "expected a list of volume mounts, got " + ResourceParser.describe(mounts));
+            return out;
+        }
+        for (int i = 0; i < mounts.size(); i++) {
+            var m = mounts.get(i);
+            var name = m.path("name").asText("");
+            var mountPath = m.path("mountPath").asText("");
+            if (!hostPaths.containsKey(name)) {
+                // A runtime's template may mount a volume that the JobSet or a patch declares elsewhere.
+                warnings.add(path + "[" + i + "]: no volume named '" + io.capstan.core.Names.printable(name) + "' in the pod's volumes; ignored");
+            } else if (!mountPath.startsWith("/")) {
+                problems.add(path + "[" + i + "].mountPath", "required: an absolute path in the container");
+            } else if (hostPaths.get(name) != null) {
+                out.add(new io.capstan.backend.ContainerOptions.Mount(java.nio.file.Path.of(hostPaths.get(name)), mountPath, m.path("readOnly").asBoolean(false)));
+            }
+        }
+        return out;
     }
 
     static Container container(JsonNode node, String path, Problems problems, List<String> warnings, boolean commandRequired) {

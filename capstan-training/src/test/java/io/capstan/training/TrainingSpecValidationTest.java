@@ -67,6 +67,28 @@ class TrainingSpecValidationTest {
     }
 
     @Test
+    void hostPathVolumesAndImagePullPolicyAreCheckedNamingTheField() {
+        java.util.function.BiFunction<String, String, String> job = (volumes, container) -> """
+                apiVersion: kubeflow.org/v1
+                kind: PyTorchJob
+                metadata: {name: p}
+                spec:
+                  pytorchReplicaSpecs:
+                    Master:
+                      replicas: 1
+                      template: {spec: {volumes: [%s], containers: [{name: pytorch, image: x, command: [python3], %s}]}}
+                """.formatted(volumes, container);
+        assertThat(rejected(job.apply("{name: d, hostPath: {path: data}}", "volumeMounts: [{name: d, mountPath: /d}]")).path())
+                .isEqualTo("spec.pytorchReplicaSpecs.Master.template.spec.volumes[0].hostPath.path");
+        assertThat(rejected(job.apply("{name: d, hostPath: {path: /data}}", "volumeMounts: [{name: d, mountPath: d}]")).path())
+                .isEqualTo("spec.pytorchReplicaSpecs.Master.template.spec.containers[0].volumeMounts[0].mountPath");
+        var policy = rejected(job.apply("{name: d, hostPath: {path: /data}}", "imagePullPolicy: always"));
+        assertThat(policy.path()).isEqualTo("spec.pytorchReplicaSpecs.Master.template.spec.containers[0].imagePullPolicy");
+        assertThat(policy.message()).contains("must be Always, IfNotPresent or Never, got 'always'");
+        assertThat(parser.parse("job.yaml", job.apply("{name: d, hostPath: {path: /data}}", "volumeMounts: [{name: d, mountPath: /d, readOnly: true}]"))).hasSize(1);
+    }
+
+    @Test
     void badReplicaCountsNameTheField() {
         assertThat(rejected(pytorchJob("      replicas: 1", "      replicas: -1", "")).path()).isEqualTo("spec.pytorchReplicaSpecs.Worker.replicas");
         assertThat(rejected(pytorchJob("      replicas: 1", "      replicas: 100000", "")).path()).isEqualTo("spec.pytorchReplicaSpecs.Worker.replicas");

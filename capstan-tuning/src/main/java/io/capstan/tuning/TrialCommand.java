@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.databind.node.TextNode;
+import io.capstan.backend.ContainerOptions;
 import io.capstan.backend.ResourceRequest;
 import io.capstan.core.InvalidSpecException;
 import io.capstan.core.Names;
@@ -21,13 +22,16 @@ import java.util.regex.Pattern;
 
 /**
  * What a trial runs locally: the primary container of a batch/v1 Job trial spec, its command and args, its env and
- * its resource requests. The image is recorded, not pulled.
+ * its resource requests, and its image with how to run it (see {@link io.capstan.backend.ContainerOptions}).
  *
  * @param workingDir the container's {@code workingDir}, if it names one
+ * @param pullPolicy the container's {@code imagePullPolicy}
+ * @param execution  the Job template's {@code capstan.io/execution} annotation
  * @param warnings   fields that cannot be honoured locally, to report rather than drop silently
  */
 record TrialCommand(List<String> command, Map<String, String> env, Optional<String> image, ResourceRequest requests,
-                    Optional<String> workingDir, List<String> warnings) {
+                    Optional<String> workingDir, List<String> warnings, Optional<ContainerOptions.PullPolicy> pullPolicy,
+                    ContainerOptions.Execution execution) {
     private static final Pattern ENV_NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_.\\-]*");
 
     TrialCommand {
@@ -68,6 +72,17 @@ record TrialCommand(List<String> command, Map<String, String> env, Optional<Stri
         var args = container.get("args");
         if ((command == null || !command.isArray() || command.isEmpty()) && (args == null || !args.isArray() || args.isEmpty())) {
             problems.add(cPath + "[" + index + "].command", "required: Capstan runs the container's command locally and cannot use the image's entrypoint");
+        }
+        try {
+            ContainerOptions.PullPolicy.parse(container.path("imagePullPolicy").asText(""), cPath + "[" + index + "].imagePullPolicy");
+        } catch (InvalidSpecException e) {
+            e.errors().forEach(err -> problems.add(err.path(), err.message()));
+        }
+        try {
+            ContainerOptions.Execution.parse(trialSpec.path("metadata").path("annotations").path(ContainerOptions.EXECUTION_ANNOTATION).asText(""),
+                    path + ".metadata.annotations[" + ContainerOptions.EXECUTION_ANNOTATION + "]");
+        } catch (InvalidSpecException e) {
+            e.errors().forEach(err -> problems.add(err.path(), err.message()));
         }
         strings(command, cPath + "[" + index + "].command", problems);
         strings(args, cPath + "[" + index + "].args", problems);
@@ -146,7 +161,10 @@ record TrialCommand(List<String> command, Map<String, String> env, Optional<Stri
         var wd = container.path("workingDir");
         Optional<String> workingDir = wd.isTextual() && !wd.asText().isBlank() && wd.asText().indexOf('\0') < 0
                 ? Optional.of(wd.asText()) : Optional.empty();
-        return new TrialCommand(command, env, image, requests(container.path("resources"), warnings), workingDir, warnings);
+        var pullPolicy = ContainerOptions.PullPolicy.parse(container.path("imagePullPolicy").asText(""), "imagePullPolicy");
+        var execution = ContainerOptions.Execution.parse(runSpec.path("metadata").path("annotations").path(ContainerOptions.EXECUTION_ANNOTATION).asText(""),
+                ContainerOptions.EXECUTION_ANNOTATION);
+        return new TrialCommand(command, env, image, requests(container.path("resources"), warnings), workingDir, warnings, pullPolicy, execution);
     }
 
     private static ResourceRequest requests(JsonNode resources, List<String> warnings) {

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.IntNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.TextNode;
 import io.capstan.backend.Backend;
+import io.capstan.backend.ContainerOptions;
 import io.capstan.backend.WorkloadPhase;
 import io.capstan.backend.WorkloadSpec;
 import io.capstan.backend.WorkloadState;
@@ -467,7 +468,15 @@ final class TrialRunner {
         // an experiment applied from a checkout finds the checkout's scripts. Trial files stay in the trial folder.
         var workingDir = command.workingDir().map(wd -> Path.of(wd).toAbsolutePath().normalize()).orElse(dir);
         env.put("CAPSTAN_TRIAL_DIR", dir.toString());
-        return new WorkloadSpec(workloadId, args, env, Optional.of(workingDir), command.requests(), spec.trialTimeout(), 0, command.image())
+        // In a container: the trial folder at its own path (metrics file, checkpoints, CAPSTAN_TRIAL_DIR), and the
+        // container's workingDir as a folder of its image.
+        var execution = command.execution() != ContainerOptions.Execution.AUTO ? command.execution()
+                : ContainerOptions.Execution.parse(experiment.metadata().annotations().get(ContainerOptions.EXECUTION_ANNOTATION),
+                        "metadata.annotations[" + ContainerOptions.EXECUTION_ANNOTATION + "]");
+        var containerOptions = new ContainerOptions(execution, command.pullPolicy(), List.of(ContainerOptions.Mount.samePath(dir)),
+                command.workingDir().filter(wd -> wd.startsWith("/")));
+        return new WorkloadSpec(workloadId, args, env, Optional.of(workingDir), command.requests(), spec.trialTimeout(), 0, command.image(),
+                containerOptions)
                 .withNamespace(trial.metadata().namespace());
     }
 

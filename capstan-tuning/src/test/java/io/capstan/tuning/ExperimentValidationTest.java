@@ -69,6 +69,15 @@ class ExperimentValidationTest {
     }
 
     @Test
+    void refusesABadImagePullPolicyOrExecutionAnnotationNamingTheField() {
+        var yaml = anExperiment("e").build();
+        assertRefused(yaml.replace("image: busybox", "image: busybox\n" + " ".repeat(16) + "imagePullPolicy: Sometimes"),
+                "spec.trialTemplate.trialSpec.spec.template.spec.containers[0].imagePullPolicy", "must be Always, IfNotPresent or Never, got 'Sometimes'");
+        assertRefused(yaml.replace("kind: Job\n", "kind: Job\n      metadata: {annotations: {capstan.io/execution: docker}}\n"),
+                "spec.trialTemplate.trialSpec.metadata.annotations[capstan.io/execution]", "must be auto, container or host, got 'docker'");
+    }
+
+    @Test
     void refusesMinAboveMax() {
         assertRefused(anExperiment("e").withParameters("  - {name: x, parameterType: double, feasibleSpace: {min: '5', max: '1'}}").build(),
                 "spec.parameters[0].feasibleSpace.min", "greater than max");

@@ -1,5 +1,6 @@
 package io.capstan.pipelines.run;
 
+import io.capstan.backend.ContainerOptions;
 import io.capstan.backend.WorkloadSpec;
 import io.capstan.core.PermanentFailureException;
 import io.capstan.pipelines.ComponentSpec;
@@ -59,7 +60,25 @@ final class StepWorkloads {
         var env = new java.util.LinkedHashMap<>(command.env());
         env.putAll(runEnv);
         return new WorkloadSpec(st.workloadId(), argv, env, Optional.of(inv.attemptDir()), inv.requests(Optional.empty()),
-                timeout(step.executorLabel()), 0, Optional.empty()).withNamespace(layout.namespace());
+                timeout(step.executorLabel()), 0, Optional.of(step.container().image()).filter(i -> !i.isBlank()),
+                containerOptions(command.equals(resolved))).withNamespace(layout.namespace());
+    }
+
+    /**
+     * A container step runs its image with the run's folder (attempt, inputs, outputs, PVC folders) and a local
+     * pipeline root mounted at their own paths, as its resolved command names them. A step the rewriter changed (a
+     * lightweight Python step on the offline kfp runtime, a built-in component on Capstan's JVM) names programs of
+     * this machine, so it runs on the host.
+     */
+    private ContainerOptions containerOptions(boolean asWritten) {
+        if (!asWritten) return new ContainerOptions(ContainerOptions.Execution.HOST, Optional.empty(), List.of());
+        var mounts = new ArrayList<ContainerOptions.Mount>();
+        mounts.add(ContainerOptions.Mount.samePath(layout.runDir()));
+        if (layout.pipelineRoot().startsWith(RunLayout.FILE)) {
+            var root = java.nio.file.Path.of(RunLayout.localPath(layout.pipelineRoot()));
+            if (!root.toAbsolutePath().normalize().startsWith(layout.runDir().toAbsolutePath().normalize())) mounts.add(ContainerOptions.Mount.samePath(root));
+        }
+        return new ContainerOptions(ContainerOptions.Execution.AUTO, Optional.empty(), mounts);
     }
 
     /** {@code activeDeadlineSeconds} of the executor in the Kubernetes platform spec (kfp-kubernetes {@code set_timeout}). */

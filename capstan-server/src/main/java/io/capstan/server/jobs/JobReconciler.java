@@ -3,6 +3,7 @@ package io.capstan.server.jobs;
 import com.fasterxml.jackson.databind.node.IntNode;
 import com.fasterxml.jackson.databind.node.TextNode;
 import io.capstan.backend.Backend;
+import io.capstan.backend.ContainerOptions;
 import io.capstan.backend.WorkloadPhase;
 import io.capstan.backend.WorkloadSpec;
 import io.capstan.backend.WorkloadState;
@@ -16,6 +17,7 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 import java.util.Optional;
 
 /**
@@ -181,8 +183,15 @@ public final class JobReconciler implements Reconciler {
         env.put("CAPSTAN_JOB_UID", job.metadata().uid());
         var workingDir = spec.workingDir().map(Path::of).orElseGet(() -> defaultWorkingDir(job));
         var command = spec.command().stream().map(rewrite::apply).toList();
-        return new WorkloadSpec(workloadId, command, env, Optional.of(workingDir), spec.resources(), spec.timeout(), spec.priority(), Optional.empty())
-                .withNamespace(job.metadata().namespace());
+        // With an image: the job's folder at its own path, its secret and config-map files where the rewritten command
+        // and env name them, and a batch/v1 container's workingDir as a folder of the image.
+        var execution = ContainerOptions.Execution.parse(job.metadata().annotations().get(ContainerOptions.EXECUTION_ANNOTATION),
+                "metadata.annotations[" + ContainerOptions.EXECUTION_ANNOTATION + "]");
+        var mounts = java.nio.file.Files.isDirectory(volumesDir(workloadId))
+                ? List.of(ContainerOptions.Mount.samePath(volumesDir(workloadId))) : List.<ContainerOptions.Mount>of();
+        var container = new ContainerOptions(execution, spec.pullPolicy(), mounts, spec.imageWorkingDir());
+        return new WorkloadSpec(workloadId, command, env, Optional.of(workingDir), spec.resources(), spec.timeout(), spec.priority(),
+                spec.image(), container).withNamespace(job.metadata().namespace());
     }
 
     private Path volumesDir(String workloadId) {

@@ -2,7 +2,9 @@ package io.capstan.server.jobs;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.capstan.backend.ContainerOptions;
 import io.capstan.backend.ResourceRequest;
+import io.capstan.core.Json;
 import io.capstan.core.Problems;
 import io.capstan.core.Quantity;
 import io.capstan.core.InvalidSpecException;
@@ -18,9 +20,17 @@ import java.util.regex.Pattern;
 /**
  * Spec of Capstan's example {@code Job} kind: one command run on the backend, retried up to {@code backoffLimit}
  * times. Read from the resource's spec tree, so that unknown fields stay in the stored resource untouched.
+ *
+ * <p>A Kubernetes {@code batch/v1} Job is read into the same record from its one container
+ * ({@code spec.template.spec.containers[0]}: command and args, env, workingDir, image, imagePullPolicy, resources),
+ * {@code activeDeadlineSeconds} and {@code backoffLimit} (6 when absent, as in Kubernetes).
+ *
+ * @param image            run through the container runner (see {@link io.capstan.backend.ContainerOptions})
+ * @param imageWorkingDir  a batch/v1 container's workingDir with an image: a folder of the image
  */
 public record JobSpec(List<String> command, Map<String, String> env, Optional<String> workingDir, ResourceRequest resources,
-                      Optional<Duration> timeout, int backoffLimit, int priority) {
+                      Optional<Duration> timeout, int backoffLimit, int priority, Optional<String> image,
+                      Optional<ContainerOptions.PullPolicy> pullPolicy, Optional<String> imageWorkingDir) {
     static final int MAX_ARGS = 1024;
     static final int MAX_BACKOFF_LIMIT = 100;
     private static final Pattern ENV_NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
@@ -43,7 +53,95 @@ public record JobSpec(List<String> command, Map<String, String> env, Optional<St
         return parsed;
     }
 
+    /** Whether {@code spec} has the shape of a Kubernetes batch/v1 Job (a Pod template) rather than Capstan's. */
+    static boolean isBatchJob(ObjectNode spec) {
+        return spec.has("template");
+    }
+
     private static JobSpec read(ObjectNode spec, Problems problems) {
+        return isBatchJob(spec) ? readBatch(spec, problems) : readCapstan(spec, problems);
+    }
+
+    private static JobSpec readBatch(ObjectNode spec, Problems problems) {
+        var containers = spec.path("template").path("spec").path("containers");
+        var path = "spec.template.spec.containers";
+        if (!containers.isArray() || containers.isEmpty()) {
+            problems.add(path, "required: one container with an image and a command");
+            return null;
+        }
+        if (containers.size() > 1) {
+            problems.add(path, "has " + containers.size() + " containers; locally a Job runs one, so move sidecars into their own Job or an InferenceService");
+            return null;
+        }
+        if (!containers.get(0).isObject()) {
+            problems.add(path + "[0]", "expected an object, got " + ResourceParser.describe(containers.get(0)));
+            return null;
+        }
+        var c = (ObjectNode) containers.get(0);
+        var p = path + "[0]";
+        var translated = Json.json().createObjectNode();
+        var cmd = c.get("command");
+        var args = c.get("args");
+        if ((cmd == null || cmd.isNull()) && args != null && args.isArray() && !args.isEmpty()) {
+            // Without a command Kubernetes runs the image's entrypoint with these args; the entrypoint is not known here.
+            problems.add(p + ".command", "required: locally the image's entrypoint is not known; give the command the image runs");
+        }
+        if (cmd != null) translated.set("command", cmd);
+        if (args != null) translated.set("args", args);
+        if (c.has("env")) {
+            var env = c.get("env");
+            for (int i = 0; env.isArray() && i < env.size(); i++) {
+                if (env.get(i).has("valueFrom")) problems.add(p + ".env[" + i + "].valueFrom", "is not supported for a Job here; give the value");
+            }
+            translated.set("env", env);
+        }
+        var image = c.path("image");
+        if (!c.has("image") || !image.isTextual() || image.asText().isBlank()) problems.add(p + ".image", "required: the image to run");
+        Optional<ContainerOptions.PullPolicy> pullPolicy = Optional.empty();
+        try {
+            pullPolicy = ContainerOptions.PullPolicy.parse(c.path("imagePullPolicy").asText(""), p + ".imagePullPolicy");
+        } catch (InvalidSpecException e) {
+            e.errors().forEach(err -> problems.add(err.path(), err.message()));
+        }
+        Optional<String> imageWorkingDir = Optional.empty();
+        var wd = c.get("workingDir");
+        if (wd != null && !wd.isNull()) {
+            if (!wd.isTextual() || !wd.asText().startsWith("/") || wd.asText().indexOf('\0') >= 0) problems.add(p + ".workingDir", "expected an absolute folder path of the image");
+            else imageWorkingDir = Optional.of(wd.asText());
+        }
+        var res = c.path("resources");
+        var source = res.path("requests").isObject() ? res.path("requests") : res.path("limits");
+        if (source.isObject()) {
+            var r = translated.putObject("resources");
+            if (source.has("cpu")) r.set("cpu", source.get("cpu"));
+            if (source.has("memory")) r.set("memory", source.get("memory"));
+            if (source.has("nvidia.com/gpu")) r.set("gpu", source.get("nvidia.com/gpu").isTextual()
+                    ? com.fasterxml.jackson.databind.node.IntNode.valueOf(parseIntOr(source.get("nvidia.com/gpu").asText(), -1)) : source.get("nvidia.com/gpu"));
+        }
+        if (spec.has("activeDeadlineSeconds")) translated.set("timeoutSeconds", spec.get("activeDeadlineSeconds"));
+        translated.set("backoffLimit", spec.has("backoffLimit") ? spec.get("backoffLimit") : com.fasterxml.jackson.databind.node.IntNode.valueOf(6));
+        var inner = new Problems();
+        var read = readCapstan(translated, inner);
+        // Paths of the translated fields point back at the container's.
+        inner.errors().forEach(err -> problems.add(err.path()
+                .replace("spec.timeoutSeconds", "spec.activeDeadlineSeconds")
+                .replace("spec.resources.gpu", p + ".resources.nvidia.com/gpu")
+                .replace("spec.resources", p + ".resources")
+                .replaceFirst("^spec\\.(command|args|env)", p + ".$1"), err.message()));
+        if (read == null || !problems.isEmpty()) return null;
+        return new JobSpec(read.command(), read.env(), Optional.empty(), read.resources(), read.timeout(), read.backoffLimit(), 0,
+                Optional.of(image.asText()), pullPolicy, imageWorkingDir);
+    }
+
+    private static int parseIntOr(String s, int fallback) {
+        try {
+            return Integer.parseInt(s.strip());
+        } catch (NumberFormatException e) {
+            return fallback;
+        }
+    }
+
+    private static JobSpec readCapstan(ObjectNode spec, Problems problems) {
         var command = new ArrayList<String>();
         var cmd = spec.get("command");
         if (cmd == null || cmd.isNull()) {
@@ -104,9 +202,22 @@ public record JobSpec(List<String> command, Map<String, String> env, Optional<St
         int timeoutSeconds = integer(spec.get("timeoutSeconds"), "spec.timeoutSeconds", 0, 1, 31 * 24 * 3600, problems);
         int backoffLimit = integer(spec.get("backoffLimit"), "spec.backoffLimit", 0, 0, MAX_BACKOFF_LIMIT, problems);
         int priority = integer(spec.get("priority"), "spec.priority", 0, -1000, 1000, problems);
+        Optional<String> image = Optional.empty();
+        var imageNode = spec.get("image");
+        if (imageNode != null && !imageNode.isNull()) {
+            if (!imageNode.isTextual() || imageNode.asText().isBlank()) problems.add("spec.image", "expected an image reference as a string");
+            else image = Optional.of(imageNode.asText());
+        }
+        Optional<ContainerOptions.PullPolicy> pullPolicy = Optional.empty();
+        try {
+            pullPolicy = ContainerOptions.PullPolicy.parse(spec.path("imagePullPolicy").asText(""), "spec.imagePullPolicy");
+        } catch (InvalidSpecException e) {
+            e.errors().forEach(err -> problems.add(err.path(), err.message()));
+        }
         if (!problems.isEmpty()) return null;
         return new JobSpec(command, env, workingDir, new ResourceRequest(cpus, memory, gpus),
-                timeoutSeconds == 0 ? Optional.empty() : Optional.of(Duration.ofSeconds(timeoutSeconds)), backoffLimit, priority);
+                timeoutSeconds == 0 ? Optional.empty() : Optional.of(Duration.ofSeconds(timeoutSeconds)), backoffLimit, priority,
+                image, pullPolicy, Optional.empty());
     }
 
     private static void strings(JsonNode array, String path, List<String> out, Problems problems) {

@@ -7,7 +7,7 @@ import java.util.List;
 public final class Jobs {
     public static final String KIND = "Job";
     public static final ResourceKind RESOURCE_KIND =
-            new ResourceKind("capstan.io", List.of("v1"), KIND, "jobs", List.of("job"), JobSpec::validate);
+            new ResourceKind("capstan.io", List.of("v1"), KIND, "jobs", List.of("job"), JobSpec::validate, List.of("batch/v1"));
 
     private Jobs() {
     }

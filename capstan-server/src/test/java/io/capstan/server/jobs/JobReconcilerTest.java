@@ -1,6 +1,7 @@
 package io.capstan.server.jobs;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.capstan.backend.LocalBackend;
 import io.capstan.core.ResourceKey;
@@ -73,6 +74,61 @@ class JobReconcilerTest {
         assertThat(reconciler.reconcile(key)).isEqualTo(Result.done());
         assertThat(store.get(key).metadata().resourceVersion()).isEqualTo(done.metadata().resourceVersion());
         assertThat(backend.list()).hasSize(1);
+    }
+
+    @Test
+    void aBatchV1JobRunsItsImagesCommandInAContainer() throws Exception {
+        io.capstan.backend.testing.TestImages.require();
+        var image = io.capstan.backend.testing.TestImages.image("batch-job", java.util.Map.of("/opt/job/run.sh", "#!/bin/sh\necho \"job in $(pwd) with $GREETING $*\"\n"));
+        var key = apply("""
+                apiVersion: batch/v1
+                kind: Job
+                metadata: {name: batch}
+                spec:
+                  backoffLimit: 0
+                  template:
+                    spec:
+                      restartPolicy: Never
+                      containers:
+                        - name: main
+                          image: %s
+                          imagePullPolicy: Never
+                          workingDir: /opt/job
+                          command: [./run.sh]
+                          args: [a, b]
+                          env: [{name: GREETING, value: hello}]
+                """.formatted(image));
+        reconcileUntilDone(key);
+        var done = store.get(key);
+        assertThat(done.status().phase()).as(String.valueOf(done.status())).isEqualTo("Succeeded");
+        var workload = done.status().field("workloadId").orElseThrow().asText();
+        assertThat(backend.tail(workload, 10)).extracting(io.capstan.backend.LogLine::text).contains("job in /opt/job with hello a b");
+    }
+
+    @Test
+    void aBatchV1JobIsCheckedAtApplyNamingTheContainersFields() {
+        assertThatThrownBy(() -> apply("""
+                apiVersion: batch/v1
+                kind: Job
+                metadata: {name: bad}
+                spec:
+                  activeDeadlineSeconds: -1
+                  template:
+                    spec:
+                      containers:
+                        - name: main
+                          imagePullPolicy: Sometimes
+                          command: [sh]
+                          resources: {requests: {cpu: lots}}
+                """))
+                .isInstanceOf(io.capstan.core.InvalidSpecException.class)
+                .hasMessageContaining("spec.template.spec.containers[0].image: required: the image to run")
+                .hasMessageContaining("spec.template.spec.containers[0].imagePullPolicy must be Always, IfNotPresent or Never, got 'Sometimes'")
+                .hasMessageContaining("spec.template.spec.containers[0].resources.cpu")
+                .hasMessageContaining("spec.activeDeadlineSeconds");
+        assertThatThrownBy(() -> apply("apiVersion: batch/v1\nkind: Job\nmetadata: {name: two}\nspec:\n  template:\n    spec:\n      containers:\n"
+                + "        - {name: a, image: x, command: [sh]}\n        - {name: b, image: y, command: [sh]}\n"))
+                .hasMessageContaining("spec.template.spec.containers: has 2 containers; locally a Job runs one");
     }
 
     @Test
