@@ -63,6 +63,8 @@ public final class InferenceServiceReconciler implements Reconciler {
     private final Clock clock;
     private final java.util.function.Supplier<String> baseUrl;
     private final Path emptyModelDir;
+    /** Where custom containers' secret and config-map volumes are written, a folder per process (0700, files 0600). */
+    private final Path volumesDir;
     private final Map<ResourceKey, Map<Integer, Revision>> live = new ConcurrentHashMap<>();
     private final Map<ResourceKey, LoggerHolder> loggers = new ConcurrentHashMap<>();
     private final Map<ResourceKey, ReentrantLock> keyLocks = new ConcurrentHashMap<>();
@@ -117,6 +119,7 @@ public final class InferenceServiceReconciler implements Reconciler {
         this.clock = clock;
         this.baseUrl = baseUrl;
         this.emptyModelDir = workDir.resolve("no-storage");
+        this.volumesDir = workDir.resolve("volumes");
         try {
             Files.createDirectories(emptyModelDir);
         } catch (IOException e) {
@@ -450,11 +453,40 @@ public final class InferenceServiceReconciler implements Reconciler {
         }
         Path workingDir = container.workingDir() == null ? null : Path.of(container.workingDir());
         String component2 = predictorHost == null ? "predictor" : "transformer";
-        var launch = new ModelProcesses.Launch(key.namespace() + "/" + key.name() + "-" + component2 + "-" + record.number(),
-                container.image(), command, container.env(), modelDir, key.name(), workingDir);
+        var name = key.namespace() + "/" + key.name() + "-" + component2 + "-" + record.number();
+        var env = containerEnv(key, record, component2, name, command);
+        var launch = new ModelProcesses.Launch(name, container.image(), command, env.isEmpty() ? container.env() : env, modelDir,
+                key.name(), workingDir);
         var timeout = component.timeoutSeconds().filter(t -> t > 0).map(Duration::ofSeconds).orElse(RevisionSettings.defaults().timeout());
         var finalPlatform = platform;
         return () -> processes.start(launch, finalPlatform, timeout);
+    }
+
+    /**
+     * The container's environment with its Secret and ConfigMap references resolved ({@code env[].valueFrom},
+     * {@code envFrom}) and its secret and config-map volumes written to files (0600) under the work folder, their
+     * mount paths rewritten in {@code command} and the environment; empty when it uses none. A missing reference fails
+     * the revision, naming the secret and key.
+     */
+    private Map<String, String> containerEnv(ResourceKey key, RevisionRecord record, String component, String processName,
+                                             List<String> command) throws ModelLoadException {
+        var node = record.spec().path(component).path("containers").path(0);
+        var volumes = record.spec().path(component).path("volumes");
+        if (!io.capstan.core.ConfigResolver.uses(node, volumes)) return Map.of();
+        var configs = new io.capstan.core.ConfigResolver(io.capstan.core.ConfigResolver.Source.of(store::find));
+        try {
+            var resolved = configs.resolve("InferenceService " + key.namespace() + "/" + key.name() + ": ", key.namespace(), node, volumes,
+                    new ArrayList<>());
+            var mounts = resolved.writeMounts(volumesDir.resolve(processName.replace('/', '_')));
+            command.replaceAll(mounts::apply);
+            var env = new java.util.LinkedHashMap<>(resolved.env());
+            node.path("env").forEach(item -> {
+                if (item.path("name").isTextual() && item.has("value")) env.put(item.get("name").asText(), item.path("value").asText(""));
+            });
+            return mounts.applyToEnv(env);
+        } catch (io.capstan.core.PermanentFailureException e) {
+            throw new ModelLoadException(e.getMessage(), e);
+        }
     }
 
     /**

@@ -13,7 +13,8 @@ import java.util.Map;
  *
  * @param image the image, or null; a host process runs {@code command} instead
  * @param command the entrypoint; empty when the spec gives none (the image's own)
- * @param env the variables with literal values ({@code valueFrom} entries are reported as warnings)
+ * @param env the variables with literal values; {@code valueFrom} entries (Secret and ConfigMap keys) are resolved
+ *            when the process starts
  * @param workingDir the folder the process starts in, or null
  * @param path the spec path, e.g. {@code spec.predictor.containers[0]}
  */
@@ -49,10 +50,7 @@ public record ContainerSpec(String image, List<String> command, List<String> arg
                     }
                     var name = SpecFields.name(item.get("name"), itemAt + ".name", problems);
                     if (name.isEmpty()) continue;
-                    if (item.has("valueFrom")) {
-                        warnings.add(itemAt + ".valueFrom is accepted but not honoured for a model-server process");
-                        continue;
-                    }
+                    if (item.has("valueFrom")) continue;
                     env.put(name.get(), SpecFields.text(item.get("value"), itemAt + ".value", 65_536, problems).orElse(""));
                 }
             }

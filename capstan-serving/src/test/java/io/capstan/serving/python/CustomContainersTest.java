@@ -44,7 +44,8 @@ class CustomContainersTest {
     JdbiResourceStore store;
     Serving serving;
     TestHttp http;
-    final ResourceParser parser = new ResourceParser(ResourceKinds.of(Serving.kinds()));
+    final ResourceParser parser = new ResourceParser(ResourceKinds.of(java.util.stream.Stream.concat(Serving.kinds().stream(),
+            io.capstan.core.CoreKinds.all().stream()).toList()));
 
     @BeforeAll
     static void samplesAndIris() throws Exception {
@@ -148,6 +149,44 @@ class CustomContainersTest {
         long deadline = System.nanoTime() + Duration.ofSeconds(15).toNanos();
         while (countProcesses("scale_model.py") > 1 && System.nanoTime() < deadline) Thread.sleep(50);
         assertThat(countProcesses("scale_model.py")).isEqualTo(1);
+    }
+
+    @Test
+    void aCustomContainerReadsItsSecretThroughAVolumeAndTheMissingOneIsNamed() throws Exception {
+        var isvc = """
+                apiVersion: serving.kserve.io/v1beta1
+                kind: InferenceService
+                metadata: {name: custom-model}
+                spec:
+                  predictor:
+                    volumes:
+                    - {name: factor, secret: {secretName: model-factor}}
+                    containers:
+                    - name: kserve-container
+                      image: example.com/custom-model:v1
+                      command: [python3, %s]
+                      args: [--model_dir=/mnt/factor, --http_port=8080]
+                      volumeMounts:
+                      - {name: factor, mountPath: /mnt/factor, readOnly: true}
+                      env:
+                      - name: FACTOR_AGAIN
+                        valueFrom: {secretKeyRef: {name: model-factor, key: factor.txt}}
+                """.formatted(samples.resolve("scale_model.py"));
+        var missing = reconciled(isvc);
+        assertThat(missing.status().phase()).isNotEqualTo("Ready");
+        assertThat(missing.status().toString()).contains("model-factor");
+
+        store.apply(parser.parse("s.yaml", """
+                apiVersion: v1
+                kind: Secret
+                metadata: {name: model-factor}
+                stringData: {factor.txt: "5"}
+                """).getFirst());
+        var ready = reconciled(isvc.replace("      env:\n", "      env:\n      - {name: REVISION, value: \"2\"}\n"));
+        assertThat(ready.status().phase()).as(ready.status().toString()).isEqualTo("Ready");
+        var answer = http.post("/v1/models/custom-model:predict", "{\"instances\": [[1, 2]]}");
+        assertThat(answer.statusCode()).as(answer.body()).isEqualTo(200);
+        assertThat(json(answer.body()).get("predictions").toString()).isEqualTo("[[5.0,10.0]]");
     }
 
     private static long countProcesses(String marker) {
