@@ -221,7 +221,7 @@ public final class KfpApi implements HttpService {
     }
 
     private void experimentAction(ServerRequest req, ServerResponse res) {
-        var action = Action.of(param(req, "ref"), "experiment");
+        var action = Action.of(param(req, "ref"), "experiment").known("archive", "unarchive");
         visible(req, KfpKinds.EXPERIMENT, action.id(), "experiment", Role.EDIT);
         switch (action.verb()) {
             case "archive" -> experiments.archive(action.id());
@@ -279,7 +279,7 @@ public final class KfpApi implements HttpService {
     }
 
     private void runAction(ServerRequest req, ServerResponse res) {
-        var action = Action.of(param(req, "ref"), "run");
+        var action = Action.of(param(req, "ref"), "run").known("terminate", "retry", "archive", "unarchive");
         visible(req, PipelineRuns.KIND, action.id(), "run", Role.EDIT);
         switch (action.verb()) {
             case "terminate" -> runs.terminate(action.id());
@@ -317,7 +317,7 @@ public final class KfpApi implements HttpService {
     }
 
     private void recurringRunAction(ServerRequest req, ServerResponse res) {
-        var action = Action.of(param(req, "ref"), "recurring run");
+        var action = Action.of(param(req, "ref"), "recurring run").known("enable", "disable");
         visible(req, KfpKinds.RECURRING_RUN, action.id(), "recurring run", Role.EDIT);
         switch (action.verb()) {
             case "enable" -> recurringRuns.setMode(action.id(), RecurringRunSpec.Mode.ENABLE);
@@ -435,6 +435,12 @@ public final class KfpApi implements HttpService {
             int cut = ref.lastIndexOf(':');
             if (cut < 0) throw new NotFoundException("no such " + what + " method: POST on '" + Names.printable(ref) + "'; use <id>:<method>");
             return new Action(ref.substring(0, cut), ref.substring(cut + 1), what);
+        }
+
+        /** This action, when its verb is one of {@code verbs}: an unknown method is refused before any lookup. */
+        Action known(String... verbs) {
+            if (!java.util.Arrays.asList(verbs).contains(verb)) throw unknown(String.join(", ", verbs));
+            return this;
         }
 
         NotFoundException unknown(String known) {
