@@ -182,6 +182,40 @@ class KfpTenancyTest {
     }
 
     @Test
+    void anExperimentStoredInDefaultBeforeTheIndexStillAnswersByIdAndInLists() {
+        // As earlier versions stored it: a resource in default named by its id, with no index entry.
+        var id = java.util.UUID.randomUUID().toString();
+        ok(server.apply("""
+                apiVersion: pipelines.capstan.io/v1
+                kind: PipelineExperiment
+                metadata: {name: %s, namespace: default}
+                spec: {displayName: from-before, description: '', storageState: AVAILABLE}
+                """.formatted(id)));
+        assertThat(server.get("/apis/capstan/v1/namespaces/capstan-kfp-index/kfpindexes/" + id).status()).isEqualTo(404);
+        assertThat(okJson(server.get(K + "/experiments/" + id)).path("display_name").asText()).isEqualTo("from-before");
+        assertThat(ids(okJson(server.get(K + "/experiments?namespace=default")), "experiments", "experiment_id")).contains(id);
+        okJson(server.send("POST", K + "/experiments/" + id + ":archive", "", "application/json"));
+        assertThat(okJson(server.get(K + "/experiments/" + id)).path("storage_state").asText()).isEqualTo("ARCHIVED");
+        // A user who may not view default finds it no more than an unknown id.
+        assertThat(as(alice, "GET", K + "/experiments/" + id, null).status()).isEqualTo(404);
+        okJson(server.send("DELETE", K + "/experiments/" + id, null, null));
+        assertThat(server.get(K + "/experiments/" + id).status()).isEqualTo(404);
+    }
+
+    @Test
+    void theIdIndexNamesEachObjectsNamespaceAndGoesWithIt() {
+        var id = okJson(as(alice, "POST", K + "/experiments", "{\"display_name\": \"indexed\", \"namespace\": \"" + NS + "\"}"))
+                .path("experiment_id").asText();
+        var entry = okJson(server.get("/apis/capstan/v1/namespaces/capstan-kfp-index/kfpindexes/" + id));
+        assertThat(entry.path("spec").path("namespace").asText()).isEqualTo(NS);
+        assertThat(entry.path("spec").path("kind").asText()).isEqualTo("PipelineExperiment");
+        // The index is the server admin's: no Profile grants it.
+        assertThat(as(alice, "GET", "/apis/capstan/v1/namespaces/capstan-kfp-index/kfpindexes/" + id, null).status()).isEqualTo(403);
+        okJson(as(alice, "DELETE", K + "/experiments/" + id, null));
+        assertThat(server.get("/apis/capstan/v1/namespaces/capstan-kfp-index/kfpindexes/" + id).status()).isEqualTo(404);
+    }
+
+    @Test
     void namespacedPipelinesAreTheirNamespacesAndSharedOnesEveryones() {
         var shared = okJson(server.send("POST", K + "/pipelines", "{\"display_name\": \"shared-one\"}", "application/json"))
                 .path("pipeline_id").asText();
