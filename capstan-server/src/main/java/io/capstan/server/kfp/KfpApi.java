@@ -348,7 +348,8 @@ public final class KfpApi implements HttpService {
             return ListRequest.Scope.of(ns);
         }
         var caller = Access.caller(req);
-        return new ListRequest.Scope(Optional.empty(), n -> access.policy().allows(caller, n, Role.VIEW));
+        var decided = new java.util.HashMap<String, Boolean>();
+        return new ListRequest.Scope(Optional.empty(), n -> decided.computeIfAbsent(n, x -> access.policy().allows(caller, x, Role.VIEW)));
     }
 
     /** As {@link #scope(ServerRequest)}; with an experiment, its namespace, which a {@code namespace} given must match. */
