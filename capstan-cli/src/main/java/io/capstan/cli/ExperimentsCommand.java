@@ -27,9 +27,11 @@ final class ExperimentsCommand {
 
     @Command(name = "create", mixinStandardHelpOptions = true, description = "Create an experiment.")
     int create(@Mixin ClientOptions options, @Parameters(paramLabel = "NAME", description = "Its display name.") String name,
-               @Option(names = "--description", paramLabel = "TEXT", description = "A description.") String description) {
+               @Option(names = "--description", paramLabel = "TEXT", description = "A description.") String description,
+               @Option(names = {"-n", "--namespace"}, paramLabel = "NS", description = "Its namespace (default: default).") String namespace) {
         var body = Json.json().createObjectNode();
         body.put("display_name", name);
+        if (namespace != null) body.put("namespace", namespace);
         if (description != null) body.put("description", description);
         var created = options.client(root.env()).kfpPost("/experiments", body.toString());
         spec.commandLine().getOut().println("experiment " + name + " created: " + created.path("experiment_id").asText());
@@ -37,8 +39,11 @@ final class ExperimentsCommand {
     }
 
     @Command(name = "list", mixinStandardHelpOptions = true, description = "List experiments.")
-    int list(@Mixin ClientOptions options) {
-        var experiments = options.client(root.env()).kfpGet("/experiments", Map.of("page_size", "1000", "sort_by", "name"));
+    int list(@Mixin ClientOptions options, @Option(names = {"-n", "--namespace"}, paramLabel = "NS",
+            description = "Only experiments in this namespace (default: every namespace you may view).") String namespace) {
+        var params = new java.util.LinkedHashMap<String, String>(Map.of("page_size", "1000", "sort_by", "name"));
+        if (namespace != null) params.put("namespace", namespace);
+        var experiments = options.client(root.env()).kfpGet("/experiments", params);
         var table = new Table(List.of("EXPERIMENT ID", "NAME", "STATE", "CREATED"));
         for (var e : experiments.path("experiments")) {
             table.add(List.of(e.path("experiment_id").asText(), e.path("display_name").asText(), e.path("storage_state").asText(),

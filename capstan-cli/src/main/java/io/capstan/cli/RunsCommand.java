@@ -27,12 +27,15 @@ final class RunsCommand {
     @Command(name = "list", mixinStandardHelpOptions = true, description = "List runs, newest first.")
     int list(@Mixin ClientOptions options,
              @Option(names = "--experiment", paramLabel = "ID", description = "Only runs in this experiment.") String experiment,
+             @Option(names = {"-n", "--namespace"}, paramLabel = "NS",
+                     description = "Only runs in this namespace (default: every namespace you may view).") String namespace,
              @Option(names = {"-o", "--output"}, paramLabel = "FORMAT", defaultValue = "table",
                      description = "table or json (default: ${DEFAULT-VALUE}).") OutputFormat output) {
         var params = new LinkedHashMap<String, String>();
         params.put("page_size", "1000");
         params.put("sort_by", "created_at desc");
         if (experiment != null) params.put("experiment_id", experiment);
+        if (namespace != null) params.put("namespace", namespace);
         var runs = options.client(root.env()).kfpGet("/runs", params);
         if (output.isStructured()) return print(runs);
         var table = new Table(List.of("RUN ID", "NAME", "STATE", "CREATED", "FINISHED"));

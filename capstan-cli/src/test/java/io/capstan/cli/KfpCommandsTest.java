@@ -117,6 +117,46 @@ class KfpCommandsTest {
     }
 
     @Test
+    void aUserListsTheRunsOfHerNamespace() throws Exception {
+        var profile = home.resolve("team-a.yaml");
+        Files.writeString(profile, """
+                apiVersion: kubeflow.org/v1
+                kind: Profile
+                metadata: {name: team-a}
+                spec: {owner: {kind: User, name: alice@example.com}}
+                """);
+        var applied = cli().run("apply", "-f", profile.toString());
+        assertThat(applied.exitCode()).as(applied.err()).isZero();
+        var alice = server.tokens().createUserToken("alice@example.com", java.util.Optional.empty(), "").token();
+        var created = cli().env("CAPSTAN_TOKEN", alice).run("experiments", "create", "alice-exp", "-n", "team-a");
+        assertThat(created.exitCode()).as(created.err()).isZero();
+        var experimentId = created.out().substring(created.out().lastIndexOf(' ') + 1).strip();
+
+        var body = Json.json().createObjectNode();
+        body.put("display_name", "alice-run");
+        body.put("experiment_id", experimentId);
+        body.set("pipeline_spec", Json.yaml().readTree(SLEEPER.replace("sleep 30", "true")));
+        var res = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(server.url() + "/apis/v2beta1/runs"))
+                        .header("Authorization", "Bearer " + alice)
+                        .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body.toString())).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(res.statusCode()).as(res.body()).isEqualTo(200);
+        var id = Json.json().readTree(res.body()).path("run_id").asText();
+
+        var mine = cli().env("CAPSTAN_TOKEN", alice).run("runs", "list", "-n", "team-a");
+        assertThat(mine.exitCode()).as(mine.err()).isZero();
+        assertThat(mine.out()).contains(id).contains("alice-run");
+        assertThat(cli().env("CAPSTAN_TOKEN", alice).run("experiments", "list", "-n", "team-a").out()).contains(experimentId);
+        assertThat(cli().env("CAPSTAN_TOKEN", alice).run("runs", "get", id).exitCode()).isZero();
+        // Without -n, every namespace she may view; default is the server admin's.
+        assertThat(cli().env("CAPSTAN_TOKEN", alice).run("runs", "list").out()).contains(id).doesNotContain("cli-run");
+        var refused = cli().env("CAPSTAN_TOKEN", alice).run("runs", "list", "-n", "default");
+        assertThat(refused.exitCode()).isNotZero();
+        assertThat(refused.err()).contains("default");
+        assertThat(cli().run("runs", "list", "-n", "team-a").out()).contains(id);
+    }
+
+    @Test
     void marksACacheHitInTheCacheColumn() throws Exception {
         var body = Json.json().createObjectNode();
         body.put("display_name", "cli-cached");

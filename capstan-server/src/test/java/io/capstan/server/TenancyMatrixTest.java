@@ -115,7 +115,7 @@ class TenancyMatrixTest {
             new Route("KFP list experiments", Needs.VIEW, 200, false, (c, w, ns) -> c.as(w, "GET", "/apis/v2beta1/experiments?namespace=" + ns, null, null)),
             new Route("KFP list runs", Needs.VIEW, 200, false, (c, w, ns) -> c.as(w, "GET", "/apis/v2beta1/runs?namespace=" + ns, null, null)),
             new Route("KFP list recurring runs", Needs.VIEW, 200, false, (c, w, ns) -> c.as(w, "GET", "/apis/v2beta1/recurringruns?namespace=" + ns, null, null)),
-            new Route("KFP create experiment", Needs.EDIT, 400, false, (c, w, ns) -> c.as(w, "POST", "/apis/v2beta1/experiments",
+            new Route("KFP create experiment", Needs.EDIT, 200, false, (c, w, ns) -> c.as(w, "POST", "/apis/v2beta1/experiments",
                     "{\"display_name\": \"e" + SEQ.incrementAndGet() + "\", \"namespace\": \"" + ns + "\"}", "application/json")),
             new Route("KFP list pipelines (shared)", Needs.ANY_USER, 200, false, (c, w, ns) -> c.as(w, "GET", "/apis/v2beta1/pipelines", null, null)),
             new Route("KFP create pipeline (shared)", Needs.SERVER_ADMIN, 200, false, (c, w, ns) -> c.as(w, "POST", "/apis/v2beta1/pipelines",

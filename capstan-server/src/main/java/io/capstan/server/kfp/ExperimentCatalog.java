@@ -25,25 +25,27 @@ final class ExperimentCatalog {
         this.runs = runs;
     }
 
-    KfpWire.Experiment create(KfpWire.Experiment request) {
+    /** Creates the experiment in {@code namespace}, where its display name must be new. */
+    KfpWire.Experiment create(KfpWire.Experiment request, String namespace) {
         var name = PipelineCatalog.firstNonBlank(request.displayName());
         if (name.isEmpty()) throw InvalidSpecException.of("display_name", "an experiment needs a display_name");
-        boolean taken = store.all(KfpKinds.EXPERIMENT, LabelSelector.EVERYTHING).stream()
+        boolean taken = store.all(KfpKinds.EXPERIMENT, namespace, LabelSelector.EVERYTHING).stream()
                 .anyMatch(r -> KfpStore.text(r.spec(), "displayName").equals(name));
-        if (taken) throw new ConflictException("an experiment named '" + Names.printable(name) + "' already exists; pick another display_name");
+        if (taken) throw new ConflictException("an experiment named '" + Names.printable(name) + "' already exists in namespace '"
+                + namespace + "'; pick another display_name");
         var spec = Json.json().createObjectNode();
         spec.put("displayName", name);
         spec.put("description", request.description() == null ? "" : request.description());
         spec.put("storageState", StorageState.AVAILABLE.name());
-        return experiment(store.create(KfpKinds.EXPERIMENT_KIND, Ids.uid(), spec, Map.of(), Map.of()));
+        return experiment(store.create(KfpKinds.EXPERIMENT_KIND, namespace, Ids.uid(), spec, Map.of(), Map.of()));
     }
 
     KfpWire.Experiment get(String id) {
         return experiment(store.get(KfpKinds.EXPERIMENT, id, "experiment"));
     }
 
-    ListRequest.Page<KfpWire.Experiment> list(ListRequest request) {
-        var rows = store.all(KfpKinds.EXPERIMENT, LabelSelector.EVERYTHING).stream().map(r -> {
+    ListRequest.Page<KfpWire.Experiment> list(ListRequest request, ListRequest.Scope scope) {
+        var rows = store.all(KfpKinds.EXPERIMENT, scope, LabelSelector.EVERYTHING).stream().map(r -> {
             var e = experiment(r);
             var m = new LinkedHashMap<String, Object>();
             m.put("experiment_id", e.experimentId());
@@ -58,14 +60,13 @@ final class ExperimentCatalog {
     }
 
     void delete(String id) {
-        store.get(KfpKinds.EXPERIMENT, id, "experiment");
-        store.delete(KfpStore.key(KfpKinds.EXPERIMENT, id));
+        store.delete(store.get(KfpKinds.EXPERIMENT, id, "experiment").key());
     }
 
     /** Archives the experiment and every run in it, as KFP does. */
     void archive(String id) {
         setState(id, StorageState.ARCHIVED);
-        runs.setStorageStateOfExperiment(id, StorageState.ARCHIVED);
+        runs.setStorageStateOfExperiment(store.get(KfpKinds.EXPERIMENT, id, "experiment").metadata().namespace(), id, StorageState.ARCHIVED);
     }
 
     /** Unarchives the experiment only; its runs stay archived until unarchived one by one, as in KFP. */
@@ -74,8 +75,7 @@ final class ExperimentCatalog {
     }
 
     private void setState(String id, StorageState state) {
-        store.get(KfpKinds.EXPERIMENT, id, "experiment");
-        store.mutate(KfpStore.key(KfpKinds.EXPERIMENT, id), r -> {
+        store.mutate(store.get(KfpKinds.EXPERIMENT, id, "experiment").key(), r -> {
             var spec = r.spec();
             spec.put("storageState", state.name());
             return r.withSpec(spec);
@@ -85,6 +85,6 @@ final class ExperimentCatalog {
     private static KfpWire.Experiment experiment(Resource r) {
         var s = r.spec();
         return new KfpWire.Experiment(r.metadata().name(), KfpStore.text(s, "displayName"), KfpStore.text(s, "description"),
-                KfpStore.created(r).toString(), "", s.path("storageState").asText(StorageState.AVAILABLE.name()), null);
+                KfpStore.created(r).toString(), r.metadata().namespace(), s.path("storageState").asText(StorageState.AVAILABLE.name()), null);
     }
 }

@@ -3,6 +3,8 @@ package io.capstan.server.kfp;
 import io.capstan.core.InvalidSpecException;
 import io.capstan.core.Names;
 import io.capstan.core.NotFoundException;
+import io.capstan.core.Resource;
+import io.capstan.pipelines.run.PipelineRuns;
 import io.capstan.core.TransientException;
 import io.capstan.core.security.Role;
 import io.capstan.server.http.Access;
@@ -27,6 +29,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 
 /**
  * KFP's REST API v2beta1, mounted at {@code /apis/v2beta1}: pipelines and versions (with YAML upload), experiments,
@@ -34,11 +37,14 @@ import java.util.Objects;
  * one KFP clients parse. Custom methods ({@code :archive}, {@code :terminate}, ...) share the path segment with the
  * id, so they route as {@code POST /x/{ref}} and split on the colon.
  *
- * <p>Access: Capstan keeps every KFP object in namespace {@value KfpKinds#NAMESPACE}. Experiments, runs (their logs
- * included) and recurring runs need view there to read and edit to write; a body or {@code namespace} parameter
- * naming another namespace is refused (400), and a list for a namespace the caller may view but that holds nothing
- * is empty. Pipelines and their versions are KFP's shared pipelines (no namespace): every signed-in user may read
- * them, and only the server admin may create or delete them.
+ * <p>Namespaces, as in multi-user KFP: an experiment lives in the namespace its request names ({@value
+ * KfpKinds#NAMESPACE} when none), a run and a recurring run in their experiment's (without one, in the body's or
+ * {@code namespace} parameter's). Reading needs view there and writing edit. An id whose namespace the caller may not
+ * view answers 404, as an unknown id does; a list names its namespace (view needed, else 403) or, unlike KFP's
+ * multi-user mode, which requires one, names none and shows every namespace the caller may view. Pipelines in
+ * {@value KfpKinds#NAMESPACE} are KFP's shared pipelines: every signed-in user reads them and only the server admin
+ * writes them; a pipeline created with a {@code namespace} is that namespace's (view to read, edit to write), and a
+ * run may use shared pipelines and its own namespace's.
  */
 public final class KfpApi implements HttpService {
     private static final Map<String, String> EMPTY = Map.of();
@@ -52,6 +58,7 @@ public final class KfpApi implements HttpService {
     private final RecurringRunCatalog recurringRuns;
     private final Backend backend;
     private final Access access;
+    private final KfpStore kfp;
 
     /**
      * @param metadata where the engine records task executions and artifacts, whose ids run details report
@@ -61,7 +68,7 @@ public final class KfpApi implements HttpService {
      */
     public KfpApi(ResourceStore store, MetadataStore metadata, Backend backend, Clock clock, String version, Access access) {
         this.access = Objects.requireNonNull(access, "access");
-        var kfp = new KfpStore(Objects.requireNonNull(store, "store"));
+        this.kfp = new KfpStore(Objects.requireNonNull(store, "store"));
         this.backend = Objects.requireNonNull(backend, "backend");
         this.version = Objects.requireNonNull(version, "version");
         this.pipelines = new PipelineCatalog(kfp);
@@ -116,71 +123,74 @@ public final class KfpApi implements HttpService {
     // ---------------------------------------------------------------- pipelines
 
     private void listPipelines(ServerRequest req, ServerResponse res) {
-        readShared(req);
-        var page = pipelines.list(ListRequest.of(req, PipelineCatalog.PIPELINE_KEYS));
+        var ns = readablePipelineNamespace(req, query(req, "namespace"));
+        var page = pipelines.list(ListRequest.of(req, PipelineCatalog.PIPELINE_KEYS), ns);
         send(res, Status.OK_200, new KfpWire.ListPipelines(page.items(), page.totalSize(), page.nextPageToken()));
     }
 
     private void createPipeline(ServerRequest req, ServerResponse res) {
-        Access.requireServerAdmin(req, "create or delete KFP's shared pipelines");
-        send(res, Status.OK_200, pipelines.create(KfpWire.read(Bodies.text(req), KfpWire.Pipeline.class)));
+        var request = KfpWire.read(Bodies.text(req), KfpWire.Pipeline.class);
+        var ns = writablePipelineNamespace(req, PipelineCatalog.firstNonBlank(request.namespace(), query(req, "namespace")));
+        send(res, Status.OK_200, pipelines.create(request, ns));
     }
 
     private void uploadPipeline(ServerRequest req, ServerResponse res) {
-        Access.requireServerAdmin(req, "create or delete KFP's shared pipelines");
+        var ns = writablePipelineNamespace(req, query(req, "namespace"));
         var upload = Upload.read(req);
         var name = PipelineCatalog.firstNonBlank(query(req, "name"), query(req, "display_name"), upload.fileStem());
-        send(res, Status.OK_200, pipelines.upload(upload.text(), name, query(req, "display_name"), query(req, "description")));
+        send(res, Status.OK_200, pipelines.upload(upload.text(), name, query(req, "display_name"), query(req, "description"), ns));
     }
 
     private void uploadVersion(ServerRequest req, ServerResponse res) {
-        Access.requireServerAdmin(req, "create or delete KFP's shared pipelines");
-        var upload = Upload.read(req);
         var pipelineId = PipelineCatalog.firstNonBlank(query(req, "pipelineid"), query(req, "pipeline_id"));
         if (pipelineId.isEmpty()) throw InvalidSpecException.of("pipelineid", "required: the id of the pipeline to add a version to");
+        writablePipeline(req, pipelineId);
+        var upload = Upload.read(req);
         var name = PipelineCatalog.firstNonBlank(query(req, "name"), query(req, "display_name"), upload.fileStem());
         send(res, Status.OK_200, pipelines.uploadVersion(pipelineId, upload.text(), name, query(req, "display_name"), query(req, "description")));
     }
 
     private void createPipelineAndVersion(ServerRequest req, ServerResponse res) {
-        Access.requireServerAdmin(req, "create or delete KFP's shared pipelines");
-        send(res, Status.OK_200, pipelines.createWithVersion(KfpWire.read(Bodies.text(req), KfpWire.CreatePipelineAndVersion.class)));
+        var request = KfpWire.read(Bodies.text(req), KfpWire.CreatePipelineAndVersion.class);
+        var ns = writablePipelineNamespace(req, PipelineCatalog.firstNonBlank(
+                request.pipeline() == null ? null : request.pipeline().namespace(), query(req, "namespace")));
+        send(res, Status.OK_200, pipelines.createWithVersion(request, ns));
     }
 
     private void getPipelineByName(ServerRequest req, ServerResponse res) {
-        readShared(req);
-        send(res, Status.OK_200, pipelines.getByName(param(req, "name")));
+        var ns = readablePipelineNamespace(req, query(req, "namespace"));
+        send(res, Status.OK_200, pipelines.getByName(param(req, "name"), ns));
     }
 
     private void getPipeline(ServerRequest req, ServerResponse res) {
-        readShared(req);
+        readablePipeline(req, param(req, "id"));
         send(res, Status.OK_200, pipelines.get(param(req, "id")));
     }
 
     private void deletePipeline(ServerRequest req, ServerResponse res) {
-        Access.requireServerAdmin(req, "create or delete KFP's shared pipelines");
+        writablePipeline(req, param(req, "id"));
         pipelines.delete(param(req, "id"), Boolean.parseBoolean(query(req, "cascade")));
         send(res, Status.OK_200, EMPTY);
     }
 
     private void listVersions(ServerRequest req, ServerResponse res) {
-        readShared(req);
+        readablePipeline(req, param(req, "id"));
         var page = pipelines.listVersions(param(req, "id"), ListRequest.of(req, PipelineCatalog.VERSION_KEYS));
         send(res, Status.OK_200, new KfpWire.ListPipelineVersions(page.items(), page.totalSize(), page.nextPageToken()));
     }
 
     private void createVersion(ServerRequest req, ServerResponse res) {
-        Access.requireServerAdmin(req, "create or delete KFP's shared pipelines");
+        writablePipeline(req, param(req, "id"));
         send(res, Status.OK_200, pipelines.createVersion(param(req, "id"), KfpWire.read(Bodies.text(req), KfpWire.PipelineVersion.class)));
     }
 
     private void getVersion(ServerRequest req, ServerResponse res) {
-        readShared(req);
+        readablePipeline(req, param(req, "id"));
         send(res, Status.OK_200, pipelines.getVersion(param(req, "id"), param(req, "vid")));
     }
 
     private void deleteVersion(ServerRequest req, ServerResponse res) {
-        Access.requireServerAdmin(req, "create or delete KFP's shared pipelines");
+        writablePipeline(req, param(req, "id"));
         pipelines.deleteVersion(param(req, "id"), param(req, "vid"));
         send(res, Status.OK_200, EMPTY);
     }
@@ -188,29 +198,31 @@ public final class KfpApi implements HttpService {
     // ---------------------------------------------------------------- experiments
 
     private void listExperiments(ServerRequest req, ServerResponse res) {
-        var page = experiments.list(ListRequest.of(req, ExperimentCatalog.KEYS));
-        if (!listsStored(req)) page = new ListRequest.Page<>(java.util.List.of(), 0, "");
+        var page = experiments.list(ListRequest.of(req, ExperimentCatalog.KEYS), scope(req));
         send(res, Status.OK_200, new KfpWire.ListExperiments(page.items(), page.totalSize(), page.nextPageToken()));
     }
 
     private void createExperiment(ServerRequest req, ServerResponse res) {
-        send(res, Status.OK_200, experiments.create(KfpWire.read(writable(req), KfpWire.Experiment.class)));
+        var request = KfpWire.read(Bodies.text(req), KfpWire.Experiment.class);
+        var ns = PipelineCatalog.firstNonBlank(request.namespace(), query(req, "namespace"), KfpKinds.NAMESPACE);
+        access.require(req, ns, Role.EDIT);
+        send(res, Status.OK_200, experiments.create(request, ns));
     }
 
     private void getExperiment(ServerRequest req, ServerResponse res) {
-        access.require(req, KfpKinds.NAMESPACE, Role.VIEW);
+        visible(req, KfpKinds.EXPERIMENT, param(req, "id"), "experiment", Role.VIEW);
         send(res, Status.OK_200, experiments.get(param(req, "id")));
     }
 
     private void deleteExperiment(ServerRequest req, ServerResponse res) {
-        access.require(req, KfpKinds.NAMESPACE, Role.EDIT);
+        visible(req, KfpKinds.EXPERIMENT, param(req, "id"), "experiment", Role.EDIT);
         experiments.delete(param(req, "id"));
         send(res, Status.OK_200, EMPTY);
     }
 
     private void experimentAction(ServerRequest req, ServerResponse res) {
-        access.require(req, KfpKinds.NAMESPACE, Role.EDIT);
-        var action = Action.of(param(req, "ref"), "experiment");
+        var action = Action.of(param(req, "ref"), "experiment").known("archive", "unarchive");
+        visible(req, KfpKinds.EXPERIMENT, action.id(), "experiment", Role.EDIT);
         switch (action.verb()) {
             case "archive" -> experiments.archive(action.id());
             case "unarchive" -> experiments.unarchive(action.id());
@@ -222,17 +234,20 @@ public final class KfpApi implements HttpService {
     // ---------------------------------------------------------------- runs
 
     private void listRuns(ServerRequest req, ServerResponse res) {
-        var page = runs.list(ListRequest.of(req, RunCatalog.KEYS), query(req, "experiment_id"));
-        if (!listsStored(req)) page = new ListRequest.Page<>(java.util.List.of(), 0, "");
+        var experimentId = query(req, "experiment_id");
+        var page = runs.list(ListRequest.of(req, RunCatalog.KEYS), scope(req, experimentId), experimentId);
         send(res, Status.OK_200, new KfpWire.ListRuns(page.items(), page.totalSize(), page.nextPageToken()));
     }
 
     private void createRun(ServerRequest req, ServerResponse res) {
-        send(res, Status.OK_200, runs.create(KfpWire.read(writable(req), KfpWire.Run.class)));
+        var text = Bodies.text(req);
+        var request = KfpWire.read(text, KfpWire.Run.class);
+        var ns = writableNamespace(req, request.experimentId(), PipelineCatalog.firstNonBlank(bodyNamespace(text), query(req, "namespace")));
+        send(res, Status.OK_200, runs.create(request, ns));
     }
 
     private void getRun(ServerRequest req, ServerResponse res) {
-        access.require(req, KfpKinds.NAMESPACE, Role.VIEW);
+        visible(req, PipelineRuns.KIND, param(req, "id"), "run", Role.VIEW);
         send(res, Status.OK_200, runs.get(param(req, "id")));
     }
 
@@ -241,7 +256,7 @@ public final class KfpApi implements HttpService {
      * a {@code ==> task <==} header; {@code task} picks one task by path or name, {@code tail_lines} caps each.
      */
     private void runLogs(ServerRequest req, ServerResponse res) {
-        access.require(req, KfpKinds.NAMESPACE, Role.VIEW);
+        visible(req, PipelineRuns.KIND, param(req, "id"), "run", Role.VIEW);
         var workloads = runs.taskWorkloads(param(req, "id"));
         var task = query(req, "task");
         int tail = io.capstan.server.http.QueryParams.intParam(req, "tail_lines", LOG_LINES, 0, LOG_LINES);
@@ -258,14 +273,14 @@ public final class KfpApi implements HttpService {
     }
 
     private void deleteRun(ServerRequest req, ServerResponse res) {
-        access.require(req, KfpKinds.NAMESPACE, Role.EDIT);
+        visible(req, PipelineRuns.KIND, param(req, "id"), "run", Role.EDIT);
         runs.delete(param(req, "id"));
         send(res, Status.OK_200, EMPTY);
     }
 
     private void runAction(ServerRequest req, ServerResponse res) {
-        access.require(req, KfpKinds.NAMESPACE, Role.EDIT);
-        var action = Action.of(param(req, "ref"), "run");
+        var action = Action.of(param(req, "ref"), "run").known("terminate", "retry", "archive", "unarchive");
+        visible(req, PipelineRuns.KIND, action.id(), "run", Role.EDIT);
         switch (action.verb()) {
             case "terminate" -> runs.terminate(action.id());
             case "retry" -> runs.retry(action.id());
@@ -279,29 +294,31 @@ public final class KfpApi implements HttpService {
     // ---------------------------------------------------------------- recurring runs
 
     private void listRecurringRuns(ServerRequest req, ServerResponse res) {
-        var page = recurringRuns.list(ListRequest.of(req, RecurringRunCatalog.KEYS), query(req, "experiment_id"));
-        if (!listsStored(req)) page = new ListRequest.Page<>(java.util.List.of(), 0, "");
+        var experimentId = query(req, "experiment_id");
+        var page = recurringRuns.list(ListRequest.of(req, RecurringRunCatalog.KEYS), scope(req, experimentId), experimentId);
         send(res, Status.OK_200, new KfpWire.ListRecurringRuns(page.items(), page.totalSize(), page.nextPageToken()));
     }
 
     private void createRecurringRun(ServerRequest req, ServerResponse res) {
-        send(res, Status.OK_200, recurringRuns.create(KfpWire.read(writable(req), KfpWire.RecurringRun.class)));
+        var request = KfpWire.read(Bodies.text(req), KfpWire.RecurringRun.class);
+        var ns = writableNamespace(req, request.experimentId(), PipelineCatalog.firstNonBlank(request.namespace(), query(req, "namespace")));
+        send(res, Status.OK_200, recurringRuns.create(request, ns));
     }
 
     private void getRecurringRun(ServerRequest req, ServerResponse res) {
-        access.require(req, KfpKinds.NAMESPACE, Role.VIEW);
+        visible(req, KfpKinds.RECURRING_RUN, param(req, "id"), "recurring run", Role.VIEW);
         send(res, Status.OK_200, recurringRuns.get(param(req, "id")));
     }
 
     private void deleteRecurringRun(ServerRequest req, ServerResponse res) {
-        access.require(req, KfpKinds.NAMESPACE, Role.EDIT);
+        visible(req, KfpKinds.RECURRING_RUN, param(req, "id"), "recurring run", Role.EDIT);
         recurringRuns.delete(param(req, "id"));
         send(res, Status.OK_200, EMPTY);
     }
 
     private void recurringRunAction(ServerRequest req, ServerResponse res) {
-        access.require(req, KfpKinds.NAMESPACE, Role.EDIT);
-        var action = Action.of(param(req, "ref"), "recurring run");
+        var action = Action.of(param(req, "ref"), "recurring run").known("enable", "disable");
+        visible(req, KfpKinds.RECURRING_RUN, action.id(), "recurring run", Role.EDIT);
         switch (action.verb()) {
             case "enable" -> recurringRuns.setMode(action.id(), RecurringRunSpec.Mode.ENABLE);
             case "disable" -> recurringRuns.setMode(action.id(), RecurringRunSpec.Mode.DISABLE);
@@ -312,41 +329,97 @@ public final class KfpApi implements HttpService {
 
     // ---------------------------------------------------------------- access
 
-    /** Shared pipelines: any signed-in user, not a workload's token (which the authentication filter keeps away). */
-    private static void readShared(ServerRequest req) {
-        Access.caller(req);
+    /**
+     * The object {@code id} of {@code kind}, once the caller may view its namespace (else 404, as for an unknown id,
+     * so that ids do not tell what exists elsewhere) and holds {@code needed} there (else 403).
+     */
+    private Resource visible(ServerRequest req, String kind, String id, String what, Role needed) {
+        var r = kfp.find(kind, id).filter(x -> access.allows(req, x.metadata().namespace(), Role.VIEW))
+                .orElseThrow(() -> KfpStore.notFound(id, what));
+        if (needed != Role.VIEW) access.require(req, r.metadata().namespace(), needed);
+        return r;
     }
 
-    /**
-     * Whether a list shows the stored objects: the caller asked for namespace {@value KfpKinds#NAMESPACE} (or none)
-     * and may view it. A list for another namespace the caller may view is empty; one it may not view is refused.
-     */
-    private boolean listsStored(ServerRequest req) {
+    /** What a list reads: the {@code namespace} parameter's namespace (view needed), else every one the caller may view. */
+    private ListRequest.Scope scope(ServerRequest req) {
         var ns = query(req, "namespace");
         if (!ns.isEmpty()) {
             access.require(req, ns, Role.VIEW);
-            return ns.equals(KfpKinds.NAMESPACE);
+            return ListRequest.Scope.of(ns);
         }
-        return access.allows(req, KfpKinds.NAMESPACE, Role.VIEW);
+        var caller = Access.caller(req);
+        var decided = new java.util.HashMap<String, Boolean>();
+        return new ListRequest.Scope(Optional.empty(), n -> decided.computeIfAbsent(n, x -> access.policy().allows(caller, x, Role.VIEW)));
     }
 
-    /** The body of a create, once the caller may edit the namespace it names, which must be where KFP objects live. */
-    private String writable(ServerRequest req) {
-        var text = Bodies.text(req);
-        String ns = "";
+    /** As {@link #scope(ServerRequest)}; with an experiment, its namespace, which a {@code namespace} given must match. */
+    private ListRequest.Scope scope(ServerRequest req, String experimentId) {
+        if (experimentId.isEmpty()) return scope(req);
+        var ns = visible(req, KfpKinds.EXPERIMENT, experimentId, "experiment", Role.VIEW).metadata().namespace();
+        var requested = query(req, "namespace");
+        if (!requested.isEmpty() && !requested.equals(ns)) {
+            throw InvalidSpecException.of("namespace", "experiment '" + experimentId + "' is in namespace '" + ns + "', not in '"
+                    + Names.printable(requested) + "'");
+        }
+        return ListRequest.Scope.of(ns);
+    }
+
+    /**
+     * The namespace a new run or recurring run goes to, once the caller may edit it: its experiment's (an experiment
+     * the caller may not view reads as not found), else the one requested, else {@value KfpKinds#NAMESPACE}.
+     */
+    private String writableNamespace(ServerRequest req, String experimentId, String requested) {
+        if (experimentId != null && !experimentId.isEmpty()) visible(req, KfpKinds.EXPERIMENT, experimentId, "experiment", Role.VIEW);
+        var ns = runs.namespaceFor(experimentId, requested);
+        access.require(req, ns, Role.EDIT);
+        return ns;
+    }
+
+    /** A run body's {@code namespace}, Capstan's addition (KFP's Run has none: its namespace is its experiment's). */
+    private static String bodyNamespace(String text) {
         try {
             var tree = KfpWire.MAPPER.readTree(text);
-            if (tree != null && tree.path("namespace").isTextual()) ns = tree.path("namespace").asText();
+            return tree != null && tree.path("namespace").isTextual() ? tree.path("namespace").asText() : "";
         } catch (IOException e) {
-            // KfpWire.read reports the malformed body below.
+            return "";
         }
-        if (!ns.isEmpty() && !ns.equals(KfpKinds.NAMESPACE)) {
-            access.require(req, ns, Role.EDIT);
-            throw InvalidSpecException.of("namespace", "Capstan keeps KFP's experiments, runs and recurring runs in namespace '"
-                    + KfpKinds.NAMESPACE + "'; leave namespace empty or set it to '" + KfpKinds.NAMESPACE + "', got '" + Names.printable(ns) + "'");
+    }
+
+    /**
+     * The namespace whose pipelines a list or a lookup by name reads: the shared ones (no namespace, or
+     * {@value KfpKinds#NAMESPACE}) for any signed-in user, another namespace's with view there.
+     */
+    private String readablePipelineNamespace(ServerRequest req, String ns) {
+        if (ns.isEmpty() || ns.equals(KfpKinds.NAMESPACE)) {
+            Access.caller(req);
+            return KfpKinds.NAMESPACE;
         }
-        access.require(req, KfpKinds.NAMESPACE, Role.EDIT);
-        return text;
+        access.require(req, ns, Role.VIEW);
+        return ns;
+    }
+
+    /** The namespace a new pipeline goes to: shared ones are the server admin's to write, others need edit there. */
+    private String writablePipelineNamespace(ServerRequest req, String ns) {
+        if (ns == null || ns.isEmpty() || ns.equals(KfpKinds.NAMESPACE)) {
+            Access.requireServerAdmin(req, "create or delete KFP's shared pipelines");
+            return KfpKinds.NAMESPACE;
+        }
+        access.require(req, ns, Role.EDIT);
+        return ns;
+    }
+
+    /** A shared pipeline is any signed-in user's to read; a namespaced one needs view there (else 404). */
+    private Resource readablePipeline(ServerRequest req, String id) {
+        var caller = Access.caller(req);
+        return kfp.find(KfpKinds.PIPELINE, id).filter(p -> p.metadata().namespace().equals(KfpKinds.NAMESPACE)
+                        || access.policy().allows(caller, p.metadata().namespace(), Role.VIEW))
+                .orElseThrow(() -> KfpStore.notFound(id, "pipeline"));
+    }
+
+    private void writablePipeline(ServerRequest req, String id) {
+        var ns = readablePipeline(req, id).metadata().namespace();
+        if (ns.equals(KfpKinds.NAMESPACE)) Access.requireServerAdmin(req, "create or delete KFP's shared pipelines");
+        else access.require(req, ns, Role.EDIT);
     }
 
     // ---------------------------------------------------------------- plumbing
@@ -363,6 +436,12 @@ public final class KfpApi implements HttpService {
             int cut = ref.lastIndexOf(':');
             if (cut < 0) throw new NotFoundException("no such " + what + " method: POST on '" + Names.printable(ref) + "'; use <id>:<method>");
             return new Action(ref.substring(0, cut), ref.substring(cut + 1), what);
+        }
+
+        /** This action, when its verb is one of {@code verbs}: an unknown method is refused before any lookup. */
+        Action known(String... verbs) {
+            if (!java.util.Arrays.asList(verbs).contains(verb)) throw unknown(String.join(", ", verbs));
+            return this;
         }
 
         NotFoundException unknown(String known) {

@@ -45,6 +45,16 @@ record ListRequest(int pageSize, Cursor after, String sortKey, boolean descendin
     record Page<T>(List<T> items, int totalSize, String nextPageToken) {
     }
 
+    /**
+     * Which namespaces a list reads: the one named, or every namespace (empty), less those {@code visible} refuses
+     * (the namespaces the caller may not view).
+     */
+    record Scope(java.util.Optional<String> namespace, java.util.function.Predicate<String> visible) {
+        static Scope of(String namespace) {
+            return new Scope(java.util.Optional.of(namespace), ns -> true);
+        }
+    }
+
     static ListRequest of(ServerRequest req, Set<String> keys) {
         int size = QueryParams.intParam(req, "page_size", DEFAULT_PAGE_SIZE, 0, MAX_PAGE_SIZE);
         if (size == 0) size = DEFAULT_PAGE_SIZE;

@@ -27,15 +27,16 @@ final class RecurringRunCatalog {
         this.clock = clock;
     }
 
-    KfpWire.RecurringRun create(KfpWire.RecurringRun request) {
+    /** Creates the recurring run in {@code namespace}, its experiment's (see {@link RunCatalog#namespaceFor}). */
+    KfpWire.RecurringRun create(KfpWire.RecurringRun request, String namespace) {
         var name = PipelineCatalog.firstNonBlank(request.displayName());
         if (name.isEmpty()) throw InvalidSpecException.of("display_name", "a recurring run needs a display_name");
         var ref = request.pipelineVersionReference();
         // Resolved now, so that a later version of the pipeline does not change what an existing schedule runs.
         var source = runs.source(ref == null ? "" : ref.pipelineId(),
-                ref == null || ref.pipelineVersionId() == null ? request.pipelineVersionId() : ref.pipelineVersionId(), request.pipelineSpec());
+                ref == null || ref.pipelineVersionId() == null ? request.pipelineVersionId() : ref.pipelineVersionId(), request.pipelineSpec(), namespace);
         var experimentId = request.experimentId() == null ? "" : request.experimentId();
-        if (!experimentId.isEmpty()) store.get(KfpKinds.EXPERIMENT, experimentId, "experiment");
+        if (!experimentId.isEmpty()) runs.namespaceFor(experimentId, namespace);
         var spec = Json.json().createObjectNode();
         spec.put("displayName", name);
         spec.put("description", request.description() == null ? "" : request.description());
@@ -75,7 +76,7 @@ final class RecurringRunCatalog {
         spec.put("noCatchup", Boolean.TRUE.equals(request.noCatchup()));
         spec.put("mode", "DISABLE".equals(request.mode()) ? "DISABLE" : "ENABLE");
         spec.put("experimentId", experimentId);
-        return recurringRun(store.create(KfpKinds.RECURRING_RUN_KIND, Ids.uid(), spec, Map.of(), Map.of()));
+        return recurringRun(store.create(KfpKinds.RECURRING_RUN_KIND, namespace, Ids.uid(), spec, Map.of(), Map.of()));
     }
 
     private static void putTime(com.fasterxml.jackson.databind.node.ObjectNode trigger, String field, String value) {
@@ -86,8 +87,8 @@ final class RecurringRunCatalog {
         return recurringRun(store.get(KfpKinds.RECURRING_RUN, id, "recurring run"));
     }
 
-    ListRequest.Page<KfpWire.RecurringRun> list(ListRequest request, String experimentId) {
-        var rows = store.all(KfpKinds.RECURRING_RUN, LabelSelector.EVERYTHING).stream()
+    ListRequest.Page<KfpWire.RecurringRun> list(ListRequest request, ListRequest.Scope scope, String experimentId) {
+        var rows = store.all(KfpKinds.RECURRING_RUN, scope, LabelSelector.EVERYTHING).stream()
                 .filter(r -> experimentId.isEmpty() || KfpStore.text(r.spec(), "experimentId").equals(experimentId)).map(r -> {
                     var rr = recurringRun(r);
                     var m = new LinkedHashMap<String, Object>();
@@ -105,8 +106,7 @@ final class RecurringRunCatalog {
 
     /** Enables or disables the recurring run; a change stamps {@code updated_at}, as KFP's does, and a no-op does not. */
     void setMode(String id, RecurringRunSpec.Mode mode) {
-        store.get(KfpKinds.RECURRING_RUN, id, "recurring run");
-        store.mutate(KfpStore.key(KfpKinds.RECURRING_RUN, id), r -> {
+        store.mutate(store.get(KfpKinds.RECURRING_RUN, id, "recurring run").key(), r -> {
             if (KfpStore.text(r.spec(), "mode").equals(mode.name())) return r;
             var spec = r.spec();
             spec.put("mode", mode.name());
@@ -117,8 +117,7 @@ final class RecurringRunCatalog {
     }
 
     void delete(String id) {
-        store.get(KfpKinds.RECURRING_RUN, id, "recurring run");
-        store.delete(KfpStore.key(KfpKinds.RECURRING_RUN, id));
+        store.delete(store.get(KfpKinds.RECURRING_RUN, id, "recurring run").key());
     }
 
     /**
@@ -156,6 +155,6 @@ final class RecurringRunCatalog {
                 new KfpWire.RuntimeConfig(params, s.path("pipelineRoot").asText(null)), s.path("maxConcurrency").asText("1"), trigger,
                 enabled ? "ENABLE" : "DISABLE", KfpStore.created(r).toString(),
                 updatedAt(r).toString(),
-                enabled ? "ENABLED" : "DISABLED", s.path("noCatchup").asBoolean(false), "", KfpStore.text(s, "experimentId"));
+                enabled ? "ENABLED" : "DISABLED", s.path("noCatchup").asBoolean(false), r.metadata().namespace(), KfpStore.text(s, "experimentId"));
     }
 }

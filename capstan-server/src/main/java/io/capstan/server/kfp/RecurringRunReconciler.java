@@ -70,15 +70,16 @@ public final class RecurringRunReconciler implements Reconciler {
         }
         if (tick.isAfter(spec.endTime())) return stop(rr, "Ended", "");
         if (tick.isAfter(now)) return Result.requeueAfter(Duration.between(now, tick));
-        long active = store.all(PipelineRuns.KIND, LabelSelector.parse(KfpKinds.LABEL_RECURRING_RUN_ID + "=" + rr.metadata().name()))
+        var namespace = rr.metadata().namespace();
+        long active = store.all(PipelineRuns.KIND, namespace, LabelSelector.parse(KfpKinds.LABEL_RECURRING_RUN_ID + "=" + rr.metadata().name()))
                 .stream().filter(r -> !RunCatalog.isTerminal(r)).count();
         if (active >= spec.maxConcurrency()) return Result.requeueAfter(CONCURRENCY_POLL);
         try {
             var source = spec.pipelineVersionId().isEmpty()
                     ? new RunCatalog.Source("", "", spec.irText())
-                    : runs.source(spec.pipelineId(), spec.pipelineVersionId(), null);
+                    : runs.source(spec.pipelineId(), spec.pipelineVersionId(), null, namespace);
             var name = KfpStore.text(rr.spec(), "displayName");
-            runs.createRun(runId(rr, tick), source, spec.parameters(), KfpStore.text(rr.spec(), "pipelineRoot"), spec.experimentId(),
+            runs.createRun(namespace, runId(rr, tick), source, spec.parameters(), KfpStore.text(rr.spec(), "pipelineRoot"), spec.experimentId(),
                     name + " " + tick, "", rr.metadata().name());
         } catch (ConflictException e) {
             // The run of this tick exists already: created before a crash, its tick not yet recorded. Record it now.

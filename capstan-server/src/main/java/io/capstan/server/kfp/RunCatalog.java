@@ -48,25 +48,48 @@ final class RunCatalog {
         this.lineage = lineage;
     }
 
-    KfpWire.Run create(KfpWire.Run request) {
+    /**
+     * Creates a run in {@code namespace}, which must be its experiment's; see {@link #namespaceFor} for how callers
+     * pick it.
+     */
+    KfpWire.Run create(KfpWire.Run request, String namespace) {
         var ref = request.pipelineVersionReference();
         var source = source(ref == null ? "" : ref.pipelineId(), ref == null || ref.pipelineVersionId() == null
-                ? request.pipelineVersionId() : ref.pipelineVersionId(), request.pipelineSpec());
+                ? request.pipelineVersionId() : ref.pipelineVersionId(), request.pipelineSpec(), namespace);
         var config = request.runtimeConfig();
         var parameters = Json.json().createObjectNode();
         if (config != null && config.parameters() != null) config.parameters().forEach(parameters::set);
         var root = config == null || config.pipelineRoot() == null ? "" : config.pipelineRoot();
         var id = Ids.uid();
-        return run(createRun(id, source, parameters, root, nonNull(request.experimentId()), nonNull(request.displayName()),
+        return run(createRun(namespace, id, source, parameters, root, nonNull(request.experimentId()), nonNull(request.displayName()),
                 nonNull(request.description()), ""));
     }
 
-    /** Resolves what to run: a version by id, the newest version of a pipeline, or the inline IR. */
-    Source source(String pipelineId, String versionId, JsonNode inline) {
+    /**
+     * The namespace of a new run or recurring run: its experiment's, else {@code requested}, else
+     * {@value KfpKinds#NAMESPACE}. An experiment in another namespace than the one requested is a 400.
+     */
+    String namespaceFor(String experimentId, String requested) {
+        if (experimentId == null || experimentId.isEmpty()) return requested.isEmpty() ? KfpKinds.NAMESPACE : requested;
+        var ns = store.get(KfpKinds.EXPERIMENT, experimentId, "experiment").metadata().namespace();
+        if (!requested.isEmpty() && !requested.equals(ns)) {
+            throw InvalidSpecException.of("namespace", "experiment '" + experimentId + "' is in namespace '" + ns + "', not in '"
+                    + io.capstan.core.Names.printable(requested) + "'; a run lives in its experiment's namespace");
+        }
+        return ns;
+    }
+
+    /**
+     * Resolves what to run: a version by id, the newest version of a pipeline, or the inline IR. A run in
+     * {@code namespace} may run shared pipelines and that namespace's own; another namespace's pipeline reads as not
+     * found.
+     */
+    Source source(String pipelineId, String versionId, JsonNode inline, String namespace) {
         pipelineId = nonNull(pipelineId);
         versionId = nonNull(versionId);
+        if (!pipelineId.isEmpty()) pipelines.getFor(pipelineId, namespace);
         if (!versionId.isEmpty()) {
-            var v = pipelines.getVersionAnyPipeline(versionId);
+            var v = pipelines.getVersionFor(versionId, namespace);
             if (!pipelineId.isEmpty() && !pipelineId.equals(v.pipelineId())) {
                 throw InvalidSpecException.of("pipeline_version_reference.pipeline_version_id", "version '" + versionId
                         + "' belongs to pipeline '" + v.pipelineId() + "', not to '" + pipelineId + "'");
@@ -85,9 +108,9 @@ final class RunCatalog {
     }
 
     /** Creates the PipelineRun {@code id}; also used by the recurring-run scheduler. */
-    Resource createRun(String id, Source source, ObjectNode parameters, String pipelineRoot, String experimentId,
+    Resource createRun(String namespace, String id, Source source, ObjectNode parameters, String pipelineRoot, String experimentId,
                        String displayName, String description, String recurringRunId) {
-        if (!experimentId.isEmpty()) store.get(KfpKinds.EXPERIMENT, experimentId, "experiment");
+        if (!experimentId.isEmpty()) namespaceFor(experimentId, namespace);
         var spec = Json.json().createObjectNode();
         spec.put("pipelineSpec", source.irText());
         spec.set("parameters", parameters);
@@ -103,18 +126,18 @@ final class RunCatalog {
         var annotations = new HashMap<String, String>();
         annotations.put(KfpKinds.ANNOTATION_DISPLAY_NAME, displayName.isEmpty() ? id : displayName);
         if (!description.isEmpty()) annotations.put(KfpKinds.ANNOTATION_DESCRIPTION, description);
-        return store.create(PipelineRuns.RESOURCE_KIND, id, spec, labels, annotations);
+        return store.create(PipelineRuns.RESOURCE_KIND, namespace, id, spec, labels, annotations);
     }
 
     KfpWire.Run get(String id) {
         return run(store.get(PipelineRuns.KIND, id, "run"));
     }
 
-    ListRequest.Page<KfpWire.Run> list(ListRequest request, String experimentId) {
+    ListRequest.Page<KfpWire.Run> list(ListRequest request, ListRequest.Scope scope, String experimentId) {
         var selector = experimentId.isEmpty() ? "!" + KfpKinds.LABEL_RETRY_OF
                 : KfpKinds.LABEL_EXPERIMENT_ID + "=" + experimentId + ",!" + KfpKinds.LABEL_RETRY_OF;
         var rows = new ArrayList<ListRequest.Row<KfpWire.Run>>();
-        for (var r : store.all(PipelineRuns.KIND, LabelSelector.parse(selector))) {
+        for (var r : store.all(PipelineRuns.KIND, scope, LabelSelector.parse(selector))) {
             var run = summary(r);
             var m = new LinkedHashMap<String, Object>();
             m.put("run_id", run.runId());
@@ -157,7 +180,7 @@ final class RunCatalog {
         var labels = new HashMap<>(latest.metadata().labels());
         labels.put(KfpKinds.LABEL_RETRY_OF, id);
         var attemptId = Ids.uid();
-        store.create(PipelineRuns.RESOURCE_KIND, attemptId, spec, labels, latest.metadata().annotations());
+        store.create(PipelineRuns.RESOURCE_KIND, latest.metadata().namespace(), attemptId, spec, labels, latest.metadata().annotations());
         store.mutate(latest.key(), r -> {
             var annotations = new HashMap<>(r.metadata().annotations());
             annotations.put(KfpKinds.ANNOTATION_RETRIED_BY, attemptId);
@@ -186,19 +209,23 @@ final class RunCatalog {
 
     void delete(String id) {
         var run = store.get(PipelineRuns.KIND, id, "run");
-        for (var attempt : store.all(PipelineRuns.KIND, LabelSelector.parse(KfpKinds.LABEL_RETRY_OF + "=" + id))) store.delete(attempt.key());
+        var attempts = store.all(PipelineRuns.KIND, run.metadata().namespace(), LabelSelector.parse(KfpKinds.LABEL_RETRY_OF + "=" + id));
+        for (var attempt : attempts) store.delete(attempt.key());
         store.delete(run.key());
     }
 
-    void setStorageStateOfExperiment(String experimentId, ExperimentCatalog.StorageState state) {
-        for (var r : store.all(PipelineRuns.KIND, LabelSelector.parse(KfpKinds.LABEL_EXPERIMENT_ID + "=" + experimentId))) {
-            setStorageState(r.metadata().name(), state);
+    void setStorageStateOfExperiment(String namespace, String experimentId, ExperimentCatalog.StorageState state) {
+        for (var r : store.all(PipelineRuns.KIND, namespace, LabelSelector.parse(KfpKinds.LABEL_EXPERIMENT_ID + "=" + experimentId))) {
+            setStorageState(r, state);
         }
     }
 
     private void setStorageState(String id, ExperimentCatalog.StorageState state) {
-        store.get(PipelineRuns.KIND, id, "run");
-        store.mutate(KfpStore.key(PipelineRuns.KIND, id), r -> {
+        setStorageState(store.get(PipelineRuns.KIND, id, "run"), state);
+    }
+
+    private void setStorageState(Resource run, ExperimentCatalog.StorageState state) {
+        store.mutate(run.key(), r -> {
             var labels = new HashMap<>(r.metadata().labels());
             labels.put(KfpKinds.LABEL_STORAGE_STATE, state.name());
             return r.withMetadata(r.metadata().withLabels(labels));
@@ -211,7 +238,7 @@ final class RunCatalog {
         for (int hops = 0; hops < 1000; hops++) {
             var next = current.metadata().annotations().get(KfpKinds.ANNOTATION_RETRIED_BY);
             if (next == null) return current;
-            var found = store.find(PipelineRuns.KIND, next);
+            var found = store.store().find(new io.capstan.core.ResourceKey(PipelineRuns.KIND, run.metadata().namespace(), next));
             if (found.isEmpty()) return current;
             current = found.get();
         }

@@ -62,6 +62,9 @@ class RecurringRunReconcilerTest {
         return new RecurringRunReconciler(store, clock).reconcile(key);
     }
 
+    /** Not {@code default}: a recurring run's runs start in its own namespace, where {@link #runsOf} counts them. */
+    static final String NAMESPACE = "team-r";
+
     ResourceKey recurringRun(String id, int intervalSeconds, int maxConcurrency, boolean noCatchup) {
         ObjectNode spec = Json.json().createObjectNode();
         spec.put("displayName", id);
@@ -70,15 +73,15 @@ class RecurringRunReconcilerTest {
         spec.put("maxConcurrency", maxConcurrency);
         spec.put("noCatchup", noCatchup);
         spec.put("mode", "ENABLE");
-        return kfp.create(KfpKinds.RECURRING_RUN_KIND, id, spec, Map.of(), Map.of()).key();
+        return kfp.create(KfpKinds.RECURRING_RUN_KIND, NAMESPACE, id, spec, Map.of(), Map.of()).key();
     }
 
     long runsOf(ResourceKey rr) {
-        return kfp.all(PipelineRuns.KIND, LabelSelector.parse(KfpKinds.LABEL_RECURRING_RUN_ID + "=" + rr.name())).size();
+        return kfp.all(PipelineRuns.KIND, rr.namespace(), LabelSelector.parse(KfpKinds.LABEL_RECURRING_RUN_ID + "=" + rr.name())).size();
     }
 
     void finishAllRuns() {
-        for (var r : kfp.all(PipelineRuns.KIND, LabelSelector.EVERYTHING)) {
+        for (var r : kfp.all(PipelineRuns.KIND, java.util.Optional.empty(), LabelSelector.EVERYTHING)) {
             store.updateStatus(r.key(), "", ResourceStatus.EMPTY.withPhase("Succeeded"));
         }
     }
