@@ -51,7 +51,7 @@ public final class InferenceServiceReconciler implements Reconciler {
     public static final String SCALE_TO_ZERO_ANNOTATION = "serving.capstan.io/scale-to-zero-after";
     public static final String LOGGER_SAMPLE_ANNOTATION = "serving.capstan.io/logger-sample-percent";
     private static final List<String> REVISION_ANNOTATIONS = List.of(QUEUE_LIMIT_ANNOTATION, SCALE_TO_ZERO_ANNOTATION,
-            LOGGER_SAMPLE_ANNOTATION);
+            LOGGER_SAMPLE_ANNOTATION, io.capstan.backend.ContainerOptions.EXECUTION_ANNOTATION);
 
     private static final java.util.regex.Pattern SIZE = java.util.regex.Pattern.compile("(\\d{1,10})(Ki|Mi|Gi)?");
 
@@ -396,7 +396,15 @@ public final class InferenceServiceReconciler implements Reconciler {
                                    String predictorHost) throws ModelLoadException {
         if (predictor.model() == null) return containerLoader(key, record, predictor, predictorHost);
         var model = predictor.model();
-        var choice = selection.choose(key.namespace(), model);
+        io.capstan.backend.ContainerOptions.Execution execution;
+        try {
+            execution = io.capstan.backend.ContainerOptions.Execution.parse(record.annotations()
+                    .path(io.capstan.backend.ContainerOptions.EXECUTION_ANNOTATION).asText(""),
+                    "metadata.annotations[" + io.capstan.backend.ContainerOptions.EXECUTION_ANNOTATION + "]");
+        } catch (io.capstan.core.InvalidSpecException e) {
+            throw new ModelLoadException(e.getMessage(), e);
+        }
+        var choice = selection.choose(key.namespace(), model, execution);
         Path path;
         var predictorNode = record.spec().path("predictor");
         if (model.storageUri() == null && !predictorNode.path("model").path("storage").has("key")) {
@@ -431,11 +439,9 @@ public final class InferenceServiceReconciler implements Reconciler {
                                             String predictorHost) throws ModelLoadException {
         var container = component.container();
         if (container == null) throw new ModelLoadException(UnservableFormats.customContainer(component.customContainer()));
-        if (container.command().isEmpty()) {
-            throw new ModelLoadException(container.path() + ".command: is required here: Capstan runs custom containers as "
-                    + "processes on this machine and cannot run the entrypoint of image " + (container.image() == null ? "(none)"
-                    : container.image()) + "; give the command that starts the model server, such as [python3, -m, model], "
-                    + "with its code on this machine (the kserve package is provided)");
+        boolean entrypoint = container.command().isEmpty();
+        if (entrypoint && container.image() == null) {
+            throw new ModelLoadException(container.path() + ": needs an image or a command that starts the model server");
         }
         Path modelDir = null;
         if (container.storageUri() != null) {
@@ -443,6 +449,8 @@ public final class InferenceServiceReconciler implements Reconciler {
             modelDir = Files.isDirectory(fetched) ? fetched : fetched.getParent();
         }
         var command = new ArrayList<String>(container.command());
+        // with the image's entrypoint the list holds only its arguments: a placeholder stands for the entrypoint
+        if (entrypoint) command.add("");
         command.addAll(container.args());
         setArgument(command, "--http_port", "{port}", true);
         String platform = "kserve-custom";
@@ -451,12 +459,14 @@ public final class InferenceServiceReconciler implements Reconciler {
             setArgument(command, "--model_name", key.name(), false);
             platform = "kserve-transformer";
         }
+        if (entrypoint) command.removeFirst();
         Path workingDir = container.workingDir() == null ? null : Path.of(container.workingDir());
         String component2 = predictorHost == null ? "predictor" : "transformer";
         var name = key.namespace() + "/" + key.name() + "-" + component2 + "-" + record.number();
         var env = containerEnv(key, record, component2, name, command);
+        var options = ContainerPlacement.of(record.annotations(), record.spec().path(component2), "spec." + component2);
         var launch = new ModelProcesses.Launch(name, container.image(), command, env.isEmpty() ? container.env() : env, modelDir,
-                key.name(), workingDir);
+                key.name(), workingDir, options, entrypoint);
         var timeout = component.timeoutSeconds().filter(t -> t > 0).map(Duration::ofSeconds).orElse(RevisionSettings.defaults().timeout());
         var finalPlatform = platform;
         return () -> processes.start(launch, finalPlatform, timeout);
