@@ -127,6 +127,15 @@ public final class ContainerEngine {
         return r.code == 0 ? r.output.lines().map(String::strip).filter(s -> !s.isEmpty()).toList() : List.of();
     }
 
+    /**
+     * The containers, running or not, that carry {@code label}: each one's name and that label's value, tab-separated.
+     */
+    public List<String> containersLabelled(String label) {
+        var r = run(List.of("ps", "-a", "--filter", "label=" + label, "--format", "{{.Names}}\t{{index .Labels \"" + label + "\"}}"),
+                Optional.empty());
+        return r.code == 0 ? r.output.lines().map(String::strip).filter(s -> !s.isEmpty()).toList() : List.of();
+    }
+
     /** The images the engine holds, one line each: repository:tag, id and size, as {@code images} prints them. */
     public List<String> images() throws IOException {
         var r = run(List.of("images", "--format", "{{.Repository}}:{{.Tag}}\t{{.ID}}\t{{.Size}}"), Optional.empty());

@@ -11,7 +11,7 @@ import java.util.Map;
 import java.util.Optional;
 
 /**
- * How a component's container runs when it runs in one: {@code capstan.io/execution} (a revision annotation),
+ * How a component's (or a ServingRuntime's) container runs when it runs in one: {@code capstan.io/execution} (a revision annotation),
  * {@code imagePullPolicy}, and its {@code hostPath} volumes at their {@code volumeMounts}. Secret and config-map
  * volumes are written to files and their paths rewritten instead (see the reconciler); other volume kinds are not
  * mounted.
@@ -26,9 +26,22 @@ final class ContainerPlacement {
      * @param at the component's spec path, for errors
      */
     static ContainerOptions of(JsonNode annotations, JsonNode component, String at) throws ModelLoadException {
+        return of(execution(annotations), component, at);
+    }
+
+    /** The resource's {@code capstan.io/execution} from its (revision's) annotations. */
+    static ContainerOptions.Execution execution(JsonNode annotations) throws ModelLoadException {
         try {
-            var execution = ContainerOptions.Execution.parse(annotations.path(ContainerOptions.EXECUTION_ANNOTATION).asText(""),
+            return ContainerOptions.Execution.parse(annotations.path(ContainerOptions.EXECUTION_ANNOTATION).asText(""),
                     "metadata.annotations[" + ContainerOptions.EXECUTION_ANNOTATION + "]");
+        } catch (InvalidSpecException e) {
+            throw new ModelLoadException(e.getMessage(), e);
+        }
+    }
+
+    /** As {@link #of(JsonNode, JsonNode, String)}; {@code component} may also be a ServingRuntime's spec. */
+    static ContainerOptions of(ContainerOptions.Execution execution, JsonNode component, String at) throws ModelLoadException {
+        try {
             var container = component.path("containers").path(0);
             var policy = ContainerOptions.PullPolicy.parse(container.path("imagePullPolicy").asText(""),
                     at + ".containers[0].imagePullPolicy");

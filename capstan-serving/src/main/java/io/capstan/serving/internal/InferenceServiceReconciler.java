@@ -396,15 +396,7 @@ public final class InferenceServiceReconciler implements Reconciler {
                                    String predictorHost) throws ModelLoadException {
         if (predictor.model() == null) return containerLoader(key, record, predictor, predictorHost);
         var model = predictor.model();
-        io.capstan.backend.ContainerOptions.Execution execution;
-        try {
-            execution = io.capstan.backend.ContainerOptions.Execution.parse(record.annotations()
-                    .path(io.capstan.backend.ContainerOptions.EXECUTION_ANNOTATION).asText(""),
-                    "metadata.annotations[" + io.capstan.backend.ContainerOptions.EXECUTION_ANNOTATION + "]");
-        } catch (io.capstan.core.InvalidSpecException e) {
-            throw new ModelLoadException(e.getMessage(), e);
-        }
-        var choice = selection.choose(key.namespace(), model, execution);
+        var choice = selection.choose(key.namespace(), model, ContainerPlacement.execution(record.annotations()));
         Path path;
         var predictorNode = record.spec().path("predictor");
         if (model.storageUri() == null && !predictorNode.path("model").path("storage").has("key")) {
@@ -463,13 +455,32 @@ public final class InferenceServiceReconciler implements Reconciler {
         Path workingDir = container.workingDir() == null ? null : Path.of(container.workingDir());
         String component2 = predictorHost == null ? "predictor" : "transformer";
         var name = key.namespace() + "/" + key.name() + "-" + component2 + "-" + record.number();
-        var env = containerEnv(key, record, component2, name, command);
-        var options = ContainerPlacement.of(record.annotations(), record.spec().path(component2), "spec." + component2);
+        var written = new java.util.LinkedHashMap<String, String>();
+        var env = containerEnv(key, record, component2, name, command, written);
+        // in a container the secret and config-map files are seen at their mount paths and at the host paths the command
+        // and env were rewritten to
+        var secretMounts = new ArrayList<io.capstan.backend.ContainerOptions.Mount>();
+        written.forEach((mountPath, folder) -> {
+            secretMounts.add(new io.capstan.backend.ContainerOptions.Mount(Path.of(folder), folder, true));
+            secretMounts.add(new io.capstan.backend.ContainerOptions.Mount(Path.of(folder), mountPath, true));
+        });
+        var options = ContainerPlacement.of(record.annotations(), record.spec().path(component2), "spec." + component2)
+                .withMounts(secretMounts);
         var launch = new ModelProcesses.Launch(name, container.image(), command, env.isEmpty() ? container.env() : env, modelDir,
                 key.name(), workingDir, options, entrypoint);
         var timeout = component.timeoutSeconds().filter(t -> t > 0).map(Duration::ofSeconds).orElse(RevisionSettings.defaults().timeout());
         var finalPlatform = platform;
-        return () -> processes.start(launch, finalPlatform, timeout);
+        return () -> {
+            try {
+                return processes.start(launch, finalPlatform, timeout);
+            } catch (ModelLoadException e) {
+                // no command, and the image cannot run in a container here: the field to give is the command
+                if (e.getCause() instanceof io.capstan.serving.python.EntrypointRefusedException refused) {
+                    throw new ModelLoadException(container.path() + ".command: is required here: " + refused.getMessage(), refused);
+                }
+                throw e;
+            }
+        };
     }
 
     /**
@@ -479,7 +490,7 @@ public final class InferenceServiceReconciler implements Reconciler {
      * the revision, naming the secret and key.
      */
     private Map<String, String> containerEnv(ResourceKey key, RevisionRecord record, String component, String processName,
-                                             List<String> command) throws ModelLoadException {
+                                             List<String> command, Map<String, String> written) throws ModelLoadException {
         var node = record.spec().path(component).path("containers").path(0);
         var volumes = record.spec().path(component).path("volumes");
         if (!io.capstan.core.ConfigResolver.uses(node, volumes)) return Map.of();
@@ -488,6 +499,7 @@ public final class InferenceServiceReconciler implements Reconciler {
             var resolved = configs.resolve("InferenceService " + key.namespace() + "/" + key.name() + ": ", key.namespace(), node, volumes,
                     new ArrayList<>());
             var mounts = resolved.writeMounts(volumesDir.resolve(processName.replace('/', '_')));
+            written.putAll(mounts.map());
             command.replaceAll(mounts::apply);
             var env = new java.util.LinkedHashMap<>(resolved.env());
             node.path("env").forEach(item -> {

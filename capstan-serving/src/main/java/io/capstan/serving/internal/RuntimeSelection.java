@@ -53,9 +53,8 @@ final class RuntimeSelection {
         if (container == null || processes == null) return Optional.empty();
         ContainerOptions options;
         try {
-            options = new ContainerOptions(execution, ContainerOptions.PullPolicy.parse(
-                    raw.path("containers").path(0).path("imagePullPolicy").asText(""), "spec.containers[0].imagePullPolicy"), List.of());
-        } catch (io.capstan.core.InvalidSpecException e) {
+            options = ContainerPlacement.of(execution, raw, "spec");
+        } catch (ModelLoadException e) {
             throw new ModelLoadException("runtime '" + name + "': " + e.getMessage(), e);
         }
         if (container.command().isEmpty()

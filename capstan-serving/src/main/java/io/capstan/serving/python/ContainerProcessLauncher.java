@@ -41,6 +41,12 @@ public final class ContainerProcessLauncher implements ProcessLauncher {
     private static final Duration STOP_GRACE = Duration.ofSeconds(5);
     /** The value of {@value ContainerEngine#WORKLOAD_LABEL} on model-server containers starts with this. */
     public static final String LABEL_PREFIX = "serving-";
+    /**
+     * The label naming the Capstan server (its pid and start time) that started a model-server container: a container
+     * outlives a server killed with -9, and the next server removes those whose server is gone.
+     */
+    public static final String OWNER_LABEL = "io.capstan.serving.owner";
+    private static final String OWNER = owner(ProcessHandle.current());
 
     private final Execution serverDefault;
     private final Optional<ContainerEngine> engine;
@@ -58,11 +64,48 @@ public final class ContainerProcessLauncher implements ProcessLauncher {
         this.clock = clock;
     }
 
-    /** {@code CAPSTAN_EXECUTION} and the engine that {@code env} has, with host processes otherwise. */
+    /**
+     * {@code CAPSTAN_EXECUTION} and the engine that {@code env} has, with host processes otherwise; model-server
+     * containers left by a server that is gone are removed.
+     */
     public static ContainerProcessLauncher fromEnvironment(Map<String, String> env) {
         var mode = Execution.parse(env.get("CAPSTAN_EXECUTION"), "CAPSTAN_EXECUTION");
-        return new ContainerProcessLauncher(mode, mode == Execution.HOST ? Optional.empty() : ContainerEngine.detect(env),
+        var launcher = new ContainerProcessLauncher(mode, mode == Execution.HOST ? Optional.empty() : ContainerEngine.detect(env),
                 new HostProcessLauncher(), Clock.systemUTC());
+        launcher.removeOrphans();
+        return launcher;
+    }
+
+    /** Removes the model-server containers whose Capstan server is no longer running; returns their names. */
+    public List<String> removeOrphans() {
+        if (engine.isEmpty()) return List.of();
+        var removed = new ArrayList<String>();
+        for (var line : engine.get().containersLabelled(OWNER_LABEL)) {
+            var cells = line.split("\t", 2);
+            if (cells.length < 2 || ownerAlive(cells[1].strip())) continue;
+            engine.get().stopAndRemove(cells[0], Duration.ZERO);
+            removed.add(cells[0]);
+        }
+        if (!removed.isEmpty()) {
+            LOG.log(System.Logger.Level.INFO, "removed model-server containers whose Capstan server is gone: {0}", removed);
+        }
+        return removed;
+    }
+
+    /** "pid@startMillis": a pid alone could be reused by another process. */
+    static String owner(ProcessHandle process) {
+        return process.pid() + "@" + process.info().startInstant().map(Instant::toEpochMilli).orElse(0L);
+    }
+
+    private static boolean ownerAlive(String owner) {
+        int at = owner.indexOf('@');
+        if (at < 0) return true; // not ours to judge
+        try {
+            var process = ProcessHandle.of(Long.parseLong(owner.substring(0, at)));
+            return process.isPresent() && process.get().isAlive() && owner(process.get()).equals(owner);
+        } catch (NumberFormatException e) {
+            return true;
+        }
     }
 
     /** Where a spec runs: in a container, or on the host with the reason it could not run in one (empty when by choice). */
@@ -89,7 +132,7 @@ public final class ContainerProcessLauncher implements ProcessLauncher {
         var placement = place(spec);
         if (!placement.container()) {
             if (spec.entrypoint()) {
-                throw new IOException("image " + spec.image() + " has no command to run on this machine and cannot run in a container: "
+                throw new EntrypointRefusedException("image " + spec.image() + " has no command to run on this machine and cannot run in a container: "
                         + placement.why().orElse("no container engine") + "; give the container a command that starts the model "
                         + "server on this machine, such as [python3, -m, model] (the kserve package is provided)");
             }
@@ -131,6 +174,7 @@ public final class ContainerProcessLauncher implements ProcessLauncher {
         var a = new ArrayList<String>(List.of("run", "--rm"));
         if (replace) a.add("--replace");
         a.addAll(List.of("--name", name, "--label", ContainerEngine.WORKLOAD_LABEL + "=" + name.substring("capstan-".length()),
+                "--label", OWNER_LABEL + "=" + OWNER,
                 "--network", "host", "--pull", switch (policy) {
                     case ALWAYS -> "always";
                     case IF_NOT_PRESENT -> "missing";

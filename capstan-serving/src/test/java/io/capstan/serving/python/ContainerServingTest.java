@@ -48,7 +48,7 @@ class ContainerServingTest {
                     self.load()
 
                 def load(self):
-                    with open("/mnt/models/factor.txt") as f:
+                    with open(os.environ.get("FACTOR_FILE", "/mnt/models/factor.txt")) as f:
                         self.factor = float(f.read())
                     self.ready = True
 
@@ -120,9 +120,10 @@ class ContainerServingTest {
         return Json.json().readTree(text);
     }
 
-    /** Capstan's model-server containers, running or not, whose name holds {@code marker}. */
+    /** This server's model-server containers, running or not, whose name holds {@code marker}. */
     private static List<String> containers(String marker) throws Exception {
-        var r = TestImages.run(List.of("ps", "-a", "--filter", "label=io.capstan.workload", "--format", "{{.Names}}"));
+        var r = TestImages.run(List.of("ps", "-a", "--filter", "label=" + ContainerProcessLauncher.OWNER_LABEL + "="
+                + ContainerProcessLauncher.owner(ProcessHandle.current()), "--format", "{{.Names}}"));
         assertThat(r.code()).as(r.output()).isZero();
         return r.output().lines().filter(n -> n.startsWith("capstan-serving-") && n.contains(marker)).toList();
     }
@@ -203,6 +204,95 @@ class ContainerServingTest {
         assertThat(json(http.post("/v1/models/killed:predict", body).body()).get("predictions").toString()).isEqualTo("[[3.0]]");
         var running = TestImages.run(List.of("ps", "--filter", "name=" + name, "--format", "{{.Names}}"));
         assertThat(running.output().lines().toList()).containsExactly(name);
+    }
+
+    @Test
+    void aSecretVolumeIsSeenInsideTheContainer() throws Exception {
+        store.apply(parser.parse("s.yaml", """
+                apiVersion: v1
+                kind: Secret
+                metadata: {name: model-factor}
+                stringData: {factor.txt: "5"}
+                """).getFirst());
+        var yaml = isvc("secret", factor(2), "").replace("""
+                    - {name: alternatives, hostPath: {path: /etc/alternatives}}
+                """, """
+                    - {name: alternatives, hostPath: {path: /etc/alternatives}}
+                    - {name: factor, secret: {secretName: model-factor}}
+                """).replace("""
+                      - {name: alternatives, mountPath: /etc/alternatives, readOnly: true}
+                """, """
+                      - {name: alternatives, mountPath: /etc/alternatives, readOnly: true}
+                      - {name: factor, mountPath: /mnt/factor, readOnly: true}
+                """).replace("""
+                      env:
+                """, """
+                      env:
+                      - {name: FACTOR_FILE, value: /mnt/factor/factor.txt}
+                """);
+        assertThat(yaml).contains("secretName: model-factor", "mountPath: /mnt/factor", "FACTOR_FILE");
+        var ready = reconciled(yaml);
+        assertThat(ready.status().phase()).as(ready.status().toString()).isEqualTo("Ready");
+        var v1 = http.post("/v1/models/secret:predict", "{\"instances\": [[1, 2]]}");
+        assertThat(v1.statusCode()).as(v1.body()).isEqualTo(200);
+        assertThat(json(v1.body()).get("predictions").toString()).isEqualTo("[[5.0,10.0]]");
+        assertThat(json(v1.body()).get("in_container").asBoolean()).isTrue();
+    }
+
+    @Test
+    void aServingRuntimeWhoseImageHasNoCommandServesItsFormatInAContainer() throws Exception {
+        store.apply(parser.parse("r.yaml", """
+                apiVersion: serving.kserve.io/v1alpha1
+                kind: ServingRuntime
+                metadata: {name: scale-runtime}
+                spec:
+                  supportedModelFormats: [{name: scale, autoSelect: true}]
+                  volumes:
+                  - {name: usr, hostPath: {path: /usr}}
+                  - {name: alternatives, hostPath: {path: /etc/alternatives}}
+                  containers:
+                  - name: kserve-container
+                    image: %s
+                    volumeMounts:
+                    - {name: usr, mountPath: /usr, readOnly: true}
+                    - {name: alternatives, mountPath: /etc/alternatives, readOnly: true}
+                """.formatted(image)).getFirst());
+        var ready = reconciled("""
+                apiVersion: serving.kserve.io/v1beta1
+                kind: InferenceService
+                metadata: {name: by-runtime}
+                spec:
+                  predictor:
+                    model: {modelFormat: {name: scale}, storageUri: "%s"}
+                """.formatted(factor(4)));
+        assertThat(ready.status().phase()).as(ready.status().toString()).isEqualTo("Ready");
+        var v1 = http.post("/v1/models/by-runtime:predict", "{\"instances\": [[1, 2]]}");
+        assertThat(v1.statusCode()).as(v1.body()).isEqualTo(200);
+        assertThat(json(v1.body()).get("predictions").toString()).isEqualTo("[[4.0,8.0]]");
+        assertThat(json(v1.body()).get("in_container").asBoolean()).isTrue();
+        assertThat(containers("by-runtime")).hasSize(1);
+    }
+
+    @Test
+    void containersLeftByAServerThatIsGoneAreRemovedWhenTheNextOneStarts() throws Exception {
+        var gone = new ProcessBuilder("true").start();
+        gone.waitFor();
+        var deadOwner = ContainerProcessLauncher.owner(gone.toHandle()).replaceFirst("@.*", "@1");
+        var orphan = "capstan-serving-orphan-" + ProcessHandle.current().pid();
+        var kept = "capstan-serving-kept-" + ProcessHandle.current().pid();
+        try {
+            for (var c : List.of(List.of(orphan, deadOwner), List.of(kept, ContainerProcessLauncher.owner(ProcessHandle.current())))) {
+                var started = TestImages.run(List.of("run", "-d", "--rm", "--name", c.get(0), "--label", "io.capstan.workload=serving-test",
+                        "--label", ContainerProcessLauncher.OWNER_LABEL + "=" + c.get(1), "--entrypoint", "/bin/sleep", image, "300"));
+                assertThat(started.code()).as(started.output()).isZero();
+            }
+            var launcher = ContainerProcessLauncher.fromEnvironment(System.getenv());
+            assertThat(launcher.removeOrphans()).as("already removed when the launcher was made").isEmpty();
+            var left = TestImages.run(List.of("ps", "-a", "--filter", "label=io.capstan.workload=serving-test", "--format", "{{.Names}}"));
+            assertThat(left.output().lines().toList()).as("the live server's container stays").containsExactly(kept);
+        } finally {
+            TestImages.run(List.of("rm", "-f", "-t", "0", orphan, kept));
+        }
     }
 
     @Test

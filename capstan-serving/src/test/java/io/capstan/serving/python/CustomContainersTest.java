@@ -235,7 +235,8 @@ class CustomContainersTest {
         assertThat(noCommand.status().phase()).isEqualTo("Failed");
         assertThat(noCommand.status().condition("Ready").orElseThrow().message())
                 // why it could not run in a container: no engine, or (here) the image cannot be pulled
-                .contains("image example.com/model:v1 has no command", "cannot run in a container: ", "give the container a command");
+                .contains("spec.predictor.containers[0].command: is required here: image example.com/model:v1 has no command",
+                        "cannot run in a container: ", "give the container a command");
         var missing = reconciled("""
                 apiVersion: serving.kserve.io/v1beta1
                 kind: InferenceService
