@@ -26,7 +26,7 @@ import java.util.concurrent.TimeUnit;
  */
 public final class ContainerEngine {
     /** The label every Capstan container carries, with its workload id. */
-    static final String WORKLOAD_LABEL = "io.capstan.workload";
+    public static final String WORKLOAD_LABEL = "io.capstan.workload";
     private static final Duration QUERY_TIMEOUT = Duration.ofSeconds(30);
 
     enum Kind { PODMAN, DOCKER }
@@ -70,7 +70,7 @@ public final class ContainerEngine {
             "DOCKER_TLS_VERIFY");
 
     /** The engine client's own settings from the server's environment; see {@link #CLIENT_SETTINGS}. */
-    Map<String, String> clientSettings() {
+    public Map<String, String> clientSettings() {
         var out = new java.util.TreeMap<String, String>();
         env.forEach((k, v) -> {
             if (CLIENT_SETTINGS.contains(k)) out.put(k, v);
@@ -87,8 +87,13 @@ public final class ContainerEngine {
         return kind;
     }
 
+    /** Whether {@code run --replace} is understood (Podman's; Docker has no such flag). */
+    public boolean replaces() {
+        return kind == Kind.PODMAN;
+    }
+
     /** The client's argv for {@code args}, global flags first. */
-    List<String> command(List<String> args) {
+    public List<String> command(List<String> args) {
         var argv = new ArrayList<String>();
         argv.add(binary.toString());
         argv.addAll(globalArgs);
@@ -97,13 +102,13 @@ public final class ContainerEngine {
     }
 
     /** Whether the engine's store holds {@code image}. */
-    boolean imageExists(String image) {
+    public boolean imageExists(String image) {
         var r = run(kind == Kind.PODMAN ? List.of("image", "exists", image) : List.of("image", "inspect", "--format", "{{.Id}}", image), Optional.empty());
         return r.code == 0;
     }
 
     /** Pulls {@code image}, appending the engine's progress lines to {@code log}; returns the failure's last line. */
-    Optional<String> pull(String image, Path log, Duration timeout) {
+    public Optional<String> pull(String image, Path log, Duration timeout) {
         var r = run(List.of("pull", image), Optional.of(log), timeout);
         if (r.code == 0) return Optional.empty();
         var lines = r.output.strip().lines().toList();
@@ -111,14 +116,23 @@ public final class ContainerEngine {
     }
 
     /** Stops the container (SIGTERM, SIGKILL after {@code grace}) and removes it; a missing one is fine. */
-    void stopAndRemove(String container, Duration grace) {
+    public void stopAndRemove(String container, Duration grace) {
         run(List.of("stop", "-t", Long.toString(Math.max(0, grace.toSeconds())), container), Optional.empty(), grace.plus(QUERY_TIMEOUT));
         run(List.of("rm", "-f", container), Optional.empty());
     }
 
     /** The names of the containers, running or not, labelled with {@code workloadId}. */
-    List<String> containersOf(String workloadId) {
+    public List<String> containersOf(String workloadId) {
         var r = run(List.of("ps", "-a", "--filter", "label=" + WORKLOAD_LABEL + "=" + workloadId, "--format", "{{.Names}}"), Optional.empty());
+        return r.code == 0 ? r.output.lines().map(String::strip).filter(s -> !s.isEmpty()).toList() : List.of();
+    }
+
+    /**
+     * The containers, running or not, that carry {@code label}: each one's name and that label's value, tab-separated.
+     */
+    public List<String> containersLabelled(String label) {
+        var r = run(List.of("ps", "-a", "--filter", "label=" + label, "--format", "{{.Names}}\t{{index .Labels \"" + label + "\"}}"),
+                Optional.empty());
         return r.code == 0 ? r.output.lines().map(String::strip).filter(s -> !s.isEmpty()).toList() : List.of();
     }
 

@@ -11,12 +11,12 @@ import java.util.TreeMap;
  * without a value, so the engine copies it from the client's environment and no value (a token, a password) shows
  * on a command line that {@code ps} can read.
  */
-final class ContainerEnv {
+public final class ContainerEnv {
     private ContainerEnv() {
     }
 
     /** The {@code -e NAME} flags for {@code workloadEnv}, in name order. */
-    static List<String> flags(Map<String, String> workloadEnv) {
+    public static List<String> flags(Map<String, String> workloadEnv) {
         var flags = new ArrayList<String>();
         for (var name : new TreeMap<>(workloadEnv).keySet()) {
             if (name.isEmpty() || name.indexOf('=') >= 0) continue;

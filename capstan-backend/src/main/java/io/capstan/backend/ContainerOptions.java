@@ -101,7 +101,7 @@ public record ContainerOptions(Execution execution, Optional<PullPolicy> pullPol
         }
 
         /** What Kubernetes does when no policy is given: {@code Always} for {@code :latest} or an untagged image. */
-        static PullPolicy defaultFor(String image) {
+        public static PullPolicy defaultFor(String image) {
             if (image.contains("@")) return IF_NOT_PRESENT;
             int slash = image.lastIndexOf('/');
             int colon = image.lastIndexOf(':');

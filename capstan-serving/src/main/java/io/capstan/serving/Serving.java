@@ -12,7 +12,7 @@ import io.capstan.serving.internal.ModelStorage;
 import io.capstan.serving.internal.ServingFollower;
 import io.capstan.serving.internal.TrainedModelReconciler;
 import io.capstan.serving.internal.RevisionSettings;
-import io.capstan.serving.python.HostProcessLauncher;
+import io.capstan.serving.python.ContainerProcessLauncher;
 import io.capstan.serving.python.ModelProcesses;
 import io.capstan.serving.python.SklearnModelRuntime;
 import io.capstan.serving.runtime.Runtimes;
@@ -105,7 +105,9 @@ public final class Serving implements AutoCloseable {
         this.store = store;
         this.server = new ModelServer(options.autoscaleInterval());
         var storage = new ModelStorage(workDir.resolve("model-cache"), artifacts, s3Buckets, options.downloadTimeout());
-        var processes = new ModelProcesses(new HostProcessLauncher(), workDir.resolve("processes"),
+        // custom containers run their image in Podman or Docker when it can be had (CAPSTAN_EXECUTION), else their command here
+        var processes = new ModelProcesses(ContainerProcessLauncher.fromEnvironment(System.getenv()),
+                workDir.resolve("processes"),
                 InferenceServiceReconciler.DEFAULT_START_TIMEOUT);
         var runtimes = Runtimes.builtIn().with(new SklearnModelRuntime(processes, RevisionSettings.defaults().timeout()));
         this.reconciler = new InferenceServiceReconciler(store, server, storage, runtimes, meters, clock, baseUrl, workDir, processes,

@@ -55,12 +55,21 @@ public final class TestImages {
      * are executable), imported once as {@code localhost/capstan-test-<name>:<hash>}.
      */
     public static String image(String name, Map<String, String> files) throws IOException {
+        return image(name, files, List.of());
+    }
+
+    /**
+     * As {@link #image(String, Map)}, with Dockerfile instructions applied on import ({@code podman import --change}),
+     * for example {@code ENTRYPOINT ["/usr/bin/python3", "/opt/model.py"]} or {@code ENV PYTHONPATH=/opt/lib}.
+     */
+    public static String image(String name, Map<String, String> files, List<String> changes) throws IOException {
         var sorted = new TreeMap<>(files);
         String tag;
         try {
             var md = MessageDigest.getInstance("SHA-256");
             md.update(Files.readAllBytes(BUSYBOX));
             sorted.forEach((k, v) -> md.update((k + "\0" + v + "\0").getBytes(StandardCharsets.UTF_8)));
+            changes.forEach(c -> md.update(("change\0" + c + "\0").getBytes(StandardCharsets.UTF_8)));
             tag = HexFormat.of().formatHex(md.digest()).substring(0, 16);
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
@@ -87,7 +96,10 @@ public final class TestImages {
             try {
                 var t = new ProcessBuilder("tar", "-C", root.toString(), "-cf", tar.toString(), ".").redirectErrorStream(true).start();
                 if (!t.waitFor(60, TimeUnit.SECONDS) || t.exitValue() != 0) throw new IOException("tar failed: " + new String(t.getInputStream().readAllBytes()));
-                var r = run(List.of("import", tar.toString(), image));
+                var importArgs = new java.util.ArrayList<>(List.of("import"));
+                for (var c : changes) importArgs.addAll(List.of("--change", c));
+                importArgs.addAll(List.of(tar.toString(), image));
+                var r = run(importArgs);
                 if (r.code() != 0) throw new IOException("podman import failed: " + r.output());
             } finally {
                 Files.deleteIfExists(tar);

@@ -51,7 +51,7 @@ public final class InferenceServiceReconciler implements Reconciler {
     public static final String SCALE_TO_ZERO_ANNOTATION = "serving.capstan.io/scale-to-zero-after";
     public static final String LOGGER_SAMPLE_ANNOTATION = "serving.capstan.io/logger-sample-percent";
     private static final List<String> REVISION_ANNOTATIONS = List.of(QUEUE_LIMIT_ANNOTATION, SCALE_TO_ZERO_ANNOTATION,
-            LOGGER_SAMPLE_ANNOTATION);
+            LOGGER_SAMPLE_ANNOTATION, io.capstan.backend.ContainerOptions.EXECUTION_ANNOTATION);
 
     private static final java.util.regex.Pattern SIZE = java.util.regex.Pattern.compile("(\\d{1,10})(Ki|Mi|Gi)?");
 
@@ -396,7 +396,7 @@ public final class InferenceServiceReconciler implements Reconciler {
                                    String predictorHost) throws ModelLoadException {
         if (predictor.model() == null) return containerLoader(key, record, predictor, predictorHost);
         var model = predictor.model();
-        var choice = selection.choose(key.namespace(), model);
+        var choice = selection.choose(key.namespace(), model, ContainerPlacement.execution(record.annotations()));
         Path path;
         var predictorNode = record.spec().path("predictor");
         if (model.storageUri() == null && !predictorNode.path("model").path("storage").has("key")) {
@@ -431,11 +431,9 @@ public final class InferenceServiceReconciler implements Reconciler {
                                             String predictorHost) throws ModelLoadException {
         var container = component.container();
         if (container == null) throw new ModelLoadException(UnservableFormats.customContainer(component.customContainer()));
-        if (container.command().isEmpty()) {
-            throw new ModelLoadException(container.path() + ".command: is required here: Capstan runs custom containers as "
-                    + "processes on this machine and cannot run the entrypoint of image " + (container.image() == null ? "(none)"
-                    : container.image()) + "; give the command that starts the model server, such as [python3, -m, model], "
-                    + "with its code on this machine (the kserve package is provided)");
+        boolean entrypoint = container.command().isEmpty();
+        if (entrypoint && container.image() == null) {
+            throw new ModelLoadException(container.path() + ": needs an image or a command that starts the model server");
         }
         Path modelDir = null;
         if (container.storageUri() != null) {
@@ -443,6 +441,8 @@ public final class InferenceServiceReconciler implements Reconciler {
             modelDir = Files.isDirectory(fetched) ? fetched : fetched.getParent();
         }
         var command = new ArrayList<String>(container.command());
+        // with the image's entrypoint the list holds only its arguments: a placeholder stands for the entrypoint
+        if (entrypoint) command.add("");
         command.addAll(container.args());
         setArgument(command, "--http_port", "{port}", true);
         String platform = "kserve-custom";
@@ -451,15 +451,36 @@ public final class InferenceServiceReconciler implements Reconciler {
             setArgument(command, "--model_name", key.name(), false);
             platform = "kserve-transformer";
         }
+        if (entrypoint) command.removeFirst();
         Path workingDir = container.workingDir() == null ? null : Path.of(container.workingDir());
         String component2 = predictorHost == null ? "predictor" : "transformer";
         var name = key.namespace() + "/" + key.name() + "-" + component2 + "-" + record.number();
-        var env = containerEnv(key, record, component2, name, command);
+        var written = new java.util.LinkedHashMap<String, String>();
+        var env = containerEnv(key, record, component2, name, command, written);
+        // in a container the secret and config-map files are seen at their mount paths and at the host paths the command
+        // and env were rewritten to
+        var secretMounts = new ArrayList<io.capstan.backend.ContainerOptions.Mount>();
+        written.forEach((mountPath, folder) -> {
+            secretMounts.add(new io.capstan.backend.ContainerOptions.Mount(Path.of(folder), folder, true));
+            secretMounts.add(new io.capstan.backend.ContainerOptions.Mount(Path.of(folder), mountPath, true));
+        });
+        var options = ContainerPlacement.of(record.annotations(), record.spec().path(component2), "spec." + component2)
+                .withMounts(secretMounts);
         var launch = new ModelProcesses.Launch(name, container.image(), command, env.isEmpty() ? container.env() : env, modelDir,
-                key.name(), workingDir);
+                key.name(), workingDir, options, entrypoint);
         var timeout = component.timeoutSeconds().filter(t -> t > 0).map(Duration::ofSeconds).orElse(RevisionSettings.defaults().timeout());
         var finalPlatform = platform;
-        return () -> processes.start(launch, finalPlatform, timeout);
+        return () -> {
+            try {
+                return processes.start(launch, finalPlatform, timeout);
+            } catch (ModelLoadException e) {
+                // no command, and the image cannot run in a container here: the field to give is the command
+                if (e.getCause() instanceof io.capstan.serving.python.EntrypointRefusedException refused) {
+                    throw new ModelLoadException(container.path() + ".command: is required here: " + refused.getMessage(), refused);
+                }
+                throw e;
+            }
+        };
     }
 
     /**
@@ -469,7 +490,7 @@ public final class InferenceServiceReconciler implements Reconciler {
      * the revision, naming the secret and key.
      */
     private Map<String, String> containerEnv(ResourceKey key, RevisionRecord record, String component, String processName,
-                                             List<String> command) throws ModelLoadException {
+                                             List<String> command, Map<String, String> written) throws ModelLoadException {
         var node = record.spec().path(component).path("containers").path(0);
         var volumes = record.spec().path(component).path("volumes");
         if (!io.capstan.core.ConfigResolver.uses(node, volumes)) return Map.of();
@@ -478,6 +499,7 @@ public final class InferenceServiceReconciler implements Reconciler {
             var resolved = configs.resolve("InferenceService " + key.namespace() + "/" + key.name() + ": ", key.namespace(), node, volumes,
                     new ArrayList<>());
             var mounts = resolved.writeMounts(volumesDir.resolve(processName.replace('/', '_')));
+            written.putAll(mounts.map());
             command.replaceAll(mounts::apply);
             var env = new java.util.LinkedHashMap<>(resolved.env());
             node.path("env").forEach(item -> {

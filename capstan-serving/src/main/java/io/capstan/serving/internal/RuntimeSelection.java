@@ -1,5 +1,7 @@
 package io.capstan.serving.internal;
 
+import io.capstan.backend.ContainerOptions;
+import io.capstan.backend.ContainerOptions.Execution;
 import io.capstan.core.Resource;
 import io.capstan.core.ResourceKey;
 import io.capstan.serving.python.ContainerModelRuntime;
@@ -23,8 +25,8 @@ import java.util.Optional;
  * its namespace, a ClusterServingRuntime, or a built-in runtime's name), else the auto-selectable
  * ServingRuntime or ClusterServingRuntime of highest priority that supports the format, else
  * Capstan's built-in runtime for the format. A chosen ServingRuntime whose first container has a command runs it as
- * a model-server process ({@link ContainerModelRuntime}); one without (an image's entrypoint) serves the model with the
- * built-in runtime for its format.
+ * a model-server process ({@link ContainerModelRuntime}), as does one without whose image can run in a container with
+ * its own entrypoint; otherwise the model is served by the built-in runtime for its format.
  */
 final class RuntimeSelection {
     /** The chosen runtime: its name as configured (for the status) and the runtime that loads the model. */
@@ -41,15 +43,33 @@ final class RuntimeSelection {
         this.processes = processes;
     }
 
-    /** The ServingRuntime's container as the model's runtime, when it has a command to run. */
-    private Optional<Choice> container(String name, ServingRuntimeSpec spec) {
+    /**
+     * The ServingRuntime's container as the model's runtime, when it has a command to run or its image can run in a
+     * container with its own entrypoint ({@code execution} is the InferenceService's {@code capstan.io/execution}).
+     */
+    private Optional<Choice> container(String name, ServingRuntimeSpec spec, com.fasterxml.jackson.databind.JsonNode raw,
+                                       Execution execution) throws ModelLoadException {
         var container = spec.container();
-        if (container == null || container.command().isEmpty() || processes == null) return Optional.empty();
+        if (container == null || processes == null) return Optional.empty();
+        ContainerOptions options;
+        try {
+            options = ContainerPlacement.of(execution, raw, "spec");
+        } catch (ModelLoadException e) {
+            throw new ModelLoadException("runtime '" + name + "': " + e.getMessage(), e);
+        }
+        if (container.command().isEmpty()
+                && (container.image() == null || !processes.runsInContainer(container.image(), options))) {
+            return Optional.empty();
+        }
         return Optional.of(new Choice(name, new ContainerModelRuntime(name, spec.supportedModelFormats(), container, processes,
-                RevisionSettings.defaults().timeout())));
+                RevisionSettings.defaults().timeout(), options)));
     }
 
     Choice choose(String namespace, ModelSpec model) throws ModelLoadException {
+        return choose(namespace, model, Execution.AUTO);
+    }
+
+    Choice choose(String namespace, ModelSpec model, Execution execution) throws ModelLoadException {
         // a format Capstan has no runtime for fails with what to do instead (implementation), unless a ServingRuntime
         // with a command serves it
         if (model.runtime() != null) {
@@ -68,11 +88,12 @@ final class RuntimeSelection {
                 throw new ModelLoadException("runtime '" + model.runtime() + "' does not list model format " + model.format()
                         + " in its supportedModelFormats");
             }
-            var process = container(model.runtime(), named);
+            var process = container(model.runtime(), named, namedSpec(namespace, model.runtime()), execution);
             if (process.isPresent()) return process.get();
             return new Choice(model.runtime(), implementation(model));
         }
-        record Candidate(String name, int priority, boolean namespaced, ServingRuntimeSpec spec) { }
+        record Candidate(String name, int priority, boolean namespaced, ServingRuntimeSpec spec,
+                         com.fasterxml.jackson.databind.JsonNode raw) { }
         var candidates = new ArrayList<Candidate>();
         for (var kind : List.of(ServingKinds.SERVING_RUNTIME, ServingKinds.CLUSTER_SERVING_RUNTIME)) {
             boolean namespaced = kind.equals(ServingKinds.SERVING_RUNTIME);
@@ -82,13 +103,14 @@ final class RuntimeSelection {
                 spec.supportedModelFormats().stream()
                         .filter(f -> f.autoSelect() && f.matches(model.format(), model.formatVersion()))
                         .findFirst()
-                        .ifPresent(f -> candidates.add(new Candidate(resource.metadata().name(), f.priority(), namespaced, spec)));
+                        .ifPresent(f -> candidates.add(new Candidate(resource.metadata().name(), f.priority(), namespaced, spec,
+                                resource.spec())));
             }
         }
         var best = candidates.stream().max(Comparator.comparingInt(Candidate::priority)
                 .thenComparing(Candidate::namespaced).thenComparing(Candidate::name, Comparator.reverseOrder()));
         if (best.isPresent()) {
-            var process = container(best.get().name(), best.get().spec());
+            var process = container(best.get().name(), best.get().spec(), best.get().raw(), execution);
             if (process.isPresent()) return process.get();
         }
         var implementation = implementation(model);
@@ -104,6 +126,14 @@ final class RuntimeSelection {
         throw new ModelLoadException(advice.orElse("Capstan has no runtime for model format '" + model.format()
                 + "'; it serves onnx, xgboost, lightgbm and custom Java formats "
                 + runtimes.all().stream().flatMap(r -> r.supportedFormats().stream()).map(f -> f.name()).distinct().sorted().toList()));
+    }
+
+    private com.fasterxml.jackson.databind.JsonNode namedSpec(String namespace, String name) {
+        var local = store.find(new ResourceKey(ServingKinds.SERVING_RUNTIME, namespace, name));
+        if (local.isPresent()) return local.get().spec();
+        return list(ServingKinds.CLUSTER_SERVING_RUNTIME, Optional.empty()).stream().filter(r -> r.metadata().name().equals(name))
+                .findFirst().<com.fasterxml.jackson.databind.JsonNode>map(Resource::spec)
+                .orElse(com.fasterxml.jackson.databind.node.MissingNode.getInstance());
     }
 
     private Optional<ServingRuntimeSpec> namedRuntime(String namespace, String name) {

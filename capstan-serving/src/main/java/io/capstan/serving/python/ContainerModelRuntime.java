@@ -1,5 +1,6 @@
 package io.capstan.serving.python;
 
+import io.capstan.backend.ContainerOptions;
 import io.capstan.serving.runtime.LoadedModel;
 import io.capstan.serving.runtime.ModelLoadException;
 import io.capstan.serving.runtime.ModelRuntime;
@@ -12,7 +13,8 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * A ServingRuntime whose container has a command: each model it serves runs that command as a model-server process,
+ * A ServingRuntime's container: each model it serves runs that command (or, in a container, the image's entrypoint
+ * with the container's args) as a model-server process,
  * with KServe's substitutions ({@code {{.Name}}} is the model's name) and contract (the model at {@code /mnt/models},
  * {@code PORT}/{@code --http_port}, {@code MODEL_NAME}).
  */
@@ -22,9 +24,20 @@ public final class ContainerModelRuntime implements ModelRuntime {
     private final ContainerSpec container;
     private final ModelProcesses processes;
     private final Duration callTimeout;
+    private final ContainerOptions options;
 
     public ContainerModelRuntime(String name, List<SupportedFormat> formats, ContainerSpec container, ModelProcesses processes,
                                  Duration callTimeout) {
+        this(name, formats, container, processes, callTimeout, ContainerOptions.DEFAULT);
+    }
+
+    /**
+     * @param options how the image runs in a container; a container without a command runs the image's entrypoint with
+     *                its args, which only a container can
+     */
+    public ContainerModelRuntime(String name, List<SupportedFormat> formats, ContainerSpec container, ModelProcesses processes,
+                                 Duration callTimeout, ContainerOptions options) {
+        this.options = options;
         this.name = name;
         this.formats = List.copyOf(formats);
         this.container = container;
@@ -44,14 +57,18 @@ public final class ContainerModelRuntime implements ModelRuntime {
 
     @Override
     public LoadedModel load(ModelSource source) throws ModelLoadException {
+        boolean entrypoint = container.command().isEmpty();
         var command = new ArrayList<String>();
+        // with the image's entrypoint the list holds only its arguments: a placeholder stands for the entrypoint
+        if (entrypoint) command.add("");
         for (var part : container.command()) command.add(part.replace("{{.Name}}", source.modelName()));
         for (var part : container.args()) command.add(part.replace("{{.Name}}", source.modelName()));
         setPort(command);
+        if (entrypoint) command.removeFirst();
         var modelDir = Files.isDirectory(source.path()) ? source.path() : source.path().getParent();
         var workingDir = container.workingDir() == null ? null : java.nio.file.Path.of(container.workingDir());
         var launch = new ModelProcesses.Launch(source.modelName() + "-" + name, container.image(), command, container.env(), modelDir,
-                source.modelName(), workingDir);
+                source.modelName(), workingDir, options, entrypoint);
         return processes.start(launch, name, callTimeout);
     }
 

@@ -15,6 +15,12 @@ public final class HostProcessLauncher implements ProcessLauncher {
 
     @Override
     public Process launch(ProcessSpec spec) throws IOException {
+        if (spec.entrypoint()) {
+            throw new EntrypointRefusedException("image " + spec.image() + " gives no command: Capstan runs this container as a process on this "
+                    + "machine and cannot run the image's entrypoint without a container engine; install Podman, or give the "
+                    + "command that starts the model server, such as [python3, -m, model], with its code on this machine (the kserve "
+                    + "package is provided)");
+        }
         var command = new ArrayList<String>();
         for (var part : spec.command()) command.add(mounted(part, spec.modelDir()));
         var executable = command.getFirst();

@@ -1,5 +1,6 @@
 package io.capstan.serving.python;
 
+import io.capstan.backend.ContainerOptions;
 import io.capstan.serving.runtime.ModelLoadException;
 import java.io.IOException;
 import java.net.InetAddress;
@@ -55,9 +56,29 @@ public final class ModelProcesses {
      * @param name e.g. "default/iris-1"
      * @param command the command; {@code {port}} in an argument is replaced by the process's port
      * @param env the process's own variables (PORT, MODEL_NAME and PYTHONPATH are added)
+     * @param container how an image runs in a container, see {@link ProcessSpec#container()}
+     * @param entrypoint whether {@code command} holds only the arguments to the image's entrypoint
      */
     public record Launch(String name, String image, List<String> command, Map<String, String> env, Path modelDir,
-                         String modelName, Path workingDir) {
+                         String modelName, Path workingDir, ContainerOptions container, boolean entrypoint) {
+        public Launch(String name, String image, List<String> command, Map<String, String> env, Path modelDir, String modelName,
+                      Path workingDir) {
+            this(name, image, command, env, modelDir, modelName, workingDir, ContainerOptions.DEFAULT, false);
+        }
+    }
+
+    public ProcessLauncher launcher() {
+        return launcher;
+    }
+
+    /**
+     * Whether the launcher would run {@code image} in a container (its own entrypoint) under {@code options}: in auto
+     * mode, whether an engine is installed and the image is in its store or can be pulled.
+     */
+    public boolean runsInContainer(String image, ContainerOptions options) {
+        var probe = new ProcessSpec("image " + image, image, List.of(), Map.of(), null, 0,
+                workDir.resolve("logs").resolve("image-probe.log"), null, options, true);
+        return launcher.inContainer(probe);
     }
 
     /** Starts the process, waits until it is ready, and returns the model it serves. */
@@ -68,14 +89,20 @@ public final class ModelProcesses {
         var env = new HashMap<>(launch.env());
         env.put("PORT", Integer.toString(port));
         env.putIfAbsent("MODEL_NAME", launch.modelName());
-        var inherited = System.getenv("PYTHONPATH");
-        env.put("PYTHONPATH", pythonPath() + (inherited == null || inherited.isEmpty() ? "" : java.io.File.pathSeparator + inherited)
-                + (launch.env().containsKey("PYTHONPATH") ? java.io.File.pathSeparator + launch.env().get("PYTHONPATH") : ""));
         env.put("PYTHONUNBUFFERED", "1");
-        // the kserve shim exits when this process is gone, so that a Capstan killed with -9 leaves no server behind
-        env.put("CAPSTAN_PARENT_PID", Long.toString(ProcessHandle.current().pid()));
         var log = workDir.resolve("logs").resolve(launch.name().replace('/', '_') + "-" + SEQUENCE.incrementAndGet() + ".log");
-        var spec = new ProcessSpec(launch.name(), launch.image(), command, env, launch.modelDir(), port, log, launch.workingDir());
+        var spec = new ProcessSpec(launch.name(), launch.image(), command, env, launch.modelDir(), port, log, launch.workingDir(),
+                launch.container(), launch.entrypoint());
+        if (!launcher.inContainer(spec)) {
+            // a host process gets Capstan's Python sources; an image brings its own kserve
+            var inherited = System.getenv("PYTHONPATH");
+            env.put("PYTHONPATH", pythonPath() + (inherited == null || inherited.isEmpty() ? "" : java.io.File.pathSeparator + inherited)
+                    + (launch.env().containsKey("PYTHONPATH") ? java.io.File.pathSeparator + launch.env().get("PYTHONPATH") : ""));
+            // the kserve shim exits when this process is gone, so that a Capstan killed with -9 leaves no server behind
+            env.put("CAPSTAN_PARENT_PID", Long.toString(ProcessHandle.current().pid()));
+            spec = new ProcessSpec(launch.name(), launch.image(), command, env, launch.modelDir(), port, log, launch.workingDir(),
+                    launch.container(), launch.entrypoint());
+        }
         var server = new SupervisedServer(launcher, spec, startTimeout, client);
         server.start();
         return new ProcessModel(server, launch.modelName(), platform, callTimeout);

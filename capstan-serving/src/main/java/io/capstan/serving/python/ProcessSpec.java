@@ -1,5 +1,6 @@
 package io.capstan.serving.python;
 
+import io.capstan.backend.ContainerOptions;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -16,9 +17,13 @@ import java.util.Objects;
  * @param port the port on 127.0.0.1 the server must listen on
  * @param log the file its stdout and stderr go to
  * @param workingDir the folder it starts in (a container's {@code workingDir}); null for Capstan's own
+ * @param container where an image runs ({@code capstan.io/execution}), its pull policy and host folders mounted into it
+ *                  (hostPath volumes); only a container runner reads them
+ * @param entrypoint whether {@code command} holds only the arguments to the image's own entrypoint (a container that
+ *                   gives no command), which only a container runner can run
  */
 public record ProcessSpec(String name, String image, List<String> command, Map<String, String> env, Path modelDir, int port,
-                          Path log, Path workingDir) {
+                          Path log, Path workingDir, ContainerOptions container, boolean entrypoint) {
     /** Where KServe's storage initializer puts the model inside a container. */
     public static final String MODEL_MOUNT = "/mnt/models";
 
@@ -26,6 +31,14 @@ public record ProcessSpec(String name, String image, List<String> command, Map<S
         Objects.requireNonNull(name, "name");
         command = List.copyOf(command);
         env = Map.copyOf(env);
-        if (command.isEmpty()) throw new IllegalArgumentException("command is empty");
+        Objects.requireNonNull(container, "container");
+        // an image without a command runs its own entrypoint
+        if (command.isEmpty() && !entrypoint) throw new IllegalArgumentException("command is empty");
+        if (entrypoint && image == null) throw new IllegalArgumentException("an entrypoint needs an image");
+    }
+
+    public ProcessSpec(String name, String image, List<String> command, Map<String, String> env, Path modelDir, int port,
+                       Path log, Path workingDir) {
+        this(name, image, command, env, modelDir, port, log, workingDir, ContainerOptions.DEFAULT, false);
     }
 }

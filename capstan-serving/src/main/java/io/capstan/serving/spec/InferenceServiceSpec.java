@@ -147,7 +147,18 @@ public record InferenceServiceSpec(PredictorSpec predictor, PredictorSpec transf
         } else {
             problems.add(at, "names no model; add model: {modelFormat: {name: onnx}, storageUri: ...} or a framework such as onnx");
         }
+        var volumes = node.path("volumes");
+        if (containers && volumes.isArray()) {
+            // a custom container's secret and configMap volumes become files, hostPath volumes mounts when it runs in a container
+            for (int i = 0; i < volumes.size(); i++) {
+                var v = volumes.get(i);
+                if (!v.has("secret") && !v.has("configMap") && !v.has("hostPath")) {
+                    warnings.add(at + ".volumes[" + i + "]: only secret, configMap and hostPath volumes are mounted locally; this one is ignored");
+                }
+            }
+        }
         node.fieldNames().forEachRemaining(f -> {
+            if (containers && f.equals("volumes") && volumes.isArray()) return;
             if (!KNOWN_PREDICTOR_FIELDS.contains(f) && !SHORTHANDS.contains(f)) {
                 warnings.add(at + "." + f + " is accepted but not honoured in-process");
             }

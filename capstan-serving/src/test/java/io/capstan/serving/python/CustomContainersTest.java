@@ -234,7 +234,9 @@ class CustomContainersTest {
                 """);
         assertThat(noCommand.status().phase()).isEqualTo("Failed");
         assertThat(noCommand.status().condition("Ready").orElseThrow().message())
-                .contains("spec.predictor.containers[0].command", "example.com/model:v1");
+                // why it could not run in a container: no engine, or (here) the image cannot be pulled
+                .contains("spec.predictor.containers[0].command: is required here: image example.com/model:v1 has no command",
+                        "cannot run in a container: ", "give the container a command");
         var missing = reconciled("""
                 apiVersion: serving.kserve.io/v1beta1
                 kind: InferenceService
