@@ -34,7 +34,7 @@ class ResourceParserFuzzTest {
     @DictionaryEntries({"apiVersion: ", "kind: ", "metadata:", "name: ", "namespace: ", "labels:", "annotations:", "spec:",
             "\\n---\\n", "&a ", "*a", "<<: ", "!!binary ", "!!str ", "{", "}", "[", "]", ": ", "\\n  ", "- ", "\\\"", "'", "null",
             "capstan.io/v1", "Job", "Secret", "ConfigMap", "v1", "stringData:", "data:", "command:", "1e309", "-0x1F", "~"})
-    @FuzzTest(maxDuration = "10s")
+    @FuzzTest
     void parsesOrRefusesWithFieldErrors(byte[] input) {
         var text = new String(input, StandardCharsets.UTF_8);
         try {

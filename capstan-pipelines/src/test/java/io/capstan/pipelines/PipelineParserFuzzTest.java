@@ -34,7 +34,7 @@ class PipelineParserFuzzTest {
             "triggerPolicy:", "condition: ", "parameterIterator:", "iteratorPolicy:", "retryPolicy:", "cachingOptions:",
             "container:", "image: ", "command:", "args:", "{{$.inputs.parameters['x']}}", "executorLabel: ", "schemaVersion: ",
             "platforms:", "kubernetes:", "\\n---\\n", "&a ", "*a", "- ", ": ", "\\n  "})
-    @FuzzTest(maxDuration = "10s")
+    @FuzzTest
     void acceptsOrRefusesWithFieldErrors(byte[] input) {
         var text = new String(input, java.nio.charset.StandardCharsets.UTF_8);
         try {

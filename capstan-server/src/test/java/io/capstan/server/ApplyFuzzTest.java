@@ -55,7 +55,7 @@ class ApplyFuzzTest {
             "\\n---\\n", "&a ", "*a", "<<: ", ": ", "\\n  ", "- ", "capstan.io/v1", "v1", "Job", "Secret", "ConfigMap",
             "serving.kserve.io/v1beta1", "InferenceService", "kubeflow.org/v1beta1", "Experiment", "trainer.kubeflow.org/v1alpha1",
             "TrainJob", "stringData:", "data:", "command:", "predictor:", "storageUri: ", "null", "1e309"})
-    @FuzzTest(maxDuration = "10s")
+    @FuzzTest
     void neverAServerErrorAndARefusalStoresNothing(byte[] input) {
         if (input.length == 0) return;
         var contentType = CONTENT_TYPES[input[0] & 3];

@@ -29,7 +29,7 @@ class InferRequestDecoderFuzzTest {
 
     @Timeout(5)
     @MethodSource("seeds")
-    @FuzzTest(maxDuration = "10s")
+    @FuzzTest
     void decodesOrRefusesWithInvalidArgument(byte[] message) {
         ModelInferRequest request;
         try {

@@ -33,7 +33,7 @@ class V1ProtocolFuzzTest {
     @MethodSource("seeds")
     @DictionaryEntries({"\\\"instances\\\"", "\\\"inputs\\\"", "[[", "]]", "[]", "1e309", "-0", "9223372036854775808", "true",
             "null", "\\\"s\\\"", "{}", ":", ","})
-    @FuzzTest(maxDuration = "10s")
+    @FuzzTest
     void predictsOrRefusesWithA400(byte[] input) {
         if (input.length == 0) return;
         var type = TYPES[Byte.toUnsignedInt(input[0]) % TYPES.length];
