@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.code_intelligence.jazzer.junit.DictionaryEntries;
 import com.code_intelligence.jazzer.junit.FuzzTest;
+import com.fasterxml.jackson.databind.JsonNode;
+import io.capstan.core.Json;
 import io.capstan.serving.api.DataType;
 import io.capstan.serving.api.InferenceEndpoint;
 import io.capstan.serving.api.InferenceRequest;
@@ -12,7 +14,10 @@ import io.capstan.serving.api.InvalidInputException;
 import io.capstan.serving.api.ModelMetadata;
 import io.capstan.serving.api.ServerMetadata;
 import io.capstan.serving.api.TensorMetadata;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
@@ -23,7 +28,8 @@ import org.junit.jupiter.params.provider.MethodSource;
 /**
  * Hostile KServe V1 bodies ({@code /v1/models/x:predict}): any bytes either turn into a predict call and a JSON answer
  * or are refused with an {@link InvalidInputException} (400). The first byte picks the datatype of the model's input,
- * so every stacking path is reached; the model answers with the tensor it was given, so the answer path is taken too.
+ * so every stacking path is reached. The model answers with the tensor it was given, so what it predicts must be the
+ * instances, each value as the datatype holds it: a value the datatype cannot hold must be refused, not changed.
  */
 class V1ProtocolFuzzTest {
     private static final DataType[] TYPES = DataType.values();
@@ -39,12 +45,52 @@ class V1ProtocolFuzzTest {
         var type = TYPES[Byte.toUnsignedInt(input[0]) % TYPES.length];
         var body = Arrays.copyOfRange(input, 1, input.length);
         var protocol = new V1Protocol(new Echo(type));
+        byte[] answer;
         try {
-            var answer = protocol.predict("default", "m", body);
-            assertThat(new String(answer, StandardCharsets.UTF_8)).startsWith("{\"predictions\":[");
+            answer = protocol.predict("default", "m", body);
         } catch (InvalidInputException e) {
             assertThat(e.getMessage()).isNotBlank();
+            return;
         }
+        // The model echoes its input, so the predictions are the instances, each value as the datatype holds it.
+        var request = readTree(body);
+        var sent = leaves(request.has("instances") ? request.get("instances") : request.get("inputs"));
+        var received = leaves(readTree(answer).get("predictions"));
+        assertThat(received).as("predictions of %s", type).hasSameSizeAs(sent);
+        for (int i = 0; i < sent.size(); i++) {
+            var in = sent.get(i);
+            var out = received.get(i);
+            switch (type) {
+                case FP32 -> assertThat((float) number(out)).as("element %d", i).isEqualTo((float) in.asDouble());
+                case FP64 -> assertThat(number(out)).as("element %d", i).isEqualTo(in.asDouble());
+                case INT32, INT64 -> assertThat(out.bigIntegerValue()).as("element %d", i).isEqualTo(in.bigIntegerValue());
+                default -> assertThat(out).as("element %d", i).isEqualTo(in);
+            }
+        }
+    }
+
+    /** A number as the answer writes it; one too large for the datatype is IEEE's infinity, written as a string. */
+    private static double number(JsonNode node) {
+        return node.isTextual() ? Double.parseDouble(node.asText()) : node.doubleValue();
+    }
+
+    private static JsonNode readTree(byte[] json) {
+        try {
+            return Json.json().readTree(json);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static List<JsonNode> leaves(JsonNode node) {
+        var out = new ArrayList<JsonNode>();
+        collect(node, out);
+        return out;
+    }
+
+    private static void collect(JsonNode node, List<JsonNode> into) {
+        if (node.isArray()) node.forEach(child -> collect(child, into));
+        else into.add(node);
     }
 
     static Stream<byte[]> seeds() {
