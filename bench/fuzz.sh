@@ -28,11 +28,12 @@ report=$(awk '
   /Running io\.capstan\..*FuzzTest/ { target = $NF; sub(/.*\./, "", target) }
   /^Done [0-9]+ runs in [0-9]+ second/ { runs[target] = $2; secs[target] = $5; order[++n] = target }
   /Tests run:.*FAILURE!.* in io\.capstan\..*FuzzTest/ { t = $NF; sub(/.*\./, "", t); failed[t] = 1 }
+  /ERROR: libFuzzer: (timeout|out-of-memory)/ { failed[target] = 1 }
   END {
     printf "%-30s %8s %12s %10s  %s\n", "target", "seconds", "executions", "exec/s", "result"
     for (i = 1; i <= n; i++) {
       t = order[i]; s = secs[t] > 0 ? secs[t] : 1
-      printf "%-30s %8d %12d %10d  %s\n", t, secs[t], runs[t], runs[t] / s, failed[t] ? "FINDING (see crash-* under target/fuzz)" : "no finding"
+      printf "%-30s %8d %12d %10d  %s\n", t, secs[t], runs[t], runs[t] / s, failed[t] ? "FINDING (its input: crash-* or timeout-* under target/fuzz)" : "no finding"
     }
   }' "$log")
 echo "$report"

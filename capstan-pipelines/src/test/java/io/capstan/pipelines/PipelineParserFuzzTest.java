@@ -12,7 +12,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
@@ -25,7 +24,6 @@ class PipelineParserFuzzTest {
     private final PipelineValidator validator = new PipelineValidator();
 
     // Entries are in libFuzzer's dictionary syntax, hence the doubled escapes.
-    @Timeout(5)
     @MethodSource("seeds")
     @DictionaryEntries({"pipelineInfo:", "root:", "components:", "deploymentSpec:", "executors:", "dag:", "tasks:",
             "componentRef:", "inputDefinitions:", "outputDefinitions:", "parameters:", "artifacts:", "parameterType: ",

@@ -16,7 +16,6 @@ import io.capstan.serving.grpc.proto.ModelInferRequest.InferRequestedOutputTenso
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
@@ -27,7 +26,6 @@ import org.junit.jupiter.params.provider.MethodSource;
  */
 class InferRequestDecoderFuzzTest {
 
-    @Timeout(5)
     @MethodSource("seeds")
     @FuzzTest
     void decodesOrRefusesWithInvalidArgument(byte[] message) {

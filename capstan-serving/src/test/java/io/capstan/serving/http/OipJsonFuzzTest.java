@@ -7,7 +7,6 @@ import com.code_intelligence.jazzer.junit.FuzzTest;
 import io.capstan.serving.api.InvalidInputException;
 import java.nio.charset.StandardCharsets;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
@@ -19,7 +18,6 @@ import org.junit.jupiter.params.provider.MethodSource;
 class OipJsonFuzzTest {
 
     // Entries are in libFuzzer's dictionary syntax, hence the doubled escapes.
-    @Timeout(5)
     @MethodSource("seeds")
     @DictionaryEntries({"\\\"inputs\\\"", "\\\"outputs\\\"", "\\\"name\\\"", "\\\"shape\\\"", "\\\"datatype\\\"", "\\\"data\\\"",
             "\\\"parameters\\\"", "\\\"id\\\"", "\\\"FP32\\\"", "\\\"FP64\\\"", "\\\"FP16\\\"", "\\\"INT64\\\"", "\\\"INT32\\\"",

@@ -22,7 +22,6 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
@@ -35,7 +34,6 @@ class V1ProtocolFuzzTest {
     private static final DataType[] TYPES = DataType.values();
 
     // Entries are in libFuzzer's dictionary syntax, hence the doubled escapes.
-    @Timeout(5)
     @MethodSource("seeds")
     @DictionaryEntries({"\\\"instances\\\"", "\\\"inputs\\\"", "[[", "]]", "[]", "1e309", "-0", "9223372036854775808", "true",
             "null", "\\\"s\\\"", "{}", ":", ","})
