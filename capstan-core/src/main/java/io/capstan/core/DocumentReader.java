@@ -11,6 +11,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLParser;
 import java.io.IOException;
 import java.util.ArrayList;
+import java.util.Base64;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -164,7 +165,9 @@ public final class DocumentReader {
             case VALUE_TRUE -> NODES.booleanNode(true);
             case VALUE_FALSE -> NODES.booleanNode(false);
             case VALUE_NULL -> NODES.nullNode();
-            case VALUE_EMBEDDED_OBJECT -> NODES.textNode(String.valueOf(p.getEmbeddedObject()));
+            // YAML's !!binary: its base64 text, as a Kubernetes Secret's data holds it (not the byte array's identity).
+            case VALUE_EMBEDDED_OBJECT -> NODES.textNode(p.getEmbeddedObject() instanceof byte[] bytes
+                    ? Base64.getEncoder().encodeToString(bytes) : String.valueOf(p.getEmbeddedObject()));
             default -> throw new InvalidSpecException(List.of(new FieldError("", 0, path, p.currentTokenLocation().getLineNr(), "unexpected token " + t)));
         };
     }

@@ -174,6 +174,16 @@ class ResourceParserTest {
     }
 
     @Test
+    void aBinaryYamlValueIsItsBase64TextNotAnArrayIdentity() {
+        var yaml = "apiVersion: capstan.io/v1\nkind: Job\nmetadata: {name: a}\nspec: {command: [x], key: !!binary aGk=}\n";
+
+        var spec = parser.parse("a", yaml).getFirst().spec();
+
+        assertThat(spec.get("key").asText()).isEqualTo("aGk=");
+        assertThat(parser.parse("a", yaml).getFirst().spec()).isEqualTo(spec);
+    }
+
+    @Test
     void resourceRoundTripsThroughJson() throws Exception {
         var r = parser.parse("a", "apiVersion: capstan.io/v1\nkind: Job\nmetadata: {name: a}\nspec: {command: [x], extra: 1}\n").getFirst();
         var json = Json.json().writeValueAsString(r);

@@ -139,6 +139,13 @@ class MalformedInferTest {
     }
 
     @Test
+    void shapeWhoseProductOverflowsALongIsTooLargeNotAnInternalError() {
+        // Found by InferRequestDecoderFuzzTest: 3 x 2^62 overflowed the element count's long and was answered INTERNAL.
+        assertInvalid(echo(input("x", DataType.FP32, 3, 1L << 62)).addRawInputContents(ByteString.copyFrom(new byte[16])),
+                "inputs[0] ('x').shape: shape [3, 4611686018427387904] is too large");
+    }
+
+    @Test
     void hugeBytesShapeWithTinyDataIsRefusedBeforeAllocating() {
         assertInvalid(echo(input("x", DataType.BYTES, 1_000_000_000L)).addRawInputContents(ByteString.copyFrom(new byte[8])),
                 "raw content has 8 bytes, too few for 1000000000 BYTES elements");

@@ -70,10 +70,11 @@ public record Tensor(String name, DataType datatype, long[] shape, Object data, 
             if (dimension < 0) {
                 throw new InvalidInputException("shape " + Arrays.toString(shape) + " has a negative dimension");
             }
-            count = Math.multiplyExact(count, dimension);
-            if (count > Integer.MAX_VALUE - 8) {
+            // Checked before multiplying, which could overflow a long: [3, 2^62] is too large, not an ArithmeticException.
+            if (dimension > 0 && count > (Integer.MAX_VALUE - 8) / dimension) {
                 throw new InvalidInputException("shape " + Arrays.toString(shape) + " is too large");
             }
+            count *= dimension;
         }
         return count;
     }

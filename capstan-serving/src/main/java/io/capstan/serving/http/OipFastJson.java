@@ -299,7 +299,8 @@ final class OipFastJson {
                 int expStart = p;
                 int e = 0;
                 while (p < b.length && b[p] >= '0' && b[p] <= '9') {
-                    if (p - expStart < 6) e = e * 10 + (b[p] - '0');
+                    // Bounded by value, not by digits: leading zeros count for nothing (1e0000005 is 1e5).
+                    if (e < 100_000) e = e * 10 + (b[p] - '0');
                     p++;
                 }
                 if (p == expStart) throw Bail.INSTANCE;

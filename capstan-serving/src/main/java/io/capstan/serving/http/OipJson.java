@@ -85,7 +85,9 @@ public final class OipJson {
             throw new InvalidInputException("the body is not valid JSON: " + e.getOriginalMessage()
                     + " at line " + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr());
         } catch (IOException e) {
-            throw new UncheckedIOException(e);
+            // Reading a byte array fails only on its text encoding: Jackson takes leading zero bytes for UTF-16 or
+            // UTF-32 and then meets a character that does not exist.
+            throw new InvalidInputException("the body is not valid JSON: " + e.getMessage() + "; send UTF-8 text");
         }
     }
 

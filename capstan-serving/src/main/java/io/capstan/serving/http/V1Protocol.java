@@ -165,12 +165,12 @@ final class V1Protocol {
             }
             case INT64 -> {
                 var out = new long[values.size()];
-                for (int i = 0; i < out.length; i++) out[i] = (long) whole(values.get(i), field, i);
+                for (int i = 0; i < out.length; i++) out[i] = whole(values.get(i), field, i, type, Long.MIN_VALUE, Long.MAX_VALUE);
                 yield out;
             }
             case INT32 -> {
                 var out = new int[values.size()];
-                for (int i = 0; i < out.length; i++) out[i] = (int) whole(values.get(i), field, i);
+                for (int i = 0; i < out.length; i++) out[i] = (int) whole(values.get(i), field, i, type, Integer.MIN_VALUE, Integer.MAX_VALUE);
                 yield out;
             }
             case BYTES -> {
@@ -212,8 +212,12 @@ final class V1Protocol {
         return node.asDouble();
     }
 
-    private static double whole(JsonNode node, String field, int i) {
+    /** A whole number as it is, or refused when {@code type} cannot hold it (never clamped or rounded). */
+    private static long whole(JsonNode node, String field, int i, DataType type, long min, long max) {
         if (!node.isIntegralNumber()) throw new InvalidInputException(field + ": element " + i + " must be a whole number");
-        return node.asLong();
+        if (!node.canConvertToLong() || node.longValue() < min || node.longValue() > max) {
+            throw new InvalidInputException(field + ": element " + i + " is " + node.asText() + ", out of range for " + type);
+        }
+        return node.longValue();
     }
 }

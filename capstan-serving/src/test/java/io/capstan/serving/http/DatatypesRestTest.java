@@ -105,4 +105,21 @@ class DatatypesRestTest {
         assertThat(badParameters.statusCode()).isEqualTo(400);
         assertThat(badParameters.body()).contains("inputs[0].parameters.a");
     }
+
+    @Test
+    void v1WholeNumbersArePassedExactlyOrRefusedWhenOutOfRange() throws Exception {
+        // Found by V1ProtocolFuzzTest: V1 read whole numbers through a double, so an INT32 out of range was clamped
+        // and an INT64 beyond 2^53 lost its last digits, both silently.
+        var int32 = http.post("/v1/models/echo-int32:predict", "{\"instances\": [[1], [-2148743648]]}");
+        assertThat(int32.statusCode()).as(int32.body()).isEqualTo(400);
+        assertThat(Json.json().readTree(int32.body()).get("error").asText()).contains("instances: element 1", "-2148743648", "INT32");
+
+        var int64 = http.post("/v1/models/echo-int64:predict", "{\"instances\": [[9007199254740993], [-9223372036854775808]]}");
+        assertThat(int64.statusCode()).as(int64.body()).isEqualTo(200);
+        assertThat(Json.json().readTree(int64.body()).get("predictions").toString()).isEqualTo("[[9007199254740993],[-9223372036854775808]]");
+
+        var tooLarge = http.post("/v1/models/echo-int64:predict", "{\"instances\": [[9223372036854775808]]}");
+        assertThat(tooLarge.statusCode()).as(tooLarge.body()).isEqualTo(400);
+        assertThat(Json.json().readTree(tooLarge.body()).get("error").asText()).contains("element 0", "INT64");
+    }
 }

@@ -46,6 +46,16 @@ class OipFastJsonTest {
     }
 
     @Test
+    void readsExponentsWithLeadingZerosAsTheGeneralPath() {
+        // Found by OipJsonFuzzTest: the fast path read only an exponent's first six characters, zeros included, so
+        // 1e0000005 was 1 there and 100000 on the general path.
+        sameAsGeneral("{\"inputs\":[" + tensor("FP32", "[3]", "[1e0000005,-2.18446770956651e00000000000000005,5E-0000000000001]") + "]}");
+        sameAsGeneral("{\"inputs\":[" + tensor("FP64", "[2]", "[1e000000000000000000000000000000300,1e-0000000000400]") + "]}");
+        assertThat(OipJson.readRequest(utf8("{\"inputs\":[" + tensor("FP32", "[1]", "[1e0000005]") + "]}")).inputs().getFirst().floats())
+                .containsExactly(100000f);
+    }
+
+    @Test
     void readsRandomNumbersInEveryNotationExactlyAsTheGeneralPath() {
         var random = new Random(42);
         for (int round = 0; round < 300; round++) {
