@@ -74,9 +74,11 @@ final class WorkloadTable {
     void finishLocked(LocalWorkload e, ExitStatus outcome) {
         var s = e.record.state();
         var message = outcome.message();
-        // A failure of a workload that was meant for a container but ran on the host says why it ran there.
+        // A workload that was meant for a container but ran on the host says why it ran there, in its final message too:
+        // a trial or step that finished on the host shows that its image could not be had.
         int host = s.message().indexOf(" on the host: ");
-        if (outcome.phase() == WorkloadPhase.FAILED && s.phase() == WorkloadPhase.RUNNING && host >= 0) {
+        if ((outcome.phase() == WorkloadPhase.FAILED || outcome.phase() == WorkloadPhase.SUCCEEDED)
+                && s.phase() == WorkloadPhase.RUNNING && host >= 0) {
             message += " (it ran " + s.message().substring(host + 1) + ")";
         }
         e.record = e.record.withState(new WorkloadState(e.id(), outcome.phase(), outcome.exitCode(), message,
