@@ -47,6 +47,15 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- printf "%s:%s" (required "image.repository is required: the registry path of Capstan's image" .Values.image.repository) (default .Chart.AppVersion .Values.image.tag) }}
 {{- end }}
 
+{{/* The server's --namespace-map: the value given, else every namespace to the release's where the Role is namespaced. */}}
+{{- define "capstan.namespaceMap" -}}
+{{- if .Values.namespaceMap }}
+{{- .Values.namespaceMap }}
+{{- else if eq .Values.rbac.scope "namespace" }}
+{{- printf "*=%s" .Release.Namespace }}
+{{- end }}
+{{- end }}
+
 {{/* The Host names Capstan answers besides loopback: the Service's names, the ingress host and allowedHosts. */}}
 {{- define "capstan.allowedHosts" -}}
 {{- $svc := include "capstan.fullname" . }}
@@ -90,6 +99,9 @@ template that depends on them, so that `helm template` stops before printing any
 {{- end }}
 {{- if not (has .Values.rbac.scope (list "namespace" "cluster")) }}
 {{- fail (printf "rbac.scope must be namespace or cluster, got %q" .Values.rbac.scope) }}
+{{- end }}
+{{- if and .Values.namespaceMap (eq .Values.rbac.scope "namespace") }}
+{{- fail "namespaceMap needs rbac.scope cluster: with a Role in the release's namespace, every workload runs there (the default map, *=<release namespace>)" }}
 {{- end }}
 {{- if and .Values.ingress.enabled (not .Values.ingress.host) }}
 {{- fail "ingress.host is required when ingress.enabled is true: the host name the Ingress routes to Capstan" }}

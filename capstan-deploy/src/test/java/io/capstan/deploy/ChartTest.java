@@ -65,7 +65,8 @@ class ChartTest {
         var pdb = r.one(PodDisruptionBudget.class);
         assertThat(pdb.getSpec().getMaxUnavailable()).isEqualTo(new IntOrString(1));
         var c = container(deployment);
-        assertThat(c.getArgs()).containsExactly("server", "--backend", "kubernetes");
+        // Every Capstan namespace's workloads in the release's namespace: the one the Role covers.
+        assertThat(c.getArgs()).containsExactly("server", "--backend", "kubernetes", "--namespace-map", "*=" + HelmChart.NAMESPACE);
         assertThat(c.getResources().getRequests()).containsKeys("cpu", "memory");
         var env = env(c);
         assertThat(env).containsEntry("CAPSTAN_DB_URL", "jdbc:postgresql://capstan-postgresql:5432/capstan")
@@ -143,6 +144,11 @@ class ChartTest {
         assertThat(r.all(RoleBinding.class)).isEmpty();
         assertThat(r.one(ClusterRole.class).getRules()).isEqualTo(namespaced.one(Role.class).getRules());
         assertThat(r.one(ClusterRoleBinding.class).getRoleRef().getKind()).isEqualTo("ClusterRole");
+        // Each namespace's workloads in the namespace of the same name, or as mapped.
+        assertThat(container(r.one(Deployment.class)).getArgs()).containsExactly("server", "--backend", "kubernetes");
+        var mapped = HelmChart.render(Map.of("rbac.scope", "cluster", "namespaceMap", "team-a=ml-a,*=ml-b"));
+        assertThat(container(mapped.one(Deployment.class)).getArgs())
+                .containsExactly("server", "--backend", "kubernetes", "--namespace-map", "team-a=ml-a,*=ml-b");
     }
 
     @Test
@@ -177,6 +183,7 @@ class ChartTest {
             "s3.bucket|''|s3.bucket is required",
             "rbac.scope|everywhere|rbac.scope must be namespace or cluster",
             "ingress.enabled|true|ingress.host is required when ingress.enabled is true",
+            "namespaceMap|*=elsewhere|namespaceMap needs rbac.scope cluster",
             "image.repository|''|image.repository is required",
     })
     void badValuesAreRefusedNamingTheValue(String key, String value, String message) {
