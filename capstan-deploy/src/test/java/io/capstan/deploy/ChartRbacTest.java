@@ -1,0 +1,360 @@
+package io.capstan.deploy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.capstan.backend.ResourceRequest;
+import io.capstan.backend.WorkloadPhase;
+import io.capstan.backend.WorkloadSpec;
+import io.capstan.backend.WorkloadState;
+import io.capstan.core.ConflictException;
+import io.capstan.kubernetes.KubernetesBackend;
+import io.capstan.kubernetes.Placement;
+import io.fabric8.kubernetes.api.model.ContainerStateBuilder;
+import io.fabric8.kubernetes.api.model.ContainerStatusBuilder;
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.KubernetesResourceList;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.PodBuilder;
+import io.fabric8.kubernetes.api.model.PodStatus;
+import io.fabric8.kubernetes.api.model.ServiceBuilder;
+import io.fabric8.kubernetes.api.model.apps.Deployment;
+import io.fabric8.kubernetes.api.model.batch.v1.Job;
+import io.fabric8.kubernetes.api.model.batch.v1.JobBuilder;
+import io.fabric8.kubernetes.api.model.batch.v1.JobConditionBuilder;
+import io.fabric8.kubernetes.api.model.batch.v1.JobStatus;
+import io.fabric8.kubernetes.api.model.policy.v1.PodDisruptionBudget;
+import io.fabric8.kubernetes.api.model.rbac.ClusterRole;
+import io.fabric8.kubernetes.api.model.rbac.Role;
+import io.fabric8.kubernetes.client.ConfigBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import io.fabric8.kubernetes.client.server.mock.KubernetesMixedDispatcher;
+import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
+import io.fabric8.mockwebserver.Context;
+import io.fabric8.mockwebserver.MockWebServer;
+import io.fabric8.mockwebserver.ServerRequest;
+import io.fabric8.mockwebserver.ServerResponse;
+import java.lang.reflect.Modifier;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Queue;
+import java.util.TreeSet;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import java.util.function.Supplier;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The chart's RBAC against what KubernetesBackend really asks of the API server: the backend runs through every
+ * path it has (launch as Pod and as Job, with a headless Service, logs, success, cancel, remove, name conflicts of
+ * each kind, restart and adoption by a replica without the state folder) against fabric8's mock API server, which
+ * records each request. The backend's requests, told apart by its user agent from this test's own (which plays the
+ * kubelet and the Job controller), must be exactly what the chart's Role grants: nothing missing, nothing more.
+ */
+class ChartRbacTest {
+    static final String NAMESPACE = HelmChart.NAMESPACE;
+    static final String USER_AGENT = "capstan-backend-under-rbac-test";
+    static final String IMAGE = "busybox:1.36";
+
+    @TempDir
+    Path stateDir;
+
+    KubernetesMockServer server;
+    /** This test's own client: the kubelet and the Job controller. */
+    KubernetesClient cluster;
+    /** The backend's client, whose requests are recorded. */
+    KubernetesClient backendClient;
+    final List<KubernetesBackend> backends = new ArrayList<>();
+    final List<Map<String, String>> workloadPodLabels = new ArrayList<>();
+
+    @BeforeEach
+    void start() {
+        Map<ServerRequest, Queue<ServerResponse>> responses = new HashMap<>();
+        server = new KubernetesMockServer(new Context(), new MockWebServer(), responses, new KubernetesMixedDispatcher(responses), false);
+        server.init();
+        cluster = server.createClient();
+        backendClient = new KubernetesClientBuilder()
+                .withConfig(new ConfigBuilder(cluster.getConfiguration()).withUserAgent(USER_AGENT).build()).build();
+    }
+
+    @AfterEach
+    void stop() {
+        backends.forEach(KubernetesBackend::close);
+        backendClient.close();
+        cluster.close();
+        server.destroy();
+    }
+
+    @Test
+    void theRoleGrantsExactlyWhatTheBackendAsks() throws Exception {
+        var chart = HelmChart.render(Map.of());
+        // The server runs every workload in the namespace its --namespace-map names: the release's, where the Role is.
+        var args = ChartTest.container(chart.one(Deployment.class)).getArgs();
+        assertThat(args.get(args.indexOf("--namespace-map") + 1)).isEqualTo("*=" + NAMESPACE);
+        assertThat(chart.one(Role.class).getMetadata().getNamespace()).isEqualTo(NAMESPACE);
+        runEveryPath(false);
+        var asked = recordedAccesses();
+        assertThat(asked).as("the backend watching one namespace asks nothing across namespaces").noneMatch(ApiAccess::allNamespaces);
+
+        var granted = ApiAccess.granted(chart.one(Role.class).getRules(), false);
+        assertThat(granted).as("the Role grants every request the backend made").containsAll(asked);
+        assertThat(asked).as("the Role grants nothing the backend does not ask (least privilege)").containsAll(granted);
+
+        // Every kind of object the backend's code names is among those the run above touched: a kind added to the
+        // backend without a path here (and so perhaps without RBAC) fails this.
+        var touched = new TreeSet<String>();
+        asked.forEach(a -> touched.add(a.group() + "/" + a.resource().split("/")[0]));
+        assertThat(kindsTheBackendNames()).isNotEmpty().allSatisfy(kind -> assertThat(touched).contains(kind));
+
+        // The chart's selectors never pick a workload's pod (a Deployment would adopt it, a Service route to it, the
+        // budget count it).
+        var deploymentSelector = chart.one(Deployment.class).getSpec().getSelector().getMatchLabels();
+        var serviceSelector = chart.one(io.fabric8.kubernetes.api.model.Service.class).getSpec().getSelector();
+        var budgetSelector = chart.one(PodDisruptionBudget.class).getSpec().getSelector().getMatchLabels();
+        assertThat(workloadPodLabels).isNotEmpty().allSatisfy(labels -> {
+            assertThat(labels.entrySet()).as("workload pod labels vs the Deployment's selector").doesNotContainAnyElementsOf(deploymentSelector.entrySet());
+            assertThat(labels.entrySet()).as("workload pod labels vs the Service's selector").doesNotContainAnyElementsOf(serviceSelector.entrySet());
+            assertThat(labels.entrySet()).as("workload pod labels vs the budget's selector").doesNotContainAnyElementsOf(budgetSelector.entrySet());
+        });
+    }
+
+    @Test
+    void theClusterRoleCoversABackendWatchingAllNamespaces() throws Exception {
+        var chart = HelmChart.render(Map.of("rbac.scope", "cluster"));
+        // No --namespace-map: each namespace's workloads in the namespace of the same name, watched across all.
+        assertThat(ChartTest.container(chart.one(Deployment.class)).getArgs()).doesNotContain("--namespace-map");
+        runEveryPath(true);
+        var asked = recordedAccesses();
+        assertThat(asked).as("watching all namespaces lists and watches across them").anyMatch(ApiAccess::allNamespaces);
+
+        var granted = ApiAccess.granted(chart.one(ClusterRole.class).getRules(), true);
+        var needed = new TreeSet<ApiAccess>();
+        // A ClusterRole grants in every namespace and across them alike.
+        asked.forEach(a -> needed.add(new ApiAccess(a.group(), a.resource(), a.verb(), true)));
+        assertThat(granted).as("the ClusterRole grants every request the backend made").containsAll(needed);
+        assertThat(needed).as("the ClusterRole grants nothing the backend does not ask").containsAll(granted);
+    }
+
+    // ---- the run
+
+    void runEveryPath(boolean watchAll) throws Exception {
+        var first = backend(stateDir.resolve("a"), watchAll);
+
+        // A pod that logs and succeeds, then is removed.
+        var ok = "rbac_ok_1";
+        first.launch(spec(ok, "echo hello"));
+        var okPod = io.capstan.kubernetes.CapstanLabels.objectName(ok);
+        notePodLabels(okPod);
+        serveLogs(okPod, "hello");
+        setPod(okPod, running());
+        eventually(() -> first.tail(ok, 10).stream().map(l -> l.text()).toList(), List.of("hello"));
+        finishPod(okPod, 0);
+        await(first, ok, WorkloadPhase.SUCCEEDED);
+        first.remove(ok);
+
+        // A Job with a headless Service, as TrainJobs run: its pod runs, the Job completes, then it is removed.
+        var job = "rbac_job_1";
+        first.launch(spec(job, "echo rank"), Placement.defaults().withShape(Placement.Shape.job()).named("train")
+                .withHeadlessService("train").withPorts(List.of(new Placement.Port("rendezvous", 29500))));
+        var jobPod = jobController(cluster.batch().v1().jobs().inNamespace(NAMESPACE).withName("train").get());
+        notePodLabels(jobPod);
+        serveLogs(jobPod, "rank");
+        setPod(jobPod, running());
+        await(first, job, WorkloadPhase.RUNNING);
+        finishPod(jobPod, 0);
+        cluster.batch().v1().jobs().inNamespace(NAMESPACE).withName("train").editStatus(j -> {
+            if (j.getStatus() == null) j.setStatus(new JobStatus());
+            j.getStatus().setSucceeded(1);
+            j.getStatus().setConditions(List.of(new JobConditionBuilder().withType("Complete").withStatus("True").build()));
+            return j;
+        });
+        await(first, job, WorkloadPhase.SUCCEEDED);
+        first.remove(job);
+
+        // A running pod with a Service, cancelled; a running Job, cancelled.
+        var cancelled = "rbac_cancel_1";
+        first.launch(spec(cancelled, "sleep 600"), Placement.defaults().named("sleeper").withHeadlessService("sleeper")
+                .withPorts(List.of(new Placement.Port("rendezvous", 29500))));
+        notePodLabels("sleeper");
+        setPod("sleeper", running());
+        await(first, cancelled, WorkloadPhase.RUNNING);
+        first.cancel(cancelled);
+        var cancelledJob = "rbac_cancel_2";
+        first.launch(spec(cancelledJob, "sleep 600"), Placement.defaults().withShape(Placement.Shape.job()).named("long-job"));
+        notePodLabels(jobController(cluster.batch().v1().jobs().inNamespace(NAMESPACE).withName("long-job").get()));
+        first.cancel(cancelledJob);
+        eventually(() -> cluster.pods().inNamespace(NAMESPACE).withName("sleeper").get() == null, true);
+
+        // Names taken by objects that are not Capstan's, of each kind the backend creates: it reads them, refuses,
+        // and deletes what it had made.
+        cluster.pods().inNamespace(NAMESPACE).resource(new PodBuilder().withNewMetadata().withName("taken-pod").endMetadata()
+                .withNewSpec().addNewContainer().withName("main").withImage(IMAGE).endContainer().endSpec().build()).create();
+        assertThatThrownBy(() -> first.launch(spec("rbac_taken_1", "true"), Placement.defaults().named("taken-pod")))
+                .isInstanceOf(ConflictException.class);
+        cluster.batch().v1().jobs().inNamespace(NAMESPACE).resource(new JobBuilder().withNewMetadata().withName("taken-job").endMetadata()
+                .withNewSpec().withNewTemplate().withNewSpec().withRestartPolicy("Never").addNewContainer().withName("main").withImage(IMAGE)
+                .endContainer().endSpec().endTemplate().endSpec().build()).create();
+        assertThatThrownBy(() -> first.launch(spec("rbac_taken_2", "true"), Placement.defaults().withShape(Placement.Shape.job()).named("taken-job")))
+                .isInstanceOf(ConflictException.class);
+        cluster.services().inNamespace(NAMESPACE).resource(new ServiceBuilder().withNewMetadata().withName("taken-svc").endMetadata()
+                .withNewSpec().withClusterIP("None").endSpec().build()).create();
+        assertThatThrownBy(() -> first.launch(spec("rbac_taken_3", "true"), Placement.defaults().named("half-made").withHeadlessService("taken-svc")))
+                .isInstanceOf(ConflictException.class);
+
+        // A running pod that another replica (no state folder) adopts after this one stops, and sees finish.
+        var adopted = "rbac_adopted_1";
+        first.launch(spec(adopted, "sleep 5"));
+        var adoptedPod = io.capstan.kubernetes.CapstanLabels.objectName(adopted);
+        setPod(adoptedPod, running());
+        await(first, adopted, WorkloadPhase.RUNNING);
+        first.close();
+        backends.remove(first);
+        var second = backend(stateDir.resolve("b"), watchAll);
+        await(second, adopted, WorkloadPhase.RUNNING);
+        // Launching it again, as a leader whose record of the launch was lost would: the object is there and is its own.
+        assertThat(second.launch(spec(adopted, "sleep 5")).phase()).isEqualTo(WorkloadPhase.RUNNING);
+        finishPod(adoptedPod, 0);
+        await(second, adopted, WorkloadPhase.SUCCEEDED);
+        second.remove(adopted);
+        second.close();
+        backends.remove(second);
+    }
+
+    KubernetesBackend backend(Path dir, boolean watchAll) {
+        var options = KubernetesBackend.Options.of(backendClient, dir, NAMESPACE).withLogRetry(Duration.ofMillis(100));
+        var b = new KubernetesBackend(watchAll ? options.watchingAllNamespaces() : options);
+        backends.add(b);
+        return b;
+    }
+
+    /** Each kind of request the backend made, from the mock server's record. */
+    TreeSet<ApiAccess> recordedAccesses() throws InterruptedException {
+        var out = new TreeSet<ApiAccess>();
+        int total = 0;
+        for (var r = server.takeRequest(1, TimeUnit.SECONDS); r != null; r = server.takeRequest(200, TimeUnit.MILLISECONDS)) {
+            var agent = r.getHeader("User-Agent");
+            if (agent == null || !agent.equals(USER_AGENT)) continue;
+            total++;
+            ApiAccess.of(r.getMethod(), r.getPath()).ifPresent(out::add);
+        }
+        assertThat(total).as("requests recorded from the backend").isPositive();
+        return out;
+    }
+
+    /**
+     * (group/plural) of every Kubernetes kind that capstan-kubernetes' classes refer to, except those that only
+     * render objects for {@code capstan render} (named *Render*), which never reach a cluster.
+     */
+    static TreeSet<String> kindsTheBackendNames() {
+        var names = ClassScan.find(Pattern.compile("L?(io/fabric8/kubernetes/api/model/(?:[a-z0-9]+/)*[A-Z][A-Za-z0-9]*)"),
+                "io/capstan/kubernetes/", name -> !name.substring(name.lastIndexOf('/') + 1).contains("Render"));
+        var kinds = new TreeSet<String>();
+        for (var internal : names) {
+            var className = internal.replace('/', '.').replaceAll("(Builder|Fluent)$", "");
+            Class<?> type;
+            try {
+                type = Class.forName(className, false, ChartRbacTest.class.getClassLoader());
+            } catch (ClassNotFoundException e) {
+                continue;
+            }
+            if (!HasMetadata.class.isAssignableFrom(type) || KubernetesResourceList.class.isAssignableFrom(type)
+                    || type.isInterface() || Modifier.isAbstract(type.getModifiers())) {
+                continue;
+            }
+            @SuppressWarnings("unchecked")
+            var kind = (Class<? extends HasMetadata>) type;
+            kinds.add(HasMetadata.getGroup(kind) + "/" + HasMetadata.getPlural(kind));
+        }
+        return kinds;
+    }
+
+    // ---- the kubelet and the Job controller, played on the mock
+
+    static WorkloadSpec spec(String id, String script) {
+        return new WorkloadSpec(id, List.of("sh", "-c", script), Map.of(), Optional.empty(), new ResourceRequest(0.5, 64L << 20, 0),
+                Optional.empty(), 0, Optional.of(IMAGE));
+    }
+
+    void notePodLabels(String pod) {
+        workloadPodLabels.add(Map.copyOf(cluster.pods().inNamespace(NAMESPACE).withName(pod).get().getMetadata().getLabels()));
+    }
+
+    void serveLogs(String pod, String... lines) {
+        var t = Instant.parse("2026-01-02T03:04:05.000000001Z");
+        var body = new StringBuilder();
+        for (int i = 0; i < lines.length; i++) body.append(t.plusMillis(i)).append(' ').append(lines[i]).append('\n');
+        var base = "/api/v1/namespaces/" + NAMESPACE + "/pods/" + pod + "/log?pretty=false&container=main";
+        server.expect().get().withPath(base + "&timestamps=true&follow=true").andReturn(200, body.toString()).always();
+        var last = t.plusMillis(lines.length - 1);
+        server.expect().get().withPath(base + "&sinceTime=" + last + "&timestamps=true&follow=true")
+                .andReturn(200, last + " " + lines[lines.length - 1] + "\n").always();
+    }
+
+    String jobController(Job job) {
+        var name = job.getMetadata().getName() + "-x7k2p";
+        var labels = new HashMap<>(job.getSpec().getTemplate().getMetadata().getLabels());
+        labels.put("job-name", job.getMetadata().getName());
+        cluster.pods().inNamespace(NAMESPACE).resource(new PodBuilder()
+                .withNewMetadata().withName(name).withLabels(labels).withAnnotations(job.getSpec().getTemplate().getMetadata().getAnnotations())
+                .addNewOwnerReference().withKind("Job").withApiVersion("batch/v1").withName(job.getMetadata().getName()).withUid("u1").endOwnerReference()
+                .endMetadata()
+                .withSpec(job.getSpec().getTemplate().getSpec())
+                .build()).create();
+        return name;
+    }
+
+    static Consumer<Pod> running() {
+        return p -> {
+            p.getStatus().setPhase("Running");
+            p.getStatus().setStartTime("2026-01-02T03:04:00Z");
+        };
+    }
+
+    void finishPod(String pod, int exitCode) {
+        setPod(pod, p -> {
+            p.getStatus().setPhase(exitCode == 0 ? "Succeeded" : "Failed");
+            p.getStatus().setContainerStatuses(List.of(new ContainerStatusBuilder().withName("main")
+                    .withState(new ContainerStateBuilder().withNewTerminated().withExitCode(exitCode).endTerminated().build()).build()));
+        });
+    }
+
+    void setPod(String name, Consumer<Pod> change) {
+        cluster.pods().inNamespace(NAMESPACE).withName(name).editStatus(p -> {
+            if (p.getStatus() == null) p.setStatus(new PodStatus());
+            change.accept(p);
+            return p;
+        });
+    }
+
+    static WorkloadState await(KubernetesBackend backend, String id, WorkloadPhase phase) {
+        eventually(() -> backend.find(id).map(WorkloadState::phase).orElse(null), phase);
+        return backend.find(id).orElseThrow();
+    }
+
+    static <T> void eventually(Supplier<T> actual, T expected) {
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        T last = null;
+        while (System.nanoTime() < deadline) {
+            last = actual.get();
+            if (expected.equals(last)) return;
+            try {
+                Thread.sleep(50);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException(e);
+            }
+        }
+        assertThat(last).isEqualTo(expected);
+    }
+}
