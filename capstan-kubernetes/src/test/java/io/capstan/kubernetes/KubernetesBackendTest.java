@@ -345,6 +345,77 @@ class KubernetesBackendTest {
         client.services().inNamespace(namespace).withName("someone-elses").delete();
     }
 
+    @Test
+    void aGangRunsOnlyOnceAllItsPodsAreScheduledAndGivesBackWhatItHoldsWhenTheyAreNot() {
+        if (REAL) return; // Needs a pod the scheduler cannot place while its peers run, which the mock plays.
+        var backend = new KubernetesBackend(KubernetesBackend.Options.of(client, stateDir, namespace).withLogRetry(Duration.ofMillis(100))
+                .withGangTimeout(Duration.ofMillis(1500), Duration.ofMillis(1500)));
+        backends.add(backend);
+        var gang = "g" + UUID.randomUUID().toString().substring(0, 6);
+        var ids = List.of(newId(), newId(), newId());
+        var names = new ArrayList<String>();
+        for (int i = 0; i < 3; i++) {
+            backend.launch(spec(ids.get(i), "sleep 600").withGang(gang, 3), Placement.defaults().named(gang + "-rank-" + i));
+            names.add(gang + "-rank-" + i);
+        }
+        var pod = client.pods().inNamespace(namespace).withName(names.get(0)).get();
+        assertThat(pod.getMetadata().getLabels()).containsEntry(CapstanLabels.GANG, gang);
+        assertThat(pod.getMetadata().getAnnotations()).containsEntry(CapstanLabels.GANG_SIZE_ANNOTATION, "3");
+
+        // Two ranks are placed and start; the third cannot be: nobody runs, and all three say why.
+        setPod(names.get(0), running());
+        setPod(names.get(1), running());
+        setPod(names.get(2), p -> p.getStatus().setConditions(List.of(new io.fabric8.kubernetes.api.model.PodConditionBuilder().withType("PodScheduled")
+                .withStatus("False").withReason("Unschedulable").withMessage("0/2 nodes are available: 2 Insufficient nvidia.com/gpu.").build())));
+        for (var id : ids) {
+            eventually(() -> backend.find(id).orElseThrow().message(), "gang " + gang + ": 2 of 3 pods scheduled; waiting for " + names.get(2)
+                    + ": not scheduled: Unschedulable: 0/2 nodes are available: 2 Insufficient nvidia.com/gpu.");
+            assertThat(backend.find(id).orElseThrow().phase()).isEqualTo(WorkloadPhase.QUEUED);
+        }
+
+        // Past the timeout the gang gives back its two placed pods and waits, saying so; no state turns LOST.
+        for (var n : names) eventually(() -> client.pods().inNamespace(namespace).withName(n).get() == null, true);
+        var waiting = backend.find(ids.get(0)).orElseThrow();
+        assertThat(waiting.phase()).isEqualTo(WorkloadPhase.QUEUED);
+        assertThat(waiting.message()).startsWith("gang " + gang + " did not fit within 1s (2 of 3 pods scheduled; " + names.get(2)
+                + ": not scheduled: Unschedulable").contains("its pods were deleted");
+
+        // Then it tries again: the same pods, created anew; this time all three are placed and the gang runs.
+        for (var n : names) eventually(() -> client.pods().inNamespace(namespace).withName(n).get() != null, true);
+        assertThat(client.pods().inNamespace(namespace).withName(names.get(2)).get().getMetadata().getAnnotations())
+                .containsEntry(CapstanLabels.WORKLOAD_ID_ANNOTATION, ids.get(2));
+        setPod(names.get(0), running());
+        setPod(names.get(1), running());
+        assertThat(backend.find(ids.get(0)).orElseThrow().phase()).isEqualTo(WorkloadPhase.QUEUED);
+        setPod(names.get(2), running());
+        for (var id : ids) await(backend, id, WorkloadPhase.RUNNING);
+        for (var n : names) finishPod(n, 0);
+        for (var id : ids) await(backend, id, WorkloadPhase.SUCCEEDED);
+        // Exactly one pod per rank, ever at a time.
+        assertThat(client.pods().inNamespace(namespace).list().getItems()).extracting(p -> p.getMetadata().getName()).containsExactlyInAnyOrderElementsOf(names);
+    }
+
+    @Test
+    void withKueueAGangsPodsCarryItsPodGroupAndCapstanNeverDeletesThem() {
+        if (REAL) return;
+        var backend = new KubernetesBackend(KubernetesBackend.Options.of(client, stateDir, namespace).withLogRetry(Duration.ofMillis(100))
+                .withGangTimeout(Duration.ofMillis(300), Duration.ofMillis(300)).withKueueQueue("team-queue"));
+        backends.add(backend);
+        var a = newId();
+        var b = newId();
+        backend.launch(spec(a, "sleep 600").withGang("kg", 2), Placement.defaults().named("kg-0"));
+        backend.launch(spec(b, "sleep 600").withGang("kg", 2), Placement.defaults().named("kg-1"));
+        var pod = client.pods().inNamespace(namespace).withName("kg-0").get();
+        assertThat(pod.getMetadata().getLabels()).containsEntry("kueue.x-k8s.io/queue-name", "team-queue").containsEntry("kueue.x-k8s.io/pod-group-name", "kg");
+        assertThat(pod.getMetadata().getAnnotations()).containsEntry("kueue.x-k8s.io/pod-group-total-count", "2");
+        setPod("kg-0", running());
+        eventually(() -> backend.find(a).orElseThrow().message(), "gang kg: 1 of 2 pods scheduled; waiting for kg-1: pending");
+        sleep(1000);
+        // Kueue admits the group; Capstan does not release it.
+        assertThat(client.pods().inNamespace(namespace).withName("kg-0").get()).isNotNull();
+        assertThat(backend.find(a).orElseThrow().phase()).isEqualTo(WorkloadPhase.QUEUED);
+    }
+
     // ---- the kubelet and Job controller, played on the mock
 
     /** Runs the pod: serves {@code lines} as its log, Running, then ends with {@code exitCode}. */
