@@ -416,6 +416,80 @@ class KubernetesBackendTest {
         assertThat(backend.find(a).orElseThrow().phase()).isEqualTo(WorkloadPhase.QUEUED);
     }
 
+    @Test
+    void aNewLeaderAdoptsTheOldLeadersWorkloadsSeesThemFinishAndCreatesNoDuplicates() {
+        if (REAL) return; // The test moves pods and Jobs while no backend runs, which only the mock lets it do.
+        var leader = backend(stateDir.resolve("leader"));
+        var pod = newId();
+        var job = newId();
+        var endedWhileDown = newId();
+        var rank0 = newId();
+        var rank1 = newId();
+        var specs = Map.of(pod, spec(pod, "echo from-pod; sleep 30"), job, spec(job, "sleep 30"), endedWhileDown, spec(endedWhileDown, "true"),
+                rank0, spec(rank0, "sleep 30").withGang("ddp", 2), rank1, spec(rank1, "sleep 30").withGang("ddp", 2));
+        var placements = Map.of(pod, Placement.defaults(), job, Placement.defaults().withShape(Placement.Shape.job()).named("fo-job"),
+                endedWhileDown, Placement.defaults(), rank0, Placement.defaults().named("ddp-master-0").withHeadlessService("ddp-master-0")
+                        .withPorts(List.of(new Placement.Port("pytorchjob-port", 23456))), rank1, Placement.defaults().named("ddp-worker-0"));
+        specs.forEach((id, spec) -> leader.launch(spec, placements.get(id)));
+        serveLogs(CapstanLabels.objectName(pod), "from-pod");
+        setPod(CapstanLabels.objectName(pod), running());
+        var jobPod = jobController(client.batch().v1().jobs().inNamespace(namespace).withName("fo-job").get());
+        setPod(jobPod, running());
+        setPod(CapstanLabels.objectName(endedWhileDown), running());
+        setPod("ddp-master-0", running());
+        setPod("ddp-worker-0", running());
+        await(leader, pod, WorkloadPhase.RUNNING);
+        await(leader, rank0, WorkloadPhase.RUNNING);
+        await(leader, rank1, WorkloadPhase.RUNNING);
+        await(leader, endedWhileDown, WorkloadPhase.RUNNING);
+        eventually(() -> leader.find(job).orElseThrow().phase(), WorkloadPhase.RUNNING);
+        var before = objects();
+
+        // The leader dies; while no leader runs, one workload ends.
+        leader.close();
+        backends.remove(leader);
+        finishPod(CapstanLabels.objectName(endedWhileDown), 0);
+
+        // The new leader, on another machine (its own empty state folder), adopts everything by label.
+        var next = backend(stateDir.resolve("follower"));
+        assertThat(next.list()).extracting(WorkloadState::id).containsExactlyInAnyOrder(pod, job, endedWhileDown, rank0, rank1);
+        await(next, endedWhileDown, WorkloadPhase.SUCCEEDED);
+        await(next, pod, WorkloadPhase.RUNNING);
+        await(next, rank0, WorkloadPhase.RUNNING);
+        await(next, rank1, WorkloadPhase.RUNNING);
+        // Its controllers launch the same workloads again, as they do after a failover: nothing new is created.
+        specs.forEach((id, spec) -> assertThat(next.launch(spec, placements.get(id)).id()).isEqualTo(id));
+        assertThat(objects()).isEqualTo(before);
+        assertThat(next.find(endedWhileDown).orElseThrow().phase()).isEqualTo(WorkloadPhase.SUCCEEDED);
+
+        // It sees them finish.
+        finishPod(CapstanLabels.objectName(pod), 0);
+        finishPod("ddp-master-0", 0);
+        finishPod("ddp-worker-0", 1);
+        finishPod(jobPod, 0);
+        client.batch().v1().jobs().inNamespace(namespace).withName("fo-job").editStatus(j -> {
+            if (j.getStatus() == null) j.setStatus(new io.fabric8.kubernetes.api.model.batch.v1.JobStatus());
+            j.getStatus().setSucceeded(1);
+            j.getStatus().setConditions(List.of(new JobConditionBuilder().withType("Complete").withStatus("True").build()));
+            return j;
+        });
+        await(next, pod, WorkloadPhase.SUCCEEDED);
+        await(next, job, WorkloadPhase.SUCCEEDED);
+        await(next, rank0, WorkloadPhase.SUCCEEDED);
+        assertThat(await(next, rank1, WorkloadPhase.FAILED).exitCode()).contains(1);
+        eventually(() -> texts(next.tail(pod, 10)), List.of("from-pod"));
+        assertThat(objects()).isEqualTo(before);
+    }
+
+    /** Every Pod, Job and Service in the namespace by kind and name, with the workload each belongs to. */
+    Map<String, String> objects() {
+        var out = new java.util.TreeMap<String, String>();
+        for (var p : client.pods().inNamespace(namespace).list().getItems()) out.put("Pod/" + p.getMetadata().getName(), p.getMetadata().getUid());
+        for (var j : client.batch().v1().jobs().inNamespace(namespace).list().getItems()) out.put("Job/" + j.getMetadata().getName(), j.getMetadata().getUid());
+        for (var v : client.services().inNamespace(namespace).list().getItems()) out.put("Service/" + v.getMetadata().getName(), v.getMetadata().getUid());
+        return out;
+    }
+
     // ---- the kubelet and Job controller, played on the mock
 
     /** Runs the pod: serves {@code lines} as its log, Running, then ends with {@code exitCode}. */
