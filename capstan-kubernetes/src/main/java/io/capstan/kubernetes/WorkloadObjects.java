@@ -151,6 +151,7 @@ public final class WorkloadObjects {
         container.setEnv(env(container.getEnv(), spec.env()));
         container.setResources(resources(container.getResources(), spec.requests()));
         placement.imagePullPolicy().ifPresent(container::setImagePullPolicy);
+        placement.workingDir().ifPresent(container::setWorkingDir);
         if (!placement.ports().isEmpty()) {
             var ports = container.getPorts() == null ? new ArrayList<ContainerPort>() : new ArrayList<>(container.getPorts());
             for (var p : placement.ports()) {
