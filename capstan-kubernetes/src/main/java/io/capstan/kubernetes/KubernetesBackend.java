@@ -94,6 +94,10 @@ public final class KubernetesBackend implements Backend {
             return new Options(client, stateDir, namespace, watchAll, Optional.of(image), clock, logRetry, gangTimeout, gangRetry, kueueQueue);
         }
 
+        public Options withClock(Clock c) {
+            return new Options(client, stateDir, namespace, watchAll, defaultImage, c, logRetry, gangTimeout, gangRetry, kueueQueue);
+        }
+
         public Options withLogRetry(Duration retry) {
             return new Options(client, stateDir, namespace, watchAll, defaultImage, clock, retry, gangTimeout, gangRetry, kueueQueue);
         }
@@ -574,7 +578,9 @@ public final class KubernetesBackend implements Backend {
     }
 
     private Pod podOf(Tracked t) {
-        return pods.getIndexer().getByKey(t.namespace + "/" + t.name);
+        // Null while the constructor's first sync runs; the gang check below catches up on its next tick.
+        var informer = pods;
+        return informer == null ? null : informer.getIndexer().getByKey(t.namespace + "/" + t.name);
     }
 
     /** Bound to a node: what a gang waits for of each of its pods. */
@@ -603,6 +609,8 @@ public final class KubernetesBackend implements Backend {
                         if (members.stream().allMatch(m -> m.retryAt == null || !now.isBefore(m.retryAt))) recreate(gang, members);
                         continue;
                     }
+                    // Level-triggered: a member adopted during the first sync, or an event lost, is caught up here.
+                    refreshGang(gang);
                     if (options.kueueQueue().isPresent()) continue;
                     var wait = gangWait(gang, members(gang));
                     var oldest = members.stream().map(m -> m.podCreated).filter(Objects::nonNull).min(Comparator.naturalOrder());

@@ -348,8 +348,10 @@ class KubernetesBackendTest {
     @Test
     void aGangRunsOnlyOnceAllItsPodsAreScheduledAndGivesBackWhatItHoldsWhenTheyAreNot() {
         if (REAL) return; // Needs a pod the scheduler cannot place while its peers run, which the mock plays.
+        // The test moves the backend's clock itself, so that the timeout passes when the test says and not before.
+        var clock = new TestClock(Instant.parse("2026-01-02T03:00:00Z"));
         var backend = new KubernetesBackend(KubernetesBackend.Options.of(client, stateDir, namespace).withLogRetry(Duration.ofMillis(100))
-                .withGangTimeout(Duration.ofMillis(1500), Duration.ofMillis(1500)));
+                .withClock(clock).withGangTimeout(Duration.ofSeconds(60), Duration.ofSeconds(30)));
         backends.add(backend);
         var gang = "g" + UUID.randomUUID().toString().substring(0, 6);
         var ids = List.of(newId(), newId(), newId());
@@ -374,13 +376,20 @@ class KubernetesBackendTest {
         }
 
         // Past the timeout the gang gives back its two placed pods and waits, saying so; no state turns LOST.
+        clock.advance(Duration.ofSeconds(59));
+        sleep(1500);
+        assertThat(client.pods().inNamespace(namespace).withName(names.get(0)).get()).isNotNull();
+        clock.advance(Duration.ofSeconds(2));
         for (var n : names) eventually(() -> client.pods().inNamespace(namespace).withName(n).get() == null, true);
         var waiting = backend.find(ids.get(0)).orElseThrow();
         assertThat(waiting.phase()).isEqualTo(WorkloadPhase.QUEUED);
-        assertThat(waiting.message()).startsWith("gang " + gang + " did not fit within 1s (2 of 3 pods scheduled; " + names.get(2)
+        assertThat(waiting.message()).startsWith("gang " + gang + " did not fit within 60s (2 of 3 pods scheduled; " + names.get(2)
                 + ": not scheduled: Unschedulable").contains("its pods were deleted");
 
         // Then it tries again: the same pods, created anew; this time all three are placed and the gang runs.
+        sleep(1500);
+        assertThat(client.pods().inNamespace(namespace).withName(names.get(0)).get()).isNull();
+        clock.advance(Duration.ofSeconds(31));
         for (var n : names) eventually(() -> client.pods().inNamespace(namespace).withName(n).get() != null, true);
         assertThat(client.pods().inNamespace(namespace).withName(names.get(2)).get().getMetadata().getAnnotations())
                 .containsEntry(CapstanLabels.WORKLOAD_ID_ANNOTATION, ids.get(2));
@@ -479,6 +488,34 @@ class KubernetesBackendTest {
         assertThat(await(next, rank1, WorkloadPhase.FAILED).exitCode()).contains(1);
         eventually(() -> texts(next.tail(pod, 10)), List.of("from-pod"));
         assertThat(objects()).isEqualTo(before);
+    }
+
+    /** A clock that moves only when told. */
+    static final class TestClock extends java.time.Clock {
+        private volatile Instant now;
+
+        TestClock(Instant start) {
+            now = start;
+        }
+
+        void advance(Duration d) {
+            now = now.plus(d);
+        }
+
+        @Override
+        public java.time.ZoneId getZone() {
+            return java.time.ZoneOffset.UTC;
+        }
+
+        @Override
+        public java.time.Clock withZone(java.time.ZoneId zone) {
+            return this;
+        }
+
+        @Override
+        public Instant instant() {
+            return now;
+        }
     }
 
     /** Every Pod, Job and Service in the namespace by kind and name, with the workload each belongs to. */
