@@ -191,7 +191,10 @@ class KubernetesModeTest {
                 "apiVersion: kubeflow.org/v1\nkind: XGBoostJob\nmetadata: {name: xgb}\nspec:\n  xgbReplicaSpecs:\n    Master:\n      replicas: 1\n"
                         + "      template: {spec: {containers: [{name: xgboost, image: x, command: [python3, t.py]}]}}\n", "tracker",
                 "apiVersion: serving.kserve.io/v1beta1\nkind: InferenceService\nmetadata: {name: custom}\nspec:\n  predictor:\n"
-                        + "    containers: [{name: kserve-container, image: my/server:1}]\n", "spec.predictor.containers");
+                        + "    containers: [{name: kserve-container, image: my/server:1}]\n", "spec.predictor.containers",
+                "apiVersion: capstan.io/v1\nkind: Job\nmetadata: {name: secret-env}\nspec:\n  image: busybox\n  command: [env]\n"
+                        + "  env: [{name: P, valueFrom: {secretKeyRef: {name: s, key: k}}}]\n",
+                "secret values into the pod's spec");
         var token = Files.readString(home.resolve("token")).trim();
         var http = HttpClient.newHttpClient();
         for (var e : refused.entrySet()) {
@@ -208,6 +211,24 @@ class KubernetesModeTest {
         // Nothing was stored, and nothing reached the cluster.
         assertThat(admin().run("get", "jobs", "no-image").exitCode()).isEqualTo(ExitCodes.NOT_FOUND);
         assertThat(kubectl.batch().v1().jobs().inNamespace(NS).withName("no-image").get()).isNull();
+    }
+
+    @Test
+    void aRunCreatedThroughTheKfpApiEndsFailedSayingWhy() throws Exception {
+        var body = Json.json().createObjectNode();
+        body.put("display_name", "iris-on-k8s");
+        body.set("pipeline_spec", Json.yaml().readTree(Files.readString(Path.of("../examples/iris/iris-pipeline.yaml"))));
+        var res = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(server.url() + "/apis/v2beta1/runs"))
+                .header("Authorization", "Bearer " + Files.readString(home.resolve("token")).trim())
+                .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body.toString())).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(res.statusCode()).as(res.body()).isEqualTo(200);
+        var id = Json.json().readTree(res.body()).path("run_id").asText();
+        eventually(() -> admin().run("runs", "get", id).out().contains("FAILED"), true);
+        var runs = admin().run("get", "pipelineruns", "-A", "-o", "json");
+        assertThat(runs.exitCode()).as(runs.err()).isZero();
+        assertThat(runs.out()).contains(id).contains("cannot run on the Kubernetes backend yet").contains("BackendUnsupported");
+        assertThat(kubectl.pods().inNamespace(NS).list().getItems()).noneMatch(p -> p.getMetadata().getLabels().containsKey("capstan.io/run"));
     }
 
     @Test

@@ -83,7 +83,11 @@ public final class KubernetesMode {
         if (job.image().isEmpty()) {
             problems.add("spec.image", "required on the Kubernetes backend: the image whose command the Job's pod runs");
         }
-        if (ConfigResolver.uses(spec, spec.path("volumes"))) {
+        boolean references = ConfigResolver.uses(spec, spec.path("volumes"));
+        // A batch/v1 Job, as written: its pod template's containers.
+        var pod = spec.path("template").path("spec");
+        for (var c : pod.path("containers")) references |= ConfigResolver.uses(c, pod.path("volumes"));
+        if (references) {
             problems.add("spec", "secret and config-map references (env valueFrom, envFrom, volumes) are resolved on this server's disk, which a "
                     + "pod cannot see, and would put secret values into the pod's spec; the Kubernetes backend does not run them yet");
         }
