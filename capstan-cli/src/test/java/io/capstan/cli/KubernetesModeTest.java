@@ -83,19 +83,19 @@ class KubernetesModeTest {
         var file = Files.writeString(home.resolve("job.yaml"), """
                 apiVersion: capstan.io/v1
                 kind: Job
-                metadata: {name: hello, namespace: team-a}
+                metadata: {name: hello}
                 spec:
                   image: busybox:1.36
                   command: [sh, -c, "echo one; echo two"]
                   env: {GREETING: hi}
                   resources: {cpu: "0.5"}
                 """);
-        var applied = admin().run("apply", "-f", file.toString());
+        var applied = admin().run("apply", "-f", file.toString(), "-n", "team-a");
         assertThat(applied.exitCode()).as(applied.err()).isZero();
 
-        // The Job's workload is a batch/v1 Job named after it, in the mapped namespace.
-        eventually(() -> kubectl.batch().v1().jobs().inNamespace(NS).withName("hello").get() != null, true);
-        var job = kubectl.batch().v1().jobs().inNamespace(NS).withName("hello").get();
+        // The Job's workload is a batch/v1 Job named after it (and its namespace, as that is mapped), in the mapped namespace.
+        eventually(() -> kubectl.batch().v1().jobs().inNamespace(NS).withName("team-a-hello").get() != null, true);
+        var job = kubectl.batch().v1().jobs().inNamespace(NS).withName("team-a-hello").get();
         var container = job.getSpec().getTemplate().getSpec().getContainers().getFirst();
         assertThat(container.getImage()).isEqualTo("busybox:1.36");
         assertThat(container.getCommand()).containsExactly("sh", "-c", "echo one; echo two");
@@ -117,8 +117,12 @@ class KubernetesModeTest {
         var logs = admin().run("logs", "hello", "-n", "team-a");
         assertThat(logs.exitCode()).as(logs.err()).isZero();
         assertThat(logs.out().lines().toList()).containsExactly("one", "two");
+        // A Job of the same name in another namespace mapped to the same cluster namespace does not collide.
+        var other = admin().run("apply", "-f", file.toString(), "-n", "team-b");
+        assertThat(other.exitCode()).as(other.err()).isZero();
+        eventually(() -> kubectl.batch().v1().jobs().inNamespace(NS).withName("team-b-hello").get() != null, true);
         // Exactly one Job was made: no relaunch by another pass of the controller.
-        assertThat(kubectl.batch().v1().jobs().inNamespace(NS).list().getItems()).extracting(j -> j.getMetadata().getName()).containsOnlyOnce("hello");
+        assertThat(kubectl.batch().v1().jobs().inNamespace(NS).list().getItems()).extracting(j -> j.getMetadata().getName()).containsOnlyOnce("team-a-hello");
     }
 
     @Test
@@ -148,7 +152,8 @@ class KubernetesModeTest {
                 """);
         var applied = admin().run("apply", "-f", file.toString());
         assertThat(applied.exitCode()).as(applied.err()).isZero();
-        var names = List.of("ddp-master-0", "ddp-worker-0", "ddp-worker-1");
+        // team-a is mapped onto capstan-jobs, so the names carry it.
+        var names = List.of("team-a-ddp-master-0", "team-a-ddp-worker-0", "team-a-ddp-worker-1");
         for (var n : names) {
             eventually(() -> kubectl.pods().inNamespace(NS).withName(n).get() != null, true);
             eventually(() -> kubectl.services().inNamespace(NS).withName(n).get() != null, true);
@@ -158,20 +163,20 @@ class KubernetesModeTest {
             var pod = kubectl.pods().inNamespace(NS).withName(names.get(rank)).get();
             var env = env(pod.getSpec().getContainers().getFirst().getEnv());
             // Rank 0's Service, not the loopback that one machine would use.
-            assertThat(env).containsEntry("MASTER_ADDR", "ddp-master-0").containsEntry("WORLD_SIZE", "3").containsEntry("RANK", Integer.toString(rank));
+            assertThat(env).containsEntry("MASTER_ADDR", "team-a-ddp-master-0").containsEntry("WORLD_SIZE", "3").containsEntry("RANK", Integer.toString(rank));
             assertThat(pod.getMetadata().getLabels()).containsKey("capstan.io/gang").containsEntry("capstan.io/owner-kind", "PyTorchJob");
             assertThat(pod.getSpec().getContainers().getFirst().getImage()).isEqualTo("pytorch/pytorch:2.7.1-cuda12.8-cudnn9-runtime");
         }
-        assertThat(kubectl.pods().inNamespace(NS).withName("ddp-master-0").get().getMetadata().getLabels())
+        assertThat(kubectl.pods().inNamespace(NS).withName("team-a-ddp-master-0").get().getMetadata().getLabels())
                 .containsEntry("training.kubeflow.org/replica-type", "master").containsEntry("training.kubeflow.org/job-role", "master");
 
         // Two ranks placed, one not: the job waits for its gang, saying why.
-        serveLogs("ddp-master-0", "epoch 1 loss 0.5", "epoch 2 loss 0.25");
-        setPod("ddp-master-0", running());
-        setPod("ddp-worker-0", running());
+        serveLogs("team-a-ddp-master-0", "epoch 1 loss 0.5", "epoch 2 loss 0.25");
+        setPod("team-a-ddp-master-0", running());
+        setPod("team-a-ddp-worker-0", running());
         Thread.sleep(1000);
         assertThat(condition(resource("pytorchjobs", "team-a", "ddp"), "Running")).isNotEqualTo("True");
-        setPod("ddp-worker-1", running());
+        setPod("team-a-ddp-worker-1", running());
         eventually(() -> condition(resource("pytorchjobs", "team-a", "ddp"), "Running"), "True");
         Thread.sleep(300);
         for (var n : names) finishPod(n, 0);

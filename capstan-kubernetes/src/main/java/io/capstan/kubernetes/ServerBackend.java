@@ -26,6 +26,8 @@ import java.util.Optional;
  *       first: {@code <job>-r<n>-<type>-<index>}), with MASTER_ADDR and PET_MASTER_ADDR naming rank 0's Service
  *       instead of the loopback; the ranks form a gang.</li>
  * </ul>
+ * Where a Capstan namespace is mapped onto another cluster namespace, names start with the Capstan namespace
+ * ({@code team-a-hello}), so that namespaces folded into one never collide.
  * Anything else (a pipeline step, a trial, an XGBoost tracker or rank, a TrainJob node) is refused with the reason,
  * so that a workload never runs in a shape that cannot work. The local working folder is not used: a pod works in
  * its image's folder, or the container's {@code workingDir} where the resource gives an absolute one.
@@ -120,9 +122,11 @@ public final class ServerBackend implements Backend {
             throw InvalidSpecException.of("metadata.namespace", "namespace '" + Names.printable(ns) + "' is not a Kubernetes namespace name; map it with --namespace-map");
         }
         var pullPolicy = spec.container().pullPolicy().map(p -> p.kubernetesName());
+        // Namespaces mapped onto another may meet there: their objects' names carry the namespace they come from.
+        var prefix = ns.equals(capstanNs) ? "" : capstanNs + "-";
         if (jobName != null && kind == null && spec.id().startsWith("job_")) {
             int attempt = attempt(spec.id());
-            var name = CapstanLabels.objectName(attempt == 1 ? jobName : jobName + "-retry-" + attempt);
+            var name = CapstanLabels.objectName(prefix + (attempt == 1 ? jobName : jobName + "-retry-" + attempt));
             var placement = Placement.defaults().inNamespace(ns).named(name).withShape(Placement.Shape.job())
                     .withLabels(Map.of(CapstanLabels.OWNER_KIND, "Job", CapstanLabels.OWNER_NAME, jobName));
             if (pullPolicy.isPresent()) placement = placement.withImagePullPolicy(pullPolicy.get());
@@ -131,7 +135,7 @@ public final class ServerBackend implements Backend {
             return backend.launch(pod, placement.withImageWorkingDir(spec.container().workingDir()));
         }
         if ("PyTorchJob".equals(kind) && env.containsKey("CAPSTAN_RANK")) {
-            var placed = pytorchRank(spec, jobName, ns, pullPolicy);
+            var placed = pytorchRank(spec, jobName, prefix, ns, pullPolicy);
             return backend.launch(placed.spec(), placed.placement());
         }
         var what = kind != null ? kind + " '" + jobName + "'" : "workload '" + Names.printable(spec.id()) + "'";
@@ -142,7 +146,7 @@ public final class ServerBackend implements Backend {
     private record Placed(WorkloadSpec spec, Placement placement) {
     }
 
-    private static Placed pytorchRank(WorkloadSpec spec, String job, String ns, Optional<String> pullPolicy) {
+    private static Placed pytorchRank(WorkloadSpec spec, String job, String namePrefix, String ns, Optional<String> pullPolicy) {
         var env = spec.env();
         int attempt = Integer.parseInt(env.getOrDefault("CAPSTAN_ATTEMPT", "1"));
         var type = env.getOrDefault("CAPSTAN_REPLICA_TYPE", "Worker").toLowerCase(Locale.ROOT);
@@ -150,7 +154,7 @@ public final class ServerBackend implements Backend {
         int node = Integer.parseInt(env.getOrDefault("PET_NODE_RANK", "0"));
         // Processes that Capstan starts one by one (no torchrun) are one pod each, suffixed with their local rank.
         var local = env.containsKey("LOCAL_RANK") && Integer.parseInt(env.getOrDefault("LOCAL_WORLD_SIZE", "1")) > 1 ? "-" + env.get("LOCAL_RANK") : "";
-        var prefix = attempt == 1 ? job : job + "-r" + attempt;
+        var prefix = namePrefix + (attempt == 1 ? job : job + "-r" + attempt);
         var podName = CapstanLabels.objectName(prefix + "-" + type + "-" + index + local);
         // Rank 0 is the first Master, or the first Worker where there is none: a Worker whose node rank is ahead of
         // its index has Masters before it.

@@ -92,21 +92,21 @@ class ServerBackendTest {
     @Test
     void pytorchRanksFindRank0ByItsServiceInEveryShape() {
         backend = ServerBackend.open(server.createClient(), stateDir, ServerBackend.NamespaceMap.parse("team-a=ml,*=other"), Optional.empty());
-        // Workers only: rank 0 is worker 0. A second attempt gets names of its own.
+        // Workers only: rank 0 is worker 0. A second attempt gets names of its own; team-a is mapped, so names carry it.
         backend.launch(rank("w", 2, "Worker", 0, 0, Map.of("PET_NODE_RANK", "0")));
         backend.launch(rank("w", 2, "Worker", 1, 1, Map.of("PET_NODE_RANK", "1")));
-        var worker1 = kubectl.pods().inNamespace("ml").withName("w-r2-worker-1").get();
-        assertThat(env(worker1)).containsEntry("MASTER_ADDR", "w-r2-worker-0").containsEntry("PET_MASTER_ADDR", "w-r2-worker-0")
+        var worker1 = kubectl.pods().inNamespace("ml").withName("team-a-w-r2-worker-1").get();
+        assertThat(env(worker1)).containsEntry("MASTER_ADDR", "team-a-w-r2-worker-0").containsEntry("PET_MASTER_ADDR", "team-a-w-r2-worker-0")
                 .containsEntry("MASTER_PORT", "41000");
-        assertThat(kubectl.services().inNamespace("ml").withName("w-r2-worker-0").get().getSpec().getPorts().getFirst().getPort()).isEqualTo(41000);
+        assertThat(kubectl.services().inNamespace("ml").withName("team-a-w-r2-worker-0").get().getSpec().getPorts().getFirst().getPort()).isEqualTo(41000);
         var container = worker1.getSpec().getContainers().getFirst();
         assertThat(container.getWorkingDir()).isEqualTo("/workspace");
         assertThat(container.getImagePullPolicy()).isEqualTo("Never");
 
         // A Master and processes Capstan starts one by one (no torchrun): a pod per process, rank 0 the master's first.
         backend.launch(rank("m", 1, "Worker", 0, 3, new HashMap<>(Map.of("PET_NODE_RANK", "1", "LOCAL_RANK", "1", "LOCAL_WORLD_SIZE", "2"))));
-        var pod = kubectl.pods().inNamespace("ml").withName("m-worker-0-1").get();
-        assertThat(env(pod)).containsEntry("MASTER_ADDR", "m-master-0-0");
+        var pod = kubectl.pods().inNamespace("ml").withName("team-a-m-worker-0-1").get();
+        assertThat(env(pod)).containsEntry("MASTER_ADDR", "team-a-m-master-0-0");
     }
 
     @Test
