@@ -152,6 +152,8 @@ public final class KubernetesBackend implements Backend {
         /** The pod deleted when its gang gave back what it held, to be created again at {@link #retryAt}. */
         volatile Pod released;
         volatile Instant retryAt;
+        /** Its gang had all its pods scheduled once: from then on each member follows its own pod. */
+        volatile boolean admitted;
 
         Tracked(String id, String namespace, String kind, String name, String container, Optional<String> service, Path dir, WorkloadState state, Clock clock) {
             this.id = id;
@@ -535,6 +537,7 @@ public final class KubernetesBackend implements Backend {
     private void refreshGang(String gang) {
         var members = members(gang);
         var wait = gangWait(gang, members);
+        if (wait.isEmpty()) members.forEach(m -> m.admitted = true);
         for (var m : members) {
             if (m.state.phase().isTerminal()) continue;
             var pod = podOf(m);
@@ -549,6 +552,8 @@ public final class KubernetesBackend implements Backend {
 
     /** What the gang waits for; empty when all its pods are scheduled. */
     private Optional<String> gangWait(String gang, List<Tracked> members) {
+        // A member that fails or vanishes later is its own workload's failure, not a reason to hold the others.
+        if (members.stream().anyMatch(m -> m.admitted)) return Optional.empty();
         int size = members.stream().mapToInt(m -> m.gangSize).max().orElse(0);
         if (members.size() < size) return Optional.of("gang %s: %d of %d members launched; waiting for the rest".formatted(gang, members.size(), size));
         int scheduled = 0;
