@@ -53,6 +53,10 @@ final class RenderCommand implements Callable<Integer> {
             description = "The container image of workloads that name none (a capstan.io/v1 Job without spec.image).")
     private String image;
 
+    @Option(names = "--model-server-image", paramLabel = "IMAGE", defaultValue = io.capstan.kubernetes.Renderer.DEFAULT_MODEL_SERVER_IMAGE,
+            description = "Capstan's own image, which serves an InferenceService's ONNX, XGBoost and LightGBM models and runs built-in pipeline components (default: ${DEFAULT-VALUE}).")
+    private String modelServerImage;
+
     @Override
     public Integer call() {
         if (!backend.equals("kubernetes")) {
@@ -82,7 +86,10 @@ final class RenderCommand implements Callable<Integer> {
         var root = doc.root();
         var ns = namespaceOptions.namespace();
         // batch/v1 Job is what a Katib trial template holds, not a kind Capstan stores; it needs no validation of its own.
-        if (root.path("apiVersion").asText("").equals("batch/v1")) return Renderer.render(root, ns, RenderCommand::runtimeImage);
+        // So is a compiled KFP pipeline, which renders as a run of its defaults.
+        if (root.path("apiVersion").asText("").equals("batch/v1") || Renderer.isPipelineIr(root)) {
+            return Renderer.render(root, ns, RenderCommand::runtimeImage, modelServerImage);
+        }
         String json;
         try {
             json = Json.json().writeValueAsString(root);
@@ -107,7 +114,7 @@ final class RenderCommand implements Callable<Integer> {
         }
         var placed = ((com.fasterxml.jackson.databind.node.ObjectNode) root.deepCopy());
         placed.withObject("/metadata").put("namespace", namespace);
-        return Renderer.render(placed, ns, RenderCommand::runtimeImage);
+        return Renderer.render(placed, ns, RenderCommand::runtimeImage, modelServerImage);
     }
 
     /** The image of a built-in training runtime, as its single node container names it. */

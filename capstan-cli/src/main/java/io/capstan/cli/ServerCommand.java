@@ -48,6 +48,26 @@ final class ServerCommand implements Callable<Integer> {
                     + "Stop the server first; if interrupted, Secrets stay readable and running it again finishes.")
     private boolean rotateSecretKey;
 
+    @Option(names = "--backend", paramLabel = "BACKEND", defaultValue = "local",
+            description = "Where workloads run: local (child processes and containers on this machine) or kubernetes (Pods and Jobs; "
+                    + "see Running on Kubernetes in README) (default: ${DEFAULT-VALUE}).")
+    private String backend;
+
+    @Option(names = "--kubeconfig", paramLabel = "FILE", description = "With --backend kubernetes: the kubeconfig (default: in-cluster, $KUBECONFIG, ~/.kube/config).")
+    private Path kubeconfig;
+
+    @Option(names = "--context", paramLabel = "NAME", description = "With --backend kubernetes: the kubeconfig's context (default: its current one).")
+    private String context;
+
+    @Option(names = "--namespace-map", paramLabel = "MAP",
+            description = "With --backend kubernetes: FROM=TO pairs, comma-separated, mapping Capstan namespaces to the cluster's; *=TO maps the rest "
+                    + "(default: each to the namespace of the same name, watching all namespaces).")
+    private String namespaceMap;
+
+    @Option(names = "--kueue-queue", paramLabel = "QUEUE",
+            description = "With --backend kubernetes: label training gangs for this Kueue LocalQueue and leave their admission to Kueue.")
+    private String kueueQueue;
+
     @Option(names = "--verbose", description = "On error, print the stack trace as well as the message.")
     private boolean verbose;
 
@@ -88,7 +108,7 @@ final class ServerCommand implements Callable<Integer> {
             return ExitCodes.OK;
         }
         long startNanos = System.nanoTime();
-        var server = start(config, security);
+        var server = start(config, security, workloads());
         // Ctrl-C ends the JVM; closing here lets the database and child processes stop cleanly.
         Runtime.getRuntime().addShutdownHook(Thread.ofPlatform().name("capstan-shutdown").unstarted(server::close));
         var out = spec.commandLine().getOut();
@@ -128,8 +148,35 @@ final class ServerCommand implements Callable<Integer> {
     }
 
     static CapstanServer start(CapstanConfig config, io.capstan.security.SecuritySettings security) {
+        return start(config, security, java.util.Optional.empty());
+    }
+
+    /** Where workloads run: empty for the local backend, else the Kubernetes one the flags describe. */
+    java.util.Optional<io.capstan.server.KubernetesMode.WorkloadBackend> workloads() {
+        if (backend.equals("local")) {
+            if (kubeconfig != null || context != null || namespaceMap != null || kueueQueue != null) {
+                throw new UsageException("--kubeconfig, --context, --namespace-map and --kueue-queue need --backend kubernetes");
+            }
+            return java.util.Optional.empty();
+        }
+        if (!backend.equals("kubernetes")) {
+            throw new UsageException("--backend " + io.capstan.core.Names.printable(backend) + ": expected local or kubernetes");
+        }
+        if (kubeconfig != null && !java.nio.file.Files.isReadable(kubeconfig)) {
+            throw new UsageException("--kubeconfig " + kubeconfig + ": no such readable file");
+        }
+        var map = io.capstan.kubernetes.ServerBackend.NamespaceMap.parse(namespaceMap);
+        var queue = java.util.Optional.ofNullable(kueueQueue);
+        var file = java.util.Optional.ofNullable(kubeconfig);
+        var ctx = java.util.Optional.ofNullable(context);
+        return java.util.Optional.of(stateDir -> io.capstan.kubernetes.ServerBackend.open(io.capstan.kubernetes.KubeClients.create(file, ctx),
+                stateDir, map, queue));
+    }
+
+    static CapstanServer start(CapstanConfig config, io.capstan.security.SecuritySettings security,
+                               java.util.Optional<io.capstan.server.KubernetesMode.WorkloadBackend> workloads) {
         try {
-            return CapstanServer.start(config, security);
+            return CapstanServer.start(config, security, workloads);
         } catch (RuntimeException e) {
             for (Throwable t = e; t != null; t = t.getCause()) {
                 if (t instanceof BindException) {

@@ -58,4 +58,22 @@ class RenderCommandTest {
         assertThat(local.exitCode()).isEqualTo(ExitCodes.USAGE);
         assertThat(local.err()).contains("only kubernetes");
     }
+
+    @Test
+    void printsAnExperimentsTrialAPipelineRunAnInferenceServiceAndACompiledPipeline() throws Exception {
+        // The kubernetes module's golden inputs, through the CLI's parser (validation, namespaces) this time.
+        var golden = Path.of("../capstan-kubernetes/src/test/resources/golden");
+        var run = cli().run("render", "-f", golden.resolve("experiment.input.yaml").toString(), "-f", golden.resolve("pipelinerun.input.yaml").toString(),
+                "-f", golden.resolve("inferenceservice.input.yaml").toString(), "--model-server-image", "registry.local/capstan:1");
+        assertThat(run.err()).isEmpty();
+        assertThat(run.exitCode()).isEqualTo(ExitCodes.OK);
+        assertThat(run.out()).contains("name: \"mnist-grid-1\"", "--lr=0.01", "name: \"train-eval-train-1\"", "capstan.io/task: \"evaluate\"",
+                "kind: \"Deployment\"", "name: \"iris-xgb-predictor\"", "kind: \"HorizontalPodAutoscaler\"", "image: \"registry.local/capstan:1\"");
+
+        var pipeline = cli().run("render", "-f", "../examples/iris/iris-pipeline.yaml", "-n", "team-a");
+        assertThat(pipeline.err()).isEmpty();
+        assertThat(pipeline.exitCode()).isEqualTo(ExitCodes.OK);
+        assertThat(pipeline.out()).contains("capstan.io/run: \"iris-training\"", "capstan.io/task: \"csv-ingest\"", "namespace: \"team-a\"")
+                .doesNotContain("kind: \"Job\"");
+    }
 }

@@ -26,6 +26,8 @@ public final class CapstanLabels {
     public static final String ATTEMPT = "capstan.io/attempt";
     /** Members of one gang (a training job's pods) share this value. */
     public static final String GANG = "capstan.io/gang";
+    /** How many members the gang has, on each member: what a replica that adopts them counts against. */
+    public static final String GANG_SIZE_ANNOTATION = "capstan.io/gang-size";
 
     private static final Pattern LABEL_VALUE = Pattern.compile("([A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?)?");
     private static final Pattern DNS_LABEL = Pattern.compile("[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?");

@@ -67,7 +67,7 @@ public final class KubernetesBackend implements Backend {
      * @param logRetry     how long to wait before re-opening a log stream that ended while the pod still runs
      */
     public record Options(KubernetesClient client, Path stateDir, String namespace, boolean watchAll, Optional<String> defaultImage,
-                          Clock clock, Duration logRetry) {
+                          Clock clock, Duration logRetry, Duration gangTimeout, Duration gangRetry, Optional<String> kueueQueue) {
         public Options {
             Objects.requireNonNull(client, "client");
             Objects.requireNonNull(stateDir, "stateDir");
@@ -75,25 +75,58 @@ public final class KubernetesBackend implements Backend {
             Objects.requireNonNull(defaultImage, "defaultImage");
             Objects.requireNonNull(clock, "clock");
             Objects.requireNonNull(logRetry, "logRetry");
+            Objects.requireNonNull(gangTimeout, "gangTimeout");
+            Objects.requireNonNull(gangRetry, "gangRetry");
+            Objects.requireNonNull(kueueQueue, "kueueQueue");
             if (!CapstanLabels.isDnsLabel(namespace)) throw InvalidSpecException.of("namespace", "'" + namespace + "' is not a DNS-1123 label");
         }
 
         public static Options of(KubernetesClient client, Path stateDir, String namespace) {
-            return new Options(client, stateDir, namespace, false, Optional.empty(), Clock.systemUTC(), Duration.ofSeconds(1));
+            return new Options(client, stateDir, namespace, false, Optional.empty(), Clock.systemUTC(), Duration.ofSeconds(1),
+                    DEFAULT_GANG_TIMEOUT, DEFAULT_GANG_RETRY, Optional.empty());
         }
 
         public Options watchingAllNamespaces() {
-            return new Options(client, stateDir, namespace, true, defaultImage, clock, logRetry);
+            return new Options(client, stateDir, namespace, true, defaultImage, clock, logRetry, gangTimeout, gangRetry, kueueQueue);
         }
 
         public Options withDefaultImage(String image) {
-            return new Options(client, stateDir, namespace, watchAll, Optional.of(image), clock, logRetry);
+            return new Options(client, stateDir, namespace, watchAll, Optional.of(image), clock, logRetry, gangTimeout, gangRetry, kueueQueue);
+        }
+
+        public Options withClock(Clock c) {
+            return new Options(client, stateDir, namespace, watchAll, defaultImage, c, logRetry, gangTimeout, gangRetry, kueueQueue);
         }
 
         public Options withLogRetry(Duration retry) {
-            return new Options(client, stateDir, namespace, watchAll, defaultImage, clock, retry);
+            return new Options(client, stateDir, namespace, watchAll, defaultImage, clock, retry, gangTimeout, gangRetry, kueueQueue);
+        }
+
+        /**
+         * A gang whose pods are not all scheduled {@code timeout} after they were created gives back what it holds (its
+         * pods are deleted) and tries again {@code retry} later, so that two half-scheduled gangs never wait on each
+         * other for ever.
+         */
+        public Options withGangTimeout(Duration timeout, Duration retry) {
+            return new Options(client, stateDir, namespace, watchAll, defaultImage, clock, logRetry, timeout, retry, kueueQueue);
+        }
+
+        /**
+         * Leaves gang admission to Kueue: a gang's pods carry {@code kueue.x-k8s.io/queue-name}, its pod-group name and
+         * total count, so that Kueue admits the group whole; Capstan then never deletes a waiting gang itself.
+         */
+        public Options withKueueQueue(String queue) {
+            if (!CapstanLabels.isDnsLabel(queue)) throw InvalidSpecException.of("kueueQueue", "'" + io.capstan.core.Names.printable(queue) + "' is not a DNS-1123 label");
+            return new Options(client, stateDir, namespace, watchAll, defaultImage, clock, logRetry, gangTimeout, gangRetry, Optional.of(queue));
         }
     }
+
+    /** As the scheduler-plugins coscheduling plugin's default scheduleTimeoutSeconds. */
+    public static final Duration DEFAULT_GANG_TIMEOUT = Duration.ofSeconds(60);
+    public static final Duration DEFAULT_GANG_RETRY = Duration.ofSeconds(30);
+    static final String KUEUE_QUEUE = "kueue.x-k8s.io/queue-name";
+    static final String KUEUE_POD_GROUP = "kueue.x-k8s.io/pod-group-name";
+    static final String KUEUE_POD_GROUP_COUNT = "kueue.x-k8s.io/pod-group-total-count";
 
     /** One workload: where its objects are, what was last seen of them, and its log. */
     private static final class Tracked {
@@ -111,6 +144,16 @@ public final class KubernetesBackend implements Backend {
         volatile Integer exitCode;
         volatile boolean removed;
         Thread pump;
+        /** The gang this workload belongs to and its size, from the spec or the adopted pod's label and annotation. */
+        volatile String gang;
+        volatile int gangSize;
+        /** When its pod was (re)created, for the gang timeout. */
+        volatile Instant podCreated;
+        /** The pod deleted when its gang gave back what it held, to be created again at {@link #retryAt}. */
+        volatile Pod released;
+        volatile Instant retryAt;
+        /** Its gang had all its pods scheduled once: from then on each member follows its own pod. */
+        volatile boolean admitted;
 
         Tracked(String id, String namespace, String kind, String name, String container, Optional<String> service, Path dir, WorkloadState state, Clock clock) {
             this.id = id;
@@ -131,6 +174,7 @@ public final class KubernetesBackend implements Backend {
     private final ConcurrentHashMap<String, Tracked> workloads = new ConcurrentHashMap<>();
     private final SharedIndexInformer<Pod> pods;
     private final SharedIndexInformer<Job> jobs;
+    private final Thread gangs;
     private volatile boolean closed;
 
     public KubernetesBackend(Options options) {
@@ -149,7 +193,7 @@ public final class KubernetesBackend implements Backend {
         // inform() returns once the first list is in the caches: whatever is running and not there ended while we were away.
         for (var t : workloads.values()) {
             var pod = pods.getIndexer().list().stream().filter(p -> t.id.equals(workloadId(p))).findFirst();
-            if (!t.state.phase().isTerminal()) {
+            if (!t.state.phase().isTerminal() && t.released == null) {
                 boolean present = t.kind.equals(JOB) ? jobs.getIndexer().getByKey(t.namespace + "/" + t.name) != null : pod.isPresent();
                 if (!present) finish(t, WorkloadPhase.LOST, Optional.empty(), "its " + t.kind + " " + t.namespace + "/" + t.name + " vanished while Capstan was down");
             }
@@ -157,6 +201,7 @@ public final class KubernetesBackend implements Backend {
             pod.ifPresent(p -> notePod(t, p));
             startPump(t);
         }
+        gangs = Thread.ofVirtual().name("capstan-k8s-gangs").start(this::watchGangs);
     }
 
     @Override
@@ -167,7 +212,16 @@ public final class KubernetesBackend implements Backend {
     /** Launches {@code spec} as {@code placement} says; idempotent on the workload id. */
     public WorkloadState launch(WorkloadSpec spec, Placement placement) {
         ensureOpen();
+        if (options.kueueQueue().isPresent() && spec.gang().isPresent()) {
+            var g = spec.gang().get();
+            placement = placement.withLabels(java.util.Map.of(KUEUE_QUEUE, options.kueueQueue().get(), KUEUE_POD_GROUP, CapstanLabels.objectName(g.name())));
+        }
         var objects = WorkloadObjects.of(spec, placement, options.namespace(), options.defaultImage());
+        if (options.kueueQueue().isPresent() && spec.gang().isPresent()) {
+            for (var o : objects) {
+                if (o instanceof Pod p) p.getMetadata().getAnnotations().put(KUEUE_POD_GROUP_COUNT, Integer.toString(spec.gang().get().size()));
+            }
+        }
         var main = objects.getFirst();
         var ns = main.getMetadata().getNamespace();
         if (!options.watchAll() && !ns.equals(options.namespace())) {
@@ -184,6 +238,11 @@ public final class KubernetesBackend implements Backend {
                     new WorkloadState(spec.id(), WorkloadPhase.QUEUED, Optional.empty(),
                             "created " + main.getKind() + " " + main.getMetadata().getNamespace() + "/" + main.getMetadata().getName() + "; waiting for the scheduler",
                             Optional.empty(), Optional.empty(), List.of()), options.clock());
+            spec.gang().ifPresent(g -> {
+                t.gang = g.name();
+                t.gangSize = g.size();
+            });
+            t.podCreated = options.clock().instant();
             createDir(t.dir);
             persist(t);
             workloads.put(t.id, t);
@@ -302,6 +361,7 @@ public final class KubernetesBackend implements Backend {
     @Override
     public void close() {
         closed = true;
+        gangs.interrupt();
         pods.close();
         jobs.close();
         for (var t : workloads.values()) {
@@ -339,7 +399,6 @@ public final class KubernetesBackend implements Backend {
         if (t == null) return;
         var status = pod.getStatus();
         var phase = status == null || status.getPhase() == null ? "Pending" : status.getPhase();
-        var exit = exitCode(pod);
         notePod(t, pod);
         var startedAt = Optional.ofNullable(status == null ? null : status.getStartTime()).map(Instant::parse);
         if (t.kind.equals(JOB)) {
@@ -349,6 +408,19 @@ public final class KubernetesBackend implements Backend {
             }
             return;
         }
+        if (t.gang != null && (phase.equals("Running") || phase.equals("Pending"))) {
+            refreshGang(t.gang);
+            return;
+        }
+        applyPod(t, pod);
+    }
+
+    /** Maps a bare pod's phase onto its workload, gangs aside. */
+    private void applyPod(Tracked t, Pod pod) {
+        var status = pod.getStatus();
+        var phase = status == null || status.getPhase() == null ? "Pending" : status.getPhase();
+        var exit = exitCode(pod);
+        var startedAt = Optional.ofNullable(status == null ? null : status.getStartTime()).map(Instant::parse);
         switch (phase) {
             case "Running" -> update(t, WorkloadPhase.RUNNING, Optional.empty(), "running on node " + pod.getSpec().getNodeName(), startedAt);
             case "Succeeded" -> finish(t, WorkloadPhase.SUCCEEDED, Optional.of(exit.orElse(0)), "exited with code " + exit.orElse(0));
@@ -374,7 +446,7 @@ public final class KubernetesBackend implements Backend {
         var id = workloadId(pod);
         if (id == null) return;
         var t = workloads.get(id);
-        if (t == null) return;
+        if (t == null || t.released != null) return;
         if (pod.getMetadata().getName().equals(t.logPod)) t.logPodDone = true;
         if (t.kind.equals(POD)) {
             finish(t, WorkloadPhase.LOST, Optional.empty(), "its pod " + t.namespace + "/" + t.name + " was deleted by someone other than Capstan");
@@ -440,6 +512,12 @@ public final class KubernetesBackend implements Backend {
             var t = new Tracked(id, o.getMetadata().getNamespace(), ownerKind, o.getMetadata().getName(), container, service, dirOf(id),
                     new WorkloadState(id, WorkloadPhase.QUEUED, Optional.empty(), "adopted " + ownerKind + " " + o.getMetadata().getNamespace() + "/" + o.getMetadata().getName(),
                             Optional.empty(), Optional.empty(), List.of()), options.clock());
+            var gangSize = o.getMetadata().getAnnotations() == null ? null : o.getMetadata().getAnnotations().get(CapstanLabels.GANG_SIZE_ANNOTATION);
+            if (o instanceof Pod && gangSize != null && o.getMetadata().getLabels().get(CapstanLabels.GANG) != null) {
+                t.gang = o.getMetadata().getLabels().get(CapstanLabels.GANG);
+                t.gangSize = parseSize(gangSize);
+            }
+            t.podCreated = options.clock().instant();
             createDir(t.dir);
             persist(t);
             workloads.put(id, t);
@@ -447,6 +525,172 @@ public final class KubernetesBackend implements Backend {
             // The pump starts once the constructor's first sync is over, or now for an object seen later.
             if (pods != null && jobs != null) startPump(t);
             return t;
+        }
+    }
+
+    // ---- gangs
+
+    /**
+     * Holds every member of {@code gang} QUEUED, saying what it waits for, until all its members are launched and all
+     * their pods are scheduled; then each member follows its own pod.
+     */
+    private void refreshGang(String gang) {
+        var members = members(gang);
+        var wait = gangWait(gang, members);
+        if (wait.isEmpty()) members.forEach(m -> m.admitted = true);
+        for (var m : members) {
+            if (m.state.phase().isTerminal()) continue;
+            var pod = podOf(m);
+            if (wait.isEmpty() && pod != null) applyPod(m, pod);
+            else if (wait.isPresent()) update(m, WorkloadPhase.QUEUED, Optional.empty(), wait.get(), Optional.empty());
+        }
+    }
+
+    private List<Tracked> members(String gang) {
+        return workloads.values().stream().filter(t -> gang.equals(t.gang)).sorted(Comparator.comparing(t -> t.name)).toList();
+    }
+
+    /** What the gang waits for; empty when all its pods are scheduled. */
+    private Optional<String> gangWait(String gang, List<Tracked> members) {
+        // A member that fails or vanishes later is its own workload's failure, not a reason to hold the others.
+        if (members.stream().anyMatch(m -> m.admitted)) return Optional.empty();
+        int size = members.stream().mapToInt(m -> m.gangSize).max().orElse(0);
+        if (members.size() < size) return Optional.of("gang %s: %d of %d members launched; waiting for the rest".formatted(gang, members.size(), size));
+        int scheduled = 0;
+        String waiting = null;
+        for (var m : members) {
+            var pod = podOf(m);
+            if (pod != null && isScheduled(pod)) scheduled++;
+            else if (waiting == null) waiting = pod == null ? m.name + ": not created yet" : m.name + ": " + pendingReason(pod);
+        }
+        if (scheduled >= size) return Optional.empty();
+        var released = members.stream().map(m -> m.retryAt).filter(Objects::nonNull).findFirst();
+        var text = "gang %s: %d of %d pods scheduled; waiting for %s".formatted(gang, scheduled, size, waiting);
+        if (released.isPresent()) {
+            text = "gang %s did not fit within %ss (%d of %d pods scheduled; %s); its pods were deleted to free what they held, retrying at %s"
+                    .formatted(gang, options.gangTimeout().toSeconds(), lastScheduled(members), size, lastWaiting(members), released.get());
+        }
+        return Optional.of(text);
+    }
+
+    private static int lastScheduled(List<Tracked> members) {
+        return (int) members.stream().filter(m -> m.released != null && isScheduled(m.released)).count();
+    }
+
+    private static String lastWaiting(List<Tracked> members) {
+        return members.stream().filter(m -> m.released != null && !isScheduled(m.released)).findFirst()
+                .map(m -> m.name + ": " + pendingReason(m.released)).orElse("pods not scheduled");
+    }
+
+    private Pod podOf(Tracked t) {
+        // Null while the constructor's first sync runs; the gang check below catches up on its next tick.
+        var informer = pods;
+        return informer == null ? null : informer.getIndexer().getByKey(t.namespace + "/" + t.name);
+    }
+
+    /** Bound to a node: what a gang waits for of each of its pods. */
+    static boolean isScheduled(Pod pod) {
+        if (pod.getSpec() != null && pod.getSpec().getNodeName() != null) return true;
+        var status = pod.getStatus();
+        if (status == null) return false;
+        var phase = status.getPhase();
+        if ("Running".equals(phase) || "Succeeded".equals(phase) || "Failed".equals(phase)) return true;
+        return status.getConditions() != null && status.getConditions().stream()
+                .anyMatch(c -> "PodScheduled".equals(c.getType()) && "True".equals(c.getStatus()));
+    }
+
+    /** Releases gangs that waited too long and recreates released ones when their retry time comes. */
+    private void watchGangs() {
+        var tick = Duration.ofMillis(Math.max(50, Math.min(1000, options.gangTimeout().toMillis() / 4)));
+        while (!closed) {
+            try {
+                Thread.sleep(tick.toMillis());
+                var now = options.clock().instant();
+                var gangNames = workloads.values().stream().filter(t -> t.gang != null && !t.state.phase().isTerminal()).map(t -> t.gang)
+                        .collect(java.util.stream.Collectors.toCollection(java.util.TreeSet::new));
+                for (var gang : gangNames) {
+                    var members = members(gang).stream().filter(m -> !m.state.phase().isTerminal()).toList();
+                    if (members.stream().anyMatch(m -> m.released != null)) {
+                        if (members.stream().allMatch(m -> m.retryAt == null || !now.isBefore(m.retryAt))) recreate(gang, members);
+                        continue;
+                    }
+                    // Level-triggered: a member adopted during the first sync, or an event lost, is caught up here.
+                    refreshGang(gang);
+                    if (options.kueueQueue().isPresent()) continue;
+                    var wait = gangWait(gang, members(gang));
+                    var oldest = members.stream().map(m -> m.podCreated).filter(Objects::nonNull).min(Comparator.naturalOrder());
+                    int size = members.stream().mapToInt(m -> m.gangSize).max().orElse(0);
+                    if (wait.isPresent() && members.size() >= size && oldest.isPresent() && !now.isBefore(oldest.get().plus(options.gangTimeout()))) {
+                        release(gang, members, now);
+                    }
+                }
+            } catch (InterruptedException e) {
+                return;
+            } catch (RuntimeException e) {
+                LOG.warn("gang admission check failed, retrying: {}", e.toString());
+            }
+        }
+    }
+
+    /** Deletes the gang's pods (keeping their Services), so that a part-scheduled gang holds nothing while it waits. */
+    private void release(String gang, List<Tracked> members, Instant now) {
+        var retryAt = now.plus(options.gangRetry());
+        for (var m : members) {
+            var pod = podOf(m);
+            if (pod == null) continue;
+            m.released = pod;
+            m.retryAt = retryAt;
+            writeReleased(m);
+        }
+        LOG.info("gang {} was not scheduled within {}; deleting its pods and retrying at {}", gang, options.gangTimeout(), retryAt);
+        for (var m : members) {
+            if (m.released == null) continue;
+            try {
+                client.pods().inNamespace(m.namespace).withName(m.name).withGracePeriod(0).delete();
+            } catch (KubernetesClientException e) {
+                LOG.warn("cannot delete pod {}/{} of gang {}: {}", m.namespace, m.name, gang, e.getMessage());
+            }
+        }
+        refreshGang(gang);
+    }
+
+    private void recreate(String gang, List<Tracked> members) {
+        for (var m : members) {
+            var old = m.released;
+            if (old == null) continue;
+            var fresh = new io.fabric8.kubernetes.api.model.PodBuilder()
+                    .withNewMetadata().withName(old.getMetadata().getName()).withNamespace(old.getMetadata().getNamespace())
+                    .withLabels(old.getMetadata().getLabels()).withAnnotations(old.getMetadata().getAnnotations()).endMetadata()
+                    .withSpec(old.getSpec()).build();
+            fresh.getSpec().setNodeName(null);
+            try {
+                client.resource(fresh).create();
+            } catch (KubernetesClientException e) {
+                // 409: the old pod is still terminating; the next tick tries again.
+                LOG.debug("cannot recreate pod {}/{} of gang {} yet: {}", m.namespace, m.name, gang, e.getMessage());
+                return;
+            }
+            m.podCreated = options.clock().instant();
+            m.released = null;
+            m.retryAt = null;
+            deleteReleased(m);
+        }
+        refreshGang(gang);
+    }
+
+    private void writeReleased(Tracked t) {
+        try {
+            Files.writeString(t.dir.resolve("released-pod.json"), io.fabric8.kubernetes.client.utils.Serialization.asJson(t.released));
+        } catch (IOException e) {
+            LOG.warn("cannot record the released pod of {}: {}", t.id, e.toString());
+        }
+    }
+
+    private static void deleteReleased(Tracked t) {
+        try {
+            Files.deleteIfExists(t.dir.resolve("released-pod.json"));
+        } catch (IOException e) {
+            LOG.warn("cannot delete {}: {}", t.dir.resolve("released-pod.json"), e.toString());
         }
     }
 
@@ -609,13 +853,33 @@ public final class KubernetesBackend implements Backend {
         }
     }
 
-    private Tracked read(Path dir, JsonNode n) {
+    private Tracked read(Path dir, JsonNode n) throws IOException {
         var id = n.path("id").asText();
         var state = new WorkloadState(id, WorkloadPhase.valueOf(n.path("phase").asText()),
                 n.hasNonNull("exitCode") ? Optional.of(n.get("exitCode").asInt()) : Optional.empty(), n.path("message").asText(""),
                 text(n, "startedAt").map(Instant::parse), text(n, "finishedAt").map(Instant::parse), List.of());
-        return new Tracked(id, n.path("namespace").asText(), n.path("kind").asText(), n.path("name").asText(),
+        var t = new Tracked(id, n.path("namespace").asText(), n.path("kind").asText(), n.path("name").asText(),
                 n.path("container").asText(Placement.DEFAULT_CONTAINER), text(n, "service"), dir, state, options.clock());
+        if (n.hasNonNull("gang")) {
+            t.gang = n.get("gang").asText();
+            t.gangSize = n.path("gangSize").asInt(1);
+        }
+        t.podCreated = options.clock().instant();
+        var released = dir.resolve("released-pod.json");
+        if (Files.exists(released) && !state.phase().isTerminal()) {
+            // Released while this backend was down or just before: recreated at the next check.
+            t.released = io.fabric8.kubernetes.client.utils.Serialization.unmarshal(Files.readString(released), Pod.class);
+            t.retryAt = options.clock().instant();
+        }
+        return t;
+    }
+
+    private static int parseSize(String s) {
+        try {
+            return Math.max(1, Integer.parseInt(s.trim()));
+        } catch (NumberFormatException e) {
+            return 1;
+        }
     }
 
     /** Writes the workload's state; callers hold {@link #lock}. */
@@ -625,6 +889,7 @@ public final class KubernetesBackend implements Backend {
         var s = t.state;
         n.put("id", t.id).put("namespace", t.namespace).put("kind", t.kind).put("name", t.name).put("container", t.container);
         t.service.ifPresent(v -> n.put("service", v));
+        if (t.gang != null) n.put("gang", t.gang).put("gangSize", t.gangSize);
         n.put("phase", s.phase().name()).put("message", s.message());
         s.exitCode().ifPresent(c -> n.put("exitCode", c));
         s.startedAt().ifPresent(i -> n.put("startedAt", i.toString()));

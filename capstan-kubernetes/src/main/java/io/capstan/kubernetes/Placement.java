@@ -23,10 +23,11 @@ import java.util.Optional;
  * @param ports           container ports, by name
  * @param headlessService also create a headless Service of this name selecting this workload's pods (a stable DNS
  *                        name for rendezvous); a Job's pods get it as their subdomain
+ * @param workingDir      the container's working folder, a folder of its image; empty leaves the image's
  */
 public record Placement(Optional<String> namespace, Optional<String> name, Shape shape, Map<String, String> labels,
                         Optional<PodTemplateSpec> template, String container, Optional<String> imagePullPolicy,
-                        List<Port> ports, Optional<String> headlessService) {
+                        List<Port> ports, Optional<String> headlessService, Optional<String> workingDir) {
     public static final String DEFAULT_CONTAINER = "main";
     private static final List<String> PULL_POLICIES = List.of("Always", "IfNotPresent", "Never");
 
@@ -40,6 +41,10 @@ public record Placement(Optional<String> namespace, Optional<String> name, Shape
         Objects.requireNonNull(imagePullPolicy, "imagePullPolicy");
         ports = List.copyOf(ports);
         Objects.requireNonNull(headlessService, "headlessService");
+        Objects.requireNonNull(workingDir, "workingDir");
+        workingDir.ifPresent(w -> {
+            if (!w.startsWith("/")) throw InvalidSpecException.of("workingDir", "must be an absolute folder of the image, got '" + io.capstan.core.Names.printable(w) + "'");
+        });
         headlessService.ifPresent(n -> {
             if (!CapstanLabels.isDnsLabel(n)) throw InvalidSpecException.of("service", "'" + io.capstan.core.Names.printable(n) + "' is not a DNS-1123 label");
         });
@@ -57,41 +62,47 @@ public record Placement(Optional<String> namespace, Optional<String> name, Shape
     /** A bare Pod in the backend's default namespace, named after the workload id. */
     public static Placement defaults() {
         return new Placement(Optional.empty(), Optional.empty(), Shape.POD, Map.of(), Optional.empty(), DEFAULT_CONTAINER,
-                Optional.empty(), List.of(), Optional.empty());
+                Optional.empty(), List.of(), Optional.empty(), Optional.empty());
     }
 
     public Placement inNamespace(String ns) {
-        return new Placement(Optional.of(ns), name, shape, labels, template, container, imagePullPolicy, ports, headlessService);
+        return new Placement(Optional.of(ns), name, shape, labels, template, container, imagePullPolicy, ports, headlessService, workingDir);
     }
 
     public Placement named(String n) {
-        return new Placement(namespace, Optional.of(n), shape, labels, template, container, imagePullPolicy, ports, headlessService);
+        return new Placement(namespace, Optional.of(n), shape, labels, template, container, imagePullPolicy, ports, headlessService, workingDir);
     }
 
     public Placement withShape(Shape s) {
-        return new Placement(namespace, name, s, labels, template, container, imagePullPolicy, ports, headlessService);
+        return new Placement(namespace, name, s, labels, template, container, imagePullPolicy, ports, headlessService, workingDir);
     }
 
     public Placement withLabels(Map<String, String> more) {
         var all = new java.util.HashMap<>(labels);
         all.putAll(more);
-        return new Placement(namespace, name, shape, all, template, container, imagePullPolicy, ports, headlessService);
+        return new Placement(namespace, name, shape, all, template, container, imagePullPolicy, ports, headlessService, workingDir);
     }
 
     public Placement withTemplate(PodTemplateSpec t, String containerName) {
-        return new Placement(namespace, name, shape, labels, Optional.of(t), containerName, imagePullPolicy, ports, headlessService);
+        return new Placement(namespace, name, shape, labels, Optional.of(t), containerName, imagePullPolicy, ports, headlessService, workingDir);
     }
 
     public Placement withPorts(List<Port> p) {
-        return new Placement(namespace, name, shape, labels, template, container, imagePullPolicy, p, headlessService);
+        return new Placement(namespace, name, shape, labels, template, container, imagePullPolicy, p, headlessService, workingDir);
     }
 
     public Placement withHeadlessService(String serviceName) {
-        return new Placement(namespace, name, shape, labels, template, container, imagePullPolicy, ports, Optional.of(serviceName));
+        return new Placement(namespace, name, shape, labels, template, container, imagePullPolicy, ports, Optional.of(serviceName), workingDir);
     }
 
     public Placement withImagePullPolicy(String policy) {
-        return new Placement(namespace, name, shape, labels, template, container, Optional.of(policy), ports, headlessService);
+        return new Placement(namespace, name, shape, labels, template, container, Optional.of(policy), ports, headlessService, workingDir);
+    }
+
+    /** The container's working folder: {@code dir} where it is absolute (a folder of the image), else the image's own. */
+    public Placement withImageWorkingDir(Optional<String> dir) {
+        return new Placement(namespace, name, shape, labels, template, container, imagePullPolicy, ports, headlessService,
+                dir.filter(d -> d.startsWith("/")));
     }
 
     /** A Pod, or a Job of {@code completions} pods (Indexed when more than one: each pod learns its index). */

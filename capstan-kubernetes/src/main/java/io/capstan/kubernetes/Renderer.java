@@ -45,8 +45,24 @@ public final class Renderer {
      * @throws InvalidSpecException naming the field, for what cannot be rendered
      */
     public static List<HasMetadata> render(JsonNode doc, String defaultNamespace, Function<String, Optional<String>> runtimeImage) {
+        return render(doc, defaultNamespace, runtimeImage, DEFAULT_MODEL_SERVER_IMAGE);
+    }
+
+    /** Capstan's image (its model server and built-in pipeline components) where the caller names none. */
+    public static final String DEFAULT_MODEL_SERVER_IMAGE = "capstan:latest";
+
+    /**
+     * The objects {@code doc} becomes; a compiled KFP pipeline (IR, without apiVersion and kind) renders as a run of
+     * it with its defaults.
+     *
+     * @param modelServerImage Capstan's image: it serves an InferenceService's ONNX, XGBoost and LightGBM models and runs
+     *                         built-in pipeline components
+     */
+    public static List<HasMetadata> render(JsonNode doc, String defaultNamespace, Function<String, Optional<String>> runtimeImage,
+                                           String modelServerImage) {
         var apiVersion = doc.path("apiVersion").asText("");
         var kind = doc.path("kind").asText("");
+        if (isPipelineIr(doc)) return PipelineRender.pipeline(doc, defaultNamespace, modelServerImage);
         var name = doc.path("metadata").path("name").asText("");
         if (!CapstanLabels.isDnsLabel(name)) {
             throw InvalidSpecException.of("metadata.name", "'" + Names.printable(name) + "' must be a DNS-1123 label to name Kubernetes objects");
@@ -58,9 +74,19 @@ public final class Renderer {
             case "kubeflow.org/v1 PyTorchJob" -> pytorchJob(name, ns, spec);
             case "kubeflow.org/v1 XGBoostJob", "kubeflow.org/v1alpha1 XGBoostJob" -> xgboostJob(name, ns, spec);
             case "trainer.kubeflow.org/v1alpha1 TrainJob" -> trainJob(name, ns, spec, runtimeImage);
+            case "kubeflow.org/v1beta1 Experiment" -> TrialRender.render(name, ns, spec, trial -> render(trial, ns, runtimeImage, modelServerImage));
+            case "pipelines.capstan.io/v1 PipelineRun" -> PipelineRender.pipelineRun(name, ns, spec, modelServerImage);
+            case "serving.kserve.io/v1beta1 InferenceService" -> InferenceServiceRender.render(name, ns, spec, modelServerImage);
             default -> throw InvalidSpecException.of("kind", "capstan render does not know the Kubernetes objects of " + Names.printable(apiVersion)
-                    + " " + Names.printable(kind) + " yet; it renders capstan.io/v1 Job, batch/v1 Job, kubeflow.org/v1 PyTorchJob and XGBoostJob, and trainer.kubeflow.org/v1alpha1 TrainJob");
+                    + " " + Names.printable(kind) + " yet; it renders capstan.io/v1 Job, batch/v1 Job, kubeflow.org/v1 PyTorchJob and XGBoostJob, "
+                    + "trainer.kubeflow.org/v1alpha1 TrainJob, kubeflow.org/v1beta1 Experiment (its first trial), pipelines.capstan.io/v1 PipelineRun, "
+                    + "a compiled KFP pipeline and serving.kserve.io/v1beta1 InferenceService");
         };
+    }
+
+    /** A compiled KFP pipeline: no Kubernetes envelope, a pipelineInfo and a root. */
+    public static boolean isPipelineIr(JsonNode doc) {
+        return !doc.has("kind") && doc.has("pipelineInfo") && doc.has("root");
     }
 
     /** Capstan's own {@code capstan.io/v1 Job}: its one workload as a batch/v1 Job named after it. */

@@ -50,7 +50,9 @@ public final class WorkloadObjects {
         var ns = placement.namespace().orElse(namespace);
         var name = objectName(spec, placement);
         var labels = labels(spec, placement);
-        var annotations = Map.of(CapstanLabels.WORKLOAD_ID_ANNOTATION, spec.id());
+        var annotations = new TreeMap<String, String>();
+        annotations.put(CapstanLabels.WORKLOAD_ID_ANNOTATION, spec.id());
+        spec.gang().ifPresent(g -> annotations.put(CapstanLabels.GANG_SIZE_ANNOTATION, Integer.toString(g.size())));
         var template = podTemplate(spec, placement, defaultImage, labels, annotations);
         var out = new ArrayList<HasMetadata>();
         if (placement.shape() instanceof Placement.Shape.Job job) {
@@ -88,6 +90,7 @@ public final class WorkloadObjects {
         var labels = new TreeMap<String, String>();
         labels.put(CapstanLabels.MANAGED_BY, CapstanLabels.MANAGED_BY_VALUE);
         labels.put(CapstanLabels.WORKLOAD_ID, CapstanLabels.label(spec.id()));
+        spec.gang().ifPresent(g -> labels.put(CapstanLabels.GANG, CapstanLabels.label(g.name())));
         placement.labels().forEach((k, v) -> labels.put(k, CapstanLabels.label(v)));
         return labels;
     }
@@ -148,6 +151,7 @@ public final class WorkloadObjects {
         container.setEnv(env(container.getEnv(), spec.env()));
         container.setResources(resources(container.getResources(), spec.requests()));
         placement.imagePullPolicy().ifPresent(container::setImagePullPolicy);
+        placement.workingDir().ifPresent(container::setWorkingDir);
         if (!placement.ports().isEmpty()) {
             var ports = container.getPorts() == null ? new ArrayList<ContainerPort>() : new ArrayList<>(container.getPorts());
             for (var p : placement.ports()) {

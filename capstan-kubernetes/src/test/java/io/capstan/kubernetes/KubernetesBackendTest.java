@@ -345,6 +345,197 @@ class KubernetesBackendTest {
         client.services().inNamespace(namespace).withName("someone-elses").delete();
     }
 
+    @Test
+    void aGangRunsOnlyOnceAllItsPodsAreScheduledAndGivesBackWhatItHoldsWhenTheyAreNot() {
+        if (REAL) return; // Needs a pod the scheduler cannot place while its peers run, which the mock plays.
+        // The test moves the backend's clock itself, so that the timeout passes when the test says and not before.
+        var clock = new TestClock(Instant.parse("2026-01-02T03:00:00Z"));
+        var backend = new KubernetesBackend(KubernetesBackend.Options.of(client, stateDir, namespace).withLogRetry(Duration.ofMillis(100))
+                .withClock(clock).withGangTimeout(Duration.ofSeconds(60), Duration.ofSeconds(30)));
+        backends.add(backend);
+        var gang = "g" + UUID.randomUUID().toString().substring(0, 6);
+        var ids = List.of(newId(), newId(), newId());
+        var names = new ArrayList<String>();
+        for (int i = 0; i < 3; i++) {
+            backend.launch(spec(ids.get(i), "sleep 600").withGang(gang, 3), Placement.defaults().named(gang + "-rank-" + i));
+            names.add(gang + "-rank-" + i);
+        }
+        var pod = client.pods().inNamespace(namespace).withName(names.get(0)).get();
+        assertThat(pod.getMetadata().getLabels()).containsEntry(CapstanLabels.GANG, gang);
+        assertThat(pod.getMetadata().getAnnotations()).containsEntry(CapstanLabels.GANG_SIZE_ANNOTATION, "3");
+
+        // Two ranks are placed and start; the third cannot be: nobody runs, and all three say why.
+        setPod(names.get(0), running());
+        setPod(names.get(1), running());
+        setPod(names.get(2), p -> p.getStatus().setConditions(List.of(new io.fabric8.kubernetes.api.model.PodConditionBuilder().withType("PodScheduled")
+                .withStatus("False").withReason("Unschedulable").withMessage("0/2 nodes are available: 2 Insufficient nvidia.com/gpu.").build())));
+        for (var id : ids) {
+            eventually(() -> backend.find(id).orElseThrow().message(), "gang " + gang + ": 2 of 3 pods scheduled; waiting for " + names.get(2)
+                    + ": not scheduled: Unschedulable: 0/2 nodes are available: 2 Insufficient nvidia.com/gpu.");
+            assertThat(backend.find(id).orElseThrow().phase()).isEqualTo(WorkloadPhase.QUEUED);
+        }
+
+        // Past the timeout the gang gives back its two placed pods and waits, saying so; no state turns LOST.
+        clock.advance(Duration.ofSeconds(59));
+        sleep(1500);
+        assertThat(client.pods().inNamespace(namespace).withName(names.get(0)).get()).isNotNull();
+        clock.advance(Duration.ofSeconds(2));
+        for (var n : names) eventually(() -> client.pods().inNamespace(namespace).withName(n).get() == null, true);
+        var waiting = backend.find(ids.get(0)).orElseThrow();
+        assertThat(waiting.phase()).isEqualTo(WorkloadPhase.QUEUED);
+        assertThat(waiting.message()).startsWith("gang " + gang + " did not fit within 60s (2 of 3 pods scheduled; " + names.get(2)
+                + ": not scheduled: Unschedulable").contains("its pods were deleted");
+
+        // Then it tries again: the same pods, created anew; this time all three are placed and the gang runs.
+        sleep(1500);
+        assertThat(client.pods().inNamespace(namespace).withName(names.get(0)).get()).isNull();
+        clock.advance(Duration.ofSeconds(31));
+        for (var n : names) eventually(() -> client.pods().inNamespace(namespace).withName(n).get() != null, true);
+        assertThat(client.pods().inNamespace(namespace).withName(names.get(2)).get().getMetadata().getAnnotations())
+                .containsEntry(CapstanLabels.WORKLOAD_ID_ANNOTATION, ids.get(2));
+        setPod(names.get(0), running());
+        setPod(names.get(1), running());
+        assertThat(backend.find(ids.get(0)).orElseThrow().phase()).isEqualTo(WorkloadPhase.QUEUED);
+        setPod(names.get(2), running());
+        for (var id : ids) await(backend, id, WorkloadPhase.RUNNING);
+        // Once admitted, a rank whose pod is evicted is lost on its own: it sends the others neither back to waiting
+        // nor, past the timeout, out of the cluster (their owner decides what a lost rank means).
+        client.pods().inNamespace(namespace).withName(names.get(2)).withGracePeriod(0).delete();
+        await(backend, ids.get(2), WorkloadPhase.LOST);
+        clock.advance(Duration.ofSeconds(120));
+        sleep(1500);
+        assertThat(backend.find(ids.get(0)).orElseThrow().phase()).isEqualTo(WorkloadPhase.RUNNING);
+        assertThat(client.pods().inNamespace(namespace).withName(names.get(0)).get()).isNotNull();
+        for (var n : names.subList(0, 2)) finishPod(n, 0);
+        for (var id : ids.subList(0, 2)) await(backend, id, WorkloadPhase.SUCCEEDED);
+        // Exactly one pod per rank, ever at a time.
+        assertThat(client.pods().inNamespace(namespace).list().getItems()).extracting(p -> p.getMetadata().getName())
+                .containsExactlyInAnyOrderElementsOf(names.subList(0, 2));
+    }
+
+    @Test
+    void withKueueAGangsPodsCarryItsPodGroupAndCapstanNeverDeletesThem() {
+        if (REAL) return;
+        var backend = new KubernetesBackend(KubernetesBackend.Options.of(client, stateDir, namespace).withLogRetry(Duration.ofMillis(100))
+                .withGangTimeout(Duration.ofMillis(300), Duration.ofMillis(300)).withKueueQueue("team-queue"));
+        backends.add(backend);
+        var a = newId();
+        var b = newId();
+        backend.launch(spec(a, "sleep 600").withGang("kg", 2), Placement.defaults().named("kg-0"));
+        backend.launch(spec(b, "sleep 600").withGang("kg", 2), Placement.defaults().named("kg-1"));
+        var pod = client.pods().inNamespace(namespace).withName("kg-0").get();
+        assertThat(pod.getMetadata().getLabels()).containsEntry("kueue.x-k8s.io/queue-name", "team-queue").containsEntry("kueue.x-k8s.io/pod-group-name", "kg");
+        assertThat(pod.getMetadata().getAnnotations()).containsEntry("kueue.x-k8s.io/pod-group-total-count", "2");
+        setPod("kg-0", running());
+        eventually(() -> backend.find(a).orElseThrow().message(), "gang kg: 1 of 2 pods scheduled; waiting for kg-1: pending");
+        sleep(1000);
+        // Kueue admits the group; Capstan does not release it.
+        assertThat(client.pods().inNamespace(namespace).withName("kg-0").get()).isNotNull();
+        assertThat(backend.find(a).orElseThrow().phase()).isEqualTo(WorkloadPhase.QUEUED);
+    }
+
+    @Test
+    void aNewLeaderAdoptsTheOldLeadersWorkloadsSeesThemFinishAndCreatesNoDuplicates() {
+        if (REAL) return; // The test moves pods and Jobs while no backend runs, which only the mock lets it do.
+        var leader = backend(stateDir.resolve("leader"));
+        var pod = newId();
+        var job = newId();
+        var endedWhileDown = newId();
+        var rank0 = newId();
+        var rank1 = newId();
+        var specs = Map.of(pod, spec(pod, "echo from-pod; sleep 30"), job, spec(job, "sleep 30"), endedWhileDown, spec(endedWhileDown, "true"),
+                rank0, spec(rank0, "sleep 30").withGang("ddp", 2), rank1, spec(rank1, "sleep 30").withGang("ddp", 2));
+        var placements = Map.of(pod, Placement.defaults(), job, Placement.defaults().withShape(Placement.Shape.job()).named("fo-job"),
+                endedWhileDown, Placement.defaults(), rank0, Placement.defaults().named("ddp-master-0").withHeadlessService("ddp-master-0")
+                        .withPorts(List.of(new Placement.Port("pytorchjob-port", 23456))), rank1, Placement.defaults().named("ddp-worker-0"));
+        specs.forEach((id, spec) -> leader.launch(spec, placements.get(id)));
+        serveLogs(CapstanLabels.objectName(pod), "from-pod");
+        setPod(CapstanLabels.objectName(pod), running());
+        var jobPod = jobController(client.batch().v1().jobs().inNamespace(namespace).withName("fo-job").get());
+        setPod(jobPod, running());
+        setPod(CapstanLabels.objectName(endedWhileDown), running());
+        setPod("ddp-master-0", running());
+        setPod("ddp-worker-0", running());
+        await(leader, pod, WorkloadPhase.RUNNING);
+        await(leader, rank0, WorkloadPhase.RUNNING);
+        await(leader, rank1, WorkloadPhase.RUNNING);
+        await(leader, endedWhileDown, WorkloadPhase.RUNNING);
+        eventually(() -> leader.find(job).orElseThrow().phase(), WorkloadPhase.RUNNING);
+        var before = objects();
+
+        // The leader dies; while no leader runs, one workload ends.
+        leader.close();
+        backends.remove(leader);
+        finishPod(CapstanLabels.objectName(endedWhileDown), 0);
+
+        // The new leader, on another machine (its own empty state folder), adopts everything by label.
+        var next = backend(stateDir.resolve("follower"));
+        assertThat(next.list()).extracting(WorkloadState::id).containsExactlyInAnyOrder(pod, job, endedWhileDown, rank0, rank1);
+        await(next, endedWhileDown, WorkloadPhase.SUCCEEDED);
+        await(next, pod, WorkloadPhase.RUNNING);
+        await(next, rank0, WorkloadPhase.RUNNING);
+        await(next, rank1, WorkloadPhase.RUNNING);
+        // Its controllers launch the same workloads again, as they do after a failover: nothing new is created.
+        specs.forEach((id, spec) -> assertThat(next.launch(spec, placements.get(id)).id()).isEqualTo(id));
+        assertThat(objects()).isEqualTo(before);
+        assertThat(next.find(endedWhileDown).orElseThrow().phase()).isEqualTo(WorkloadPhase.SUCCEEDED);
+
+        // It sees them finish.
+        finishPod(CapstanLabels.objectName(pod), 0);
+        finishPod("ddp-master-0", 0);
+        finishPod("ddp-worker-0", 1);
+        finishPod(jobPod, 0);
+        client.batch().v1().jobs().inNamespace(namespace).withName("fo-job").editStatus(j -> {
+            if (j.getStatus() == null) j.setStatus(new io.fabric8.kubernetes.api.model.batch.v1.JobStatus());
+            j.getStatus().setSucceeded(1);
+            j.getStatus().setConditions(List.of(new JobConditionBuilder().withType("Complete").withStatus("True").build()));
+            return j;
+        });
+        await(next, pod, WorkloadPhase.SUCCEEDED);
+        await(next, job, WorkloadPhase.SUCCEEDED);
+        await(next, rank0, WorkloadPhase.SUCCEEDED);
+        assertThat(await(next, rank1, WorkloadPhase.FAILED).exitCode()).contains(1);
+        eventually(() -> texts(next.tail(pod, 10)), List.of("from-pod"));
+        assertThat(objects()).isEqualTo(before);
+    }
+
+    /** A clock that moves only when told. */
+    static final class TestClock extends java.time.Clock {
+        private volatile Instant now;
+
+        TestClock(Instant start) {
+            now = start;
+        }
+
+        void advance(Duration d) {
+            now = now.plus(d);
+        }
+
+        @Override
+        public java.time.ZoneId getZone() {
+            return java.time.ZoneOffset.UTC;
+        }
+
+        @Override
+        public java.time.Clock withZone(java.time.ZoneId zone) {
+            return this;
+        }
+
+        @Override
+        public Instant instant() {
+            return now;
+        }
+    }
+
+    /** Every Pod, Job and Service in the namespace by kind and name, with the workload each belongs to. */
+    Map<String, String> objects() {
+        var out = new java.util.TreeMap<String, String>();
+        for (var p : client.pods().inNamespace(namespace).list().getItems()) out.put("Pod/" + p.getMetadata().getName(), p.getMetadata().getUid());
+        for (var j : client.batch().v1().jobs().inNamespace(namespace).list().getItems()) out.put("Job/" + j.getMetadata().getName(), j.getMetadata().getUid());
+        for (var v : client.services().inNamespace(namespace).list().getItems()) out.put("Service/" + v.getMetadata().getName(), v.getMetadata().getUid());
+        return out;
+    }
+
     // ---- the kubelet and Job controller, played on the mock
 
     /** Runs the pod: serves {@code lines} as its log, Running, then ends with {@code exitCode}. */

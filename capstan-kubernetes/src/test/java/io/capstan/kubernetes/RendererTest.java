@@ -29,7 +29,7 @@ class RendererTest {
     static List<HasMetadata> render(String name) throws IOException {
         var doc = Json.yaml().readTree(Files.readString(GOLDEN.resolve(name + ".input.yaml")));
         return Renderer.render(doc, "default", runtime -> runtime.equals("torch-distributed")
-                ? Optional.of("pytorch/pytorch:2.7.1-cuda12.8-cudnn9-runtime") : Optional.empty());
+                ? Optional.of("pytorch/pytorch:2.7.1-cuda12.8-cudnn9-runtime") : Optional.empty(), "capstan:0.1.0");
     }
 
     static void assertGolden(String name, List<HasMetadata> objects) throws IOException {
@@ -147,12 +147,125 @@ class RendererTest {
                 """), "default", r -> Optional.empty()))
                 .isInstanceOf(InvalidSpecException.class).hasMessageContaining("spec.trainer.image");
         assertThatThrownBy(() -> Renderer.render(Json.yaml().readTree("""
-                apiVersion: serving.kserve.io/v1beta1
-                kind: InferenceService
+                apiVersion: kubeflow.org/v1
+                kind: MPIJob
                 metadata: {name: s}
                 spec: {}
                 """), "default", r -> Optional.empty()))
                 .isInstanceOf(InvalidSpecException.class).hasMessageContaining("does not know");
         assertThat(noCommand).isEmpty();
+    }
+
+    @Test
+    void anExperimentRendersItsFirstTrialAtTheGridsFirstPoint() throws IOException {
+        var objects = render("experiment");
+        assertGolden("experiment", objects);
+        assertThat(objects).hasSize(1);
+        var job = (Job) objects.getFirst();
+        assertThat(job.getMetadata().getName()).isEqualTo("mnist-grid-1");
+        assertThat(job.getMetadata().getNamespace()).isEqualTo("tuning");
+        assertThat(job.getSpec().getTemplate().getSpec().getContainers().getFirst().getCommand()).containsExactly("python3",
+                "/opt/pytorch-mnist/mnist.py", "--lr=0.01", "--layers=2", "--optimizer=sgd", "--run-name=mnist-grid-1");
+        assertThat(job.getMetadata().getLabels()).containsEntry("katib.kubeflow.org/experiment", "mnist-grid")
+                .containsEntry("katib.kubeflow.org/trial", "mnist-grid-1").containsEntry(CapstanLabels.OWNER_KIND, "Trial")
+                .containsEntry(CapstanLabels.OWNER_NAME, "mnist-grid-1");
+        assertThat(job.getSpec().getTemplate().getMetadata().getLabels()).containsEntry("katib.kubeflow.org/trial", "mnist-grid-1")
+                .containsEntry(CapstanLabels.WORKLOAD_ID, "mnist-grid-1");
+    }
+
+    @Test
+    void aPipelineRunIsOnePodPerStepLabelledWithRunTaskAndAttempt() throws IOException {
+        var objects = render("pipelinerun");
+        assertGolden("pipelinerun", objects);
+        var pods = objects.stream().map(Pod.class::cast).toList();
+        // Dependency order: train before evaluate; one pod each, no driver pods.
+        assertThat(pods).extracting(p -> p.getMetadata().getName()).containsExactly("train-eval-train-1", "train-eval-evaluate-1");
+        var train = pods.get(0);
+        assertThat(train.getMetadata().getLabels()).containsEntry(CapstanLabels.RUN, "train-eval").containsEntry(CapstanLabels.TASK, "train")
+                .containsEntry(CapstanLabels.ATTEMPT, "1").containsEntry(CapstanLabels.OWNER_KIND, "PipelineRun");
+        var c = train.getSpec().getContainers().getFirst();
+        // The run's parameter and the task's constant are known before the run; the output path is filled at launch.
+        assertThat(c.getCommand()).containsExactly("python3", "/app/train.py", "--epochs", "5", "--optimizer", "adam", "--model",
+                "{{$.outputs.artifacts['model'].path}}");
+        assertThat(env(train)).containsEntry("CAPSTAN_PIPELINE_ROOT", "s3://team-bucket/runs/train-eval");
+        assertThat(c.getEnvFrom().getFirst().getSecretRef().getName()).isEqualTo("capstan-s3");
+        assertThat(c.getResources().getRequests().get("cpu").toString()).isEqualTo("500m");
+        assertThat(pods.get(1).getSpec().getContainers().getFirst().getCommand()).contains("{{$.inputs.parameters['threshold']}}");
+
+        // The compiled pipeline alone renders as a run of its defaults, named after it.
+        var ir = Json.yaml().readTree(Files.readString(GOLDEN.resolve("pipelinerun.input.yaml"))).path("spec").path("pipelineSpec");
+        var alone = Renderer.render(ir, "default", r -> Optional.empty()).stream().map(Pod.class::cast).toList();
+        assertThat(alone.getFirst().getSpec().getContainers().getFirst().getCommand()).containsSubsequence("--epochs", "1");
+        assertThat(alone.getFirst().getMetadata().getNamespace()).isEqualTo("default");
+    }
+
+    @Test
+    void anInferenceServiceIsADeploymentServiceAndHpaAsKServeRawModeMakesThem() throws IOException {
+        var objects = render("inferenceservice");
+        assertGolden("inferenceservice", objects);
+        var deployment = (io.fabric8.kubernetes.api.model.apps.Deployment) objects.get(0);
+        var service = (Service) objects.get(1);
+        var hpa = (io.fabric8.kubernetes.api.model.autoscaling.v2.HorizontalPodAutoscaler) objects.get(2);
+        assertThat(deployment.getMetadata().getName()).isEqualTo("iris-xgb-predictor");
+        assertThat(service.getMetadata().getName()).isEqualTo("iris-xgb-predictor");
+        assertThat(deployment.getSpec().getTemplate().getMetadata().getLabels()).containsAllEntriesOf(deployment.getSpec().getSelector().getMatchLabels())
+                .containsAllEntriesOf(service.getSpec().getSelector()).containsEntry("serving.kserve.io/inferenceservice", "iris-xgb");
+        var pod = deployment.getSpec().getTemplate().getSpec();
+        assertThat(pod.getContainers().getFirst().getImage()).isEqualTo("capstan:0.1.0");
+        assertThat(pod.getContainers().getFirst().getArgs()).contains("--model_format=xgboost", "--model_dir=/mnt/models");
+        assertThat(pod.getInitContainers().getFirst().getArgs()).containsExactly("s3://models/iris-xgb/v2", "/mnt/models");
+        assertThat(service.getSpec().getPorts().getFirst().getTargetPort().getIntVal()).isEqualTo(8080);
+        assertThat(hpa.getSpec().getMinReplicas()).isEqualTo(1);
+        assertThat(hpa.getSpec().getMaxReplicas()).isEqualTo(4);
+        assertThat(hpa.getSpec().getMetrics().getFirst().getResource().getName()).isEqualTo("cpu");
+        assertThat(hpa.getSpec().getMetrics().getFirst().getResource().getTarget().getAverageUtilization()).isEqualTo(60);
+        assertThat(deployment.getMetadata().getAnnotations()).containsEntry("serving.capstan.io/canary-traffic-percent", "20");
+
+        var custom = render("inferenceservice-custom");
+        assertGolden("inferenceservice-custom", custom);
+        var customDeployment = (io.fabric8.kubernetes.api.model.apps.Deployment) custom.get(0);
+        assertThat(customDeployment.getSpec().getTemplate().getSpec().getContainers().getFirst().getImage()).isEqualTo("pytorch/torchserve-kfs:0.9.0");
+        assertThat(customDeployment.getSpec().getReplicas()).isEqualTo(1);
+        assertThat(((Service) custom.get(1)).getSpec().getPorts().getFirst().getTargetPort().getIntVal()).isEqualTo(8085);
+        assertThat(((io.fabric8.kubernetes.api.model.autoscaling.v2.HorizontalPodAutoscaler) custom.get(2)).getSpec().getMetrics().getFirst()
+                .getResource().getName()).isEqualTo("memory");
+    }
+
+    @Test
+    void refusesTheNewKindsWhatTheClusterCannotRunNamingTheField() {
+        assertThatThrownBy(() -> Renderer.render(Json.yaml().readTree("""
+                apiVersion: serving.kserve.io/v1beta1
+                kind: InferenceService
+                metadata: {name: s}
+                spec: {predictor: {onnx: {storageUri: /home/me/model.onnx}}}
+                """), "default", r -> Optional.empty()))
+                .isInstanceOf(InvalidSpecException.class).hasMessageContaining("spec.predictor.onnx.storageUri").hasMessageContaining("cannot see");
+        assertThatThrownBy(() -> Renderer.render(Json.yaml().readTree("""
+                apiVersion: serving.kserve.io/v1beta1
+                kind: InferenceService
+                metadata: {name: s}
+                spec: {predictor: {model: {modelFormat: {name: sklearn}, storageUri: s3://b/m}}}
+                """), "default", r -> Optional.empty()))
+                .isInstanceOf(InvalidSpecException.class).hasMessageContaining("spec.predictor.model.modelFormat.name");
+        assertThatThrownBy(() -> Renderer.render(Json.yaml().readTree("""
+                apiVersion: kubeflow.org/v1beta1
+                kind: Experiment
+                metadata: {name: e}
+                spec:
+                  parameters: [{name: lr, parameterType: double, feasibleSpace: {min: abc, max: "1"}}]
+                  trialTemplate: {trialSpec: {apiVersion: batch/v1, kind: Job}}
+                """), "default", r -> Optional.empty()))
+                .isInstanceOf(InvalidSpecException.class).hasMessageContaining("spec.parameters[0].feasibleSpace.min");
+        assertThatThrownBy(() -> Renderer.render(Json.yaml().readTree("""
+                apiVersion: kubeflow.org/v1beta1
+                kind: Experiment
+                metadata: {name: e}
+                spec:
+                  parameters: [{name: lr, parameterType: double, feasibleSpace: {min: "0.1", max: "1"}}]
+                  trialTemplate:
+                    trialParameters: [{name: lr, reference: lr}]
+                    trialSpec: {apiVersion: batch/v1, kind: Job, spec: {template: {spec: {containers: [{name: c, image: i, command: ["${trialParameters.momentum}"]}]}}}}
+                """), "default", r -> Optional.empty()))
+                .isInstanceOf(InvalidSpecException.class).hasMessageContaining("${trialParameters.momentum}");
     }
 }

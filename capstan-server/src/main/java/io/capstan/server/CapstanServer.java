@@ -135,6 +135,12 @@ public final class CapstanServer implements AutoCloseable {
 
     /** Starts everything with {@code security}'s OIDC provider and host names, and returns when {@code /readyz} answers 200. */
     public static CapstanServer start(CapstanConfig config, io.capstan.security.SecuritySettings security) {
+        return start(config, security, java.util.Optional.empty());
+    }
+
+    /** As {@link #start(CapstanConfig, io.capstan.security.SecuritySettings)}, running workloads on {@code workloads} (Kubernetes mode) where given. */
+    public static CapstanServer start(CapstanConfig config, io.capstan.security.SecuritySettings security,
+                                      java.util.Optional<KubernetesMode.WorkloadBackend> workloads) {
         var clock = Clock.systemUTC();
         var cleanup = new ArrayList<AutoCloseable>();
         try {
@@ -194,16 +200,32 @@ public final class CapstanServer implements AutoCloseable {
             var workloadEnded = new AtomicReference<java.util.function.Consumer<io.capstan.backend.WorkloadState>>(s -> { });
             // Per-namespace quotas from Kubeflow Profiles, shared by the backend's workloads and serving's replicas.
             var quotas = new io.capstan.core.quota.QuotaLedger();
-            var backendOptions = LocalBackend.Options.of(config.workDir().resolve("workloads"))
-                    .withOnFinish(s -> workloadEnded.get().accept(s)).withQuotas(quotas);
-            var backend = new LocalBackend(backendOptions);
-            cleanup.add(backend);
-            for (var phase : io.capstan.backend.WorkloadPhase.values()) {
-                Gauge.builder("capstan.backend.workloads", backend, b -> b.countsByPhase().getOrDefault(phase, 0))
-                        .tag("phase", phase.name()).register(meters);
+            io.capstan.backend.Backend backend;
+            MachineCapacity capacity;
+            if (workloads.isPresent()) {
+                // Kubernetes mode: the cluster schedules (gangs are admitted by the backend), so no machine limits here.
+                var remote = workloads.get().open(config.workDir().resolve("kubernetes"));
+                cleanup.add(remote);
+                backend = remote;
+                capacity = new MachineCapacity(Double.MAX_VALUE, Long.MAX_VALUE / 2, Integer.MAX_VALUE / 2);
+                for (var phase : io.capstan.backend.WorkloadPhase.values()) {
+                    Gauge.builder("capstan.backend.workloads", remote, b -> b.list().stream().filter(w -> w.phase() == phase).count())
+                            .tag("phase", phase.name()).register(meters);
+                }
+            } else {
+                var backendOptions = LocalBackend.Options.of(config.workDir().resolve("workloads"))
+                        .withOnFinish(s -> workloadEnded.get().accept(s)).withQuotas(quotas);
+                var local = new LocalBackend(backendOptions);
+                cleanup.add(local);
+                for (var phase : io.capstan.backend.WorkloadPhase.values()) {
+                    Gauge.builder("capstan.backend.workloads", local, b -> b.countsByPhase().getOrDefault(phase, 0))
+                            .tag("phase", phase.name()).register(meters);
+                }
+                backend = local;
+                capacity = MachineCapacity.of(backendOptions, local.gpus());
             }
 
-            var kinds = kinds(TrainingKinds.all(store));
+            var kinds = workloads.isPresent() ? KubernetesMode.restrict(kinds(TrainingKinds.all(store))) : kinds(TrainingKinds.all(store));
             var lease = LeaderLease.of(database, "controllers", clock);
             var controllers = new ControllerRuntime(store, lease, clock, config.resync(), meters);
             cleanup.add(controllers);
@@ -212,9 +234,9 @@ public final class CapstanServer implements AutoCloseable {
             var apiBase = new AtomicReference<String>("");
             var pipelineRuns = new PipelineRunReconciler(store, backend, metadata, config.workDir().resolve("runs"), clock,
                     LocalStepRewriter.install(config.workDir().resolve("python")), locator, workloadCredentials, apiBase::get);
-            controllers.register(pipelineRuns);
+            controllers.register(workloads.isPresent() ? KubernetesMode.refusingPipelineRuns(store, clock) : pipelineRuns);
             controllers.register(new io.capstan.server.kfp.RecurringRunReconciler(store, clock));
-            var training = new TrainingController(store, backend, MachineCapacity.of(backendOptions, backend.gpus()),
+            var training = new TrainingController(store, backend, capacity,
                     config.workDir().resolve("training"), clock, new MetadataModelLineage(metadata), locator);
             training.reconcilers().forEach(controllers::register);
             // Status URLs name the bound port, known once the web server started (before any reconcile runs).

@@ -1,0 +1,350 @@
+package io.capstan.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.capstan.core.CapstanConfig;
+import io.capstan.core.Json;
+import io.capstan.kubernetes.ServerBackend;
+import io.capstan.server.CapstanServer;
+import io.fabric8.kubernetes.api.model.ContainerStateBuilder;
+import io.fabric8.kubernetes.api.model.ContainerStatusBuilder;
+import io.fabric8.kubernetes.api.model.EnvVar;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.PodBuilder;
+import io.fabric8.kubernetes.api.model.batch.v1.Job;
+import io.fabric8.kubernetes.api.model.batch.v1.JobConditionBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.server.mock.KubernetesMixedDispatcher;
+import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
+import io.fabric8.mockwebserver.Context;
+import io.fabric8.mockwebserver.MockWebServer;
+import io.fabric8.mockwebserver.ServerRequest;
+import io.fabric8.mockwebserver.ServerResponse;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Queue;
+import java.util.function.Supplier;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code capstan server --backend kubernetes} end to end against fabric8's mock API server in CRUD mode, where the
+ * test plays the kubelet and the Job controller: resources applied over HTTP become objects in the cluster, the
+ * test runs them, the resources succeed, and their logs are read through Capstan's API after the pods are gone.
+ */
+class KubernetesModeTest {
+    static final String NS = "capstan-jobs";
+
+    @TempDir
+    static Path home;
+    static KubernetesMockServer cluster;
+    static KubernetesClient kubectl;
+    static CapstanServer server;
+
+    @BeforeAll
+    static void start() {
+        Map<ServerRequest, Queue<ServerResponse>> responses = new HashMap<>();
+        cluster = new KubernetesMockServer(new Context(), new MockWebServer(), responses, new KubernetesMixedDispatcher(responses), false);
+        cluster.init();
+        kubectl = cluster.createClient();
+        var map = ServerBackend.NamespaceMap.parse("*=" + NS);
+        server = CapstanServer.start(CapstanConfig.fromEnvironment(Map.of("CAPSTAN_HOME", home.toString(), "CAPSTAN_PORT", "0", "CAPSTAN_GRPC_PORT", "0",
+                        "CAPSTAN_RESYNC_SECONDS", "2")), io.capstan.security.SecuritySettings.defaults(),
+                Optional.of(dir -> ServerBackend.open(cluster.createClient(), dir, map, Optional.empty())));
+    }
+
+    @AfterAll
+    static void stop() {
+        if (server != null) server.close();
+        kubectl.close();
+        cluster.destroy();
+    }
+
+    static Cli admin() {
+        return Cli.against(server.url()).env("CAPSTAN_HOME", home.toString());
+    }
+
+    @Test
+    void aCapstanJobRunsAsABatchJobAndItsLogsOutliveItsPod() throws Exception {
+        var file = Files.writeString(home.resolve("job.yaml"), """
+                apiVersion: capstan.io/v1
+                kind: Job
+                metadata: {name: hello}
+                spec:
+                  image: busybox:1.36
+                  command: [sh, -c, "echo one; echo two"]
+                  env: {GREETING: hi}
+                  resources: {cpu: "0.5"}
+                """);
+        var applied = admin().run("apply", "-f", file.toString(), "-n", "team-a");
+        assertThat(applied.exitCode()).as(applied.err()).isZero();
+
+        // The Job's workload is a batch/v1 Job named after it (and its namespace, as that is mapped), in the mapped namespace.
+        eventually(() -> kubectl.batch().v1().jobs().inNamespace(NS).withName("team-a-hello").get() != null, true);
+        var job = kubectl.batch().v1().jobs().inNamespace(NS).withName("team-a-hello").get();
+        var container = job.getSpec().getTemplate().getSpec().getContainers().getFirst();
+        assertThat(container.getImage()).isEqualTo("busybox:1.36");
+        assertThat(container.getCommand()).containsExactly("sh", "-c", "echo one; echo two");
+        assertThat(env(container.getEnv())).containsEntry("GREETING", "hi").containsEntry("CAPSTAN_JOB_NAME", "hello")
+                .containsEntry("CAPSTAN_JOB_NAMESPACE", "team-a");
+        assertThat(container.getResources().getRequests().get("cpu").toString()).isEqualTo("500m");
+        assertThat(container.getWorkingDir()).isNull();
+        assertThat(job.getMetadata().getLabels()).containsEntry("app.kubernetes.io/managed-by", "capstan")
+                .containsEntry("capstan.io/owner-kind", "Job").containsEntry("capstan.io/owner-name", "hello");
+        assertThat(job.getSpec().getBackoffLimit()).isZero();
+
+        var pod = jobController(job, "one", "two");
+        eventually(() -> phase("jobs", "team-a", "hello"), "Succeeded");
+        var status = resource("jobs", "team-a", "hello").path("status");
+        assertThat(status.path("exitCode").asInt()).isZero();
+
+        kubectl.pods().inNamespace(NS).withName(pod).withGracePeriod(0).delete();
+        eventually(() -> kubectl.pods().inNamespace(NS).withName(pod).get() == null, true);
+        var logs = admin().run("logs", "hello", "-n", "team-a");
+        assertThat(logs.exitCode()).as(logs.err()).isZero();
+        assertThat(logs.out().lines().toList()).containsExactly("one", "two");
+        // A Job of the same name in another namespace mapped to the same cluster namespace does not collide.
+        var other = admin().run("apply", "-f", file.toString(), "-n", "team-b");
+        assertThat(other.exitCode()).as(other.err()).isZero();
+        eventually(() -> kubectl.batch().v1().jobs().inNamespace(NS).withName("team-b-hello").get() != null, true);
+        // Exactly one Job was made: no relaunch by another pass of the controller.
+        assertThat(kubectl.batch().v1().jobs().inNamespace(NS).list().getItems()).extracting(j -> j.getMetadata().getName()).containsOnlyOnce("team-a-hello");
+    }
+
+    @Test
+    void aPyTorchJobRunsAsAGangOfPodsWithServicesThatFindTheMaster() throws Exception {
+        var file = Files.writeString(home.resolve("ddp.yaml"), """
+                apiVersion: kubeflow.org/v1
+                kind: PyTorchJob
+                metadata: {name: ddp, namespace: team-a}
+                spec:
+                  pytorchReplicaSpecs:
+                    Master:
+                      replicas: 1
+                      template:
+                        spec:
+                          containers:
+                            - name: pytorch
+                              image: pytorch/pytorch:2.7.1-cuda12.8-cudnn9-runtime
+                              command: [python3, train.py]
+                    Worker:
+                      replicas: 2
+                      template:
+                        spec:
+                          containers:
+                            - name: pytorch
+                              image: pytorch/pytorch:2.7.1-cuda12.8-cudnn9-runtime
+                              command: [python3, train.py]
+                """);
+        var applied = admin().run("apply", "-f", file.toString());
+        assertThat(applied.exitCode()).as(applied.err()).isZero();
+        // team-a is mapped onto capstan-jobs, so the names carry it.
+        var names = List.of("team-a-ddp-master-0", "team-a-ddp-worker-0", "team-a-ddp-worker-1");
+        for (var n : names) {
+            eventually(() -> kubectl.pods().inNamespace(NS).withName(n).get() != null, true);
+            eventually(() -> kubectl.services().inNamespace(NS).withName(n).get() != null, true);
+            assertThat(kubectl.services().inNamespace(NS).withName(n).get().getSpec().getClusterIP()).isEqualTo("None");
+        }
+        for (int rank = 0; rank < 3; rank++) {
+            var pod = kubectl.pods().inNamespace(NS).withName(names.get(rank)).get();
+            var env = env(pod.getSpec().getContainers().getFirst().getEnv());
+            // Rank 0's Service, not the loopback that one machine would use.
+            assertThat(env).containsEntry("MASTER_ADDR", "team-a-ddp-master-0").containsEntry("WORLD_SIZE", "3").containsEntry("RANK", Integer.toString(rank));
+            assertThat(pod.getMetadata().getLabels()).containsKey("capstan.io/gang").containsEntry("capstan.io/owner-kind", "PyTorchJob");
+            assertThat(pod.getSpec().getContainers().getFirst().getImage()).isEqualTo("pytorch/pytorch:2.7.1-cuda12.8-cudnn9-runtime");
+        }
+        assertThat(kubectl.pods().inNamespace(NS).withName("team-a-ddp-master-0").get().getMetadata().getLabels())
+                .containsEntry("training.kubeflow.org/replica-type", "master").containsEntry("training.kubeflow.org/job-role", "master");
+
+        // Two ranks placed, one not: the job waits for its gang, saying why.
+        serveLogs("team-a-ddp-master-0", "epoch 1 loss 0.5", "epoch 2 loss 0.25");
+        setPod("team-a-ddp-master-0", running());
+        setPod("team-a-ddp-worker-0", running());
+        Thread.sleep(1000);
+        assertThat(condition(resource("pytorchjobs", "team-a", "ddp"), "Running")).isNotEqualTo("True");
+        setPod("team-a-ddp-worker-1", running());
+        eventually(() -> condition(resource("pytorchjobs", "team-a", "ddp"), "Running"), "True");
+        Thread.sleep(300);
+        for (var n : names) finishPod(n, 0);
+        eventually(() -> condition(resource("pytorchjobs", "team-a", "ddp"), "Succeeded"), "True");
+
+        for (var n : names) kubectl.pods().inNamespace(NS).withName(n).withGracePeriod(0).delete();
+        eventually(() -> kubectl.pods().inNamespace(NS).list().getItems().stream().noneMatch(p -> names.contains(p.getMetadata().getName())), true);
+        var logs = admin().run("logs", "ddp", "--rank", "0", "-n", "team-a");
+        assertThat(logs.exitCode()).as(logs.err()).isZero();
+        assertThat(logs.out().lines().toList()).containsExactly("epoch 1 loss 0.5", "epoch 2 loss 0.25");
+    }
+
+    @Test
+    void whatCannotRunOnKubernetesYetIsRefusedWith400NamingWhy() throws Exception {
+        var refused = Map.of(
+                "apiVersion: capstan.io/v1\nkind: Job\nmetadata: {name: no-image}\nspec: {command: [echo, hi]}\n", "spec.image",
+                "apiVersion: kubeflow.org/v1\nkind: XGBoostJob\nmetadata: {name: xgb}\nspec:\n  xgbReplicaSpecs:\n    Master:\n      replicas: 1\n"
+                        + "      template: {spec: {containers: [{name: xgboost, image: x, command: [python3, t.py]}]}}\n", "tracker",
+                "apiVersion: serving.kserve.io/v1beta1\nkind: InferenceService\nmetadata: {name: custom}\nspec:\n  predictor:\n"
+                        + "    containers: [{name: kserve-container, image: my/server:1}]\n", "spec.predictor.containers",
+                "apiVersion: capstan.io/v1\nkind: Job\nmetadata: {name: secret-env}\nspec:\n  image: busybox\n  command: [env]\n"
+                        + "  env: [{name: P, valueFrom: {secretKeyRef: {name: s, key: k}}}]\n",
+                "secret values into the pod's spec");
+        var token = Files.readString(home.resolve("token")).trim();
+        var http = HttpClient.newHttpClient();
+        for (var e : refused.entrySet()) {
+            var response = http.send(HttpRequest.newBuilder(URI.create(server.url() + "/apis/capstan/v1/apply"))
+                    .header("Authorization", "Bearer " + token).header("Content-Type", "application/yaml")
+                    .POST(HttpRequest.BodyPublishers.ofString(e.getKey())).build(), HttpResponse.BodyHandlers.ofString());
+            assertThat(response.statusCode()).as(response.body()).isEqualTo(400);
+            assertThat(response.headers().firstValue("Content-Type")).hasValueSatisfying(v -> assertThat(v).startsWith("application/problem+json"));
+            assertThat(response.body()).contains(e.getValue()).contains("Kubernetes backend");
+        }
+        var experiment = admin().run("apply", "-f", "../examples/tuning/iris-experiment.yaml");
+        assertThat(experiment.exitCode()).isEqualTo(ExitCodes.INVALID_INPUT);
+        assertThat(experiment.err()).contains("Experiments cannot run on the Kubernetes backend yet");
+        // Nothing was stored, and nothing reached the cluster.
+        assertThat(admin().run("get", "jobs", "no-image").exitCode()).isEqualTo(ExitCodes.NOT_FOUND);
+        assertThat(kubectl.batch().v1().jobs().inNamespace(NS).withName("no-image").get()).isNull();
+    }
+
+    @Test
+    void aRunCreatedThroughTheKfpApiEndsFailedSayingWhy() throws Exception {
+        var body = Json.json().createObjectNode();
+        body.put("display_name", "iris-on-k8s");
+        body.set("pipeline_spec", Json.yaml().readTree(Files.readString(Path.of("../examples/iris/iris-pipeline.yaml"))));
+        var res = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(server.url() + "/apis/v2beta1/runs"))
+                .header("Authorization", "Bearer " + Files.readString(home.resolve("token")).trim())
+                .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body.toString())).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(res.statusCode()).as(res.body()).isEqualTo(200);
+        var id = Json.json().readTree(res.body()).path("run_id").asText();
+        eventually(() -> admin().run("runs", "get", id).out().contains("FAILED"), true);
+        var runs = admin().run("get", "pipelineruns", "-A", "-o", "json");
+        assertThat(runs.exitCode()).as(runs.err()).isZero();
+        assertThat(runs.out()).contains(id).contains("cannot run on the Kubernetes backend yet").contains("BackendUnsupported");
+        assertThat(kubectl.pods().inNamespace(NS).list().getItems()).noneMatch(p -> p.getMetadata().getLabels().containsKey("capstan.io/run"));
+    }
+
+    @Test
+    void serverFlagsForKubernetesAreCheckedBeforeAnythingStarts() {
+        var cli = Cli.against("http://127.0.0.1:9").env("CAPSTAN_HOME", home.resolve("unused").toString());
+        var local = cli.run("server", "--kubeconfig", "/tmp/kc");
+        assertThat(local.exitCode()).isEqualTo(ExitCodes.USAGE);
+        assertThat(local.err()).contains("need --backend kubernetes");
+        var unknown = cli.run("server", "--backend", "nomad");
+        assertThat(unknown.exitCode()).isEqualTo(ExitCodes.USAGE);
+        assertThat(unknown.err()).contains("expected local or kubernetes");
+        var badMap = cli.run("server", "--backend", "kubernetes", "--namespace-map", "team-a=Not_A_Namespace");
+        assertThat(badMap.exitCode()).isEqualTo(ExitCodes.INVALID_INPUT);
+        assertThat(badMap.err()).contains("namespace-map").contains("Not_A_Namespace");
+        var missing = cli.run("server", "--backend", "kubernetes", "--kubeconfig", home.resolve("nope.yaml").toString());
+        assertThat(missing.exitCode()).isEqualTo(ExitCodes.USAGE);
+        assertThat(missing.err()).contains("no such readable file");
+    }
+
+    // ---- the kubelet and the Job controller, played on the mock
+
+    /** Makes the Job's pod, runs it with {@code lines} as its log, and completes the Job; returns the pod's name. */
+    static String jobController(Job job, String... lines) throws InterruptedException {
+        var name = job.getMetadata().getName() + "-x7k2p";
+        var labels = new HashMap<>(job.getSpec().getTemplate().getMetadata().getLabels());
+        labels.put("job-name", job.getMetadata().getName());
+        kubectl.pods().inNamespace(NS).resource(new PodBuilder()
+                .withNewMetadata().withName(name).withLabels(labels).withAnnotations(job.getSpec().getTemplate().getMetadata().getAnnotations())
+                .addNewOwnerReference().withKind("Job").withApiVersion("batch/v1").withName(job.getMetadata().getName()).withUid("u1").endOwnerReference()
+                .endMetadata().withSpec(job.getSpec().getTemplate().getSpec()).build()).create();
+        serveLogs(name, lines);
+        setPod(name, running());
+        Thread.sleep(300);
+        finishPod(name, 0);
+        kubectl.batch().v1().jobs().inNamespace(NS).withName(job.getMetadata().getName()).editStatus(j -> {
+            if (j.getStatus() == null) j.setStatus(new io.fabric8.kubernetes.api.model.batch.v1.JobStatus());
+            j.getStatus().setSucceeded(1);
+            j.getStatus().setConditions(List.of(new JobConditionBuilder().withType("Complete").withStatus("True").build()));
+            return j;
+        });
+        return name;
+    }
+
+    static void serveLogs(String pod, String... lines) {
+        var t = Instant.parse("2026-01-02T03:04:05.000000001Z");
+        var body = new StringBuilder();
+        for (int i = 0; i < lines.length; i++) body.append(t.plusMillis(i)).append(' ').append(lines[i]).append('\n');
+        var base = "/api/v1/namespaces/" + NS + "/pods/" + pod + "/log?pretty=false&container=main";
+        cluster.expect().get().withPath(base + "&timestamps=true&follow=true").andReturn(200, body.toString()).always();
+        var last = t.plusMillis(lines.length - 1);
+        cluster.expect().get().withPath(base + "&sinceTime=" + last + "&timestamps=true&follow=true")
+                .andReturn(200, last + " " + lines[lines.length - 1] + "\n").always();
+    }
+
+    static java.util.function.Consumer<Pod> running() {
+        return p -> {
+            p.getStatus().setPhase("Running");
+            p.getStatus().setStartTime("2026-01-02T03:04:00Z");
+        };
+    }
+
+    static void finishPod(String pod, int exitCode) {
+        setPod(pod, p -> {
+            p.getStatus().setPhase(exitCode == 0 ? "Succeeded" : "Failed");
+            p.getStatus().setContainerStatuses(List.of(new ContainerStatusBuilder().withName("main")
+                    .withState(new ContainerStateBuilder().withNewTerminated().withExitCode(exitCode).endTerminated().build()).build()));
+        });
+    }
+
+    static void setPod(String name, java.util.function.Consumer<Pod> change) {
+        kubectl.pods().inNamespace(NS).withName(name).editStatus(p -> {
+            if (p.getStatus() == null) p.setStatus(new io.fabric8.kubernetes.api.model.PodStatus());
+            change.accept(p);
+            return p;
+        });
+    }
+
+    static Map<String, String> env(List<EnvVar> env) {
+        return env.stream().filter(e -> e.getValue() != null).collect(Collectors.toMap(EnvVar::getName, EnvVar::getValue));
+    }
+
+    static JsonNode resource(String plural, String ns, String name) {
+        var run = admin().run("get", plural, name, "-n", ns, "-o", "json");
+        try {
+            return run.exitCode() == 0 ? Json.json().readTree(run.out()) : Json.json().createObjectNode();
+        } catch (java.io.IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    static String phase(String plural, String ns, String name) {
+        return resource(plural, ns, name).path("status").path("phase").asText("");
+    }
+
+    static String condition(JsonNode resource, String type) {
+        for (var c : resource.path("status").path("conditions")) if (type.equals(c.path("type").asText())) return c.path("status").asText();
+        return "";
+    }
+
+    static <T> void eventually(Supplier<T> actual, T expected) {
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        T last = null;
+        while (System.nanoTime() < deadline) {
+            last = actual.get();
+            if (expected.equals(last)) return;
+            try {
+                Thread.sleep(100);
+            } catch (InterruptedException e) {
+                throw new IllegalStateException(e);
+            }
+        }
+        assertThat(last).isEqualTo(expected);
+    }
+}

@@ -1,0 +1,146 @@
+package io.capstan.server;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.databind.node.TextNode;
+import io.capstan.backend.Backend;
+import io.capstan.core.ConfigResolver;
+import io.capstan.core.Problems;
+import io.capstan.core.ResourceKey;
+import io.capstan.core.ResourceKind;
+import io.capstan.core.ResourceKinds;
+import io.capstan.core.SpecValidator;
+import io.capstan.server.jobs.JobSpec;
+import io.capstan.store.Reconciler;
+import io.capstan.store.ResourceStore;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.Map;
+
+/**
+ * What changes when the server runs its workloads on Kubernetes ({@code capstan server --backend kubernetes}): the
+ * engines still hand the backend workloads written for one machine, and only some of them have a Kubernetes shape
+ * yet. Resources whose workloads cannot run there are refused when applied (400 naming the field and the reason),
+ * and runs created through the KFP API, which does not apply them, end Failed saying why.
+ *
+ * <p>Runs on Kubernetes: {@code capstan.io/v1} and {@code batch/v1} Jobs with an image, PyTorchJobs, and
+ * InferenceServices of the built-in formats (served in-process by the server replicas, as locally).
+ */
+public final class KubernetesMode {
+    /** Where the server runs its workloads instead of on a LocalBackend. */
+    public interface WorkloadBackend {
+        /** Opens the backend, which keeps what it must remember (states, logs) under {@code stateDir}. */
+        Backend open(Path stateDir);
+    }
+
+    static final String LOCAL_ONLY = "; start the server with --backend local to run it";
+
+    private KubernetesMode() {
+    }
+
+    /** {@code kinds}, with validators that also refuse what the Kubernetes backend cannot run. */
+    static ResourceKinds restrict(ResourceKinds kinds) {
+        var out = new ArrayList<ResourceKind>();
+        for (var k : kinds.all()) {
+            var extra = refusals().get(k.kind());
+            if (extra == null) {
+                out.add(k);
+                continue;
+            }
+            SpecValidator both = (spec, problems) -> {
+                k.validator().validate(spec, problems);
+                extra.validate(spec, problems);
+            };
+            out.add(new ResourceKind(k.group(), k.versions(), k.kind(), k.plural(), k.shortNames(), both, k.foreignApiVersions()));
+        }
+        return ResourceKinds.of(out);
+    }
+
+    private static Map<String, SpecValidator> refusals() {
+        return Map.of(
+                "PipelineRun", (spec, p) -> p.add("spec", "PipelineRuns cannot run on the Kubernetes backend yet: their steps run in this server's "
+                        + "folders (local artifacts, the offline kfp runtime)" + LOCAL_ONLY + "; capstan render shows the pods they would be"),
+                "Experiment", (spec, p) -> p.add("spec", "Experiments cannot run on the Kubernetes backend yet: their trials run in this server's "
+                        + "folders and report to its loopback address" + LOCAL_ONLY + "; capstan render shows the first trial's Job"),
+                "TrainJob", (spec, p) -> p.add("spec", "TrainJobs cannot run on the Kubernetes backend yet: their initializers download to this "
+                        + "server's disk and their runtime's nodes are not placed as an Indexed Job yet" + LOCAL_ONLY
+                        + ", or write it as a PyTorchJob; capstan render shows its Indexed Job"),
+                "XGBoostJob", (spec, p) -> p.add("spec", "XGBoostJobs cannot run on the Kubernetes backend yet: their tracker runs as a Java process "
+                        + "on this server's machine" + LOCAL_ONLY),
+                "Job", KubernetesMode::job,
+                "PyTorchJob", KubernetesMode::pytorchJob,
+                "InferenceService", KubernetesMode::inferenceService);
+    }
+
+    private static void job(ObjectNode spec, Problems problems) {
+        JobSpec job;
+        try {
+            job = JobSpec.of(spec);
+        } catch (RuntimeException e) {
+            return; // The kind's own validator names what is wrong.
+        }
+        if (job.image().isEmpty()) {
+            problems.add("spec.image", "required on the Kubernetes backend: the image whose command the Job's pod runs");
+        }
+        boolean references = ConfigResolver.uses(spec, spec.path("volumes"));
+        // A batch/v1 Job, as written: its pod template's containers.
+        var pod = spec.path("template").path("spec");
+        for (var c : pod.path("containers")) references |= ConfigResolver.uses(c, pod.path("volumes"));
+        if (references) {
+            problems.add("spec", "secret and config-map references (env valueFrom, envFrom, volumes) are resolved on this server's disk, which a "
+                    + "pod cannot see, and would put secret values into the pod's spec; the Kubernetes backend does not run them yet");
+        }
+    }
+
+    private static void pytorchJob(ObjectNode spec, Problems problems) {
+        var replicas = spec.path("pytorchReplicaSpecs");
+        replicas.fieldNames().forEachRemaining(type -> {
+            var path = "spec.pytorchReplicaSpecs." + type + ".template.spec";
+            var pod = replicas.path(type).path("template").path("spec");
+            var containers = pod.path("containers");
+            JsonNode main = null;
+            for (var c : containers) if ("pytorch".equals(c.path("name").asText())) main = c;
+            if (main == null && containers.size() > 0) main = containers.get(0);
+            if (main != null && main.path("image").asText("").isBlank()) {
+                problems.add(path + ".containers[0].image", "required on the Kubernetes backend: the image the replica's pod runs");
+            }
+            if (pod.has("volumes")) {
+                problems.add(path + ".volumes", "volumes are mounted from this server's disk and are not carried to the pod on the Kubernetes backend yet");
+            }
+        });
+    }
+
+    private static void inferenceService(ObjectNode spec, Problems problems) {
+        for (var component : new String[]{"predictor", "transformer", "explainer"}) {
+            if (spec.path(component).has("containers")) {
+                problems.add("spec." + component + ".containers", "custom containers run through Podman or Docker on the server's machine; on the "
+                        + "Kubernetes backend the server serves only the built-in model formats in-process for now");
+            }
+        }
+    }
+
+    /** In place of the PipelineRun controller: a run created through the KFP API ends Failed, saying why. */
+    static Reconciler refusingPipelineRuns(ResourceStore store, Clock clock) {
+        return new Reconciler() {
+            @Override
+            public String kind() {
+                return io.capstan.pipelines.run.PipelineRuns.KIND;
+            }
+
+            @Override
+            public Result reconcile(ResourceKey key) {
+                var found = store.find(key);
+                if (found.isEmpty()) return Result.done();
+                var run = found.get();
+                if (io.capstan.pipelines.run.RunPhase.ofWire(run.status().phase()).isTerminal()) return Result.done();
+                var message = "PipelineRuns cannot run on the Kubernetes backend yet: their steps run in this server's folders" + LOCAL_ONLY;
+                var now = clock.instant();
+                store.updateStatus(run, run.status().withPhase(io.capstan.pipelines.run.RunPhase.FAILED.wireName())
+                        .withField("message", TextNode.valueOf(message))
+                        .withCondition("Succeeded", false, "BackendUnsupported", message, now));
+                return Result.done();
+            }
+        };
+    }
+}
