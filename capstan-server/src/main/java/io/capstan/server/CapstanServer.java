@@ -196,17 +196,23 @@ public final class CapstanServer implements AutoCloseable {
             var quotas = new io.capstan.core.quota.QuotaLedger();
             var backendOptions = LocalBackend.Options.of(config.workDir().resolve("workloads"))
                     .withOnFinish(s -> workloadEnded.get().accept(s)).withQuotas(quotas);
-            var backend = new LocalBackend(backendOptions);
-            cleanup.add(backend);
+            var localBackend = new LocalBackend(backendOptions);
+            cleanup.add(localBackend);
             for (var phase : io.capstan.backend.WorkloadPhase.values()) {
-                Gauge.builder("capstan.backend.workloads", backend, b -> b.countsByPhase().getOrDefault(phase, 0))
+                Gauge.builder("capstan.backend.workloads", localBackend, b -> b.countsByPhase().getOrDefault(phase, 0))
                         .tag("phase", phase.name()).register(meters);
             }
 
             var kinds = kinds(TrainingKinds.all(store));
-            var lease = LeaderLease.of(database, "controllers", clock);
+            var replica = Replica.of(config.home(), System.getenv());
+            var lease = new LeaderLease(database, "controllers", replica.leaseHolder(), clock, replica.leaseTtl());
             var controllers = new ControllerRuntime(store, lease, clock, config.resync(), meters);
             cleanup.add(controllers);
+            // Workloads are recorded with this replica, so that a leader elsewhere finds them lost instead of launching them again.
+            var backend = new ReplicaBackend(localBackend, new io.capstan.store.WorkloadOwners(database, clock), replica,
+                    () -> controllers.isLeading() ? java.util.Optional.<String>empty()
+                            : lease.liveHolder().map(Replica::replicaOf).filter(r -> !r.equals(replica.id())), clock);
+            cleanup.add(backend);
             controllers.register(new JobReconciler(store, backend, config.workDir().resolve("jobs"), clock));
             // Steps read their run's artifacts from this server's API, known once the web server listens (before a step launches).
             var apiBase = new AtomicReference<String>("");
@@ -214,7 +220,7 @@ public final class CapstanServer implements AutoCloseable {
                     LocalStepRewriter.install(config.workDir().resolve("python")), locator, workloadCredentials, apiBase::get);
             controllers.register(pipelineRuns);
             controllers.register(new io.capstan.server.kfp.RecurringRunReconciler(store, clock));
-            var training = new TrainingController(store, backend, MachineCapacity.of(backendOptions, backend.gpus()),
+            var training = new TrainingController(store, backend, MachineCapacity.of(backendOptions, localBackend.gpus()),
                     config.workDir().resolve("training"), clock, new MetadataModelLineage(metadata), locator);
             training.reconcilers().forEach(controllers::register);
             // Status URLs name the bound port, known once the web server started (before any reconcile runs).
@@ -302,6 +308,7 @@ public final class CapstanServer implements AutoCloseable {
                 experiments.findExperiment(s.id()).ifPresent(controllers::enqueue);
                 training.findJob(s.id()).ifPresent(controllers::enqueue);
             });
+            backend.start();
             controllers.start();
             // Models load on every replica: a server that does not lead serves what the leader made ready.
             serving.followWhileNotLeading(controllers::isLeading, config.resync());
