@@ -209,9 +209,8 @@ public final class CapstanServer implements AutoCloseable {
             var controllers = new ControllerRuntime(store, lease, clock, config.resync(), meters);
             cleanup.add(controllers);
             // Workloads are recorded with this replica, so that a leader elsewhere finds them lost instead of launching them again.
-            var backend = new ReplicaBackend(localBackend, new io.capstan.store.WorkloadOwners(database, clock), replica,
-                    () -> controllers.isLeading() ? java.util.Optional.<String>empty()
-                            : lease.liveHolder().map(Replica::replicaOf).filter(r -> !r.equals(replica.id())), clock);
+            var backend = new ReplicaBackend(localBackend, localBackend::holdWorkloadsUntil, new io.capstan.store.WorkloadOwners(database, clock),
+                    replica, lease, controllers::isLeading, clock);
             cleanup.add(backend);
             controllers.register(new JobReconciler(store, backend, config.workDir().resolve("jobs"), clock));
             // Steps read their run's artifacts from this server's API, known once the web server listens (before a step launches).

@@ -7,16 +7,19 @@ import io.capstan.backend.WorkloadPhase;
 import io.capstan.backend.WorkloadSpec;
 import io.capstan.backend.WorkloadState;
 import io.capstan.core.ConflictException;
+import io.capstan.store.LeaderLease;
 import io.capstan.store.WorkloadOwners;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
-import java.util.function.Supplier;
+import java.util.function.BooleanSupplier;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -27,11 +30,14 @@ import org.slf4j.LoggerFactory;
  * the workload's controller retries it under a new id as its {@code backoffLimit} or retry policy allows. Until
  * then it reads as RUNNING on its owner.
  *
- * <p>So that a lost workload never runs beside its retry, a replica that sees another replica lead stops its own
- * workloads and records them released; it also stops any of its own that another replica found lost (after a
- * restart re-adopted them). Workloads of this replica are served by the local backend as before, re-adoption after
- * a restart on the same home included. Every {@link Replica#leaseTtl()} / 3 this replica records a heartbeat; a
- * replica not seen for a lease ttl is presumed gone.
+ * <p>So that a lost workload never runs beside its retry: while other replicas are about, the workloads this
+ * replica launched die (killed by the launch supervisor, which outlives the server) when its leadership would end by
+ * its own clock, a fifth of the lease ttl before another replica may take the lease, unless a lease renewal moves
+ * that on; so they also die when this server is killed or hangs. A replica that sees another replica lead stops its
+ * own workloads and records them released; it also stops any of its own that another replica found lost (after a
+ * restart re-adopted them). Alone, a replica keeps its workloads across a restart on the same home, which
+ * re-adopts them. Every sixth of {@link Replica#leaseTtl()} this replica records a heartbeat; a replica not seen for
+ * a lease ttl is presumed gone.
  *
  * <p>Thread-safe. Calls block on the database.
  */
@@ -40,22 +46,30 @@ final class ReplicaBackend implements Backend {
     private static final Duration STOP_WAIT = Duration.ofSeconds(30);
 
     private final Backend local;
+    private final Consumer<Optional<Instant>> holdWorkloads;
     private final WorkloadOwners owners;
     private final Replica replica;
-    private final Supplier<Optional<String>> otherLeader;
+    private final LeaderLease lease;
+    private final BooleanSupplier leading;
     private final Clock clock;
     private final CountDownLatch closed = new CountDownLatch(1);
+    /** Whether another replica was seen within a lease ttl at the last heartbeat. */
+    private volatile boolean othersAlive;
     private volatile Thread loop;
 
     /**
-     * @param otherLeader the replica id of the live leader when that is another replica, empty while this replica
-     *                    leads or no replica does
+     * @param holdWorkloads makes the local workloads die at the given time unless called again with a later one
+     *                      (empty: no limit), even if this server dies first
+     * @param leading       whether this server's controllers lead now
      */
-    ReplicaBackend(Backend local, WorkloadOwners owners, Replica replica, Supplier<Optional<String>> otherLeader, Clock clock) {
+    ReplicaBackend(Backend local, Consumer<Optional<Instant>> holdWorkloads, WorkloadOwners owners, Replica replica,
+                   LeaderLease lease, BooleanSupplier leading, Clock clock) {
         this.local = Objects.requireNonNull(local, "local");
+        this.holdWorkloads = Objects.requireNonNull(holdWorkloads, "holdWorkloads");
         this.owners = Objects.requireNonNull(owners, "owners");
         this.replica = Objects.requireNonNull(replica, "replica");
-        this.otherLeader = Objects.requireNonNull(otherLeader, "otherLeader");
+        this.lease = Objects.requireNonNull(lease, "lease");
+        this.leading = Objects.requireNonNull(leading, "leading");
         this.clock = Objects.requireNonNull(clock, "clock");
     }
 
@@ -66,7 +80,8 @@ final class ReplicaBackend implements Backend {
     }
 
     private void run() {
-        var period = replica.leaseTtl().dividedBy(3);
+        // Often enough that the workloads' deadline follows each lease renewal (every third of the ttl) closely.
+        var period = replica.leaseTtl().dividedBy(6);
         while (true) {
             try {
                 if (closed.await(period.toNanos(), TimeUnit.NANOSECONDS)) return;
@@ -76,45 +91,60 @@ final class ReplicaBackend implements Backend {
             }
             try {
                 owners.heartbeat(replica.id(), replica.description());
+                othersAlive = owners.othersSeenSince(replica.id(), clock.instant().minus(replica.leaseTtl()));
                 fence();
             } catch (RuntimeException e) {
                 log.atWarn().setCause(e).addKeyValue("replica", replica.id()).log("replica heartbeat or fencing failed; retrying");
+            } finally {
+                // With other replicas about, workloads launched as leader die when this replica's leadership would have
+                // ended by its own clock (before another can take the lease), also if this server dies or hangs first.
+                // Alone, they outlive the server, for the next start on this home to re-adopt.
+                holdWorkloads.accept(othersAlive ? Optional.of(lease.leadingUntil().orElseGet(clock::instant)) : Optional.empty());
             }
         }
     }
 
+    /** The replica id of the live leader when that is another replica; empty while this one leads or none does. */
+    private Optional<String> otherLeader() {
+        if (leading.getAsBoolean()) return Optional.empty();
+        return lease.liveHolder().map(Replica::replicaOf).filter(r -> !r.equals(replica.id()));
+    }
+
     /** Stops this replica's workloads that another replica leads in place of, or found lost. */
     void fence() {
-        var other = otherLeader.get();
+        var other = otherLeader();
         var stop = local.list().stream().filter(w -> !w.phase().isTerminal())
                 .filter(w -> other.isPresent() || owners.find(w.id()).flatMap(WorkloadOwners.Owner::lostAt).isPresent())
                 .toList();
         if (!stop.isEmpty()) {
             log.atWarn().addKeyValue("replica", replica.id()).addKeyValue("leader", other.orElse("")).addKeyValue("workloads", stop.size())
                     .log("stopping this replica's workloads: another replica leads or found them lost, and retries them");
-            try (var exec = Executors.newVirtualThreadPerTaskExecutor()) {
-                var stopped = stop.stream().map(w -> exec.submit(() -> {
-                    local.cancel(w.id());
-                    owners.release(w.id());
-                })).toList();
-                long deadline = System.nanoTime() + STOP_WAIT.toNanos();
-                for (var f : stopped) {
-                    try {
-                        f.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
-                    } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
-                        log.atWarn().setCause(e).log("a workload did not stop; the next round tries again");
-                    } catch (InterruptedException e) {
-                        Thread.currentThread().interrupt();
-                        return;
-                    }
-                }
-            }
+            stop(stop);
         }
-        if (other.isPresent()) {
-            // Ended here, perhaps with results the leader never recorded: the leader may retry them at once.
-            for (var w : local.list()) {
-                if (w.phase().isTerminal()) owners.find(w.id()).filter(o -> o.releasedAt().isEmpty() && o.replica().equals(replica.id()))
-                        .ifPresent(o -> owners.release(o.workloadId()));
+        if (other.isPresent() && local.list().stream().allMatch(w -> w.phase().isTerminal())) {
+            // Nothing of this replica runs any more, and what ended here perhaps ended with results the leader never
+            // recorded: the leader may retry all of it at once.
+            owners.releaseAll(replica.id());
+        }
+    }
+
+    /** Cancels the workloads here, waiting up to 30 s in all, and records each released. */
+    private void stop(List<WorkloadState> workloads) {
+        try (var exec = Executors.newVirtualThreadPerTaskExecutor()) {
+            var stopped = workloads.stream().map(w -> exec.submit(() -> {
+                local.cancel(w.id());
+                owners.release(w.id());
+            })).toList();
+            long deadline = System.nanoTime() + STOP_WAIT.toNanos();
+            for (var f : stopped) {
+                try {
+                    f.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+                } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+                    log.atWarn().setCause(e).log("a workload did not stop; the next round tries again");
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return;
+                }
             }
         }
     }
@@ -218,7 +248,11 @@ final class ReplicaBackend implements Backend {
                 Optional.of(owner.launchedAt()), owner.lostAt(), List.of());
     }
 
-    /** Stops beating and fencing; the local backend is closed by its own owner. */
+    /**
+     * Stops beating and fencing. With other replicas about, this replica's running workloads are stopped and
+     * released first, so that the next leader retries them at once instead of waiting for them to be presumed lost;
+     * alone, they keep running for the next start on this home. The local backend is closed by its own owner.
+     */
     @Override
     public void close() {
         closed.countDown();
@@ -229,6 +263,12 @@ final class ReplicaBackend implements Backend {
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
+        }
+        if (!othersAlive) return;
+        try {
+            stop(local.list().stream().filter(w -> !w.phase().isTerminal()).toList());
+        } catch (RuntimeException e) {
+            log.atWarn().setCause(e).log("could not hand this replica's workloads over at shutdown; the next leader finds them lost after a lease ttl");
         }
     }
 }

@@ -69,6 +69,12 @@ public final class WorkloadOwners {
                 .findOne());
     }
 
+    /** Whether a replica other than {@code replica} was seen at or after {@code since}. */
+    public boolean othersSeenSince(String replica, Instant since) {
+        return jdbi.withHandle(h -> h.createQuery("SELECT COUNT(*) FROM replicas WHERE id <> :id AND seen_at >= :since")
+                .bind("id", replica).bind("since", utc(since)).mapTo(Integer.class).one()) > 0;
+    }
+
     /**
      * Records {@code replica} as the owner of {@code workloadId} unless the workload already has an owner, and
      * returns the owner as stored: {@code replica} itself, or the replica that claimed the workload first.
@@ -98,6 +104,12 @@ public final class WorkloadOwners {
     public void release(String workloadId) {
         jdbi.useHandle(h -> h.createUpdate("UPDATE workload_owners SET released_at = :now WHERE workload_id = :id AND released_at IS NULL")
                 .bind("id", workloadId).bind("now", utc(clock.instant())).execute());
+    }
+
+    /** Records that {@code replica} no longer runs any of its workloads. */
+    public void releaseAll(String replica) {
+        jdbi.useHandle(h -> h.createUpdate("UPDATE workload_owners SET released_at = :now WHERE replica = :replica AND released_at IS NULL")
+                .bind("replica", replica).bind("now", utc(clock.instant())).execute());
     }
 
     /** Records that the workload is lost, unless already recorded, and returns the owner as stored afterwards. */
