@@ -200,8 +200,10 @@ final class SessionLauncher {
     void holdUntil(Optional<java.time.Instant> deadline) {
         supervisorLock.lock();
         try {
-            holdUntilMillis = deadline.map(d -> Math.max(1, d.toEpochMilli())).orElse(0L);
-            if (supervisor != null && supervisor.isUsable()) supervisor.holdChildrenUntil(holdUntilMillis);
+            long millis = deadline.map(d -> Math.max(1, d.toEpochMilli())).orElse(0L);
+            if (millis == holdUntilMillis) return;
+            holdUntilMillis = millis;
+            if (supervisor != null && supervisor.isUsable()) supervisor.holdChildrenUntil(millis);
         } finally {
             supervisorLock.unlock();
         }

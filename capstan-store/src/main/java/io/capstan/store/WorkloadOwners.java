@@ -80,15 +80,16 @@ public final class WorkloadOwners {
      * returns the owner as stored: {@code replica} itself, or the replica that claimed the workload first.
      */
     public Owner claim(String workloadId, String replica) {
-        var existing = find(workloadId);
-        if (existing.isPresent()) return existing.get();
+        var now = clock.instant();
         try {
             jdbi.useHandle(h -> h.createUpdate("INSERT INTO workload_owners (workload_id, replica, launched_at) VALUES (:id, :replica, :now)")
-                    .bind("id", workloadId).bind("replica", replica).bind("now", utc(clock.instant())).execute());
+                    .bind("id", workloadId).bind("replica", replica).bind("now", utc(now)).execute());
+            return new Owner(workloadId, replica, now, Optional.empty(), Optional.empty());
         } catch (UnableToExecuteStatementException e) {
             if (!isDuplicateKey(e)) throw e;
         }
-        return find(workloadId).orElseThrow(() -> new IllegalStateException("workload owner of " + workloadId + " vanished right after it was claimed"));
+        return find(workloadId).orElseThrow(() -> new IllegalStateException("the owner of workload " + workloadId
+                + " was forgotten while it was being claimed; launch it again"));
     }
 
     public Optional<Owner> find(String workloadId) {
