@@ -96,12 +96,23 @@ final class ReplicaBackend implements Backend {
             } catch (RuntimeException e) {
                 log.atWarn().setCause(e).addKeyValue("replica", replica.id()).log("replica heartbeat or fencing failed; retrying");
             } finally {
-                // With other replicas about, workloads launched as leader die when this replica's leadership would have
-                // ended by its own clock (before another can take the lease), also if this server dies or hangs first.
-                // Alone, they outlive the server, for the next start on this home to re-adopt.
-                holdWorkloads.accept(othersAlive ? Optional.of(lease.leadingUntil().orElseGet(clock::instant)) : Optional.empty());
+                pushDeadline();
             }
         }
+    }
+
+    /**
+     * With other replicas about, workloads launched as leader die when this replica's leadership would end by its own
+     * clock (before another can take the lease), also if this server dies or hangs first: each renewal moves that on,
+     * and once it stops leading the last deadline stands. Alone, they outlive the server, for the next start on this
+     * home to re-adopt.
+     */
+    private void pushDeadline() {
+        if (!othersAlive) {
+            holdWorkloads.accept(Optional.empty());
+            return;
+        }
+        lease.leadingUntil().ifPresent(until -> holdWorkloads.accept(Optional.of(until)));
     }
 
     /** The replica id of the live leader when that is another replica; empty while this one leads or none does. */
@@ -152,6 +163,8 @@ final class ReplicaBackend implements Backend {
     @Override
     public WorkloadState launch(WorkloadSpec spec) {
         Objects.requireNonNull(spec, "spec");
+        // A leader just elected must not launch under the deadline its supervisor kept from before.
+        pushDeadline();
         if (local.find(spec.id()).isEmpty()) {
             // Recorded before the launch: a replica that took over in between sees it as this replica's, never as unlaunched.
             var owner = owners.claim(spec.id(), replica.id());

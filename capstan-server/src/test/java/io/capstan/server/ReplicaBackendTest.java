@@ -130,6 +130,31 @@ class ReplicaBackendTest {
     }
 
     @Test
+    void withAnotherReplicaAboutTheLeadersWorkloadsDieWhenItsLeadershipLapsesAndLiveWhileItRenews() {
+        var a = node("a");
+        var b = node("b");
+        a.backend().start();
+        b.backend().start();
+        assertThat(a.lease().tryAcquire()).isTrue();
+        a.backend().launch(sleeper("w4"));
+        // a stops renewing, as a hung or killed leader does: its launch supervisor kills w4 when its leadership ends.
+        await("w4 to be killed", () -> a.local().find("w4").orElseThrow().phase().isTerminal());
+        assertThat(a.local().find("w4").orElseThrow().message()).contains("signal 9");
+
+        // Leading again and renewing: a new workload runs on past the old deadline.
+        assertThat(a.lease().tryAcquire()).isTrue();
+        a.backend().launch(sleeper("w5"));
+        long until = System.nanoTime() + TTL.multipliedBy(2).toNanos();
+        while (System.nanoTime() < until) {
+            assertThat(a.lease().tryAcquire()).isTrue();
+            LockSupport.parkNanos(TTL.dividedBy(5).toNanos());
+        }
+        assertThat(a.local().find("w5").orElseThrow().phase()).isIn(WorkloadPhase.QUEUED, WorkloadPhase.RUNNING);
+        a.backend().close();
+        b.backend().close();
+    }
+
+    @Test
     void aWorkloadRecordedButNeverLaunchedByItsOwnerIsLaunchedByIt() {
         var a = node("a");
         assertThat(a.backend().find("w3")).isEmpty();
