@@ -34,7 +34,9 @@ import org.slf4j.LoggerFactory;
  * <p>Requests go to its stdin, one record each: a decimal byte count and a newline, then that many bytes of
  * NUL-separated fields (argv, environment and paths cannot contain NUL, so the encoding is unambiguous; nothing is
  * ever spliced into shell text). {@code L tok dir maxBytes workDir nEnv env... argv...} launches, {@code C tok}
- * abandons the log pipes of a workload whose leftovers would not let go of them.
+ * abandons the log pipes of a workload whose leftovers would not let go of them, {@code T millis} makes every
+ * child it runs die (SIGKILL to its process group) once the clock passes that epoch time, unless a later {@code T}
+ * moves it (0: never), with or without a JVM to hear about it.
  *
  * <p>For each launch it forks a child that calls {@code setsid()} (so the step's pid is its session and process group
  * id, as the wrapper's was) and execs the argv with stdout and stderr on pipes. It copies the pipes into
@@ -56,11 +58,11 @@ final class LaunchSupervisor {
     private static final Duration START_WAIT = Duration.ofSeconds(30);
 
     static final String SCRIPT = """
-            use strict; use POSIX (); use IO::Handle;
+            use strict; use POSIX (); use IO::Handle; use Time::HiRes ();
             $SIG{$_} = 'IGNORE' for qw(PIPE HUP INT TERM QUIT); $SIG{CHLD} = sub {};
             STDOUT->blocking(0); STDIN->blocking(0);
             my ($in, $out, $jvm_in, $jvm_out) = ('', '', 1, 1);
-            my (%w, %bypid, %fd, %pending); my $rbits = '';
+            my (%w, %bypid, %fd, %pending); my $rbits = ''; my $until = 0;
             sub say_ { $out .= $_[0] if $jvm_out; }
             sub flush_ { return unless $jvm_out && length $out;
               my $n = syswrite(STDOUT, $out);
@@ -115,7 +117,8 @@ final class LaunchSupervisor {
               say_("S $tok $pid $ticks\\n"); }
             sub request_ { my @f = split(/\\0/, $_[0], -1); my $type = shift @f;
               if ($type eq 'L') { launch_(@f); }
-              elsif ($type eq 'C') { my $x = $w{$f[0]}; shut_($_) for $x ? @{$x->{fds}} : (); } }
+              elsif ($type eq 'C') { my $x = $w{$f[0]}; shut_($_) for $x ? @{$x->{fds}} : (); }
+              elsif ($type eq 'T') { $until = $f[0] / 1000; } }
             while ($jvm_in || %w) {
               my ($rin, $win) = ($rbits, '');
               vec($rin, 0, 1) = 1 if $jvm_in;
@@ -132,6 +135,7 @@ final class LaunchSupervisor {
                     my $rec = substr($in, $h, $len); substr($in, 0, $h + $len) = ''; request_($rec); }
                 }
               }
+              if ($until && %bypid && Time::HiRes::time() >= $until) { for (keys %bypid) { kill('KILL', -$_); kill('KILL', $_); } }
               reap_(); flush_();
             }
             flush_();
@@ -274,6 +278,14 @@ final class LaunchSupervisor {
         } finally {
             writeLock.unlock();
         }
+    }
+
+    /**
+     * Makes every child die at {@code deadline} (epoch milliseconds; 0: never) unless a later call moves it, even
+     * if this JVM is gone by then. False if the supervisor is gone.
+     */
+    boolean holdChildrenUntil(long deadlineEpochMillis) {
+        return send(List.of("T", Long.toString(deadlineEpochMillis)));
     }
 
     /**

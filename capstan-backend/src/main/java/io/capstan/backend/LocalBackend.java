@@ -347,6 +347,18 @@ public final class LocalBackend implements Backend {
         }
     }
 
+    /**
+     * Makes the workloads this backend's launch supervisor started die at {@code deadline} (SIGKILL to each process
+     * group) unless called again with a later one, even if this server dies first; empty lifts the limit. For a
+     * server that shares its work with other replicas: the workloads it launched as leader must not outlive its
+     * lease, since another replica retries them once it leads. Workloads started without the supervisor (no perl,
+     * or re-adopted from an earlier server) are not limited.
+     */
+    public void holdWorkloadsUntil(Optional<Instant> deadline) {
+        Objects.requireNonNull(deadline, "deadline");
+        launcher.holdUntil(deadline);
+    }
+
     /** Stops watching workloads and returns; running processes keep running for the next backend on this folder. */
     @Override
     public void close() {

@@ -150,6 +150,8 @@ final class SessionLauncher {
     private final ReentrantLock supervisorLock = new ReentrantLock();
     private LaunchSupervisor supervisor; // guarded by supervisorLock
     private boolean closed; // guarded by supervisorLock
+    /** Until when the supervisor's children may run, in epoch milliseconds; 0: no limit. Guarded by supervisorLock. */
+    private long holdUntilMillis;
 
     SessionLauncher(List<Integer> machineGpus, long maxBytesPerStream) {
         this(machineGpus, maxBytesPerStream, Optional.empty(), WorkloadEnvironment.inherited(System.getenv()));
@@ -190,6 +192,23 @@ final class SessionLauncher {
         }
     }
 
+    /**
+     * Makes the workloads the supervisor starts die at {@code deadline} unless called again with a later one (empty:
+     * no limit), even if this JVM dies first; also for a supervisor started later. Per-launch wrappers have no
+     * such limit.
+     */
+    void holdUntil(Optional<java.time.Instant> deadline) {
+        supervisorLock.lock();
+        try {
+            long millis = deadline.map(d -> Math.max(1, d.toEpochMilli())).orElse(0L);
+            if (millis == holdUntilMillis) return;
+            holdUntilMillis = millis;
+            if (supervisor != null && supervisor.isUsable()) supervisor.holdChildrenUntil(millis);
+        } finally {
+            supervisorLock.unlock();
+        }
+    }
+
     /** Lets the supervisor finish its running children and exit; later launches use a per-launch wrapper. */
     void close() {
         supervisorLock.lock();
@@ -214,6 +233,7 @@ final class SessionLauncher {
                 }
                 supervisor = null;
                 supervisor = LaunchSupervisor.start(setsid, perl.orElseThrow(), supervisorLog.get(), inherited);
+                if (holdUntilMillis != 0) supervisor.holdChildrenUntil(holdUntilMillis);
             }
             return Optional.of(supervisor);
         } catch (IOException e) {

@@ -17,6 +17,7 @@ import java.util.Optional;
 import java.util.function.UnaryOperator;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.io.TempDir;
 
 class LocalBackendTest {
@@ -449,6 +450,32 @@ class LocalBackendTest {
 
         assertThat(awaitTerminal(b, "waiting").phase()).isEqualTo(WorkloadPhase.SUCCEEDED);
         assertThat(texts(b.tail("waiting", 1))).containsExactly("finally");
+    }
+
+    @Test
+    @org.junit.jupiter.api.Tag(LAUNCH_SUPERVISOR)
+    void workloadsDieAtTheHoldDeadlineEvenAfterTheServerIsGoneUnlessItIsMovedOn() throws Exception {
+        var first = backend();
+        var pids = tmp.resolve("pids");
+        first.launch(aWorkload("doomed").shell("echo $$ >> '" + pids + "'; exec sleep 60").build());
+        first.launch(aWorkload("kept").shell("exec sleep 60").build());
+        Assumptions.assumeTrue(first.supervisorPid() > 0, "no launch supervisor (perl missing or disabled)");
+        Eventually.await("the workload to record its pid", WAIT, () -> Files.exists(pids));
+        long doomed = Long.parseLong(Files.readAllLines(pids).getFirst().strip());
+
+        // Moved on before it passes: nothing dies.
+        first.holdWorkloadsUntil(Optional.of(Instant.now().plusMillis(400)));
+        first.holdWorkloadsUntil(Optional.of(Instant.now().plusSeconds(60)));
+        Thread.sleep(800);
+        assertThat(first.find("doomed").orElseThrow().phase()).isEqualTo(WorkloadPhase.RUNNING);
+
+        // The server goes away (its backend closes, as after kill -9 the supervisor's stdin ends) with a deadline set.
+        first.holdWorkloadsUntil(Optional.of(Instant.now().plusMillis(300)));
+        first.close();
+        awaitProcessGone(doomed);
+        var next = backend();
+        assertThat(awaitTerminal(next, "doomed").message()).contains("signal 9");
+        assertThat(awaitTerminal(next, "kept").message()).contains("signal 9");
     }
 
     @Test

@@ -200,13 +200,14 @@ public final class CapstanServer implements AutoCloseable {
             var workloadEnded = new AtomicReference<java.util.function.Consumer<io.capstan.backend.WorkloadState>>(s -> { });
             // Per-namespace quotas from Kubeflow Profiles, shared by the backend's workloads and serving's replicas.
             var quotas = new io.capstan.core.quota.QuotaLedger();
-            io.capstan.backend.Backend backend;
+            io.capstan.backend.Backend chosenBackend;
             MachineCapacity capacity;
+            LocalBackend localBackend = null;
             if (workloads.isPresent()) {
                 // Kubernetes mode: the cluster schedules (gangs are admitted by the backend), so no machine limits here.
                 var remote = workloads.get().open(config.workDir().resolve("kubernetes"));
                 cleanup.add(remote);
-                backend = remote;
+                chosenBackend = remote;
                 capacity = new MachineCapacity(Double.MAX_VALUE, Long.MAX_VALUE / 2, Integer.MAX_VALUE / 2);
                 for (var phase : io.capstan.backend.WorkloadPhase.values()) {
                     Gauge.builder("capstan.backend.workloads", remote, b -> b.list().stream().filter(w -> w.phase() == phase).count())
@@ -215,20 +216,30 @@ public final class CapstanServer implements AutoCloseable {
             } else {
                 var backendOptions = LocalBackend.Options.of(config.workDir().resolve("workloads"))
                         .withOnFinish(s -> workloadEnded.get().accept(s)).withQuotas(quotas);
-                var local = new LocalBackend(backendOptions);
-                cleanup.add(local);
+                localBackend = new LocalBackend(backendOptions);
+                cleanup.add(localBackend);
                 for (var phase : io.capstan.backend.WorkloadPhase.values()) {
-                    Gauge.builder("capstan.backend.workloads", local, b -> b.countsByPhase().getOrDefault(phase, 0))
+                    Gauge.builder("capstan.backend.workloads", localBackend, b -> b.countsByPhase().getOrDefault(phase, 0))
                             .tag("phase", phase.name()).register(meters);
                 }
-                backend = local;
-                capacity = MachineCapacity.of(backendOptions, local.gpus());
+                chosenBackend = localBackend;
+                capacity = MachineCapacity.of(backendOptions, localBackend.gpus());
             }
-
-            var kinds = workloads.isPresent() ? KubernetesMode.restrict(kinds(TrainingKinds.all(store))) : kinds(TrainingKinds.all(store));
-            var lease = LeaderLease.of(database, "controllers", clock);
+            var replica = Replica.of(config.home(), System.getenv());
+            var lease = new LeaderLease(database, "controllers", replica.leaseHolder(), clock, replica.leaseTtl());
             var controllers = new ControllerRuntime(store, lease, clock, config.resync(), meters);
             cleanup.add(controllers);
+            // Local mode's backend needs start() once the controllers run; Kubernetes mode's re-adopts by label instead.
+            ReplicaBackend replicaBackend = null;
+            if (localBackend != null) {
+                // Workloads are recorded with this replica, so that a leader elsewhere finds them lost instead of launching them again.
+                replicaBackend = new ReplicaBackend(localBackend, localBackend::holdWorkloadsUntil, new io.capstan.store.WorkloadOwners(database, clock),
+                        replica, lease, controllers::isLeading, clock);
+                cleanup.add(replicaBackend);
+            }
+            var backend = replicaBackend != null ? replicaBackend : chosenBackend;
+
+            var kinds = workloads.isPresent() ? KubernetesMode.restrict(kinds(TrainingKinds.all(store))) : kinds(TrainingKinds.all(store));
             controllers.register(new JobReconciler(store, backend, config.workDir().resolve("jobs"), clock));
             // Steps read their run's artifacts from this server's API, known once the web server listens (before a step launches).
             var apiBase = new AtomicReference<String>("");
@@ -324,6 +335,7 @@ public final class CapstanServer implements AutoCloseable {
                 experiments.findExperiment(s.id()).ifPresent(controllers::enqueue);
                 training.findJob(s.id()).ifPresent(controllers::enqueue);
             });
+            if (replicaBackend != null) replicaBackend.start();
             controllers.start();
             // Models load on every replica: a server that does not lead serves what the leader made ready.
             serving.followWhileNotLeading(controllers::isLeading, config.resync());

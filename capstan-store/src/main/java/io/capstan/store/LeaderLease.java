@@ -107,6 +107,15 @@ public final class LeaderLease {
         return clock.instant().isBefore(leadingUntil);
     }
 
+    /**
+     * Until when this holder may act as leader by its own clock (a fifth of the ttl before its lease runs out), or
+     * empty when it does not lead; work it started as leader should end by then, as another holder may take over.
+     */
+    public Optional<Instant> leadingUntil() {
+        var until = leadingUntil;
+        return until.equals(Instant.MIN) ? Optional.empty() : Optional.of(until);
+    }
+
     /** The holder whose lease has not expired by this holder's clock, read from the database; empty while the lease is free. */
     public Optional<String> liveHolder() {
         return jdbi.withHandle(h -> h.createQuery("SELECT holder FROM leader_lease WHERE name = :name AND expires_at >= :now")

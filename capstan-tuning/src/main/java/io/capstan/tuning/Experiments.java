@@ -43,8 +43,16 @@ public final class Experiments {
         return WORKLOAD_PREFIX + trialUid;
     }
 
+    /** The workload of the trial's {@code attempt} (1 for the first), which is new when a lost trial is launched again. */
+    static String workloadId(String trialUid, int attempt) {
+        return attempt <= 1 ? workloadId(trialUid) : WORKLOAD_PREFIX + trialUid + "_" + attempt;
+    }
+
     /** The uid of the trial that owns {@code workloadId}, or empty for workloads that are not a trial's. */
     static Optional<String> trialUidOf(String workloadId) {
-        return workloadId.startsWith(WORKLOAD_PREFIX) ? Optional.of(workloadId.substring(WORKLOAD_PREFIX.length())) : Optional.empty();
+        if (!workloadId.startsWith(WORKLOAD_PREFIX)) return Optional.empty();
+        var rest = workloadId.substring(WORKLOAD_PREFIX.length());
+        int attemptCut = rest.indexOf('_');
+        return Optional.of(attemptCut < 0 ? rest : rest.substring(0, attemptCut));
     }
 }

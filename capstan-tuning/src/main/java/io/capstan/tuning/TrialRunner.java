@@ -47,6 +47,8 @@ final class TrialRunner {
     static final int MAX_LOG_LINES = 100_000;
     static final long MAX_METRICS_FILE_BYTES = 16L << 20;
     static final int LOG_TAIL_LINES = 20;
+    /** Kubernetes' default {@code backoffLimit} of a Job, used for a trial's Job that sets none. */
+    static final int DEFAULT_BACKOFF_LIMIT = 6;
 
     /** The trial folder's sub-folder that holds its secret and config-map volumes. */
     static final String VOLUMES = ".volumes";
@@ -139,6 +141,12 @@ final class TrialRunner {
                     next = withObservations(next, spec, collect(spec, trial, state.id()));
                 }
             }
+            case LOST -> {
+                var retry = retryLost(trial, state);
+                if (retry.isPresent()) return write(trial, retry.get());
+                next = outcome(spec, trial, state);
+                removeVolumes(trial);
+            }
             default -> {
                 next = outcome(spec, trial, state);
                 removeVolumes(trial);
@@ -146,6 +154,25 @@ final class TrialRunner {
         }
         if (state.quotaWait().isEmpty()) next = QuotaCondition.cleared(next, now);
         return next.equals(status) ? trial : write(trial, next);
+    }
+
+    /**
+     * A lost trial (its process vanished, or ran on a replica that is gone) runs again under a new workload id while
+     * its Job's {@code backoffLimit} (6 when absent, as in Kubernetes) allows, as a Job's pod lost with its node would;
+     * the new id is recorded before it is launched. Empty when the limit is reached.
+     */
+    private Optional<ResourceStatus> retryLost(Resource trial, WorkloadState state) {
+        var runSpec = TrialSpec.of(trial.spec()).runSpec();
+        var limit = runSpec.path("spec").path("backoffLimit");
+        int backoffLimit = limit.canConvertToInt() ? Math.max(0, limit.asInt()) : DEFAULT_BACKOFF_LIMIT;
+        var status = trial.status();
+        int attempt = status.field("attempts").map(n -> n.asInt()).orElse(1);
+        if (attempt > backoffLimit) return Optional.empty();
+        var message = "attempt " + attempt + " " + state.message() + "; retrying";
+        return Optional.of(status.withField("attempts", IntNode.valueOf(attempt + 1))
+                .withField("workloadId", TextNode.valueOf(Experiments.workloadId(trial.metadata().uid(), attempt + 1)))
+                .withField("message", TextNode.valueOf(message))
+                .withCondition("Running", false, "TrialLost", message, clock.instant()));
     }
 
     private ResourceStatus outcome(ExperimentSpec spec, Resource trial, WorkloadState state) {
