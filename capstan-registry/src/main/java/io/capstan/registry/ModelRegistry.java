@@ -1,0 +1,30 @@
+package io.capstan.registry;
+
+import io.capstan.core.security.AccessPolicy;
+import io.capstan.store.Database;
+import io.helidon.webserver.http.HttpService;
+import java.time.Clock;
+
+/**
+ * The Model Registry: registered models, their versions and artifacts, serving environments, inference services,
+ * experiments and runs, in tables of its own ({@code db/migration/registry}). {@link #httpService} answers the Kubeflow
+ * Model Registry REST API v1alpha3; register it under {@link #BASE_PATH}.
+ */
+public final class ModelRegistry {
+    public static final String BASE_PATH = RegistryApi.BASE;
+    /** The module name for {@link Database#migrate(String)}. */
+    public static final String MIGRATIONS = "registry";
+
+    private final RegistryStore store;
+    private final Clock clock;
+
+    public ModelRegistry(Database database, Clock clock) {
+        this.store = new RegistryStore(database, clock);
+        this.clock = clock;
+    }
+
+    /** The REST API, each request needing view (reads) or edit (writes) in its namespace under {@code policy}. */
+    public HttpService httpService(AccessPolicy policy) {
+        return new RegistryApi(store, policy, clock);
+    }
+}
