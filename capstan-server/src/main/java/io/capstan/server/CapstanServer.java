@@ -152,6 +152,7 @@ public final class CapstanServer implements AutoCloseable {
                 database.migrate("store");
                 database.migrate("metadata");
                 database.migrate("security");
+                database.migrate(io.capstan.registry.ModelRegistry.MIGRATIONS);
                 return true;
             });
             var meters = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
@@ -177,6 +178,7 @@ public final class CapstanServer implements AutoCloseable {
                     scope -> tokens.createWorkloadToken(scope, WORKLOAD_TOKEN_TTL).token();
             var store = new JdbiResourceStore(database, clock, meters, secrets);
             var metadata = new MetadataStore(database, clock);
+            var registry = new io.capstan.registry.ModelRegistry(database, clock);
             ArtifactStore artifacts;
             if (config.s3().isPresent()) {
                 var s3 = new S3ArtifactStore(config.s3().get(), clock);
@@ -270,6 +272,7 @@ public final class CapstanServer implements AutoCloseable {
                             routes.register(routing, "/apis/capstan/v1", new ResourceApi(store, kinds, clock, access, () -> profiles.get().refresh()));
                             routes.register(routing, "/apis/v2beta1", new io.capstan.server.kfp.KfpApi(store, metadata, backend, clock, VERSION, access));
                             routes.register(routing, "", serving.httpService(policy));
+                            routes.register(routing, io.capstan.registry.ModelRegistry.BASE_PATH, registry.httpService(policy));
                         })
                         .build()
                         .start());
