@@ -23,6 +23,33 @@ public final class ModelRegistry {
         this.clock = clock;
     }
 
+    /** Where {@link #extensionService} goes: Capstan's aliases and URI resolution, beside the upstream API. */
+    public static final String EXTENSION_PATH = "/apis/capstan/v1/registry";
+
+    /** Capstan's extension endpoints (aliases, resolve), with the same access rules as {@link #httpService}. */
+    public HttpService extensionService(AccessPolicy policy) {
+        var api = new RegistryApi(store, policy, clock);
+        return api::extensionRouting;
+    }
+
+    /**
+     * What {@code model-registry://MODEL[/VERSION][?namespace=NS]} or {@code model-registry://MODEL@ALIAS} names, looked
+     * up in {@code namespace} unless the URI names one.
+     *
+     * @throws IllegalArgumentException naming what is missing: the model, the version, the alias or the artifact
+     */
+    public ResolvedModel resolve(String uri, String namespace) {
+        try {
+            return ModelUris.resolve(store, uri, namespace);
+        } catch (RegistryException e) {
+            throw new IllegalArgumentException(e.getMessage(), e);
+        }
+    }
+
+    public static boolean isRegistryUri(String uri) {
+        return uri != null && uri.startsWith(ModelUris.SCHEME);
+    }
+
     /** The REST API, each request needing view (reads) or edit (writes) in its namespace under {@code policy}. */
     public HttpService httpService(AccessPolicy policy) {
         return new RegistryApi(store, policy, clock);

@@ -77,6 +77,9 @@ final class RegistryApi implements HttpService {
             return ok(existing(ns, Kind.REGISTERED_MODEL, Long.parseLong(isvc.text("registeredModelId"))).json());
         }));
         rules.get("/inference_services/{id}/version", handle(Role.VIEW, (req, ns) -> ok(servedVersion(ns, existing(ns, Kind.INFERENCE_SERVICE, pathId(req))).json())));
+        // Capstan's extension: real deletes, refused while an inference service deploys what they would remove.
+        rules.delete("/registered_models/{id}", handle(Role.EDIT, (req, ns) -> deleteModel(ns, existing(ns, Kind.REGISTERED_MODEL, pathId(req)), force(req))));
+        rules.delete("/model_versions/{id}", handle(Role.EDIT, (req, ns) -> deleteVersion(ns, existing(ns, Kind.MODEL_VERSION, pathId(req)), force(req))));
         // Artifacts of every type.
         rules.get("/artifacts", handle(Role.VIEW, (req, ns) -> list(req, ns, artifactKinds(req), null, null, null)));
         rules.post("/artifacts", handle(Role.EDIT, (req, ns) -> {
@@ -107,6 +110,79 @@ final class RegistryApi implements HttpService {
         }));
         rules.post("/experiment_runs/{id}/artifacts", handle(Role.EDIT, (req, ns) -> upsertArtifact(req, ns, existing(ns, Kind.EXPERIMENT_RUN, pathId(req)))));
         rules.get("/experiment_runs/{id}/metric_history", handle(Role.VIEW, (req, ns) -> metricHistory(req, ns, existing(ns, Kind.EXPERIMENT_RUN, pathId(req)))));
+    }
+
+    /**
+     * Capstan's extension, under {@code /apis/capstan/v1/registry}: aliases on a model's versions, and what a
+     * {@code model-registry://} URI resolves to.
+     */
+    void extensionRouting(HttpRules rules) {
+        rules.get("/registered_models/{id}/aliases", handle(Role.VIEW, (req, ns) -> {
+            var model = existing(ns, Kind.REGISTERED_MODEL, pathId(req));
+            var out = JsonNodeFactory.instance.objectNode();
+            var items = out.putArray("items");
+            store.aliases(model.id()).forEach(a -> items.add(aliasJson(a)));
+            return ok(out);
+        }));
+        rules.get("/registered_models/{id}/aliases/{alias}", handle(Role.VIEW, (req, ns) -> {
+            var model = existing(ns, Kind.REGISTERED_MODEL, pathId(req));
+            var alias = aliasName(req);
+            var a = store.alias(model.id(), alias).orElseThrow(() -> RegistryException.notFound("registered model '" + model.name() + "' has no alias '" + alias + "'"));
+            return ok(existing(ns, Kind.MODEL_VERSION, a.versionId()).json());
+        }));
+        rules.put("/registered_models/{id}/aliases/{alias}", handle(Role.EDIT, (req, ns) -> {
+            var model = existing(ns, Kind.REGISTERED_MODEL, pathId(req));
+            var alias = aliasName(req);
+            var raw = readJson(req);
+            for (var key : keys(raw)) {
+                if (!key.equalsIgnoreCase("modelVersionId")) throw RegistryException.badRequest("json: unknown field \"" + key + "\"; an alias takes modelVersionId");
+            }
+            var id = field(raw, "modelVersionId");
+            if (id == null || !id.isTextual()) throw RegistryException.badRequest("modelVersionId: required, the id of one of the model's versions, as a string");
+            var version = store.get(ns, parseId(id.asText(), "modelVersionId"), List.of(Kind.MODEL_VERSION))
+                    .orElseThrow(() -> RegistryException.notFound("no model version with id " + id.asText()));
+            if (version.parentId() != model.id()) {
+                throw RegistryException.badRequest("model version " + version.id() + " belongs to registered model " + version.parentId() + ", not " + model.id());
+            }
+            return ok(aliasJson(store.setAlias(model.id(), alias, version.id())));
+        }));
+        rules.delete("/registered_models/{id}/aliases/{alias}", handle(Role.EDIT, (req, ns) -> {
+            var model = existing(ns, Kind.REGISTERED_MODEL, pathId(req));
+            var alias = aliasName(req);
+            if (!store.deleteAlias(model.id(), alias)) throw RegistryException.notFound("registered model '" + model.name() + "' has no alias '" + alias + "'");
+            return new Answer(204, null);
+        }));
+        rules.get("/resolve", handle(Role.VIEW, (req, ns) -> {
+            var uri = query(req, "uri");
+            if (uri == null) throw RegistryException.badRequest("uri: required, such as model-registry://iris@champion");
+            var resolved = ModelUris.resolve(store, uri, ns);
+            // A URI naming another namespace needs view there too.
+            policy.require(req.context().get(Caller.class).orElseThrow(), resolved.namespace(), Role.VIEW);
+            return ok(Json.json().valueToTree(resolved));
+        }));
+    }
+
+    private static String aliasName(ServerRequest req) {
+        var alias = req.path().pathParameters().get("alias");
+        if (!ModelUris.ALIAS.matcher(alias).matches()) {
+            throw RegistryException.badRequest("alias: '" + alias + "' must start with a lower-case letter and hold at most 63 lower-case letters, digits, '-' or '_'");
+        }
+        return alias;
+    }
+
+    private static ObjectNode aliasJson(RegistryStore.Alias a) {
+        var out = JsonNodeFactory.instance.objectNode();
+        out.put("alias", a.alias());
+        out.put("registeredModelId", Long.toString(a.modelId()));
+        out.put("modelVersionId", Long.toString(a.versionId()));
+        out.put("lastUpdateTimeSinceEpoch", Long.toString(a.updateTime()));
+        return out;
+    }
+
+    private static List<String> keys(ObjectNode node) {
+        var out = new ArrayList<String>();
+        node.fieldNames().forEachRemaining(out::add);
+        return out;
     }
 
     /** A collection at the top level: list, create, get, patch, and its find endpoint. */
@@ -226,6 +302,50 @@ final class RegistryApi implements HttpService {
             store.create(ns, Kind.METRIC_HISTORY, owner.id(), entry);
         }
         return new Answer(status, saved.json());
+    }
+
+    private Answer deleteModel(String ns, Entity model, boolean force) {
+        var services = store.referencing(ns, List.of(Kind.INFERENCE_SERVICE), "registeredModelId", model.id());
+        var deployed = services.stream().filter(s -> "DEPLOYED".equals(s.text("desiredState"))).toList();
+        if (!force && !deployed.isEmpty()) throw deployedConflict("registered model '" + model.name() + "'", deployed);
+        var ids = new ArrayList<Long>();
+        for (var s : services) {
+            store.children(ns, List.of(Kind.SERVE_MODEL), s.id()).forEach(sm -> ids.add(sm.id()));
+            ids.add(s.id());
+        }
+        store.children(ns, List.of(Kind.MODEL_VERSION), model.id()).forEach(v -> ids.add(v.id()));
+        ids.add(model.id());
+        store.deleteWithArtifacts(ids);
+        return new Answer(204, null);
+    }
+
+    private Answer deleteVersion(String ns, Entity version, boolean force) {
+        var latest = store.list(ns, new RegistryStore.ListQuery(List.of(Kind.MODEL_VERSION), version.parentId(), null, null, Set.of(), "ID", "DESC", 1,
+                null, null, List.of())).items().getFirst();
+        // A service names its version, or serves its model's latest one.
+        var deployed = store.referencing(ns, List.of(Kind.INFERENCE_SERVICE), "registeredModelId", version.parentId()).stream()
+                .filter(s -> "DEPLOYED".equals(s.text("desiredState")))
+                .filter(s -> Long.toString(version.id()).equals(s.text("modelVersionId")) || (s.text("modelVersionId") == null && latest.id() == version.id()))
+                .toList();
+        if (!force && !deployed.isEmpty()) throw deployedConflict("model version '" + version.name() + "'", deployed);
+        var ids = new ArrayList<Long>();
+        store.referencing(ns, List.of(Kind.SERVE_MODEL), "modelVersionId", version.id()).forEach(sm -> ids.add(sm.id()));
+        ids.add(version.id());
+        store.deleteWithArtifacts(ids);
+        return new Answer(204, null);
+    }
+
+    private static RegistryException deployedConflict(String what, List<Entity> services) {
+        return RegistryException.conflict(what + " is deployed by inference service " + String.join(", ",
+                services.stream().map(s -> "'" + s.name() + "' (id " + s.id() + ")").toList())
+                + "; set its desiredState to UNDEPLOYED first, or delete with ?force=true");
+    }
+
+    private static boolean force(ServerRequest req) {
+        var force = query(req, "force");
+        if (force == null || force.equals("false")) return false;
+        if (force.equals("true") || force.isEmpty()) return true;
+        throw RegistryException.badRequest("force: '" + force + "' is not true or false");
     }
 
     private Answer metricHistory(ServerRequest req, String ns, Entity run) {
@@ -565,6 +685,10 @@ final class RegistryApi implements HttpService {
                 answer = error(500, "internal error: " + e.getClass().getSimpleName() + (e.getMessage() == null ? "" : ": " + e.getMessage()));
             }
             res.status(Status.create(answer.status()));
+            if (answer.body() == null) {
+                res.send();
+                return;
+            }
             res.header(HeaderNames.CONTENT_TYPE, "application/json");
             try {
                 res.send(Json.json().writeValueAsBytes(answer.body()));

@@ -82,14 +82,6 @@ final class RegistryStore {
         }
     }
 
-    void delete(long id) {
-        db.jdbi().useTransaction(h -> {
-            h.createUpdate("DELETE FROM registry_link WHERE owner_id = ? OR artifact_id = ?").bind(0, id).bind(1, id).execute();
-            h.createUpdate("DELETE FROM registry_property WHERE entity_id = ?").bind(0, id).execute();
-            h.createUpdate("DELETE FROM registry_entity WHERE id = ?").bind(0, id).execute();
-        });
-    }
-
     Optional<Entity> get(String namespace, long id, Collection<Kind> kinds) {
         return db.jdbi().withHandle(h -> h.createQuery("SELECT " + COLUMNS + " FROM registry_entity e WHERE e.id = ? AND e.namespace = ? AND e.kind IN (" + kinds(kinds) + ")")
                 .bind(0, id).bind(1, namespace)
@@ -137,6 +129,74 @@ final class RegistryStore {
                 }
             }
         });
+    }
+
+    /** An alias of a model, naming one of its versions. */
+    record Alias(String alias, long modelId, long versionId, long updateTime) {
+    }
+
+    /** Points {@code alias} of {@code modelId} at {@code versionId}, moving it when it named another version. */
+    Alias setAlias(long modelId, String alias, long versionId) {
+        long now = clock.millis();
+        db.jdbi().useTransaction(h -> {
+            int moved = h.createUpdate("UPDATE registry_alias SET version_id = ?, update_time = ? WHERE model_id = ? AND alias = ?")
+                    .bind(0, versionId).bind(1, now).bind(2, modelId).bind(3, alias).execute();
+            if (moved == 0) {
+                h.createUpdate("INSERT INTO registry_alias (model_id, alias, version_id, update_time) VALUES (?, ?, ?, ?)")
+                        .bind(0, modelId).bind(1, alias).bind(2, versionId).bind(3, now).execute();
+            }
+        });
+        return new Alias(alias, modelId, versionId, now);
+    }
+
+    boolean deleteAlias(long modelId, String alias) {
+        return db.jdbi().withHandle(h -> h.createUpdate("DELETE FROM registry_alias WHERE model_id = ? AND alias = ?")
+                .bind(0, modelId).bind(1, alias).execute()) > 0;
+    }
+
+    Optional<Alias> alias(long modelId, String alias) {
+        return db.jdbi().withHandle(h -> h.createQuery("SELECT alias, model_id, version_id, update_time FROM registry_alias WHERE model_id = ? AND alias = ?")
+                .bind(0, modelId).bind(1, alias)
+                .map((rs, ctx) -> new Alias(rs.getString(1), rs.getLong(2), rs.getLong(3), rs.getLong(4))).findOne());
+    }
+
+    List<Alias> aliases(long modelId) {
+        return db.jdbi().withHandle(h -> h.createQuery("SELECT alias, model_id, version_id, update_time FROM registry_alias WHERE model_id = ? ORDER BY alias")
+                .bind(0, modelId).map((rs, ctx) -> new Alias(rs.getString(1), rs.getLong(2), rs.getLong(3), rs.getLong(4))).list());
+    }
+
+    /** The entities of {@code kinds} whose well-known {@code field} is {@code value}. */
+    List<Entity> referencing(String namespace, Collection<Kind> kinds, String field, long value) {
+        return db.jdbi().withHandle(h -> h.createQuery("SELECT " + COLUMNS + " FROM registry_entity e JOIN registry_property p ON p.entity_id = e.id"
+                        + " WHERE e.namespace = ? AND e.kind IN (" + kinds(kinds) + ") AND p.is_custom = FALSE AND p.name = ? AND p.int_value = ? ORDER BY e.id")
+                .bind(0, namespace).bind(1, field).bind(2, value).map((rs, ctx) -> entity(rs)).list());
+    }
+
+    /** The children of {@code parentId} of {@code kinds}. */
+    List<Entity> children(String namespace, Collection<Kind> kinds, long parentId) {
+        return db.jdbi().withHandle(h -> h.createQuery("SELECT " + COLUMNS + " FROM registry_entity e WHERE e.namespace = ? AND e.kind IN ("
+                        + kinds(kinds) + ") AND e.parent_id = ? ORDER BY e.id")
+                .bind(0, namespace).bind(1, parentId).map((rs, ctx) -> entity(rs)).list());
+    }
+
+    /** Deletes {@code ids} and the artifacts attached to them and to nothing else, in one transaction. */
+    void deleteWithArtifacts(List<Long> ids) {
+        db.jdbi().useTransaction(h -> {
+            for (long id : ids) {
+                var artifacts = h.createQuery("SELECT l.artifact_id FROM registry_link l WHERE l.owner_id = ?"
+                                + " AND NOT EXISTS (SELECT 1 FROM registry_link o WHERE o.artifact_id = l.artifact_id AND o.owner_id <> l.owner_id)")
+                        .bind(0, id).mapTo(Long.class).list();
+                for (long a : artifacts) deleteRow(h, a);
+                deleteRow(h, id);
+            }
+        });
+    }
+
+    private static void deleteRow(Handle h, long id) {
+        h.createUpdate("DELETE FROM registry_alias WHERE model_id = ? OR version_id = ?").bind(0, id).bind(1, id).execute();
+        h.createUpdate("DELETE FROM registry_link WHERE owner_id = ? OR artifact_id = ?").bind(0, id).bind(1, id).execute();
+        h.createUpdate("DELETE FROM registry_property WHERE entity_id = ?").bind(0, id).execute();
+        h.createUpdate("DELETE FROM registry_entity WHERE id = ?").bind(0, id).execute();
     }
 
     /** Whether any entity of {@code kinds} names {@code field = value} in its well-known properties. */

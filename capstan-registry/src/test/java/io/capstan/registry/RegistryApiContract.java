@@ -409,6 +409,98 @@ abstract class RegistryApiContract {
     }
 
     @Test
+    void deletesAreRefusedWhileDeployedUnlessForcedAndTakeArtifactsAlong() {
+        var ns = ns();
+        var rm = ns.create("/registered_models", "{\"name\": \"m\"}");
+        var v1 = ns.create("/model_versions", "{\"name\": \"v1\", \"registeredModelId\": \"" + rm + "\"}");
+        var v2 = ns.create("/model_versions", "{\"name\": \"v2\", \"registeredModelId\": \"" + rm + "\"}");
+        var own = ns.post("/model_versions/" + v1 + "/artifacts", "{\"artifactType\": \"model-artifact\", \"name\": \"w\", \"uri\": \"s3://b/1\"}").id();
+        var shared = ns.post("/artifacts", "{\"artifactType\": \"doc-artifact\", \"name\": \"readme\"}").id();
+        ns.post("/model_versions/" + v1 + "/artifacts", "{\"artifactType\": \"doc-artifact\", \"id\": \"" + shared + "\"}");
+        ns.post("/model_versions/" + v2 + "/artifacts", "{\"artifactType\": \"doc-artifact\", \"id\": \"" + shared + "\"}");
+        var env = ns.create("/serving_environments", "{\"name\": \"prod\"}");
+        var isvc = ns.create("/inference_services", "{\"name\": \"svc\", \"registeredModelId\": \"" + rm + "\", \"servingEnvironmentId\": \""
+                + env + "\", \"modelVersionId\": \"" + v1 + "\"}");
+        var refused = ns.client.raw("DELETE", ns.q("/model_versions/" + v1), null);
+        assertThat(refused.status()).isEqualTo(409);
+        assertThat(refused.body().path("message").asText()).contains("svc").contains("force");
+        assertThat(ns.client.raw("DELETE", ns.q("/registered_models/" + rm), null).status()).isEqualTo(409);
+        // v2 is not deployed: the service names v1.
+        assertThat(ns.client.raw("DELETE", ns.q("/model_versions/" + v2), null).status()).isEqualTo(204);
+        assertThat(ns.get("/model_versions/" + v2).status()).isEqualTo(404);
+        assertThat(ns.get("/artifacts/" + shared).status()).as("still attached to v1").isEqualTo(200);
+        // Undeployed, v1 goes, with the artifact only it had; the shared one, now v1's alone, goes too.
+        ns.patch("/inference_services/" + isvc, "{\"desiredState\": \"UNDEPLOYED\"}");
+        assertThat(ns.client.raw("DELETE", ns.q("/model_versions/" + v1), null).status()).isEqualTo(204);
+        assertThat(ns.get("/artifacts/" + own).status()).isEqualTo(404);
+        assertThat(ns.get("/artifacts/" + shared).status()).isEqualTo(404);
+        // A service without a version serves the latest one, which is then deployed.
+        var v3 = ns.create("/model_versions", "{\"name\": \"v3\", \"registeredModelId\": \"" + rm + "\"}");
+        ns.create("/inference_services", "{\"name\": \"latest\", \"registeredModelId\": \"" + rm + "\", \"servingEnvironmentId\": \"" + env + "\"}");
+        assertThat(ns.client.raw("DELETE", ns.q("/model_versions/" + v3), null).status()).isEqualTo(409);
+        assertThat(ns.client.raw("DELETE", ns.q("/registered_models/" + rm + "?force=maybe"), null).status()).isEqualTo(400);
+        assertThat(ns.client.raw("DELETE", ns.q("/registered_models/" + rm + "?force=true"), null).status()).isEqualTo(204);
+        assertThat(ns.get("/registered_models/" + rm).status()).isEqualTo(404);
+        assertThat(ns.get("/model_versions/" + v3).status()).isEqualTo(404);
+        assertThat(ns.get("/inference_services").body().path("size").asInt()).isZero();
+        assertThat(ns.client.raw("DELETE", ns.q("/registered_models/" + rm), null).status()).isEqualTo(404);
+        // The name is free again.
+        ns.create("/registered_models", "{\"name\": \"m\"}");
+    }
+
+    @Test
+    void aliasesMoveBetweenVersionsAndModelRegistryUrisResolve() {
+        var ns = ns();
+        var ext = new RegistryClient(server.extensionBase(), spec, "admin");
+        var rm = ns.create("/registered_models", "{\"name\": \"iris\"}");
+        var v1 = ns.create("/model_versions", "{\"name\": \"v1\", \"registeredModelId\": \"" + rm + "\"}");
+        ns.post("/model_versions/" + v1 + "/artifacts", "{\"artifactType\": \"model-artifact\", \"name\": \"w\", \"uri\": \"s3://b/v1.onnx\", \"modelFormatName\": \"onnx\"}");
+        var v2 = ns.create("/model_versions", "{\"name\": \"v2\", \"registeredModelId\": \"" + rm + "\"}");
+        ns.post("/model_versions/" + v2 + "/artifacts", "{\"artifactType\": \"model-artifact\", \"name\": \"w\", \"uri\": \"s3://b/v2.onnx\", \"modelFormatName\": \"onnx\"}");
+        var set = ext.raw("PUT", ns.q("/registered_models/" + rm + "/aliases/champion"), "{\"modelVersionId\": \"" + v1 + "\"}");
+        assertThat(set.status()).as(set.body().toString()).isEqualTo(200);
+        assertThat(set.body().path("modelVersionId").asText()).isEqualTo(v1);
+        assertThat(ext.raw("GET", ns.q("/registered_models/" + rm + "/aliases/champion"), null).body().path("name").asText()).isEqualTo("v1");
+        java.util.function.Function<String, JsonNode> resolve = uri -> {
+            var r = ext.raw("GET", ns.q("/resolve?uri=" + enc(uri)), null);
+            assertThat(r.status()).as(uri + ": " + r.body()).isEqualTo(200);
+            return r.body();
+        };
+        assertThat(resolve.apply("model-registry://iris@champion").path("storageUri").asText()).isEqualTo("s3://b/v1.onnx");
+        assertThat(resolve.apply("model-registry://iris@champion").path("alias").asText()).isEqualTo("champion");
+        assertThat(resolve.apply("model-registry://iris").path("versionName").asText()).as("the latest version").isEqualTo("v2");
+        assertThat(resolve.apply("model-registry://iris/v1").path("modelVersionId").asText()).isEqualTo(v1);
+        assertThat(resolve.apply("model-registry://registry.example:8080/iris/v1").path("versionName").asText()).isEqualTo("v1");
+        assertThat(resolve.apply("model-registry://iris/v2?namespace=" + ns.name).path("modelFormatName").asText()).isEqualTo("onnx");
+        // Moving the alias.
+        ext.raw("PUT", ns.q("/registered_models/" + rm + "/aliases/champion"), "{\"modelVersionId\": \"" + v2 + "\"}");
+        assertThat(resolve.apply("model-registry://iris@champion").path("storageUri").asText()).isEqualTo("s3://b/v2.onnx");
+        ext.raw("PUT", ns.q("/registered_models/" + rm + "/aliases/challenger"), "{\"modelVersionId\": \"" + v1 + "\"}");
+        var list = ext.raw("GET", ns.q("/registered_models/" + rm + "/aliases"), null).body();
+        assertThat(list.path("items").findValuesAsText("alias")).containsExactly("challenger", "champion");
+        // Refusals name what is wrong.
+        assertThat(ext.raw("PUT", ns.q("/registered_models/" + rm + "/aliases/Champion"), "{\"modelVersionId\": \"" + v1 + "\"}").status()).isEqualTo(400);
+        var other = ns.create("/registered_models", "{\"name\": \"other\"}");
+        var foreign = ns.create("/model_versions", "{\"name\": \"x\", \"registeredModelId\": \"" + other + "\"}");
+        assertThat(ext.raw("PUT", ns.q("/registered_models/" + rm + "/aliases/champion"), "{\"modelVersionId\": \"" + foreign + "\"}").status()).isEqualTo(400);
+        assertThat(ext.raw("PUT", ns.q("/registered_models/" + rm + "/aliases/champion"), "{\"version\": \"1\"}").status()).isEqualTo(400);
+        for (var bad : List.of("model-registry://iris@nobody", "model-registry://nope", "model-registry://iris/v9", "model-registry://other",
+                "model-registry://iris/v1?namespace=elsewhere")) {
+            var r = ext.raw("GET", ns.q("/resolve?uri=" + enc(bad)), null);
+            assertThat(r.status()).as(bad).isEqualTo(404);
+            assertThat(r.body().path("message").asText()).as(bad).isNotBlank();
+        }
+        assertThat(ext.raw("GET", ns.q("/resolve?uri=" + enc("s3://b/k")), null).status()).isEqualTo(400);
+        // A version token is a version name (which may hold "@"), never an alias.
+        assertThat(ext.raw("GET", ns.q("/resolve?uri=" + enc("model-registry://iris/v1@champion")), null).status()).isEqualTo(404);
+        // Deleting an alias, and a version taking its aliases along.
+        assertThat(ext.raw("DELETE", ns.q("/registered_models/" + rm + "/aliases/challenger"), null).status()).isEqualTo(204);
+        assertThat(ext.raw("DELETE", ns.q("/registered_models/" + rm + "/aliases/challenger"), null).status()).isEqualTo(404);
+        assertThat(ns.client.raw("DELETE", ns.q("/model_versions/" + v2), null).status()).isEqualTo(204);
+        assertThat(ext.raw("GET", ns.q("/registered_models/" + rm + "/aliases/champion"), null).status()).isEqualTo(404);
+    }
+
+    @Test
     void namespacesAreSeparateAndAccessFollowsThePolicy() {
         start();
         var admin = new Ns("team-a", "admin");

@@ -23,12 +23,18 @@ final class TestServer implements AutoCloseable {
                         chain.proceed();
                     });
                     r.register(ModelRegistry.BASE_PATH, registry.httpService(policy));
+                    r.register(ModelRegistry.EXTENSION_PATH, registry.extensionService(policy));
                 })
                 .build().start();
     }
 
     String base() {
         return "http://127.0.0.1:" + server.port() + ModelRegistry.BASE_PATH;
+    }
+
+    /** Capstan's extension endpoints, relative to the registry's base: {@code base() + extension()} is not needed. */
+    String extensionBase() {
+        return "http://127.0.0.1:" + server.port() + ModelRegistry.EXTENSION_PATH;
     }
 
     @Override

@@ -273,6 +273,7 @@ public final class CapstanServer implements AutoCloseable {
                             routes.register(routing, "/apis/v2beta1", new io.capstan.server.kfp.KfpApi(store, metadata, backend, clock, VERSION, access));
                             routes.register(routing, "", serving.httpService(policy));
                             routes.register(routing, io.capstan.registry.ModelRegistry.BASE_PATH, registry.httpService(policy));
+                            routes.register(routing, io.capstan.registry.ModelRegistry.EXTENSION_PATH, registry.extensionService(policy));
                         })
                         .build()
                         .start());
