@@ -17,10 +17,18 @@ public final class ModelRegistry {
 
     private final RegistryStore store;
     private final Clock clock;
+    private final Deployer deployer;
 
+    /** A registry that cannot deploy: {@code :deploy} answers 501. */
     public ModelRegistry(Database database, Clock clock) {
+        this(database, clock, null);
+    }
+
+    /** A registry that deploys versions as InferenceService resources in {@code resources}. */
+    public ModelRegistry(Database database, Clock clock, io.capstan.store.ResourceStore resources) {
         this.store = new RegistryStore(database, clock);
         this.clock = clock;
+        this.deployer = resources == null ? null : new Deployer(store, resources);
     }
 
     /** Where {@link #extensionService} goes: Capstan's aliases and URI resolution, beside the upstream API. */
@@ -28,7 +36,7 @@ public final class ModelRegistry {
 
     /** Capstan's extension endpoints (aliases, resolve), with the same access rules as {@link #httpService}. */
     public HttpService extensionService(AccessPolicy policy) {
-        var api = new RegistryApi(store, policy, clock);
+        var api = new RegistryApi(store, policy, clock, deployer);
         return api::extensionRouting;
     }
 
@@ -52,6 +60,6 @@ public final class ModelRegistry {
 
     /** The REST API, each request needing view (reads) or edit (writes) in its namespace under {@code policy}. */
     public HttpService httpService(AccessPolicy policy) {
-        return new RegistryApi(store, policy, clock);
+        return new RegistryApi(store, policy, clock, deployer);
     }
 }

@@ -51,11 +51,14 @@ final class RegistryApi implements HttpService {
     private final RegistryStore store;
     private final AccessPolicy policy;
     private final Clock clock;
+    /** Null where no resource store was given: then nothing deploys. */
+    private final Deployer deployer;
 
-    RegistryApi(RegistryStore store, AccessPolicy policy, Clock clock) {
+    RegistryApi(RegistryStore store, AccessPolicy policy, Clock clock, Deployer deployer) {
         this.store = store;
         this.policy = policy;
         this.clock = clock;
+        this.deployer = deployer;
     }
 
     @Override
@@ -77,6 +80,8 @@ final class RegistryApi implements HttpService {
             return ok(existing(ns, Kind.REGISTERED_MODEL, Long.parseLong(isvc.text("registeredModelId"))).json());
         }));
         rules.get("/inference_services/{id}/version", handle(Role.VIEW, (req, ns) -> ok(servedVersion(ns, existing(ns, Kind.INFERENCE_SERVICE, pathId(req))).json())));
+        // Capstan's extension: POST .../model_versions/{id}:deploy makes or updates the InferenceService serving it.
+        rules.post("/model_versions/{id}", handle(Role.EDIT, this::deploy));
         // Capstan's extension: real deletes, refused while an inference service deploys what they would remove.
         rules.delete("/registered_models/{id}", handle(Role.EDIT, (req, ns) -> deleteModel(ns, existing(ns, Kind.REGISTERED_MODEL, pathId(req)), force(req))));
         rules.delete("/model_versions/{id}", handle(Role.EDIT, (req, ns) -> deleteVersion(ns, existing(ns, Kind.MODEL_VERSION, pathId(req)), force(req))));
@@ -144,7 +149,11 @@ final class RegistryApi implements HttpService {
             if (version.parentId() != model.id()) {
                 throw RegistryException.badRequest("model version " + version.id() + " belongs to registered model " + version.parentId() + ", not " + model.id());
             }
-            return ok(aliasJson(store.setAlias(model.id(), alias, version.id())));
+            var out = aliasJson(store.setAlias(model.id(), alias, version.id()));
+            // Every InferenceService following the alias now serves the version it names.
+            var moved = out.putArray("redeployed");
+            if (deployer != null) deployer.follow(ns, model, alias, version).forEach(d -> moved.add(d.name()));
+            return ok(out);
         }));
         rules.delete("/registered_models/{id}/aliases/{alias}", handle(Role.EDIT, (req, ns) -> {
             var model = existing(ns, Kind.REGISTERED_MODEL, pathId(req));
@@ -302,6 +311,38 @@ final class RegistryApi implements HttpService {
             store.create(ns, Kind.METRIC_HISTORY, owner.id(), entry);
         }
         return new Answer(status, saved.json());
+    }
+
+    private Answer deploy(ServerRequest req, String ns) {
+        var target = req.path().pathParameters().get("id");
+        if (!target.endsWith(":deploy")) throw RegistryException.notFound("no operation '" + target + "'; POST .../model_versions/{id}:deploy deploys a version");
+        var version = existing(ns, Kind.MODEL_VERSION, parseId(target.substring(0, target.length() - ":deploy".length()), "id"));
+        if (deployer == null) throw new RegistryException(501, "this registry has no resource store to deploy into");
+        var model = existing(ns, Kind.REGISTERED_MODEL, version.parentId());
+        var raw = req.content().hasEntity() ? readJson(req) : JsonNodeFactory.instance.objectNode();
+        for (var key : keys(raw)) {
+            if (!key.equalsIgnoreCase("name") && !key.equalsIgnoreCase("alias")) {
+                throw RegistryException.badRequest("json: unknown field \"" + key + "\"; a deploy takes name and alias");
+            }
+        }
+        var nameNode = field(raw, "name");
+        var name = nameNode == null || nameNode.isNull() ? model.name() : nameNode.asText();
+        Names.checkLabel(name).ifPresent(problem -> {
+            throw RegistryException.badRequest("name: the InferenceService name '" + name + "' " + problem
+                    + (nameNode == null ? "; the model's name is used unless the body gives {\"name\": ...}" : ""));
+        });
+        var aliasNode = field(raw, "alias");
+        String alias = null;
+        if (aliasNode != null && !aliasNode.isNull()) {
+            alias = aliasNode.asText();
+            var a = store.alias(model.id(), alias).orElseThrow(() -> RegistryException.notFound("registered model '" + model.name() + "' has no alias '"
+                    + aliasNode.asText() + "'"));
+            if (a.versionId() != version.id()) {
+                throw RegistryException.conflict("alias '" + a.alias() + "' points at version " + a.versionId() + ", not " + version.id());
+            }
+        }
+        var d = deployer.deploy(ns, version, name, alias);
+        return ok(Json.json().valueToTree(d));
     }
 
     private Answer deleteModel(String ns, Entity model, boolean force) {

@@ -3,6 +3,7 @@ package io.capstan.registry;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.capstan.core.Json;
 import io.capstan.core.security.AccessPolicy;
 import io.capstan.core.security.Role;
 import io.capstan.store.Database;
@@ -498,6 +499,57 @@ abstract class RegistryApiContract {
         assertThat(ext.raw("DELETE", ns.q("/registered_models/" + rm + "/aliases/challenger"), null).status()).isEqualTo(404);
         assertThat(ns.client.raw("DELETE", ns.q("/model_versions/" + v2), null).status()).isEqualTo(204);
         assertThat(ext.raw("GET", ns.q("/registered_models/" + rm + "/aliases/champion"), null).status()).isEqualTo(404);
+    }
+
+    @Test
+    void deployMakesAnInferenceServiceThatFollowsItsAlias() {
+        var ns = ns();
+        var ext = new RegistryClient(server.extensionBase(), spec, "admin");
+        var rm = ns.create("/registered_models", "{\"name\": \"iris\"}");
+        var v1 = ns.create("/model_versions", "{\"name\": \"v1\", \"registeredModelId\": \"" + rm + "\"}");
+        var v2 = ns.create("/model_versions", "{\"name\": \"v2\", \"registeredModelId\": \"" + rm + "\"}");
+        var empty = ns.create("/model_versions", "{\"name\": \"empty\", \"registeredModelId\": \"" + rm + "\"}");
+        ns.post("/model_versions/" + v1 + "/artifacts", "{\"artifactType\": \"model-artifact\", \"name\": \"w\", \"uri\": \"s3://b/v1.onnx\", \"modelFormatName\": \"onnx\"}");
+        ns.post("/model_versions/" + v2 + "/artifacts", "{\"artifactType\": \"model-artifact\", \"name\": \"w\", \"uri\": \"s3://b/v2.onnx\", \"modelFormatName\": \"onnx\", \"modelFormatVersion\": \"1\"}");
+        ext.raw("PUT", ns.q("/registered_models/" + rm + "/aliases/champion"), "{\"modelVersionId\": \"" + v1 + "\"}");
+        var deployed = ns.client.raw("POST", ns.q("/model_versions/" + v1 + ":deploy"), "{\"alias\": \"champion\"}");
+        assertThat(deployed.status()).as(deployed.body().toString()).isEqualTo(200);
+        assertThat(deployed.body().path("name").asText()).isEqualTo("iris");
+        var key = new io.capstan.core.ResourceKey("InferenceService", ns.name, "iris");
+        var isvc = server.resources.get(key);
+        assertThat(isvc.apiVersion()).isEqualTo("serving.kserve.io/v1beta1");
+        assertThat(isvc.spec().path("predictor").path("model").path("storageUri").asText()).isEqualTo("s3://b/v1.onnx");
+        assertThat(isvc.spec().path("predictor").path("model").path("modelFormat").path("name").asText()).isEqualTo("onnx");
+        assertThat(isvc.metadata().labels()).containsEntry("modelregistry.kubeflow.org/registered-model-id", rm)
+                .containsEntry("modelregistry.kubeflow.org/model-version-id", v1);
+        // The registry's own InferenceService entity is kept in step.
+        var entity = ns.get("/inference_services/" + deployed.body().path("inferenceServiceId").asText()).body();
+        assertThat(entity.path("modelVersionId").asText()).isEqualTo(v1);
+        assertThat(entity.path("desiredState").asText()).isEqualTo("DEPLOYED");
+        assertThat(ns.client.raw("DELETE", ns.q("/model_versions/" + v1), null).status()).as("deployed").isEqualTo(409);
+        // Moving the alias moves the service: a new spec, hence a new revision.
+        long generation = isvc.metadata().generation();
+        var moved = ext.raw("PUT", ns.q("/registered_models/" + rm + "/aliases/champion"), "{\"modelVersionId\": \"" + v2 + "\"}");
+        assertThat(moved.body().path("redeployed").findValuesAsText("")).isEmpty();
+        assertThat(moved.body().path("redeployed").get(0).asText()).isEqualTo("iris");
+        var after = server.resources.get(key);
+        assertThat(after.spec().path("predictor").path("model").path("storageUri").asText()).isEqualTo("s3://b/v2.onnx");
+        assertThat(after.spec().path("predictor").path("model").path("modelFormat").path("version").asText()).isEqualTo("1");
+        assertThat(after.metadata().generation()).isGreaterThan(generation);
+        assertThat(after.metadata().labels()).containsEntry("modelregistry.kubeflow.org/model-version-id", v2);
+        assertThat(ns.get("/inference_services/" + deployed.body().path("inferenceServiceId").asText()).body().path("modelVersionId").asText()).isEqualTo(v2);
+        // A service deployed without an alias stays put; refusals name the problem.
+        assertThat(ns.client.raw("POST", ns.q("/model_versions/" + v1 + ":deploy"), "{\"name\": \"pinned\"}").status()).isEqualTo(200);
+        ext.raw("PUT", ns.q("/registered_models/" + rm + "/aliases/champion"), "{\"modelVersionId\": \"" + v1 + "\"}");
+        assertThat(server.resources.get(new io.capstan.core.ResourceKey("InferenceService", ns.name, "pinned")).spec().path("predictor").path("model")
+                .path("storageUri").asText()).isEqualTo("s3://b/v1.onnx");
+        assertThat(ns.client.raw("POST", ns.q("/model_versions/" + empty + ":deploy"), "{\"name\": \"e\"}").status()).isEqualTo(422);
+        assertThat(ns.client.raw("POST", ns.q("/model_versions/" + v2 + ":deploy"), "{\"alias\": \"champion\", \"name\": \"x\"}").status()).isEqualTo(409);
+        assertThat(ns.client.raw("POST", ns.q("/model_versions/" + v2 + ":deploy"), "{\"name\": \"Bad_Name\"}").status()).isEqualTo(400);
+        assertThat(ns.client.raw("POST", ns.q("/model_versions/" + v2 + ":undeploy"), null).status()).isEqualTo(404);
+        server.resources.create(io.capstan.core.Resource.of("serving.kserve.io/v1beta1", "InferenceService",
+                io.capstan.core.ObjectMeta.named(ns.name, "handmade"), Json.json().createObjectNode()));
+        assertThat(ns.client.raw("POST", ns.q("/model_versions/" + v2 + ":deploy"), "{\"name\": \"handmade\"}").status()).isEqualTo(409);
     }
 
     @Test

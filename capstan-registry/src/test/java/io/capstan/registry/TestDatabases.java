@@ -17,6 +17,7 @@ final class TestDatabases {
     static Database h2() {
         var db = Database.open("jdbc:h2:mem:mr" + UUID.randomUUID().toString().replace("-", "")
                 + ";MODE=PostgreSQL;DATABASE_TO_LOWER=TRUE;DEFAULT_NULL_ORDERING=HIGH;DB_CLOSE_DELAY=-1", "", "");
+        db.migrate("store");
         db.migrate(ModelRegistry.MIGRATIONS);
         return db;
     }
@@ -34,6 +35,7 @@ final class TestDatabases {
     static Database postgres(String url, String schema) {
         Jdbi.create(url).useHandle(h -> h.execute("CREATE SCHEMA " + schema));
         var db = Database.open(url + (url.contains("?") ? "&" : "?") + "currentSchema=" + schema, "", "");
+        db.migrate("store");
         db.migrate(ModelRegistry.MIGRATIONS);
         return db;
     }

@@ -12,9 +12,11 @@ import java.time.Clock;
  */
 final class TestServer implements AutoCloseable {
     private final WebServer server;
+    final io.capstan.store.ResourceStore resources;
 
     TestServer(Database db, AccessPolicy policy) {
-        var registry = new ModelRegistry(db, Clock.systemUTC());
+        resources = new io.capstan.store.JdbiResourceStore(db, Clock.systemUTC());
+        var registry = new ModelRegistry(db, Clock.systemUTC(), resources);
         server = WebServer.builder().host("127.0.0.1").port(0).shutdownHook(false)
                 .routing(r -> {
                     r.addFilter((chain, req, res) -> {

@@ -178,7 +178,7 @@ public final class CapstanServer implements AutoCloseable {
                     scope -> tokens.createWorkloadToken(scope, WORKLOAD_TOKEN_TTL).token();
             var store = new JdbiResourceStore(database, clock, meters, secrets);
             var metadata = new MetadataStore(database, clock);
-            var registry = new io.capstan.registry.ModelRegistry(database, clock);
+            var registry = new io.capstan.registry.ModelRegistry(database, clock, store);
             ArtifactStore artifacts;
             if (config.s3().isPresent()) {
                 var s3 = new S3ArtifactStore(config.s3().get(), clock);
