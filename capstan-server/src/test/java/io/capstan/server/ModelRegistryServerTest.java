@@ -50,6 +50,62 @@ class ModelRegistryServerTest {
         assertThat(found.json().path("id").asText()).isEqualTo(mvId);
     }
 
+    /**
+     * Register two versions, point {@code champion} at v1, deploy through the alias, infer; move the alias to v2 and
+     * the InferenceService rolls out a new revision serving v2's files, which the status records.
+     */
+    @Test
+    void deployThroughAnAliasAndMoveIt() throws Exception {
+        var rm = post(API + "/registered_models", "{\"name\": \"rowsum\"}").path("id").asText();
+        var versions = new String[2];
+        for (int i = 0; i < 2; i++) {
+            var dir = java.nio.file.Files.createDirectories(home.resolve("models/rowsum-v" + (i + 1)));
+            versions[i] = post(API + "/model_versions", "{\"name\": \"v" + (i + 1) + "\", \"registeredModelId\": \"" + rm + "\"}").path("id").asText();
+            post(API + "/model_versions/" + versions[i] + "/artifacts", "{\"artifactType\": \"model-artifact\", \"name\": \"files\", \"uri\": \""
+                    + "file://" + dir.toAbsolutePath() + "\", \"modelFormatName\": \"test-row-sum\"}");
+        }
+        var alias = server.send("PUT", "/apis/capstan/v1/registry/registered_models/" + rm + "/aliases/champion",
+                "{\"modelVersionId\": \"" + versions[0] + "\"}", "application/json");
+        assertThat(alias.status()).as(alias.body()).isEqualTo(200);
+        var deploy = server.send("POST", API + "/model_versions/" + versions[0] + ":deploy", "{\"alias\": \"champion\"}", "application/json");
+        assertThat(deploy.status()).as(deploy.body()).isEqualTo(200);
+        var path = "/apis/capstan/v1/namespaces/default/inferenceservices/rowsum";
+        server.await(path, isvc -> isvc.path("status").path("phase").asText().equals("Ready"), java.time.Duration.ofSeconds(60));
+        var infer = server.send("POST", "/v2/models/rowsum/infer", "{\"inputs\":[{\"name\":\"x\",\"datatype\":\"FP32\",\"shape\":[1,3],\"data\":[1,2,3]}]}", "application/json");
+        assertThat(infer.status()).as(infer.body()).isEqualTo(200);
+        assertThat(infer.json().path("outputs").get(0).path("data").get(0).asDouble()).isEqualTo(6.0);
+        var first = server.get(path).json();
+        var firstRevision = first.path("status").path("components").path("predictor").path("latestReadyRevision").asText();
+        assertThat(first.path("metadata").path("labels").path("modelregistry.kubeflow.org/model-version-id").asText()).isEqualTo(versions[0]);
+
+        long moved = System.nanoTime();
+        var move = server.send("PUT", "/apis/capstan/v1/registry/registered_models/" + rm + "/aliases/champion",
+                "{\"modelVersionId\": \"" + versions[1] + "\"}", "application/json");
+        assertThat(move.status()).as(move.body()).isEqualTo(200);
+        assertThat(move.json().path("redeployed").get(0).asText()).isEqualTo("rowsum");
+        var second = server.await(path, isvc -> {
+            var p = isvc.path("status").path("components").path("predictor");
+            return !p.path("latestReadyRevision").asText().equals(firstRevision) && !p.path("latestReadyRevision").asText().isEmpty()
+                    && isvc.path("status").path("phase").asText().equals("Ready");
+        }, java.time.Duration.ofSeconds(60));
+        System.out.printf("alias move to new revision Ready: %.0f ms%n", (System.nanoTime() - moved) / 1e6);
+        assertThat(second.path("spec").path("predictor").path("model").path("storageUri").asText()).endsWith("rowsum-v2");
+        assertThat(second.path("metadata").path("labels").path("modelregistry.kubeflow.org/model-version-id").asText()).isEqualTo(versions[1]);
+        var again = server.send("POST", "/v2/models/rowsum/infer", "{\"inputs\":[{\"name\":\"x\",\"datatype\":\"FP32\",\"shape\":[1,2],\"data\":[4,5]}]}", "application/json");
+        assertThat(again.status()).as(again.body()).isEqualTo(200);
+        assertThat(again.json().path("outputs").get(0).path("data").get(0).asDouble()).isEqualTo(9.0);
+        // The registry knows what is deployed: v2 cannot go while the service follows it.
+        assertThat(server.send("DELETE", API + "/model_versions/" + versions[1], null, null).status()).isEqualTo(409);
+        var entities = server.get(API + "/inference_services?filterQuery=" + java.net.URLEncoder.encode("name = \"rowsum\"", java.nio.charset.StandardCharsets.UTF_8)).json();
+        assertThat(entities.path("items").get(0).path("modelVersionId").asText()).isEqualTo(versions[1]);
+    }
+
+    private static com.fasterxml.jackson.databind.JsonNode post(String path, String body) {
+        var r = server.send("POST", path, body, "application/json");
+        assertThat(r.status()).as(path + " " + r.body()).isIn(200, 201);
+        return r.json();
+    }
+
     @Test
     void needsAToken() {
         var anonymous = server.sendAs(null, "GET", API + "/registered_models", null, null);
