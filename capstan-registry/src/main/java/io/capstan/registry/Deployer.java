@@ -48,6 +48,17 @@ final class Deployer {
      * @param alias the alias the service follows from now on, or null for none
      */
     Deployment deploy(String ns, Entity version, String name, String alias) {
+        // The serving controller writes the resource's status meanwhile; an update based on what it replaced is retried.
+        for (int attempt = 1; ; attempt++) {
+            try {
+                return deployOnce(ns, version, name, alias);
+            } catch (io.capstan.core.ConflictException e) {
+                if (attempt >= 5) throw e;
+            }
+        }
+    }
+
+    private Deployment deployOnce(String ns, Entity version, String name, String alias) {
         var model = registry.get(ns, version.parentId(), List.of(Kind.REGISTERED_MODEL)).orElseThrow();
         var artifacts = registry.list(ns, new RegistryStore.ListQuery(List.of(Kind.MODEL_ARTIFACT), null, version.id(), null, java.util.Set.of(),
                 "CREATE_TIME", "DESC", 1, null, null, List.of())).items();

@@ -721,6 +721,10 @@ final class RegistryApi implements HttpService {
                 answer = error(e.status, e.getMessage());
             } catch (AccessDeniedException e) {
                 answer = error(403, e.getMessage());
+            } catch (io.capstan.core.ConflictException e) {
+                answer = error(409, e.getMessage());
+            } catch (io.capstan.core.InvalidSpecException e) {
+                answer = error(400, e.getMessage());
             } catch (RuntimeException e) {
                 LOG.error("model registry request {} {} failed", req.prologue().method().text(), req.path().path(), e);
                 answer = error(500, "internal error: " + e.getClass().getSimpleName() + (e.getMessage() == null ? "" : ": " + e.getMessage()));

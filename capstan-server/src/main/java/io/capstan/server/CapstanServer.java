@@ -224,6 +224,25 @@ public final class CapstanServer implements AutoCloseable {
             var serving = new Serving(store, artifacts, locator::findBucket,
                     config.workDir().resolve("serving"), clock, meters, baseUrl::get, Serving.Options.defaults().withQuotas(quotas));
             cleanup.add(serving);
+            // model-registry:// storage URIs name a version in the registry of the InferenceService's own namespace.
+            serving.resolveStorageUris(new io.capstan.serving.api.StorageUriResolver() {
+                @Override
+                public boolean handles(String uri) {
+                    return io.capstan.registry.ModelRegistry.isRegistryUri(uri);
+                }
+
+                @Override
+                public Resolution resolve(String namespace, String uri) {
+                    var r = registry.resolve(uri, namespace);
+                    if (!r.namespace().equals(namespace)) {
+                        throw new IllegalArgumentException("an InferenceService in namespace '" + namespace + "' may only serve models of its own namespace's registry, not '" + r.namespace() + "'");
+                    }
+                    var source = new java.util.HashMap<String, String>(java.util.Map.of("registeredModelId", r.registeredModelId(), "modelName", r.modelName(),
+                            "modelVersionId", r.modelVersionId(), "versionName", r.versionName(), "uri", uri));
+                    if (r.alias() != null) source.put("alias", r.alias());
+                    return new Resolution(r.storageUri(), source);
+                }
+            });
             controllers.register(serving.reconciler());
             controllers.register(serving.graphReconciler());
             controllers.register(serving.trainedModelReconciler());

@@ -100,6 +100,43 @@ class ModelRegistryServerTest {
         assertThat(entities.path("items").get(0).path("modelVersionId").asText()).isEqualTo(versions[1]);
     }
 
+    /** An InferenceService applied with a model-registry:// storageUri serves the version it names and says which in its status. */
+    @Test
+    void modelRegistryStorageUrisResolveWhenTheRevisionLoads() throws Exception {
+        var rm = post(API + "/registered_models", "{\"name\": \"summer\"}").path("id").asText();
+        var dir = java.nio.file.Files.createDirectories(home.resolve("models/summer-v1"));
+        var v1 = post(API + "/model_versions", "{\"name\": \"v1\", \"registeredModelId\": \"" + rm + "\"}").path("id").asText();
+        post(API + "/model_versions/" + v1 + "/artifacts", "{\"artifactType\": \"model-artifact\", \"name\": \"files\", \"uri\": \"file://"
+                + dir.toAbsolutePath() + "\", \"modelFormatName\": \"test-row-sum\"}");
+        server.send("PUT", "/apis/capstan/v1/registry/registered_models/" + rm + "/aliases/prod", "{\"modelVersionId\": \"" + v1 + "\"}", "application/json");
+        for (var entry : new String[][] {{"by-alias", "model-registry://summer@prod"}, {"by-version", "model-registry://summer/v1"},
+                {"missing", "model-registry://summer/v9"}}) {
+            var reply = server.apply("""
+                    apiVersion: serving.kserve.io/v1beta1
+                    kind: InferenceService
+                    metadata: {name: %s}
+                    spec:
+                      predictor:
+                        model: {modelFormat: {name: test-row-sum}, storageUri: "%s"}
+                    """.formatted(entry[0], entry[1]));
+            assertThat(reply.status()).as(reply.body()).isIn(200, 201);
+        }
+        for (var name : new String[] {"by-alias", "by-version"}) {
+            var isvc = server.await("/apis/capstan/v1/namespaces/default/inferenceservices/" + name,
+                    r -> r.path("status").path("phase").asText().equals("Ready"), java.time.Duration.ofSeconds(60));
+            var source = isvc.path("status").path("modelSource");
+            assertThat(source.path("modelVersionId").asText()).as(name).isEqualTo(v1);
+            assertThat(source.path("storageUri").asText()).isEqualTo("file://" + dir.toAbsolutePath());
+            var infer = server.send("POST", "/v2/models/" + name + "/infer", "{\"inputs\":[{\"name\":\"x\",\"datatype\":\"FP32\",\"shape\":[1,2],\"data\":[1,2]}]}", "application/json");
+            assertThat(infer.status()).as(infer.body()).isEqualTo(200);
+        }
+        assertThat(server.get("/apis/capstan/v1/namespaces/default/inferenceservices/by-alias").json().path("status").path("modelSource").path("alias").asText())
+                .isEqualTo("prod");
+        var missing = server.await("/apis/capstan/v1/namespaces/default/inferenceservices/missing",
+                r -> r.path("status").path("phase").asText().equals("Failed"), java.time.Duration.ofSeconds(60));
+        assertThat(missing.path("status").path("modelStatus").path("lastFailureInfo").path("message").asText()).contains("has no version 'v9'");
+    }
+
     private static com.fasterxml.jackson.databind.JsonNode post(String path, String body) {
         var r = server.send("POST", path, body, "application/json");
         assertThat(r.status()).as(path + " " + r.body()).isIn(200, 201);
