@@ -17,6 +17,18 @@ final class ModelUris {
     private ModelUris() {
     }
 
+    /** The namespace {@code uri} names with {@code ?namespace=}, else {@code defaultNamespace}; checked before any lookup. */
+    static String namespace(String uri, String defaultNamespace) {
+        if (uri == null || !uri.startsWith(SCHEME)) return defaultNamespace;
+        int q = uri.indexOf('?');
+        if (q < 0) return defaultNamespace;
+        for (var param : uri.substring(q + 1).split("&")) {
+            var kv = param.split("=", 2);
+            if (kv[0].equals("namespace") && kv.length == 2) return URLDecoder.decode(kv[1], StandardCharsets.UTF_8);
+        }
+        return defaultNamespace;
+    }
+
     static ResolvedModel resolve(RegistryStore store, String uri, String defaultNamespace) {
         if (uri == null || !uri.startsWith(SCHEME)) throw RegistryException.badRequest("uri: '" + uri + "' does not start with " + SCHEME);
         var rest = uri.substring(SCHEME.length());

@@ -164,10 +164,13 @@ final class RegistryApi implements HttpService {
         rules.get("/resolve", handle(Role.VIEW, (req, ns) -> {
             var uri = query(req, "uri");
             if (uri == null) throw RegistryException.badRequest("uri: required, such as model-registry://iris@champion");
-            var resolved = ModelUris.resolve(store, uri, ns);
-            // A URI naming another namespace needs view there too.
-            policy.require(req.context().get(Caller.class).orElseThrow(), resolved.namespace(), Role.VIEW);
-            return ok(Json.json().valueToTree(resolved));
+            // A URI naming another namespace needs view there too, asked before anything is looked up there.
+            var target = ModelUris.namespace(uri, ns);
+            Names.checkLabel(target).ifPresent(problem -> {
+                throw RegistryException.badRequest("uri: namespace '" + target + "' " + problem);
+            });
+            policy.require(req.context().get(Caller.class).orElseThrow(), target, Role.VIEW);
+            return ok(Json.json().valueToTree(ModelUris.resolve(store, uri, ns)));
         }));
     }
 

@@ -567,6 +567,12 @@ abstract class RegistryApiContract {
         assertThat(inB.get("/registered_models/" + id).status()).as("another namespace's model is not found").isEqualTo(404);
         assertThat(admin.get("/registered_models/" + own).status()).isEqualTo(404);
         assertThat(new Ns("team-c", "alice").client.raw("GET", "/registered_models?namespace=team-c", null).status()).isEqualTo(403);
+        // Resolving a URI that names a namespace needs view there, whatever the request's own namespace.
+        var resolveElsewhere = new RegistryClient(server.extensionBase(), spec, "alice").raw("GET", "/resolve?namespace=team-b&uri="
+                + enc("model-registry://anything?namespace=team-c"), null);
+        assertThat(resolveElsewhere.status()).isEqualTo(403);
+        assertThat(new RegistryClient(server.extensionBase(), spec, "alice").raw("GET", "/resolve?namespace=team-b&uri="
+                + enc("model-registry://nothing-here"), null).status()).isEqualTo(404);
         var anonymous = new RegistryClient(server.base(), spec, null).raw("GET", "/registered_models", null);
         assertThat(anonymous.status()).isEqualTo(401);
         assertThat(admin.client.raw("GET", "/registered_models?namespace=Bad_NS", null).status()).isEqualTo(400);
