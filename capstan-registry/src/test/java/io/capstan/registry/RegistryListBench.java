@@ -23,7 +23,8 @@ import org.jdbi.v3.core.Jdbi;
  * {@code accuracy} (double, uniform in [0, 1)), {@code epochs} (int) and {@code framework} (string), over HTTP on a
  * real Helidon server: an unfiltered page, filters on a custom property at several selectivities, and paging through
  * a filtered listing. H2 (file) always, PostgreSQL when a JDBC URL is given.
- * Usage: {@code RegistryListBench [jdbc:postgresql://...]}; {@code bench/registry-bench.sh} builds and runs it.
+ * Usage: {@code RegistryListBench [jdbc:postgresql://...]} ({@code -Dcapstan.bench.registry.h2=false}: PostgreSQL only);
+ * {@code bench/registry-bench.sh} builds and runs it.
  */
 public final class RegistryListBench {
     private static final int VERSIONS = Integer.getInteger("capstan.bench.registry.versions", 10_000);
@@ -35,8 +36,10 @@ public final class RegistryListBench {
 
     public static void main(String[] args) throws Exception {
         var dir = Files.createTempDirectory("registry-bench");
-        try (var db = Database.open("jdbc:h2:file:" + dir.resolve("mr") + ";MODE=PostgreSQL;DATABASE_TO_LOWER=TRUE;DEFAULT_NULL_ORDERING=HIGH", "", "")) {
-            run("H2 (file)", db);
+        if (Boolean.parseBoolean(System.getProperty("capstan.bench.registry.h2", "true"))) {
+            try (var db = Database.open("jdbc:h2:file:" + dir.resolve("mr") + ";MODE=PostgreSQL;DATABASE_TO_LOWER=TRUE;DEFAULT_NULL_ORDERING=HIGH", "", "")) {
+                run("H2 (file)", db);
+            }
         }
         if (args.length > 0 && !args[0].isBlank()) {
             var url = args[0];
@@ -70,6 +73,8 @@ public final class RegistryListBench {
                 for (var f : futures) f.get();
             }
             System.out.printf("%s: loaded %,d versions through the API in %.1f s%n", label, VERSIONS, (System.nanoTime() - start) / 1e9);
+            // As autovacuum would soon after a bulk load: planner statistics for the new rows.
+            if (db.dialect() == Database.Dialect.POSTGRESQL) db.jdbi().useHandle(h -> h.execute("ANALYZE"));
             var versions = base + "/registered_models/" + model + "/versions?pageSize=100";
             time(http, label, "page of 100, no filter", base + "/model_versions?pageSize=100");
             time(http, label, "accuracy.double_value > 0.99 (1%)", versions + "&filterQuery=" + enc("accuracy.double_value > 0.99"));
