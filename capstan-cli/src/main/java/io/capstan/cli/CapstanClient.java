@@ -318,6 +318,19 @@ final class CapstanClient {
         return json(send(request, HttpResponse.BodyHandlers.ofByteArray()), "");
     }
 
+    /**
+     * A request of any method to any path of the server with a JSON body (or none); a 204 answers an empty object.
+     * For the Model Registry's API, whose errors are {@code {code, message}}.
+     */
+    JsonNode call(String method, String path, String jsonBody) {
+        var request = request(path).header("Accept", "application/json").header("Content-Type", "application/json")
+                .method(method, jsonBody == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(jsonBody))
+                .timeout(requestTimeout).build();
+        var response = send(request, HttpResponse.BodyHandlers.ofByteArray());
+        if (response.statusCode() == 204) return Json.json().createObjectNode();
+        return json(response, "");
+    }
+
     /** Whether {@code GET /readyz} answers 200. */
     boolean isReady() {
         var request = request("/readyz").GET().timeout(requestTimeout).build();

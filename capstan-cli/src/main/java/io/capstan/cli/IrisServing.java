@@ -46,7 +46,9 @@ final class IrisServing {
         var data = input.putArray("data");
         features.forEach(f -> data.add(FLOWER.get(f)));
         var storageUri = modelUri.contains("://") ? modelUri : java.nio.file.Path.of(modelUri).toUri().toString();
-        var resource = ServeCommand.inferenceService(NAME, "onnx", storageUri);
+        // The model goes into the registry first, and the InferenceService serves whatever its champion alias names.
+        var registered = register(storageUri);
+        var resource = ServeCommand.inferenceService(NAME, "onnx", REGISTRY_URI);
         client.apply(resource.toString().getBytes(StandardCharsets.UTF_8), "application/json", ExampleRun.NAMESPACE, "quickstart");
         var settled = ServeCommand.awaitSettled(client, ExampleRun.NAMESPACE, NAME, DEADLINE);
         var phase = settled.map(i -> i.path("status").path("phase").asText("")).orElse("");
@@ -58,11 +60,38 @@ final class IrisServing {
         var url = isvc.path("status").path("components").path("predictor").path("url").asText();
         var answer = client.postJson("/serving/" + ExampleRun.NAMESPACE + "/v2/models/" + NAME + "/infer",
                 request.toString().getBytes(StandardCharsets.UTF_8), "quickstart");
-        out.println("The exported ONNX model serves as InferenceService " + NAME + " at " + url + ".");
+        out.println("The exported ONNX model serves as InferenceService " + NAME + " at " + url + " (" + NAME + " " + registered + ", resolved "
+                + isvc.path("status").path("modelSource").path("storageUri").asText("?") + ").");
         out.println("  a virginica flower (sepal 6.7 x 3.0 cm, petal 5.2 x 2.3 cm) is predicted " + predictedClass(answer, model.path("metadata").path("class_names")));
         out.println("  another one: curl -s -H 'Content-Type: application/json' -d '" + request + "' " + url + "/infer");
         out.flush();
         return true;
+    }
+
+    static final String REGISTRY_URI = "model-registry://" + NAME + "@champion";
+
+    /** Registers the model as the next version of registered model {@value #NAME} and points its champion alias at it. */
+    private String register(String storageUri) {
+        var ns = "?namespace=" + ExampleRun.NAMESPACE;
+        String modelId;
+        try {
+            modelId = client.call("GET", ModelsCommand.API + "/registered_model" + ns + "&name=" + NAME, null).path("id").asText();
+        } catch (ApiException e) {
+            if (e.status() != 404) throw e;
+            var body = Json.json().createObjectNode().put("name", NAME).put("description", "Iris classifier trained by the quickstart pipeline");
+            modelId = client.call("POST", ModelsCommand.API + "/registered_models" + ns, body.toString()).path("id").asText();
+        }
+        int count = client.call("GET", ModelsCommand.API + "/registered_models/" + modelId + "/versions" + ns + "&pageSize=1000", null).path("size").asInt();
+        var versionName = "v" + (count + 1);
+        var version = Json.json().createObjectNode().put("name", versionName).put("registeredModelId", modelId).put("author", "capstan quickstart");
+        var versionId = client.call("POST", ModelsCommand.API + "/model_versions" + ns, version.toString()).path("id").asText();
+        var artifact = Json.json().createObjectNode().put("artifactType", "model-artifact").put("name", NAME + "-" + versionName)
+                .put("uri", storageUri).put("modelFormatName", "onnx").put("state", "LIVE");
+        client.call("POST", ModelsCommand.API + "/model_versions/" + versionId + "/artifacts" + ns, artifact.toString());
+        client.call("PUT", ModelsCommand.EXTENSION + "/registered_models/" + modelId + "/aliases/champion" + ns,
+                Json.json().createObjectNode().put("modelVersionId", versionId).toString());
+        out.println("Registered the model as " + NAME + " " + versionName + " in the model registry, alias champion; serving " + REGISTRY_URI + ".");
+        return versionName;
     }
 
     /** The class with the highest score, such as {@code virginica (0.97)}, or the raw scores when classes are unnamed. */

@@ -21,6 +21,7 @@ class QuickstartEndToEndTest {
                 .contains("XGBoost test accuracy: 0.9")
                 .contains("logistic regression test accuracy: 0.9")
                 .contains("/apis/capstan/v1/lineage/pipelineruns/")
+                .contains("Registered the model as iris v1 in the model registry, alias champion; serving model-registry://iris@champion.")
                 .contains("serves as InferenceService iris at http://")
                 .contains("is predicted virginica")
                 .contains("curl -s -H 'Content-Type: application/json'");

@@ -158,6 +158,7 @@ public final class CapstanServer implements AutoCloseable {
                 database.migrate("store");
                 database.migrate("metadata");
                 database.migrate("security");
+                database.migrate(io.capstan.registry.ModelRegistry.MIGRATIONS);
                 return true;
             });
             var meters = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
@@ -183,6 +184,7 @@ public final class CapstanServer implements AutoCloseable {
                     scope -> tokens.createWorkloadToken(scope, WORKLOAD_TOKEN_TTL).token();
             var store = new JdbiResourceStore(database, clock, meters, secrets);
             var metadata = new MetadataStore(database, clock);
+            var registry = new io.capstan.registry.ModelRegistry(database, clock, store);
             ArtifactStore artifacts;
             if (config.s3().isPresent()) {
                 var s3 = new S3ArtifactStore(config.s3().get(), clock);
@@ -255,6 +257,25 @@ public final class CapstanServer implements AutoCloseable {
             var serving = new Serving(store, artifacts, locator::findBucket,
                     config.workDir().resolve("serving"), clock, meters, baseUrl::get, Serving.Options.defaults().withQuotas(quotas));
             cleanup.add(serving);
+            // model-registry:// storage URIs name a version in the registry of the InferenceService's own namespace.
+            serving.resolveStorageUris(new io.capstan.serving.api.StorageUriResolver() {
+                @Override
+                public boolean handles(String uri) {
+                    return io.capstan.registry.ModelRegistry.isRegistryUri(uri);
+                }
+
+                @Override
+                public Resolution resolve(String namespace, String uri) {
+                    var r = registry.resolve(uri, namespace);
+                    if (!r.namespace().equals(namespace)) {
+                        throw new IllegalArgumentException("an InferenceService in namespace '" + namespace + "' may only serve models of its own namespace's registry, not '" + r.namespace() + "'");
+                    }
+                    var source = new java.util.HashMap<String, String>(java.util.Map.of("registeredModelId", r.registeredModelId(), "modelName", r.modelName(),
+                            "modelVersionId", r.modelVersionId(), "versionName", r.versionName(), "uri", uri));
+                    if (r.alias() != null) source.put("alias", r.alias());
+                    return new Resolution(r.storageUri(), source);
+                }
+            });
             controllers.register(serving.reconciler());
             controllers.register(serving.graphReconciler());
             controllers.register(serving.trainedModelReconciler());
@@ -303,6 +324,8 @@ public final class CapstanServer implements AutoCloseable {
                             routes.register(routing, "/apis/capstan/v1", new ResourceApi(store, kinds, clock, access, () -> profiles.get().refresh()));
                             routes.register(routing, "/apis/v2beta1", new io.capstan.server.kfp.KfpApi(store, metadata, backend, clock, VERSION, access));
                             routes.register(routing, "", serving.httpService(policy));
+                            routes.register(routing, io.capstan.registry.ModelRegistry.BASE_PATH, registry.httpService(policy));
+                            routes.register(routing, io.capstan.registry.ModelRegistry.EXTENSION_PATH, registry.extensionService(policy));
                         })
                         .build()
                         .start());

@@ -167,6 +167,14 @@ public final class Serving implements AutoCloseable {
         return http;
     }
 
+    /**
+     * Reads storage URIs that the model storage cannot, such as the Model Registry's {@code model-registry://}: each
+     * revision resolves its URI when it first loads, and its status records what it resolved to.
+     */
+    public void resolveStorageUris(io.capstan.serving.api.StorageUriResolver resolver) {
+        reconciler.setStorageUriResolver(resolver);
+    }
+
     /** As {@link #httpService()}, each model route needing view in its namespace under {@code policy}. */
     public HttpService httpService(io.capstan.core.security.AccessPolicy policy) {
         return http.withAccessPolicy(policy);

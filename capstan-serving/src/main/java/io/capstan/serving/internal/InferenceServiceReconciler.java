@@ -72,6 +72,10 @@ public final class InferenceServiceReconciler implements Reconciler {
     /** How long a model-server process may take to become ready. */
     public static final Duration DEFAULT_START_TIMEOUT = Duration.ofMinutes(2);
     private final QuotaLedger quotas;
+    /** Reads storage URIs of other schemes (the Model Registry's); null: none. */
+    private volatile io.capstan.serving.api.StorageUriResolver uriResolver;
+    /** What a revision's storage URI resolved to when it first loaded, by "namespace/name/revision". */
+    private final Map<String, io.capstan.serving.api.StorageUriResolver.Resolution> resolved = new ConcurrentHashMap<>();
     /** How soon a service whose replicas wait for quota is looked at again, so that a raised quota is seen. */
     static final Duration QUOTA_RETRY = Duration.ofSeconds(2);
 
@@ -406,12 +410,34 @@ public final class InferenceServiceReconciler implements Reconciler {
             }
             path = emptyModelDir;
         } else {
-            var location = StorageCredentials.locate(store, key.namespace(), predictorNode, model.storageUri());
+            var storageUri = resolvedUri(key, record, model.storageUri());
+            var location = StorageCredentials.locate(store, key.namespace(), predictorNode, storageUri);
             path = storage.fetch(location.storageUri(), location.access());
         }
         var source = new ModelSource(key.name(), path, model.format(), modelEnv(record, model));
         var runtime = choice.implementation();
         return () -> runtime.load(source);
+    }
+
+    /** Sets what reads storage URIs of schemes the model storage does not, such as {@code model-registry://}. */
+    public void setStorageUriResolver(io.capstan.serving.api.StorageUriResolver resolver) {
+        this.uriResolver = resolver;
+    }
+
+    /** {@code storageUri}, or what the resolver made of it when the revision first loaded (the same for every replica). */
+    private String resolvedUri(ResourceKey key, RevisionRecord record, String storageUri) throws ModelLoadException {
+        var resolver = uriResolver;
+        if (storageUri == null || resolver == null || !resolver.handles(storageUri)) return storageUri;
+        var id = key.namespace() + "/" + key.name() + "/" + record.name();
+        var known = resolved.get(id);
+        if (known != null) return known.storageUri();
+        try {
+            var resolution = resolver.resolve(key.namespace(), storageUri);
+            resolved.put(id, resolution);
+            return resolution.storageUri();
+        } catch (IllegalArgumentException e) {
+            throw new ModelLoadException("cannot resolve " + OipSafe.printable(storageUri) + ": " + e.getMessage(), e);
+        }
     }
 
     /** The literal {@code env} of the model's container ({@code spec.predictor.sklearn.env}), as source parameters. */
@@ -614,6 +640,17 @@ public final class InferenceServiceReconciler implements Reconciler {
         }
     }
 
+    /** What the revision's storage URI resolved to ({@code model-registry://...}), or null where it needed none. */
+    private com.fasterxml.jackson.databind.JsonNode modelSource(ResourceKey key, RevisionRecord revision) {
+        var r = resolved.get(key.namespace() + "/" + key.name() + "/" + revision.name());
+        if (r == null) return null;
+        var node = JsonNodeFactory.instance.objectNode();
+        node.put("revisionName", revision.name());
+        node.put("storageUri", r.storageUri());
+        new TreeMap<>(r.source()).forEach(node::put);
+        return node;
+    }
+
     private static Integer rolledOut(Resource isvc) {
         return isvc.status().field("rolledOutRevision").filter(n -> n.isInt()).map(n -> n.asInt()).orElse(null);
     }
@@ -694,6 +731,8 @@ public final class InferenceServiceReconciler implements Reconciler {
                 .withCondition("PredictorReady", ready, readyReason, readyMessage, now)
                 .withCondition("Ready", ready, readyReason, readyMessage, now)
                 .withCondition(latestReadyCondition);
+        var source = modelSource(key, latestReady != null ? latestReady : latest);
+        if (source != null) status = status.withField("modelSource", source);
         if (spec.hasTransformer()) {
             // the latest revision has the transformer: it is ready when that revision serves
             boolean transformerReady = ready && latest.state().equals(RevisionRecord.READY);

@@ -1,0 +1,149 @@
+package io.capstan.registry;
+
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.capstan.core.ObjectMeta;
+import io.capstan.core.Resource;
+import io.capstan.core.ResourceKey;
+import io.capstan.store.LabelSelector;
+import io.capstan.store.ListQuery;
+import io.capstan.store.ResourceStore;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * Deploys a model version as a KServe InferenceService resource (which the serving controller then serves), and
+ * keeps the registry's own InferenceService entity in step. A service deployed through an alias follows it: moving
+ * the alias points the service's storageUri at the new version, and serving rolls out a new revision (with its canary
+ * settings, if the service has them). The resource carries upstream's controller labels
+ * ({@code modelregistry.kubeflow.org/registered-model-id}, {@code .../model-version-id},
+ * {@code .../inference-service-id}).
+ */
+final class Deployer {
+    static final String API_VERSION = "serving.kserve.io/v1beta1";
+    static final String KIND = "InferenceService";
+    static final String MODEL_LABEL = "modelregistry.kubeflow.org/registered-model-id";
+    static final String VERSION_LABEL = "modelregistry.kubeflow.org/model-version-id";
+    static final String ISVC_LABEL = "modelregistry.kubeflow.org/inference-service-id";
+    static final String ALIAS_ANNOTATION = "registry.capstan.io/alias";
+
+    private final RegistryStore registry;
+    private final ResourceStore resources;
+
+    Deployer(RegistryStore registry, ResourceStore resources) {
+        this.registry = registry;
+        this.resources = resources;
+    }
+
+    /** The result of one deploy: the resource's key and what it now serves. */
+    record Deployment(String namespace, String name, String registeredModelId, String modelVersionId, String storageUri, String alias,
+                      String inferenceServiceId) {
+    }
+
+    /**
+     * Creates or updates InferenceService {@code name} to serve {@code version}'s newest model artifact.
+     *
+     * @param alias the alias the service follows from now on, or null for none
+     */
+    Deployment deploy(String ns, Entity version, String name, String alias) {
+        // The serving controller writes the resource's status meanwhile; an update based on what it replaced is retried.
+        for (int attempt = 1; ; attempt++) {
+            try {
+                return deployOnce(ns, version, name, alias);
+            } catch (io.capstan.core.ConflictException e) {
+                if (attempt >= 5) throw e;
+            }
+        }
+    }
+
+    private Deployment deployOnce(String ns, Entity version, String name, String alias) {
+        var model = registry.get(ns, version.parentId(), List.of(Kind.REGISTERED_MODEL)).orElseThrow();
+        var artifacts = registry.list(ns, new RegistryStore.ListQuery(List.of(Kind.MODEL_ARTIFACT), null, version.id(), null, java.util.Set.of(),
+                "CREATE_TIME", "DESC", 1, null, null, List.of())).items();
+        if (artifacts.isEmpty()) {
+            throw RegistryException.unprocessable("model version '" + version.name() + "' has no model artifact to deploy; add one with POST .../model_versions/"
+                    + version.id() + "/artifacts");
+        }
+        var artifact = artifacts.getFirst();
+        var uri = artifact.text("uri");
+        var format = artifact.text("modelFormatName");
+        if (uri == null || uri.isEmpty()) throw RegistryException.unprocessable("model artifact " + artifact.id() + " has no uri");
+        if (format == null || format.isEmpty()) {
+            throw RegistryException.unprocessable("model artifact " + artifact.id() + " has no modelFormatName (such as onnx or xgboost); serving needs one");
+        }
+        var key = new ResourceKey(KIND, ns, name);
+        var existing = resources.find(key);
+        if (existing.isPresent() && !existing.get().metadata().labels().containsKey(MODEL_LABEL)) {
+            throw RegistryException.conflict("InferenceService '" + name + "' in namespace '" + ns + "' exists and was not deployed from the registry; pick another name");
+        }
+        if (existing.isPresent() && !existing.get().metadata().labels().get(MODEL_LABEL).equals(Long.toString(model.id()))) {
+            throw RegistryException.conflict("InferenceService '" + name + "' serves registered model " + existing.get().metadata().labels().get(MODEL_LABEL)
+                    + ", not '" + model.name() + "'");
+        }
+        // The registry's side: a serving environment per namespace, an InferenceService entity per resource.
+        var env = registry.find(ns, List.of(Kind.SERVING_ENVIRONMENT), ns, null, null, null).orElseGet(() -> {
+            var body = JsonNodeFactory.instance.objectNode().put("name", ns).put("description", "Capstan namespace " + ns);
+            return registry.create(ns, Kind.SERVING_ENVIRONMENT, 0, body);
+        });
+        var entity = registry.find(ns, List.of(Kind.INFERENCE_SERVICE), name, null, env.id(), null);
+        Entity isvc;
+        if (entity.isPresent()) {
+            var body = entity.get().body().deepCopy();
+            body.put("modelVersionId", Long.toString(version.id()));
+            body.put("desiredState", "DEPLOYED");
+            isvc = registry.update(entity.get(), body);
+        } else {
+            var body = JsonNodeFactory.instance.objectNode().put("name", name).put("registeredModelId", Long.toString(model.id()))
+                    .put("servingEnvironmentId", Long.toString(env.id())).put("modelVersionId", Long.toString(version.id()))
+                    .put("desiredState", "DEPLOYED").put("runtime", format);
+            body.putObject("customProperties");
+            isvc = registry.create(ns, Kind.INFERENCE_SERVICE, env.id(), body);
+        }
+        var labels = new HashMap<String, String>(existing.map(r -> r.metadata().labels()).orElse(java.util.Map.of()));
+        labels.put(MODEL_LABEL, Long.toString(model.id()));
+        labels.put(VERSION_LABEL, Long.toString(version.id()));
+        labels.put(ISVC_LABEL, Long.toString(isvc.id()));
+        var annotations = new HashMap<String, String>(existing.map(r -> r.metadata().annotations()).orElse(java.util.Map.of()));
+        if (alias != null) annotations.put(ALIAS_ANNOTATION, alias);
+        else annotations.remove(ALIAS_ANNOTATION);
+        ObjectNode spec = existing.map(Resource::spec).orElseGet(JsonNodeFactory.instance::objectNode);
+        var predictor = spec.has("predictor") && spec.get("predictor").isObject() ? (ObjectNode) spec.get("predictor") : spec.putObject("predictor");
+        var modelNode = predictor.has("model") && predictor.get("model").isObject() ? (ObjectNode) predictor.get("model") : predictor.putObject("model");
+        var formatNode = modelNode.putObject("modelFormat").put("name", format);
+        if (artifact.text("modelFormatVersion") != null) formatNode.put("version", artifact.text("modelFormatVersion"));
+        modelNode.put("storageUri", uri);
+        if (existing.isPresent()) {
+            var current = existing.get();
+            resources.update(current.withMetadata(current.metadata().withLabels(labels).withAnnotations(annotations)).withSpec(spec));
+        } else {
+            resources.create(Resource.of(API_VERSION, KIND, ObjectMeta.named(ns, name).withLabels(labels).withAnnotations(annotations), spec));
+        }
+        return new Deployment(ns, name, Long.toString(model.id()), Long.toString(version.id()), uri, alias, Long.toString(isvc.id()));
+    }
+
+    /** Redeploys every InferenceService of {@code model} that follows {@code alias}, now pointing at {@code version}. */
+    List<Deployment> follow(String ns, Entity model, String alias, Entity version) {
+        var out = new ArrayList<Deployment>();
+        Optional<String> token = Optional.empty();
+        do {
+            var page = resources.list(new ListQuery(KIND, Optional.of(ns), LabelSelector.parse(MODEL_LABEL + "=" + model.id()), ListQuery.MAX_LIMIT, token));
+            for (var r : page.items()) {
+                if (alias.equals(r.metadata().annotations().get(ALIAS_ANNOTATION))) out.add(deploy(ns, version, r.metadata().name(), alias));
+            }
+            token = page.continueToken();
+        } while (token.isPresent());
+        return out;
+    }
+
+    /** The InferenceService resources of {@code model} that follow {@code alias}. */
+    List<String> followers(String ns, long modelId, String alias) {
+        var out = new ArrayList<String>();
+        var page = resources.list(new ListQuery(KIND, Optional.of(ns), LabelSelector.parse(MODEL_LABEL + "=" + modelId), ListQuery.MAX_LIMIT, Optional.empty()));
+        for (var r : page.items()) {
+            if (alias.equals(r.metadata().annotations().get(ALIAS_ANNOTATION))) out.add(r.metadata().name());
+        }
+        return out;
+    }
+}

@@ -1,0 +1,65 @@
+package io.capstan.registry;
+
+import io.capstan.core.security.AccessPolicy;
+import io.capstan.store.Database;
+import io.helidon.webserver.http.HttpService;
+import java.time.Clock;
+
+/**
+ * The Model Registry: registered models, their versions and artifacts, serving environments, inference services,
+ * experiments and runs, in tables of its own ({@code db/migration/registry}). {@link #httpService} answers the Kubeflow
+ * Model Registry REST API v1alpha3; register it under {@link #BASE_PATH}.
+ */
+public final class ModelRegistry {
+    public static final String BASE_PATH = RegistryApi.BASE;
+    /** The module name for {@link Database#migrate(String)}. */
+    public static final String MIGRATIONS = "registry";
+
+    private final RegistryStore store;
+    private final Clock clock;
+    private final Deployer deployer;
+
+    /** A registry that cannot deploy: {@code :deploy} answers 501. */
+    public ModelRegistry(Database database, Clock clock) {
+        this(database, clock, null);
+    }
+
+    /** A registry that deploys versions as InferenceService resources in {@code resources}. */
+    public ModelRegistry(Database database, Clock clock, io.capstan.store.ResourceStore resources) {
+        this.store = new RegistryStore(database, clock);
+        this.clock = clock;
+        this.deployer = resources == null ? null : new Deployer(store, resources);
+    }
+
+    /** Where {@link #extensionService} goes: Capstan's aliases and URI resolution, beside the upstream API. */
+    public static final String EXTENSION_PATH = "/apis/capstan/v1/registry";
+
+    /** Capstan's extension endpoints (aliases, resolve), with the same access rules as {@link #httpService}. */
+    public HttpService extensionService(AccessPolicy policy) {
+        var api = new RegistryApi(store, policy, clock, deployer);
+        return api::extensionRouting;
+    }
+
+    /**
+     * What {@code model-registry://MODEL[/VERSION][?namespace=NS]} or {@code model-registry://MODEL@ALIAS} names, looked
+     * up in {@code namespace} unless the URI names one.
+     *
+     * @throws IllegalArgumentException naming what is missing: the model, the version, the alias or the artifact
+     */
+    public ResolvedModel resolve(String uri, String namespace) {
+        try {
+            return ModelUris.resolve(store, uri, namespace);
+        } catch (RegistryException e) {
+            throw new IllegalArgumentException(e.getMessage(), e);
+        }
+    }
+
+    public static boolean isRegistryUri(String uri) {
+        return uri != null && uri.startsWith(ModelUris.SCHEME);
+    }
+
+    /** The REST API, each request needing view (reads) or edit (writes) in its namespace under {@code policy}. */
+    public HttpService httpService(AccessPolicy policy) {
+        return new RegistryApi(store, policy, clock, deployer);
+    }
+}
