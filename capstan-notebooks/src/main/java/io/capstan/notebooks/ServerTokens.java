@@ -1,0 +1,68 @@
+package io.capstan.notebooks;
+
+import io.capstan.core.TransientException;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.SecureRandom;
+import java.util.HexFormat;
+import java.util.Optional;
+
+/**
+ * Each notebook server's own Jupyter token, made by Capstan and kept in a file only the server's user can read
+ * ({@code <root>/<notebook uid>}, 0600), so that a restarted Capstan reaches the server it re-adopts. Users never
+ * see it: the proxy adds it to what it forwards.
+ */
+final class ServerTokens {
+    private final Path root;
+    private final SecureRandom random = new SecureRandom();
+
+    ServerTokens(Path root) {
+        this.root = root;
+    }
+
+    /** The notebook's token, made on first use. */
+    String tokenOf(String uid) {
+        var existing = find(uid);
+        if (existing.isPresent()) return existing.get();
+        var bytes = new byte[32];
+        random.nextBytes(bytes);
+        var token = HexFormat.of().formatHex(bytes);
+        var file = file(uid);
+        try {
+            Files.createDirectories(root, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+            var tmp = root.resolve(uid + ".tmp");
+            Files.deleteIfExists(tmp);
+            Files.writeString(tmp, token, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+            Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rw-------"));
+            Files.move(tmp, file, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException e) {
+            throw new TransientException("cannot write the notebook server's token under " + root + ": " + e.getMessage(), e);
+        }
+        return token;
+    }
+
+    Optional<String> find(String uid) {
+        var file = file(uid);
+        try {
+            return Files.isRegularFile(file) ? Optional.of(Files.readString(file).strip()) : Optional.empty();
+        } catch (IOException e) {
+            throw new TransientException("cannot read the notebook server's token " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    void delete(String uid) {
+        try {
+            Files.deleteIfExists(file(uid));
+        } catch (IOException e) {
+            throw new TransientException("cannot delete the notebook server's token " + file(uid) + ": " + e.getMessage(), e);
+        }
+    }
+
+    private Path file(String uid) {
+        if (!uid.matches("[A-Za-z0-9-]{1,64}")) throw new IllegalArgumentException("not a uid: " + io.capstan.core.Names.printable(uid));
+        return root.resolve(uid);
+    }
+}
