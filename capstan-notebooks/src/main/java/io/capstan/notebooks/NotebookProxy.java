@@ -26,7 +26,7 @@ import java.util.Set;
  * {@code /notebook/<namespace>/<name>/...}: HTTP to the notebook's server, as Istio's route does in Kubeflow, for
  * callers who may edit the namespace (a notebook runs code as the namespace's editor, so viewing is not enough). The
  * caller's Capstan token stays here; the server gets its own, which only Capstan knows. WebSockets go through
- * {@link NotebookSocket}; an upgrade it refused arrives here and gets its 401, 403, 404 or 503.
+ * {@link NotebookSocket}.
  */
 final class NotebookProxy implements HttpService {
     /** Hop-by-hop headers, and those the upstream request sets itself. */

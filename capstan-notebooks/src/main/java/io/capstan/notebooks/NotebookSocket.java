@@ -27,8 +27,9 @@ import java.util.regex.Pattern;
 /**
  * One WebSocket through {@code /notebook/<namespace>/<name>/...}, such as a kernel's channels: the caller's upgrade is
  * accepted only once its token names a caller who may edit the namespace and the server's own socket is open; then
- * frames pass both ways as they are. Helidon upgrades before HTTP filters run, so the token is checked here; an
- * upgrade refused here goes on as a plain HTTP request, which {@link NotebookProxy} answers with the status it earned.
+ * frames pass both ways as they are. The HTTP filters ({@link NotebookAccessFilter}) have already refused callers
+ * without access with 401 or 403; the token is checked again here, since the listener cannot see the filters' caller.
+ * An upgrade refused here (the notebook is stopped, its server refused) is answered 400 by Helidon.
  */
 final class NotebookSocket implements WsListener {
     private static final System.Logger LOG = System.getLogger(NotebookSocket.class.getName());

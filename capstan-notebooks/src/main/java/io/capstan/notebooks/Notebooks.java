@@ -68,6 +68,14 @@ public final class Notebooks {
     }
 
     /**
+     * The access check of {@code /notebook/} for plain requests and WebSocket upgrades alike: 403 for a caller who may
+     * not edit the namespace. Goes after the authentication filter.
+     */
+    public io.helidon.webserver.http.Filter accessFilter(AccessPolicy policy) {
+        return new NotebookAccessFilter(policy);
+    }
+
+    /**
      * The WebSocket side of {@code /notebook/}: {@code authenticate} turns a bearer token into its caller, since
      * WebSocket upgrades do not pass the HTTP filters.
      */

@@ -125,6 +125,7 @@ public final class CapstanServer implements AutoCloseable {
         all.addAll(Serving.kinds());
         all.addAll(io.capstan.core.CoreKinds.all());
         all.addAll(io.capstan.security.TenancyKinds.all());
+        all.addAll(io.capstan.notebooks.Notebooks.kinds());
         return ResourceKinds.of(all);
     }
 
@@ -225,6 +226,10 @@ public final class CapstanServer implements AutoCloseable {
             controllers.register(serving.reconciler());
             controllers.register(serving.graphReconciler());
             controllers.register(serving.trainedModelReconciler());
+            // Notebook servers: Kubeflow's ENABLE_CULLING, CULL_IDLE_TIME and IDLENESS_CHECK_PERIOD set the culler.
+            var notebooks = new io.capstan.notebooks.Notebooks(store, backend, config.workDir().resolve("notebooks"), clock,
+                    workloadCredentials, baseUrl::get, io.capstan.notebooks.NotebookSettings.fromEnvironment(System.getenv()));
+            controllers.register(notebooks.reconciler());
 
             // Migrations, the web server's start-up and the gRPC server's are independent and each takes a good part
             // of a second (mostly loading classes), so they run side by side; until all are done, API requests get 503
@@ -258,6 +263,7 @@ public final class CapstanServer implements AutoCloseable {
                             routing.addFilter(new io.capstan.server.http.BrowserGuardFilter(allowedHosts));
                             routing.addFilter(new io.capstan.server.http.AuthenticationFilter(checkedBy, config.metricsPublic(),
                                     serving.access()::allowsAnonymous));
+                            routing.addFilter(notebooks.accessFilter(policy));
                             var routes = new RouteTable();
                             ProblemHandlers.register(routing, routes);
                             routes.register(routing, "", new ObservabilityApi(meters, readiness, VERSION));
@@ -270,7 +276,10 @@ public final class CapstanServer implements AutoCloseable {
                             routes.register(routing, "/apis/capstan/v1", new ResourceApi(store, kinds, clock, access, () -> profiles.get().refresh()));
                             routes.register(routing, "/apis/v2beta1", new io.capstan.server.kfp.KfpApi(store, metadata, backend, clock, VERSION, access));
                             routes.register(routing, "", serving.httpService(policy));
+                            routes.register(routing, "", notebooks.proxy(policy));
                         })
+                        // Kernels talk over WebSockets, which upgrade before the HTTP filters run: the listener checks the token.
+                        .addRouting(notebooks.webSockets(checkedBy::authenticate, policy))
                         .build()
                         .start());
                 try {
@@ -301,6 +310,7 @@ public final class CapstanServer implements AutoCloseable {
                 pipelineRuns.findRun(s.id()).ifPresent(controllers::enqueue);
                 experiments.findExperiment(s.id()).ifPresent(controllers::enqueue);
                 training.findJob(s.id()).ifPresent(controllers::enqueue);
+                notebooks.findNotebook(s.id()).ifPresent(controllers::enqueue);
             });
             controllers.start();
             // Models load on every replica: a server that does not lead serves what the leader made ready.
