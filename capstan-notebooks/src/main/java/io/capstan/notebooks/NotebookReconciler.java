@@ -116,7 +116,7 @@ final class NotebookReconciler implements Reconciler {
                         spec.ignored().stream().map(TextNode::valueOf).toList()))
                 .withField("startTime", TextNode.valueOf(now.toString()))
                 .withCondition("Ready", false, "Starting", "starting the notebook server", now);
-        if (notebook.status().condition("Culled").filter(c -> c.status().equals("True")).isPresent()) {
+        if (notebook.status().condition("Culled").filter(c -> c.status() == io.capstan.core.Condition.Status.True).isPresent()) {
             next = next.withCondition("Culled", false, "Started", "started again after it was culled", now);
         }
         var written = store.updateStatus(notebook, next);
