@@ -39,6 +39,7 @@ import java.util.function.BooleanSupplier;
                 RunsCommand.class,
                 PipelinesCommand.class,
                 ExperimentsCommand.class,
+                NotebooksCommand.class,
                 TokensCommand.class,
                 AuditCommand.class,
                 ImagesCommand.class,
