@@ -55,7 +55,9 @@ class NotebooksCommandTest {
         assertThat(admin().run("notebooks", "start", "scratch").exitCode()).isZero();
         awaitPhase("Running");
 
+        int port = server.store().get(new ResourceKey("Notebook", "default", "scratch")).status().field("port").orElseThrow().asInt();
         assertThat(admin().run("notebooks", "delete", "scratch").exitCode()).isZero();
+        awaitClosed(port);
         assertThat(server.store().find(new ResourceKey("Notebook", "default", "scratch"))).isEmpty();
         assertThat(admin().run("notebooks", "open", "scratch").exitCode()).isEqualTo(ExitCodes.NOT_FOUND);
     }
@@ -67,6 +69,19 @@ class NotebooksCommandTest {
         var cpu = admin().run("notebooks", "create", "x", "--cpu", "lots");
         assertThat(cpu.exitCode()).isEqualTo(ExitCodes.INVALID_INPUT);
         assertThat(cpu.err()).contains("--cpu");
+    }
+
+    private static void awaitClosed(int port) throws InterruptedException {
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        while (System.nanoTime() < deadline) {
+            try (var s = new java.net.Socket()) {
+                s.connect(new java.net.InetSocketAddress("127.0.0.1", port), 200);
+            } catch (java.io.IOException e) {
+                return;
+            }
+            Thread.sleep(200);
+        }
+        throw new AssertionError("the notebook server on port " + port + " outlived its Notebook");
     }
 
     private static void awaitPhase(String phase) throws InterruptedException {

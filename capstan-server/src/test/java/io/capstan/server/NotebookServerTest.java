@@ -111,6 +111,7 @@ class NotebookServerTest {
             long proxyMedian = median(viaProxy.subList(50, 300));
             System.out.printf("FIGURE notebook proxy GET api/status median direct %d us, via Capstan %d us, added %d us%n",
                     directMedian / 1000, proxyMedian / 1000, (proxyMedian - directMedian) / 1000);
+            deleteAndAwaitGone(server, port);
         }
     }
 
@@ -138,6 +139,18 @@ class NotebookServerTest {
             var read = proxied(server, admin, "GET", "api/contents/notes.txt", null);
             assertThat(read.statusCode()).isEqualTo(200);
             assertThat(Json.json().readTree(read.body()).path("content").asText()).isEqualTo("kept across stops");
+            deleteAndAwaitGone(server, server.get(PATH).json().path("status").path("port").asInt());
+            assertThat(file).as("the workspace outlives the Notebook, as a PVC does").hasContent("kept across stops");
+        }
+    }
+
+    /** Deletes the notebook, whose server a closed Capstan would otherwise leave running for the next one to re-adopt. */
+    static void deleteAndAwaitGone(TestServer server, int port) {
+        assertThat(server.send("DELETE", PATH, null, null).status()).isEqualTo(200);
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        while (directStatus(port)) {
+            if (System.nanoTime() > deadline) throw new AssertionError("the notebook server on port " + port + " outlived its Notebook");
+            java.util.concurrent.locks.LockSupport.parkNanos(Duration.ofMillis(200).toNanos());
         }
     }
 
