@@ -18,6 +18,8 @@ import java.util.Optional;
 final class ServerTokens {
     private final Path root;
     private final SecureRandom random = new SecureRandom();
+    /** Tokens read or made so far, by notebook uid, so that the proxy reads no file per request; thread-safe map. */
+    private final java.util.concurrent.ConcurrentMap<String, String> known = new java.util.concurrent.ConcurrentHashMap<>();
 
     ServerTokens(Path root) {
         this.root = root;
@@ -45,15 +47,21 @@ final class ServerTokens {
     }
 
     Optional<String> find(String uid) {
+        var cached = known.get(uid);
+        if (cached != null) return Optional.of(cached);
         var file = file(uid);
         try {
-            return Files.isRegularFile(file) ? Optional.of(Files.readString(file).strip()) : Optional.empty();
+            if (!Files.isRegularFile(file)) return Optional.empty();
+            var token = Files.readString(file).strip();
+            known.put(uid, token);
+            return Optional.of(token);
         } catch (IOException e) {
             throw new TransientException("cannot read the notebook server's token " + file + ": " + e.getMessage(), e);
         }
     }
 
     void delete(String uid) {
+        known.remove(uid);
         try {
             Files.deleteIfExists(file(uid));
         } catch (IOException e) {
