@@ -98,6 +98,9 @@ final class NotebookReconciler implements Reconciler {
     }
 
     private Result startAttempt(Resource notebook, NotebookSpec spec) {
+        var ns = notebook.metadata().namespace();
+        var never = backend.neverFitsQuota(ns, spec.resources(), 1, "Notebook " + ns + "/" + notebook.metadata().name());
+        if (never.isPresent()) return fail(notebook, Optional.empty(), QuotaCondition.EXCEEDED, never.get());
         int attempt = notebook.status().field("attempt").map(n -> n.asInt()).orElse(0) + 1;
         var id = Notebooks.workloadId(notebook.metadata().uid(), attempt);
         int port = NotebookLaunch.freePort();

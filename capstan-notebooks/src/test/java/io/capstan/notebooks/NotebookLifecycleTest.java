@@ -131,6 +131,42 @@ class NotebookLifecycleTest {
     }
 
     @Test
+    void notebooksCountAgainstTheNamespaceQuota() throws Exception {
+        backend.shutdownAndKillAll(Duration.ofSeconds(10));
+        var quotas = new io.capstan.core.quota.QuotaLedger();
+        quotas.replaceQuotas(java.util.Map.of("team-a", io.capstan.core.quota.ResourceQuota.parse("team-a",
+                io.capstan.core.Json.yaml().readTree("hard: {cpu: '1', pods: '5'}"), "spec.resourceQuotaSpec")));
+        backend = new LocalBackend(LocalBackend.Options.of(dir.resolve("state2")).withQuotas(quotas));
+        var parser = new ResourceParser(ResourceKinds.of(Notebooks.kinds()));
+        var notebooks = notebooks(NotebookSettings.DEFAULTS);
+        var reconciler = notebooks.reconciler();
+        store.delete(KEY);
+        store.create(parser.parse("a.yaml", NOTEBOOK.replace("metadata: {name: idle,", "metadata: {name: first,").replace("image: kubeflownotebookswg/jupyter-scipy:v1.8.0",
+                "image: kubeflownotebookswg/jupyter-scipy:v1.8.0, resources: {requests: {cpu: 800m}}")).getFirst());
+        store.create(parser.parse("b.yaml", NOTEBOOK.replace("metadata: {name: idle,", "metadata: {name: second,").replace("image: kubeflownotebookswg/jupyter-scipy:v1.8.0",
+                "image: kubeflownotebookswg/jupyter-scipy:v1.8.0, resources: {requests: {cpu: 500m}}")).getFirst());
+        store.create(parser.parse("c.yaml", NOTEBOOK.replace("metadata: {name: idle,", "metadata: {name: huge,").replace("image: kubeflownotebookswg/jupyter-scipy:v1.8.0",
+                "image: kubeflownotebookswg/jupyter-scipy:v1.8.0, resources: {requests: {cpu: '2'}}")).getFirst());
+        var first = new ResourceKey(Notebooks.KIND, "team-a", "first");
+        var second = new ResourceKey(Notebooks.KIND, "team-a", "second");
+        var huge = new ResourceKey(Notebooks.KIND, "team-a", "huge");
+        drive(reconciler, first, r -> r.status().phase().equals("Running"), Duration.ofSeconds(60));
+        var waiting = drive(reconciler, second, r -> r.status().condition(io.capstan.core.quota.QuotaCondition.TYPE).isPresent(), Duration.ofSeconds(10));
+        assertThat(waiting.status().phase()).isEqualTo("Pending");
+        assertThat(waiting.status().condition("Ready").orElseThrow().message()).contains("team-a").contains("cpu");
+        var refused = drive(reconciler, huge, r -> r.status().phase().equals("Failed"), Duration.ofSeconds(10));
+        assertThat(refused.status().condition("Ready").orElseThrow().message()).contains("team-a").contains("cpu");
+
+        // Stopping the first frees its share of the quota for the second.
+        var nb = store.get(first);
+        var annotations = new HashMap<>(nb.metadata().annotations());
+        annotations.put(Notebooks.STOPPED_ANNOTATION, "2026-01-01T00:00:00Z");
+        store.update(nb.withMetadata(nb.metadata().withAnnotations(annotations)));
+        drive(reconciler, first, r -> r.status().phase().equals("Stopped"), Duration.ofSeconds(30));
+        drive(reconciler, second, r -> r.status().phase().equals("Running"), Duration.ofSeconds(60));
+    }
+
+    @Test
     void aNotebookThatCannotRunOnTheHostSaysSo() {
         var nb = store.get(KEY);
         var annotations = new HashMap<>(nb.metadata().annotations());
@@ -142,10 +178,14 @@ class NotebookLifecycleTest {
     }
 
     private Resource drive(Reconciler reconciler, Predicate<Resource> done, Duration timeout) {
+        return drive(reconciler, KEY, done, timeout);
+    }
+
+    private Resource drive(Reconciler reconciler, ResourceKey key, Predicate<Resource> done, Duration timeout) {
         long deadline = System.nanoTime() + timeout.toNanos();
         while (System.nanoTime() < deadline) {
-            var result = reconciler.reconcile(KEY);
-            var r = store.get(KEY);
+            var result = reconciler.reconcile(key);
+            var r = store.get(key);
             if (done.test(r)) return r;
             var wait = result.requeueAfter().orElse(Duration.ofMillis(100));
             try {
@@ -155,7 +195,7 @@ class NotebookLifecycleTest {
                 throw new AssertionError(e);
             }
         }
-        throw new AssertionError("not done after " + timeout + ": " + store.get(KEY).status());
+        throw new AssertionError("not done after " + timeout + ": " + store.get(key).status());
     }
 
     private HttpResponse<String> get(int port, String token, String path) throws Exception {
