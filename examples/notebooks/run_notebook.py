@@ -5,7 +5,8 @@ usage: run_notebook.py NOTEBOOK PARAMETERS_JSON EXECUTED_PATH RESULT_PATH
 NOTEBOOK is a path to an .ipynb, or the notebook's JSON itself. The parameters become a cell tagged
 'injected-parameters' right after the cell tagged 'parameters' (at the top when there is none), replacing
 one a previous run injected; the executed notebook, outputs and all, is written to EXECUTED_PATH even when
-a cell fails; RESULT_PATH gets the text of the last output of the last cell that has one.
+a cell fails; RESULT_PATH gets the text of the last output of the last cell that has one. What the cells print goes to stdout
+too (as papermill's --log-output), where a Katib StdOut metrics collector finds lines such as loss=0.25.
 """
 import json
 import os
@@ -53,6 +54,11 @@ def main(argv):
     try:
         client.execute()
     finally:
+        for cell in nb.cells:
+            for out in cell.get("outputs", []):
+                if out.get("output_type") == "stream":
+                    sys.stdout.write(out.get("text", ""))
+        sys.stdout.flush()
         for path in (executed, result):
             os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         nbformat.write(nb, executed)
