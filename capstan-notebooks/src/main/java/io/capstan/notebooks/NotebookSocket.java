@@ -161,7 +161,8 @@ final class NotebookSocket implements WsListener {
         @Override
         public CompletionStage<?> onClose(WebSocket webSocket, int statusCode, String reason) {
             var s = session;
-            if (s != null) s.close(statusCode, reason);
+            // 1005 and 1006 say no code was sent; they may not be sent on.
+            if (s != null) s.close(statusCode == 1005 || statusCode == 1006 ? WebSocket.NORMAL_CLOSURE : statusCode, reason);
             return null;
         }
 

@@ -48,7 +48,9 @@ public final class Notebooks {
     public Notebooks(ResourceStore store, Backend backend, Path root, Clock clock, WorkloadCredentials credentials,
                      Supplier<String> serverUrl, NotebookSettings settings) {
         this.store = Objects.requireNonNull(store, "store");
-        this.http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).followRedirects(HttpClient.Redirect.NEVER).build();
+        // HTTP/1.1: Jupyter speaks nothing newer, and an h2c upgrade attempt on every request only costs.
+        this.http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(5))
+                .followRedirects(HttpClient.Redirect.NEVER).build();
         var tokens = new ServerTokens(root.resolve("tokens"));
         var launch = new NotebookLaunch(root, settings, credentials, serverUrl, tokens);
         this.reconciler = new NotebookReconciler(store, backend, launch, new JupyterApi(http), tokens, settings, clock);
