@@ -24,14 +24,18 @@ final class NotebookAccessFilter implements Filter {
 
     @Override
     public void filter(FilterChain chain, RoutingRequest req, RoutingResponse res) {
-        var path = req.path().rawPath();
-        if (path.startsWith(PREFIX)) {
-            int end = path.indexOf('/', PREFIX.length());
-            var namespace = path.substring(PREFIX.length(), end < 0 ? path.length() : end);
+        // The raw path names the server the WebSocket listener connects to, the decoded one the route's; both are checked.
+        for (var path : java.util.Set.of(req.path().rawPath(), req.path().path())) {
+            if (!path.startsWith(PREFIX)) continue;
             var caller = req.context().get(Caller.class).orElseThrow(() -> new UnauthenticatedException(
                     "a notebook needs a token: send 'Authorization: Bearer <token>'"));
-            policy.require(caller, namespace, Role.EDIT);
+            policy.require(caller, namespaceOf(path), Role.EDIT);
         }
         chain.proceed();
+    }
+
+    static String namespaceOf(String path) {
+        int end = path.indexOf('/', PREFIX.length());
+        return path.substring(PREFIX.length(), end < 0 ? path.length() : end);
     }
 }

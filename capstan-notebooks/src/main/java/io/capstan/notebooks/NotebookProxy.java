@@ -29,10 +29,13 @@ import java.util.Set;
  * {@link NotebookSocket}.
  */
 final class NotebookProxy implements HttpService {
-    /** Hop-by-hop headers, and those the upstream request sets itself. */
+    /**
+     * Hop-by-hop headers, those the upstream request sets itself, and Origin: Capstan's browser guard has judged it,
+     * and Jupyter would refuse an origin that is not its own 127.0.0.1 address.
+     */
     private static final Set<String> NOT_FORWARDED = Set.of("connection", "keep-alive", "proxy-authenticate", "proxy-authorization",
             "te", "trailer", "trailers", "transfer-encoding", "upgrade", "host", "content-length", "authorization", "expect",
-            "sec-websocket-key", "sec-websocket-version", "sec-websocket-extensions", "http2-settings");
+            "sec-websocket-key", "sec-websocket-version", "sec-websocket-extensions", "http2-settings", "origin");
     static final Duration REQUEST_TIMEOUT = Duration.ofMinutes(10);
 
     private final Notebooks notebooks;

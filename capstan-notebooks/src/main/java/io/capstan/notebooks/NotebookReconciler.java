@@ -66,6 +66,7 @@ final class NotebookReconciler implements Reconciler {
         var found = store.find(key);
         if (found.isEmpty()) {
             backend.reapOrphans(Notebooks::ownerOf, store.uids(Notebooks.KIND));
+            tokens.retainOnly(() -> store.uids(Notebooks.KIND));
             return Result.done();
         }
         var notebook = found.get();

@@ -60,12 +60,24 @@ final class ServerTokens {
         }
     }
 
-    void delete(String uid) {
-        known.remove(uid);
-        try {
-            Files.deleteIfExists(file(uid));
+    /**
+     * Deletes the tokens of notebooks that no longer exist. The files are listed before the live notebooks are read,
+     * so that the token of a notebook created meanwhile (written after its notebook was stored) is never taken.
+     */
+    void retainOnly(java.util.function.Supplier<java.util.Set<String>> liveUids) {
+        if (!Files.isDirectory(root)) return;
+        try (var files = Files.list(root)) {
+            var listed = files.toList();
+            var live = liveUids.get();
+            for (var f : listed) {
+                var uid = f.getFileName().toString();
+                if (!uid.endsWith(".tmp") && !live.contains(uid)) {
+                    known.remove(uid);
+                    Files.deleteIfExists(f);
+                }
+            }
         } catch (IOException e) {
-            throw new TransientException("cannot delete the notebook server's token " + file(uid) + ": " + e.getMessage(), e);
+            throw new TransientException("cannot clean up notebook tokens under " + root + ": " + e.getMessage(), e);
         }
     }
 

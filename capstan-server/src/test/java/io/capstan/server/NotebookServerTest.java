@@ -144,6 +144,11 @@ class NotebookServerTest {
             assertThat(Json.json().readTree(read.body()).path("content").asText()).isEqualTo("kept across stops");
             deleteAndAwaitGone(server, server.get(PATH).json().path("status").path("port").asInt());
             assertThat(file).as("the workspace outlives the Notebook, as a PVC does").hasContent("kept across stops");
+            // Its Jupyter token does not.
+            var tokens = home.resolve("work/notebooks/tokens");
+            long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+            while (Files.list(tokens).findAny().isPresent() && System.nanoTime() < deadline) Thread.sleep(100);
+            assertThat(tokens).isEmptyDirectory();
         }
     }
 
