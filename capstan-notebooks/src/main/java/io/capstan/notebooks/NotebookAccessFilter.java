@@ -25,7 +25,7 @@ final class NotebookAccessFilter implements Filter {
     @Override
     public void filter(FilterChain chain, RoutingRequest req, RoutingResponse res) {
         // The raw path names the server the WebSocket listener connects to, the decoded one the route's; both are checked.
-        for (var path : java.util.Set.of(req.path().rawPath(), req.path().path())) {
+        for (var path : java.util.List.of(req.path().rawPath(), req.path().path())) {
             if (!path.startsWith(PREFIX)) continue;
             var caller = req.context().get(Caller.class).orElseThrow(() -> new UnauthenticatedException(
                     "a notebook needs a token: send 'Authorization: Bearer <token>'"));
