@@ -81,6 +81,18 @@ class NotebookServerTest {
                     + "os.environ['NB_PREFIX'], str(len(os.environ['CAPSTAN_TOKEN']) > 0)])"))
                     .isEqualTo("'" + status.path("workspace").asText() + " | hello | " + server.server.url() + " | /notebook/default/lab | True'");
             assertThat(status.path("workspace").asText()).endsWith("volumes/default/lab-workspace");
+            // From a cell, CAPSTAN_TOKEN works as the namespace's editor (Capstan's API and the KFP API), and nowhere else.
+            assertThat(execute(server, admin, kernelId, """
+                    import os, urllib.request, urllib.error
+                    def status(path):
+                        request = urllib.request.Request(os.environ['CAPSTAN_SERVER'] + path,
+                                                         headers={'Authorization': 'Bearer ' + os.environ['CAPSTAN_TOKEN']})
+                        try:
+                            return urllib.request.urlopen(request, timeout=10).status
+                        except urllib.error.HTTPError as e:
+                            return e.code
+                    (status('/apis/capstan/v1/namespaces/default/notebooks'), status('/apis/v2beta1/experiments?namespace=default'),
+                     status('/apis/capstan/v1/namespaces/team-b/notebooks'))""")).isEqualTo("(200, 200, 403)");
 
             // The notebook's Jupyter token is Capstan's secret: not in the resource, and a user never needs it.
             var token = Files.readString(home.resolve("work/notebooks/tokens").resolve(server.get(PATH).json().path("metadata").path("uid").asText())).strip();
