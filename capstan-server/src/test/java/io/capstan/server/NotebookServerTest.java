@@ -108,6 +108,15 @@ class NotebookServerTest {
                     .isInstanceOf(CompletionException.class).cause().isInstanceOf(WebSocketHandshakeException.class)
                     .satisfies(e -> assertThat(((WebSocketHandshakeException) e).getResponse().statusCode()).isEqualTo(403));
             assertThat(proxied(server, null, "GET", "api/kernels", null).statusCode()).isEqualTo(401);
+            // An editor of another namespace cannot climb into this one with dot segments, raw or encoded.
+            assertThat(server.apply(TenancyMatrixTest.profile("team-t", "tina@example.com")).status()).isEqualTo(200);
+            var tina = server.server.tokens().createUserToken("tina@example.com", Optional.empty(), "").token();
+            for (var sneaky : java.util.List.of("/notebook/team-t/../default/lab/api/kernels", "/notebook/team-t/%2e%2e/default/lab/api/kernels",
+                    "/notebook/team-t/..%2fdefault/lab/api/kernels")) {
+                var reply = server.sendRaw("GET", sneaky, java.util.Map.of("Host", "127.0.0.1", "Authorization", "Bearer " + tina), null);
+                assertThat(reply.status()).as(sneaky + ": " + reply.body()).isIn(400, 403, 404);
+                assertThat(reply.body()).doesNotContain(kernelId);
+            }
             // The kernel is still there: the refused DELETE never reached the server.
             assertThat(proxied(server, admin, "GET", "api/kernels/" + kernelId, null).statusCode()).isEqualTo(200);
 
