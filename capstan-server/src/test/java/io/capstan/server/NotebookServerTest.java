@@ -135,6 +135,32 @@ class NotebookServerTest {
             System.out.printf("FIGURE notebook proxy GET api/status median direct %d us, via Capstan %d us, added %d us;"
                     + " for scale, Capstan's own GET of the Notebook %d us%n", directMedian / 1000, proxyMedian / 1000,
                     (proxyMedian - directMedian) / 1000, median(api.subList(50, 300)) / 1000);
+            // The same for a kernel's messages: 1+1 over the proxied socket and over the server's own.
+            var viaProxyMessages = new LinkedBlockingQueue<String>();
+            var viaProxySocket = openKernel(server, admin, kernelId, viaProxyMessages);
+            var directMessages = new LinkedBlockingQueue<String>();
+            var directSocket = HttpClient.newHttpClient().newWebSocketBuilder().header("Authorization", "token " + token)
+                    .buildAsync(URI.create("ws://127.0.0.1:" + port + "/notebook/default/lab/api/kernels/" + kernelId + "/channels"),
+                            new WebSocket.Listener() {
+                                private final StringBuilder partial = new StringBuilder();
+
+                                @Override
+                                public CompletionStage<?> onText(WebSocket ws, CharSequence data, boolean last) {
+                                    partial.append(data);
+                                    if (last) {
+                                        directMessages.add(partial.toString());
+                                        partial.setLength(0);
+                                    }
+                                    ws.request(1);
+                                    return null;
+                                }
+                            }).join();
+            long kernelDirect = medianExecuteNanos(directSocket, directMessages);
+            long kernelProxied = medianExecuteNanos(viaProxySocket, viaProxyMessages);
+            System.out.printf("FIGURE notebook kernel 1+1 round trip median direct %d us, via Capstan %d us, added %d us%n",
+                    kernelDirect / 1000, kernelProxied / 1000, (kernelProxied - kernelDirect) / 1000);
+            viaProxySocket.sendClose(WebSocket.NORMAL_CLOSURE, "done");
+            directSocket.sendClose(WebSocket.NORMAL_CLOSURE, "done");
             deleteAndAwaitGone(server, port);
         }
     }
@@ -263,32 +289,49 @@ class NotebookServerTest {
         var messages = new LinkedBlockingQueue<String>();
         var ws = openKernel(server, token, kernelId, messages);
         try {
-            var msgId = UUID.randomUUID().toString();
-            var request = Json.json().createObjectNode();
-            request.putObject("header").put("msg_id", msgId).put("msg_type", "execute_request").put("username", "test")
-                    .put("session", UUID.randomUUID().toString()).put("version", "5.3").put("date", java.time.Instant.now().toString());
-            request.putObject("parent_header");
-            request.putObject("metadata");
-            request.putObject("content").put("code", code).put("silent", false).put("store_history", false)
-                    .putObject("user_expressions");
-            request.with("content").put("allow_stdin", false).put("stop_on_error", true);
-            request.put("channel", "shell");
-            ws.sendText(Json.json().writeValueAsString(request), true).get(10, TimeUnit.SECONDS);
-            long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-            var seen = new ArrayList<String>();
-            while (System.nanoTime() < deadline) {
-                var text = messages.poll(1, TimeUnit.SECONDS);
-                if (text == null) continue;
-                var msg = Json.json().readTree(text);
-                if (!msg.path("parent_header").path("msg_id").asText().equals(msgId)) continue;
-                var type = msg.path("header").path("msg_type").asText(msg.path("msg_type").asText());
-                seen.add(type);
-                if (type.equals("execute_result")) return msg.path("content").path("data").path("text/plain").asText();
-                if (type.equals("error")) throw new AssertionError("the kernel failed: " + msg.path("content"));
-            }
-            throw new AssertionError("no execute_result for " + code + "; saw " + seen + " " + Arrays.toString(messages.toArray()));
+            return execute(ws, messages, code);
         } finally {
             ws.sendClose(WebSocket.NORMAL_CLOSURE, "done");
         }
+    }
+
+    /** Runs {@code code} over an open kernel socket and returns the execute_result's text/plain. */
+    static String execute(WebSocket ws, LinkedBlockingQueue<String> messages, String code) throws Exception {
+        var msgId = UUID.randomUUID().toString();
+        var request = Json.json().createObjectNode();
+        request.putObject("header").put("msg_id", msgId).put("msg_type", "execute_request").put("username", "test")
+                .put("session", UUID.randomUUID().toString()).put("version", "5.3").put("date", java.time.Instant.now().toString());
+        request.putObject("parent_header");
+        request.putObject("metadata");
+        request.putObject("content").put("code", code).put("silent", false).put("store_history", false)
+                .putObject("user_expressions");
+        request.with("content").put("allow_stdin", false).put("stop_on_error", true);
+        request.put("channel", "shell");
+        ws.sendText(Json.json().writeValueAsString(request), true).get(10, TimeUnit.SECONDS);
+        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        var seen = new ArrayList<String>();
+        while (System.nanoTime() < deadline) {
+            var text = messages.poll(1, TimeUnit.SECONDS);
+            if (text == null) continue;
+            var msg = Json.json().readTree(text);
+            if (!msg.path("parent_header").path("msg_id").asText().equals(msgId)) continue;
+            var type = msg.path("header").path("msg_type").asText(msg.path("msg_type").asText());
+            seen.add(type);
+            if (type.equals("execute_result")) return msg.path("content").path("data").path("text/plain").asText();
+            if (type.equals("error")) throw new AssertionError("the kernel failed: " + msg.path("content"));
+        }
+        throw new AssertionError("no execute_result for " + code + "; saw " + seen + " " + Arrays.toString(messages.toArray()));
+    }
+
+    /** Median time of {@code 1+1} over an open kernel socket, after a warm-up. */
+    static long medianExecuteNanos(WebSocket ws, LinkedBlockingQueue<String> messages) throws Exception {
+        var times = new ArrayList<Long>();
+        for (int i = 0; i < 60; i++) {
+            long t = System.nanoTime();
+            assertThat(execute(ws, messages, "1+1")).isEqualTo("2");
+            if (i >= 10) times.add(System.nanoTime() - t);
+            messages.clear();
+        }
+        return median(times);
     }
 }
