@@ -53,69 +53,15 @@ public final class Renderer {
         }
         var ns = doc.path("metadata").path("namespace").asText(defaultNamespace);
         var spec = doc.path("spec");
+        if (NotebookRender.isNotebook(apiVersion, kind)) return NotebookRender.render(doc, name, ns);
         return switch (apiVersion + " " + kind) {
             case "batch/v1 Job" -> batchJob(doc, ns);
             case "kubeflow.org/v1 PyTorchJob" -> pytorchJob(name, ns, spec);
             case "kubeflow.org/v1 XGBoostJob", "kubeflow.org/v1alpha1 XGBoostJob" -> xgboostJob(name, ns, spec);
             case "trainer.kubeflow.org/v1alpha1 TrainJob" -> trainJob(name, ns, spec, runtimeImage);
-            case "kubeflow.org/v1 Notebook", "kubeflow.org/v1beta1 Notebook", "kubeflow.org/v1alpha1 Notebook" -> notebook(doc, name, ns);
             default -> throw InvalidSpecException.of("kind", "capstan render does not know the Kubernetes objects of " + Names.printable(apiVersion)
-                    + " " + Names.printable(kind) + " yet; it renders capstan.io/v1 Job, batch/v1 Job, kubeflow.org/v1 PyTorchJob and XGBoostJob, trainer.kubeflow.org/v1alpha1 TrainJob and kubeflow.org/v1 Notebook");
+                    + " " + Names.printable(kind) + " yet; it renders capstan.io/v1 Job, batch/v1 Job, kubeflow.org/v1 PyTorchJob and XGBoostJob, and trainer.kubeflow.org/v1alpha1 TrainJob");
         };
-    }
-
-    /** The notebook controller's defaults (components/notebook-controller/controllers/notebook_controller.go). */
-    public static final int NOTEBOOK_PORT = 8888;
-    public static final int NOTEBOOK_SERVICE_PORT = 80;
-    public static final String STOPPED_ANNOTATION = "kubeflow-resource-stopped";
-
-    /**
-     * A Kubeflow Notebook as the upstream notebook controller makes it: a StatefulSet of one replica (none while
-     * {@code kubeflow-resource-stopped} is set) whose pod is the Notebook's template, with {@code NB_PREFIX}, the
-     * {@code notebook-port} 8888, working directory {@code /home/jovyan} and {@code fsGroup: 100} where the template sets
-     * none; and a Service on port 80 named {@code http-<name>}. Istio's VirtualService is left out: Capstan routes
-     * {@code /notebook/} itself.
-     */
-    static List<HasMetadata> notebook(JsonNode doc, String name, String ns) {
-        var t = doc.path("spec").path("template");
-        if (!t.isObject()) throw InvalidSpecException.of("spec.template", "required: the notebook's pod template");
-        var template = Serialization.unmarshal(t.toString(), PodTemplateSpec.class);
-        if (template.getSpec() == null || template.getSpec().getContainers() == null || template.getSpec().getContainers().isEmpty()) {
-            throw InvalidSpecException.of("spec.template.spec.containers", "required: the notebook server's container");
-        }
-        var selector = Map.of("statefulset", name);
-        var podLabels = new LinkedHashMap<String, String>();
-        if (template.getMetadata() != null && template.getMetadata().getLabels() != null) podLabels.putAll(template.getMetadata().getLabels());
-        podLabels.put("statefulset", name);
-        podLabels.put("notebook-name", name);
-        if (template.getMetadata() == null) template.setMetadata(new io.fabric8.kubernetes.api.model.ObjectMeta());
-        template.getMetadata().setLabels(podLabels);
-        var container = template.getSpec().getContainers().getFirst();
-        if (container.getWorkingDir() == null) container.setWorkingDir("/home/jovyan");
-        if (container.getPorts() == null || container.getPorts().isEmpty()) {
-            container.setPorts(List.of(new io.fabric8.kubernetes.api.model.ContainerPortBuilder().withName("notebook-port")
-                    .withContainerPort(NOTEBOOK_PORT).withProtocol("TCP").build()));
-        }
-        var env = new ArrayList<>(container.getEnv() == null ? List.of() : container.getEnv());
-        env.removeIf(e -> e.getName().equals("NB_PREFIX"));
-        env.add(new EnvVarBuilder().withName("NB_PREFIX").withValue("/notebook/" + ns + "/" + name).build());
-        container.setEnv(env);
-        if (template.getSpec().getSecurityContext() == null) {
-            template.getSpec().setSecurityContext(new io.fabric8.kubernetes.api.model.PodSecurityContextBuilder().withFsGroup(100L).build());
-        }
-        boolean stopped = doc.path("metadata").path("annotations").has(STOPPED_ANNOTATION);
-        var labels = new LinkedHashMap<>(owner("Notebook", name));
-        var statefulSet = new io.fabric8.kubernetes.api.model.apps.StatefulSetBuilder()
-                .withNewMetadata().withName(name).withNamespace(ns).withLabels(labels).endMetadata()
-                .withNewSpec().withReplicas(stopped ? 0 : 1).withNewSelector().withMatchLabels(selector).endSelector()
-                .withTemplate(template).endSpec().build();
-        int targetPort = container.getPorts().getFirst().getContainerPort();
-        var service = new io.fabric8.kubernetes.api.model.ServiceBuilder()
-                .withNewMetadata().withName(name).withNamespace(ns).withLabels(labels).endMetadata()
-                .withNewSpec().withType("ClusterIP").withSelector(selector)
-                .addNewPort().withName("http-" + name).withPort(NOTEBOOK_SERVICE_PORT)
-                .withNewTargetPort(targetPort).withProtocol("TCP").endPort().endSpec().build();
-        return List.of(statefulSet, service);
     }
 
     /** Capstan's own {@code capstan.io/v1 Job}: its one workload as a batch/v1 Job named after it. */
