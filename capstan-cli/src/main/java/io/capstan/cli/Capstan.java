@@ -40,6 +40,7 @@ import java.util.function.BooleanSupplier;
                 PipelinesCommand.class,
                 ExperimentsCommand.class,
                 ModelsCommand.class,
+                NotebooksCommand.class,
                 TokensCommand.class,
                 AuditCommand.class,
                 ImagesCommand.class,

@@ -197,6 +197,8 @@ class KubernetesModeTest {
                         + "      template: {spec: {containers: [{name: xgboost, image: x, command: [python3, t.py]}]}}\n", "tracker",
                 "apiVersion: serving.kserve.io/v1beta1\nkind: InferenceService\nmetadata: {name: custom}\nspec:\n  predictor:\n"
                         + "    containers: [{name: kserve-container, image: my/server:1}]\n", "spec.predictor.containers",
+                "apiVersion: kubeflow.org/v1\nkind: Notebook\nmetadata: {name: lab}\nspec:\n  template: {spec: {containers: [{name: lab, image: jupyter/minimal}]}}\n",
+                "Notebooks cannot run",
                 "apiVersion: capstan.io/v1\nkind: Job\nmetadata: {name: secret-env}\nspec:\n  image: busybox\n  command: [env]\n"
                         + "  env: [{name: P, valueFrom: {secretKeyRef: {name: s, key: k}}}]\n",
                 "secret values into the pod's spec");

@@ -69,6 +69,7 @@ public final class Renderer {
         }
         var ns = doc.path("metadata").path("namespace").asText(defaultNamespace);
         var spec = doc.path("spec");
+        if (NotebookRender.isNotebook(apiVersion, kind)) return NotebookRender.render(doc, name, ns);
         return switch (apiVersion + " " + kind) {
             case "batch/v1 Job" -> batchJob(doc, ns);
             case "kubeflow.org/v1 PyTorchJob" -> pytorchJob(name, ns, spec);

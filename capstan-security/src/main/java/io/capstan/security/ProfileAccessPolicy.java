@@ -21,8 +21,8 @@ import java.util.Optional;
  * Kubeflow's access model over the resource store. In a namespace that a {@code Profile} created, its
  * {@code spec.owner} is admin and each {@code RoleBinding} there grants its ClusterRole ({@code kubeflow-admin},
  * {@code -edit}, {@code -view}) to its User subjects, the highest grant winning. A namespace without a Profile
- * (such as {@code default}) grants nothing, and so is the server admin's alone. A workload's token holds no role:
- * the routes that accept one check its scope themselves.
+ * (such as {@code default}) grants nothing, and so is the server admin's alone. A workload's token holds no role
+ * (the routes that accept one check its scope themselves), except a notebook's, which edits its own namespace.
  *
  * <p>Every request asks, so the answer comes from an in-memory snapshot of all Profiles and RoleBindings. The
  * snapshot is rebuilt when the store's change feed reports a change to either kind (a write on another replica
@@ -61,6 +61,9 @@ public final class ProfileAccessPolicy implements AccessPolicy, AutoCloseable {
     @Override
     public Optional<Role> roleIn(Caller caller, String namespace) {
         if (caller.isServerAdmin()) return Optional.of(Role.ADMIN);
+        // A notebook's token is its namespace's editor, as Kubeflow's default-editor ServiceAccount that notebooks run as.
+        if (caller.workload().filter(w -> w.purpose().equals(io.capstan.core.security.WorkloadScope.NOTEBOOK)
+                && w.namespace().equals(namespace)).isPresent()) return Optional.of(Role.EDIT);
         if (caller.kind() != Caller.Kind.USER) return Optional.empty();
         var grants = byNamespace.get(namespace);
         if (grants == null) return Optional.empty();

@@ -125,6 +125,7 @@ public final class CapstanServer implements AutoCloseable {
         all.addAll(Serving.kinds());
         all.addAll(io.capstan.core.CoreKinds.all());
         all.addAll(io.capstan.security.TenancyKinds.all());
+        all.addAll(io.capstan.notebooks.Notebooks.kinds());
         return ResourceKinds.of(all);
     }
 
@@ -279,6 +280,10 @@ public final class CapstanServer implements AutoCloseable {
             controllers.register(serving.reconciler());
             controllers.register(serving.graphReconciler());
             controllers.register(serving.trainedModelReconciler());
+            // Notebook servers: Kubeflow's ENABLE_CULLING, CULL_IDLE_TIME and IDLENESS_CHECK_PERIOD set the culler.
+            var notebooks = new io.capstan.notebooks.Notebooks(store, backend, config.workDir().resolve("notebooks"), clock,
+                    workloadCredentials, baseUrl::get, io.capstan.notebooks.NotebookSettings.fromEnvironment(System.getenv()));
+            controllers.register(notebooks.reconciler());
 
             // Migrations, the web server's start-up and the gRPC server's are independent and each takes a good part
             // of a second (mostly loading classes), so they run side by side; until all are done, API requests get 503
@@ -312,6 +317,7 @@ public final class CapstanServer implements AutoCloseable {
                             routing.addFilter(new io.capstan.server.http.BrowserGuardFilter(allowedHosts));
                             routing.addFilter(new io.capstan.server.http.AuthenticationFilter(checkedBy, config.metricsPublic(),
                                     serving.access()::allowsAnonymous));
+                            routing.addFilter(notebooks.accessFilter(policy));
                             var routes = new RouteTable();
                             ProblemHandlers.register(routing, routes);
                             routes.register(routing, "", new ObservabilityApi(meters, readiness, VERSION));
@@ -326,7 +332,10 @@ public final class CapstanServer implements AutoCloseable {
                             routes.register(routing, "", serving.httpService(policy));
                             routes.register(routing, io.capstan.registry.ModelRegistry.BASE_PATH, registry.httpService(policy));
                             routes.register(routing, io.capstan.registry.ModelRegistry.EXTENSION_PATH, registry.extensionService(policy));
+                            routes.register(routing, "", notebooks.proxy(policy));
                         })
+                        // Kernels talk over WebSockets, which upgrade before the HTTP filters run: the listener checks the token.
+                        .addRouting(notebooks.webSockets(checkedBy::authenticate, policy))
                         .build()
                         .start());
                 try {
@@ -357,6 +366,7 @@ public final class CapstanServer implements AutoCloseable {
                 pipelineRuns.findRun(s.id()).ifPresent(controllers::enqueue);
                 experiments.findExperiment(s.id()).ifPresent(controllers::enqueue);
                 training.findJob(s.id()).ifPresent(controllers::enqueue);
+                notebooks.findNotebook(s.id()).ifPresent(controllers::enqueue);
             });
             if (replicaBackend != null) replicaBackend.start();
             controllers.start();

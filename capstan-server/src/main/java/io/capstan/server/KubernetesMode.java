@@ -68,6 +68,8 @@ public final class KubernetesMode {
                         + ", or write it as a PyTorchJob; capstan render shows its Indexed Job"),
                 "XGBoostJob", (spec, p) -> p.add("spec", "XGBoostJobs cannot run on the Kubernetes backend yet: their tracker runs as a Java process "
                         + "on this server's machine" + LOCAL_ONLY),
+                "Notebook", (spec, p) -> p.add("spec", "Notebooks cannot run on the Kubernetes backend yet: the /notebook/ proxy reaches "
+                        + "servers on this machine only" + LOCAL_ONLY + "; capstan render shows the StatefulSet and Service"),
                 "Job", KubernetesMode::job,
                 "PyTorchJob", KubernetesMode::pytorchJob,
                 "InferenceService", KubernetesMode::inferenceService);

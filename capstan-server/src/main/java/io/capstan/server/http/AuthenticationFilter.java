@@ -95,8 +95,13 @@ public final class AuthenticationFilter implements Filter {
         chain.proceed();
     }
 
-    /** A trial's token may push that trial's observations, a pipeline step's read its run's artifacts; nothing else. */
+    /**
+     * A trial's token may push that trial's observations, a pipeline step's read its run's artifacts; a notebook's
+     * goes wherever its namespace's editor may. Nothing else.
+     */
     static boolean workloadMayCall(WorkloadScope scope, Method method, String path) {
+        // A notebook's token acts as its namespace's editor; the access policy confines it to that namespace.
+        if (scope.purpose().equals(WorkloadScope.NOTEBOOK)) return true;
         if (scope.purpose().equals(WorkloadScope.TRIAL_OBSERVATIONS) && method.equals(Method.POST)) {
             var m = OBSERVATIONS.matcher(path);
             return m.matches() && m.group(1).equals(scope.namespace()) && m.group(2).equals(scope.subject());

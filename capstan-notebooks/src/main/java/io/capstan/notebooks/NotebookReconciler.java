@@ -1,0 +1,266 @@
+package io.capstan.notebooks;
+
+import com.fasterxml.jackson.databind.node.IntNode;
+import com.fasterxml.jackson.databind.node.TextNode;
+import io.capstan.backend.Backend;
+import io.capstan.backend.WorkloadPhase;
+import io.capstan.backend.WorkloadState;
+import io.capstan.core.InvalidSpecException;
+import io.capstan.core.Resource;
+import io.capstan.core.ResourceKey;
+import io.capstan.core.ResourceStatus;
+import io.capstan.core.quota.QuotaCondition;
+import io.capstan.store.Reconciler;
+import io.capstan.store.ResourceStore;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.HashMap;
+import java.util.Optional;
+
+/**
+ * Keeps each Notebook's server running, or stopped while the {@code kubeflow-resource-stopped} annotation is set, and
+ * mirrors it into status: phase, {@code readyReplicas}, {@code url}, {@code lastActivity}, and the conditions
+ * {@code Ready} and {@code Culled}.
+ *
+ * <p>Durable before acting: the attempt's workload id and port are written to status before the server is launched,
+ * and launch is idempotent on that id; after a {@code kill -9} the backend re-adopts the live server and this
+ * reconciler finds it by the id in status. A server that exits is started again after a back-off, as a StatefulSet's
+ * Pod would be; a changed spec starts a new server.
+ *
+ * <p>Culling follows Kubeflow's culler: the last activity is Jupyter's own ({@code /api/status}); once it is older
+ * than {@code CULL_IDLE_TIME} the kernels are asked too, and unless one is busy or was active since, the culler sets
+ * {@code kubeflow-resource-stopped} (and {@code notebooks.kubeflow.org/last-activity}) on the Notebook, as Kubeflow's
+ * does, and status says why under {@code Culled}.
+ */
+final class NotebookReconciler implements Reconciler {
+    static final Duration POLL = Duration.ofMillis(250);
+    static final Duration MAX_RESTART_DELAY = Duration.ofMinutes(5);
+
+    private final ResourceStore store;
+    private final Backend backend;
+    private final NotebookLaunch launch;
+    private final JupyterApi jupyter;
+    private final ServerTokens tokens;
+    private final NotebookSettings settings;
+    private final Clock clock;
+
+    NotebookReconciler(ResourceStore store, Backend backend, NotebookLaunch launch, JupyterApi jupyter, ServerTokens tokens,
+                       NotebookSettings settings, Clock clock) {
+        this.store = store;
+        this.backend = backend;
+        this.launch = launch;
+        this.jupyter = jupyter;
+        this.tokens = tokens;
+        this.settings = settings;
+        this.clock = clock;
+    }
+
+    @Override
+    public String kind() {
+        return Notebooks.KIND;
+    }
+
+    @Override
+    public Result reconcile(ResourceKey key) {
+        var found = store.find(key);
+        if (found.isEmpty()) {
+            backend.reapOrphans(Notebooks::ownerOf, store.uids(Notebooks.KIND));
+            tokens.retainOnly(() -> store.uids(Notebooks.KIND));
+            return Result.done();
+        }
+        var notebook = found.get();
+        var workloadId = status(notebook, "workloadId");
+        var state = workloadId.flatMap(backend::find);
+        NotebookSpec spec;
+        try {
+            spec = NotebookSpec.of(notebook.spec());
+            ServerType type = ServerType.of(notebook.metadata().annotations());
+            var unsupported = launch.unsupported(notebook, spec, type);
+            if (unsupported.isPresent()) return fail(notebook, state, "Unsupported", unsupported.get());
+        } catch (InvalidSpecException e) {
+            return fail(notebook, state, "InvalidSpec", e.getMessage());
+        }
+        if (notebook.metadata().annotations().containsKey(Notebooks.STOPPED_ANNOTATION)) return stop(notebook, state);
+        if (workloadId.isEmpty()) return startAttempt(notebook, spec);
+        if (state.isEmpty()) {
+            // Status names the attempt but the launch never happened (or its record is gone): launch is idempotent.
+            backend.launch(launch.workload(notebook, spec, workloadId.get(), port(notebook)));
+            return Result.requeueAfter(POLL);
+        }
+        long launched = notebook.status().field("launchedGeneration").map(n -> n.asLong()).orElse(0L);
+        if (launched != notebook.metadata().generation()) {
+            // A changed spec: the old server goes, as a StatefulSet replaces its Pod.
+            end(state.get());
+            return startAttempt(notebook, spec);
+        }
+        if (state.get().phase().isTerminal()) return restartLater(notebook, spec, state.get());
+        return observe(notebook, state.get());
+    }
+
+    private Result startAttempt(Resource notebook, NotebookSpec spec) {
+        var ns = notebook.metadata().namespace();
+        var never = backend.neverFitsQuota(ns, spec.resources(), 1, "Notebook " + ns + "/" + notebook.metadata().name());
+        if (never.isPresent()) return fail(notebook, Optional.empty(), QuotaCondition.EXCEEDED, never.get());
+        int attempt = notebook.status().field("attempt").map(n -> n.asInt()).orElse(0) + 1;
+        var id = Notebooks.workloadId(notebook.metadata().uid(), attempt);
+        int port = NotebookLaunch.freePort();
+        var now = clock.instant();
+        var next = notebook.status().withPhase(NotebookPhase.PENDING.wireName())
+                .withObservedGeneration(notebook.metadata().generation())
+                .withField("attempt", IntNode.valueOf(attempt))
+                .withField("workloadId", TextNode.valueOf(id))
+                .withField("port", IntNode.valueOf(port))
+                .withField("launchedGeneration", com.fasterxml.jackson.databind.node.LongNode.valueOf(notebook.metadata().generation()))
+                .withField("url", TextNode.valueOf(NotebookLaunch.basePath(notebook.metadata().namespace(), notebook.metadata().name())))
+                .withField("workspace", TextNode.valueOf(launch.workspace(notebook, spec).toString()))
+                .withField("readyReplicas", IntNode.valueOf(0))
+                .withField("restartAt", TextNode.valueOf(""))
+                .withField("warnings", com.fasterxml.jackson.databind.node.JsonNodeFactory.instance.arrayNode().addAll(
+                        spec.ignored().stream().map(TextNode::valueOf).toList()))
+                .withField("startTime", TextNode.valueOf(now.toString()))
+                .withCondition("Ready", false, "Starting", "starting the notebook server", now);
+        if (notebook.status().condition("Culled").filter(c -> c.status() == io.capstan.core.Condition.Status.True).isPresent()) {
+            next = next.withCondition("Culled", false, "Started", "started again after it was culled", now);
+        }
+        var written = store.updateStatus(notebook, next);
+        backend.launch(launch.workload(written, spec, id, port));
+        return Result.requeueAfter(POLL);
+    }
+
+    private Result observe(Resource notebook, WorkloadState state) {
+        var now = clock.instant();
+        var status = notebook.status().withObservedGeneration(notebook.metadata().generation());
+        if (state.phase() != WorkloadPhase.QUEUED) status = QuotaCondition.cleared(status, now);
+        if (state.phase() == WorkloadPhase.QUEUED) {
+            var why = state.quotaWait().orElse("waiting for CPU, memory or GPUs to free up");
+            status = status.withPhase(NotebookPhase.PENDING.wireName()).withCondition("Ready", false,
+                    state.quotaWait().isPresent() ? QuotaCondition.EXCEEDED : "Queued", why, now);
+            if (state.quotaWait().isPresent()) status = QuotaCondition.waiting(status, why, now);
+            write(notebook, status);
+            return Result.requeueAfter(POLL);
+        }
+        var upstream = upstream(notebook);
+        var answer = upstream.flatMap(jupyter::status);
+        if (answer.isEmpty()) {
+            status = status.withPhase(NotebookPhase.PENDING.wireName()).withField("readyReplicas", IntNode.valueOf(0))
+                    .withCondition("Ready", false, "Starting", "the notebook server does not answer yet", now);
+            write(notebook, status);
+            return Result.requeueAfter(POLL);
+        }
+        var lastActivity = answer.get().lastActivity();
+        status = status.withPhase(NotebookPhase.RUNNING.wireName()).withField("readyReplicas", IntNode.valueOf(1))
+                .withCondition("Ready", true, "Running", "the notebook server answers", now);
+        if (status.field("readyTime").filter(n -> !n.asText().isEmpty()).isEmpty()) status = status.withField("readyTime", TextNode.valueOf(now.toString()));
+        if (settings.culling() && Duration.between(lastActivity, now).compareTo(settings.cullIdleTime()) > 0 && answer.get().kernels() > 0) {
+            // Listing kernels counts as activity in Jupyter, so they are asked only now: a busy one is activity.
+            for (var k : jupyter.kernels(upstream.get())) {
+                lastActivity = k.isBusy() ? now : max(lastActivity, k.lastActivity());
+            }
+        }
+        status = status.withField("lastActivity", TextNode.valueOf(lastActivity.toString()));
+        if (settings.culling() && Duration.between(lastActivity, now).compareTo(settings.cullIdleTime()) > 0) {
+            return cull(notebook, status, lastActivity, now);
+        }
+        write(notebook, status);
+        if (!settings.culling()) return Result.requeueAfter(settings.idlenessCheckPeriod());
+        var untilIdle = settings.cullIdleTime().minus(Duration.between(lastActivity, now)).plusMillis(50);
+        return Result.requeueAfter(min(settings.idlenessCheckPeriod(), untilIdle));
+    }
+
+    /** Stops an idle notebook as Kubeflow's culler does: by setting the stop annotation, with the reason in status. */
+    private Result cull(Resource notebook, ResourceStatus status, Instant lastActivity, Instant now) {
+        var annotations = new HashMap<>(notebook.metadata().annotations());
+        annotations.put(Notebooks.STOPPED_ANNOTATION, now.toString());
+        annotations.put(Notebooks.LAST_ACTIVITY_ANNOTATION, lastActivity.toString());
+        var updated = store.update(notebook.withMetadata(notebook.metadata().withAnnotations(annotations)));
+        var idle = Duration.between(lastActivity, now).truncatedTo(java.time.temporal.ChronoUnit.SECONDS);
+        var culled = status.withCondition("Culled", true, "IdleCulled", "no activity since " + lastActivity + " (" + idle
+                + "), more than CULL_IDLE_TIME " + settings.cullIdleTime() + "; remove the annotation " + Notebooks.STOPPED_ANNOTATION
+                + " to start it again", now);
+        var written = store.updateStatus(updated, culled);
+        return stop(written, status(written, "workloadId").flatMap(backend::find));
+    }
+
+    private Result stop(Resource notebook, Optional<WorkloadState> state) {
+        state.ifPresent(this::end);
+        var now = clock.instant();
+        var status = notebook.status().withObservedGeneration(notebook.metadata().generation())
+                .withPhase(NotebookPhase.STOPPED.wireName())
+                .withField("workloadId", TextNode.valueOf(""))
+                .withField("readyReplicas", IntNode.valueOf(0))
+                .withCondition("Ready", false, "Stopped", "stopped by the annotation " + Notebooks.STOPPED_ANNOTATION, now);
+        write(notebook, status);
+        return Result.done();
+    }
+
+    /** A server that exited comes back after a back-off that doubles with each restart, as a crash-looping Pod does. */
+    private Result restartLater(Resource notebook, NotebookSpec spec, WorkloadState state) {
+        var now = clock.instant();
+        var restartAt = status(notebook, "restartAt").map(Instant::parse);
+        if (restartAt.isPresent() && !now.isBefore(restartAt.get())) {
+            end(state);
+            return startAttempt(notebook, spec);
+        }
+        if (restartAt.isPresent()) return Result.requeueAfter(Duration.between(now, restartAt.get()));
+        int restarts = notebook.status().field("restartCount").map(n -> n.asInt()).orElse(0);
+        var delay = min(MAX_RESTART_DELAY, Duration.ofSeconds(1L << Math.min(restarts, 9)));
+        var tail = backend.tail(state.id(), 5).stream().map(io.capstan.backend.LogLine::text).toList();
+        var message = "the notebook server " + state.message() + (tail.isEmpty() ? "" : "; last output: " + String.join(" | ", tail))
+                + "; restarting in " + delay;
+        var status = notebook.status().withPhase(NotebookPhase.PENDING.wireName())
+                .withField("readyReplicas", IntNode.valueOf(0))
+                .withField("restartCount", IntNode.valueOf(restarts + 1))
+                .withField("restartAt", TextNode.valueOf(now.plus(delay).toString()))
+                .withCondition("Ready", false, "CrashLoopBackOff", message, now);
+        write(notebook, status);
+        return Result.requeueAfter(delay);
+    }
+
+    private Result fail(Resource notebook, Optional<WorkloadState> state, String reason, String message) {
+        state.ifPresent(this::end);
+        var now = clock.instant();
+        var status = notebook.status().withObservedGeneration(notebook.metadata().generation())
+                .withPhase(NotebookPhase.FAILED.wireName())
+                .withField("workloadId", TextNode.valueOf(""))
+                .withField("readyReplicas", IntNode.valueOf(0))
+                .withCondition("Ready", false, reason, message, now);
+        write(notebook, status);
+        return Result.done();
+    }
+
+    /** Stops the server's workload, if it runs, and forgets it; the workspace stays. */
+    private void end(WorkloadState state) {
+        if (!state.phase().isTerminal()) backend.cancel(state.id());
+        backend.remove(state.id());
+    }
+
+    /** Where the server of {@code notebook} listens, and its token; empty while it has none. */
+    Optional<Upstream> upstream(Resource notebook) {
+        if (status(notebook, "workloadId").isEmpty()) return Optional.empty();
+        int port = port(notebook);
+        if (port <= 0) return Optional.empty();
+        return tokens.find(notebook.metadata().uid()).map(token -> new Upstream(port,
+                NotebookLaunch.basePath(notebook.metadata().namespace(), notebook.metadata().name()), token, false));
+    }
+
+    private void write(Resource notebook, ResourceStatus status) {
+        if (!status.equals(notebook.status())) store.updateStatus(notebook, status);
+    }
+
+    private static int port(Resource notebook) {
+        return notebook.status().field("port").map(n -> n.asInt()).orElse(0);
+    }
+
+    private static Optional<String> status(Resource notebook, String field) {
+        return notebook.status().field(field).map(n -> n.asText()).filter(s -> !s.isEmpty());
+    }
+
+    private static Instant max(Instant a, Instant b) {
+        return a.isAfter(b) ? a : b;
+    }
+
+    private static Duration min(Duration a, Duration b) {
+        return a.compareTo(b) < 0 ? a : b;
+    }
+}
