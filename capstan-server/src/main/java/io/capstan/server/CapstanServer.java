@@ -123,6 +123,7 @@ public final class CapstanServer implements AutoCloseable {
         all.addAll(Experiments.kinds());
         all.addAll(trainingKinds);
         all.addAll(Serving.kinds());
+        all.addAll(io.capstan.monitoring.Monitoring.kinds());
         all.addAll(io.capstan.core.CoreKinds.all());
         all.addAll(io.capstan.security.TenancyKinds.all());
         return ResourceKinds.of(all);
@@ -225,6 +226,7 @@ public final class CapstanServer implements AutoCloseable {
             controllers.register(serving.reconciler());
             controllers.register(serving.graphReconciler());
             controllers.register(serving.trainedModelReconciler());
+            new io.capstan.monitoring.Monitoring(store, serving, meters, clock).reconcilers().forEach(controllers::register);
 
             // Migrations, the web server's start-up and the gRPC server's are independent and each takes a good part
             // of a second (mostly loading classes), so they run side by side; until all are done, API requests get 503
