@@ -16,7 +16,7 @@ work=$(mktemp -d)
 cp="capstan-serving/target/classes/META-INF/versions/22:capstan-server/target/classes:capstan-server/target/test-classes:$(cat "$work/cp.txt")"
 "$java" -Xss2m --enable-native-access=ALL-UNNAMED -cp "$cp" io.capstan.server.MonitorBenchServer "$port" "$work/home" >"$work/server.log" 2>&1 &
 server=$!
-trap 'kill $server 2>/dev/null || true; wait $server 2>/dev/null || true; rm -rf "$work"' EXIT
+trap 'rc=$?; [ $rc -ne 0 ] && tail -n 40 "$work/server.log" >&2; kill $server 2>/dev/null || true; wait $server 2>/dev/null || true; rm -rf "$work"' EXIT
 until grep -q READY "$work/server.log" 2>/dev/null; do sleep 0.2; kill -0 $server || { cat "$work/server.log"; exit 1; }; done
 token=$(sed -n 's/^TOKEN //p' "$work/server.log")
 base="http://127.0.0.1:$port"
@@ -33,7 +33,7 @@ spec:
   reference: {uri: \"file://$PWD/examples/iris/iris.csv\", features: [sepal_length, sepal_width, petal_length, petal_width]}
   window: {rows: 1000}
   interval: 1s"
-api() { curl -fsS -H "Authorization: Bearer $token" "$@"; }
+api() { curl -sS --fail-with-body -H "Authorization: Bearer $token" "$@"; }
 rps() { wrk -t2 -c16 -d"${secs}s" -s "$work/post.lua" "$base/v2/models/iris/infer" | awk '/Requests\/sec/ {print $2}'; }
 wrk -t2 -c16 -d5s -s "$work/post.lua" "$base/v2/models/iris/infer" >/dev/null   # warm-up
 off=(); on=()

@@ -22,10 +22,11 @@ public final class Monitoring {
     private final List<Reconciler> reconcilers;
 
     public Monitoring(ResourceStore store, Serving serving, MeterRegistry meters, Clock clock) {
-        this.reconcilers = List.of(new ModelMonitorReconciler(store, serving, meters, clock));
+        this.reconcilers = List.of(new ModelMonitorReconciler(store, serving, meters, clock),
+                new io.capstan.monitoring.internal.ServiceLevelObjectiveReconciler(store, meters, clock));
     }
 
-    /** ModelMonitor. */
+    /** ModelMonitor and ServiceLevelObjective. */
     public static List<ResourceKind> kinds() {
         return MonitoringKinds.all();
     }
