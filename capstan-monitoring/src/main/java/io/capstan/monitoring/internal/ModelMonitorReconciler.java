@@ -121,6 +121,14 @@ public final class ModelMonitorReconciler implements Reconciler {
             watch.tapStart = watch.tap.recorded();
             registerDetected(key, spec, watch);
         }
+        // Each status write wakes this reconciler again, and a window's status changes with every request served:
+        // test the window at most once per interval, whatever woke us (a changed spec is tested at once).
+        var tested = monitor.status().field("windowTestedAt").filter(n -> n.isTextual()).map(n -> java.time.Instant.parse(n.asText()));
+        if (tested.isPresent() && monitor.status().observedGeneration() == monitor.metadata().generation()) {
+            var next = tested.get().plus(spec.interval());
+            if (now.isBefore(next)) return Result.requeueAfter(Duration.between(now, next));
+        }
+        status = status.withField("windowTestedAt", JsonNodeFactory.instance.textNode(now.toString()));
         var names = spec.reference().features().stream().map(ModelMonitorSpec.Feature::name).toList();
         var warnings = new ArrayList<String>();
         if (spec.actions() > 0) warnings.add("spec.actions: acting on drift (retraining) is not implemented yet (issue 19); drift is reported only");

@@ -33,7 +33,7 @@ import java.util.Set;
  *   tests: {default: auto, multivariate: mmd}
  *   thresholds: {driftShare: 0.5, ks: 0.05, wasserstein: 0.1}
  *   predictions: true                 # also the drift of the model's outputs (default)
- *   interval: 30s                     # how often the window is tested
+ *   interval: 10s                     # how often the window is tested (default)
  *   actions: []                       # accepted; acting on drift (retraining) is not implemented yet
  * </pre>
  */
@@ -47,7 +47,7 @@ public record ModelMonitorSpec(String inferenceService, Reference reference, Win
     static final int MAX_URI = 4096;
     static final int DEFAULT_MIN_ROWS = 30;
     static final double DEFAULT_DRIFT_SHARE = 0.5;
-    static final Duration DEFAULT_INTERVAL = Duration.ofSeconds(30);
+    static final Duration DEFAULT_INTERVAL = Duration.ofSeconds(10);
     private static final Set<String> FIELDS = Set.of("inferenceService", "reference", "window", "tests", "thresholds", "predictions",
             "interval", "actions");
 

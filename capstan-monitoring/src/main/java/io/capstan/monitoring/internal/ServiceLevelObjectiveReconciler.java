@@ -90,6 +90,12 @@ public final class ServiceLevelObjectiveReconciler implements Reconciler {
             return write(slo, status.withPhase("Failed").withCondition("Ready", false, "InvalidSpec", why, now), Result.done());
         }
         var t = tracked.get(key);
+        // Each status write wakes this reconciler again: sample at most once per interval, whatever woke us.
+        var sampled = slo.status().field("sampledAt").filter(n -> n.isTextual()).map(n -> java.time.Instant.parse(n.asText()));
+        if (t != null && t.spec.equals(spec) && sampled.isPresent() && now.isBefore(sampled.get().plus(spec.interval()))) {
+            return Result.requeueAfter(Duration.between(now, sampled.get().plus(spec.interval())));
+        }
+        status = status.withField("sampledAt", JsonNodeFactory.instance.textNode(now.toString()));
         if (t == null || !t.spec.equals(spec)) {
             forget(key);
             t = new Tracked();

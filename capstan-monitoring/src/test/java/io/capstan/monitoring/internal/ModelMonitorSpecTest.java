@@ -40,7 +40,7 @@ class ModelMonitorSpecTest {
         assertThat(spec.defaultTest()).isEmpty();
         assertThat(spec.driftShare()).isEqualTo(0.5);
         assertThat(spec.predictions()).isTrue();
-        assertThat(spec.interval()).isEqualTo(Duration.ofSeconds(30));
+        assertThat(spec.interval()).isEqualTo(Duration.ofSeconds(10));
     }
 
     @Test
