@@ -3,7 +3,8 @@
 # a real Capstan server serving the iris ONNX model, without and with a ModelMonitor on it (window of the last 1000
 # rows, tested every second against examples/iris/iris.csv, predictions too), alternating ROUNDS times so that the
 # machine's load drifts alike on both sides. Prints each run, the medians and the overhead in per cent.
-# Usage: [ROUNDS=5] bench/monitor-bench.sh [SECONDS]   (default 10 per run). Needs /usr/bin/wrk and curl.
+# Usage: [ROUNDS=5] bench/monitor-bench.sh [SECONDS]   (default 10 per run; .ci/run's quick mode: ROUNDS=1, 2 s).
+# Needs /usr/bin/wrk, curl and bc.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-10}
@@ -34,18 +35,33 @@ spec:
   window: {rows: 1000}
   interval: 1s"
 api() { curl -sS --fail-with-body -H "Authorization: Bearer $token" "$@"; }
-rps() { wrk -t2 -c16 -d"${secs}s" -s "$work/post.lua" "$base/v2/models/iris/infer" | awk '/Requests\/sec/ {print $2}'; }
+ticks() { awk '{ print $14 + $15 }' "/proc/$server/stat"; }
+hz=$(getconf CLK_TCK)
+# One wrk run: "REQ_PER_S CPU_US_PER_REQUEST", the second from the server's CPU time (all its threads, the
+# monitor's included), which a busy machine disturbs less than requests/s.
+measure() {
+  local before after out requests
+  before=$(ticks)
+  out=$(wrk -t2 -c16 -d"${secs}s" -s "$work/post.lua" "$base/v2/models/iris/infer")
+  after=$(ticks)
+  requests=$(echo "$out" | awk '/requests in/ {print $1}')
+  echo "$(echo "$out" | awk '/Requests\/sec/ {print $2}') $(echo "scale=1; ($after - $before) * 1000000 / $hz / $requests" | bc -l)"
+}
+monitor_on() { api -X POST -H 'Content-Type: application/yaml' --data-binary "$monitor" "$base/apis/capstan/v1/apply" >/dev/null; }
+monitor_off() { api -X DELETE "$base/apis/capstan/v1/namespaces/default/modelmonitors/iris-bench" >/dev/null; }
 wrk -t2 -c16 -d5s -s "$work/post.lua" "$base/v2/models/iris/infer" >/dev/null   # warm-up
-off=(); on=()
+off=(); on=(); offcpu=(); oncpu=()
 for r in $(seq 1 "$rounds"); do
-  a=$(rps); off+=("$a")
-  api -X POST -H 'Content-Type: application/yaml' --data-binary "$monitor" "$base/apis/capstan/v1/apply" >/dev/null
-  b=$(rps); on+=("$b")
-  phase=$(api "$base/apis/capstan/v1/namespaces/default/modelmonitors/iris-bench" | sed -n 's/.*"phase":"\([A-Za-z]*\)".*/\1/p')
-  samples=$(api "$base/apis/capstan/v1/namespaces/default/modelmonitors/iris-bench" | sed -n 's/.*"samples":\([0-9]*\).*/\1/p')
-  api -X DELETE "$base/apis/capstan/v1/namespaces/default/modelmonitors/iris-bench" >/dev/null
-  echo "round $r: without monitor $a req/s; with monitor $b req/s (monitor phase $phase, window $samples rows)"
+  # alternate the order, so that a trend in the machine's load falls on both sides alike
+  if [ $((r % 2)) -eq 1 ]; then a=$(measure); monitor_on; b=$(measure); else monitor_on; b=$(measure); monitor_off; a=$(measure); monitor_on; fi
+  status=$(api "$base/apis/capstan/v1/namespaces/default/modelmonitors/iris-bench")
+  phase=$(echo "$status" | sed -n 's/.*"phase":"\([A-Za-z]*\)".*/\1/p')
+  samples=$(echo "$status" | sed -n 's/.*"samples":\([0-9]*\).*/\1/p')
+  monitor_off
+  off+=("${a% *}"); offcpu+=("${a#* }"); on+=("${b% *}"); oncpu+=("${b#* }")
+  echo "round $r: without monitor ${a% *} req/s, ${a#* } us CPU/req; with monitor ${b% *} req/s, ${b#* } us CPU/req (monitor $phase, window $samples rows)"
 done
 median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-moff=$(median "${off[@]}"); mon=$(median "${on[@]}")
-echo "median without monitor: $moff req/s; with monitor: $mon req/s; overhead: $(echo "scale=2; (1 - $mon / $moff) * 100" | bc -l)%"
+moff=$(median "${off[@]}"); mon=$(median "${on[@]}"); coff=$(median "${offcpu[@]}"); con=$(median "${oncpu[@]}")
+echo "median without monitor: $moff req/s, $coff us CPU/req; with monitor: $mon req/s, $con us CPU/req"
+echo "overhead: requests/s $(echo "scale=2; (1 - $mon / $moff) * 100" | bc -l)%, CPU per request $(echo "scale=2; ($con / $coff - 1) * 100" | bc -l)%"
