@@ -216,10 +216,16 @@ public final class ModelMonitorReconciler implements Reconciler {
         var id = "requests " + spec.reference().fromRequests() + " " + names;
         if (id.equals(watch.referenceId)) return true;
         var first = watch.tap.since(watch.tapStart);
-        var rows = PayloadRows.of(first, names.size(), Integer.MAX_VALUE);
-        if (rows.inputs.size() < spec.reference().fromRequests()) return false;
-        // the first N rows, not the last: take them from the oldest exchanges
-        var head = PayloadRows.of(first.subList(0, Math.min(first.size(), spec.reference().fromRequests())), names.size(), spec.reference().fromRequests());
+        // the first N rows: the shortest run of the oldest requests that holds them (the last may hold a few more)
+        int rows = 0;
+        int end = 0;
+        for (; end < first.size() && rows < spec.reference().fromRequests(); end++) {
+            var request = first.get(end).request();
+            if (request.inputs().isEmpty() || (request.id() != null && request.id().startsWith(PayloadRows.OWN_REQUEST))) continue;
+            rows += Math.max(0, PayloadRows.batch(request.inputs().getFirst(), names.size()));
+        }
+        if (rows < spec.reference().fromRequests()) return false;
+        var head = PayloadRows.of(first.subList(0, end), names.size(), Integer.MAX_VALUE);
         var columns = new double[names.size()][];
         for (int f = 0; f < names.size(); f++) columns[f] = head.column(f);
         watch.reference = columns;
