@@ -6,43 +6,38 @@ import io.capstan.monitoring.slo.PrometheusRules;
 import io.capstan.monitoring.slo.ServiceLevelObjectiveSpec;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Parameters;
+import picocli.CommandLine.ParentCommand;
+import picocli.CommandLine.Spec;
 
+/** {@code capstan slo rules NAME}: the Prometheus rules of a ServiceLevelObjective. */
 @Command(name = "slo", mixinStandardHelpOptions = true, versionProvider = Version.Provider.class,
-        description = "ServiceLevelObjectives.", subcommands = SloCommand.Rules.class)
-final class SloCommand implements Runnable {
-    @picocli.CommandLine.Spec
-    private picocli.CommandLine.Model.CommandSpec spec;
+        description = "ServiceLevelObjectives.")
+final class SloCommand {
+    @ParentCommand
+    Capstan root;
 
-    @Override
-    public void run() {
-        throw new UsageException("slo needs a subcommand, as in: capstan slo rules NAME");
-    }
+    @Spec
+    CommandSpec spec;
 
-    @Command(name = "rules", mixinStandardHelpOptions = true, versionProvider = Version.Provider.class,
-            description = "Print the Prometheus recording and alerting rules (as Sloth writes them) equivalent to the burn-rate "
-                    + "alerts Capstan computes for a ServiceLevelObjective.")
-    static final class Rules extends ClientCommand {
-        @Parameters(index = "0", paramLabel = "NAME", description = "Name of the ServiceLevelObjective.")
-        private String name;
-
-        @Mixin
-        private NamespaceOptions namespaceOptions;
-
-        @Override
-        public Integer call() {
-            var client = client();
-            var namespace = namespaceOptions.namespace();
-            var resource = client.get(client.resolve("servicelevelobjective"), namespace, name);
-            var problems = new Problems();
-            var slo = resource.path("spec").isObject() ? ServiceLevelObjectiveSpec.parse((ObjectNode) resource.path("spec"), problems) : null;
-            if (slo == null) {
-                throw new CommandFailedException("ServiceLevelObjective " + namespace + "/" + name + " has no valid spec: "
-                        + problems.errors().stream().map(Object::toString).reduce((a, b) -> a + "; " + b).orElse("spec missing"));
-            }
-            out().print(PrometheusRules.render(namespace, name, slo));
-            out().flush();
-            return ExitCodes.OK;
+    @Command(name = "rules", mixinStandardHelpOptions = true,
+            description = "Print the Prometheus recording and alerting rules (laid out as Sloth writes them) equivalent to the "
+                    + "burn-rate alerts Capstan computes for a ServiceLevelObjective.")
+    int rules(@Mixin ClientOptions options, @Mixin NamespaceOptions namespaceOptions,
+              @Parameters(paramLabel = "NAME", description = "Name of the ServiceLevelObjective.") String name) {
+        var client = options.client(root.env());
+        var namespace = namespaceOptions.namespace();
+        var resource = client.get(client.resolve("servicelevelobjective"), namespace, name);
+        var problems = new Problems();
+        var slo = resource.path("spec").isObject() ? ServiceLevelObjectiveSpec.parse((ObjectNode) resource.path("spec"), problems) : null;
+        if (slo == null) {
+            throw new CommandFailedException("ServiceLevelObjective " + namespace + "/" + name + " has no valid spec: "
+                    + problems.errors().stream().map(Object::toString).reduce((a, b) -> a + "; " + b).orElse("spec missing"));
         }
+        var out = spec.commandLine().getOut();
+        out.print(PrometheusRules.render(namespace, name, slo));
+        out.flush();
+        return ExitCodes.OK;
     }
 }
