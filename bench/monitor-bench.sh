@@ -49,15 +49,18 @@ measure() {
 }
 monitor_on() { api -X POST -H 'Content-Type: application/yaml' --data-binary "$monitor" "$base/apis/capstan/v1/apply" >/dev/null; }
 monitor_off() { api -X DELETE "$base/apis/capstan/v1/namespaces/default/modelmonitors/iris-bench" >/dev/null; }
-wrk -t2 -c16 -d5s -s "$work/post.lua" "$base/v2/models/iris/infer" >/dev/null   # warm-up
+wrk -t2 -c16 -d15s -s "$work/post.lua" "$base/v2/models/iris/infer" >/dev/null   # warm-up (JIT)
 off=(); on=(); offcpu=(); oncpu=()
 for r in $(seq 1 "$rounds"); do
   # alternate the order, so that a trend in the machine's load falls on both sides alike
-  if [ $((r % 2)) -eq 1 ]; then a=$(measure); monitor_on; b=$(measure); else monitor_on; b=$(measure); monitor_off; a=$(measure); monitor_on; fi
-  status=$(api "$base/apis/capstan/v1/namespaces/default/modelmonitors/iris-bench")
+  status_now() { api "$base/apis/capstan/v1/namespaces/default/modelmonitors/iris-bench"; }
+  if [ $((r % 2)) -eq 1 ]; then
+    a=$(measure); monitor_on; b=$(measure); status=$(status_now); monitor_off
+  else
+    monitor_on; b=$(measure); status=$(status_now); monitor_off; a=$(measure)
+  fi
   phase=$(echo "$status" | sed -n 's/.*"phase":"\([A-Za-z]*\)".*/\1/p')
   samples=$(echo "$status" | sed -n 's/.*"samples":\([0-9]*\).*/\1/p')
-  monitor_off
   off+=("${a% *}"); offcpu+=("${a#* }"); on+=("${b% *}"); oncpu+=("${b#* }")
   echo "round $r: without monitor ${a% *} req/s, ${a#* } us CPU/req; with monitor ${b% *} req/s, ${b#* } us CPU/req (monitor $phase, window $samples rows)"
 done
