@@ -67,4 +67,4 @@ done
 median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 moff=$(median "${off[@]}"); mon=$(median "${on[@]}"); coff=$(median "${offcpu[@]}"); con=$(median "${oncpu[@]}")
 echo "median without monitor: $moff req/s, $coff us CPU/req; with monitor: $mon req/s, $con us CPU/req"
-echo "overhead: requests/s $(echo "scale=2; (1 - $mon / $moff) * 100" | bc -l)%, CPU per request $(echo "scale=2; ($con / $coff - 1) * 100" | bc -l)%"
+printf 'overhead: requests/s %.1f%%, CPU per request %.1f%%\n' "$(echo "(1 - $mon / $moff) * 100" | bc -l)" "$(echo "($con / $coff - 1) * 100" | bc -l)"

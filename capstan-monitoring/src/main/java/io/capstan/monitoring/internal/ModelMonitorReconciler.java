@@ -115,11 +115,13 @@ public final class ModelMonitorReconciler implements Reconciler {
         }
         int capacity = spec.window().rows() > 0 ? spec.window().rows() : DURATION_WINDOW_CAPACITY;
         if (spec.reference().fromRequests() > 0) capacity = Math.max(capacity, spec.reference().fromRequests());
-        if (watch.tap == null || watch.tap.capacity() < capacity) {
+        // Asked every time: another monitor of the same InferenceService may have had the tap replaced by a larger one.
+        var tap = serving.payloadTap(key.namespace(), spec.inferenceService(), capacity);
+        if (tap != watch.tap) {
+            if (watch.tap == null) registerDetected(key, spec, watch);
             watch.isvc = spec.inferenceService();
-            watch.tap = serving.payloadTap(key.namespace(), spec.inferenceService(), capacity);
-            watch.tapStart = watch.tap.recorded();
-            registerDetected(key, spec, watch);
+            watch.tap = tap;
+            watch.tapStart = tap.recorded();
         }
         // Each status write wakes this reconciler again, and a window's status changes with every request served:
         // test the window at most once per interval, whatever woke us (a changed spec is tested at once).
