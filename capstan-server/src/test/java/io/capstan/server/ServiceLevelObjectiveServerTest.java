@@ -133,4 +133,15 @@ class ServiceLevelObjectiveServerTest {
         }
         assertThat(queried).isGreaterThan(15);
     }
+
+    @Test
+    void theLatencyRulesReadABucketServingReallyExposes() {
+        assertThat(infer(1)).isEqualTo(200);
+        var metrics = server.get("/metrics").body();
+        for (var threshold : new Duration[] {Duration.ofMillis(5), Duration.ofMillis(100), Duration.ofMillis(250), Duration.ofSeconds(2)}) {
+            var le = io.capstan.monitoring.slo.PrometheusRules.le(threshold);
+            assertThat(metrics).as("bucket le=%s for %s", le, threshold)
+                    .containsPattern("capstan_serving_request_duration_seconds_bucket\\{(?=[^}]*model=\"flaky\")[^}]*le=\"" + Pattern.quote(le) + "\"");
+        }
+    }
 }
