@@ -196,6 +196,7 @@ public final class ModelMonitorReconciler implements Reconciler {
         if (spec.multivariate()) status = status.withField("multivariate", mmd(watch.reference, window));
         retire(watch, seen);
         watch.detected.set(datasetDrift ? 1.0 : 0.0);
+        window(key, watch, datasetDrift ? "drifted" : "clean").increment();
         watch.share.set(share);
         status = status.withField("warnings", strings(warnings)).withPhase(datasetDrift ? "Drifted" : "NoDrift")
                 .withCondition("Ready", true, "WindowTested", window.inputs.size() + " rows tested", now)
@@ -328,6 +329,15 @@ public final class ModelMonitorReconciler implements Reconciler {
 
     private static double finite(double v) {
         return Double.isFinite(v) ? v : Double.MAX_VALUE;
+    }
+
+    /** The counter of tested windows with {@code outcome}, the drift-rate SLI's events. */
+    private io.micrometer.core.instrument.Counter window(ResourceKey key, Watch watch, String outcome) {
+        var counter = io.micrometer.core.instrument.Counter.builder("capstan.drift.windows")
+                .description("Windows a monitor tested, by whether they drifted (dataset level)")
+                .tags("namespace", key.namespace(), "isvc", watch.isvc, "monitor", key.name(), "outcome", outcome).register(meters);
+        if (!watch.meters.contains(counter)) watch.meters.add(counter);
+        return counter;
     }
 
     private void registerDetected(ResourceKey key, ModelMonitorSpec spec, Watch watch) {

@@ -179,6 +179,15 @@ public final class ServiceLevelObjectiveReconciler implements Reconciler {
                 }
                 yield new double[] {good, total};
             }
+            case ServiceLevelObjectiveSpec.DriftRate d -> {
+                double total = 0;
+                double bad = 0;
+                for (var c : meters.find("capstan.drift.windows").tag("namespace", key.namespace()).tag("monitor", d.monitor()).counters()) {
+                    total += c.count();
+                    if ("drifted".equals(c.getId().getTag("outcome"))) bad += c.count();
+                }
+                yield new double[] {total - bad, total};
+            }
             case ServiceLevelObjectiveSpec.PipelineRuns p -> finished(key.namespace(), List.of("PipelineRun"), t,
                     r -> r.status().phase().equals("Succeeded"), r -> r.status().phase().equals("Failed"));
             case ServiceLevelObjectiveSpec.TrainingJobs j -> finished(key.namespace(), TRAINING_KINDS, t,

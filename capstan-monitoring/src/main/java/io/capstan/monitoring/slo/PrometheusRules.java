@@ -13,7 +13,8 @@ import java.util.Locale;
  * The Prometheus recording and alerting rules equivalent to what Capstan computes for a ServiceLevelObjective, laid
  * out as Sloth lays them out: one group of SLI error-ratio recordings per window, one of meta recordings (objective,
  * budget, burn rates, budget remaining), and one with the page and ticket alerts of the workbook's four window pairs.
- * Availability and latency read serving's own metrics; pipeline and training SLIs read {@code capstan_slo_events_total},
+ * Availability and latency read serving's own metrics, drift rate the monitor's {@code capstan_drift_windows_total};
+ * pipeline and training SLIs read {@code capstan_slo_events_total},
  * which Capstan exports for them.
  */
 public final class PrometheusRules {
@@ -88,6 +89,10 @@ public final class PrometheusRules {
                 var count = "sum(rate(capstan_serving_request_duration_seconds_count{" + labels + "}[" + window + "]))";
                 yield "(" + count + "\n- sum(rate(capstan_serving_request_duration_seconds_bucket{" + labels + ",le=\"" + le(l.threshold()) + "\"}["
                         + window + "])))\n/\n" + count + "\n";
+            }
+            case ServiceLevelObjectiveSpec.DriftRate d -> {
+                var series = "capstan_drift_windows_total{namespace=\"" + namespace + "\",monitor=\"" + d.monitor() + "\"";
+                yield "(sum(rate(" + series + ",outcome=\"drifted\"}[" + window + "])) or vector(0))\n/\nsum(rate(" + series + "}[" + window + "]))\n";
             }
             case ServiceLevelObjectiveSpec.PipelineRuns p -> events(namespace, name, window);
             case ServiceLevelObjectiveSpec.TrainingJobs t -> events(namespace, name, window);

@@ -21,6 +21,7 @@ import java.util.Set;
  *     # latency: {inferenceService: iris, threshold: 250ms}     # share answered within the threshold
  *     # pipelineRuns: {}                                        # share of finished PipelineRuns that succeeded
  *     # trainingJobs: {}                                        # share of finished training jobs that completed
+ *     # driftRate: {monitor: iris-drift}                        # share of a ModelMonitor's tested windows without drift
  *   objective: 99.9
  *   period: 30d          # default
  *   interval: 30s        # how often the SLI is sampled (default)
@@ -30,10 +31,10 @@ public record ServiceLevelObjectiveSpec(Sli sli, double objectivePercent, Durati
     public static final Duration DEFAULT_PERIOD = Duration.ofDays(30);
     public static final Duration DEFAULT_INTERVAL = Duration.ofSeconds(30);
     private static final Set<String> FIELDS = Set.of("sli", "objective", "period", "interval");
-    private static final Set<String> SLIS = Set.of("availability", "latency", "pipelineRuns", "trainingJobs");
+    private static final Set<String> SLIS = Set.of("availability", "latency", "pipelineRuns", "trainingJobs", "driftRate");
 
     /** What is measured. */
-    public sealed interface Sli permits Availability, Latency, PipelineRuns, TrainingJobs {
+    public sealed interface Sli permits Availability, Latency, PipelineRuns, TrainingJobs, DriftRate {
     }
 
     /** Inference requests of an InferenceService that did not fail with a 5xx (model failed, not ready). */
@@ -50,6 +51,10 @@ public record ServiceLevelObjectiveSpec(Sli sli, double objectivePercent, Durati
 
     /** Finished training jobs (TrainJob, PyTorchJob, XGBoostJob, ...) of the namespace that completed. */
     public record TrainingJobs() implements Sli {
+    }
+
+    /** The windows a ModelMonitor (same namespace) tested that did not drift. */
+    public record DriftRate(String monitor) implements Sli {
     }
 
     /** The objective as a ratio, such as 0.999. */
@@ -125,6 +130,14 @@ public record ServiceLevelObjectiveSpec(Sli sli, double objectivePercent, Durati
                     threshold = duration(node.get("threshold"), at + ".threshold", Duration.ZERO, Duration.ofMillis(1), Duration.ofSeconds(30), problems);
                 }
                 yield isvc.isPresent() && threshold.isPresent() ? new Latency(isvc.get(), threshold.get()) : null;
+            }
+            case "driftRate" -> {
+                if (node == null) {
+                    problems.add(at + ".monitor", "required");
+                    yield null;
+                }
+                only(node, at, Set.of("monitor"), problems);
+                yield SpecFields.name(node.get("monitor"), at + ".monitor", problems).map(DriftRate::new).orElse(null);
             }
             case "pipelineRuns" -> {
                 if (node != null) only(node, at, Set.of(), problems);

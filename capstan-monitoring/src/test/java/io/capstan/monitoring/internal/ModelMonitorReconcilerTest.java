@@ -134,6 +134,7 @@ class ModelMonitorReconcilerTest {
         assertThat(tested.status().field("samples").orElseThrow().asInt()).isEqualTo(50);
         assertThat(tested.status().field("features").orElseThrow()).hasSize(4);
         assertThat(meters.find("capstan.drift.detected").gauge().value()).isEqualTo(1.0);
+        assertThat(meters.find("capstan.drift.windows").tag("outcome", "drifted").counter().count()).isEqualTo(1.0);
         reconciler.reconcile(key);
         assertThat(store.get(key).metadata().resourceVersion()).isEqualTo(tested.metadata().resourceVersion());
 
@@ -141,6 +142,7 @@ class ModelMonitorReconcilerTest {
         reconciler.reconcile(key);
         assertThat(meters.find("capstan.drift.detected").gauge()).isNull();
         assertThat(meters.find("capstan.drift.statistic").gauges()).isEmpty();
+        assertThat(meters.find("capstan.drift.windows").counters()).isEmpty();
     }
 
     @Test

@@ -86,4 +86,28 @@ class ServiceLevelObjectiveReconcilerTest {
         reconciler.reconcile(key);
         assertThat(meters.find("capstan.slo.alert").gauges()).isEmpty();
     }
+
+    @Test
+    void theDriftRateIsTheShareOfAMonitorsWindowsThatDidNotDrift() {
+        ResourceKey key = store.apply(parser.parse("t.yaml", """
+                apiVersion: monitoring.capstan.io/v1alpha1
+                kind: ServiceLevelObjective
+                metadata: {name: iris-drift-rate}
+                spec:
+                  sli: {driftRate: {monitor: iris-drift}}
+                  objective: 90
+                """).getFirst()).key();
+        reconciler.reconcile(key);
+        Counter.builder("capstan.drift.windows").tags("namespace", "default", "isvc", "iris", "monitor", "iris-drift", "outcome", "clean")
+                .register(meters).increment(7);
+        Counter.builder("capstan.drift.windows").tags("namespace", "default", "isvc", "iris", "monitor", "iris-drift", "outcome", "drifted")
+                .register(meters).increment(3);
+        Counter.builder("capstan.drift.windows").tags("namespace", "default", "isvc", "iris", "monitor", "other", "outcome", "drifted")
+                .register(meters).increment(50);
+        clock.now = clock.now.plusSeconds(30);
+        reconciler.reconcile(key);
+        var status = store.get(key).status();
+        assertThat(status.field("sli").orElseThrow().asDouble()).isCloseTo(0.7, within(1e-12));
+        assertThat(status.field("burnRates").orElseThrow().path("1h").asDouble()).isCloseTo(3, within(1e-9));
+    }
 }

@@ -123,6 +123,10 @@ class PrometheusRulesTest {
         assertThat(runs).contains("capstan_slo_events_total{namespace=\"default\",slo=\"runs\",outcome=\"bad\"}");
         Files.writeString(dir.resolve("runs.yaml"), runs);
         promtool(dir, "check", "rules", "runs.yaml");
+        var drift = PrometheusRules.render("default", "drift", spec("sli: {driftRate: {monitor: iris-drift}}\nobjective: 90\n"));
+        assertThat(drift).contains("capstan_drift_windows_total{namespace=\"default\",monitor=\"iris-drift\",outcome=\"drifted\"}");
+        Files.writeString(dir.resolve("drift.yaml"), drift);
+        promtool(dir, "check", "rules", "drift.yaml");
         // the bucket the threshold is read at is a real boundary of serving's histogram, at or below the threshold
         assertThat(Double.parseDouble(PrometheusRules.le(Duration.ofMillis(250)))).isBetween(0.15, 0.25);
     }
