@@ -44,6 +44,7 @@ import java.util.function.BooleanSupplier;
                 TokensCommand.class,
                 AuditCommand.class,
                 ImagesCommand.class,
+                SloCommand.class,
                 VersionCommand.class,
                 CommandLine.HelpCommand.class,
         },

@@ -123,6 +123,7 @@ public final class CapstanServer implements AutoCloseable {
         all.addAll(Experiments.kinds());
         all.addAll(trainingKinds);
         all.addAll(Serving.kinds());
+        all.addAll(io.capstan.monitoring.Monitoring.kinds());
         all.addAll(io.capstan.core.CoreKinds.all());
         all.addAll(io.capstan.security.TenancyKinds.all());
         all.addAll(io.capstan.notebooks.Notebooks.kinds());
@@ -284,6 +285,7 @@ public final class CapstanServer implements AutoCloseable {
             var notebooks = new io.capstan.notebooks.Notebooks(store, backend, config.workDir().resolve("notebooks"), clock,
                     workloadCredentials, baseUrl::get, io.capstan.notebooks.NotebookSettings.fromEnvironment(System.getenv()));
             controllers.register(notebooks.reconciler());
+            new io.capstan.monitoring.Monitoring(store, serving, meters, clock).reconcilers().forEach(controllers::register);
 
             // Migrations, the web server's start-up and the gRPC server's are independent and each takes a good part
             // of a second (mostly loading classes), so they run side by side; until all are done, API requests get 503

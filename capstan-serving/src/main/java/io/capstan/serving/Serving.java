@@ -83,6 +83,7 @@ public final class Serving implements AutoCloseable {
     private final InferenceGraphReconciler graphReconciler;
     private final TrainedModelReconciler trainedModels;
     private final ResourceStore store;
+    private final Clock clock;
     private volatile ServingFollower follower;
 
     /**
@@ -103,6 +104,7 @@ public final class Serving implements AutoCloseable {
     public Serving(ResourceStore store, ArtifactStore artifacts, Function<String, Optional<ArtifactStore>> s3Buckets,
                    Path workDir, Clock clock, MeterRegistry meters, java.util.function.Supplier<String> baseUrl, Options options) {
         this.store = store;
+        this.clock = clock;
         this.server = new ModelServer(options.autoscaleInterval());
         var storage = new ModelStorage(workDir.resolve("model-cache"), artifacts, s3Buckets, options.downloadTimeout());
         // custom containers run their image in Podman or Docker when it can be had (CAPSTAN_EXECUTION), else their command here
@@ -127,6 +129,19 @@ public final class Serving implements AutoCloseable {
     /** What the OIP gRPC service and other in-process callers infer through. */
     public InferenceEndpoint endpoint() {
         return server;
+    }
+
+    /**
+     * Starts (or keeps) recording the last {@code capacity} answered requests of an InferenceService, for in-process
+     * readers such as drift monitors; see {@link io.capstan.serving.api.PayloadTap}.
+     */
+    public io.capstan.serving.api.PayloadTap payloadTap(String namespace, String name, int capacity) {
+        return server.tap(namespace, name, capacity, clock);
+    }
+
+    /** Stops recording an InferenceService's payloads. */
+    public void removePayloadTap(String namespace, String name) {
+        server.untap(namespace, name);
     }
 
     /** The InferenceService reconciler. */

@@ -28,6 +28,8 @@ public final class ModelServer implements InferenceEndpoint, AutoCloseable {
     /** The same models by namespace, then name: the request path looks them up without building a key. */
     private final Map<String, Map<String, ServedModel>> byNamespace = new ConcurrentHashMap<>();
     private final ScheduledExecutorService autoscaler;
+    /** Payload taps by namespace/name, kept apart from the models so that a tap outlives a model removed and served again. */
+    private final Map<String, io.capstan.serving.api.PayloadTap> taps = new ConcurrentHashMap<>();
 
     public ModelServer(Duration autoscaleInterval) {
         this.autoscaler = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -47,9 +49,31 @@ public final class ModelServer implements InferenceEndpoint, AutoCloseable {
     public ServedModel register(String namespace, String name) {
         return models.computeIfAbsent(key(namespace, name), k -> {
             var model = new ServedModel(namespace, name);
+            model.tap(taps.get(k));
             byNamespace.computeIfAbsent(namespace, n -> new ConcurrentHashMap<>()).put(name, model);
             return model;
         });
+    }
+
+    /**
+     * The payload tap of a model, made with {@code capacity} (or replaced by a larger one) if needed; it records
+     * from now on, also across the model being removed and served again, until {@link #untap}.
+     */
+    public io.capstan.serving.api.PayloadTap tap(String namespace, String name, int capacity, java.time.Clock clock) {
+        var key = key(namespace, name);
+        var tap = taps.compute(key, (k, old) -> old != null && old.capacity() >= capacity ? old
+                : new io.capstan.serving.api.PayloadTap(capacity, clock));
+        var model = models.get(key);
+        if (model != null) model.tap(tap);
+        return tap;
+    }
+
+    /** Stops recording a model's payloads. */
+    public void untap(String namespace, String name) {
+        var key = key(namespace, name);
+        taps.remove(key);
+        var model = models.get(key);
+        if (model != null) model.tap(null);
     }
 
     public Optional<ServedModel> find(String namespace, String name) {

@@ -18,6 +18,8 @@ public final class ServedModel {
     private volatile String notReadyReason = "the model is loading";
     private volatile int maxRequestBytes;
     private volatile boolean allowsAnonymous;
+    /** Set while a monitor reads this model's payloads; null otherwise, so an unwatched model pays one volatile read. */
+    private volatile io.capstan.serving.api.PayloadTap tap;
 
     ServedModel(String namespace, String name) {
         this.namespace = namespace;
@@ -64,6 +66,11 @@ public final class ServedModel {
         this.allowsAnonymous = anonymous;
     }
 
+    /** Records every answered request (not the shadow's) into {@code tap}; null stops recording. */
+    public void tap(io.capstan.serving.api.PayloadTap tap) {
+        this.tap = tap;
+    }
+
     public boolean ready() {
         return !route.targets().isEmpty();
     }
@@ -102,6 +109,8 @@ public final class ServedModel {
                 var response = revision.infer(request);
                 mirror(current, request);
                 if (current.logger().enabled()) current.logger().log(namespace, name, revision, request, response, false);
+                var watching = tap;
+                if (watching != null) watching.record(revision.version(), request, response);
                 return response;
             } catch (ModelNotReadyException e) {
                 // The revision was retired by a rollout between routing and running: try the new route.

@@ -1,0 +1,37 @@
+package io.capstan.monitoring;
+
+import io.capstan.core.ResourceKind;
+import io.capstan.monitoring.internal.ModelMonitorReconciler;
+import io.capstan.serving.Serving;
+import io.capstan.store.Reconciler;
+import io.capstan.store.ResourceStore;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.time.Clock;
+import java.util.List;
+
+/**
+ * Model monitoring, assembled: the {@code monitoring.capstan.io} kinds and their reconcilers.
+ *
+ * <pre>{@code
+ * var monitoring = new Monitoring(store, serving, meters, clock);
+ * kinds.addAll(Monitoring.kinds());
+ * monitoring.reconcilers().forEach(runtime::register);
+ * }</pre>
+ */
+public final class Monitoring {
+    private final List<Reconciler> reconcilers;
+
+    public Monitoring(ResourceStore store, Serving serving, MeterRegistry meters, Clock clock) {
+        this.reconcilers = List.of(new ModelMonitorReconciler(store, serving, meters, clock),
+                new io.capstan.monitoring.internal.ServiceLevelObjectiveReconciler(store, meters, clock));
+    }
+
+    /** ModelMonitor and ServiceLevelObjective. */
+    public static List<ResourceKind> kinds() {
+        return MonitoringKinds.all();
+    }
+
+    public List<Reconciler> reconcilers() {
+        return reconcilers;
+    }
+}

@@ -1,0 +1,269 @@
+package io.capstan.monitoring.internal;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.capstan.core.Names;
+import io.capstan.core.Problems;
+import io.capstan.core.SpecFields;
+import io.capstan.monitoring.drift.DriftTest;
+import io.capstan.monitoring.drift.FeatureType;
+import java.net.URI;
+import java.time.Duration;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalDouble;
+import java.util.Set;
+
+/**
+ * A {@code ModelMonitor} (monitoring.capstan.io/v1alpha1): drift of an InferenceService's inputs and outputs
+ * against a reference.
+ *
+ * <pre>
+ * spec:
+ *   inferenceService: iris
+ *   reference:
+ *     uri: file:///data/iris.csv      # CSV with a header row; or fromRequests: 500 (the first 500 rows served)
+ *     features: [sepal_length, {name: colour, type: categorical, test: chisquare, threshold: 0.01}]
+ *   window: {rows: 200}               # or {duration: 1h}; minRows (default 30) before any test runs
+ *   tests: {default: auto, multivariate: mmd}
+ *   thresholds: {driftShare: 0.5, ks: 0.05, wasserstein: 0.1}
+ *   predictions: true                 # also the drift of the model's outputs (default)
+ *   interval: 10s                     # how often the window is tested (default)
+ *   actions: []                       # accepted; acting on drift (retraining) is not implemented yet
+ * </pre>
+ */
+public record ModelMonitorSpec(String inferenceService, Reference reference, Window window, Optional<DriftTest> defaultTest,
+                               boolean multivariate, Map<DriftTest, Double> thresholds, double driftShare, boolean predictions,
+                               Duration interval, int actions) {
+    public static final int MAX_FEATURES = 1000;
+    public static final int MAX_ROWS = 1_000_000;
+    public static final Duration MAX_DURATION = Duration.ofDays(31);
+    public static final Duration MIN_INTERVAL = Duration.ofMillis(200);
+    static final int MAX_URI = 4096;
+    static final int DEFAULT_MIN_ROWS = 30;
+    static final double DEFAULT_DRIFT_SHARE = 0.5;
+    static final Duration DEFAULT_INTERVAL = Duration.ofSeconds(10);
+    private static final Set<String> FIELDS = Set.of("inferenceService", "reference", "window", "tests", "thresholds", "predictions",
+            "interval", "actions");
+
+    public ModelMonitorSpec {
+        thresholds = Map.copyOf(thresholds);
+    }
+
+    /** A feature: its name (a CSV column, in the input tensor's column order), type, and optional own test and threshold. */
+    public record Feature(String name, FeatureType type, Optional<DriftTest> test, OptionalDouble threshold) {
+    }
+
+    /** Where the reference comes from: a dataset URI, or the first {@code fromRequests} rows served (0 when a URI is given). */
+    public record Reference(Optional<URI> uri, int fromRequests, List<Feature> features) {
+        public Reference {
+            features = List.copyOf(features);
+        }
+    }
+
+    /** The last {@code rows} rows served, or those of the last {@code duration} (then rows is 0); tested from {@code minRows}. */
+    public record Window(int rows, Optional<Duration> duration, int minRows) {
+    }
+
+    /** The threshold of {@code test} for {@code feature}: the feature's own, else spec.thresholds', else the test's default. */
+    public double threshold(Feature feature, DriftTest test) {
+        return feature.threshold().orElse(thresholds.getOrDefault(test, test.defaultThreshold()));
+    }
+
+    /** Reads and checks a spec, reporting every bad field; returns null when there are problems. */
+    public static ModelMonitorSpec parse(ObjectNode spec, Problems problems) {
+        int before = problems.errors().size();
+        spec.fieldNames().forEachRemaining(f -> {
+            if (!FIELDS.contains(f)) problems.add("spec." + Names.printable(f), "unknown field; known: " + new java.util.TreeSet<>(FIELDS));
+        });
+        var isvc = SpecFields.name(spec.get("inferenceService"), "spec.inferenceService", problems);
+        var reference = SpecFields.requiredObject(spec.get("reference"), "spec.reference", problems).map(r -> reference(r, problems));
+        var window = window(spec.get("window"), problems);
+        Optional<DriftTest> defaultTest = Optional.empty();
+        boolean multivariate = false;
+        var tests = SpecFields.object(spec.get("tests"), "spec.tests", problems);
+        if (tests.isPresent()) {
+            only(tests.get(), "spec.tests", Set.of("default", "multivariate"), problems);
+            var name = SpecFields.string(tests.get().get("default"), "spec.tests.default", 64, problems);
+            if (name.isPresent() && !name.get().equals("auto")) defaultTest = test(name.get(), "spec.tests.default", problems);
+            var mv = SpecFields.string(tests.get().get("multivariate"), "spec.tests.multivariate", 64, problems);
+            if (mv.isPresent()) {
+                if (mv.get().equals("mmd")) multivariate = true;
+                else if (!mv.get().equals("none")) problems.add("spec.tests.multivariate", "'" + Names.printable(mv.get()) + "' is not a test; use mmd or none");
+            }
+        }
+        var thresholds = new LinkedHashMap<DriftTest, Double>();
+        double driftShare = DEFAULT_DRIFT_SHARE;
+        var t = SpecFields.object(spec.get("thresholds"), "spec.thresholds", problems);
+        if (t.isPresent()) {
+            var fields = t.get().fields();
+            while (fields.hasNext()) {
+                var e = fields.next();
+                var at = "spec.thresholds." + Names.printable(e.getKey());
+                var value = SpecFields.number(e.getValue(), at, problems);
+                if (value.isEmpty()) continue;
+                if (e.getKey().equals("driftShare")) {
+                    if (value.getAsDouble() <= 0 || value.getAsDouble() > 1) problems.add(at, "must be above 0 and at most 1, got " + value.getAsDouble());
+                    else driftShare = value.getAsDouble();
+                    continue;
+                }
+                var test = test(e.getKey(), at, problems);
+                if (test.isPresent() && threshold(value.getAsDouble(), at, problems)) thresholds.put(test.get(), value.getAsDouble());
+            }
+        }
+        boolean predictions = SpecFields.bool(spec.get("predictions"), "spec.predictions", true, problems);
+        var interval = DEFAULT_INTERVAL;
+        var intervalNode = spec.get("interval");
+        if (SpecFields.present(intervalNode)) {
+            var text = SpecFields.string(intervalNode, "spec.interval", 32, problems);
+            var parsed = text.flatMap(s -> SpecFields.duration(s, ChronoUnit.SECONDS, "spec.interval", problems));
+            if (parsed.isPresent()) {
+                if (parsed.get().compareTo(MIN_INTERVAL) < 0 || parsed.get().compareTo(Duration.ofDays(1)) > 0) {
+                    problems.add("spec.interval", "must be from 200ms to 24h, got " + text.get());
+                } else {
+                    interval = parsed.get();
+                }
+            }
+        }
+        int actions = 0;
+        var actionsNode = spec.get("actions");
+        if (SpecFields.present(actionsNode)) {
+            if (!actionsNode.isArray()) problems.add("spec.actions", "expected a list, got " + SpecFields.describe(actionsNode));
+            else if (actionsNode.size() > 16) problems.add("spec.actions", "has " + actionsNode.size() + " entries; the limit is 16");
+            else actions = actionsNode.size();
+        }
+        if (problems.errors().size() > before || isvc.isEmpty() || reference.isEmpty() || reference.get() == null || window == null) return null;
+        return new ModelMonitorSpec(isvc.get(), reference.get(), window, defaultTest, multivariate, thresholds, driftShare, predictions,
+                interval, actions);
+    }
+
+    private static Reference reference(JsonNode node, Problems problems) {
+        int before = problems.errors().size();
+        only(node, "spec.reference", Set.of("uri", "fromRequests", "features"), problems);
+        Optional<URI> uri = Optional.empty();
+        var text = SpecFields.string(node.get("uri"), "spec.reference.uri", MAX_URI, problems);
+        if (text.isPresent()) uri = uri(text.get(), problems);
+        var from = SpecFields.integer(node.get("fromRequests"), "spec.reference.fromRequests", 2, MAX_ROWS, problems);
+        if (SpecFields.present(node.get("uri")) == SpecFields.present(node.get("fromRequests"))) {
+            problems.add("spec.reference", "give exactly one of uri (a dataset) or fromRequests (the first N rows served)");
+        }
+        var features = new ArrayList<Feature>();
+        var list = node.get("features");
+        if (!SpecFields.present(list)) {
+            problems.add("spec.reference.features", "required: the feature names in the input tensor's column order");
+        } else if (!list.isArray()) {
+            problems.add("spec.reference.features", "expected a list, got " + SpecFields.describe(list));
+        } else if (list.isEmpty()) {
+            problems.add("spec.reference.features", "must name at least one feature");
+        } else if (list.size() > MAX_FEATURES) {
+            problems.add("spec.reference.features", "has " + list.size() + " entries; the limit is " + MAX_FEATURES);
+        } else {
+            var seen = new HashSet<String>();
+            for (int i = 0; i < list.size(); i++) {
+                var at = "spec.reference.features[" + i + "]";
+                var f = feature(list.get(i), at, problems);
+                if (f == null) continue;
+                if (!seen.add(f.name())) problems.add(at, "'" + Names.printable(f.name()) + "' is listed twice");
+                else features.add(f);
+            }
+        }
+        if (problems.errors().size() > before) return null;
+        return new Reference(uri, from.orElse(0), features);
+    }
+
+    private static Optional<URI> uri(String text, Problems problems) {
+        try {
+            var uri = new URI(text);
+            if (!"file".equals(uri.getScheme()) || uri.getPath() == null || uri.getPath().isEmpty()) {
+                problems.add("spec.reference.uri", "'" + Names.printable(text) + "' is not a file:// URI of a CSV file; this server reads "
+                        + "references from file:// only (s3://, pipeline and registry artifacts: not yet)");
+                return Optional.empty();
+            }
+            return Optional.of(uri);
+        } catch (java.net.URISyntaxException e) {
+            problems.add("spec.reference.uri", "'" + Names.printable(text) + "' is not a URI: " + e.getReason());
+            return Optional.empty();
+        }
+    }
+
+    private static Feature feature(JsonNode node, String at, Problems problems) {
+        if (node != null && node.isTextual()) {
+            var name = SpecFields.name(node, at, problems);
+            return name.map(n -> new Feature(n, FeatureType.NUMERIC, Optional.empty(), OptionalDouble.empty())).orElse(null);
+        }
+        if (node == null || !node.isObject()) {
+            problems.add(at, "expected a name or {name, type, test, threshold}, got " + SpecFields.describe(node));
+            return null;
+        }
+        int before = problems.errors().size();
+        only(node, at, Set.of("name", "type", "test", "threshold"), problems);
+        var name = SpecFields.name(node.get("name"), at + ".name", problems);
+        var type = FeatureType.NUMERIC;
+        var typeText = SpecFields.string(node.get("type"), at + ".type", 64, problems);
+        if (typeText.isPresent()) {
+            var parsed = FeatureType.ofWireName(typeText.get());
+            if (parsed.isEmpty()) problems.add(at + ".type", "'" + Names.printable(typeText.get()) + "' is not a type; use numeric or categorical");
+            else type = parsed.get();
+        }
+        var test = SpecFields.string(node.get("test"), at + ".test", 64, problems).flatMap(s -> test(s, at + ".test", problems));
+        var threshold = SpecFields.number(node.get("threshold"), at + ".threshold", problems);
+        if (threshold.isPresent() && !threshold(threshold.getAsDouble(), at + ".threshold", problems)) threshold = OptionalDouble.empty();
+        if (problems.errors().size() > before || name.isEmpty()) return null;
+        return new Feature(name.get(), type, test, threshold);
+    }
+
+    private static Window window(JsonNode node, Problems problems) {
+        if (!SpecFields.present(node)) return new Window(1000, Optional.empty(), DEFAULT_MIN_ROWS);
+        var w = SpecFields.object(node, "spec.window", problems);
+        if (w.isEmpty()) return null;
+        int before = problems.errors().size();
+        only(w.get(), "spec.window", Set.of("rows", "duration", "minRows"), problems);
+        var rows = SpecFields.integer(w.get().get("rows"), "spec.window.rows", 2, MAX_ROWS, problems);
+        Optional<Duration> duration = Optional.empty();
+        if (SpecFields.present(w.get().get("duration"))) {
+            var text = SpecFields.string(w.get().get("duration"), "spec.window.duration", 32, problems);
+            duration = text.flatMap(s -> SpecFields.duration(s, ChronoUnit.SECONDS, "spec.window.duration", problems));
+            if (duration.isPresent() && (duration.get().isZero() || duration.get().compareTo(MAX_DURATION) > 0)) {
+                problems.add("spec.window.duration", "must be above 0 and at most 31 days, got " + text.get());
+            }
+        }
+        if (SpecFields.present(w.get().get("rows")) == SpecFields.present(w.get().get("duration"))) {
+            problems.add("spec.window", "give exactly one of rows (the last N rows served) or duration (e.g. 1h)");
+        }
+        var minRows = SpecFields.integer(w.get().get("minRows"), "spec.window.minRows", 2, MAX_ROWS, problems);
+        if (rows.isPresent() && minRows.isPresent() && minRows.getAsInt() > rows.getAsInt()) {
+            problems.add("spec.window.minRows", "is " + minRows.getAsInt() + ", more than the window's " + rows.getAsInt() + " rows");
+        }
+        if (problems.errors().size() > before) return null;
+        int min = minRows.orElse(Math.min(DEFAULT_MIN_ROWS, rows.orElse(DEFAULT_MIN_ROWS)));
+        return new Window(rows.orElse(0), duration, min);
+    }
+
+    private static Optional<DriftTest> test(String name, String at, Problems problems) {
+        var test = DriftTest.ofWireName(name);
+        if (test.isEmpty()) {
+            problems.add(at, "'" + Names.printable(name) + "' is not a drift test; use one of "
+                    + java.util.Arrays.stream(DriftTest.values()).map(DriftTest::wireName).toList());
+        }
+        return test;
+    }
+
+    private static boolean threshold(double value, String at, Problems problems) {
+        if (value <= 0 || value > 100) {
+            problems.add(at, "must be above 0 and at most 100, got " + value);
+            return false;
+        }
+        return true;
+    }
+
+    private static void only(JsonNode node, String at, Set<String> known, Problems problems) {
+        node.fieldNames().forEachRemaining(f -> {
+            if (!known.contains(f)) problems.add(at + "." + Names.printable(f), "unknown field; known: " + new java.util.TreeSet<>(known));
+        });
+    }
+}
