@@ -239,6 +239,9 @@ public final class CapstanServer implements AutoCloseable {
             var access = new io.capstan.server.http.Access(policy);
             WebServer web;
             OipGrpcServer grpc;
+            var checkedByUi = authenticator;
+            var ui = new io.capstan.ui.UiService(store, metadata, backend, policy, clock, checkedByUi::authenticate);
+            cleanup.add(ui);
             try (startup) {
                 var checkedBy = authenticator;
                 var grpcAuth = new OipGrpcServer.Authentication(token -> checkedBy.authenticate(token).map(io.capstan.core.security.Caller::user),
@@ -270,6 +273,7 @@ public final class CapstanServer implements AutoCloseable {
                             routes.register(routing, "/apis/capstan/v1", new ResourceApi(store, kinds, clock, access, () -> profiles.get().refresh()));
                             routes.register(routing, "/apis/v2beta1", new io.capstan.server.kfp.KfpApi(store, metadata, backend, clock, VERSION, access));
                             routes.register(routing, "", serving.httpService(policy));
+                            routes.register(routing, "", ui);
                         })
                         .build()
                         .start());

@@ -42,6 +42,7 @@ final class RunIndex implements AutoCloseable {
     private final ResourceStore store;
     private final Map<ResourceKey, Run> runs = new ConcurrentHashMap<>();
     private final CountDownLatch loaded = new CountDownLatch(1);
+    private final java.util.concurrent.atomic.AtomicBoolean started = new java.util.concurrent.atomic.AtomicBoolean();
     private volatile boolean closed;
     private volatile Thread follower;
 
@@ -49,9 +50,12 @@ final class RunIndex implements AutoCloseable {
         this.store = store;
     }
 
-    /** Loads every run, then follows the change feed on a virtual thread until {@link #close}. */
+    /**
+     * Loads every run, then follows the change feed on a virtual thread until {@link #close}; at the first page that
+     * needs it, since the store's tables may not exist yet while the server starts.
+     */
     RunIndex start() {
-        follower = Thread.ofVirtual().name("ui-run-index").start(this::follow);
+        if (started.compareAndSet(false, true) && !closed) follower = Thread.ofVirtual().name("ui-run-index").start(this::follow);
         return this;
     }
 
@@ -89,6 +93,7 @@ final class RunIndex implements AutoCloseable {
 
     /** Every run, once the first load finished (waiting for it up to {@code wait}). */
     Collection<Run> all(Duration wait) {
+        start();
         try {
             if (!loaded.await(wait.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS)) {
                 throw new io.capstan.core.TransientException("the run list is still loading; reload the page in a moment");
@@ -109,6 +114,7 @@ final class RunIndex implements AutoCloseable {
 
     /** The runs named {@code name}, in any namespace. */
     List<Run> named(String name) {
+        all(Duration.ofSeconds(10));
         var out = new ArrayList<Run>();
         for (var r : runs.values()) if (r.name().equals(name)) out.add(r);
         return out;

@@ -54,7 +54,7 @@ public final class UiService implements HttpService, AutoCloseable {
     /** @param authenticate who a token belongs to, for the login form */
     public UiService(ResourceStore store, MetadataStore metadata, Backend backend, AccessPolicy policy, Clock clock,
                      Function<String, Optional<Caller>> authenticate) {
-        this.ui = new UiContext(Objects.requireNonNull(store, "store"), metadata, backend, policy, clock, new RunIndex(store).start(), new DagLayout());
+        this.ui = new UiContext(Objects.requireNonNull(store, "store"), metadata, backend, policy, clock, new RunIndex(store), new DagLayout());
         this.authenticate = Objects.requireNonNull(authenticate, "authenticate");
         this.runs = new RunPages(ui);
         this.experiments = new ExperimentPages(ui);
@@ -72,15 +72,15 @@ public final class UiService implements HttpService, AutoCloseable {
                 .get("/runs", page(runs::list))
                 .get("/runs/{id}", page(runs::detail))
                 .get("/runs/{id}/dag", page(runs::dagFragment))
-                .get("/runs/{id}/events", page(runs::events))
+                .get("/runs/{id}/events", live(runs::events))
                 .get("/runs/{id}/nodes/{task}", page(runs::node))
-                .get("/runs/{id}/nodes/{task}/log", page(runs::log))
+                .get("/runs/{id}/nodes/{task}/log", live(runs::log))
                 .get("/compare", page(runs::compare))
                 .get("/pipelines", page(misc::pipelines))
                 .get("/recurring", page(misc::recurring))
                 .get("/experiments", page(experiments::list))
                 .get("/experiments/{ns}/{name}", page(experiments::detail))
-                .get("/experiments/{ns}/{name}/events", page(experiments::events))
+                .get("/experiments/{ns}/{name}/events", live(experiments::events))
                 .get("/experiments/{ns}/{name}/trials/{trial}", page(experiments::trial))
                 .get("/jobs", page(misc::jobs))
                 .get("/jobs/{kind}/{ns}/{name}", page(misc::job))
@@ -89,11 +89,23 @@ public final class UiService implements HttpService, AutoCloseable {
                 .get("/lineage", page(misc::lineage));
     }
 
-    /** Renders the HTML error page for what the caller can act on; anything else is a bug for the server's 500 handler. */
+    /** A page or fragment: HTML, never cached, with {@link #guarded} errors. */
     private static Handler page(Handler handler) {
-        return (req, res) -> {
+        return guarded((req, res) -> {
             res.headers().contentType(HttpMediaType.create("text/html; charset=UTF-8"));
             res.header(HeaderNames.CACHE_CONTROL, "no-store");
+            handler.handle(req, res);
+        });
+    }
+
+    /** An SSE stream: the SSE sink sets its own headers; errors before it opens still get the HTML error page. */
+    private static Handler live(Handler handler) {
+        return guarded(handler);
+    }
+
+    /** Renders the HTML error page for what the caller can act on; anything else is a bug for the server's 500 handler. */
+    private static Handler guarded(Handler handler) {
+        return (req, res) -> {
             try {
                 handler.handle(req, res);
             } catch (NotFoundException e) {
@@ -111,6 +123,7 @@ public final class UiService implements HttpService, AutoCloseable {
     private static void error(ServerRequest req, ServerResponse res, Status status, String title, CapstanException e) {
         if (res.isSent()) return;
         res.status(status);
+        res.headers().contentType(HttpMediaType.create("text/html; charset=UTF-8"));
         res.send(Layout.page(req, title, "", "<h1>" + Html.esc(title) + "</h1><p class=\"banner failed\" role=\"alert\">" + Html.esc(e.getMessage())
                 + "</p><p><a href=\"/runs\">Back to the runs</a></p>"));
     }
