@@ -248,7 +248,7 @@ final class ExperimentPages {
         if (workload.isEmpty()) sb.append(Layout.empty("No log.", "The trial has not started a process, or runs as a training job."));
         else {
             sb.append("<pre id=\"log\" class=\"log\" tabindex=\"0\" aria-label=\"Log of ").append(Html.esc(trialName)).append("\">");
-            ui.backend().tail(workload, RunPages.LOG_TAIL).forEach(l -> sb.append(Html.esc(l.text())).append('\n'));
+            ui.tail(workload, RunPages.LOG_TAIL).forEach(l -> sb.append(Html.esc(l.text())).append('\n'));
             sb.append("</pre>");
         }
         res.send(Layout.page(req, "Trial " + trialName, "/experiments", sb.toString()));

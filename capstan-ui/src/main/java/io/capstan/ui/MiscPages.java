@@ -130,7 +130,7 @@ final class MiscPages {
                 var id = w.isTextual() ? w.asText() : w.path("id").asText(w.path("workloadId").asText(""));
                 if (id.isEmpty()) continue;
                 sb.append("<h3>").append(Html.esc(w.isTextual() ? id : w.path("replica").asText(id))).append("</h3><pre class=\"log\" tabindex=\"0\">");
-                ui.backend().tail(id, 200).forEach(l -> sb.append(Html.esc(l.text())).append('\n'));
+                ui.tail(id, 200).forEach(l -> sb.append(Html.esc(l.text())).append('\n'));
                 sb.append("</pre>");
             }
         }

@@ -445,7 +445,7 @@ final class RunPages {
         var message = t.path("message").asText("");
         if (!message.isEmpty()) sb.append(": ").append(Html.esc(message));
         sb.append("</p>");
-        var lines = ui.backend().tail(t.path("workloadId").asText(), 15);
+        var lines = ui.tail(t.path("workloadId").asText(), 15);
         if (!lines.isEmpty()) {
             sb.append("<pre class=\"log\" aria-label=\"Last log lines of ").append(Html.esc(step)).append("\">");
             lines.forEach(l -> sb.append(Html.esc(l.text())).append('\n'));
@@ -557,26 +557,34 @@ final class RunPages {
         var workload = tasks(run).path("root/" + task).path("workloadId").asText("");
         var deadline = ui.clock().instant().plus(LIVE_LIMIT);
         try (var sink = res.sink(SseSink.TYPE)) {
-            if (workload.isEmpty()) {
+            if (workload.isEmpty() || ui.backend().find(workload).isEmpty() && !runIsActive(run)) {
+                if (!workload.isEmpty()) sink.emit(SseEvent.builder().name("line").data("(this step's log is no longer kept by the backend)&#10;").build());
                 sink.emit(SseEvent.builder().name("end").data("").build());
                 return;
             }
-            var lines = ui.backend().tail(workload, LOG_TAIL);
+            var lines = ui.tail(workload, LOG_TAIL);
             long next = lines.isEmpty() ? 0 : lines.getLast().number() + 1;
             emitLines(sink, lines);
             while (ui.clock().instant().isBefore(deadline)) {
                 var state = ui.backend().find(workload);
-                if (state.isPresent() && state.get().phase().isTerminal() || state.isEmpty() && !lines.isEmpty()) {
-                    emitLines(sink, ui.backend().follow(workload, next, Duration.ZERO));
+                if (state.isEmpty()) {
+                    // Not launched yet (its id is recorded first), or forgotten: wait while the run is active.
+                    if (!runIsActive(run)) break;
+                    java.util.concurrent.locks.LockSupport.parkNanos(LIVE_POLL.toNanos());
+                    continue;
+                }
+                List<io.capstan.backend.LogLine> more;
+                try {
+                    more = ui.backend().follow(workload, next, Duration.ofSeconds(1));
+                } catch (NotFoundException e) {
                     break;
                 }
-                var more = ui.backend().follow(workload, next, Duration.ofSeconds(1));
                 if (!more.isEmpty()) next = more.getLast().number() + 1;
                 emitLines(sink, more);
-                if (state.isEmpty() && !runIsActive(run)) break;
+                if (more.isEmpty() && state.get().phase().isTerminal()) break;
             }
             sink.emit(SseEvent.builder().name("end").data("").build());
-        } catch (io.helidon.common.uri.UriValidationException | java.io.UncheckedIOException e) {
+        } catch (java.io.UncheckedIOException e) {
             // The browser went away.
         }
     }

@@ -46,6 +46,16 @@ record UiContext(ResourceStore store, MetadataStore metadata, Backend backend, A
         return out;
     }
 
+    /** The last lines of a workload's log; none when the backend no longer knows the workload. */
+    List<io.capstan.backend.LogLine> tail(String workloadId, int lines) {
+        if (backend.find(workloadId).isEmpty()) return List.of();
+        try {
+            return backend.tail(workloadId, lines);
+        } catch (NotFoundException e) {
+            return List.of();
+        }
+    }
+
     /** The resource, if the caller may see it; otherwise the same not-found as a missing one, so that names do not leak. */
     Resource get(ServerRequest req, String kind, String namespace, String name) {
         if (!canView(req, namespace)) throw new NotFoundException(kind + " '" + namespace + "/" + name + "' not found");
