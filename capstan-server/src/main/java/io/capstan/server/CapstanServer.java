@@ -254,6 +254,9 @@ public final class CapstanServer implements AutoCloseable {
                         // Each route enforces its own limit: 4 MiB for the API, an InferenceService's own for inference.
                         .maxPayloadSize(Math.max(Bodies.MAX_BODY_BYTES, Serving.LARGEST_REQUEST_BYTES) + 1024L)
                         .shutdownGracePeriod(Duration.ofSeconds(2))
+                        // A response written in more than one segment (a page's headers, then its body) otherwise waits
+                        // for the client's delayed ACK: 40 ms on every UI page (bench/ui-bench.sh).
+                        .connectionOptions(o -> o.tcpNoDelay(true))
                         .routing(routing -> {
                             routing.addFilter(new HttpMetricsFilter(meters));
                             routing.addFilter(new StartingFilter(ready::get));

@@ -44,7 +44,8 @@ final class UiHarness implements AutoCloseable {
         backend = new LocalBackend(LocalBackend.Options.of(dir.resolve("work")));
         ui = new UiService(store, new MetadataStore(db, Clock.systemUTC()), backend, AccessPolicy.serverAdminOnly(), Clock.systemUTC(),
                 token -> Optional.empty());
-        web = WebServer.builder().port(0).host("127.0.0.1").routing(r -> {
+        web = WebServer.builder().port(0).host("127.0.0.1")
+                .connectionOptions(o -> o.tcpNoDelay(true)).routing(r -> {
             r.addFilter((chain, req, res) -> {
                 req.context().register(Caller.serverAdmin());
                 chain.proceed();
