@@ -237,6 +237,40 @@ class UiPagesTest {
     }
 
     @Test
+    void pipelinesListTheirVersionsAndRecurringRunsTheirNextFireTime() throws Exception {
+        var root = Path.of("").toAbsolutePath().getParent();
+        var ir = Json.yaml().readTree(Files.readString(root.resolve("examples/iris/iris-pipeline.yaml")));
+        var create = Json.json().createObjectNode();
+        create.putObject("pipeline").put("display_name", "iris-training");
+        create.putObject("pipeline_version").put("display_name", "v1").set("pipeline_spec", ir);
+        var made = server.send("POST", "/apis/v2beta1/pipelines/create", create.toString(), "application/json");
+        assertThat(made.status()).as(made.body()).isEqualTo(200);
+        var pipelines = page("/pipelines");
+        assertThat(pipelines.select("tr[data-pipeline] td").eachText()).contains("iris-training", "v1");
+
+        var recurring = Json.json().createObjectNode();
+        recurring.put("display_name", "hourly-iris");
+        recurring.set("pipeline_spec", ir);
+        recurring.putObject("runtime_config").putObject("parameters").put("source", root.resolve("examples/iris/iris.csv").toString());
+        recurring.putObject("trigger").putObject("periodic_schedule").put("interval_second", "3600");
+        recurring.put("mode", "ENABLE");
+        var rr = server.send("POST", "/apis/v2beta1/recurringruns", recurring.toString(), "application/json");
+        assertThat(rr.status()).as(rr.body()).isEqualTo(200);
+        var created = java.time.Instant.parse(rr.json().path("created_at").asText());
+        var deadline = java.time.Instant.now().plusSeconds(30);
+        String next = "";
+        while (next.isEmpty() && java.time.Instant.now().isBefore(deadline)) {
+            next = page("/recurring").select("tr[data-recurring] td.next").text();
+            if (next.isEmpty()) Thread.sleep(200);
+        }
+        // The next fire time is an hour after its creation, as its reconciler recorded it.
+        var expected = java.time.format.DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss 'UTC'").withZone(java.time.ZoneOffset.UTC)
+                .format(created.plusSeconds(3600));
+        assertThat(next).isEqualTo(expected);
+        assertThat(page("/recurring").select("tr[data-recurring] code").text()).isEqualTo("every 3600 s");
+    }
+
+    @Test
     void compareShowsDifferencesOnly() throws Exception {
         var root = Path.of("").toAbsolutePath().getParent();
         var body = Json.json().createObjectNode();

@@ -34,8 +34,8 @@ final class MiscPages {
             for (var p : pipelines) {
                 var id = p.metadata().name();
                 var mine = versions.stream().filter(v -> id.equals(v.metadata().labels().get("pipelines.capstan.io/pipeline-id"))
-                        || id.equals(v.spec().path("pipeline_id").asText(""))).map(v -> text(v, "display_name", v.metadata().name())).toList();
-                sb.append("<tr><td>").append(Html.esc(text(p, "display_name", id))).append("</td><td>").append(Html.esc(p.spec().path("description").asText("")))
+                        || id.equals(v.spec().path("pipelineId").asText(""))).map(v -> text(v, "displayName", text(v, "name", v.metadata().name()))).toList();
+                sb.append("<tr data-pipeline=\"").append(Html.esc(id)).append("\"><td>").append(Html.esc(text(p, "displayName", text(p, "name", id)))).append("</td><td>").append(Html.esc(p.spec().path("description").asText("")))
                         .append("</td><td>").append(Html.esc(String.join(", ", mine))).append("</td><td>").append(Html.time(p.metadata().created().orElse(null))).append("</td></tr>");
             }
             sb.append("</tbody></table>");
@@ -50,21 +50,25 @@ final class MiscPages {
 
     void recurring(ServerRequest req, ServerResponse res) {
         var recurring = ui.visible(req, "RecurringRun");
+        recurring.sort(Comparator.comparing((Resource r) -> r.metadata().created().orElse(java.time.Instant.EPOCH)).reversed());
         var sb = new StringBuilder("<h1>Recurring runs</h1>");
         if (recurring.isEmpty()) {
             sb.append(Layout.empty("No recurring runs.", "Create one through the KFP API (<code>/apis/v2beta1/recurringruns</code>) or the KFP SDK's <code>create_recurring_run</code>."));
         } else {
-            sb.append("<table><thead><tr><th scope=\"col\">Recurring run</th><th scope=\"col\">Schedule</th><th scope=\"col\">Enabled</th><th scope=\"col\">Next run</th><th scope=\"col\">Last run</th></tr></thead><tbody>");
+            sb.append("<table class=\"recurring\"><thead><tr><th scope=\"col\">Recurring run</th><th scope=\"col\">Schedule</th><th scope=\"col\">State</th>")
+                    .append("<th scope=\"col\">Next run</th><th scope=\"col\">Last run</th><th scope=\"col\">Runs</th></tr></thead><tbody>");
             for (var r : recurring) {
                 var trigger = r.spec().path("trigger");
-                var schedule = trigger.path("cron_schedule").path("cron").asText("");
-                if (schedule.isEmpty() && trigger.path("periodic_schedule").has("interval_second")) {
-                    schedule = "every " + trigger.path("periodic_schedule").path("interval_second").asText() + " s";
-                }
-                sb.append("<tr><td>").append(Html.esc(text(r, "display_name", r.metadata().name()))).append("</td><td><code>").append(Html.esc(schedule))
-                        .append("</code></td><td>").append(Html.esc(r.spec().path("mode").asText(r.spec().path("enabled").asText("")))).append("</td><td>")
-                        .append(Html.time(r.status().field("nextFireTime").map(JsonNode::asText).orElse(r.status().field("nextRunTime").map(JsonNode::asText).orElse(""))))
-                        .append("</td><td>").append(Html.time(r.status().field("lastFireTime").map(JsonNode::asText).orElse(""))).append("</td></tr>");
+                var schedule = trigger.path("cron").asText("");
+                if (schedule.isEmpty() && trigger.has("intervalSeconds")) schedule = "every " + trigger.path("intervalSeconds").asText() + " s";
+                var message = r.status().field("message").map(JsonNode::asText).orElse("");
+                boolean enabled = r.status().phase().equals("Enabled") || r.status().phase().isEmpty();
+                sb.append("<tr data-recurring=\"").append(Html.esc(r.metadata().name())).append("\"><td>").append(Html.esc(text(r, "displayName", r.metadata().name())))
+                        .append("</td><td><code>").append(Html.esc(schedule)).append("</code></td><td>").append(Html.badge(r.status().phase().isEmpty() ? "Pending" : r.status().phase()))
+                        .append(message.isEmpty() ? "" : " " + Html.esc(message)).append("</td><td class=\"next\">")
+                        .append(enabled ? Html.time(r.status().field("nextScheduledTime").map(JsonNode::asText).orElse("")) : "")
+                        .append("</td><td>").append(Html.time(r.status().field("lastScheduledTime").map(JsonNode::asText).orElse("")))
+                        .append("</td><td><a href=\"/runs?q=").append(Html.url(text(r, "displayName", r.metadata().name()))).append("\">its runs</a></td></tr>");
             }
             sb.append("</tbody></table>");
         }
@@ -122,14 +126,15 @@ final class MiscPages {
                     .append("</td><td>").append(Html.esc(c.message())).append("</td><td>").append(Html.time(c.lastTransitionTime())).append("</td></tr>");
         }
         sb.append("</tbody></table><h2>Logs by rank</h2>");
-        var workloads = j.status().field("workloads").orElse(j.status().field("workloadIds").orElse(null));
+        var workloads = j.status().field("workloads").orElse(null);
         if (workloads == null || workloads.isEmpty()) {
             sb.append(Layout.empty("No logs yet.", "Each rank's log appears here once its process starts. <code>capstan logs</code> follows them live."));
         } else {
             for (var w : workloads) {
-                var id = w.isTextual() ? w.asText() : w.path("id").asText(w.path("workloadId").asText(""));
+                var id = w.path("id").asText("");
                 if (id.isEmpty()) continue;
-                sb.append("<h3>").append(Html.esc(w.isTextual() ? id : w.path("replica").asText(id))).append("</h3><pre class=\"log\" tabindex=\"0\">");
+                sb.append("<h3>Rank ").append(w.path("rank").asInt()).append(" (").append(Html.esc(w.path("replicaType").asText(""))).append(' ')
+                        .append(w.path("index").asInt()).append(")</h3><pre class=\"log\" tabindex=\"0\" aria-label=\"Log of rank ").append(w.path("rank").asInt()).append("\">");
                 ui.tail(id, 200).forEach(l -> sb.append(Html.esc(l.text())).append('\n'));
                 sb.append("</pre>");
             }

@@ -50,10 +50,7 @@ final class RunIndex implements AutoCloseable {
         this.store = store;
     }
 
-    /**
-     * Loads every run, then follows the change feed on a virtual thread until {@link #close}; at the first page that
-     * needs it, since the store's tables may not exist yet while the server starts.
-     */
+    /** Loads every run, then follows the change feed on a virtual thread until {@link #close}; at most once. */
     RunIndex start() {
         if (started.compareAndSet(false, true) && !closed) follower = Thread.ofVirtual().name("ui-run-index").start(this::follow);
         return this;
@@ -76,7 +73,9 @@ final class RunIndex implements AutoCloseable {
                 }
             } catch (RuntimeException e) {
                 if (closed) return;
-                LOG.log(System.Logger.Level.WARNING, "the UI's run index could not read the store; trying again", e);
+                // While the server starts, the store's tables may not exist yet: quiet until the first load succeeded.
+                LOG.log(loaded.getCount() > 0 ? System.Logger.Level.DEBUG : System.Logger.Level.WARNING,
+                        "the UI's run index could not read the store; trying again", e);
                 java.util.concurrent.locks.LockSupport.parkNanos(Duration.ofSeconds(1).toNanos());
             }
         }

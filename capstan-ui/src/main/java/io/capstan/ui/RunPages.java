@@ -134,7 +134,29 @@ final class RunPages {
             if (!allowed.computeIfAbsent(r.namespace(), ns -> ui.policy().allows(caller, ns, Role.VIEW))) continue;
             out.add(r);
         }
+        if (v.sort().startsWith("metric:")) return byMetric(out, v.sort().substring("metric:".length()), v.descending());
         out.sort(comparator(v));
+        return out;
+    }
+
+    /** Sorted by one metric, runs without it last in either order; each value read once, not at every comparison. */
+    private static List<RunIndex.Run> byMetric(List<RunIndex.Run> runs, String name, boolean descending) {
+        record Keyed(double value, RunIndex.Run run) {
+        }
+        var with = new ArrayList<Keyed>(runs.size());
+        var without = new ArrayList<RunIndex.Run>();
+        for (var r : runs) {
+            var value = r.metrics().get(name);
+            if (value == null) without.add(r);
+            else with.add(new Keyed(value, r));
+        }
+        Comparator<Keyed> order = (a, b) -> Double.compare(a.value(), b.value());
+        if (descending) order = order.reversed();
+        with.sort(order.thenComparing(k -> k.run().name()));
+        without.sort(Comparator.comparing(RunIndex.Run::name));
+        var out = new ArrayList<RunIndex.Run>(runs.size());
+        with.forEach(k -> out.add(k.run()));
+        out.addAll(without);
         return out;
     }
 
@@ -150,14 +172,6 @@ final class RunPages {
 
     private static Comparator<RunIndex.Run> comparator(ListView v) {
         Comparator<RunIndex.Run> c;
-        if (v.sort().startsWith("metric:")) {
-            var name = v.sort().substring("metric:".length());
-            // Runs without the metric go last in either order.
-            Comparator<RunIndex.Run> byValue = Comparator.comparing(r -> r.metrics().get(name));
-            if (v.descending()) byValue = byValue.reversed();
-            return Comparator.<RunIndex.Run, Boolean>comparing(r -> !r.metrics().containsKey(name)).thenComparing(byValue)
-                    .thenComparing(RunIndex.Run::name);
-        }
         if (v.sort().startsWith("param:")) {
             var name = v.sort().substring("param:".length());
             c = Comparator.comparing(r -> paramKey(r.parameters().getOrDefault(name, "")));

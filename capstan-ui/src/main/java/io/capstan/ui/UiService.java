@@ -55,6 +55,8 @@ public final class UiService implements HttpService, AutoCloseable {
     public UiService(ResourceStore store, MetadataStore metadata, Backend backend, AccessPolicy policy, Clock clock,
                      Function<String, Optional<Caller>> authenticate) {
         this.ui = new UiContext(Objects.requireNonNull(store, "store"), metadata, backend, policy, clock, new RunIndex(store), new DagLayout());
+        // Thousands of runs take seconds to load: start now, so that the first look at /runs finds them loaded.
+        ui.runs().start();
         this.authenticate = Objects.requireNonNull(authenticate, "authenticate");
         this.runs = new RunPages(ui);
         this.experiments = new ExperimentPages(ui);

@@ -38,7 +38,10 @@ public final class UiBench {
             h.run("big", big, Json.json().createObjectNode(), "Succeeded", bigTasks);
             System.out.printf(Locale.ROOT, "stored %d runs and a %d-node run in %.1f s%n", runs + 1, nodes, (System.nanoTime() - t0) / 1e9);
 
-            // The index loads on the first page; wait for it, then warm the JIT on the list page.
+            // The index loads in the background (503 until it has); wait for it, then warm the JIT on the list page.
+            long w0 = System.nanoTime();
+            while (h.get("/runs").status() == 503) Thread.sleep(100);
+            System.out.printf(Locale.ROOT, "the run index loaded within %.1f s of the first request%n", (System.nanoTime() - w0) / 1e9);
             check(h, "/runs");
             for (int i = 0; i < 30; i++) h.get("/runs?sort=metric:accuracy");
 
