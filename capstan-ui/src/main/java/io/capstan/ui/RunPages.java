@@ -361,7 +361,12 @@ final class RunPages {
         var phase = run.status().phase().isEmpty() ? "Pending" : run.status().phase();
         var sb = new StringBuilder(16384);
         var display = run.metadata().annotations().getOrDefault(RunIndex.ANNOTATION_DISPLAY_NAME, id);
-        sb.append("<h1>Run ").append(Html.esc(display)).append(" <span id=\"run-phase\">").append(Html.badge(phase)).append("</span></h1>");
+        boolean terminal = phase.equals("Succeeded") || phase.equals("Failed") || phase.equals("Cancelled") || phase.equals("Canceled");
+        // While the run is active, one SSE stream updates its phase and its graph (no polling of the page).
+        boolean live = !terminal && !tab.equals("parameters");
+        if (live) sb.append("<div id=\"run-live\" hx-ext=\"sse\" sse-connect=\"").append(runPath(run, id)).append("/events").append(nsQuery(run)).append("\">");
+        sb.append("<h1>Run ").append(Html.esc(display)).append(" <span id=\"run-phase\"").append(live ? " sse-swap=\"phase\"" : "").append('>')
+                .append(Html.badge(phase)).append("</span></h1>");
         sb.append("<dl class=\"facts\"><dt>Namespace</dt><dd>").append(Html.esc(run.metadata().namespace())).append("</dd>")
                 .append("<dt>Started</dt><dd>").append(Html.time(run.status().field("startTime").map(JsonNode::asText).orElse(""))).append("</dd>")
                 .append("<dt>Finished</dt><dd>").append(Html.time(run.status().field("completionTime").map(JsonNode::asText).orElse(""))).append("</dd>")
@@ -369,7 +374,6 @@ final class RunPages {
         failedBanner(sb, run);
         var kfpId = run.metadata().labels().getOrDefault(RunIndex.LABEL_RETRY_OF, run.metadata().name());
         sb.append("<div class=\"actions\" role=\"group\" aria-label=\"Run actions\">");
-        boolean terminal = phase.equals("Succeeded") || phase.equals("Failed") || phase.equals("Cancelled") || phase.equals("Canceled");
         sb.append("<button type=\"button\" class=\"danger\" hx-post=\"/apis/v2beta1/runs/").append(Html.esc(Html.url(kfpId))).append(":terminate\"")
                 .append(" hx-confirm=\"Terminate this run?\" hx-swap=\"none\" hx-on::after-request=\"capstan.afterAction(event)\"")
                 .append(terminal ? " disabled" : "").append(">Terminate</button> ");
@@ -395,14 +399,14 @@ final class RunPages {
         }
         var dag = Dag.of(run.spec().path("pipelineSpec"));
         sb.append("<div class=\"run-view\" role=\"tabpanel\"><section class=\"graph\" aria-label=\"Pipeline graph\">");
-        var live = !terminal ? " hx-ext=\"sse\" sse-connect=\"" + base + "/events" + nsQuery(run) + "\" sse-swap=\"dag\"" : "";
+        var swap = live ? " sse-swap=\"dag\"" : "";
         if (dag.nodes().isEmpty()) {
             sb.append(Layout.empty("This pipeline has no tasks.", "Its root DAG is empty."));
         } else if (ui.layouts().isCached(dag) || dag.nodes().size() <= 300) {
-            sb.append("<div id=\"dag\"").append(live).append('>').append(dagSvg(run, id, node)).append("</div>");
+            sb.append("<div id=\"dag\"").append(swap).append('>').append(dagSvg(run, id, node)).append("</div>");
         } else {
             // A large pipeline seen for the first time: the page answers at once and the graph follows when laid out.
-            sb.append("<div id=\"dag\"").append(live).append(" hx-get=\"").append(base).append("/dag").append(nsQuery(run).isEmpty() ? "?" : nsQuery(run) + "&")
+            sb.append("<div id=\"dag\"").append(swap).append(" hx-get=\"").append(base).append("/dag").append(nsQuery(run).isEmpty() ? "?" : nsQuery(run) + "&")
                     .append("node=").append(Html.url(node)).append("\" hx-trigger=\"load\"><p role=\"status\">Laying out ").append(dag.nodes().size())
                     .append(" tasks…</p></div>");
         }
@@ -410,6 +414,7 @@ final class RunPages {
         if (node.isEmpty()) sb.append("<p class=\"hint\">Select a task to see its inputs, outputs, artifacts and log.</p>");
         else sb.append(panel(run, id, node));
         sb.append("</aside></div>");
+        if (live) sb.append("</div>");
         res.send(Layout.page(req, "Run " + id, "/runs", sb.toString()));
     }
 

@@ -90,13 +90,36 @@ class RunPagesTest {
         assertThat(loop.attr("aria-label")).isEqualTo("for-loop-1: Running, 1/3 running, 2/3 succeeded");
         assertThat(doc.select("svg.dag g.node").eachAttr("data-task")).noneMatch(t -> t.contains("["));
         // A running run's graph follows its status over SSE.
-        assertThat(doc.select("#dag").attr("sse-connect")).isEqualTo("/runs/loops/events");
+        assertThat(doc.select("#run-live").attr("sse-connect")).isEqualTo("/runs/loops/events");
+        assertThat(doc.select("#run-live #dag").attr("sse-swap")).isEqualTo("dag");
+        assertThat(doc.select("#run-live #run-phase").attr("sse-swap")).isEqualTo("phase");
+
+        // The stream sends the graph again when the run's status changes: here, the last iteration succeeds.
+        var events = new java.util.concurrent.LinkedBlockingQueue<String>();
+        var request = java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + h.web.port() + "/runs/loops/events")).build();
+        var stream = h.http.sendAsync(request, java.net.http.HttpResponse.BodyHandlers.ofLines());
+        stream.thenAccept(r -> r.body().forEach(events::add));
+        assertThat(events.poll(10, java.util.concurrent.TimeUnit.SECONDS)).startsWith(":");
+        var run = h.store.get(new io.capstan.core.ResourceKey("PipelineRun", "default", "loops"));
+        var done = tasks.deepCopy();
+        done.putObject("root/for-loop-1[2]").put("state", "SUCCEEDED");
+        h.store.updateStatus(run, run.status().withField("tasks", done));
+        String line;
+        String dagData = null;
+        while ((line = events.poll(10, java.util.concurrent.TimeUnit.SECONDS)) != null) {
+            if (line.startsWith("event:dag")) {
+                dagData = events.poll(10, java.util.concurrent.TimeUnit.SECONDS);
+                break;
+            }
+        }
+        assertThat(dagData).isNotNull().startsWith("data:<svg").contains("for-loop-1: Running, 3/3 succeeded");
+        stream.cancel(true);
 
         var panel = Jsoup.parse(h.get("/runs/loops?node=for-loop-1").body());
         assertThat(panel.select("#panel h3").eachText()).contains("Iterations");
         assertThat(panel.select("#panel ul.children li a").eachText()).containsExactly("[0]", "[1]", "[2]");
         var iteration = Jsoup.parse(h.get("/runs/loops?node=" + Html.url("for-loop-1[2]")).body());
-        assertThat(iteration.select("#panel h2").text()).isEqualTo("for-loop-1[2] Running");
+        assertThat(iteration.select("#panel h2").text()).isEqualTo("for-loop-1[2] Succeeded");
     }
 
     @Test

@@ -12,11 +12,6 @@ window.capstan = {
   }
 };
 
-// The run page's live phase badge, sent with the graph.
-document.addEventListener('htmx:sseMessage', (e) => {
-  if (e.detail && e.detail.type === 'phase') { const el = document.getElementById('run-phase'); if (el) el.innerHTML = e.detail.data; }
-});
-
 // Predict console: fill in a request from the model's metadata, send it as OIP JSON, show the answer.
 document.addEventListener('DOMContentLoaded', () => {
   const form = document.getElementById('predict');
