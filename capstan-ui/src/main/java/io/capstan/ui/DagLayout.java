@@ -80,6 +80,16 @@ final class DagLayout {
         }
     }
 
+    /** Lays out a small graph once, so that ELK's classes are loaded before a user waits for them. */
+    static void warmUp() {
+        try {
+            var nodes = List.of(new Dag.Node("a", "", Dag.Kind.TASK), new Dag.Node("b", "", Dag.Kind.TASK), new Dag.Node("c", "", Dag.Kind.TASK));
+            compute(new Dag(nodes, List.of(new Dag.Edge("a", "b"), new Dag.Edge("a", "c")), "warm-up"));
+        } catch (RuntimeException e) {
+            System.getLogger(DagLayout.class.getName()).log(System.Logger.Level.DEBUG, "warming up the layout failed; the first run page will load ELK", e);
+        }
+    }
+
     static double nodeWidth(String label) {
         return Math.min(240, Math.max(120, 24 + 7.2 * label.length()));
     }

@@ -57,6 +57,8 @@ public final class UiService implements HttpService, AutoCloseable {
         this.ui = new UiContext(Objects.requireNonNull(store, "store"), metadata, backend, policy, clock, new RunIndex(store), new DagLayout());
         // Thousands of runs take seconds to load: start now, so that the first look at /runs finds them loaded.
         ui.runs().start();
+        // ELK loads a few thousand classes at its first layout; load them now rather than in the first run page.
+        Thread.ofVirtual().name("ui-layout-warm-up").start(DagLayout::warmUp);
         this.authenticate = Objects.requireNonNull(authenticate, "authenticate");
         this.runs = new RunPages(ui);
         this.experiments = new ExperimentPages(ui);
