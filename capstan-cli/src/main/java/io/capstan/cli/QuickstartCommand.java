@@ -86,6 +86,9 @@ final class QuickstartCommand implements Callable<Integer> {
                 }
             }
             out.println();
+            out.println("Open the web UI (the link logs you in as the server admin; keep it private):");
+            out.println("  " + uiUrl(url, token));
+            out.println();
             out.println("Look around:");
             var job = url + "/apis/capstan/v1/namespaces/" + ExampleRun.NAMESPACE + "/jobs/hello";
             out.println("  " + job);
@@ -120,6 +123,11 @@ final class QuickstartCommand implements Callable<Integer> {
         if (outcome.succeeded()) return "The example job succeeded" + took + ".";
         var message = status.path("message").asText("");
         return "The example job failed" + took + (message.isEmpty() ? "" : ": " + message) + ".";
+    }
+
+    /** The run list's URL with the admin token, which the UI turns into a session cookie and drops from the address bar. */
+    static String uiUrl(String serverUrl, java.util.Optional<String> token) {
+        return serverUrl + "/runs" + token.map(t -> "?token=" + java.net.URLEncoder.encode(t, java.nio.charset.StandardCharsets.UTF_8)).orElse("");
     }
 
     static byte[] example() {

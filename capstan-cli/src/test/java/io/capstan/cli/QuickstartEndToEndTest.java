@@ -26,5 +26,8 @@ class QuickstartEndToEndTest {
                 .contains("is predicted virginica")
                 .contains("curl -s -H 'Content-Type: application/json'");
         assertThat(home.resolve("examples/iris/iris.csv")).exists();
+        // The web UI's link logs in with the admin token (the server turns ?token= into a session cookie).
+        var token = io.capstan.security.AdminToken.read(home).orElseThrow();
+        assertThat(run.out()).containsPattern("Open the web UI.*\\n  http://[^ ]+/runs\\?token=" + java.util.regex.Pattern.quote(token) + "\\n");
     }
 }

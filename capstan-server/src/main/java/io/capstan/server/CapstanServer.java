@@ -300,6 +300,9 @@ public final class CapstanServer implements AutoCloseable {
             var access = new io.capstan.server.http.Access(policy);
             WebServer web;
             OipGrpcServer grpc;
+            var checkedByUi = authenticator;
+            var ui = new io.capstan.ui.UiService(store, metadata, backend, policy, clock, checkedByUi::authenticate);
+            cleanup.add(ui);
             try (startup) {
                 var checkedBy = authenticator;
                 var grpcAuth = new OipGrpcServer.Authentication(token -> checkedBy.authenticate(token).map(io.capstan.core.security.Caller::user),
@@ -312,6 +315,9 @@ public final class CapstanServer implements AutoCloseable {
                         // Each route enforces its own limit: 4 MiB for the API, an InferenceService's own for inference.
                         .maxPayloadSize(Math.max(Bodies.MAX_BODY_BYTES, Serving.LARGEST_REQUEST_BYTES) + 1024L)
                         .shutdownGracePeriod(Duration.ofSeconds(2))
+                        // A response written in more than one segment (a page's headers, then its body) otherwise waits
+                        // for the client's delayed ACK: 40 ms on every UI page (bench/ui-bench.sh).
+                        .connectionOptions(o -> o.tcpNoDelay(true))
                         .routing(routing -> {
                             routing.addFilter(new HttpMetricsFilter(meters));
                             routing.addFilter(new StartingFilter(ready::get));
@@ -335,6 +341,7 @@ public final class CapstanServer implements AutoCloseable {
                             routes.register(routing, io.capstan.registry.ModelRegistry.BASE_PATH, registry.httpService(policy));
                             routes.register(routing, io.capstan.registry.ModelRegistry.EXTENSION_PATH, registry.extensionService(policy));
                             routes.register(routing, "", notebooks.proxy(policy));
+                            routes.register(routing, "", ui);
                         })
                         // Kernels talk over WebSockets, which upgrade before the HTTP filters run: the listener checks the token.
                         .addRouting(notebooks.webSockets(checkedBy::authenticate, policy))

@@ -3,6 +3,7 @@ package io.capstan.server.http;
 import io.capstan.core.security.Caller;
 import io.capstan.core.security.WorkloadScope;
 import io.capstan.security.Authenticator;
+import io.capstan.ui.UiSession;
 import io.helidon.http.HeaderNames;
 import io.helidon.http.Method;
 import io.helidon.http.Status;
@@ -22,12 +23,17 @@ import java.util.regex.Pattern;
  * the request's context for the routes to authorise. {@code /healthz} and {@code /readyz} need no token, nor does
  * {@code /metrics} when the server was started with {@code --metrics-public}. A workload's token reaches only the
  * one route its scope names.
+ *
+ * <p>Browsers log in to the UI with a session cookie instead ({@link UiSession}): {@code ?token=T} on a page or the
+ * login form sets it; it authenticates as its token does, and a mutating request with it needs the CSRF header. A
+ * page opened without a token goes to the login page; the login page and the UI's static files need no token.
  */
 public final class AuthenticationFilter implements Filter {
     private static final System.Logger LOG = System.getLogger(AuthenticationFilter.class.getName());
     static final String CHALLENGE = "Bearer realm=\"capstan\"";
     private static final String BEARER = "bearer ";
     private static final Pattern OBSERVATIONS = Pattern.compile("/apis/capstan/v1/namespaces/([^/]+)/trials/([^/]+)/observations");
+    private static final Set<Method> SAFE = Set.of(Method.GET, Method.HEAD, Method.OPTIONS);
     private static final Pattern RUN_ARTIFACTS = Pattern.compile("/apis/capstan/v1/namespaces/([^/]+)/pipelineruns/([^/]+)/artifacts(/content)?");
 
     private final Authenticator authenticator;
@@ -55,7 +61,26 @@ public final class AuthenticationFilter implements Filter {
             chain.proceed();
             return;
         }
+        var method = req.prologue().method();
+        if (UiSession.isPage(path) && method.equals(Method.GET) && req.query().contains("token")) {
+            loginFromQuery(req, res, path);
+            return;
+        }
         var header = req.headers().first(HeaderNames.AUTHORIZATION);
+        var session = header.isEmpty() ? req.headers().first(HeaderNames.COOKIE).flatMap(UiSession::token) : Optional.<String>empty();
+        if (session.isPresent()) {
+            fromSession(chain, req, res, path, method, session.get());
+            return;
+        }
+        if (header.isEmpty() && UiSession.isPublic(path)) {
+            chain.proceed();
+            return;
+        }
+        if (header.isEmpty() && UiSession.isPage(path) && method.equals(Method.GET)) {
+            req.context().register(new Denial(Denial.MISSING));
+            toLogin(res, req.path().rawPath() + req.query().rawValue().transform(q -> q.isEmpty() ? "" : "?" + q), false);
+            return;
+        }
         if (header.isEmpty()) {
             if (anonymousAllowed.test(path)) {
                 chain.proceed();
@@ -93,6 +118,93 @@ public final class AuthenticationFilter implements Filter {
         }
         req.context().register(caller.get());
         chain.proceed();
+    }
+
+    /**
+     * {@code ?token=T} on a page, as Jupyter's links: a valid token becomes the session cookie and the browser goes to
+     * the same URL without it, so that the token leaves the address bar; an invalid one goes to the login page.
+     */
+    private void loginFromQuery(RoutingRequest req, RoutingResponse res, String path) {
+        var token = req.query().first("token").orElse("").strip();
+        var rest = new StringBuilder();
+        for (var name : req.query().names()) {
+            if (name.equals("token")) continue;
+            for (var value : req.query().all(name)) {
+                rest.append(rest.isEmpty() ? "?" : "&").append(encode(name)).append('=').append(encode(value));
+            }
+        }
+        var target = path + rest;
+        Optional<Caller> caller;
+        try {
+            caller = UiSession.isCookieSafe(token) ? authenticator.authenticate(token) : Optional.empty();
+        } catch (RuntimeException e) {
+            LOG.log(Level.WARNING, "cannot check a token", e);
+            caller = Optional.empty();
+        }
+        if (caller.isEmpty() || caller.get().workload().isPresent()) {
+            req.context().register(new Denial(Denial.INVALID));
+            toLogin(res, target, true);
+            return;
+        }
+        req.context().register(caller.get());
+        res.header(HeaderNames.SET_COOKIE, UiSession.loginCookie(token));
+        res.header(HeaderNames.CACHE_CONTROL, "no-store");
+        res.status(Status.SEE_OTHER_303);
+        res.header(HeaderNames.LOCATION, target);
+        res.send();
+    }
+
+    /**
+     * A browser's session cookie counts as its token. A request that changes anything must also carry the page's CSRF
+     * value in {@value UiSession#CSRF_HEADER}, which another site cannot read and a plain form cannot send.
+     */
+    private void fromSession(FilterChain chain, RoutingRequest req, RoutingResponse res, String path, Method method, String token) {
+        Optional<Caller> caller;
+        try {
+            caller = authenticator.authenticate(token);
+        } catch (RuntimeException e) {
+            LOG.log(Level.WARNING, "cannot check a token", e);
+            ProblemHandlers.send(res, Status.SERVICE_UNAVAILABLE_503, ProblemHandlers.problem(req, Status.SERVICE_UNAVAILABLE_503,
+                    "Try again later", "the server cannot check tokens at the moment; try again shortly"));
+            return;
+        }
+        if (caller.isEmpty() || caller.get().workload().isPresent()) {
+            if (UiSession.isPublic(path)) {
+                chain.proceed();
+                return;
+            }
+            req.context().register(new Denial(Denial.INVALID));
+            if (UiSession.isPage(path) && method.equals(Method.GET)) {
+                res.header(HeaderNames.SET_COOKIE, UiSession.logoutCookie());
+                toLogin(res, req.path().rawPath(), true);
+                return;
+            }
+            refuse(req, res, Denial.INVALID, "the session's token is unknown, expired or revoked; log in again");
+            return;
+        }
+        if (!SAFE.contains(method) && !path.equals(UiSession.LOGIN_PATH)) {
+            var sent = req.headers().first(HeaderNames.create(UiSession.CSRF_HEADER)).orElse("");
+            if (!UiSession.csrfMatches(token, sent)) {
+                req.context().register(caller.get());
+                req.context().register(new Denial(Denial.FORBIDDEN));
+                ProblemHandlers.send(res, Status.FORBIDDEN_403, ProblemHandlers.problem(req, Status.FORBIDDEN_403, "Forbidden",
+                        "a request that logs in with the session cookie and changes something must send the page's "
+                                + UiSession.CSRF_HEADER + " header; reload the page and try again"));
+                return;
+            }
+        }
+        req.context().register(caller.get());
+        chain.proceed();
+    }
+
+    private static void toLogin(RoutingResponse res, String next, boolean failed) {
+        res.status(Status.SEE_OTHER_303);
+        res.header(HeaderNames.LOCATION, UiSession.LOGIN_PATH + "?next=" + encode(next) + (failed ? "&failed=1" : ""));
+        res.send();
+    }
+
+    private static String encode(String s) {
+        return java.net.URLEncoder.encode(s, java.nio.charset.StandardCharsets.UTF_8);
     }
 
     /**

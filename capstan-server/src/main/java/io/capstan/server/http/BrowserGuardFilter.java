@@ -2,6 +2,7 @@ package io.capstan.server.http;
 
 import io.capstan.core.Names;
 import io.capstan.serving.http.InferenceAccess;
+import io.capstan.ui.UiSession;
 import io.helidon.http.HeaderNames;
 import io.helidon.http.Method;
 import io.helidon.http.Status;
@@ -22,7 +23,7 @@ import java.util.Set;
  *     {@code /readyz} answer any host);</li>
  * <li>an {@code Origin} that is not the server's own ({@code http(s)://} and the {@code Host} the request came to): 403;</li>
  * <li>a POST, PUT, PATCH or DELETE with a body that is not JSON ({@code application/json}, {@code application/*+json})
- *     or YAML ({@code application/yaml}), or multipart on KFP's upload routes: 415. HTML forms can send only
+ *     or YAML ({@code application/yaml}), or multipart on KFP's upload routes, or the UI's login form: 415. HTML forms can send only
  *     {@code text/plain}, {@code application/x-www-form-urlencoded} and multipart without a CORS preflight. Inference
  *     routes take {@code application/json} alone: the Open Inference Protocol's REST binding is JSON, and Capstan does
  *     not implement its binary tensor extension.</li>
@@ -65,7 +66,8 @@ public final class BrowserGuardFilter implements Filter {
             var type = req.headers().contentType().map(ct -> ct.mediaType().text().toLowerCase(Locale.ROOT)).orElse("");
             var inference = InferenceAccess.isInferencePath(path);
             boolean accepted = inference ? type.equals("application/json")
-                    : isJson(type) || type.equals("application/yaml") || (type.equals("multipart/form-data") && UPLOADS.contains(path));
+                    : isJson(type) || type.equals("application/yaml") || (type.equals("multipart/form-data") && UPLOADS.contains(path))
+                    || (type.equals("application/x-www-form-urlencoded") && path.equals(UiSession.LOGIN_PATH));
             if (!accepted) {
                 ProblemHandlers.send(res, Status.UNSUPPORTED_MEDIA_TYPE_415, ProblemHandlers.problem(req, Status.UNSUPPORTED_MEDIA_TYPE_415,
                         "Unsupported media type", (type.isEmpty() ? "a request body needs a Content-Type" : "content type '" + Names.printable(type) + "' is not accepted")

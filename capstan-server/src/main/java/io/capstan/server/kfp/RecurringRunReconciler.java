@@ -69,7 +69,12 @@ public final class RecurringRunReconciler implements Reconciler {
             }
         }
         if (tick.isAfter(spec.endTime())) return stop(rr, "Ended", "");
-        if (tick.isAfter(now)) return Result.requeueAfter(Duration.between(now, tick));
+        if (tick.isAfter(now)) {
+            // Recorded for readers (the UI's next fire time); only when it changed, so that the write wakes nobody twice.
+            var waiting = rr.status().withPhase("Enabled").withField("nextScheduledTime", TextNode.valueOf(tick.toString()));
+            if (!waiting.equals(rr.status())) store.store().updateStatus(rr.key(), rr.metadata().resourceVersion(), waiting);
+            return Result.requeueAfter(Duration.between(now, tick));
+        }
         var namespace = rr.metadata().namespace();
         long active = store.all(PipelineRuns.KIND, namespace, LabelSelector.parse(KfpKinds.LABEL_RECURRING_RUN_ID + "=" + rr.metadata().name()))
                 .stream().filter(r -> !RunCatalog.isTerminal(r)).count();
@@ -86,10 +91,11 @@ public final class RecurringRunReconciler implements Reconciler {
         } catch (InvalidSpecException | NotFoundException e) {
             return stop(rr, "Failed", "cannot start the run of " + tick + ": " + e.getMessage());
         }
+        var next = spec.trigger().next(tick);
         var status = rr.status().withPhase("Enabled").withField("lastScheduledTime", TextNode.valueOf(tick.toString()))
+                .withField("nextScheduledTime", TextNode.valueOf(next.toString()))
                 .withField("updatedAt", TextNode.valueOf(now.toString())).withField("message", TextNode.valueOf(""));
         store.store().updateStatus(rr.key(), rr.metadata().resourceVersion(), status);
-        var next = spec.trigger().next(tick);
         return Result.requeueAfter(next.isAfter(now) ? Duration.between(now, next) : Duration.ZERO);
     }
 

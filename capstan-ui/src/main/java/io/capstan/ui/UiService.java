@@ -1,0 +1,238 @@
+package io.capstan.ui;
+
+import io.capstan.backend.Backend;
+import io.capstan.core.CapstanException;
+import io.capstan.core.InvalidSpecException;
+import io.capstan.core.NotFoundException;
+import io.capstan.core.TransientException;
+import io.capstan.core.security.AccessDeniedException;
+import io.capstan.core.security.AccessPolicy;
+import io.capstan.core.security.Caller;
+import io.capstan.metadata.MetadataStore;
+import io.capstan.store.ResourceStore;
+import io.helidon.http.HeaderNames;
+import io.helidon.http.HttpMediaType;
+import io.helidon.http.Status;
+import io.helidon.webserver.http.Handler;
+import io.helidon.webserver.http.HttpRules;
+import io.helidon.webserver.http.HttpService;
+import io.helidon.webserver.http.ServerRequest;
+import io.helidon.webserver.http.ServerResponse;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.net.URLDecoder;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Function;
+
+/**
+ * The web UI at {@code /}: server-rendered pages with htmx, live parts over SSE, and the vendored static files. Reads
+ * the same stores as the API, in-process, with the caller's access; mutating actions go to the API routes themselves.
+ */
+public final class UiService implements HttpService, AutoCloseable {
+    /** Vendored files: name under {@value UiSession#STATIC_PREFIX} to class-path resource and media type. */
+    private static final Map<String, String[]> STATIC = Map.of(
+            "htmx.min.js", new String[]{"META-INF/resources/webjars/htmx.org/2.0.4/dist/htmx.min.js", "text/javascript"},
+            "sse.js", new String[]{"META-INF/resources/webjars/htmx-ext-sse/2.2.2/sse.js", "text/javascript"},
+            "app.js", new String[]{"io/capstan/ui/static/app.js", "text/javascript"},
+            "app.css", new String[]{"io/capstan/ui/static/app.css", "text/css"});
+
+    private final UiContext ui;
+    private final Function<String, Optional<Caller>> authenticate;
+    private final RunPages runs;
+    private final ExperimentPages experiments;
+    private final EndpointPages endpoints;
+    private final MiscPages misc;
+    private final Map<String, byte[]> files = new ConcurrentHashMap<>();
+
+    /** @param authenticate who a token belongs to, for the login form */
+    public UiService(ResourceStore store, MetadataStore metadata, Backend backend, AccessPolicy policy, Clock clock,
+                     Function<String, Optional<Caller>> authenticate) {
+        this.ui = new UiContext(Objects.requireNonNull(store, "store"), metadata, backend, policy, clock, new RunIndex(store), new DagLayout());
+        // Thousands of runs take seconds to load: start now, so that the first look at /runs finds them loaded.
+        ui.runs().start();
+        // ELK loads a few thousand classes at its first layout; load them now rather than in the first run page.
+        Thread.ofVirtual().name("ui-layout-warm-up").start(DagLayout::warmUp);
+        this.authenticate = Objects.requireNonNull(authenticate, "authenticate");
+        this.runs = new RunPages(ui);
+        this.experiments = new ExperimentPages(ui);
+        this.endpoints = new EndpointPages(ui);
+        this.misc = new MiscPages(ui);
+    }
+
+    @Override
+    public void routing(HttpRules rules) {
+        rules.get("/", (req, res) -> redirect(res, "/runs"))
+                .get(UiSession.LOGIN_PATH, this::loginPage)
+                .post(UiSession.LOGIN_PATH, this::login)
+                .post(UiSession.LOGOUT_PATH, this::logout)
+                .get(UiSession.STATIC_PREFIX + "{file}", this::staticFile)
+                .get("/runs", page(runs::list))
+                .get("/runs/{id}", page(runs::detail))
+                .get("/runs/{id}/dag", page(runs::dagFragment))
+                .get("/runs/{id}/events", live(runs::events))
+                .get("/runs/{id}/nodes/{task}", page(runs::node))
+                .get("/runs/{id}/nodes/{task}/log", live(runs::log))
+                .get("/compare", page(runs::compare))
+                .get("/pipelines", page(misc::pipelines))
+                .get("/recurring", page(misc::recurring))
+                .get("/experiments", page(experiments::list))
+                .get("/experiments/{ns}/{name}", page(experiments::detail))
+                .get("/experiments/{ns}/{name}/events", live(experiments::events))
+                .get("/experiments/{ns}/{name}/trials/{trial}", page(experiments::trial))
+                .get("/jobs", page(misc::jobs))
+                .get("/jobs/{kind}/{ns}/{name}", page(misc::job))
+                .get("/endpoints", page(endpoints::list))
+                .get("/endpoints/{ns}/{name}", page(endpoints::detail))
+                .get("/lineage", page(misc::lineage));
+    }
+
+    /** A page or fragment: HTML, never cached, with {@link #guarded} errors. */
+    private static Handler page(Handler handler) {
+        return guarded((req, res) -> {
+            res.headers().contentType(HttpMediaType.create("text/html; charset=UTF-8"));
+            res.header(HeaderNames.CACHE_CONTROL, "no-store");
+            handler.handle(req, res);
+        });
+    }
+
+    /** An SSE stream: the SSE sink sets its own headers; errors before it opens still get the HTML error page. */
+    private static Handler live(Handler handler) {
+        return guarded(handler);
+    }
+
+    /** Renders the HTML error page for what the caller can act on; anything else is a bug for the server's 500 handler. */
+    private static Handler guarded(Handler handler) {
+        return (req, res) -> {
+            try {
+                handler.handle(req, res);
+            } catch (NotFoundException e) {
+                error(req, res, Status.NOT_FOUND_404, "Not found", e);
+            } catch (InvalidSpecException e) {
+                error(req, res, Status.BAD_REQUEST_400, "Bad request", e);
+            } catch (AccessDeniedException e) {
+                error(req, res, Status.FORBIDDEN_403, "Forbidden", e);
+            } catch (TransientException e) {
+                error(req, res, Status.SERVICE_UNAVAILABLE_503, "Try again shortly", e);
+            }
+        };
+    }
+
+    private static void error(ServerRequest req, ServerResponse res, Status status, String title, CapstanException e) {
+        if (res.isSent()) return;
+        res.status(status);
+        res.headers().contentType(HttpMediaType.create("text/html; charset=UTF-8"));
+        res.send(Layout.page(req, title, "", "<h1>" + Html.esc(title) + "</h1><p class=\"banner failed\" role=\"alert\">" + Html.esc(e.getMessage())
+                + "</p><p><a href=\"/runs\">Back to the runs</a></p>"));
+    }
+
+    private static void redirect(ServerResponse res, String location) {
+        res.status(Status.SEE_OTHER_303);
+        res.header(HeaderNames.LOCATION, location);
+        res.send();
+    }
+
+    // ------------------------------------------------------------------ login
+
+    private void loginPage(ServerRequest req, ServerResponse res) {
+        var next = safeNext(req.query().first("next").orElse("/runs"));
+        if (req.context().get(Caller.class).isPresent()) {
+            redirect(res, next);
+            return;
+        }
+        sendLogin(req, res, next, req.query().first("failed").isPresent() ? "That token is unknown, expired or revoked." : "");
+    }
+
+    private static void sendLogin(ServerRequest req, ServerResponse res, String next, String error) {
+        res.headers().contentType(HttpMediaType.create("text/html; charset=UTF-8"));
+        res.header(HeaderNames.CACHE_CONTROL, "no-store");
+        var body = "<h1>Log in</h1>"
+                + (error.isEmpty() ? "" : "<p class=\"banner failed\" role=\"alert\">" + Html.esc(error) + "</p>")
+                + "<form class=\"login\" method=\"post\" action=\"" + UiSession.LOGIN_PATH + "\">"
+                + "<input type=\"hidden\" name=\"next\" value=\"" + Html.esc(next) + "\">"
+                + "<label for=\"token\">API token</label> <input id=\"token\" name=\"token\" type=\"password\" autocomplete=\"current-password\" required autofocus>"
+                + " <button type=\"submit\">Log in</button>"
+                + "<p class=\"hint\">The server admin's token is in <code>$CAPSTAN_HOME/token</code>; <code>capstan tokens create</code> makes one for a user."
+                + " <code>./capstan quickstart</code> prints a link that logs you in.</p></form>";
+        res.send(Layout.page(req, "Log in", "", body));
+    }
+
+    /** The form's token: valid ones get the session cookie and go on to {@code next}; others see the form again, with 401. */
+    private void login(ServerRequest req, ServerResponse res) {
+        var form = form(req.content().as(String.class));
+        var next = safeNext(form.getOrDefault("next", "/runs"));
+        var token = form.getOrDefault("token", "").strip();
+        if (!token.isEmpty() && UiSession.isCookieSafe(token) && authenticate.apply(token).isPresent()) {
+            res.header(HeaderNames.SET_COOKIE, UiSession.loginCookie(token));
+            redirect(res, next);
+            return;
+        }
+        res.status(Status.UNAUTHORIZED_401);
+        sendLogin(req, res, next, token.isEmpty() ? "Enter a token." : "That token is unknown, expired or revoked.");
+    }
+
+    private void logout(ServerRequest req, ServerResponse res) {
+        res.header(HeaderNames.SET_COOKIE, UiSession.logoutCookie());
+        res.header(HeaderNames.create("HX-Redirect"), UiSession.LOGIN_PATH);
+        redirect(res, UiSession.LOGIN_PATH);
+    }
+
+    /** A local path only, so that the login form cannot send the browser to another site. */
+    static String safeNext(String next) {
+        if (next.startsWith("/") && !next.startsWith("//") && !next.startsWith("/\\") && next.chars().noneMatch(c -> c < 0x20)) return next;
+        return "/runs";
+    }
+
+    static Map<String, String> form(String body) {
+        var out = new HashMap<String, String>();
+        for (var pair : body.split("&")) {
+            if (pair.isEmpty()) continue;
+            int eq = pair.indexOf('=');
+            var k = URLDecoder.decode(eq < 0 ? pair : pair.substring(0, eq), StandardCharsets.UTF_8);
+            var v = eq < 0 ? "" : URLDecoder.decode(pair.substring(eq + 1), StandardCharsets.UTF_8);
+            out.putIfAbsent(k, v);
+        }
+        return out;
+    }
+
+    // ------------------------------------------------------------------ static files
+
+    private void staticFile(ServerRequest req, ServerResponse res) {
+        var name = req.path().pathParameters().get("file");
+        var entry = STATIC.get(name);
+        if (entry == null) {
+            res.status(Status.NOT_FOUND_404);
+            res.send("no such file");
+            return;
+        }
+        var bytes = files.computeIfAbsent(name, n -> read(entry[0]));
+        res.headers().contentType(HttpMediaType.create(entry[1] + "; charset=UTF-8"));
+        res.header(HeaderNames.CACHE_CONTROL, "max-age=3600");
+        res.send(bytes);
+    }
+
+    private static byte[] read(String resource) {
+        try (InputStream in = UiService.class.getClassLoader().getResourceAsStream(resource)) {
+            if (in == null) throw new IllegalStateException(resource + " is missing from the capstan-ui jar; rebuild it");
+            return in.readAllBytes();
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read " + resource, e);
+        }
+    }
+
+    @Override
+    public void close() {
+        ui.runs().close();
+    }
+
+    /** For benchmarks and tests: the pages' shared state. */
+    UiContext context() {
+        return ui;
+    }
+}
