@@ -294,7 +294,7 @@ public final class CapstanServer implements AutoCloseable {
                     apiBase.set(baseUrl.get() + "/apis/capstan/v1");
                     awaitStartup(migrated, "the database migrations on " + io.capstan.store.Database.describe(config.dbUrl()));
                     migrationsDone.set(true);
-                    grants = awaitStartup(grantsStarted, "reading the Profiles' access grants and quotas");
+                    grants = awaitStartup(grantsStarted, "the Profiles' access grants and quotas");
                 } catch (RuntimeException e) {
                     closeOnceStarted(grantsStarted);
                     throw e;
