@@ -9,6 +9,7 @@ import java.io.Console;
 import java.io.InputStream;
 import java.lang.reflect.Method;
 import java.time.Clock;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.Callable;
@@ -22,32 +23,6 @@ import java.util.function.BooleanSupplier;
         mixinStandardHelpOptions = true,
         versionProvider = Version.Provider.class,
         description = "Kubeflow's ML lifecycle on the JVM: run a Capstan server and manage its resources.",
-        subcommands = {
-                QuickstartCommand.class,
-                ServerCommand.class,
-                ApplyCommand.class,
-                RenderCommand.class,
-                GetCommand.class,
-                DescribeCommand.class,
-                DeleteCommand.class,
-                RunCommand.class,
-                TrainCommand.class,
-                TuneCommand.class,
-                ServeCommand.class,
-                PredictCommand.class,
-                LogsCommand.class,
-                RunsCommand.class,
-                PipelinesCommand.class,
-                ExperimentsCommand.class,
-                ModelsCommand.class,
-                NotebooksCommand.class,
-                TokensCommand.class,
-                AuditCommand.class,
-                ImagesCommand.class,
-                SloCommand.class,
-                VersionCommand.class,
-                CommandLine.HelpCommand.class,
-        },
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {
                 ExitCodes.OK + ":ok",
@@ -67,6 +42,33 @@ import java.util.function.BooleanSupplier;
                 "                   server settings; flags override them",
         })
 public final class Capstan implements Callable<Integer> {
+    /** The verbs, in the order the usage help lists them. */
+    private static final List<Class<?>> VERBS = List.of(
+            QuickstartCommand.class,
+            ServerCommand.class,
+            ApplyCommand.class,
+            RenderCommand.class,
+            GetCommand.class,
+            DescribeCommand.class,
+            DeleteCommand.class,
+            RunCommand.class,
+            TrainCommand.class,
+            TuneCommand.class,
+            ServeCommand.class,
+            PredictCommand.class,
+            LogsCommand.class,
+            RunsCommand.class,
+            PipelinesCommand.class,
+            ExperimentsCommand.class,
+            ModelsCommand.class,
+            NotebooksCommand.class,
+            TokensCommand.class,
+            AuditCommand.class,
+            ImagesCommand.class,
+            SloCommand.class,
+            VersionCommand.class,
+            CommandLine.HelpCommand.class);
+
     private final Map<String, String> env;
     private final Clock clock;
     private final InputStream stdin;
@@ -84,7 +86,7 @@ public final class Capstan implements Callable<Integer> {
 
     public static void main(String[] args) {
         configureLogging();
-        System.exit(commandLine(new Capstan(System.getenv(), Clock.systemUTC(), System.in, Capstan::isTerminal)).execute(args));
+        System.exit(commandLine(new Capstan(System.getenv(), Clock.systemUTC(), System.in, Capstan::isTerminal), args).execute(args));
     }
 
     /** One-line log records, quiet libraries; a user's own {@code java.util.logging.config.file} wins. */
@@ -97,10 +99,32 @@ public final class Capstan implements Callable<Integer> {
         }
     }
 
-    /** The configured command line: error reporting, exit codes and case-insensitive enum values. */
+    /** The configured command line with every verb: error reporting, exit codes and case-insensitive enum values. */
     static CommandLine commandLine(Capstan root) {
+        return commandLine(root, VERBS);
+    }
+
+    /**
+     * The command line for {@code args}: with only the verb that {@code args} starts with, where it names one (other
+     * than {@code help}, which needs them all), else with every verb. Picocli reads each verb's options by reflection
+     * when it is added, and reading all of them took a third of a second of {@code capstan server}'s start-up.
+     */
+    static CommandLine commandLine(Capstan root, String[] args) {
+        if (args.length > 0) {
+            for (var verb : VERBS) {
+                if (verb != CommandLine.HelpCommand.class && verb.getAnnotation(Command.class).name().equals(args[0])) {
+                    return commandLine(root, List.of(verb));
+                }
+            }
+        }
+        return commandLine(root);
+    }
+
+    private static CommandLine commandLine(Capstan root, List<Class<?>> verbs) {
         var reporter = new ErrorReporter();
-        return new CommandLine(root)
+        var commandLine = new CommandLine(root);
+        verbs.forEach(commandLine::addSubcommand);
+        return commandLine
                 .setCaseInsensitiveEnumValuesAllowed(true)
                 .setExitCodeExceptionMapper(new ExitCodes())
                 .setExecutionExceptionHandler(reporter)

@@ -40,7 +40,8 @@ final class Cli {
     Run run(String... args) {
         var root = new Capstan(env, Clock.fixed(NOW, ZoneOffset.UTC),
                 new ByteArrayInputStream(stdin.getBytes(StandardCharsets.UTF_8)), () -> false);
-        var cmd = Capstan.commandLine(root);
+        // As main builds it: with only the verb that args name, so that every CLI test runs the command line users get.
+        var cmd = Capstan.commandLine(root, args);
         var out = new StringWriter();
         var err = new StringWriter();
         cmd.setOut(new PrintWriter(out, true));

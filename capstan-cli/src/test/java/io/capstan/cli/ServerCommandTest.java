@@ -42,6 +42,30 @@ class ServerCommandTest {
     }
 
     @Test
+    void theServerVerbReadsOnlyItsOwnOptionsAndStillGetsItsParent() {
+        var root = new Capstan(Map.of("CAPSTAN_PORT", "9000"), Clock.systemUTC(), System.in, () -> false);
+
+        var cmd = Capstan.commandLine(root, new String[] {"server", "--home", "/tmp/h"});
+        var server = cmd.parseArgs("server", "--home", "/tmp/h").subcommand().commandSpec();
+
+        assertThat(cmd.getSubcommands().keySet()).containsExactly("server");
+        assertThat(server.parent().userObject()).isSameAs(root);
+        assertThat(((ServerCommand) server.userObject()).config(root.env()).port()).isEqualTo(9000);
+    }
+
+    @Test
+    void helpAndUnknownVerbsGetEveryVerb() {
+        var root = new Capstan(Map.of(), Clock.systemUTC(), System.in, () -> false);
+        var all = Capstan.commandLine(root).getSubcommands().keySet();
+
+        assertThat(all).contains("server", "apply", "quickstart", "help").hasSizeGreaterThan(15);
+        assertThat(Capstan.commandLine(root, new String[] {"help", "server"}).getSubcommands().keySet()).containsExactlyElementsOf(all);
+        assertThat(Capstan.commandLine(root, new String[] {"sever"}).getSubcommands().keySet()).containsExactlyElementsOf(all);
+        assertThat(Capstan.commandLine(root, new String[] {"--help"}).getSubcommands().keySet()).containsExactlyElementsOf(all);
+        assertThat(Capstan.commandLine(root, new String[0]).getSubcommands().keySet()).containsExactlyElementsOf(all);
+    }
+
+    @Test
     void theEmbeddedDatabaseIsNamedSo() {
         assertThat(ServerCommand.database(CapstanConfig.fromEnvironment(Map.of()))).isEqualTo("h2 embedded");
     }

@@ -307,6 +307,12 @@ public final class CapstanServer implements AutoCloseable {
                 var checkedBy = authenticator;
                 var grpcAuth = new OipGrpcServer.Authentication(token -> checkedBy.authenticate(token).map(io.capstan.core.security.Caller::user),
                         serving.endpoint()::allowsAnonymous, (method, model, reason) -> auditFilter.grpcDenied(method, "", model, reason));
+                // Who may do what where, and the namespaces' quotas: read once the migrations ran. Their first reads are
+                // the store's first queries (a few hundred classes), so they too overlap the servers' start-up.
+                var grantsStarted = startup.submit(() -> {
+                    migrated.get();
+                    return ProfileFollowers.start(store, quotas);
+                });
                 var grpcStarted = startup.submit(() -> startGrpc(config, serving, grpcAuth));
                 var webStarted = startup.submit(() -> WebServer.builder()
                         .host(config.host())
@@ -347,25 +353,31 @@ public final class CapstanServer implements AutoCloseable {
                         .addRouting(notebooks.webSockets(checkedBy::authenticate, policy))
                         .build()
                         .start());
+                ProfileFollowers grants;
                 try {
-                    grpc = awaitStartup(grpcStarted, "the gRPC server on " + config.host() + ":" + config.grpcPort());
+                    try {
+                        grpc = awaitStartup(grpcStarted, "the gRPC server on " + config.host() + ":" + config.grpcPort());
+                    } catch (RuntimeException e) {
+                        stopOnceStarted(webStarted);
+                        throw e;
+                    }
+                    cleanup.add(grpc);
+                    web = awaitStartup(webStarted, "the HTTP server on " + config.host() + ":" + config.port());
+                    cleanup.add(web::stop);
+                    baseUrl.set("http://" + loopbackHost(config.host()) + ":" + web.port());
+                    apiBase.set(baseUrl.get() + "/apis/capstan/v1");
+                    awaitStartup(migrated, "the database migrations on " + io.capstan.store.Database.describe(config.dbUrl()));
+                    migrationsDone.set(true);
+                    grants = awaitStartup(grantsStarted, "the Profiles' access grants and quotas");
                 } catch (RuntimeException e) {
-                    stopOnceStarted(webStarted);
+                    closeOnceStarted(grantsStarted);
                     throw e;
                 }
-                cleanup.add(grpc);
-                web = awaitStartup(webStarted, "the HTTP server on " + config.host() + ":" + config.port());
-                cleanup.add(web::stop);
-                baseUrl.set("http://" + loopbackHost(config.host()) + ":" + web.port());
-                apiBase.set(baseUrl.get() + "/apis/capstan/v1");
-                awaitStartup(migrated, "the database migrations on " + io.capstan.store.Database.describe(config.dbUrl()));
-                migrationsDone.set(true);
-                var profilePolicy = io.capstan.security.ProfileAccessPolicy.start(store);
-                cleanup.add(profilePolicy);
-                profiles.set(profilePolicy);
+                cleanup.add(grants.access());
+                profiles.set(grants.access());
+                // Before any controller runs, so that no work is admitted past a quota the store already holds.
+                cleanup.add(grants.quotas());
             }
-            // Before any controller runs, so that no work is admitted past a quota the store already holds.
-            cleanup.add(new io.capstan.store.ProfileQuotas(store, quotas).start());
             // Trials report observations to this server's API, so the experiment controller needs its bound port.
             var experiments = new ExperimentReconciler(store, backend, config.workDir().resolve("tuning"), clock,
                     URI.create("http://" + loopbackHost(config.host()) + ":" + web.port() + "/apis/capstan/v1"), workloadCredentials);
@@ -434,6 +446,30 @@ public final class CapstanServer implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while starting " + what, e);
+        }
+    }
+
+    /** Access grants and quotas kept equal to the store's Profiles (and RoleBindings) by their change-feed watchers. */
+    private record ProfileFollowers(io.capstan.security.ProfileAccessPolicy access, io.capstan.store.ProfileQuotas quotas) {
+        static ProfileFollowers start(ResourceStore store, io.capstan.core.quota.QuotaLedger ledger) {
+            var access = io.capstan.security.ProfileAccessPolicy.start(store);
+            try {
+                return new ProfileFollowers(access, new io.capstan.store.ProfileQuotas(store, ledger).start());
+            } catch (RuntimeException e) {
+                access.close();
+                throw e;
+            }
+        }
+    }
+
+    /** Closes the followers once their start, which runs on, has finished; for a start-up that failed elsewhere. */
+    private static void closeOnceStarted(java.util.concurrent.Future<ProfileFollowers> started) {
+        try {
+            var followers = started.get(STARTUP_TIMEOUT.toSeconds(), java.util.concurrent.TimeUnit.SECONDS);
+            followers.quotas().close();
+            followers.access().close();
+        } catch (Exception e) {
+            LOG.log(Level.DEBUG, "the Profiles' followers did not start either", e);
         }
     }
 

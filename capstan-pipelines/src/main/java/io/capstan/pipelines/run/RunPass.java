@@ -1,15 +1,12 @@
 package io.capstan.pipelines.run;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.capstan.backend.Backend;
 import io.capstan.backend.WorkloadPhase;
 import io.capstan.backend.WorkloadSpec;
 import io.capstan.core.InvalidSpecException;
-import io.capstan.core.Json;
 import io.capstan.core.PermanentFailureException;
 import io.capstan.core.Resource;
 import io.capstan.pipelines.ComponentSpec;
@@ -46,10 +43,6 @@ final class RunPass {
     record Outcome(TaskState state, ObjectNode outputs, String message) {
     }
 
-    /** A DAG instance's inputs: parameter values and artifact lists by component input name. */
-    private record Scope(ObjectNode parameters, ObjectNode artifacts) {
-    }
-
     private final PipelineRunSpec spec;
     private final ExecutionPlan plan;
     private final PipelineSpec ir;
@@ -59,6 +52,7 @@ final class RunPass {
     private final KubernetesSettings platform;
     private final ArtifactTransfer transfer;
     private final StepWorkloads workloads;
+    private final TaskInputs inputs;
     private final Instant now;
     private final Map<String, TaskStatus> tasks = new LinkedHashMap<>();
     private final List<Supplier<WorkloadSpec>> launches = new ArrayList<>();
@@ -78,6 +72,7 @@ final class RunPass {
         this.transfer = transfer;
         this.now = now;
         this.workloads = new StepWorkloads(layout, rewriter, platform, transfer, runEnv);
+        this.inputs = new TaskInputs(tasks, this::component, layout);
         run.status().field("tasks").ifPresent(t -> t.properties().forEach(e -> tasks.put(e.getKey(), TaskStatus.fromJson(e.getValue()))));
     }
 
@@ -110,7 +105,7 @@ final class RunPass {
         if (wake == null || at.compareTo(wake) < 0) wake = at;
     }
 
-    private Scope rootScope() {
+    private TaskInputs.Scope rootScope() {
         var params = F.objectNode();
         ir.root().inputs().parameters().forEach((name, def) -> {
             var given = spec.parameters().get(name);
@@ -121,7 +116,7 @@ final class RunPass {
                         + def.type().wireName() + "); give it under spec.parameters");
             }
         });
-        return new Scope(params, F.objectNode());
+        return new TaskInputs.Scope(params, F.objectNode());
     }
 
     // ---- DAGs
@@ -129,7 +124,7 @@ final class RunPass {
     private record DagResult(TaskState state, ObjectNode outputs, String message) {
     }
 
-    private DagResult walkDag(String dagPath, DagPlan dag, Scope scope) {
+    private DagResult walkDag(String dagPath, DagPlan dag, TaskInputs.Scope scope) {
         for (var task : dag.order()) advance(dagPath, task, scope);
         boolean done = true;
         boolean failed = false;
@@ -150,7 +145,7 @@ final class RunPass {
         return new DagResult(state, dagOutputs(dagPath, dag.spec()), message);
     }
 
-    private void advance(String dagPath, TaskPlan task, Scope scope) {
+    private void advance(String dagPath, TaskPlan task, TaskInputs.Scope scope) {
         var path = dagPath + "/" + task.name();
         var st = tasks.computeIfAbsent(path, p -> TaskStatus.pending());
         if (st.state().isTerminal()) return;
@@ -169,7 +164,7 @@ final class RunPass {
                 }
             }
             try {
-                st = resolveInputs(dagPath, path, task, scope, st);
+                st = inputs.resolve(dagPath, path, task, scope, st);
                 if (task.isConditional()) {
                     var condition = task.task().triggerPolicy().condition();
                     if (!CONDITIONS.evaluate(condition, fields(st.inputs()), fields(st.inputArtifacts()))) {
@@ -225,117 +220,6 @@ final class RunPass {
         return out;
     }
 
-    // ---- inputs
-
-    private TaskStatus resolveInputs(String dagPath, String path, TaskPlan task, Scope scope, TaskStatus st) {
-        var component = component(task.component());
-        var params = F.objectNode();
-        var constants = new ArrayList<String>();
-        task.task().parameters().forEach((name, input) -> {
-            JsonNode value = switch (input.source()) {
-                case PipelineTask.ComponentInputParameter c -> scope.parameters().get(c.name());
-                case PipelineTask.TaskOutputParameter t -> {
-                    var producer = tasks.get(dagPath + "/" + t.producerTask());
-                    yield producer != null && producer.state().isSuccess() ? producer.outputParameters().get(t.outputKey()) : null;
-                }
-                case PipelineTask.RuntimeConstant c -> {
-                    if (c.value().isTextual() && c.value().asText().contains("{{$")) constants.add(name);
-                    yield c.value();
-                }
-                case PipelineTask.TaskFinalStatus f -> finalStatus(dagPath, f.producerTask());
-            };
-            var def = component.inputs().parameters().get(name);
-            if (value == null || value.isNull() || value.isMissingNode()) {
-                if (def != null && def.hasDefault()) params.set(name, def.defaultValue());
-                else if (def != null && !def.isOptional()) {
-                    throw new InvalidSpecException("task " + path + ": input parameter '" + name + "' has no value: "
-                            + describe(input.source()) + " produced none");
-                }
-                return;
-            }
-            if (input.hasSelector()) value = select(value, input.expressionSelector(), path, name);
-            params.set(name, def == null ? value : ParameterValues.coerce(def.type(), value, "task " + path + " input parameter '" + name + "'"));
-        });
-        task.parameters().forEach((name, binding) -> {
-            if (binding instanceof ExecutionPlan.Defaulted d && !params.has(name)) params.set(name, d.value());
-        });
-        for (var name : constants) {
-            params.put(name, StepInvocation.resolveConstant(params.get(name).asText(), layout, path, task.name(), params));
-        }
-        var artifacts = F.objectNode();
-        task.task().artifacts().forEach((name, input) -> {
-            JsonNode list = switch (input) {
-                case PipelineTask.ComponentInputArtifact c -> scope.artifacts().get(c.name());
-                case PipelineTask.TaskOutputArtifact t -> {
-                    var producer = tasks.get(dagPath + "/" + t.producerTask());
-                    yield producer != null && producer.state().isSuccess() ? producer.outputArtifacts().get(t.outputKey()) : null;
-                }
-            };
-            if (list == null || list.isEmpty()) {
-                var def = component.inputs().artifacts().get(name);
-                if (def != null && !def.isOptional()) {
-                    throw new InvalidSpecException("task " + path + ": input artifact '" + name + "' has no value: the producer wrote none");
-                }
-                return;
-            }
-            artifacts.set(name, list);
-        });
-        return st.withInputs(params, artifacts);
-    }
-
-    private static String describe(PipelineTask.ParameterSource source) {
-        return switch (source) {
-            case PipelineTask.ComponentInputParameter c -> "the enclosing component's input '" + c.name() + "'";
-            case PipelineTask.TaskOutputParameter t -> "task '" + t.producerTask() + "' output '" + t.outputKey() + "'";
-            case PipelineTask.RuntimeConstant c -> "the constant";
-            case PipelineTask.TaskFinalStatus f -> "the final status of '" + f.producerTask() + "'";
-        };
-    }
-
-    /** {@code parameterExpressionSelector}: KFP's {@code parseJson(string_value)["key"]} and the like, for common forms. */
-    private static JsonNode select(JsonNode value, String selector, String path, String name) {
-        var m = java.util.regex.Pattern.compile("parseJson\\(string_value\\)\\[\"([^\"]*)\"]").matcher(selector.strip());
-        if (m.matches()) {
-            var tree = value;
-            if (value.isTextual()) {
-                try {
-                    tree = Json.json().readTree(value.asText());
-                } catch (JsonProcessingException e) {
-                    throw new PermanentFailureException("task " + path + " input '" + name + "': selector " + selector + " needs JSON, got " + value);
-                }
-            }
-            var picked = tree.get(m.group(1));
-            if (picked == null) throw new PermanentFailureException("task " + path + " input '" + name + "': " + value + " has no key '" + m.group(1) + "'");
-            return picked;
-        }
-        throw new PermanentFailureException("task " + path + " input '" + name + "': parameterExpressionSelector '" + selector
-                + "' is not supported yet; Capstan evaluates parseJson(string_value)[\"key\"]");
-    }
-
-    /** KFP's {@code PipelineTaskFinalStatus} for an exit handler. */
-    private JsonNode finalStatus(String dagPath, String producer) {
-        var st = tasks.get(dagPath + "/" + producer);
-        var o = F.objectNode();
-        var state = st == null ? TaskState.PENDING : st.state();
-        // KFP's driver reports the producer's MLMD execution state; a task not triggered is stored CANCELED there.
-        o.put("state", switch (state) {
-            case PENDING -> "NEW";
-            case RUNNING -> "RUNNING";
-            case SUCCEEDED -> "COMPLETE";
-            case CACHED -> "CACHED";
-            case FAILED -> "FAILED";
-            case CANCELLED, SKIPPED -> "CANCELED";
-        });
-        o.put("pipelineJobResourceName", layout.runName());
-        o.put("pipelineTaskName", producer);
-        var error = o.putObject("error");
-        if (state == TaskState.FAILED || state == TaskState.CANCELLED) {
-            error.put("code", state == TaskState.FAILED ? 2 : 1);
-            error.put("message", st.message());
-        }
-        return o;
-    }
-
     private ComponentSpec component(String name) {
         return ir.findComponent(name).orElseThrow(() -> new IllegalStateException("planned component " + name + " is missing"));
     }
@@ -343,40 +227,16 @@ final class RunPass {
     // ---- loops
 
     private TaskStatus startLoop(TaskPlan task, TaskStatus st) {
-        ArrayNode items = switch (task.task().iteration()) {
-            case PipelineTask.NoIteration n -> F.arrayNode();
-            case PipelineTask.ParameterIteration it -> switch (it.items()) {
-                case PipelineTask.RawItems raw -> asList(raw.items(), "items.raw");
-                case PipelineTask.InputItems in -> asList(st.inputs().get(in.inputParameter()), "input '" + in.inputParameter() + "'");
-            };
-            case PipelineTask.ArtifactIteration it -> asList(st.inputArtifacts().get(it.inputArtifact()), "input artifact '" + it.inputArtifact() + "'");
-        };
+        var items = LoopIterations.items(task, st);
         var started = st.withItems(items);
         if (items.isEmpty()) return started.withOutputs(TaskStatus.emptyOutputs()).withState(TaskState.SUCCEEDED, "the loop has no items", now);
         return started.withState(TaskState.RUNNING, "", now);
     }
 
-    private static ArrayNode asList(JsonNode value, String what) {
-        var node = value;
-        if (node != null && node.isTextual()) {
-            try {
-                node = Json.json().readTree(node.asText());
-            } catch (JsonProcessingException e) {
-                throw new PermanentFailureException("ParallelFor over " + what + " needs a JSON list, got '" + value.asText() + "'");
-            }
-        }
-        if (node == null || !node.isArray()) throw new PermanentFailureException("ParallelFor over " + what + " needs a list, got " + value);
-        return (ArrayNode) node;
-    }
-
     private void advanceLoop(String path, TaskPlan task, TaskStatus loop) {
         var items = loop.items();
         int limit = task.task().parallelismLimit();
-        var itemInput = switch (task.task().iteration()) {
-            case PipelineTask.NoIteration n -> "";
-            case PipelineTask.ParameterIteration it -> it.itemInput();
-            case PipelineTask.ArtifactIteration it -> it.itemInput();
-        };
+        var itemInput = LoopIterations.itemInput(task);
         boolean overArtifacts = task.task().iteration() instanceof PipelineTask.ArtifactIteration;
         int active = 0;
         for (int i = 0; i < items.size(); i++) {
@@ -402,35 +262,7 @@ final class RunPass {
             }
             if (!st.state().isTerminal()) advanceStep(ipath, task, st);
         }
-        boolean done = true;
-        boolean failed = false;
-        var message = "";
-        var params = F.objectNode();
-        var artifacts = F.objectNode();
-        for (int i = 0; i < items.size(); i++) {
-            var st = tasks.get(path + "[" + i + "]");
-            if (st == null || !st.state().isTerminal()) {
-                done = false;
-                continue;
-            }
-            if (!st.state().isSuccess() && st.state() != TaskState.SKIPPED) {
-                failed = true;
-                if (message.isEmpty()) message = "iteration " + i + " " + st.state().wireName().toLowerCase(java.util.Locale.ROOT) + ": " + st.message();
-            }
-            st.outputParameters().properties().forEach(e -> {
-                if (!params.has(e.getKey())) params.putArray(e.getKey());
-                ((ArrayNode) params.get(e.getKey())).add(e.getValue());
-            });
-            st.outputArtifacts().properties().forEach(e -> {
-                if (!artifacts.has(e.getKey())) artifacts.putArray(e.getKey());
-                ((ArrayNode) artifacts.get(e.getKey())).addAll((ArrayNode) e.getValue());
-            });
-        }
-        if (!done) return;
-        var outputs = F.objectNode();
-        outputs.set("parameters", params);
-        outputs.set("artifacts", artifacts);
-        tasks.put(path, loop.withOutputs(outputs).withState(failed ? TaskState.FAILED : TaskState.SUCCEEDED, message, now));
+        LoopIterations.finished(path, loop, tasks, now).ifPresent(done -> tasks.put(path, done));
     }
 
     // ---- steps
@@ -503,7 +335,7 @@ final class RunPass {
     private void advanceStep(String path, TaskPlan task, TaskStatus st) {
         switch (task.step()) {
             case ExecutionPlan.SubDagStep s -> {
-                var result = walkDag(path, plan.dag(s.component()), new Scope(st.inputs(), st.inputArtifacts()));
+                var result = walkDag(path, plan.dag(s.component()), new TaskInputs.Scope(st.inputs(), st.inputArtifacts()));
                 if (result.state().isTerminal()) tasks.put(path, st.withOutputs(outputsOrEmpty(result.outputs())).withState(result.state(), result.message(), now));
             }
             case ExecutionPlan.ContainerStep c -> observeContainer(path, task, c, st);

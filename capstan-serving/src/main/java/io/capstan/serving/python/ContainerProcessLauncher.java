@@ -53,6 +53,7 @@ public final class ContainerProcessLauncher implements ProcessLauncher {
     private final ProcessLauncher host;
     private final Clock clock;
     private final Map<String, Unavailable> unavailable = new ConcurrentHashMap<>();
+    private volatile CompletableFuture<List<String>> orphansRemoved = CompletableFuture.completedFuture(List.of());
 
     private record Unavailable(Instant when, Optional<String> why) {
     }
@@ -66,14 +67,24 @@ public final class ContainerProcessLauncher implements ProcessLauncher {
 
     /**
      * {@code CAPSTAN_EXECUTION} and the engine that {@code env} has, with host processes otherwise; model-server
-     * containers left by a server that is gone are removed.
+     * containers left by a server that is gone are removed in the background, see {@link #orphansRemoved()}.
      */
     public static ContainerProcessLauncher fromEnvironment(Map<String, String> env) {
         var mode = Execution.parse(env.get("CAPSTAN_EXECUTION"), "CAPSTAN_EXECUTION");
         var launcher = new ContainerProcessLauncher(mode, mode == Execution.HOST ? Optional.empty() : ContainerEngine.detect(env),
                 new HostProcessLauncher(), Clock.systemUTC());
-        launcher.removeOrphans();
+        // Not on the server's start-up path: the engine's client takes from tens of milliseconds to seconds to answer,
+        // and this server's own containers are never among those removed.
+        if (launcher.engine.isPresent()) {
+            launcher.orphansRemoved = CompletableFuture.supplyAsync(launcher::removeOrphans,
+                    task -> Thread.ofVirtual().name("capstan-orphan-containers").start(task));
+        }
         return launcher;
+    }
+
+    /** The names of the containers that {@link #fromEnvironment} removed, once it has. */
+    public CompletableFuture<List<String>> orphansRemoved() {
+        return orphansRemoved;
     }
 
     /** Removes the model-server containers whose Capstan server is no longer running; returns their names. */

@@ -25,7 +25,12 @@ public final class ModelProcesses {
     private final ProcessLauncher launcher;
     private final Path workDir;
     private final Duration startTimeout;
-    private final HttpClient client;
+    /**
+     * Made on first use by {@link #client()}: building a client sets up TLS and reads the CA certificates (~200 classes),
+     * which at server start-up was on the critical path though most servers never start a model process.
+     */
+    private volatile HttpClient client;
+    private final java.util.concurrent.locks.Lock clientLock = new java.util.concurrent.locks.ReentrantLock();
     private volatile Path pythonPath;
 
     /**
@@ -36,8 +41,21 @@ public final class ModelProcesses {
         this.launcher = launcher;
         this.workDir = workDir;
         this.startTimeout = startTimeout;
-        this.client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(5))
-                .executor(java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()).build();
+    }
+
+    private HttpClient client() {
+        var made = client;
+        if (made != null) return made;
+        clientLock.lock();
+        try {
+            if (client == null) {
+                client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(5))
+                        .executor(java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()).build();
+            }
+            return client;
+        } finally {
+            clientLock.unlock();
+        }
     }
 
     /** Capstan's Python sources, installed on first use. */
@@ -103,7 +121,7 @@ public final class ModelProcesses {
             spec = new ProcessSpec(launch.name(), launch.image(), command, env, launch.modelDir(), port, log, launch.workingDir(),
                     launch.container(), launch.entrypoint());
         }
-        var server = new SupervisedServer(launcher, spec, startTimeout, client);
+        var server = new SupervisedServer(launcher, spec, startTimeout, client());
         server.start();
         return new ProcessModel(server, launch.modelName(), platform, callTimeout);
     }

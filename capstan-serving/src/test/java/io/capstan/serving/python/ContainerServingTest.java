@@ -287,7 +287,9 @@ class ContainerServingTest {
                 assertThat(started.code()).as(started.output()).isZero();
             }
             var launcher = ContainerProcessLauncher.fromEnvironment(System.getenv());
-            assertThat(launcher.removeOrphans()).as("already removed when the launcher was made").isEmpty();
+            assertThat(launcher.orphansRemoved().get(1, java.util.concurrent.TimeUnit.MINUTES)).as("removed once the launcher was made")
+                    .contains(orphan);
+            assertThat(launcher.removeOrphans()).as("nothing left to remove").isEmpty();
             var left = TestImages.run(List.of("ps", "-a", "--filter", "label=io.capstan.workload=serving-test", "--format", "{{.Names}}"));
             assertThat(left.output().lines().toList()).as("the live server's container stays").containsExactly(kept);
         } finally {
