@@ -31,10 +31,52 @@ final class Deployer {
 
     private final RegistryStore registry;
     private final ResourceStore resources;
+    /** Where uploaded models live; null where the registry has none, and then digests go unchecked. */
+    private final io.capstan.artifacts.ArtifactStore artifacts;
 
-    Deployer(RegistryStore registry, ResourceStore resources) {
+    Deployer(RegistryStore registry, ResourceStore resources, io.capstan.artifacts.ArtifactStore artifacts) {
         this.registry = registry;
         this.resources = resources;
+        this.artifacts = artifacts;
+    }
+
+    /**
+     * Refuses to deploy {@code version} as {@code name} where clients would break: an uploaded artifact whose stored
+     * bytes no longer have the digest its signature was read from, or a signature other than the one of the version
+     * the service serves now (unless {@code allowSignatureChange}).
+     */
+    void checkSignature(String ns, Entity version, String name, boolean allowSignatureChange) {
+        var artifacts = registry.list(ns, new RegistryStore.ListQuery(List.of(Kind.MODEL_ARTIFACT), null, version.id(), null, java.util.Set.of(),
+                "CREATE_TIME", "DESC", 1, null, null, List.of())).items();
+        if (!artifacts.isEmpty() && this.artifacts != null) {
+            var artifact = artifacts.getFirst();
+            var key = artifact.text("storageKey");
+            var digest = artifact.body().path("customProperties").path("sha256").path("string_value").asText(null);
+            if (key != null && digest != null && key.startsWith(Uploads.KEY_PREFIX)) {
+                if (!"LIVE".equals(artifact.text("state"))) {
+                    throw RegistryException.unprocessable("model artifact " + artifact.id() + " is " + artifact.text("state") + ", not LIVE: its upload did not finish");
+                }
+                var stored = this.artifacts.stat(key);
+                if (stored.isEmpty() || !stored.get().sha256().equals(digest)) {
+                    throw RegistryException.conflict("model artifact " + artifact.id() + " records sha256 " + digest + " but the artifact store holds "
+                            + stored.map(i -> "sha256 " + i.sha256()).orElse("nothing") + " under " + key);
+                }
+            }
+        }
+        var signature = Signatures.of(version);
+        if (allowSignatureChange) return;
+        var existing = resources.find(new ResourceKey(KIND, ns, name));
+        if (existing.isEmpty()) return;
+        var servedId = existing.get().metadata().labels().get(VERSION_LABEL);
+        if (servedId == null || servedId.equals(Long.toString(version.id()))) return;
+        var served = registry.get(ns, Long.parseLong(servedId), List.of(Kind.MODEL_VERSION)).map(Signatures::of).orElse(null);
+        if (signature == null || served == null) return;
+        var problem = Signatures.mismatch(served, signature);
+        if (problem != null) {
+            throw RegistryException.conflict("InferenceService '" + name + "' serves version " + servedId + ", whose signature differs from version '"
+                    + version.name() + "''s (" + problem.replace("the version records", "the served version has").replace("the model file has", "this version has")
+                    + "); its clients would break. Deploy under another name, or pass \"allowSignatureChange\": true");
+        }
     }
 
     /** The result of one deploy: the resource's key and what it now serves. */

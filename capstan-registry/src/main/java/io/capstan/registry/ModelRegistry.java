@@ -18,25 +18,39 @@ public final class ModelRegistry {
     private final RegistryStore store;
     private final Clock clock;
     private final Deployer deployer;
+    private final Uploads uploads;
 
     /** A registry that cannot deploy: {@code :deploy} answers 501. */
     public ModelRegistry(Database database, Clock clock) {
         this(database, clock, null);
     }
 
-    /** A registry that deploys versions as InferenceService resources in {@code resources}. */
+    /** A registry that deploys versions as InferenceService resources in {@code resources}; uploads answer 501. */
     public ModelRegistry(Database database, Clock clock, io.capstan.store.ResourceStore resources) {
+        this(database, clock, resources, null, 0);
+    }
+
+    /**
+     * A registry that deploys into {@code resources} and keeps uploaded model files in {@code artifacts}, refusing
+     * uploads over {@code maxUploadBytes}.
+     */
+    public ModelRegistry(Database database, Clock clock, io.capstan.store.ResourceStore resources, io.capstan.artifacts.ArtifactStore artifacts,
+                         long maxUploadBytes) {
         this.store = new RegistryStore(database, clock);
         this.clock = clock;
-        this.deployer = resources == null ? null : new Deployer(store, resources);
+        this.deployer = resources == null ? null : new Deployer(store, resources, artifacts);
+        this.uploads = artifacts == null ? null : new Uploads(store, artifacts, maxUploadBytes);
     }
+
+    /** The largest upload a server accepts unless configured otherwise: 1 GiB. */
+    public static final long DEFAULT_MAX_UPLOAD_BYTES = 1L << 30;
 
     /** Where {@link #extensionService} goes: Capstan's aliases and URI resolution, beside the upstream API. */
     public static final String EXTENSION_PATH = "/apis/capstan/v1/registry";
 
     /** Capstan's extension endpoints (aliases, resolve), with the same access rules as {@link #httpService}. */
     public HttpService extensionService(AccessPolicy policy) {
-        var api = new RegistryApi(store, policy, clock, deployer);
+        var api = new RegistryApi(store, policy, clock, deployer, uploads);
         return api::extensionRouting;
     }
 
@@ -60,6 +74,6 @@ public final class ModelRegistry {
 
     /** The REST API, each request needing view (reads) or edit (writes) in its namespace under {@code policy}. */
     public HttpService httpService(AccessPolicy policy) {
-        return new RegistryApi(store, policy, clock, deployer);
+        return new RegistryApi(store, policy, clock, deployer, uploads);
     }
 }

@@ -53,12 +53,15 @@ final class RegistryApi implements HttpService {
     private final Clock clock;
     /** Null where no resource store was given: then nothing deploys. */
     private final Deployer deployer;
+    /** Null where no artifact store was given: then uploads answer 501. */
+    private final Uploads uploads;
 
-    RegistryApi(RegistryStore store, AccessPolicy policy, Clock clock, Deployer deployer) {
+    RegistryApi(RegistryStore store, AccessPolicy policy, Clock clock, Deployer deployer, Uploads uploads) {
         this.store = store;
         this.policy = policy;
         this.clock = clock;
         this.deployer = deployer;
+        this.uploads = uploads;
     }
 
     @Override
@@ -149,6 +152,8 @@ final class RegistryApi implements HttpService {
             if (version.parentId() != model.id()) {
                 throw RegistryException.badRequest("model version " + version.id() + " belongs to registered model " + version.parentId() + ", not " + model.id());
             }
+            // A service following the alias must keep its signature, checked before the alias moves.
+            if (deployer != null) deployer.followers(ns, model.id(), alias).forEach(name -> deployer.checkSignature(ns, version, name, false));
             var out = aliasJson(store.setAlias(model.id(), alias, version.id()));
             // Every InferenceService following the alias now serves the version it names.
             var moved = out.putArray("redeployed");
@@ -160,6 +165,13 @@ final class RegistryApi implements HttpService {
             var alias = aliasName(req);
             if (!store.deleteAlias(model.id(), alias)) throw RegistryException.notFound("registered model '" + model.name() + "' has no alias '" + alias + "'");
             return new Answer(204, null);
+        }));
+        rules.post("/upload", handle(Role.EDIT, this::upload));
+        rules.get("/model_versions/{id}/signature", handle(Role.VIEW, (req, ns) -> {
+            var version = existing(ns, Kind.MODEL_VERSION, pathId(req));
+            var signature = Signatures.of(version);
+            if (signature == null) throw RegistryException.notFound("model version '" + version.name() + "' records no signature; upload an ONNX model to record one");
+            return ok(signature);
         }));
         rules.get("/resolve", handle(Role.VIEW, (req, ns) -> {
             var uri = query(req, "uri");
@@ -324,8 +336,8 @@ final class RegistryApi implements HttpService {
         var model = existing(ns, Kind.REGISTERED_MODEL, version.parentId());
         var raw = req.content().hasEntity() ? readJson(req) : JsonNodeFactory.instance.objectNode();
         for (var key : keys(raw)) {
-            if (!key.equalsIgnoreCase("name") && !key.equalsIgnoreCase("alias")) {
-                throw RegistryException.badRequest("json: unknown field \"" + key + "\"; a deploy takes name and alias");
+            if (!key.equalsIgnoreCase("name") && !key.equalsIgnoreCase("alias") && !key.equalsIgnoreCase("allowSignatureChange")) {
+                throw RegistryException.badRequest("json: unknown field \"" + key + "\"; a deploy takes name, alias and allowSignatureChange");
             }
         }
         var nameNode = field(raw, "name");
@@ -344,8 +356,45 @@ final class RegistryApi implements HttpService {
                 throw RegistryException.conflict("alias '" + a.alias() + "' points at version " + a.versionId() + ", not " + version.id());
             }
         }
+        var allow = field(raw, "allowSignatureChange");
+        if (allow != null && !allow.isNull() && !allow.isBoolean()) throw typeError("allowSignatureChange", "true or false", allow);
+        deployer.checkSignature(ns, version, name, allow != null && allow.asBoolean());
         var d = deployer.deploy(ns, version, name, alias);
-        return ok(Json.json().valueToTree(d));
+        ObjectNode out = Json.json().valueToTree(d);
+        var signature = Signatures.of(version);
+        if (signature != null) out.set("signature", signature);
+        return ok(out);
+    }
+
+    private Answer upload(ServerRequest req, String ns) {
+        if (uploads == null) throw new RegistryException(501, "this registry has no artifact store to upload into");
+        var declared = req.headers().contentLength();
+        if (declared.isPresent() && declared.getAsLong() > uploads.maxBytes()) {
+            throw new RegistryException(413, "the upload of " + declared.getAsLong() + " bytes exceeds the limit of " + uploads.maxBytes() + " bytes");
+        }
+        var contentType = req.headers().first(HeaderNames.CONTENT_TYPE).orElse(null);
+        Multipart.boundary(contentType);
+        java.nio.file.Path work = null;
+        try {
+            work = java.nio.file.Files.createTempDirectory("capstan-upload");
+            var body = work.resolve("body");
+            try (var in = req.content().inputStream()) {
+                uploads.spool(in, body);
+            }
+            return new Answer(201, uploads.register(ns, body, contentType, work));
+        } catch (IOException e) {
+            throw new io.capstan.core.TransientException("cannot store the upload: " + e.getMessage(), e);
+        } finally {
+            if (work != null) deleteTree(work);
+        }
+    }
+
+    private static void deleteTree(java.nio.file.Path dir) {
+        try (var paths = java.nio.file.Files.walk(dir)) {
+            paths.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        } catch (IOException e) {
+            LOG.warn("cannot remove upload scratch directory {}: {}", dir, e.getMessage());
+        }
     }
 
     private Answer deleteModel(String ns, Entity model, boolean force) {
@@ -728,6 +777,8 @@ final class RegistryApi implements HttpService {
                 answer = error(409, e.getMessage());
             } catch (io.capstan.core.InvalidSpecException e) {
                 answer = error(400, e.getMessage());
+            } catch (io.capstan.core.TransientException e) {
+                answer = error(503, e.getMessage());
             } catch (RuntimeException e) {
                 LOG.error("model registry request {} {} failed", req.prologue().method().text(), req.path().path(), e);
                 answer = error(500, "internal error: " + e.getClass().getSimpleName() + (e.getMessage() == null ? "" : ": " + e.getMessage()));
