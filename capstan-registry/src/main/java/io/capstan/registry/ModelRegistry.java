@@ -19,6 +19,7 @@ public final class ModelRegistry {
     private final Clock clock;
     private final Deployer deployer;
     private final Uploads uploads;
+    private final Events events;
 
     /** A registry that cannot deploy: {@code :deploy} answers 501. */
     public ModelRegistry(Database database, Clock clock) {
@@ -40,6 +41,16 @@ public final class ModelRegistry {
         this.clock = clock;
         this.deployer = resources == null ? null : new Deployer(store, resources, artifacts);
         this.uploads = artifacts == null ? null : new Uploads(store, artifacts, maxUploadBytes);
+        this.events = new Events(database, clock);
+    }
+
+    /**
+     * Starts sending the registry's events to its webhooks, each tried up to {@code maxAttempts} times with a backoff
+     * doubling from {@code firstBackoff}; closing the result stops it.
+     */
+    public AutoCloseable startWebhooks(int maxAttempts, java.time.Duration firstBackoff) {
+        events.startDeliveries(maxAttempts, firstBackoff);
+        return events;
     }
 
     /** The largest upload a server accepts unless configured otherwise: 1 GiB. */
@@ -50,7 +61,7 @@ public final class ModelRegistry {
 
     /** Capstan's extension endpoints (aliases, resolve), with the same access rules as {@link #httpService}. */
     public HttpService extensionService(AccessPolicy policy) {
-        var api = new RegistryApi(store, policy, clock, deployer, uploads);
+        var api = new RegistryApi(store, policy, clock, deployer, uploads, events);
         return api::extensionRouting;
     }
 
@@ -74,6 +85,6 @@ public final class ModelRegistry {
 
     /** The REST API, each request needing view (reads) or edit (writes) in its namespace under {@code policy}. */
     public HttpService httpService(AccessPolicy policy) {
-        return new RegistryApi(store, policy, clock, deployer, uploads);
+        return new RegistryApi(store, policy, clock, deployer, uploads, events);
     }
 }
