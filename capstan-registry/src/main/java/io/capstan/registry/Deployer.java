@@ -28,6 +28,12 @@ final class Deployer {
     static final String VERSION_LABEL = "modelregistry.kubeflow.org/model-version-id";
     static final String ISVC_LABEL = "modelregistry.kubeflow.org/inference-service-id";
     static final String ALIAS_ANNOTATION = "registry.capstan.io/alias";
+    /**
+     * Set on a hand-written InferenceService whose storageUri is {@code model-registry://MODEL@ALIAS} when the alias
+     * moves: serving counts it among the annotations that make a revision, so the service rolls out a revision that
+     * resolves the URI again, to the version the alias now names.
+     */
+    static final String FOLLOWED_VERSION_ANNOTATION = "serving.capstan.io/registry-version";
 
     private final RegistryStore registry;
     private final ResourceStore resources;
@@ -176,7 +182,42 @@ final class Deployer {
             }
             token = page.continueToken();
         } while (token.isPresent());
+        // Services applied by hand that name the alias in their storageUri.
+        token = Optional.empty();
+        do {
+            var page = resources.list(new ListQuery(KIND, Optional.of(ns), LabelSelector.EVERYTHING, ListQuery.MAX_LIMIT, token));
+            for (var r : page.items()) {
+                if (r.metadata().labels().containsKey(MODEL_LABEL)) continue;
+                var uri = r.spec().path("predictor").path("model").path("storageUri").asText("");
+                if (!namesAlias(uri, ns, model.name(), alias)) continue;
+                for (int attempt = 1; ; attempt++) {
+                    try {
+                        var current = resources.find(new ResourceKey(KIND, ns, r.metadata().name())).orElse(null);
+                        if (current == null) break;
+                        var annotations = new HashMap<String, String>(current.metadata().annotations());
+                        annotations.put(FOLLOWED_VERSION_ANNOTATION, Long.toString(version.id()));
+                        resources.update(current.withMetadata(current.metadata().withAnnotations(annotations)));
+                        break;
+                    } catch (io.capstan.core.ConflictException e) {
+                        if (attempt >= 5) throw e;
+                    }
+                }
+                out.add(new Deployment(ns, r.metadata().name(), Long.toString(model.id()), Long.toString(version.id()), uri, alias, null));
+            }
+            token = page.continueToken();
+        } while (token.isPresent());
         return out;
+    }
+
+    /** Whether {@code uri} is {@code model-registry://[HOST/]MODEL@ALIAS[?namespace=NS]} for this model and namespace. */
+    static boolean namesAlias(String uri, String ns, String model, String alias) {
+        if (!uri.startsWith(ModelUris.SCHEME)) return false;
+        if (!ModelUris.namespace(uri, ns).equals(ns)) return false;
+        var rest = uri.substring(ModelUris.SCHEME.length());
+        int q = rest.indexOf('?');
+        if (q >= 0) rest = rest.substring(0, q);
+        rest = rest.substring(rest.lastIndexOf('/') + 1);
+        return java.net.URLDecoder.decode(rest, java.nio.charset.StandardCharsets.UTF_8).equals(model + "@" + alias);
     }
 
     /** The InferenceService resources of {@code model} that follow {@code alias}. */
