@@ -20,6 +20,7 @@ public final class ModelRegistry {
     private final Deployer deployer;
     private final Uploads uploads;
     private final Events events;
+    private final io.capstan.store.ResourceStore resources;
 
     /** A registry that cannot deploy: {@code :deploy} answers 501. */
     public ModelRegistry(Database database, Clock clock) {
@@ -42,6 +43,16 @@ public final class ModelRegistry {
         this.deployer = resources == null ? null : new Deployer(store, resources, artifacts);
         this.uploads = artifacts == null ? null : new Uploads(store, artifacts, maxUploadBytes);
         this.events = new Events(database, clock);
+        this.resources = resources;
+    }
+
+    /**
+     * Starts keeping the registry's InferenceService and ServeModel entities in step with the InferenceService
+     * resources serving registry models, those applied by hand included; closing the result stops it.
+     */
+    public AutoCloseable startSync() {
+        if (resources == null) throw new IllegalStateException("this registry has no resource store to follow");
+        return new RegistrySync(store, resources).start();
     }
 
     /**
