@@ -283,6 +283,27 @@ final class CapstanClient {
         return json(send(request, HttpResponse.BodyHandlers.ofByteArray()), fileName);
     }
 
+    /** A multipart/form-data POST of text {@code fields} and {@code file} (as the part {@code file}), streamed from disk. */
+    JsonNode upload(String path, Map<String, String> fields, java.nio.file.Path file) {
+        var boundary = "capstan-" + java.util.UUID.randomUUID();
+        var head = new StringBuilder();
+        fields.forEach((k, v) -> head.append("--").append(boundary).append("\r\nContent-Disposition: form-data; name=\"").append(k).append("\"\r\n\r\n")
+                .append(v).append("\r\n"));
+        head.append("--").append(boundary).append("\r\nContent-Disposition: form-data; name=\"file\"; filename=\"")
+                .append(file.getFileName().toString().replace("\"", "")).append("\"\r\nContent-Type: application/octet-stream\r\n\r\n");
+        var tail = ("\r\n--" + boundary + "--\r\n").getBytes(StandardCharsets.UTF_8);
+        HttpRequest.BodyPublisher content;
+        try {
+            content = HttpRequest.BodyPublishers.ofFile(file);
+        } catch (java.io.FileNotFoundException e) {
+            throw new UsageException("cannot read " + file + ": " + e.getMessage());
+        }
+        var request = request(path).header("Accept", "application/json").header("Content-Type", "multipart/form-data; boundary=" + boundary)
+                .POST(HttpRequest.BodyPublishers.concat(HttpRequest.BodyPublishers.ofString(head.toString()), content, HttpRequest.BodyPublishers.ofByteArray(tail)))
+                .timeout(requestTimeout).build();
+        return json(send(request, HttpResponse.BodyHandlers.ofByteArray()), file.getFileName().toString());
+    }
+
     /** KFP ids and custom methods ({@code id:terminate}) as one path segment. */
     static String kfpSegment(String s) {
         return segment(s).replace("%3A", ":");

@@ -74,13 +74,15 @@ final class ModelsCommand {
     }
 
     @Command(name = "register",
-            description = "Register a version of a model (the model too, if new) with its model artifact.")
+            description = {"Register a version of a model (the model too, if new) with its model artifact.",
+                    "A local file is uploaded to the server's artifact store (stored by its SHA-256; an ONNX model's signature is recorded);"
+                            + " a URI or a folder is registered where it is."})
     int register(@Mixin ClientOptions options, @Mixin NamespaceOptions namespace, @Option(names = {"-h", "--help"}, usageHelp = true,
                          description = "Show this help message and exit.") boolean help,
                  @Parameters(paramLabel = "URI|FILE", description = "Where the model is: a URI (s3://, https://, file://) or a local path.") String location,
                  @Option(names = "--name", required = true, paramLabel = "MODEL", description = "The registered model's name.") String name,
                  @Option(names = "--version", required = true, paramLabel = "VERSION", description = "The version's name, unique within the model.") String version,
-                 @Option(names = "--format", required = true, paramLabel = "FORMAT", description = "The model format, such as onnx, xgboost or sklearn.") String format,
+                 @Option(names = "--format", paramLabel = "FORMAT", description = "The model format, such as onnx, xgboost or sklearn (implied by a .onnx file).") String format,
                  @Option(names = "--format-version", paramLabel = "V", description = "The format's version.") String formatVersion,
                  @Option(names = "--author", paramLabel = "WHO", description = "The version's author.") String author,
                  @Option(names = "--description", paramLabel = "TEXT", description = "The version's description.") String description,
@@ -88,12 +90,41 @@ final class ModelsCommand {
                  Map<String, String> properties) {
         var client = options.client(root.env());
         var ns = namespace.namespace();
+        var out = spec.commandLine().getOut();
         String uri = location;
         if (!location.contains("://")) {
             var path = Path.of(location).toAbsolutePath().normalize();
             if (!Files.exists(path)) throw new UsageException("no file or folder '" + location + "'; give a path that exists or a URI such as s3://bucket/model.onnx");
+            if (Files.isRegularFile(path)) {
+                var fields = new java.util.LinkedHashMap<String, String>();
+                fields.put("name", name);
+                fields.put("version", version);
+                if (format != null) fields.put("modelFormatName", format);
+                if (formatVersion != null) fields.put("modelFormatVersion", formatVersion);
+                if (author != null) fields.put("author", author);
+                if (description != null) fields.put("description", description);
+                var r = client.upload(EXTENSION + "/upload" + ns(ns, "?"), fields, path);
+                var v = r.path("modelVersion");
+                if (properties != null && !properties.isEmpty()) {
+                    var custom = v.path("customProperties").deepCopy();
+                    new TreeMap<>(properties).forEach((k, val) -> ((com.fasterxml.jackson.databind.node.ObjectNode) custom).set(k, property(val)));
+                    var patch = Json.json().createObjectNode();
+                    patch.set("customProperties", custom);
+                    client.call("PATCH", API + "/model_versions/" + v.path("id").asText() + ns(ns, "?"), patch.toString());
+                }
+                var a = r.path("modelArtifact");
+                out.println("model " + name + " version " + version + " registered (version id " + v.path("id").asText() + ", uploaded "
+                        + a.path("customProperties").path("sizeBytes").path("int_value").asText() + " bytes to " + a.path("uri").asText() + ")");
+                for (var side : List.of("inputs", "outputs")) {
+                    for (var t : r.path("signature").path(side)) {
+                        out.println("  " + side.substring(0, side.length() - 1) + " " + t.path("name").asText() + " " + t.path("datatype").asText() + " " + t.path("shape"));
+                    }
+                }
+                return ExitCodes.OK;
+            }
             uri = "file://" + path;
         }
+        if (format == null) throw new UsageException("--format is needed for " + uri + ", such as --format onnx");
         var found = find(client, API + "/registered_model?name=" + enc(name) + ns(ns, "&"));
         String modelId;
         if (found == null) {
@@ -113,7 +144,7 @@ final class ModelsCommand {
                 .put("modelFormatName", format).put("state", "LIVE");
         if (formatVersion != null) artifact.put("modelFormatVersion", formatVersion);
         client.call("POST", API + "/model_versions/" + created.path("id").asText() + "/artifacts" + ns(ns, "?"), artifact.toString());
-        spec.commandLine().getOut().println("model " + name + " version " + version + " registered (version id " + created.path("id").asText() + ", " + uri + ")");
+        out.println("model " + name + " version " + version + " registered (version id " + created.path("id").asText() + ", " + uri + ")");
         return ExitCodes.OK;
     }
 

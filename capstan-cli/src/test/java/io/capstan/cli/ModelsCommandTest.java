@@ -71,4 +71,47 @@ class ModelsCommandTest {
         assertThat(missing.exitCode()).isNotZero();
         assertThat(missing.err()).contains("no registered model 'iris'");
     }
+
+    /**
+     * {@code models register FILE} uploads the file: stored by digest, the ONNX signature recorded and printed; the
+     * deployed version serves it, and a request that does not fit the signature is refused with a 400 naming the input.
+     */
+    @Test
+    void registerUploadsAFileAndServingEnforcesItsSignature() throws Exception {
+        var onnx = io.capstan.serving.TestModels.irisOnnx(home.resolve("upload-iris"));
+        var sha = java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(onnx)));
+        var registered = ok("models", "register", onnx.toString(), "--name", "flower", "--version", "v1", "--property", "accuracy=0.93").out();
+        assertThat(registered).contains("model flower version v1 registered").contains("capstan://artifacts/registry/sha256/" + sha + "/model.onnx")
+                .contains("input input FP32 [-1,4]").contains("output probabilities FP32 [-1,3]");
+        assertThat(ok("models", "versions", "flower", "--filter", "accuracy.double_value > 0.9").out()).contains("v1");
+        var notOnnx = Files.writeString(home.resolve("bad.onnx"), "not a model");
+        var refused = cli().run("models", "register", notOnnx.toString(), "--name", "flower", "--version", "v2");
+        assertThat(refused.exitCode()).isNotZero();
+        assertThat(refused.err()).contains("'bad.onnx' is not an ONNX model");
+        var noFormat = cli().run("models", "register", Files.writeString(home.resolve("model.bin"), "x").toString(), "--name", "flower", "--version", "v2");
+        assertThat(noFormat.err()).contains("modelFormatName: required for 'model.bin'");
+
+        ok("models", "deploy", "flower", "--version", "v1");
+        var deadline = System.nanoTime() + java.time.Duration.ofSeconds(90).toNanos();
+        Cli.Run answer;
+        do {
+            answer = cli().run("predict", "flower", "-d", "{\"inputs\":[{\"name\":\"input\",\"datatype\":\"FP32\",\"shape\":[1,4],\"data\":[5.1,3.5,1.4,0.2]}]}");
+            if (answer.exitCode() == 0) break;
+            Thread.sleep(250);
+        } while (System.nanoTime() < deadline);
+        assertThat(answer.exitCode()).as(answer.err()).isZero();
+        assertThat(answer.out()).contains("probabilities");
+        var wrongName = java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(server.url()
+                        + "/serving/default/v2/models/flower/infer"))
+                .header("Authorization", "Bearer " + io.capstan.security.AdminToken.read(server.config().home()).orElseThrow())
+                .header("Content-Type", "application/json")
+                .POST(java.net.http.HttpRequest.BodyPublishers.ofString("{\"inputs\":[{\"name\":\"features\",\"datatype\":\"FP32\",\"shape\":[1,4],\"data\":[5.1,3.5,1.4,0.2]}]}"))
+                .build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+        assertThat(wrongName.statusCode()).as(wrongName.body()).isEqualTo(400);
+        assertThat(wrongName.body()).contains("inputs[0].name: the model has no input 'features'");
+        var wrongShape = cli().run("predict", "flower", "-d", "{\"inputs\":[{\"name\":\"input\",\"datatype\":\"FP32\",\"shape\":[1,3],\"data\":[5.1,3.5,1.4]}]}");
+        assertThat(wrongShape.exitCode()).isNotZero();
+        assertThat(wrongShape.err()).contains("inputs[0].shape: input 'input' takes shape");
+        ok("models", "delete", "flower", "--force");
+    }
 }

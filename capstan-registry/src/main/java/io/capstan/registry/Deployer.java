@@ -28,13 +28,61 @@ final class Deployer {
     static final String VERSION_LABEL = "modelregistry.kubeflow.org/model-version-id";
     static final String ISVC_LABEL = "modelregistry.kubeflow.org/inference-service-id";
     static final String ALIAS_ANNOTATION = "registry.capstan.io/alias";
+    /**
+     * Set on a hand-written InferenceService whose storageUri is {@code model-registry://MODEL@ALIAS} when the alias
+     * moves: serving counts it among the annotations that make a revision, so the service rolls out a revision that
+     * resolves the URI again, to the version the alias now names.
+     */
+    static final String FOLLOWED_VERSION_ANNOTATION = "serving.capstan.io/registry-version";
 
     private final RegistryStore registry;
     private final ResourceStore resources;
+    /** Where uploaded models live; null where the registry has none, and then digests go unchecked. */
+    private final io.capstan.artifacts.ArtifactStore artifacts;
 
-    Deployer(RegistryStore registry, ResourceStore resources) {
+    Deployer(RegistryStore registry, ResourceStore resources, io.capstan.artifacts.ArtifactStore artifacts) {
         this.registry = registry;
         this.resources = resources;
+        this.artifacts = artifacts;
+    }
+
+    /**
+     * Refuses to deploy {@code version} as {@code name} where clients would break: an uploaded artifact whose stored
+     * bytes no longer have the digest its signature was read from, or a signature other than the one of the version
+     * the service serves now (unless {@code allowSignatureChange}).
+     */
+    void checkSignature(String ns, Entity version, String name, boolean allowSignatureChange) {
+        var artifacts = registry.list(ns, new RegistryStore.ListQuery(List.of(Kind.MODEL_ARTIFACT), null, version.id(), null, java.util.Set.of(),
+                "CREATE_TIME", "DESC", 1, null, null, List.of())).items();
+        if (!artifacts.isEmpty() && this.artifacts != null) {
+            var artifact = artifacts.getFirst();
+            var key = artifact.text("storageKey");
+            var digest = artifact.body().path("customProperties").path("sha256").path("string_value").asText(null);
+            if (key != null && digest != null && key.startsWith(Uploads.KEY_PREFIX)) {
+                if (!"LIVE".equals(artifact.text("state"))) {
+                    throw RegistryException.unprocessable("model artifact " + artifact.id() + " is " + artifact.text("state") + ", not LIVE: its upload did not finish");
+                }
+                var stored = this.artifacts.stat(key);
+                if (stored.isEmpty() || !stored.get().sha256().equals(digest)) {
+                    throw RegistryException.conflict("model artifact " + artifact.id() + " records sha256 " + digest + " but the artifact store holds "
+                            + stored.map(i -> "sha256 " + i.sha256()).orElse("nothing") + " under " + key);
+                }
+            }
+        }
+        var signature = Signatures.of(version);
+        if (allowSignatureChange) return;
+        var existing = resources.find(new ResourceKey(KIND, ns, name));
+        if (existing.isEmpty()) return;
+        var servedId = existing.get().metadata().labels().get(VERSION_LABEL);
+        if (servedId == null || servedId.equals(Long.toString(version.id()))) return;
+        var served = registry.get(ns, Long.parseLong(servedId), List.of(Kind.MODEL_VERSION)).map(Signatures::of).orElse(null);
+        if (signature == null || served == null) return;
+        var problem = Signatures.mismatch(served, signature);
+        if (problem != null) {
+            throw RegistryException.conflict("InferenceService '" + name + "' serves version " + servedId + ", whose signature differs from version '"
+                    + version.name() + "''s (" + problem.replace("the version records", "the served version has").replace("the model file has", "this version has")
+                    + "); its clients would break. Deploy under another name, or pass \"allowSignatureChange\": true");
+        }
     }
 
     /** The result of one deploy: the resource's key and what it now serves. */
@@ -134,7 +182,42 @@ final class Deployer {
             }
             token = page.continueToken();
         } while (token.isPresent());
+        // Services applied by hand that name the alias in their storageUri.
+        token = Optional.empty();
+        do {
+            var page = resources.list(new ListQuery(KIND, Optional.of(ns), LabelSelector.EVERYTHING, ListQuery.MAX_LIMIT, token));
+            for (var r : page.items()) {
+                if (r.metadata().labels().containsKey(MODEL_LABEL)) continue;
+                var uri = r.spec().path("predictor").path("model").path("storageUri").asText("");
+                if (!namesAlias(uri, ns, model.name(), alias)) continue;
+                for (int attempt = 1; ; attempt++) {
+                    try {
+                        var current = resources.find(new ResourceKey(KIND, ns, r.metadata().name())).orElse(null);
+                        if (current == null) break;
+                        var annotations = new HashMap<String, String>(current.metadata().annotations());
+                        annotations.put(FOLLOWED_VERSION_ANNOTATION, Long.toString(version.id()));
+                        resources.update(current.withMetadata(current.metadata().withAnnotations(annotations)));
+                        break;
+                    } catch (io.capstan.core.ConflictException e) {
+                        if (attempt >= 5) throw e;
+                    }
+                }
+                out.add(new Deployment(ns, r.metadata().name(), Long.toString(model.id()), Long.toString(version.id()), uri, alias, null));
+            }
+            token = page.continueToken();
+        } while (token.isPresent());
         return out;
+    }
+
+    /** Whether {@code uri} is {@code model-registry://[HOST/]MODEL@ALIAS[?namespace=NS]} for this model and namespace. */
+    static boolean namesAlias(String uri, String ns, String model, String alias) {
+        if (!uri.startsWith(ModelUris.SCHEME)) return false;
+        if (!ModelUris.namespace(uri, ns).equals(ns)) return false;
+        var rest = uri.substring(ModelUris.SCHEME.length());
+        int q = rest.indexOf('?');
+        if (q >= 0) rest = rest.substring(0, q);
+        rest = rest.substring(rest.lastIndexOf('/') + 1);
+        return java.net.URLDecoder.decode(rest, java.nio.charset.StandardCharsets.UTF_8).equals(model + "@" + alias);
     }
 
     /** The InferenceService resources of {@code model} that follow {@code alias}. */

@@ -18,25 +18,61 @@ public final class ModelRegistry {
     private final RegistryStore store;
     private final Clock clock;
     private final Deployer deployer;
+    private final Uploads uploads;
+    private final Events events;
+    private final io.capstan.store.ResourceStore resources;
 
     /** A registry that cannot deploy: {@code :deploy} answers 501. */
     public ModelRegistry(Database database, Clock clock) {
         this(database, clock, null);
     }
 
-    /** A registry that deploys versions as InferenceService resources in {@code resources}. */
+    /** A registry that deploys versions as InferenceService resources in {@code resources}; uploads answer 501. */
     public ModelRegistry(Database database, Clock clock, io.capstan.store.ResourceStore resources) {
+        this(database, clock, resources, null, 0);
+    }
+
+    /**
+     * A registry that deploys into {@code resources} and keeps uploaded model files in {@code artifacts}, refusing
+     * uploads over {@code maxUploadBytes}.
+     */
+    public ModelRegistry(Database database, Clock clock, io.capstan.store.ResourceStore resources, io.capstan.artifacts.ArtifactStore artifacts,
+                         long maxUploadBytes) {
         this.store = new RegistryStore(database, clock);
         this.clock = clock;
-        this.deployer = resources == null ? null : new Deployer(store, resources);
+        this.deployer = resources == null ? null : new Deployer(store, resources, artifacts);
+        this.uploads = artifacts == null ? null : new Uploads(store, artifacts, maxUploadBytes);
+        this.events = new Events(database, clock);
+        this.resources = resources;
     }
+
+    /**
+     * Starts keeping the registry's InferenceService and ServeModel entities in step with the InferenceService
+     * resources serving registry models, those applied by hand included; closing the result stops it.
+     */
+    public AutoCloseable startSync() {
+        if (resources == null) throw new IllegalStateException("this registry has no resource store to follow");
+        return new RegistrySync(store, resources).start();
+    }
+
+    /**
+     * Starts sending the registry's events to its webhooks, each tried up to {@code maxAttempts} times with a backoff
+     * doubling from {@code firstBackoff}; closing the result stops it.
+     */
+    public AutoCloseable startWebhooks(int maxAttempts, java.time.Duration firstBackoff) {
+        events.startDeliveries(maxAttempts, firstBackoff);
+        return events;
+    }
+
+    /** The largest upload a server accepts unless configured otherwise: 1 GiB. */
+    public static final long DEFAULT_MAX_UPLOAD_BYTES = 1L << 30;
 
     /** Where {@link #extensionService} goes: Capstan's aliases and URI resolution, beside the upstream API. */
     public static final String EXTENSION_PATH = "/apis/capstan/v1/registry";
 
     /** Capstan's extension endpoints (aliases, resolve), with the same access rules as {@link #httpService}. */
     public HttpService extensionService(AccessPolicy policy) {
-        var api = new RegistryApi(store, policy, clock, deployer);
+        var api = new RegistryApi(store, policy, clock, deployer, uploads, events);
         return api::extensionRouting;
     }
 
@@ -60,6 +96,6 @@ public final class ModelRegistry {
 
     /** The REST API, each request needing view (reads) or edit (writes) in its namespace under {@code policy}. */
     public HttpService httpService(AccessPolicy policy) {
-        return new RegistryApi(store, policy, clock, deployer);
+        return new RegistryApi(store, policy, clock, deployer, uploads, events);
     }
 }

@@ -53,12 +53,17 @@ final class RegistryApi implements HttpService {
     private final Clock clock;
     /** Null where no resource store was given: then nothing deploys. */
     private final Deployer deployer;
+    /** Null where no artifact store was given: then uploads answer 501. */
+    private final Uploads uploads;
+    private final Events events;
 
-    RegistryApi(RegistryStore store, AccessPolicy policy, Clock clock, Deployer deployer) {
+    RegistryApi(RegistryStore store, AccessPolicy policy, Clock clock, Deployer deployer, Uploads uploads, Events events) {
         this.store = store;
+        this.events = events;
         this.policy = policy;
         this.clock = clock;
         this.deployer = deployer;
+        this.uploads = uploads;
     }
 
     @Override
@@ -149,10 +154,22 @@ final class RegistryApi implements HttpService {
             if (version.parentId() != model.id()) {
                 throw RegistryException.badRequest("model version " + version.id() + " belongs to registered model " + version.parentId() + ", not " + model.id());
             }
+            // A service following the alias must keep its signature, checked before the alias moves.
+            if (deployer != null) deployer.followers(ns, model.id(), alias).forEach(name -> deployer.checkSignature(ns, version, name, false));
+            var previous = store.alias(model.id(), alias);
             var out = aliasJson(store.setAlias(model.id(), alias, version.id()));
+            var event = JsonNodeFactory.instance.objectNode().put("registeredModelId", Long.toString(model.id())).put("alias", alias)
+                    .put("modelVersionId", Long.toString(version.id()));
+            previous.ifPresent(p -> event.put("previousModelVersionId", Long.toString(p.versionId())));
+            events.record(ns, "ALIAS_MOVED", event);
             // Every InferenceService following the alias now serves the version it names.
             var moved = out.putArray("redeployed");
-            if (deployer != null) deployer.follow(ns, model, alias, version).forEach(d -> moved.add(d.name()));
+            if (deployer != null) {
+                for (var d : deployer.follow(ns, model, alias, version)) {
+                    moved.add(d.name());
+                    deployed(ns, d);
+                }
+            }
             return ok(out);
         }));
         rules.delete("/registered_models/{id}/aliases/{alias}", handle(Role.EDIT, (req, ns) -> {
@@ -160,6 +177,25 @@ final class RegistryApi implements HttpService {
             var alias = aliasName(req);
             if (!store.deleteAlias(model.id(), alias)) throw RegistryException.notFound("registered model '" + model.name() + "' has no alias '" + alias + "'");
             return new Answer(204, null);
+        }));
+        rules.post("/upload", handle(Role.EDIT, this::upload));
+        rules.get("/events", handle(Role.VIEW, this::events));
+        rules.get("/webhooks", handle(Role.VIEW, (req, ns) -> {
+            var out = JsonNodeFactory.instance.objectNode();
+            var items = out.putArray("items");
+            events.webhooks(ns).forEach(w -> items.add(w.json()));
+            return ok(out);
+        }));
+        rules.post("/webhooks", handle(Role.EDIT, this::addWebhook));
+        rules.delete("/webhooks/{id}", handle(Role.EDIT, (req, ns) -> {
+            if (!events.deleteWebhook(ns, pathId(req))) throw RegistryException.notFound("no webhook with id " + pathId(req));
+            return new Answer(204, null);
+        }));
+        rules.get("/model_versions/{id}/signature", handle(Role.VIEW, (req, ns) -> {
+            var version = existing(ns, Kind.MODEL_VERSION, pathId(req));
+            var signature = Signatures.of(version);
+            if (signature == null) throw RegistryException.notFound("model version '" + version.name() + "' records no signature; upload an ONNX model to record one");
+            return ok(signature);
         }));
         rules.get("/resolve", handle(Role.VIEW, (req, ns) -> {
             var uri = query(req, "uri");
@@ -251,7 +287,21 @@ final class RegistryApi implements HttpService {
         kind.defaults.forEach((field, value) -> {
             if (!body.hasNonNull(field)) body.put(field, value);
         });
-        return store.create(ns, kind, parentId, body);
+        var created = store.create(ns, kind, parentId, body);
+        if (kind == Kind.MODEL_VERSION) versionCreated(ns, created);
+        return created;
+    }
+
+    private void versionCreated(String ns, Entity version) {
+        events.record(ns, "VERSION_CREATED", JsonNodeFactory.instance.objectNode().put("registeredModelId", Long.toString(version.parentId()))
+                .put("modelVersionId", Long.toString(version.id())).put("versionName", version.name()));
+    }
+
+    private void deployed(String ns, Deployer.Deployment d) {
+        var body = JsonNodeFactory.instance.objectNode().put("registeredModelId", d.registeredModelId()).put("modelVersionId", d.modelVersionId())
+                .put("inferenceService", d.name()).put("storageUri", d.storageUri());
+        if (d.alias() != null) body.put("alias", d.alias());
+        events.record(ns, "VERSION_DEPLOYED", body);
     }
 
     private Entity patch(ServerRequest req, String ns, Entity entity) {
@@ -270,7 +320,12 @@ final class RegistryApi implements HttpService {
         if (kind == Kind.INFERENCE_SERVICE && changes.hasNonNull("modelVersionId")) {
             checkVersionOf(ns, existing(ns, Kind.REGISTERED_MODEL, Long.parseLong(entity.text("registeredModelId"))), changes.get("modelVersionId").asText());
         }
-        return store.update(entity, body);
+        var updated = store.update(entity, body);
+        if (kind == Kind.MODEL_VERSION && "ARCHIVED".equals(updated.text("state")) && !"ARCHIVED".equals(entity.text("state"))) {
+            events.record(ns, "VERSION_ARCHIVED", JsonNodeFactory.instance.objectNode().put("registeredModelId", Long.toString(entity.parentId()))
+                    .put("modelVersionId", Long.toString(entity.id())).put("versionName", entity.name()));
+        }
+        return updated;
     }
 
     private Answer upsertArtifact(ServerRequest req, String ns, Entity owner) {
@@ -324,8 +379,8 @@ final class RegistryApi implements HttpService {
         var model = existing(ns, Kind.REGISTERED_MODEL, version.parentId());
         var raw = req.content().hasEntity() ? readJson(req) : JsonNodeFactory.instance.objectNode();
         for (var key : keys(raw)) {
-            if (!key.equalsIgnoreCase("name") && !key.equalsIgnoreCase("alias")) {
-                throw RegistryException.badRequest("json: unknown field \"" + key + "\"; a deploy takes name and alias");
+            if (!key.equalsIgnoreCase("name") && !key.equalsIgnoreCase("alias") && !key.equalsIgnoreCase("allowSignatureChange")) {
+                throw RegistryException.badRequest("json: unknown field \"" + key + "\"; a deploy takes name, alias and allowSignatureChange");
             }
         }
         var nameNode = field(raw, "name");
@@ -344,8 +399,117 @@ final class RegistryApi implements HttpService {
                 throw RegistryException.conflict("alias '" + a.alias() + "' points at version " + a.versionId() + ", not " + version.id());
             }
         }
+        var allow = field(raw, "allowSignatureChange");
+        if (allow != null && !allow.isNull() && !allow.isBoolean()) throw typeError("allowSignatureChange", "true or false", allow);
+        deployer.checkSignature(ns, version, name, allow != null && allow.asBoolean());
         var d = deployer.deploy(ns, version, name, alias);
-        return ok(Json.json().valueToTree(d));
+        deployed(ns, d);
+        ObjectNode out = Json.json().valueToTree(d);
+        var signature = Signatures.of(version);
+        if (signature != null) out.set("signature", signature);
+        return ok(out);
+    }
+
+    private Answer events(ServerRequest req, String ns) {
+        var after = query(req, "after");
+        long from = after == null ? 0 : parseId(after, "after");
+        var limitText = query(req, "limit");
+        int limit = 100;
+        if (limitText != null) {
+            if (!limitText.matches("[1-9][0-9]{0,3}") || Integer.parseInt(limitText) > 1000) throw RegistryException.badRequest("limit: '" + limitText + "' is not 1 to 1000");
+            limit = Integer.parseInt(limitText);
+        }
+        var watch = query(req, "watch");
+        int seconds = 0;
+        if (watch != null) {
+            if (!watch.matches("[0-9]{1,2}") || Integer.parseInt(watch) > 60) throw RegistryException.badRequest("watch: '" + watch + "' is not 0 to 60 seconds");
+            seconds = Integer.parseInt(watch);
+        }
+        List<Events.Event> found;
+        try {
+            found = events.after(ns, from, limit, java.time.Duration.ofSeconds(seconds));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new io.capstan.core.TransientException("interrupted while waiting for events");
+        }
+        var out = JsonNodeFactory.instance.objectNode();
+        var items = out.putArray("items");
+        found.forEach(e -> items.add(e.json()));
+        out.put("lastEventId", Long.toString(found.isEmpty() ? from : found.getLast().id()));
+        return ok(out);
+    }
+
+    private Answer addWebhook(ServerRequest req, String ns) {
+        var raw = readJson(req);
+        for (var key : keys(raw)) {
+            if (!Set.of("url", "secret", "events").contains(key)) throw RegistryException.badRequest("json: unknown field \"" + key + "\"; a webhook takes url, secret and events");
+        }
+        var url = raw.get("url");
+        if (url == null || !url.isTextual()) throw RegistryException.badRequest("url: required, the http(s) URL events are POSTed to");
+        java.net.URI uri;
+        try {
+            uri = new java.net.URI(url.asText());
+        } catch (java.net.URISyntaxException e) {
+            throw RegistryException.badRequest("url: '" + url.asText() + "' is not a URL: " + e.getReason());
+        }
+        if (uri.getScheme() == null || !List.of("http", "https").contains(uri.getScheme().toLowerCase(java.util.Locale.ROOT)) || uri.getHost() == null
+                || url.asText().length() > 2048) {
+            throw RegistryException.badRequest("url: '" + url.asText() + "' is not an absolute http:// or https:// URL of at most 2048 characters");
+        }
+        var secret = raw.get("secret");
+        if (secret == null || !secret.isTextual() || secret.asText().length() < 16 || secret.asText().length() > 256) {
+            throw RegistryException.badRequest("secret: required, 16 to 256 characters; each delivery carries " + Events.SIGNATURE_HEADER
+                    + ": sha256=HMAC-SHA256(secret, body) in hex");
+        }
+        var types = new java.util.TreeSet<String>();
+        var given = raw.get("events");
+        if (given == null || given.isNull()) {
+            types.addAll(Events.TYPES);
+        } else {
+            if (!given.isArray() || given.isEmpty()) throw RegistryException.badRequest("events: must be a non-empty array of " + String.join(", ", new java.util.TreeSet<>(Events.TYPES)));
+            for (var t : given) {
+                if (!t.isTextual() || !Events.TYPES.contains(t.asText())) {
+                    throw RegistryException.badRequest("events: " + describe(t) + " is not one of " + String.join(", ", new java.util.TreeSet<>(Events.TYPES)));
+                }
+                types.add(t.asText());
+            }
+        }
+        return new Answer(201, events.addWebhook(ns, uri.toString(), secret.asText(), types).json());
+    }
+
+    private Answer upload(ServerRequest req, String ns) {
+        if (uploads == null) throw new RegistryException(501, "this registry has no artifact store to upload into");
+        var declared = req.headers().contentLength();
+        if (declared.isPresent() && declared.getAsLong() > uploads.maxBytes()) {
+            throw new RegistryException(413, "the upload of " + declared.getAsLong() + " bytes exceeds the limit of " + uploads.maxBytes() + " bytes");
+        }
+        var contentType = req.headers().first(HeaderNames.CONTENT_TYPE).orElse(null);
+        Multipart.boundary(contentType);
+        java.nio.file.Path work = null;
+        try {
+            work = java.nio.file.Files.createTempDirectory("capstan-upload");
+            var body = work.resolve("body");
+            try (var in = req.content().inputStream()) {
+                uploads.spool(in, body);
+            }
+            var registered = uploads.register(ns, body, contentType, work);
+            var v = registered.path("modelVersion");
+            events.record(ns, "VERSION_CREATED", JsonNodeFactory.instance.objectNode().put("registeredModelId", v.path("registeredModelId").asText())
+                    .put("modelVersionId", v.path("id").asText()).put("versionName", v.path("name").asText()));
+            return new Answer(201, registered);
+        } catch (IOException e) {
+            throw new io.capstan.core.TransientException("cannot store the upload: " + e.getMessage(), e);
+        } finally {
+            if (work != null) deleteTree(work);
+        }
+    }
+
+    private static void deleteTree(java.nio.file.Path dir) {
+        try (var paths = java.nio.file.Files.walk(dir)) {
+            paths.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        } catch (IOException e) {
+            LOG.warn("cannot remove upload scratch directory {}: {}", dir, e.getMessage());
+        }
     }
 
     private Answer deleteModel(String ns, Entity model, boolean force) {
@@ -728,6 +892,8 @@ final class RegistryApi implements HttpService {
                 answer = error(409, e.getMessage());
             } catch (io.capstan.core.InvalidSpecException e) {
                 answer = error(400, e.getMessage());
+            } catch (io.capstan.core.TransientException e) {
+                answer = error(503, e.getMessage());
             } catch (RuntimeException e) {
                 LOG.error("model registry request {} {} failed", req.prologue().method().text(), req.path().path(), e);
                 answer = error(500, "internal error: " + e.getClass().getSimpleName() + (e.getMessage() == null ? "" : ": " + e.getMessage()));

@@ -13,10 +13,16 @@ import java.time.Clock;
 final class TestServer implements AutoCloseable {
     private final WebServer server;
     final io.capstan.store.ResourceStore resources;
+    final ModelRegistry registry;
 
     TestServer(Database db, AccessPolicy policy) {
+        this(db, policy, null, 0);
+    }
+
+    /** A server whose registry keeps uploads in {@code artifacts}, refusing those over {@code maxUploadBytes}. */
+    TestServer(Database db, AccessPolicy policy, io.capstan.artifacts.ArtifactStore artifacts, long maxUploadBytes) {
         resources = new io.capstan.store.JdbiResourceStore(db, Clock.systemUTC());
-        var registry = new ModelRegistry(db, Clock.systemUTC(), resources);
+        registry = new ModelRegistry(db, Clock.systemUTC(), resources, artifacts, maxUploadBytes);
         server = WebServer.builder().host("127.0.0.1").port(0).shutdownHook(false)
                 .routing(r -> {
                     r.addFilter((chain, req, res) -> {

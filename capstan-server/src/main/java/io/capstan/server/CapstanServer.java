@@ -186,7 +186,6 @@ public final class CapstanServer implements AutoCloseable {
                     scope -> tokens.createWorkloadToken(scope, WORKLOAD_TOKEN_TTL).token();
             var store = new JdbiResourceStore(database, clock, meters, secrets);
             var metadata = new MetadataStore(database, clock);
-            var registry = new io.capstan.registry.ModelRegistry(database, clock, store);
             ArtifactStore artifacts;
             if (config.s3().isPresent()) {
                 var s3 = new S3ArtifactStore(config.s3().get(), clock);
@@ -196,6 +195,7 @@ public final class CapstanServer implements AutoCloseable {
             } else {
                 artifacts = new LocalArtifactStore(config.artifactsDir(), clock);
             }
+            var registry = new io.capstan.registry.ModelRegistry(database, clock, store, artifacts, io.capstan.registry.ModelRegistry.DEFAULT_MAX_UPLOAD_BYTES);
             // Pipeline outputs, initializer data and served models reach s3:// URIs through the configured S3 settings only.
             var locator = ArtifactLocator.of(artifacts);
 
@@ -377,6 +377,9 @@ public final class CapstanServer implements AutoCloseable {
                 profiles.set(grants.access());
                 // Before any controller runs, so that no work is admitted past a quota the store already holds.
                 cleanup.add(grants.quotas());
+                // Registry webhooks: each event tried 8 times, backing off from 1 s (about 4 minutes in all).
+                cleanup.add(registry.startWebhooks(8, Duration.ofSeconds(1)));
+                cleanup.add(registry.startSync());
             }
             // Trials report observations to this server's API, so the experiment controller needs its bound port.
             var experiments = new ExperimentReconciler(store, backend, config.workDir().resolve("tuning"), clock,

@@ -135,6 +135,55 @@ class ModelRegistryServerTest {
         var missing = server.await("/apis/capstan/v1/namespaces/default/inferenceservices/missing",
                 r -> r.path("status").path("phase").asText().equals("Failed"), java.time.Duration.ofSeconds(60));
         assertThat(missing.path("status").path("modelStatus").path("lastFailureInfo").path("message").asText()).contains("has no version 'v9'");
+
+        // Moving the alias rolls the hand-written @prod service onto the version it now names; the pinned one stays.
+        var dir2 = java.nio.file.Files.createDirectories(home.resolve("models/summer-v2"));
+        var v2 = post(API + "/model_versions", "{\"name\": \"v2\", \"registeredModelId\": \"" + rm + "\"}").path("id").asText();
+        post(API + "/model_versions/" + v2 + "/artifacts", "{\"artifactType\": \"model-artifact\", \"name\": \"files\", \"uri\": \"file://"
+                + dir2.toAbsolutePath() + "\", \"modelFormatName\": \"test-row-sum\"}");
+        var moved = server.send("PUT", "/apis/capstan/v1/registry/registered_models/" + rm + "/aliases/prod", "{\"modelVersionId\": \"" + v2 + "\"}", "application/json");
+        assertThat(moved.status()).as(moved.body()).isEqualTo(200);
+        assertThat(moved.json().path("redeployed").toString()).contains("by-alias").doesNotContain("by-version");
+        var followed = server.await("/apis/capstan/v1/namespaces/default/inferenceservices/by-alias",
+                r -> r.path("status").path("modelSource").path("modelVersionId").asText().equals(v2)
+                        && r.path("status").path("phase").asText().equals("Ready"), java.time.Duration.ofSeconds(60));
+        assertThat(followed.path("status").path("modelSource").path("storageUri").asText()).isEqualTo("file://" + dir2.toAbsolutePath());
+        assertThat(server.get("/apis/capstan/v1/namespaces/default/inferenceservices/by-version").json().path("status").path("modelSource")
+                .path("modelVersionId").asText()).isEqualTo(v1);
+
+        // The registry's own InferenceService and ServeModel entities follow the hand-applied services.
+        var byAlias = awaitRegistry(API + "/inference_service?name=by-alias&parentResourceId=" + environment(),
+                isvc -> isvc.path("modelVersionId").asText().equals(v2));
+        assertThat(byAlias.path("desiredState").asText()).isEqualTo("DEPLOYED");
+        assertThat(byAlias.path("registeredModelId").asText()).isEqualTo(rm);
+        var serves = awaitRegistry(API + "/inference_services/" + byAlias.path("id").asText() + "/serves",
+                list -> list.path("items").size() == 2 && list.toString().contains("RUNNING"));
+        var states = new java.util.TreeMap<String, String>();
+        serves.path("items").forEach(sm -> states.put(sm.path("modelVersionId").asText(), sm.path("lastKnownState").asText()));
+        assertThat(states).containsEntry(v1, "COMPLETE").containsEntry(v2, "RUNNING");
+        assertThat(server.send("DELETE", "/apis/capstan/v1/namespaces/default/inferenceservices/by-version", null, null).status()).isIn(200, 202);
+        var gone = awaitRegistry(API + "/inference_service?name=by-version&parentResourceId=" + environment(),
+                isvc -> isvc.path("desiredState").asText().equals("UNDEPLOYED"));
+        assertThat(gone.path("modelVersionId").asText()).isEqualTo(v1);
+    }
+
+    private static String environment() {
+        return awaitRegistry(API + "/serving_environment?name=default", env -> env.has("id")).path("id").asText();
+    }
+
+    private static com.fasterxml.jackson.databind.JsonNode awaitRegistry(String path, java.util.function.Predicate<com.fasterxml.jackson.databind.JsonNode> done) {
+        long deadline = System.nanoTime() + java.time.Duration.ofSeconds(30).toNanos();
+        while (true) {
+            var r = server.send("GET", path, null, null);
+            if (r.status() == 200 && done.test(r.json())) return r.json();
+            if (System.nanoTime() > deadline) throw new AssertionError(path + " never got there: " + r.status() + " " + r.body());
+            try {
+                Thread.sleep(100);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new AssertionError(e);
+            }
+        }
     }
 
     private static com.fasterxml.jackson.databind.JsonNode post(String path, String body) {

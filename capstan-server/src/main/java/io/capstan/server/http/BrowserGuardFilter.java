@@ -23,7 +23,7 @@ import java.util.Set;
  *     {@code /readyz} answer any host);</li>
  * <li>an {@code Origin} that is not the server's own ({@code http(s)://} and the {@code Host} the request came to): 403;</li>
  * <li>a POST, PUT, PATCH or DELETE with a body that is not JSON ({@code application/json}, {@code application/*+json})
- *     or YAML ({@code application/yaml}), or multipart on KFP's upload routes, or the UI's login form: 415. HTML forms can send only
+ *     or YAML ({@code application/yaml}), or multipart on KFP's and the model registry's upload routes, or the UI's login form: 415. HTML forms can send only
  *     {@code text/plain}, {@code application/x-www-form-urlencoded} and multipart without a CORS preflight. Inference
  *     routes take {@code application/json} alone: the Open Inference Protocol's REST binding is JSON, and Capstan does
  *     not implement its binary tensor extension.</li>
@@ -31,7 +31,8 @@ import java.util.Set;
  */
 public final class BrowserGuardFilter implements Filter {
     private static final Set<Method> MUTATING = Set.of(Method.POST, Method.PUT, Method.PATCH, Method.DELETE);
-    private static final Set<String> UPLOADS = Set.of("/apis/v2beta1/pipelines/upload", "/apis/v2beta1/pipelines/upload_version");
+    private static final Set<String> UPLOADS = Set.of("/apis/v2beta1/pipelines/upload", "/apis/v2beta1/pipelines/upload_version",
+            "/apis/capstan/v1/registry/upload");
 
     private final Set<String> allowedHosts;
 

@@ -50,8 +50,10 @@ public final class InferenceServiceReconciler implements Reconciler {
     public static final String QUEUE_LIMIT_ANNOTATION = "serving.capstan.io/queue-limit";
     public static final String SCALE_TO_ZERO_ANNOTATION = "serving.capstan.io/scale-to-zero-after";
     public static final String LOGGER_SAMPLE_ANNOTATION = "serving.capstan.io/logger-sample-percent";
+    /** Set by the model registry when an alias a hand-written {@code model-registry://MODEL@ALIAS} names moves: a new revision resolves it again. */
+    static final String REGISTRY_VERSION_ANNOTATION = "serving.capstan.io/registry-version";
     private static final List<String> REVISION_ANNOTATIONS = List.of(QUEUE_LIMIT_ANNOTATION, SCALE_TO_ZERO_ANNOTATION,
-            LOGGER_SAMPLE_ANNOTATION, io.capstan.backend.ContainerOptions.EXECUTION_ANNOTATION);
+            LOGGER_SAMPLE_ANNOTATION, io.capstan.backend.ContainerOptions.EXECUTION_ANNOTATION, REGISTRY_VERSION_ANNOTATION);
 
     private static final java.util.regex.Pattern SIZE = java.util.regex.Pattern.compile("(\\d{1,10})(Ki|Mi|Gi)?");
 
