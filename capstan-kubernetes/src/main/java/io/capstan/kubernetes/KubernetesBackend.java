@@ -57,6 +57,8 @@ public final class KubernetesBackend implements Backend {
     private static final Logger LOG = LoggerFactory.getLogger(KubernetesBackend.class);
     private static final String POD = "Pod";
     private static final String JOB = "Job";
+    /** How long a finished workload waits for the rest of its log before it is reported finished without it. */
+    static final Duration LOG_DRAIN = Duration.ofSeconds(10);
 
     /**
      * @param client       the cluster; {@link KubeClients#create} builds one from a kubeconfig, a context or in-cluster
@@ -139,6 +141,10 @@ public final class KubernetesBackend implements Backend {
         final Path dir;
         final PodLog log;
         volatile WorkloadState state;
+        /** What was seen before it finished, shown while the rest of its log is being copied (see {@link #visible}). */
+        volatile WorkloadState beforeFinish;
+        /** {@link System#nanoTime} when it was seen finished. */
+        volatile long finishedSeen;
         volatile String logPod;
         volatile boolean logPodDone;
         volatile Integer exitCode;
@@ -290,7 +296,20 @@ public final class KubernetesBackend implements Backend {
 
     @Override
     public Optional<WorkloadState> find(String workloadId) {
-        return Optional.ofNullable(workloads.get(workloadId)).map(t -> t.state);
+        return Optional.ofNullable(workloads.get(workloadId)).map(this::visible);
+    }
+
+    /**
+     * A pod that succeeded or failed is reported so once its log is copied (for at most {@link #LOG_DRAIN}), as a
+     * local process is once its output is read: whoever reads its log on seeing it finished (a trial's metrics on
+     * stdout, a failure's last lines) finds all of it.
+     */
+    private WorkloadState visible(Tracked t) {
+        var s = t.state;
+        var before = t.beforeFinish;
+        if (before == null || (s.phase() != WorkloadPhase.SUCCEEDED && s.phase() != WorkloadPhase.FAILED)) return s;
+        if (t.log.isSealed() || t.removed || System.nanoTime() - t.finishedSeen > LOG_DRAIN.toNanos()) return s;
+        return before;
     }
 
     @Override
@@ -354,7 +373,7 @@ public final class KubernetesBackend implements Backend {
 
     @Override
     public List<WorkloadState> list() {
-        return workloads.values().stream().map(t -> t.state).sorted(Comparator.comparing(WorkloadState::id)).toList();
+        return workloads.values().stream().map(this::visible).sorted(Comparator.comparing(WorkloadState::id)).toList();
     }
 
     /** Stops watching; the pods keep running for the next backend to adopt. */
@@ -712,6 +731,8 @@ public final class KubernetesBackend implements Backend {
         synchronized (lock) {
             var s = t.state;
             if (s.phase().isTerminal() || t.removed) return;
+            t.beforeFinish = s;
+            t.finishedSeen = System.nanoTime();
             t.state = new WorkloadState(t.id, phase, exit, message, s.startedAt(), Optional.of(options.clock().instant()), List.of());
             persist(t);
         }
