@@ -196,6 +196,10 @@ public final class KubernetesBackend implements Backend {
         var jobOps = options.watchAll() ? client.batch().v1().jobs().inAnyNamespace() : client.batch().v1().jobs().inNamespace(options.namespace());
         pods = podOps.withLabel(CapstanLabels.MANAGED_BY, CapstanLabels.MANAGED_BY_VALUE).inform(handler(this::onPod, this::onPodGone), 0);
         jobs = jobOps.withLabel(CapstanLabels.MANAGED_BY, CapstanLabels.MANAGED_BY_VALUE).inform(handler(this::onJob, this::onJobGone), 0);
+        // Adopted from the first lists now, not when their add events are dispatched, so that a new backend (after a
+        // restart or a failover) answers for every workload at once.
+        for (var j : jobs.getIndexer().list()) onJob(j);
+        for (var p : pods.getIndexer().list()) onPod(p);
         // inform() returns once the first list is in the caches: whatever is running and not there ended while we were away.
         for (var t : workloads.values()) {
             var pod = pods.getIndexer().list().stream().filter(p -> t.id.equals(workloadId(p))).findFirst();
