@@ -190,6 +190,83 @@ class KubernetesModeTest {
     }
 
     @Test
+    void anExperimentsTrialsRunAsJobsAndReportThroughTheirPodLogs() throws Exception {
+        var file = Files.writeString(home.resolve("tune.yaml"), """
+                apiVersion: kubeflow.org/v1beta1
+                kind: Experiment
+                metadata: {name: tune, namespace: team-a}
+                spec:
+                  objective: {type: maximize, objectiveMetricName: accuracy}
+                  algorithm: {algorithmName: grid}
+                  parallelTrialCount: 3
+                  maxTrialCount: 3
+                  parameters:
+                    - name: kernel
+                      parameterType: categorical
+                      feasibleSpace: {list: [linear, rbf, poly]}
+                  metricsCollectorSpec: {collector: {kind: StdOut}}
+                  trialTemplate:
+                    primaryContainerName: training-container
+                    trialParameters: [{name: kernel, reference: kernel}]
+                    trialSpec:
+                      apiVersion: batch/v1
+                      kind: Job
+                      spec:
+                        template:
+                          spec:
+                            containers:
+                              - name: training-container
+                                image: python:3.12
+                                workingDir: /app
+                                command: [python3, train.py, "--kernel=${trialParameters.kernel}"]
+                            restartPolicy: Never
+                """);
+        var applied = admin().run("apply", "-f", file.toString());
+        assertThat(applied.exitCode()).as(applied.err()).isZero();
+        Supplier<List<Job>> trialJobs = () -> kubectl.batch().v1().jobs().inNamespace(NS).withLabel("katib.kubeflow.org/experiment", "tune").list().getItems();
+        eventually(() -> trialJobs.get().size(), 3);
+        var accuracy = Map.of("linear", "0.81", "rbf", "0.93", "poly", "0.87");
+        var trials = new HashMap<String, String>();
+        var pods = new java.util.ArrayList<String>();
+        for (var job : trialJobs.get()) {
+            var container = job.getSpec().getTemplate().getSpec().getContainers().getFirst();
+            assertThat(container.getImage()).isEqualTo("python:3.12");
+            assertThat(container.getWorkingDir()).isEqualTo("/app");
+            var env = env(container.getEnv());
+            // The server's trial folder and loopback observation URL mean nothing in a pod.
+            assertThat(env).doesNotContainKeys("CAPSTAN_TRIAL_DIR", "CAPSTAN_OBSERVATION_URL", "CAPSTAN_TOKEN");
+            var trial = job.getMetadata().getLabels().get("katib.kubeflow.org/trial");
+            assertThat(env).containsEntry("KATIB_TRIAL_NAME", trial);
+            assertThat(job.getMetadata().getName()).isEqualTo("team-a-" + trial);
+            var kernel = container.getCommand().getLast().substring("--kernel=".length());
+            trials.put(kernel, trial);
+            // Katib's default StdOut filter: name=value anywhere on a line.
+            pods.add(jobController(job, "epoch 1", "accuracy=0.5", "epoch 2", "accuracy=" + accuracy.get(kernel)));
+        }
+        assertThat(trials).containsOnlyKeys("linear", "rbf", "poly");
+        eventually(() -> condition(resource("experiments", "team-a", "tune"), "Succeeded"), "True");
+        var status = resource("experiments", "team-a", "tune").path("status");
+        assertThat(status.path("trialsSucceeded").asInt()).as(status.toString()).isEqualTo(3);
+        var best = status.path("currentOptimalTrial");
+        assertThat(best.path("bestTrialName").asText()).isEqualTo(trials.get("rbf"));
+        assertThat(best.path("observation").toString()).contains("0.93");
+        var rbf = resource("trials", "team-a", trials.get("rbf")).path("status");
+        assertThat(rbf.path("phase").asText()).isEqualTo("Succeeded");
+        assertThat(rbf.path("observations").toString()).contains("0.5").contains("0.93");
+
+        // The trial's log is read from Capstan's log store after its pod is gone.
+        for (var pod : pods) kubectl.pods().inNamespace(NS).withName(pod).withGracePeriod(0).delete();
+        eventually(() -> kubectl.pods().inNamespace(NS).withLabel("katib.kubeflow.org/experiment", "tune").list().getItems().isEmpty(), true);
+        var log = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(server.url() + "/apis/capstan/v1/namespaces/team-a/trials/"
+                        + trials.get("poly") + "/log")).header("Authorization", "Bearer " + Files.readString(home.resolve("token")).trim()).GET().build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(log.statusCode()).as(log.body()).isEqualTo(200);
+        assertThat(log.body()).contains("epoch 2").contains("accuracy=0.87");
+        // One Job per trial: no relaunch.
+        assertThat(trialJobs.get()).hasSize(3);
+    }
+
+    @Test
     void whatCannotRunOnKubernetesYetIsRefusedWith400NamingWhy() throws Exception {
         var refused = Map.of(
                 "apiVersion: capstan.io/v1\nkind: Job\nmetadata: {name: no-image}\nspec: {command: [echo, hi]}\n", "spec.image",
@@ -212,9 +289,11 @@ class KubernetesModeTest {
             assertThat(response.headers().firstValue("Content-Type")).hasValueSatisfying(v -> assertThat(v).startsWith("application/problem+json"));
             assertThat(response.body()).contains(e.getValue()).contains("Kubernetes backend");
         }
-        var experiment = admin().run("apply", "-f", "../examples/tuning/iris-experiment.yaml");
-        assertThat(experiment.exitCode()).isEqualTo(ExitCodes.INVALID_INPUT);
-        assertThat(experiment.err()).contains("Experiments cannot run on the Kubernetes backend yet");
+        var experiment = Files.writeString(home.resolve("file-metrics.yaml"), Files.readString(Path.of("../examples/tuning/iris-experiment.yaml"))
+                .replace("kind: StdOut", "kind: File\n    source: {fileSystemPath: {path: /tmp/metrics.log, kind: File}}"));
+        var refusedExperiment = admin().run("apply", "-f", experiment.toString());
+        assertThat(refusedExperiment.exitCode()).isEqualTo(ExitCodes.INVALID_INPUT);
+        assertThat(refusedExperiment.err()).contains("spec.metricsCollectorSpec.collector.kind").contains("pod's log");
         // Nothing was stored, and nothing reached the cluster.
         assertThat(admin().run("get", "jobs", "no-image").exitCode()).isEqualTo(ExitCodes.NOT_FOUND);
         assertThat(kubectl.batch().v1().jobs().inNamespace(NS).withName("no-image").get()).isNull();

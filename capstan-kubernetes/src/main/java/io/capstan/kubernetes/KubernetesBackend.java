@@ -57,6 +57,8 @@ public final class KubernetesBackend implements Backend {
     private static final Logger LOG = LoggerFactory.getLogger(KubernetesBackend.class);
     private static final String POD = "Pod";
     private static final String JOB = "Job";
+    /** How long a finished workload waits for the rest of its log before it is reported finished without it. */
+    static final Duration LOG_DRAIN = Duration.ofSeconds(10);
 
     /**
      * @param client       the cluster; {@link KubeClients#create} builds one from a kubeconfig, a context or in-cluster
@@ -139,6 +141,10 @@ public final class KubernetesBackend implements Backend {
         final Path dir;
         final PodLog log;
         volatile WorkloadState state;
+        /** What was seen before it finished, shown while the rest of its log is being copied (see {@link #visible}). */
+        volatile WorkloadState beforeFinish;
+        /** {@link System#nanoTime} when it was seen finished. */
+        volatile long finishedSeen;
         volatile String logPod;
         volatile boolean logPodDone;
         volatile Integer exitCode;
@@ -190,6 +196,10 @@ public final class KubernetesBackend implements Backend {
         var jobOps = options.watchAll() ? client.batch().v1().jobs().inAnyNamespace() : client.batch().v1().jobs().inNamespace(options.namespace());
         pods = podOps.withLabel(CapstanLabels.MANAGED_BY, CapstanLabels.MANAGED_BY_VALUE).inform(handler(this::onPod, this::onPodGone), 0);
         jobs = jobOps.withLabel(CapstanLabels.MANAGED_BY, CapstanLabels.MANAGED_BY_VALUE).inform(handler(this::onJob, this::onJobGone), 0);
+        // Adopted from the first lists now, not when their add events are dispatched, so that a new backend (after a
+        // restart or a failover) answers for every workload at once.
+        for (var j : jobs.getIndexer().list()) onJob(j);
+        for (var p : pods.getIndexer().list()) onPod(p);
         // inform() returns once the first list is in the caches: whatever is running and not there ended while we were away.
         for (var t : workloads.values()) {
             var pod = pods.getIndexer().list().stream().filter(p -> t.id.equals(workloadId(p))).findFirst();
@@ -290,7 +300,20 @@ public final class KubernetesBackend implements Backend {
 
     @Override
     public Optional<WorkloadState> find(String workloadId) {
-        return Optional.ofNullable(workloads.get(workloadId)).map(t -> t.state);
+        return Optional.ofNullable(workloads.get(workloadId)).map(this::visible);
+    }
+
+    /**
+     * A pod that succeeded or failed is reported so once its log is copied (for at most {@link #LOG_DRAIN}), as a
+     * local process is once its output is read: whoever reads its log on seeing it finished (a trial's metrics on
+     * stdout, a failure's last lines) finds all of it.
+     */
+    private WorkloadState visible(Tracked t) {
+        var s = t.state;
+        var before = t.beforeFinish;
+        if (before == null || (s.phase() != WorkloadPhase.SUCCEEDED && s.phase() != WorkloadPhase.FAILED)) return s;
+        if (t.log.isSealed() || t.removed || System.nanoTime() - t.finishedSeen > LOG_DRAIN.toNanos()) return s;
+        return before;
     }
 
     @Override
@@ -354,7 +377,7 @@ public final class KubernetesBackend implements Backend {
 
     @Override
     public List<WorkloadState> list() {
-        return workloads.values().stream().map(t -> t.state).sorted(Comparator.comparing(WorkloadState::id)).toList();
+        return workloads.values().stream().map(this::visible).sorted(Comparator.comparing(WorkloadState::id)).toList();
     }
 
     /** Stops watching; the pods keep running for the next backend to adopt. */
@@ -712,6 +735,8 @@ public final class KubernetesBackend implements Backend {
         synchronized (lock) {
             var s = t.state;
             if (s.phase().isTerminal() || t.removed) return;
+            t.beforeFinish = s;
+            t.finishedSeen = System.nanoTime();
             t.state = new WorkloadState(t.id, phase, exit, message, s.startedAt(), Optional.of(options.clock().instant()), List.of());
             persist(t);
         }

@@ -131,6 +131,16 @@ final class PodLog {
         }
     }
 
+    /** Whether every line has been copied ({@link #seal} was called). */
+    boolean isSealed() {
+        lock.lock();
+        try {
+            return sealed;
+        } finally {
+            lock.unlock();
+        }
+    }
+
     long lineCount() {
         lock.lock();
         try {

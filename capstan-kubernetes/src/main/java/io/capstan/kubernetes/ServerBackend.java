@@ -24,11 +24,12 @@ import java.util.Optional;
  *       ({@code <job>-retry-<n>} from the second attempt on);</li>
  *   <li>a PyTorchJob's rank becomes a Pod and a headless Service {@code <job>-<type>-<index>} (attempts after the
  *       first: {@code <job>-r<n>-<type>-<index>}), with MASTER_ADDR and PET_MASTER_ADDR naming rank 0's Service
- *       instead of the loopback; the ranks form a gang.</li>
+ *       instead of the loopback; the ranks form a gang;</li>
+ *   <li>a Katib trial whose template is a {@code batch/v1} Job becomes that Job, named after the trial.</li>
  * </ul>
  * Where a Capstan namespace is mapped onto another cluster namespace, names start with the Capstan namespace
  * ({@code team-a-hello}), so that namespaces folded into one never collide.
- * Anything else (a pipeline step, a trial, an XGBoost tracker or rank, a TrainJob node) is refused with the reason,
+ * Anything else (a pipeline step, an XGBoost tracker or rank, a TrainJob node) is refused with the reason,
  * so that a workload never runs in a shape that cannot work. The local working folder is not used: a pod works in
  * its image's folder, or the container's {@code workingDir} where the resource gives an absolute one.
  */
@@ -134,13 +135,49 @@ public final class ServerBackend implements Backend {
                     spec.image(), spec.container(), spec.namespace(), spec.gang());
             return backend.launch(pod, placement.withImageWorkingDir(spec.container().workingDir()));
         }
+        if (kind == null && env.containsKey("CAPSTAN_TRIAL_NAME") && spec.id().startsWith("trial_")) {
+            return trial(spec, prefix, ns, pullPolicy);
+        }
         if ("PyTorchJob".equals(kind) && env.containsKey("CAPSTAN_RANK")) {
             var placed = pytorchRank(spec, jobName, prefix, ns, pullPolicy);
             return backend.launch(placed.spec(), placed.placement());
         }
         var what = kind != null ? kind + " '" + jobName + "'" : "workload '" + Names.printable(spec.id()) + "'";
         throw InvalidSpecException.of("backend", what + " cannot run on the Kubernetes backend yet: it runs Jobs and PyTorchJobs; "
-                + "pipelines, experiments, TrainJobs and XGBoostJobs need the local backend");
+                + "and Experiments' Job trials; pipelines, TrainJobs and XGBoostJobs need the local backend");
+    }
+
+    /**
+     * A Katib trial's attempt as its template's Job, named after the trial ({@code <trial>-retry-<n>} for a lost
+     * trial's later attempts). Its metrics come from the pod's log, which the backend streams into Capstan's log
+     * store; the trial folder, the metrics file, checkpoints and the observation URL are this server's, so a trial
+     * that needs a file there is refused, and the loopback URL and the token that goes with it are not handed to
+     * the pod.
+     */
+    private WorkloadState trial(WorkloadSpec spec, String prefix, String ns, Optional<String> pullPolicy) {
+        var env = new HashMap<>(spec.env());
+        var trial = env.get("CAPSTAN_TRIAL_NAME");
+        for (var local : List.of("CAPSTAN_METRICS_FILE", "CAPSTAN_CHECKPOINT_DIR")) {
+            if (env.containsKey(local)) {
+                throw InvalidSpecException.of("spec", "trial '" + trial + "' needs " + local + " in this server's folders, which a pod cannot see; "
+                        + "the Kubernetes backend runs trials that report on stdout");
+            }
+        }
+        for (var local : List.of("CAPSTAN_TRIAL_DIR", "CAPSTAN_OBSERVATION_URL", "CAPSTAN_TOKEN")) env.remove(local);
+        int attempt = attempt(spec.id());
+        var name = CapstanLabels.objectName(prefix + (attempt == 1 ? trial : trial + "-retry-" + attempt));
+        var labels = new LinkedHashMap<String, String>();
+        labels.put(CapstanLabels.OWNER_KIND, "Trial");
+        labels.put(CapstanLabels.OWNER_NAME, trial);
+        labels.put(TrialRender.TRIAL_LABEL, trial);
+        var experiment = env.get("CAPSTAN_EXPERIMENT_NAME");
+        if (experiment != null) labels.put(TrialRender.EXPERIMENT_LABEL, experiment);
+        var placement = Placement.defaults().inNamespace(ns).named(name).withShape(Placement.Shape.job()).withLabels(labels)
+                .withImageWorkingDir(spec.container().workingDir());
+        if (pullPolicy.isPresent()) placement = placement.withImagePullPolicy(pullPolicy.get());
+        var pod = new WorkloadSpec(spec.id(), spec.command(), env, Optional.empty(), spec.requests(), spec.timeout(), spec.priority(),
+                spec.image(), spec.container(), spec.namespace(), spec.gang());
+        return backend.launch(pod, placement);
     }
 
     private record Placed(WorkloadSpec spec, Placement placement) {

@@ -128,6 +128,29 @@ class KubernetesBackendTest {
     }
 
     @Test
+    void aFinishedPodIsReportedFinishedOnceItsLogIsCopied() {
+        if (REAL) return; // The mock delays the log stream.
+        var backend = backend(stateDir);
+        var id = newId();
+        backend.launch(spec(id, "echo accuracy=0.9"));
+        var pod = CapstanLabels.objectName(id);
+        // The kubelet is slow to serve the log, and the pod ends before the backend has read a line of it.
+        var t = Instant.parse("2026-01-02T03:04:05.000000001Z");
+        var base = "/api/v1/namespaces/" + namespace + "/pods/" + pod + "/log?pretty=false&container=main";
+        server.expect().get().delay(1500, java.util.concurrent.TimeUnit.MILLISECONDS).withPath(base + "&timestamps=true&follow=true")
+                .andReturn(200, t + " epoch 1\n" + t.plusMillis(1) + " accuracy=0.9\n").always();
+        server.expect().get().withPath(base + "&sinceTime=" + t.plusMillis(1) + "&timestamps=true&follow=true")
+                .andReturn(200, t.plusMillis(1) + " accuracy=0.9\n").always();
+        setPod(pod, running());
+        finishPod(pod, 0);
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        while (backend.find(id).orElseThrow().phase() != WorkloadPhase.SUCCEEDED && System.nanoTime() < deadline) sleep(20);
+        // Whoever reads the log on seeing it finished (a trial's metrics on stdout) finds all of it.
+        assertThat(texts(backend.tail(id, 10))).containsExactly("epoch 1", "accuracy=0.9");
+        assertThat(backend.list()).filteredOn(w -> w.id().equals(id)).extracting(WorkloadState::phase).containsExactly(WorkloadPhase.SUCCEEDED);
+    }
+
+    @Test
     void aFailingPodReportsItsExitCode() {
         var backend = backend(stateDir);
         var id = newId();

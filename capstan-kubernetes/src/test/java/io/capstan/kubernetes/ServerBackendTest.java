@@ -124,4 +124,42 @@ class ServerBackendTest {
         assertThatThrownBy(() -> ServerBackend.NamespaceMap.parse("a=B_C")).isInstanceOf(InvalidSpecException.class).hasMessageContaining("B_C");
         assertThatThrownBy(() -> ServerBackend.NamespaceMap.parse("a")).isInstanceOf(InvalidSpecException.class).hasMessageContaining("FROM=TO");
     }
+
+    static WorkloadSpec trial(String id, Map<String, String> extra) {
+        var env = new HashMap<String, String>(Map.of("CAPSTAN_TRIAL_NAME", "tune-x7k2", "KATIB_TRIAL_NAME", "tune-x7k2", "CAPSTAN_TRIAL_NAMESPACE", "team-a",
+                "CAPSTAN_EXPERIMENT_NAME", "tune", "CAPSTAN_TRIAL_DIR", "/var/lib/capstan/trials/tune-x7k2",
+                "CAPSTAN_OBSERVATION_URL", "http://127.0.0.1:8080/apis/capstan/v1/namespaces/team-a/trials/tune-x7k2/observations",
+                "CAPSTAN_TOKEN", "cap_scoped", "PYTHONUNBUFFERED", "1"));
+        env.putAll(extra);
+        return new WorkloadSpec(id, List.of("python3", "train.py", "--lr=0.1"), env, Optional.of(Path.of("/var/lib/capstan/trials/tune-x7k2")),
+                ResourceRequest.NONE, Optional.empty(), 0, Optional.of("python:3.12"), new ContainerOptions(ContainerOptions.Execution.AUTO,
+                Optional.empty(), List.of(ContainerOptions.Mount.samePath(Path.of("/var/lib/capstan/trials/tune-x7k2"))), Optional.of("/app")),
+                Optional.of("team-a"), Optional.empty());
+    }
+
+    @Test
+    void aTrialIsItsTemplatesJobWithoutTheServersFoldersOrLoopbackUrl() {
+        backend = ServerBackend.open(server.createClient(), stateDir, ServerBackend.NamespaceMap.parse("*=jobs"), Optional.empty());
+        backend.launch(trial("trial_u5", Map.of()));
+        backend.launch(trial("trial_u5_2", Map.of()));
+        var job = kubectl.batch().v1().jobs().inNamespace("jobs").withName("team-a-tune-x7k2").get();
+        assertThat(job).isNotNull();
+        assertThat(kubectl.batch().v1().jobs().inNamespace("jobs").withName("team-a-tune-x7k2-retry-2").get()).isNotNull();
+        var pod = job.getSpec().getTemplate();
+        assertThat(pod.getMetadata().getLabels()).containsEntry("katib.kubeflow.org/experiment", "tune").containsEntry("katib.kubeflow.org/trial", "tune-x7k2")
+                .containsEntry("capstan.io/owner-kind", "Trial").containsEntry("capstan.io/owner-name", "tune-x7k2");
+        var container = pod.getSpec().getContainers().getFirst();
+        assertThat(container.getImage()).isEqualTo("python:3.12");
+        assertThat(container.getWorkingDir()).isEqualTo("/app");
+        assertThat(container.getCommand()).containsExactly("python3", "train.py", "--lr=0.1");
+        var env = container.getEnv().stream().filter(e -> e.getValue() != null).collect(Collectors.toMap(EnvVar::getName, EnvVar::getValue));
+        assertThat(env).containsEntry("KATIB_TRIAL_NAME", "tune-x7k2").containsEntry("PYTHONUNBUFFERED", "1")
+                .doesNotContainKeys("CAPSTAN_TRIAL_DIR", "CAPSTAN_OBSERVATION_URL", "CAPSTAN_TOKEN");
+        assertThat(pod.getSpec().getVolumes()).isNullOrEmpty();
+
+        // A trial that reads or writes a file in the server's folders cannot work in a pod.
+        assertThatThrownBy(() -> backend.launch(trial("trial_u6", Map.of("CAPSTAN_METRICS_FILE", "/var/lib/capstan/trials/t/katib/metrics.log"))))
+                .isInstanceOf(InvalidSpecException.class).hasMessageContaining("CAPSTAN_METRICS_FILE").hasMessageContaining("stdout");
+        assertThat(kubectl.batch().v1().jobs().inNamespace("jobs").list().getItems()).hasSize(2);
+    }
 }

@@ -24,8 +24,8 @@ import java.util.Map;
  * yet. Resources whose workloads cannot run there are refused when applied (400 naming the field and the reason),
  * and runs created through the KFP API, which does not apply them, end Failed saying why.
  *
- * <p>Runs on Kubernetes: {@code capstan.io/v1} and {@code batch/v1} Jobs with an image, PyTorchJobs, and
- * InferenceServices of the built-in formats (served in-process by the server replicas, as locally).
+ * <p>Runs on Kubernetes: {@code capstan.io/v1} and {@code batch/v1} Jobs with an image, PyTorchJobs, Experiments
+ * whose trials are {@code batch/v1} Jobs reporting on stdout, and InferenceServices of the built-in formats (served in-process by the server replicas, as locally).
  */
 public final class KubernetesMode {
     /** Where the server runs its workloads instead of on a LocalBackend. */
@@ -61,8 +61,7 @@ public final class KubernetesMode {
         return Map.of(
                 "PipelineRun", (spec, p) -> p.add("spec", "PipelineRuns cannot run on the Kubernetes backend yet: their steps run in this server's "
                         + "folders (local artifacts, the offline kfp runtime)" + LOCAL_ONLY + "; capstan render shows the pods they would be"),
-                "Experiment", (spec, p) -> p.add("spec", "Experiments cannot run on the Kubernetes backend yet: their trials run in this server's "
-                        + "folders and report to its loopback address" + LOCAL_ONLY + "; capstan render shows the first trial's Job"),
+                "Experiment", KubernetesMode::experiment,
                 "TrainJob", (spec, p) -> p.add("spec", "TrainJobs cannot run on the Kubernetes backend yet: their initializers download to this "
                         + "server's disk and their runtime's nodes are not placed as an Indexed Job yet" + LOCAL_ONLY
                         + ", or write it as a PyTorchJob; capstan render shows its Indexed Job"),
@@ -92,6 +91,47 @@ public final class KubernetesMode {
         if (references) {
             problems.add("spec", "secret and config-map references (env valueFrom, envFrom, volumes) are resolved on this server's disk, which a "
                     + "pod cannot see, and would put secret values into the pod's spec; the Kubernetes backend does not run them yet");
+        }
+    }
+
+    /**
+     * Trials run as their template's {@code batch/v1} Job and report through their pod's log, which the backend
+     * streams into Capstan's log store; what needs this server's disk (metrics files, PBT checkpoints) or its
+     * loopback address (pushed metrics) is refused.
+     */
+    private static void experiment(ObjectNode spec, Problems problems) {
+        var collector = spec.path("metricsCollectorSpec").path("collector").path("kind").asText("StdOut");
+        if (!collector.equals("StdOut") && !collector.equals("None")) {
+            problems.add("spec.metricsCollectorSpec.collector.kind", "'" + io.capstan.core.Names.printable(collector) + "' cannot run on the "
+                    + "Kubernetes backend yet: trials there report through their pod's log (StdOut)" + LOCAL_ONLY);
+        }
+        if ("pbt".equals(spec.path("algorithm").path("algorithmName").asText())) {
+            problems.add("spec.algorithm.algorithmName", "pbt keeps its checkpoints in this server's folders, which a pod cannot see; the Kubernetes "
+                    + "backend does not run it yet" + LOCAL_ONLY);
+        }
+        var template = spec.path("trialTemplate");
+        var trialSpec = template.path("trialSpec");
+        if (!trialSpec.isObject()) return; // A config-map template is read on the server; the backend refuses a kind it cannot run.
+        var path = "spec.trialTemplate.trialSpec";
+        if (!"batch/v1".equals(trialSpec.path("apiVersion").asText()) || !"Job".equals(trialSpec.path("kind").asText())) {
+            problems.add(path + ".kind", "trials of kind " + trialSpec.path("apiVersion").asText("?") + " " + trialSpec.path("kind").asText("?")
+                    + " cannot run on the Kubernetes backend yet: it runs batch/v1 Job trials" + LOCAL_ONLY);
+            return;
+        }
+        var pod = trialSpec.path("spec").path("template").path("spec");
+        var containers = pod.path("containers");
+        var primary = template.path("primaryContainerName").asText("");
+        for (int i = 0; i < containers.size(); i++) {
+            var c = containers.get(i);
+            boolean isPrimary = primary.isEmpty() ? i == 0 : primary.equals(c.path("name").asText());
+            if (isPrimary && c.path("image").asText("").isBlank()) {
+                problems.add(path + ".spec.template.spec.containers[" + i + "].image", "required on the Kubernetes backend: the image the trial's pod runs");
+            }
+            if (ConfigResolver.uses(c, pod.path("volumes"))) {
+                problems.add(path + ".spec.template.spec.containers[" + i + "]", "secret and config-map references (env valueFrom, envFrom, volumes) are "
+                        + "resolved on this server's disk, which a pod cannot see, and would put secret values into the pod's spec; the Kubernetes "
+                        + "backend does not run them yet");
+            }
         }
     }
 
