@@ -54,6 +54,7 @@ public final class ModelMonitorReconciler implements Reconciler {
     private final Serving serving;
     private final MeterRegistry meters;
     private final Clock clock;
+    private final DriftRetraining retraining;
     /** Per monitor; a reconcile touches only its own key's entry, and the runtime runs one reconcile per key at a time. */
     private final Map<ResourceKey, Watch> watches = new ConcurrentHashMap<>();
 
@@ -75,6 +76,13 @@ public final class ModelMonitorReconciler implements Reconciler {
     }
 
     public ModelMonitorReconciler(ResourceStore store, Serving serving, MeterRegistry meters, Clock clock) {
+        this(store, serving, meters, clock, null, io.capstan.monitoring.RetrainingHooks.NONE);
+    }
+
+    /** A reconciler that acts on {@code spec.actions}: exports drifted windows to {@code artifacts} and retrains. */
+    public ModelMonitorReconciler(ResourceStore store, Serving serving, MeterRegistry meters, Clock clock,
+                                  io.capstan.artifacts.ArtifactStore artifacts, io.capstan.monitoring.RetrainingHooks hooks) {
+        this.retraining = artifacts == null ? null : new DriftRetraining(store, artifacts, hooks);
         this.store = store;
         this.serving = serving;
         this.meters = meters;
@@ -133,7 +141,7 @@ public final class ModelMonitorReconciler implements Reconciler {
         status = status.withField("windowTestedAt", JsonNodeFactory.instance.textNode(now.toString()));
         var names = spec.reference().features().stream().map(ModelMonitorSpec.Feature::name).toList();
         var warnings = new ArrayList<String>();
-        if (spec.actions() > 0) warnings.add("spec.actions: acting on drift (retraining) is not implemented yet (issue 19); drift is reported only");
+        if (spec.retrain().isPresent() && retraining == null) warnings.add("spec.actions: this server has no artifact store to export windows to; drift is reported only");
         // the reference
         try {
             if (!loadReference(key, spec, watch, names)) {
@@ -198,6 +206,14 @@ public final class ModelMonitorReconciler implements Reconciler {
         watch.detected.set(datasetDrift ? 1.0 : 0.0);
         window(key, watch, datasetDrift ? "drifted" : "clean").increment();
         watch.share.set(share);
+        if (spec.retrain().isPresent() && retraining != null) {
+            try {
+                status = status.withField("retraining", retraining.step(key, spec.inferenceService(), spec.retrain().get(), names, window,
+                        datasetDrift, monitor.status().field("retraining").orElse(null), now));
+            } catch (RuntimeException e) {
+                warnings.add("spec.actions[0].retrain: " + e.getMessage());
+            }
+        }
         status = status.withField("warnings", strings(warnings)).withPhase(datasetDrift ? "Drifted" : "NoDrift")
                 .withCondition("Ready", true, "WindowTested", window.inputs.size() + " rows tested", now)
                 .withCondition("Drifted", datasetDrift, datasetDrift ? "DriftDetected" : "NoDrift",
