@@ -285,8 +285,9 @@ public final class CapstanServer implements AutoCloseable {
             var notebooks = new io.capstan.notebooks.Notebooks(store, backend, config.workDir().resolve("notebooks"), clock,
                     workloadCredentials, baseUrl::get, io.capstan.notebooks.NotebookSettings.fromEnvironment(System.getenv()));
             controllers.register(notebooks.reconciler());
-            // Drift-triggered retraining exports windows to the artifact store and registers the new models in the registry.
-            new io.capstan.monitoring.Monitoring(store, serving, meters, clock, artifacts, registry::register).reconcilers().forEach(controllers::register);
+            // Drift-triggered retraining exports windows to the artifact store, registers the new models in the registry, records lineage.
+            new io.capstan.monitoring.Monitoring(store, serving, meters, clock, artifacts, new RetrainingLineage(registry, metadata))
+                    .reconcilers().forEach(controllers::register);
 
             // Migrations, the web server's start-up and the gRPC server's are independent and each takes a good part
             // of a second (mostly loading classes), so they run side by side; until all are done, API requests get 503

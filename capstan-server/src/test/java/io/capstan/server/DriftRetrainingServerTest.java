@@ -107,13 +107,20 @@ class DriftRetrainingServerTest {
         var artifacts = server.get("/api/model_registry/v1alpha3/model_artifacts?pageSize=100").json();
         assertThat(artifacts.toString()).contains(model);
 
+        // lineage: the drift event (the exported window) in, the run's model and the registered version out, in the run's context
+        var lineage = server.get("/apis/capstan/v1/lineage/pipelineruns/" + run.path("metadata").path("uid").asText()).json().toString();
+        assertThat(lineage).contains("capstan.DriftRetraining", running.path("dataset").asText(), "model-registry://iris/iris-drift-retrain-1",
+                "default/iris");
+
         // the same InferenceService now has the retrained model as a 10% canary, which loads and answers
         var served = server.await(ISVC, s -> s.path("status").path("phase").asText().equals("Ready")
                 && s.path("status").path("revisions").size() >= 2, Duration.ofSeconds(120));
         assertThat(served.path("spec").path("predictor").path("canaryTrafficPercent").asInt()).isEqualTo(10);
         assertThat(served.path("spec").path("predictor").path("model").path("storageUri").asText()).isEqualTo("model-registry://iris/iris-drift-retrain-1");
         assertThat(served.path("status").path("modelSource").toString()).contains("iris-drift-retrain-1");
-        var canaryRevision = served.path("status").path("components").path("predictor").path("latestCreatedRevision").asText();
+        var latest = served.path("status").path("components").path("predictor").path("latestCreatedRevision").asText();
+        var canaryRevision = Integer.parseInt(latest.substring(latest.lastIndexOf('-') + 1));
+        assertThat(canaryRevision).isEqualTo(2);
         var reply = server.send("POST", "/v2/models/iris/versions/" + canaryRevision + "/infer",
                 "{\"inputs\":[{\"name\":\"input\",\"shape\":[1,4],\"datatype\":\"FP32\",\"data\":[6.6,2.0,3.2,1.0]}]}", "application/json");
         assertThat(reply.status()).as(reply.body()).isEqualTo(200);

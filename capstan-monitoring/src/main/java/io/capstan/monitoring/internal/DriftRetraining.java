@@ -43,13 +43,14 @@ final class DriftRetraining {
 
     /** The next {@code status.retraining}, after a window was tested ({@code drifted} at dataset level). */
     ObjectNode step(ResourceKey monitor, String isvc, ModelMonitorSpec.Retrain retrain, List<String> features, PayloadRows window,
-                    boolean drifted, JsonNode previous, Instant now) {
+                    int fullRows, boolean drifted, JsonNode previous, Instant now) {
         var state = previous != null && previous.isObject() ? (ObjectNode) previous.deepCopy() : JsonNodeFactory.instance.objectNode();
         if (!state.has("phase")) state.put("phase", "Watching").put("consecutiveDriftedWindows", 0).put("retrainings", 0);
         var phase = state.path("phase").asText();
         if (phase.equals("Running")) return follow(monitor, isvc, retrain, state, now);
-        // a window counts once: re-testing it without new requests does not make drift more sustained
-        if (window.lastSequence <= state.path("lastCountedRequest").asLong(-1)) return state;
+        // Windows count when full and disjoint: re-testing a window, or one that shares rows with the last counted, does
+        // not make drift more sustained.
+        if (window.inputs.size() < fullRows || window.firstSequence <= state.path("lastCountedRequest").asLong(-1)) return state;
         state.put("lastCountedRequest", window.lastSequence);
         int consecutive = drifted ? state.path("consecutiveDriftedWindows").asInt() + 1 : 0;
         state.put("consecutiveDriftedWindows", consecutive);

@@ -209,7 +209,7 @@ public final class ModelMonitorReconciler implements Reconciler {
         if (spec.retrain().isPresent() && retraining != null) {
             try {
                 status = status.withField("retraining", retraining.step(key, spec.inferenceService(), spec.retrain().get(), names, window,
-                        datasetDrift, monitor.status().field("retraining").orElse(null), now));
+                        spec.window().rows(), datasetDrift, monitor.status().field("retraining").orElse(null), now));
             } catch (RuntimeException e) {
                 warnings.add("spec.actions[0].retrain: " + e.getMessage());
             }

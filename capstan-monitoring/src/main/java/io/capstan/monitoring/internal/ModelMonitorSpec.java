@@ -42,7 +42,7 @@ import java.util.Set;
  *       labelColumn: species          # the CSV's label column, holding the served model's answer (output labelOutput)
  *       labelOutput: label            # default: the first integer output, else the first
  *       model: {task: export-onnx, output: onnx_model, format: onnx}
- *       afterWindows: 3               # consecutive drifted windows (default 3)
+ *       afterWindows: 3               # consecutive drifted windows, full and disjoint (default 3)
  *       canaryTrafficPercent: 10      # default 10
  *       registeredModel: iris         # default: the InferenceService's name
  * </pre>
