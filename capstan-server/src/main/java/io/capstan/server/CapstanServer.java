@@ -187,17 +187,21 @@ public final class CapstanServer implements AutoCloseable {
             var store = new JdbiResourceStore(database, clock, meters, secrets);
             var metadata = new MetadataStore(database, clock);
             var registry = new io.capstan.registry.ModelRegistry(database, clock, store);
-            ArtifactStore artifacts;
+            ArtifactStore configuredArtifacts;
             if (config.s3().isPresent()) {
                 var s3 = new S3ArtifactStore(config.s3().get(), clock);
                 cleanup.add(s3);
                 s3.createBucketIfMissing();
-                artifacts = s3;
+                configuredArtifacts = s3;
             } else {
-                artifacts = new LocalArtifactStore(config.artifactsDir(), clock);
+                configuredArtifacts = new LocalArtifactStore(config.artifactsDir(), clock);
             }
+            // Platform metrics on /metrics; every artifact read goes through the integrity failure counter.
+            var platformMetrics = new io.capstan.monitoring.PlatformMetrics(store, meters,
+                    uid -> metadata.findContext("system.PipelineRun", uid).isPresent());
+            var artifacts = platformMetrics.countingIntegrityFailures(configuredArtifacts);
             // Pipeline outputs, initializer data and served models reach s3:// URIs through the configured S3 settings only.
-            var locator = ArtifactLocator.of(artifacts);
+            var locator = ArtifactLocator.of(configuredArtifacts).withConfigured(artifacts);
 
             // The backend is made before the controllers that react to it, so its on-finish hook reaches them
             // through this reference, set once they exist; until then a finished workload is found by the resync.

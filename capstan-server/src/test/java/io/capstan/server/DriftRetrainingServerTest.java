@@ -124,5 +124,13 @@ class DriftRetrainingServerTest {
         var reply = server.send("POST", "/v2/models/iris/versions/" + canaryRevision + "/infer",
                 "{\"inputs\":[{\"name\":\"input\",\"shape\":[1,4],\"datatype\":\"FP32\",\"data\":[6.6,2.0,3.2,1.0]}]}", "application/json");
         assertThat(reply.status()).as(reply.body()).isEqualTo(200);
+
+        // the platform metrics the work above moved, read from the server's /metrics
+        var metrics = server.get("/metrics").body();
+        assertThat(metrics).contains("capstan_pipeline_run_success_ratio 1.0", "capstan_pipeline_runs_finished{outcome=\"succeeded\"} 1.0",
+                "capstan_metadata_coverage_ratio 1.0", "capstan_artifact_integrity_failures_total 0.0");
+        assertThat(server.metric("capstan_drift_rate")).isGreaterThan(0).isLessThanOrEqualTo(1);
+        assertThat(server.metric("capstan_inference_cpu_seconds_per_request")).isGreaterThan(0);
+        assertThat(metrics).contains("capstan_reference_age_seconds{monitor=\"iris-drift\",namespace=\"default\"}");
     }
 }

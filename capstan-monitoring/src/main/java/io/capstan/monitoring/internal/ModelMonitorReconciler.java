@@ -72,6 +72,8 @@ public final class ModelMonitorReconciler implements Reconciler {
         final List<Meter> meters = new ArrayList<>();
         final AtomicReference<Double> detected = new AtomicReference<>(0.0);
         final AtomicReference<Double> share = new AtomicReference<>(0.0);
+        /** When the reference's data was written (a file's modification time, or when the first requests were taken), epoch ms. */
+        final AtomicReference<Double> referenceWritten = new AtomicReference<>(Double.NaN);
         final Map<List<String>, AtomicReference<Double>> statistics = new ConcurrentHashMap<>();
     }
 
@@ -228,6 +230,7 @@ public final class ModelMonitorReconciler implements Reconciler {
             if (!id.equals(watch.referenceId)) {
                 watch.reference = ReferenceData.read(spec.reference().uri().get(), names);
                 watch.referenceId = id;
+                watch.referenceWritten.set(modified(spec.reference().uri().get()));
                 watch.predictionsRevision = "";
             }
             return true;
@@ -253,9 +256,20 @@ public final class ModelMonitorReconciler implements Reconciler {
         watch.predictionIntegral = Map.copyOf(head.integral);
         watch.predictionsRevision = "*";
         watch.referenceId = id;
+        watch.referenceWritten.set((double) clock.millis());
         // the window starts after the reference, so that the two never overlap
         watch.tapStart = head.lastSequence + 1;
         return true;
+    }
+
+    /** A file reference's modification time in epoch ms; NaN for a source without one. */
+    private static double modified(URI uri) {
+        if (!"file".equalsIgnoreCase(uri.getScheme())) return Double.NaN;
+        try {
+            return java.nio.file.Files.getLastModifiedTime(java.nio.file.Path.of(uri)).toMillis();
+        } catch (java.io.IOException | RuntimeException e) {
+            return Double.NaN;
+        }
     }
 
     private static Statistic run(ModelMonitorSpec spec, ModelMonitorSpec.Feature feature, double[] reference, double[] current) {
@@ -362,6 +376,9 @@ public final class ModelMonitorReconciler implements Reconciler {
                 .description("1 while the monitor's latest window drifted (dataset level), else 0").tags(tags).register(meters));
         watch.meters.add(Gauge.builder("capstan.drift.share", watch.share, AtomicReference::get)
                 .description("Share of the monitor's features that drifted in its latest window").tags(tags).register(meters));
+        watch.meters.add(Gauge.builder("capstan.reference.age.seconds", watch.referenceWritten, w -> (clock.millis() - w.get()) / 1000.0)
+                .description("Data freshness: seconds since the monitor's reference data was written (file modification time, or when taken from requests)")
+                .tags(Tags.of("namespace", key.namespace(), "monitor", key.name())).register(meters));
     }
 
     private void gauge(ResourceKey key, Watch watch, java.util.Set<List<String>> seen, String revision, String feature, Statistic s) {
