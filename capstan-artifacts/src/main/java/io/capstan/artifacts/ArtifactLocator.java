@@ -26,6 +26,11 @@ public final class ArtifactLocator {
         return new ArtifactLocator(store, store instanceof S3ArtifactStore s ? Optional.of(s) : Optional.empty());
     }
 
+    /** This locator, reading Capstan's own artifacts through {@code wrapped} (a decorator of the configured store). */
+    public ArtifactLocator withConfigured(ArtifactStore wrapped) {
+        return new ArtifactLocator(wrapped, s3);
+    }
+
     /** The store Capstan is configured with, which {@code capstan://} URIs name. */
     public ArtifactStore configured() {
         return configured;

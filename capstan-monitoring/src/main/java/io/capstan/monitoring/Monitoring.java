@@ -22,7 +22,13 @@ public final class Monitoring {
     private final List<Reconciler> reconcilers;
 
     public Monitoring(ResourceStore store, Serving serving, MeterRegistry meters, Clock clock) {
-        this.reconcilers = List.of(new ModelMonitorReconciler(store, serving, meters, clock),
+        this(store, serving, meters, clock, null, RetrainingHooks.NONE);
+    }
+
+    /** Monitoring whose ModelMonitors act on {@code spec.actions}: drifted windows go to {@code artifacts}, models through {@code hooks}. */
+    public Monitoring(ResourceStore store, Serving serving, MeterRegistry meters, Clock clock, io.capstan.artifacts.ArtifactStore artifacts,
+                      RetrainingHooks hooks) {
+        this.reconcilers = List.of(new ModelMonitorReconciler(store, serving, meters, clock, artifacts, hooks),
                 new io.capstan.monitoring.internal.ServiceLevelObjectiveReconciler(store, meters, clock));
     }
 

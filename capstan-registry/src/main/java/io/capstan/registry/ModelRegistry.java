@@ -90,6 +90,29 @@ public final class ModelRegistry {
         }
     }
 
+    /**
+     * Registers version {@code versionName} of model {@code modelName} (the model is made if new) with one model artifact
+     * at {@code artifactUri}, as {@code POST .../model_versions} and {@code .../artifacts} would; for Capstan's own callers
+     * (drift-triggered retraining). Returns the version's {@code model-registry://MODEL/VERSION} URI.
+     *
+     * @throws IllegalArgumentException when the version exists already, or a name is not acceptable
+     */
+    public String register(String namespace, String modelName, String versionName, String artifactUri, String format, String description) {
+        var nodes = com.fasterxml.jackson.databind.node.JsonNodeFactory.instance;
+        try {
+            var model = store.find(namespace, java.util.List.of(Kind.REGISTERED_MODEL), modelName, null, null, null)
+                    .orElseGet(() -> store.create(namespace, Kind.REGISTERED_MODEL, 0, nodes.objectNode().put("name", modelName).put("state", "LIVE")));
+            var version = store.create(namespace, Kind.MODEL_VERSION, model.id(), nodes.objectNode().put("name", versionName)
+                    .put("registeredModelId", Long.toString(model.id())).put("state", "LIVE").put("description", description));
+            var artifact = store.create(namespace, Kind.MODEL_ARTIFACT, version.id(), nodes.objectNode().put("name", versionName)
+                    .put("artifactType", Kind.MODEL_ARTIFACT.artifactType).put("uri", artifactUri).put("modelFormatName", format).put("state", "LIVE"));
+            store.link(version.id(), artifact.id());
+            return ModelUris.SCHEME + modelName + "/" + versionName;
+        } catch (RegistryException e) {
+            throw new IllegalArgumentException(e.getMessage(), e);
+        }
+    }
+
     public static boolean isRegistryUri(String uri) {
         return uri != null && uri.startsWith(ModelUris.SCHEME);
     }

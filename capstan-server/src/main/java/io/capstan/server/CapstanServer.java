@@ -186,18 +186,22 @@ public final class CapstanServer implements AutoCloseable {
                     scope -> tokens.createWorkloadToken(scope, WORKLOAD_TOKEN_TTL).token();
             var store = new JdbiResourceStore(database, clock, meters, secrets);
             var metadata = new MetadataStore(database, clock);
-            ArtifactStore artifacts;
+            ArtifactStore configuredArtifacts;
             if (config.s3().isPresent()) {
                 var s3 = new S3ArtifactStore(config.s3().get(), clock);
                 cleanup.add(s3);
                 s3.createBucketIfMissing();
-                artifacts = s3;
+                configuredArtifacts = s3;
             } else {
-                artifacts = new LocalArtifactStore(config.artifactsDir(), clock);
+                configuredArtifacts = new LocalArtifactStore(config.artifactsDir(), clock);
             }
+            // Platform metrics on /metrics; every artifact read goes through the integrity failure counter.
+            var platformMetrics = new io.capstan.monitoring.PlatformMetrics(store, meters,
+                    uid -> metadata.findContext("system.PipelineRun", uid).isPresent());
+            var artifacts = platformMetrics.countingIntegrityFailures(configuredArtifacts);
             var registry = new io.capstan.registry.ModelRegistry(database, clock, store, artifacts, io.capstan.registry.ModelRegistry.DEFAULT_MAX_UPLOAD_BYTES);
             // Pipeline outputs, initializer data and served models reach s3:// URIs through the configured S3 settings only.
-            var locator = ArtifactLocator.of(artifacts);
+            var locator = ArtifactLocator.of(configuredArtifacts).withConfigured(artifacts);
 
             // The backend is made before the controllers that react to it, so its on-finish hook reaches them
             // through this reference, set once they exist; until then a finished workload is found by the resync.
@@ -285,7 +289,9 @@ public final class CapstanServer implements AutoCloseable {
             var notebooks = new io.capstan.notebooks.Notebooks(store, backend, config.workDir().resolve("notebooks"), clock,
                     workloadCredentials, baseUrl::get, io.capstan.notebooks.NotebookSettings.fromEnvironment(System.getenv()));
             controllers.register(notebooks.reconciler());
-            new io.capstan.monitoring.Monitoring(store, serving, meters, clock).reconcilers().forEach(controllers::register);
+            // Drift-triggered retraining exports windows to the artifact store, registers the new models in the registry, records lineage.
+            new io.capstan.monitoring.Monitoring(store, serving, meters, clock, artifacts, new RetrainingLineage(registry, metadata))
+                    .reconcilers().forEach(controllers::register);
 
             // Migrations, the web server's start-up and the gRPC server's are independent and each takes a good part
             // of a second (mostly loading classes), so they run side by side; until all are done, API requests get 503

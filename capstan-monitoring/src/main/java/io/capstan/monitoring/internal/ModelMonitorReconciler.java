@@ -54,6 +54,7 @@ public final class ModelMonitorReconciler implements Reconciler {
     private final Serving serving;
     private final MeterRegistry meters;
     private final Clock clock;
+    private final DriftRetraining retraining;
     /** Per monitor; a reconcile touches only its own key's entry, and the runtime runs one reconcile per key at a time. */
     private final Map<ResourceKey, Watch> watches = new ConcurrentHashMap<>();
 
@@ -71,10 +72,19 @@ public final class ModelMonitorReconciler implements Reconciler {
         final List<Meter> meters = new ArrayList<>();
         final AtomicReference<Double> detected = new AtomicReference<>(0.0);
         final AtomicReference<Double> share = new AtomicReference<>(0.0);
+        /** When the reference's data was written (a file's modification time, or when the first requests were taken), epoch ms. */
+        final AtomicReference<Double> referenceWritten = new AtomicReference<>(Double.NaN);
         final Map<List<String>, AtomicReference<Double>> statistics = new ConcurrentHashMap<>();
     }
 
     public ModelMonitorReconciler(ResourceStore store, Serving serving, MeterRegistry meters, Clock clock) {
+        this(store, serving, meters, clock, null, io.capstan.monitoring.RetrainingHooks.NONE);
+    }
+
+    /** A reconciler that acts on {@code spec.actions}: exports drifted windows to {@code artifacts} and retrains. */
+    public ModelMonitorReconciler(ResourceStore store, Serving serving, MeterRegistry meters, Clock clock,
+                                  io.capstan.artifacts.ArtifactStore artifacts, io.capstan.monitoring.RetrainingHooks hooks) {
+        this.retraining = artifacts == null ? null : new DriftRetraining(store, artifacts, hooks);
         this.store = store;
         this.serving = serving;
         this.meters = meters;
@@ -133,7 +143,7 @@ public final class ModelMonitorReconciler implements Reconciler {
         status = status.withField("windowTestedAt", JsonNodeFactory.instance.textNode(now.toString()));
         var names = spec.reference().features().stream().map(ModelMonitorSpec.Feature::name).toList();
         var warnings = new ArrayList<String>();
-        if (spec.actions() > 0) warnings.add("spec.actions: acting on drift (retraining) is not implemented yet (issue 19); drift is reported only");
+        if (spec.retrain().isPresent() && retraining == null) warnings.add("spec.actions: this server has no artifact store to export windows to; drift is reported only");
         // the reference
         try {
             if (!loadReference(key, spec, watch, names)) {
@@ -198,6 +208,14 @@ public final class ModelMonitorReconciler implements Reconciler {
         watch.detected.set(datasetDrift ? 1.0 : 0.0);
         window(key, watch, datasetDrift ? "drifted" : "clean").increment();
         watch.share.set(share);
+        if (spec.retrain().isPresent() && retraining != null) {
+            try {
+                status = status.withField("retraining", retraining.step(key, spec.inferenceService(), spec.retrain().get(), names, window,
+                        spec.window().rows(), datasetDrift, monitor.status().field("retraining").orElse(null), now));
+            } catch (RuntimeException e) {
+                warnings.add("spec.actions[0].retrain: " + e.getMessage());
+            }
+        }
         status = status.withField("warnings", strings(warnings)).withPhase(datasetDrift ? "Drifted" : "NoDrift")
                 .withCondition("Ready", true, "WindowTested", window.inputs.size() + " rows tested", now)
                 .withCondition("Drifted", datasetDrift, datasetDrift ? "DriftDetected" : "NoDrift",
@@ -212,6 +230,7 @@ public final class ModelMonitorReconciler implements Reconciler {
             if (!id.equals(watch.referenceId)) {
                 watch.reference = ReferenceData.read(spec.reference().uri().get(), names);
                 watch.referenceId = id;
+                watch.referenceWritten.set(modified(spec.reference().uri().get()));
                 watch.predictionsRevision = "";
             }
             return true;
@@ -237,9 +256,20 @@ public final class ModelMonitorReconciler implements Reconciler {
         watch.predictionIntegral = Map.copyOf(head.integral);
         watch.predictionsRevision = "*";
         watch.referenceId = id;
+        watch.referenceWritten.set((double) clock.millis());
         // the window starts after the reference, so that the two never overlap
         watch.tapStart = head.lastSequence + 1;
         return true;
+    }
+
+    /** A file reference's modification time in epoch ms; NaN for a source without one. */
+    private static double modified(URI uri) {
+        if (!"file".equalsIgnoreCase(uri.getScheme())) return Double.NaN;
+        try {
+            return java.nio.file.Files.getLastModifiedTime(java.nio.file.Path.of(uri)).toMillis();
+        } catch (java.io.IOException | RuntimeException e) {
+            return Double.NaN;
+        }
     }
 
     private static Statistic run(ModelMonitorSpec spec, ModelMonitorSpec.Feature feature, double[] reference, double[] current) {
@@ -346,6 +376,9 @@ public final class ModelMonitorReconciler implements Reconciler {
                 .description("1 while the monitor's latest window drifted (dataset level), else 0").tags(tags).register(meters));
         watch.meters.add(Gauge.builder("capstan.drift.share", watch.share, AtomicReference::get)
                 .description("Share of the monitor's features that drifted in its latest window").tags(tags).register(meters));
+        watch.meters.add(Gauge.builder("capstan.reference.age.seconds", watch.referenceWritten, w -> (clock.millis() - w.get()) / 1000.0)
+                .description("Data freshness: seconds since the monitor's reference data was written (file modification time, or when taken from requests)")
+                .tags(Tags.of("namespace", key.namespace(), "monitor", key.name())).register(meters));
     }
 
     private void gauge(ResourceKey key, Watch watch, java.util.Set<List<String>> seen, String revision, String feature, Statistic s) {

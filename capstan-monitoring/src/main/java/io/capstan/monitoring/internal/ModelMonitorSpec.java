@@ -34,12 +34,22 @@ import java.util.Set;
  *   thresholds: {driftShare: 0.5, ks: 0.05, wasserstein: 0.1}
  *   predictions: true                 # also the drift of the model's outputs (default)
  *   interval: 10s                     # how often the window is tested (default)
- *   actions: []                       # accepted; acting on drift (retraining) is not implemented yet
+ *   actions:                          # on sustained drift: retrain, register, roll out as a canary
+ *   - retrain:
+ *       pipeline: {file: /path/iris-pipeline.yaml}   # or {version: KFP_PIPELINE_VERSION_ID}
+ *       parameters: {seed: 7}
+ *       datasetParameter: source      # the parameter given the drifted window's CSV (default source)
+ *       labelColumn: species          # the CSV's label column, holding the served model's answer (output labelOutput)
+ *       labelOutput: label            # default: the first integer output, else the first
+ *       model: {task: export-onnx, output: onnx_model, format: onnx}
+ *       afterWindows: 3               # consecutive drifted windows, full and disjoint (default 3)
+ *       canaryTrafficPercent: 10      # default 10
+ *       registeredModel: iris         # default: the InferenceService's name
  * </pre>
  */
 public record ModelMonitorSpec(String inferenceService, Reference reference, Window window, Optional<DriftTest> defaultTest,
                                boolean multivariate, Map<DriftTest, Double> thresholds, double driftShare, boolean predictions,
-                               Duration interval, int actions) {
+                               Duration interval, Optional<Retrain> retrain) {
     public static final int MAX_FEATURES = 1000;
     public static final int MAX_ROWS = 1_000_000;
     public static final Duration MAX_DURATION = Duration.ofDays(31);
@@ -68,6 +78,15 @@ public record ModelMonitorSpec(String inferenceService, Reference reference, Win
 
     /** The last {@code rows} rows served, or those of the last {@code duration} (then rows is 0); tested from {@code minRows}. */
     public record Window(int rows, Optional<Duration> duration, int minRows) {
+    }
+
+    /** What to do on sustained drift: run {@code pipelineFile} or {@code pipelineVersion}, register its model, roll it out as a canary. */
+    public record Retrain(Optional<java.nio.file.Path> pipelineFile, Optional<String> pipelineVersion, Map<String, JsonNode> parameters,
+                          String datasetParameter, String labelColumn, Optional<String> labelOutput, String modelTask, String modelOutput,
+                          String modelFormat, int afterWindows, int canaryTrafficPercent, Optional<String> registeredModel) {
+        public Retrain {
+            parameters = Map.copyOf(parameters);
+        }
     }
 
     /** The threshold of {@code test} for {@code feature}: the feature's own, else spec.thresholds', else the test's default. */
@@ -130,16 +149,69 @@ public record ModelMonitorSpec(String inferenceService, Reference reference, Win
                 }
             }
         }
-        int actions = 0;
+        Optional<Retrain> retrain = Optional.empty();
         var actionsNode = spec.get("actions");
         if (SpecFields.present(actionsNode)) {
             if (!actionsNode.isArray()) problems.add("spec.actions", "expected a list, got " + SpecFields.describe(actionsNode));
-            else if (actionsNode.size() > 16) problems.add("spec.actions", "has " + actionsNode.size() + " entries; the limit is 16");
-            else actions = actionsNode.size();
+            else if (actionsNode.size() > 1) problems.add("spec.actions", "has " + actionsNode.size() + " entries; one retrain action is supported");
+            else if (actionsNode.size() == 1) retrain = retrain(actionsNode.get(0), problems);
         }
         if (problems.errors().size() > before || isvc.isEmpty() || reference.isEmpty() || reference.get() == null || window == null) return null;
         return new ModelMonitorSpec(isvc.get(), reference.get(), window, defaultTest, multivariate, thresholds, driftShare, predictions,
-                interval, actions);
+                interval, retrain);
+    }
+
+    private static Optional<Retrain> retrain(JsonNode action, Problems problems) {
+        if (!action.isObject()) {
+            problems.add("spec.actions[0]", "expected an object with retrain, got " + SpecFields.describe(action));
+            return Optional.empty();
+        }
+        only(action, "spec.actions[0]", Set.of("retrain"), problems);
+        var node = SpecFields.requiredObject(action.get("retrain"), "spec.actions[0].retrain", problems);
+        if (node.isEmpty()) return Optional.empty();
+        var at = "spec.actions[0].retrain";
+        var r = node.get();
+        int before = problems.errors().size();
+        only(r, at, Set.of("pipeline", "parameters", "datasetParameter", "labelColumn", "labelOutput", "model", "afterWindows",
+                "canaryTrafficPercent", "registeredModel"), problems);
+        Optional<java.nio.file.Path> file = Optional.empty();
+        Optional<String> version = Optional.empty();
+        var pipeline = SpecFields.requiredObject(r.get("pipeline"), at + ".pipeline", problems);
+        if (pipeline.isPresent()) {
+            only(pipeline.get(), at + ".pipeline", Set.of("file", "version"), problems);
+            var f = SpecFields.string(pipeline.get().get("file"), at + ".pipeline.file", MAX_URI, problems);
+            if (SpecFields.present(pipeline.get().get("version"))) version = SpecFields.name(pipeline.get().get("version"), at + ".pipeline.version", problems);
+            if (f.isPresent()) {
+                var path = f.get().startsWith("file:") ? java.nio.file.Path.of(URI.create(f.get())) : java.nio.file.Path.of(f.get());
+                if (!path.isAbsolute()) problems.add(at + ".pipeline.file", "must be an absolute path or file:// URI, got " + Names.printable(f.get()));
+                else if (!java.nio.file.Files.isRegularFile(path)) problems.add(at + ".pipeline.file", "'" + Names.printable(f.get()) + "' is not a readable file");
+                else file = Optional.of(path);
+            }
+            if (f.isPresent() == version.isPresent() && problems.errors().size() == before) {
+                problems.add(at + ".pipeline", "name exactly one of file (a compiled KFP pipeline) or version (an uploaded pipeline version's id)");
+            }
+        }
+        var parameters = new LinkedHashMap<String, JsonNode>();
+        SpecFields.object(r.get("parameters"), at + ".parameters", problems).ifPresent(p -> p.fields().forEachRemaining(e -> parameters.put(e.getKey(), e.getValue())));
+        var datasetParameter = SpecFields.string(r.get("datasetParameter"), at + ".datasetParameter", 128, problems).orElse("source");
+        var labelColumn = SpecFields.string(r.get("labelColumn"), at + ".labelColumn", 128, problems).orElse("label");
+        var labelOutput = SpecFields.string(r.get("labelOutput"), at + ".labelOutput", 128, problems);
+        String task = "export-onnx";
+        String output = "onnx_model";
+        String format = "onnx";
+        var model = SpecFields.object(r.get("model"), at + ".model", problems);
+        if (model.isPresent()) {
+            only(model.get(), at + ".model", Set.of("task", "output", "format"), problems);
+            task = SpecFields.string(model.get().get("task"), at + ".model.task", 128, problems).orElse(task);
+            output = SpecFields.string(model.get().get("output"), at + ".model.output", 128, problems).orElse(output);
+            format = SpecFields.string(model.get().get("format"), at + ".model.format", 64, problems).orElse(format);
+        }
+        int after = SpecFields.integer(r.get("afterWindows"), at + ".afterWindows", 1, 1000, problems).orElse(3);
+        int canary = SpecFields.integer(r.get("canaryTrafficPercent"), at + ".canaryTrafficPercent", 1, 99, problems).orElse(10);
+        Optional<String> registered = SpecFields.present(r.get("registeredModel"))
+                ? SpecFields.name(r.get("registeredModel"), at + ".registeredModel", problems) : Optional.empty();
+        if (problems.errors().size() > before) return Optional.empty();
+        return Optional.of(new Retrain(file, version, parameters, datasetParameter, labelColumn, labelOutput, task, output, format, after, canary, registered));
     }
 
     private static Reference reference(JsonNode node, Problems problems) {

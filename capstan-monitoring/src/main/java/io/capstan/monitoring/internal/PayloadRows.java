@@ -21,6 +21,8 @@ final class PayloadRows {
     final Map<String, Boolean> integral = new LinkedHashMap<>();
     int skipped;
     long lastSequence = -1;
+    /** The sequence of the oldest request whose rows are in the window, or -1 when none is. */
+    long firstSequence = -1;
     final Map<String, Integer> rowsByRevision = new LinkedHashMap<>();
 
     /** The last {@code maxRows} rows of {@code exchanges} whose input has {@code width} columns; others are counted as skipped. */
@@ -53,6 +55,7 @@ final class PayloadRows {
             for (int r = skip; r < batch; r++) out.inputs.add(java.util.Arrays.copyOfRange(values, r * width, (r + 1) * width));
             out.rowsByRevision.merge(e.revision(), batch - skip, Integer::sum);
             out.lastSequence = Math.max(out.lastSequence, e.sequence());
+            if (out.firstSequence < 0 || e.sequence() < out.firstSequence) out.firstSequence = e.sequence();
             for (var t : e.response().outputs()) out.addOutput(t, batch, skip);
         }
         return out;

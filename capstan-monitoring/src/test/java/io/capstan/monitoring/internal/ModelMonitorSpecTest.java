@@ -93,6 +93,66 @@ class ModelMonitorSpecTest {
     }
 
     @Test
+    void aRetrainActionIsReadWithItsDefaultsAndEachBadFieldIsNamed(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+        var pipeline = java.nio.file.Files.writeString(dir.resolve("p.yaml"), "pipelineInfo: {name: p}");
+        var problems = new Problems();
+        var spec = ModelMonitorSpec.parse(yaml("""
+                inferenceService: iris
+                reference: {uri: "file:///d.csv", features: [a]}
+                window: {rows: 100}
+                actions:
+                - retrain:
+                    pipeline: {file: %s}
+                    parameters: {seed: 7}
+                    labelColumn: species
+                """.formatted(pipeline)), problems);
+        assertThat(problems.errors()).isEmpty();
+        var retrain = spec.retrain().orElseThrow();
+        assertThat(retrain.pipelineFile()).contains(pipeline);
+        assertThat(retrain.parameters().get("seed").asInt()).isEqualTo(7);
+        assertThat(retrain.datasetParameter()).isEqualTo("source");
+        assertThat(retrain.labelColumn()).isEqualTo("species");
+        assertThat(retrain.afterWindows()).isEqualTo(3);
+        assertThat(retrain.canaryTrafficPercent()).isEqualTo(10);
+        assertThat(retrain.modelTask()).isEqualTo("export-onnx");
+        assertThat(retrain.modelOutput()).isEqualTo("onnx_model");
+
+        var bad = new Problems();
+        assertThat(ModelMonitorSpec.parse(yaml("""
+                inferenceService: iris
+                reference: {uri: "file:///d.csv", features: [a]}
+                window: {rows: 100}
+                actions:
+                - retrain:
+                    pipeline: {file: relative.yaml}
+                    parameters: [1]
+                    afterWindows: 0
+                    canaryTrafficPercent: 100
+                    model: {task: t, outputs: x}
+                    colour: red
+                """), bad)).isNull();
+        assertThat(bad.errors()).extracting(FieldError::path).contains("spec.actions[0].retrain.pipeline.file", "spec.actions[0].retrain.parameters",
+                "spec.actions[0].retrain.afterWindows", "spec.actions[0].retrain.canaryTrafficPercent", "spec.actions[0].retrain.model.outputs",
+                "spec.actions[0].retrain.colour");
+        var neither = new Problems();
+        assertThat(ModelMonitorSpec.parse(yaml("""
+                inferenceService: iris
+                reference: {uri: "file:///d.csv", features: [a]}
+                window: {rows: 100}
+                actions: [{retrain: {pipeline: {}}}, {retrain: {}}]
+                """), neither)).isNull();
+        assertThat(neither.errors()).extracting(FieldError::path).containsExactly("spec.actions");
+        var one = new Problems();
+        assertThat(ModelMonitorSpec.parse(yaml("""
+                inferenceService: iris
+                reference: {uri: "file:///d.csv", features: [a]}
+                window: {rows: 100}
+                actions: [{retrain: {pipeline: {}}}]
+                """), one)).isNull();
+        assertThat(one.errors()).extracting(FieldError::path).containsExactly("spec.actions[0].retrain.pipeline");
+    }
+
+    @Test
     void aWindowNeedsRowsOrADurationAndAReferenceNeedsFeatures() {
         var problems = new Problems();
         assertThat(ModelMonitorSpec.parse(yaml("""
