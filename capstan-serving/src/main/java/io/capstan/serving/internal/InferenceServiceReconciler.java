@@ -72,6 +72,7 @@ public final class InferenceServiceReconciler implements Reconciler {
     /** How long a model-server process may take to become ready. */
     public static final Duration DEFAULT_START_TIMEOUT = Duration.ofMinutes(2);
     private final QuotaLedger quotas;
+    private final CanaryRollout rollouts = new CanaryRollout();
     /** Reads storage URIs of other schemes (the Model Registry's); null: none. */
     private volatile io.capstan.serving.api.StorageUriResolver uriResolver;
     /** What a revision's storage URI resolved to when it first loaded, by "namespace/name/revision". */
@@ -182,7 +183,7 @@ public final class InferenceServiceReconciler implements Reconciler {
                 }
             }
             var model = server.register(key.namespace(), key.name());
-            var route = route(key, isvc, spec, records, rolledOut, loaded);
+            var route = route(key, isvc, spec, records, rolledOut, loaded, CanaryRollout.of(isvc).orElse(null));
             model.route(route.route());
             var latest = records.isEmpty() ? null : records.getLast();
             model.notReadyReason(latest != null && latest.state().equals(RevisionRecord.FAILED) ? latest.reason() : "the model is loading");
@@ -238,10 +239,14 @@ public final class InferenceServiceReconciler implements Reconciler {
 
         var loaded = live.computeIfAbsent(key, k -> new ConcurrentHashMap<>());
         Integer rolledOut = rolledOut(isvc);
+        var rolloutState = CanaryRollout.of(isvc).orElse(null);
+        // a canary that was rolled back is not loaded again until the spec changes
+        int rolledBack = rolloutState != null && CanaryRollout.phase(rolloutState).equals(CanaryRollout.ROLLED_BACK)
+                ? rolloutState.path("revision").asInt() : -1;
         java.util.Optional<String> quotaWait = java.util.Optional.empty();
         for (int i = 0; i < records.size(); i++) {
             var record = records.get(i);
-            boolean needed = record == records.getLast() || (rolledOut != null && record.number() == rolledOut);
+            boolean needed = (record == records.getLast() && record.number() != rolledBack) || (rolledOut != null && record.number() == rolledOut);
             if (!needed || record.state().equals(RevisionRecord.FAILED) || loaded.containsKey(record.number())) continue;
             try {
                 loaded.put(record.number(), started(key, record));
@@ -255,7 +260,24 @@ public final class InferenceServiceReconciler implements Reconciler {
         }
         for (var revision : loaded.values()) if (quotaWait.isEmpty()) quotaWait = revision.quotaWait();
 
-        var route = route(key, isvc, spec, records, rolledOut, loaded);
+        var rolloutProblems = new Problems();
+        var rolloutText = isvc.metadata().annotations().get(RolloutSpec.ANNOTATION);
+        var rolloutSpec = rolloutText == null ? java.util.Optional.<RolloutSpec>empty() : RolloutSpec.parse(rolloutText, rolloutProblems);
+        Duration nextAnalysis = null;
+        var newest = newestReady(records, loaded);
+        var previous = rolledOut == null ? null : loaded.get(rolledOut);
+        if (rolloutSpec.isPresent() && newest != null && previous != null && newest != previous) {
+            if (rolloutState == null || rolloutState.path("revision").asInt() != newest.number()) {
+                rolloutState = CanaryRollout.start(key.name(), newest.number(), previous.number(), rolloutSpec.get(), clock.instant());
+            }
+            rolloutState = rollouts.advance(key, rolloutState, rolloutSpec.get(),
+                    isvc.metadata().annotations().getOrDefault(RolloutSpec.APPROVE_ANNOTATION, ""), clock.instant());
+            if (CanaryRollout.phase(rolloutState).equals(CanaryRollout.PROGRESSING)) {
+                var wait = CanaryRollout.untilNext(rolloutState, rolloutSpec.get(), clock.instant());
+                nextAnalysis = wait.isZero() ? rolloutSpec.get().interval() : wait;
+            }
+        }
+        var route = route(key, isvc, spec, records, rolledOut, loaded, rolloutSpec.isPresent() ? rolloutState : null);
         model.route(route.route());
         var latestRecord = records.getLast();
         model.notReadyReason(latestRecord.state().equals(RevisionRecord.FAILED) ? latestRecord.reason() : "the model is loading");
@@ -265,23 +287,57 @@ public final class InferenceServiceReconciler implements Reconciler {
             if (r == latestRecord || loaded.containsKey(r.number())) kept.add(r);
         }
         var next = status(isvc, spec, kept, route.rolledOut(), model);
+        if (rolloutState != null) next = next.withField("rollout", rolloutState);
+        if (!rolloutProblems.isEmpty() && next.field("warnings").orElse(null) instanceof com.fasterxml.jackson.databind.node.ArrayNode w) {
+            var warnings = w.deepCopy();
+            rolloutProblems.errors().forEach(e -> warnings.add(e + "; the rollout annotation is ignored"));
+            next = next.withField("warnings", warnings);
+        }
         next = quotaWait.isPresent() ? QuotaCondition.waiting(next, quotaWait.get(), clock.instant()) : QuotaCondition.cleared(next, clock.instant());
         writeStatus(isvc, next);
-        return quotaWait.isPresent() ? Result.requeueAfter(QUOTA_RETRY) : Result.done();
+        if (quotaWait.isPresent()) {
+            return Result.requeueAfter(nextAnalysis != null && nextAnalysis.compareTo(QUOTA_RETRY) < 0 ? nextAnalysis : QUOTA_RETRY);
+        }
+        return nextAnalysis != null ? Result.requeueAfter(nextAnalysis) : Result.done();
     }
 
     private record Routing(Route route, Integer rolledOut) {
     }
 
-    private Routing route(ResourceKey key, Resource isvc, InferenceServiceSpec spec, List<RevisionRecord> records,
-                          Integer rolledOut, Map<Integer, Revision> loaded) {
+    private static Revision newestReady(List<RevisionRecord> records, Map<Integer, Revision> loaded) {
         Revision newest = null;
         for (var r : records) {
             if (r.state().equals(RevisionRecord.READY) && loaded.containsKey(r.number())) newest = loaded.get(r.number());
         }
+        return newest;
+    }
+
+    /** @param rollout the canary rollout in force ({@code status.rollout}), which decides the split; null for none */
+    private Routing route(ResourceKey key, Resource isvc, InferenceServiceSpec spec, List<RevisionRecord> records,
+                          Integer rolledOut, Map<Integer, Revision> loaded, ObjectNode rollout) {
+        var newest = newestReady(records, loaded);
         var logger = logger(key, isvc, spec);
         if (newest == null) return new Routing(Route.NONE, rolledOut);
         var previous = rolledOut == null ? null : loaded.get(rolledOut);
+        if (rollout != null && previous != null && previous != newest && rollout.path("revision").asInt() == newest.number()) {
+            switch (CanaryRollout.phase(rollout)) {
+                case CanaryRollout.ROLLED_BACK -> {
+                    return new Routing(Route.allTo(previous, logger), rolledOut);
+                }
+                case CanaryRollout.PROGRESSING, CanaryRollout.AWAITING_APPROVAL -> {
+                    // Kayenta's advice: the canary is compared with a cohort of the stable revision that has equal traffic
+                    int weight = rollout.path("weight").asInt();
+                    var targets = new ArrayList<Route.Target>();
+                    targets.add(new Route.Target(newest, weight, CanaryCohorts.Cohort.CANARY));
+                    targets.add(new Route.Target(previous, weight, CanaryCohorts.Cohort.BASELINE));
+                    if (100 - 2 * weight > 0) targets.add(new Route.Target(previous, 100 - 2 * weight));
+                    return new Routing(new Route(targets, null, 0, logger, rollouts.cohorts(key, rollout)), rolledOut);
+                }
+                default -> {
+                    return new Routing(Route.allTo(newest, logger), newest.number());
+                }
+            }
+        }
         int shadow = annotationInt(isvc, SHADOW_ANNOTATION, 0, 0, 100);
         var canary = spec.predictor().canaryTrafficPercent();
         if (previous != null && previous != newest && shadow > 0) {
@@ -420,6 +476,11 @@ public final class InferenceServiceReconciler implements Reconciler {
     }
 
     /** Sets what reads storage URIs of schemes the model storage does not, such as {@code model-registry://}. */
+    /** Holds canary rollouts (see {@link RolloutSpec}) while {@code freeze} gives a reason. */
+    public void setRolloutFreeze(io.capstan.serving.api.RolloutFreeze freeze) {
+        rollouts.freeze(freeze);
+    }
+
     public void setStorageUriResolver(io.capstan.serving.api.StorageUriResolver resolver) {
         this.uriResolver = resolver;
     }
@@ -669,8 +730,9 @@ public final class InferenceServiceReconciler implements Reconciler {
 
         var traffic = f.arrayNode();
         for (var t : route.targets()) {
-            traffic.addObject().put("revisionName", RevisionRecord.nameOf(key.name(), t.revision().number()))
+            var entry = traffic.addObject().put("revisionName", RevisionRecord.nameOf(key.name(), t.revision().number()))
                     .put("percent", t.percent()).put("latestRevision", t.revision().number() == latest.number());
+            if (t.cohort() != null) entry.put("tag", t.cohort().name().toLowerCase(java.util.Locale.ROOT));
         }
         var predictor = f.objectNode();
         predictor.put("latestCreatedRevision", latest.name());
