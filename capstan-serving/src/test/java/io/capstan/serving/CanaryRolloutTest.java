@@ -252,4 +252,97 @@ class CanaryRolloutTest {
         assertThat(answers.keySet()).containsOnly("2");
         assertThat(failures.get()).isZero();
     }
+
+    @Test
+    @Timeout(60)
+    void tooFewSamplesIsInconclusiveAndNeverAdvances() throws Exception {
+        // no traffic at all: every analysis is Inconclusive, and the canary stays at its first step
+        var key = apply("good", null);
+        serving.reconciler().reconcile(key);
+        key = apply("good-again", "{\"stepWeights\":[10,50],\"interval\":\"200ms\",\"minSamples\":20}");
+        serving.reconciler().reconcile(key);
+        for (int i = 0; i < 4; i++) {
+            Thread.sleep(250);
+            var result = serving.reconciler().reconcile(key);
+            assertThat(result.requeueAfter()).as("an analysis in progress asks to be looked at again").isPresent();
+        }
+        var rollout = store.get(key).status().field("rollout").orElseThrow();
+        assertThat(rollout.path("phase").asText()).isEqualTo("Progressing");
+        assertThat(rollout.path("step").asInt()).isZero();
+        assertThat(rollout.path("weight").asInt()).isEqualTo(10);
+        assertThat(rollout.path("analysis").size()).isGreaterThanOrEqualTo(3);
+        for (var d : rollout.path("analysis")) {
+            assertThat(d.path("result").asText()).isEqualTo("Inconclusive");
+            assertThat(d.path("action").asText()).contains("too few samples: canary 0, baseline 0, at least 20 each needed");
+        }
+    }
+
+    @Test
+    @Timeout(120)
+    void noRolloutAdvancesWhileTheFreezeFires() throws Exception {
+        var firing = new AtomicReference<String>("page alert iris-availability fires");
+        serving.freezeRolloutsWhen((namespace, name) -> name.equals("iris") ? Optional.ofNullable(firing.get()) : Optional.empty());
+        var key = stableThenCanary("good-again", "{\"stepWeights\":[10,50],\"interval\":\"500ms\",\"minSamples\":20}");
+        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        JsonNode rollout;
+        do {
+            Thread.sleep(Math.max(20, serving.reconciler().reconcile(key).requeueAfter().orElse(Duration.ofMillis(200)).toMillis()));
+            rollout = store.get(key).status().field("rollout").orElseThrow();
+        } while (rollout.path("analysis").findValues("action").stream().filter(a -> a.asText().startsWith("hold")).count() < 2
+                && System.nanoTime() < deadline);
+        assertThat(rollout.path("phase").asText()).isEqualTo("Progressing");
+        assertThat(rollout.path("step").asInt()).as("passed analyses, but held at the first step").isZero();
+        assertThat(lastDecision(rollout).path("result").asText()).isEqualTo("Pass");
+        assertThat(lastDecision(rollout).path("action").asText()).isEqualTo("hold: passed, but frozen: page alert iris-availability fires");
+
+        firing.set(null);
+        rollout = runUntil(key, Duration.ofSeconds(60), "Promoted", "RolledBack");
+        assertThat(rollout.path("phase").asText()).isEqualTo("Promoted");
+    }
+
+    @Test
+    @Timeout(120)
+    void theManualGateWaitsForApprovalBeforePromoting() throws Exception {
+        var spec = "{\"stepWeights\":[20],\"interval\":\"500ms\",\"minSamples\":20,\"manualGate\":true}";
+        var key = stableThenCanary("good-again", spec);
+        var rollout = runUntil(key, Duration.ofSeconds(60), "AwaitingApproval", "Promoted", "RolledBack");
+        assertThat(rollout.path("phase").asText()).isEqualTo("AwaitingApproval");
+        assertThat(rollout.path("message").asText()).isEqualTo("await approval: set serving.capstan.io/rollout-approve to iris-predictor-00002");
+        // still split while it waits
+        serving.reconciler().reconcile(key);
+        assertThat(store.get(key).status().field("rolledOutRevision").orElseThrow().asInt()).isEqualTo(1);
+        assertThat(serving.endpoint().modelMetadata("iris", null).versions()).contains("1", "2");
+
+        store.apply(parser.parse("isvc.yaml", """
+                apiVersion: serving.kserve.io/v1beta1
+                kind: InferenceService
+                metadata: {name: iris, annotations: {serving.capstan.io/rollout: '%s', serving.capstan.io/rollout-approve: iris-predictor-00002}}
+                spec:
+                  predictor:
+                    model:
+                      modelFormat: {name: test-iris}
+                      storageUri: %s
+                """.formatted(spec, dir.resolve("models/good-again"))).getFirst());
+        serving.reconciler().reconcile(key);
+        rollout = store.get(key).status().field("rollout").orElseThrow();
+        assertThat(rollout.path("phase").asText()).isEqualTo("Promoted");
+        assertThat(rollout.path("message").asText()).isEqualTo("promoted: approved by serving.capstan.io/rollout-approve");
+        assertThat(store.get(key).status().field("rolledOutRevision").orElseThrow().asInt()).isEqualTo(2);
+    }
+
+    @Test
+    void anInvalidRolloutIsReportedByFieldAndIgnored() {
+        var key = apply("good", null);
+        serving.reconciler().reconcile(key);
+        key = apply("good-again", "{\"stepWeights\":[10,60],\"interval\":\"soon\",\"checks\":{\"errorRate\":{\"max\":2},\"speed\":{}}}");
+        serving.reconciler().reconcile(key);
+        var status = store.get(key).status();
+        var warnings = status.field("warnings").orElseThrow().toString();
+        var at = "metadata.annotations[serving.capstan.io/rollout]";
+        assertThat(warnings).contains(at + ".stepWeights[1]", at + ".interval", at + ".checks.errorRate.max", at + ".checks.speed",
+                "the rollout annotation is ignored");
+        assertThat(status.field("rollout")).isEmpty();
+        // as without the annotation: the new revision takes all traffic
+        assertThat(status.field("rolledOutRevision").orElseThrow().asInt()).isEqualTo(2);
+    }
 }
