@@ -115,7 +115,7 @@ final class CanaryJudge {
             var y = b.stream().mapToDouble(v -> (Double) v).toArray();
             var ks = new KolmogorovSmirnovTest();
             double d = ks.kolmogorovSmirnovStatistic(x, y);
-            p = ks.kolmogorovSmirnovTest(x, y);
+            p = ks.kolmogorovSmirnovTest(x, y, false); // P(D >= d), as scipy's ks_2samp; the two-argument form gives P(D > d)
             node.put("test", "Kolmogorov-Smirnov").put("statistic", d).put("pValue", p);
         } else {
             var counts = new TreeMap<String, long[]>();
