@@ -204,7 +204,9 @@ class CanaryRolloutTest {
     @Test
     @Timeout(120)
     void aCanary20msSlowerIsRolledBackByTheLatencyCheck() throws Exception {
-        var key = stableThenCanary("slow", "{\"stepWeights\":[10,25,50],\"interval\":\"1s\",\"minSamples\":30,\"failureLimit\":2}");
+        // the predictions check is kept, at an alpha that a model answering alike fails only by a 1-in-1000 chance
+        var key = stableThenCanary("slow", "{\"stepWeights\":[10,25,50],\"interval\":\"1s\",\"minSamples\":30,\"failureLimit\":2,"
+                + "\"checks\":{\"errorRate\":{},\"p99Latency\":{},\"latencyShift\":{},\"predictions\":{\"alpha\":0.001}}}");
         var rollout = runUntil(key, Duration.ofSeconds(60), "RolledBack", "Promoted");
         reportTimeToRollback("20 ms slower");
 
@@ -344,5 +346,25 @@ class CanaryRolloutTest {
         assertThat(status.field("rollout")).isEmpty();
         // as without the annotation: the new revision takes all traffic
         assertThat(status.field("rolledOutRevision").orElseThrow().asInt()).isEqualTo(2);
+    }
+
+    @Test
+    @Timeout(60)
+    void removingTheAnnotationCancelsTheRolloutAndTrafficFollowsTheSpec() {
+        var key = apply("good", null);
+        serving.reconciler().reconcile(key);
+        key = apply("good-again", "{\"stepWeights\":[10,50],\"interval\":\"1m\"}");
+        serving.reconciler().reconcile(key);
+        assertThat(store.get(key).status().field("rollout").orElseThrow().path("phase").asText()).isEqualTo("Progressing");
+        assertThat(serving.endpoint().modelMetadata("iris", null).versions()).contains("1", "2");
+
+        key = apply("good-again", null);
+        serving.reconciler().reconcile(key);
+        var status = store.get(key).status();
+        var rollout = status.field("rollout").orElseThrow();
+        assertThat(rollout.path("phase").asText()).isEqualTo("Cancelled");
+        assertThat(rollout.path("message").asText()).isEqualTo("cancelled: the serving.capstan.io/rollout annotation was removed");
+        assertThat(status.field("rolledOutRevision").orElseThrow().asInt()).isEqualTo(2);
+        assertThat(serving.endpoint().modelMetadata("iris", null).versions()).containsOnly("2");
     }
 }

@@ -21,6 +21,7 @@ final class CanaryRollout {
     static final String AWAITING_APPROVAL = "AwaitingApproval";
     static final String PROMOTED = "Promoted";
     static final String ROLLED_BACK = "RolledBack";
+    static final String CANCELLED = "Cancelled";
     /** Decisions kept in the status; older ones are dropped. */
     static final int KEPT_DECISIONS = 50;
 
@@ -48,6 +49,17 @@ final class CanaryRollout {
 
     static String phase(ObjectNode state) {
         return state.path("phase").asText();
+    }
+
+    static boolean analysing(ObjectNode state) {
+        return phase(state).equals(PROGRESSING) || phase(state).equals(AWAITING_APPROVAL);
+    }
+
+    /** The state of a rollout stopped without a decision; traffic then follows the spec as without the annotation. */
+    static ObjectNode cancelled(ObjectNode state, String why, Instant now) {
+        var next = state.deepCopy();
+        next.put("phase", CANCELLED).put("finishedAt", now.toString()).put("message", "cancelled: " + why);
+        return next;
     }
 
     /** The cohorts that requests of this step count towards. */

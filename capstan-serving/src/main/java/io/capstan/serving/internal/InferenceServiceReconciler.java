@@ -73,6 +73,12 @@ public final class InferenceServiceReconciler implements Reconciler {
     public static final Duration DEFAULT_START_TIMEOUT = Duration.ofMinutes(2);
     private final QuotaLedger quotas;
     private final CanaryRollout rollouts = new CanaryRollout();
+    /**
+     * While a canary is analysed: a fresh instance of the stable revision that takes the baseline cohort's traffic, so
+     * that canary and baseline are alike in all but their version (both newly loaded, both with the same share of
+     * requests), as Kayenta advises; its meters go to a registry of its own, apart from the stable revision's.
+     */
+    private final Map<ResourceKey, Revision> baselines = new ConcurrentHashMap<>();
     /** Reads storage URIs of other schemes (the Model Registry's); null: none. */
     private volatile io.capstan.serving.api.StorageUriResolver uriResolver;
     /** What a revision's storage URI resolved to when it first loaded, by "namespace/name/revision". */
@@ -183,7 +189,8 @@ public final class InferenceServiceReconciler implements Reconciler {
                 }
             }
             var model = server.register(key.namespace(), key.name());
-            var route = route(key, isvc, spec, records, rolledOut, loaded, CanaryRollout.of(isvc).orElse(null));
+            var rollout = isvc.metadata().annotations().containsKey(RolloutSpec.ANNOTATION) ? CanaryRollout.of(isvc).orElse(null) : null;
+            var route = route(key, isvc, spec, records, rolledOut, loaded, rollout);
             model.route(route.route());
             var latest = records.isEmpty() ? null : records.getLast();
             model.notReadyReason(latest != null && latest.state().equals(RevisionRecord.FAILED) ? latest.reason() : "the model is loading");
@@ -200,6 +207,8 @@ public final class InferenceServiceReconciler implements Reconciler {
 
     private void unload(ResourceKey key) {
         server.remove(key.namespace(), key.name());
+        closeBaseline(key);
+        rollouts.forget(key);
         var revisions = live.remove(key);
         if (revisions != null) revisions.values().forEach(Revision::close);
         var logger = loggers.remove(key);
@@ -276,6 +285,19 @@ public final class InferenceServiceReconciler implements Reconciler {
                 var wait = CanaryRollout.untilNext(rolloutState, rolloutSpec.get(), clock.instant());
                 nextAnalysis = wait.isZero() ? rolloutSpec.get().interval() : wait;
             }
+        } else if (rolloutState != null && rolloutSpec.isEmpty() && CanaryRollout.analysing(rolloutState)) {
+            rolloutState = CanaryRollout.cancelled(rolloutState, rolloutText == null
+                    ? "the " + RolloutSpec.ANNOTATION + " annotation was removed" : "the " + RolloutSpec.ANNOTATION + " annotation is invalid",
+                    clock.instant());
+            rollouts.forget(key);
+        }
+        if (rolloutSpec.isPresent() && rolloutState != null && CanaryRollout.analysing(rolloutState) && newest != null && previous != null
+                && newest != previous) {
+            rolloutState.put("baseline", baseline(key, records, previous.number())
+                    ? "a fresh instance of " + RevisionRecord.nameOf(key.name(), previous.number())
+                    : RevisionRecord.nameOf(key.name(), previous.number()) + " itself (a fresh instance could not start)");
+        } else {
+            closeBaseline(key);
         }
         var route = route(key, isvc, spec, records, rolledOut, loaded, rolloutSpec.isPresent() ? rolloutState : null);
         model.route(route.route());
@@ -304,6 +326,28 @@ public final class InferenceServiceReconciler implements Reconciler {
     private record Routing(Route route, Integer rolledOut) {
     }
 
+    /** Whether a fresh instance of revision {@code stable} serves as the baseline cohort, starting it if need be. */
+    private boolean baseline(ResourceKey key, List<RevisionRecord> records, int stable) {
+        var current = baselines.get(key);
+        if (current != null && current.number() == stable) return true;
+        closeBaseline(key);
+        var record = records.stream().filter(r -> r.number() == stable).findFirst();
+        if (record.isEmpty()) return false;
+        try {
+            baselines.put(key, started(key, record.get(), new io.micrometer.core.instrument.simple.SimpleMeterRegistry()));
+            return true;
+        } catch (ModelLoadException | ReplicaQuota.Exceeded e) {
+            System.getLogger(InferenceServiceReconciler.class.getName()).log(System.Logger.Level.WARNING,
+                    "the baseline instance of " + record.get().name() + " did not start; the stable revision is the baseline: " + e.getMessage());
+            return false;
+        }
+    }
+
+    private void closeBaseline(ResourceKey key) {
+        var baseline = baselines.remove(key);
+        if (baseline != null) baseline.close();
+    }
+
     private static Revision newestReady(List<RevisionRecord> records, Map<Integer, Revision> loaded) {
         Revision newest = null;
         for (var r : records) {
@@ -329,8 +373,11 @@ public final class InferenceServiceReconciler implements Reconciler {
                     int weight = rollout.path("weight").asInt();
                     var targets = new ArrayList<Route.Target>();
                     targets.add(new Route.Target(newest, weight, CanaryCohorts.Cohort.CANARY));
-                    targets.add(new Route.Target(previous, weight, CanaryCohorts.Cohort.BASELINE));
-                    if (100 - 2 * weight > 0) targets.add(new Route.Target(previous, 100 - 2 * weight));
+                    var baseline = baselines.get(key);
+                    targets.add(new Route.Target(baseline != null && baseline.number() == previous.number() ? baseline : previous, weight,
+                            CanaryCohorts.Cohort.BASELINE));
+                    // at 50% the stable revision takes no traffic, but stays routed (and loaded) for a rollback
+                    targets.add(new Route.Target(previous, 100 - 2 * weight));
                     return new Routing(new Route(targets, null, 0, logger, rollouts.cohorts(key, rollout)), rolledOut);
                 }
                 default -> {
@@ -383,7 +430,11 @@ public final class InferenceServiceReconciler implements Reconciler {
 
     /** The revision, started; one that fails to start is closed (with its processes) before the failure is reported. */
     private Revision started(ResourceKey key, RevisionRecord record) throws ModelLoadException {
-        var revision = build(key, record);
+        return started(key, record, meters);
+    }
+
+    private Revision started(ResourceKey key, RevisionRecord record, MeterRegistry registry) throws ModelLoadException {
+        var revision = build(key, record, registry);
         try {
             revision.start();
             return revision;
@@ -393,7 +444,7 @@ public final class InferenceServiceReconciler implements Reconciler {
         }
     }
 
-    private Revision build(ResourceKey key, RevisionRecord record) throws ModelLoadException {
+    private Revision build(ResourceKey key, RevisionRecord record, MeterRegistry meters) throws ModelLoadException {
         var spec = InferenceServiceSpec.parse(record.spec(), new Problems());
         if (spec == null) throw new ModelLoadException("the revision's spec is no longer valid");
         if (!spec.unsupportedComponents().isEmpty()) throw new ModelLoadException(String.join("; ", spec.unsupportedComponents()));

@@ -15,6 +15,11 @@ import java.util.Optional;
  * "checks":{"errorRate":{"max":0.01},"p99Latency":{"maxMs":500},"latencyShift":{"maxMs":5,"alpha":0.01},
  * "predictions":{"alpha":0.01}}}}; without {@code checks}, all four run with these thresholds.
  *
+ * <p>An annotation rather than a Rollout resource: the analysis belongs to the InferenceService whose revisions it
+ * judges, so it is applied with it, under the same access rules, and its progress is kept in the same status as the
+ * revisions and the traffic split; no new kind for the store, the CLI and the followers to learn, and nothing to keep
+ * consistent between two resources when one is deleted.
+ *
  * @param stepWeights the canary's share of traffic at each step, increasing, each at most 50: the stable revision's
  *                    baseline cohort takes as much again, so that the two are compared on equal traffic
  * @param minSamples requests each of canary and baseline must answer in a step before it is judged
