@@ -252,7 +252,7 @@ class CanaryRolloutTest {
         answers.clear();
         Thread.sleep(300);
         assertThat(answers.keySet()).containsOnly("2");
-        assertThat(failures.get()).isZero();
+        assertThat(failures.get()).as("requests that failed across the rollout").isZero();
     }
 
     @Test
@@ -299,7 +299,7 @@ class CanaryRolloutTest {
 
         firing.set(null);
         rollout = runUntil(key, Duration.ofSeconds(60), "Promoted", "RolledBack");
-        assertThat(rollout.path("phase").asText()).isEqualTo("Promoted");
+        assertThat(rollout.path("phase").asText()).as(rollout.toPrettyString()).isEqualTo("Promoted");
     }
 
     @Test

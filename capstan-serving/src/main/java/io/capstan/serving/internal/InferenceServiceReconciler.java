@@ -291,19 +291,19 @@ public final class InferenceServiceReconciler implements Reconciler {
                     clock.instant());
             rollouts.forget(key);
         }
-        if (rolloutSpec.isPresent() && rolloutState != null && CanaryRollout.analysing(rolloutState) && newest != null && previous != null
-                && newest != previous) {
+        boolean keepBaseline = rolloutSpec.isPresent() && rolloutState != null && CanaryRollout.analysing(rolloutState) && newest != null
+                && previous != null && newest != previous;
+        if (keepBaseline) {
             rolloutState.put("baseline", baseline(key, records, previous.number())
                     ? "a fresh instance of " + RevisionRecord.nameOf(key.name(), previous.number())
                     : RevisionRecord.nameOf(key.name(), previous.number()) + " itself (a fresh instance could not start)");
-        } else {
-            closeBaseline(key);
         }
         var route = route(key, isvc, spec, records, rolledOut, loaded, rolloutSpec.isPresent() ? rolloutState : null);
         model.route(route.route());
         var latestRecord = records.getLast();
         model.notReadyReason(latestRecord.state().equals(RevisionRecord.FAILED) ? latestRecord.reason() : "the model is loading");
         retireUnrouted(loaded, route.route());
+        if (!keepBaseline) closeBaseline(key); // after the route that used it is replaced
         var kept = new ArrayList<RevisionRecord>();
         for (var r : records) {
             if (r == latestRecord || loaded.containsKey(r.number())) kept.add(r);
