@@ -67,7 +67,7 @@ class CanaryJudgeTest {
         for (int i = 0; i < 45; i++) a.add(i < 30 ? "0" : i < 40 ? "1" : "2");
         for (int i = 0; i < 45; i++) b.add(String.valueOf(i % 3));
         var latency = new double[45];
-        var verdict = CanaryJudge.judge(spec("{\"stepWeights\":[10],\"minSamples\":45,\"checks\":{\"predictions\":{}}}"),
+        var verdict = CanaryJudge.judge(spec("{\"stepWeights\":[10],\"minSamples\":45,\"checks\":{\"predictions\":{\"alpha\":0.01}}}"),
                 samples(latency, a), samples(latency, b));
         var check = verdict.checks().getFirst();
         // scipy.stats.chi2_contingency([[30,10,5],[15,15,15]], correction=False): 11.0, dof 2, p 0.0040867714384640675
