@@ -190,6 +190,11 @@ public final class Serving implements AutoCloseable {
         reconciler.setStorageUriResolver(resolver);
     }
 
+    /** Holds every canary rollout (the {@code serving.capstan.io/rollout} annotation) while {@code freeze} gives a reason. */
+    public void freezeRolloutsWhen(io.capstan.serving.api.RolloutFreeze freeze) {
+        reconciler.setRolloutFreeze(freeze);
+    }
+
     /** As {@link #httpService()}, each model route needing view in its namespace under {@code policy}. */
     public HttpService httpService(io.capstan.core.security.AccessPolicy policy) {
         return http.withAccessPolicy(policy);

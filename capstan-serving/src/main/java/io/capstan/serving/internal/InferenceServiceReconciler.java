@@ -74,6 +74,13 @@ public final class InferenceServiceReconciler implements Reconciler {
     /** How long a model-server process may take to become ready. */
     public static final Duration DEFAULT_START_TIMEOUT = Duration.ofMinutes(2);
     private final QuotaLedger quotas;
+    private final CanaryRollout rollouts = new CanaryRollout();
+    /**
+     * While a canary is analysed: a fresh instance of the stable revision that takes the baseline cohort's traffic, so
+     * that canary and baseline are alike in all but their version (both newly loaded, both with the same share of
+     * requests), as Kayenta advises; its meters go to a registry of its own, apart from the stable revision's.
+     */
+    private final Map<ResourceKey, Revision> baselines = new ConcurrentHashMap<>();
     /** Reads storage URIs of other schemes (the Model Registry's); null: none. */
     private volatile io.capstan.serving.api.StorageUriResolver uriResolver;
     /** What a revision's storage URI resolved to when it first loaded, by "namespace/name/revision". */
@@ -184,7 +191,8 @@ public final class InferenceServiceReconciler implements Reconciler {
                 }
             }
             var model = server.register(key.namespace(), key.name());
-            var route = route(key, isvc, spec, records, rolledOut, loaded);
+            var rollout = isvc.metadata().annotations().containsKey(RolloutSpec.ANNOTATION) ? CanaryRollout.of(isvc).orElse(null) : null;
+            var route = route(key, isvc, spec, records, rolledOut, loaded, rollout);
             model.route(route.route());
             var latest = records.isEmpty() ? null : records.getLast();
             model.notReadyReason(latest != null && latest.state().equals(RevisionRecord.FAILED) ? latest.reason() : "the model is loading");
@@ -201,6 +209,8 @@ public final class InferenceServiceReconciler implements Reconciler {
 
     private void unload(ResourceKey key) {
         server.remove(key.namespace(), key.name());
+        closeBaseline(key);
+        rollouts.forget(key);
         var revisions = live.remove(key);
         if (revisions != null) revisions.values().forEach(Revision::close);
         var logger = loggers.remove(key);
@@ -240,10 +250,14 @@ public final class InferenceServiceReconciler implements Reconciler {
 
         var loaded = live.computeIfAbsent(key, k -> new ConcurrentHashMap<>());
         Integer rolledOut = rolledOut(isvc);
+        var rolloutState = CanaryRollout.of(isvc).orElse(null);
+        // a canary that was rolled back is not loaded again until the spec changes
+        int rolledBack = rolloutState != null && CanaryRollout.phase(rolloutState).equals(CanaryRollout.ROLLED_BACK)
+                ? rolloutState.path("revision").asInt() : -1;
         java.util.Optional<String> quotaWait = java.util.Optional.empty();
         for (int i = 0; i < records.size(); i++) {
             var record = records.get(i);
-            boolean needed = record == records.getLast() || (rolledOut != null && record.number() == rolledOut);
+            boolean needed = (record == records.getLast() && record.number() != rolledBack) || (rolledOut != null && record.number() == rolledOut);
             if (!needed || record.state().equals(RevisionRecord.FAILED) || loaded.containsKey(record.number())) continue;
             try {
                 loaded.put(record.number(), started(key, record));
@@ -257,33 +271,122 @@ public final class InferenceServiceReconciler implements Reconciler {
         }
         for (var revision : loaded.values()) if (quotaWait.isEmpty()) quotaWait = revision.quotaWait();
 
-        var route = route(key, isvc, spec, records, rolledOut, loaded);
+        var rolloutProblems = new Problems();
+        var rolloutText = isvc.metadata().annotations().get(RolloutSpec.ANNOTATION);
+        var rolloutSpec = rolloutText == null ? java.util.Optional.<RolloutSpec>empty() : RolloutSpec.parse(rolloutText, rolloutProblems);
+        Duration nextAnalysis = null;
+        var newest = newestReady(records, loaded);
+        var previous = rolledOut == null ? null : loaded.get(rolledOut);
+        if (rolloutSpec.isPresent() && newest != null && previous != null && newest != previous) {
+            if (rolloutState == null || rolloutState.path("revision").asInt() != newest.number()) {
+                rolloutState = CanaryRollout.start(key.name(), newest.number(), previous.number(), rolloutSpec.get(), clock.instant());
+            }
+            rolloutState = rollouts.advance(key, rolloutState, rolloutSpec.get(),
+                    isvc.metadata().annotations().getOrDefault(RolloutSpec.APPROVE_ANNOTATION, ""), clock.instant());
+            if (CanaryRollout.phase(rolloutState).equals(CanaryRollout.PROGRESSING)) {
+                var wait = CanaryRollout.untilNext(rolloutState, rolloutSpec.get(), clock.instant());
+                nextAnalysis = wait.isZero() ? rolloutSpec.get().interval() : wait;
+            }
+        } else if (rolloutState != null && rolloutSpec.isEmpty() && CanaryRollout.analysing(rolloutState)) {
+            rolloutState = CanaryRollout.cancelled(rolloutState, rolloutText == null
+                    ? "the " + RolloutSpec.ANNOTATION + " annotation was removed" : "the " + RolloutSpec.ANNOTATION + " annotation is invalid",
+                    clock.instant());
+            rollouts.forget(key);
+        }
+        boolean keepBaseline = rolloutSpec.isPresent() && rolloutState != null && CanaryRollout.analysing(rolloutState) && newest != null
+                && previous != null && newest != previous;
+        if (keepBaseline) {
+            rolloutState.put("baseline", baseline(key, records, previous.number())
+                    ? "a fresh instance of " + RevisionRecord.nameOf(key.name(), previous.number())
+                    : RevisionRecord.nameOf(key.name(), previous.number()) + " itself (a fresh instance could not start)");
+        }
+        var route = route(key, isvc, spec, records, rolledOut, loaded, rolloutSpec.isPresent() ? rolloutState : null);
         model.route(route.route());
         var latestRecord = records.getLast();
         model.notReadyReason(latestRecord.state().equals(RevisionRecord.FAILED) ? latestRecord.reason() : "the model is loading");
         retireUnrouted(loaded, route.route());
+        if (!keepBaseline) closeBaseline(key); // after the route that used it is replaced
         var kept = new ArrayList<RevisionRecord>();
         for (var r : records) {
             if (r == latestRecord || loaded.containsKey(r.number())) kept.add(r);
         }
         var next = status(isvc, spec, kept, route.rolledOut(), model);
+        if (rolloutState != null) next = next.withField("rollout", rolloutState);
+        if (!rolloutProblems.isEmpty() && next.field("warnings").orElse(null) instanceof com.fasterxml.jackson.databind.node.ArrayNode w) {
+            var warnings = w.deepCopy();
+            rolloutProblems.errors().forEach(e -> warnings.add(e + "; the rollout annotation is ignored"));
+            next = next.withField("warnings", warnings);
+        }
         next = quotaWait.isPresent() ? QuotaCondition.waiting(next, quotaWait.get(), clock.instant()) : QuotaCondition.cleared(next, clock.instant());
         writeStatus(isvc, next);
-        return quotaWait.isPresent() ? Result.requeueAfter(QUOTA_RETRY) : Result.done();
+        if (quotaWait.isPresent()) {
+            return Result.requeueAfter(nextAnalysis != null && nextAnalysis.compareTo(QUOTA_RETRY) < 0 ? nextAnalysis : QUOTA_RETRY);
+        }
+        return nextAnalysis != null ? Result.requeueAfter(nextAnalysis) : Result.done();
     }
 
     private record Routing(Route route, Integer rolledOut) {
     }
 
-    private Routing route(ResourceKey key, Resource isvc, InferenceServiceSpec spec, List<RevisionRecord> records,
-                          Integer rolledOut, Map<Integer, Revision> loaded) {
+    /** Whether a fresh instance of revision {@code stable} serves as the baseline cohort, starting it if need be. */
+    private boolean baseline(ResourceKey key, List<RevisionRecord> records, int stable) {
+        var current = baselines.get(key);
+        if (current != null && current.number() == stable) return true;
+        closeBaseline(key);
+        var record = records.stream().filter(r -> r.number() == stable).findFirst();
+        if (record.isEmpty()) return false;
+        try {
+            baselines.put(key, started(key, record.get(), new io.micrometer.core.instrument.simple.SimpleMeterRegistry()));
+            return true;
+        } catch (ModelLoadException | ReplicaQuota.Exceeded e) {
+            System.getLogger(InferenceServiceReconciler.class.getName()).log(System.Logger.Level.WARNING,
+                    "the baseline instance of " + record.get().name() + " did not start; the stable revision is the baseline: " + e.getMessage());
+            return false;
+        }
+    }
+
+    private void closeBaseline(ResourceKey key) {
+        var baseline = baselines.remove(key);
+        if (baseline != null) baseline.close();
+    }
+
+    private static Revision newestReady(List<RevisionRecord> records, Map<Integer, Revision> loaded) {
         Revision newest = null;
         for (var r : records) {
             if (r.state().equals(RevisionRecord.READY) && loaded.containsKey(r.number())) newest = loaded.get(r.number());
         }
+        return newest;
+    }
+
+    /** @param rollout the canary rollout in force ({@code status.rollout}), which decides the split; null for none */
+    private Routing route(ResourceKey key, Resource isvc, InferenceServiceSpec spec, List<RevisionRecord> records,
+                          Integer rolledOut, Map<Integer, Revision> loaded, ObjectNode rollout) {
+        var newest = newestReady(records, loaded);
         var logger = logger(key, isvc, spec);
         if (newest == null) return new Routing(Route.NONE, rolledOut);
         var previous = rolledOut == null ? null : loaded.get(rolledOut);
+        if (rollout != null && previous != null && previous != newest && rollout.path("revision").asInt() == newest.number()) {
+            switch (CanaryRollout.phase(rollout)) {
+                case CanaryRollout.ROLLED_BACK -> {
+                    return new Routing(Route.allTo(previous, logger), rolledOut);
+                }
+                case CanaryRollout.PROGRESSING, CanaryRollout.AWAITING_APPROVAL -> {
+                    // Kayenta's advice: the canary is compared with a cohort of the stable revision that has equal traffic
+                    int weight = rollout.path("weight").asInt();
+                    var targets = new ArrayList<Route.Target>();
+                    targets.add(new Route.Target(newest, weight, CanaryCohorts.Cohort.CANARY));
+                    var baseline = baselines.get(key);
+                    targets.add(new Route.Target(baseline != null && baseline.number() == previous.number() ? baseline : previous, weight,
+                            CanaryCohorts.Cohort.BASELINE));
+                    // at 50% the stable revision takes no traffic, but stays routed (and loaded) for a rollback
+                    targets.add(new Route.Target(previous, 100 - 2 * weight));
+                    return new Routing(new Route(targets, null, 0, logger, rollouts.cohorts(key, rollout)), rolledOut);
+                }
+                default -> {
+                    return new Routing(Route.allTo(newest, logger), newest.number());
+                }
+            }
+        }
         int shadow = annotationInt(isvc, SHADOW_ANNOTATION, 0, 0, 100);
         var canary = spec.predictor().canaryTrafficPercent();
         if (previous != null && previous != newest && shadow > 0) {
@@ -329,7 +432,11 @@ public final class InferenceServiceReconciler implements Reconciler {
 
     /** The revision, started; one that fails to start is closed (with its processes) before the failure is reported. */
     private Revision started(ResourceKey key, RevisionRecord record) throws ModelLoadException {
-        var revision = build(key, record);
+        return started(key, record, meters);
+    }
+
+    private Revision started(ResourceKey key, RevisionRecord record, MeterRegistry registry) throws ModelLoadException {
+        var revision = build(key, record, registry);
         try {
             revision.start();
             return revision;
@@ -339,7 +446,7 @@ public final class InferenceServiceReconciler implements Reconciler {
         }
     }
 
-    private Revision build(ResourceKey key, RevisionRecord record) throws ModelLoadException {
+    private Revision build(ResourceKey key, RevisionRecord record, MeterRegistry meters) throws ModelLoadException {
         var spec = InferenceServiceSpec.parse(record.spec(), new Problems());
         if (spec == null) throw new ModelLoadException("the revision's spec is no longer valid");
         if (!spec.unsupportedComponents().isEmpty()) throw new ModelLoadException(String.join("; ", spec.unsupportedComponents()));
@@ -422,6 +529,11 @@ public final class InferenceServiceReconciler implements Reconciler {
     }
 
     /** Sets what reads storage URIs of schemes the model storage does not, such as {@code model-registry://}. */
+    /** Holds canary rollouts (see {@link RolloutSpec}) while {@code freeze} gives a reason. */
+    public void setRolloutFreeze(io.capstan.serving.api.RolloutFreeze freeze) {
+        rollouts.freeze(freeze);
+    }
+
     public void setStorageUriResolver(io.capstan.serving.api.StorageUriResolver resolver) {
         this.uriResolver = resolver;
     }
@@ -671,8 +783,9 @@ public final class InferenceServiceReconciler implements Reconciler {
 
         var traffic = f.arrayNode();
         for (var t : route.targets()) {
-            traffic.addObject().put("revisionName", RevisionRecord.nameOf(key.name(), t.revision().number()))
+            var entry = traffic.addObject().put("revisionName", RevisionRecord.nameOf(key.name(), t.revision().number()))
                     .put("percent", t.percent()).put("latestRevision", t.revision().number() == latest.number());
+            if (t.cohort() != null) entry.put("tag", t.cohort().name().toLowerCase(java.util.Locale.ROOT));
         }
         var predictor = f.objectNode();
         predictor.put("latestCreatedRevision", latest.name());

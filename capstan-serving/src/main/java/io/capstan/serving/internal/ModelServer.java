@@ -163,7 +163,9 @@ public final class ModelServer implements InferenceEndpoint, AutoCloseable {
     private void autoscale() {
         for (var model : models.values()) {
             var route = model.route();
+            var seen = new java.util.HashSet<Revision>(); // a canary's baseline cohort is the stable revision again
             for (var target : route.targets()) {
+                if (!seen.add(target.revision())) continue;
                 try {
                     target.revision().autoscale();
                 } catch (RuntimeException e) {

@@ -5,11 +5,16 @@ import java.util.List;
 /**
  * Where a model's traffic goes: ready revisions with their percentages (summing to 100), and an
  * optional shadow revision that gets a copy of {@code shadowPercent} of requests, its answers
- * logged, never returned.
+ * logged, never returned. While a canary is analysed, its target and the stable revision's baseline target (the
+ * same revision as the stable one, with the canary's share) carry a cohort, and {@code cohorts} records what each answered.
  */
-public record Route(List<Target> targets, Revision shadow, int shadowPercent, PayloadLogger logger) {
+public record Route(List<Target> targets, Revision shadow, int shadowPercent, PayloadLogger logger, CanaryCohorts cohorts) {
 
     public static final Route NONE = new Route(List.of(), null, 0, PayloadLogger.NONE);
+
+    public Route(List<Target> targets, Revision shadow, int shadowPercent, PayloadLogger logger) {
+        this(targets, shadow, shadowPercent, logger, null);
+    }
 
     public Route {
         targets = List.copyOf(targets);
@@ -22,6 +27,10 @@ public record Route(List<Target> targets, Revision shadow, int shadowPercent, Pa
         return new Route(List.of(new Target(revision, 100)), null, 0, logger);
     }
 
-    public record Target(Revision revision, int percent) {
+    /** @param cohort the analysis cohort its requests count towards; null outside a canary analysis */
+    public record Target(Revision revision, int percent, CanaryCohorts.Cohort cohort) {
+        public Target(Revision revision, int percent) {
+            this(revision, percent, null);
+        }
     }
 }

@@ -78,7 +78,7 @@ public final class ServedModel {
     /** Every revision that is taking traffic (not the shadow), newest first. */
     public List<Revision> revisions() {
         var out = new ArrayList<Revision>();
-        for (var t : route.targets()) out.add(t.revision());
+        for (var t : route.targets()) if (!out.contains(t.revision())) out.add(t.revision());
         out.sort((a, b) -> Integer.compare(b.number(), a.number()));
         return out;
     }
@@ -104,9 +104,13 @@ public final class ServedModel {
         ModelNotReadyException last = null;
         for (int attempt = 0; attempt < 5; attempt++) {
             var current = route;
-            var revision = version == null || version.isEmpty() ? pick(current) : revision(version);
+            var target = version == null || version.isEmpty() ? pick(current) : null;
+            var revision = target != null ? target.revision() : revision(version);
+            var cohort = target == null || current.cohorts() == null ? null : target.cohort();
+            long start = cohort == null ? 0 : System.nanoTime();
             try {
                 var response = revision.infer(request);
+                if (cohort != null) current.cohorts().answered(cohort, System.nanoTime() - start, response);
                 mirror(current, request);
                 if (current.logger().enabled()) current.logger().log(namespace, name, revision, request, response, false);
                 var watching = tap;
@@ -116,21 +120,28 @@ public final class ServedModel {
                 // The revision was retired by a rollout between routing and running: try the new route.
                 if (revision.ready() || route == current) throw e;
                 last = e;
+            } catch (io.capstan.serving.api.InferenceException e) {
+                var error = e.error();
+                if (cohort != null && (error == io.capstan.serving.api.InferenceError.MODEL_FAILED
+                        || error == io.capstan.serving.api.InferenceError.OVERLOADED)) {
+                    current.cohorts().error(cohort, System.nanoTime() - start);
+                }
+                throw e;
             }
         }
         throw last;
     }
 
-    private Revision pick(Route current) {
+    private Route.Target pick(Route current) {
         var targets = current.targets();
         if (targets.isEmpty()) throw notReady();
-        if (targets.size() == 1) return targets.getFirst().revision();
+        if (targets.size() == 1) return targets.getFirst();
         int roll = ThreadLocalRandom.current().nextInt(100);
         for (var t : targets) {
             roll -= t.percent();
-            if (roll < 0) return t.revision();
+            if (roll < 0) return t;
         }
-        return targets.getLast().revision();
+        return targets.getLast();
     }
 
     private void mirror(Route current, InferenceRequest request) {
