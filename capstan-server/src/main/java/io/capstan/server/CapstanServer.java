@@ -292,6 +292,8 @@ public final class CapstanServer implements AutoCloseable {
             // Drift-triggered retraining exports windows to the artifact store, registers the new models in the registry, records lineage.
             new io.capstan.monitoring.Monitoring(store, serving, meters, clock, artifacts, new RetrainingLineage(registry, metadata))
                     .reconcilers().forEach(controllers::register);
+            // No canary rollout advances while one of its InferenceService's SLOs pages.
+            serving.freezeRolloutsWhen(new io.capstan.monitoring.SloRolloutFreeze(store));
 
             // Migrations, the web server's start-up and the gRPC server's are independent and each takes a good part
             // of a second (mostly loading classes), so they run side by side; until all are done, API requests get 503

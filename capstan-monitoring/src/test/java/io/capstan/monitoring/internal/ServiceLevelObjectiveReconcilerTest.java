@@ -65,6 +65,11 @@ class ServiceLevelObjectiveReconcilerTest {
         // 100 of 1050 failed: 9.5% against a 1% budget
         assertThat(status.field("burnRates").orElseThrow().path("5m").asDouble()).isCloseTo(100 / 1050.0 / 0.01, within(1e-9));
         assertThat(status.phase()).isEqualTo("Paging");
+        // While it pages, no canary rollout of iris advances; other services' rollouts go on.
+        var freeze = new io.capstan.monitoring.SloRolloutFreeze(store);
+        assertThat(freeze.frozen("default", "iris")).hasValueSatisfying(why -> assertThat(why).contains("default/iris").contains("pages"));
+        assertThat(freeze.frozen("default", "other")).isEmpty();
+        assertThat(freeze.frozen("team-a", "iris")).isEmpty();
         assertThat(status.field("alerts").orElseThrow()).extracting(a -> a.path("firing").asBoolean()).containsExactly(false, true, true, true);
         assertThat(meters.find("capstan.slo.alert").tag("severity", "page").gauge().value()).isEqualTo(1.0);
         var version = store.get(key).metadata().resourceVersion();
@@ -82,6 +87,7 @@ class ServiceLevelObjectiveReconcilerTest {
         assertThat(later.field("burnRates").orElseThrow().path("5m").asDouble()).isZero();
         assertThat(later.field("alerts").orElseThrow()).noneMatch(a -> a.path("firing").asBoolean());
         assertThat(later.phase()).isEqualTo("Met");
+        assertThat(freeze.frozen("default", "iris")).isEmpty();
         store.delete(key);
         reconciler.reconcile(key);
         assertThat(meters.find("capstan.slo.alert").gauges()).isEmpty();
