@@ -49,11 +49,18 @@ public final class UiService implements HttpService, AutoCloseable {
     private final ExperimentPages experiments;
     private final EndpointPages endpoints;
     private final MiscPages misc;
+    private final ModelPages models;
     private final Map<String, byte[]> files = new ConcurrentHashMap<>();
 
     /** @param authenticate who a token belongs to, for the login form */
     public UiService(ResourceStore store, MetadataStore metadata, Backend backend, AccessPolicy policy, Clock clock,
                      Function<String, Optional<Caller>> authenticate) {
+        this(store, metadata, backend, policy, clock, authenticate, null);
+    }
+
+    /** @param registry the Model Registry the models pages show, or null for none */
+    public UiService(ResourceStore store, MetadataStore metadata, Backend backend, AccessPolicy policy, Clock clock,
+                     Function<String, Optional<Caller>> authenticate, io.capstan.registry.ModelRegistry registry) {
         this.ui = new UiContext(Objects.requireNonNull(store, "store"), metadata, backend, policy, clock, new RunIndex(store), new DagLayout());
         // Thousands of runs take seconds to load: start now, so that the first look at /runs finds them loaded.
         ui.runs().start();
@@ -64,6 +71,7 @@ public final class UiService implements HttpService, AutoCloseable {
         this.experiments = new ExperimentPages(ui);
         this.endpoints = new EndpointPages(ui);
         this.misc = new MiscPages(ui);
+        this.models = new ModelPages(ui, registry);
     }
 
     @Override
@@ -90,6 +98,8 @@ public final class UiService implements HttpService, AutoCloseable {
                 .get("/jobs/{kind}/{ns}/{name}", page(misc::job))
                 .get("/endpoints", page(endpoints::list))
                 .get("/endpoints/{ns}/{name}", page(endpoints::detail))
+                .get("/models", page(models::list))
+                .get("/models/{ns}/{id}", page(models::detail))
                 .get("/lineage", page(misc::lineage));
     }
 
