@@ -113,7 +113,8 @@ final class ModelPages {
             for (var v : model.path("versions")) {
                 var versionId = v.path("id").asText();
                 var artifact = modelArtifact(v);
-                sb.append("<tr><td>").append(Html.esc(v.path("name").asText())).append("</td><td>").append(Html.badge(v.path("state").asText("LIVE")))
+                sb.append("<tr><td><a href=\"").append(ProvenancePages.href(ns, model.path("id").asText(), versionId)).append("\">")
+                        .append(Html.esc(v.path("name").asText())).append("</a></td><td>").append(Html.badge(v.path("state").asText("LIVE")))
                         .append("</td><td>").append(Html.esc(String.join(", ", aliasesOf.getOrDefault(versionId, List.of()))))
                         .append("</td><td>").append(artifact.map(a -> Html.esc(a.path("modelFormatName").asText("")) + formatVersion(a)).orElse(""))
                         .append("</td><td>").append(artifact.map(a -> "<code>" + Html.esc(a.path("uri").asText("")) + "</code>").orElse(""))

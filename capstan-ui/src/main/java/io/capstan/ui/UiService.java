@@ -50,6 +50,7 @@ public final class UiService implements HttpService, AutoCloseable {
     private final EndpointPages endpoints;
     private final MiscPages misc;
     private final ModelPages models;
+    private final ProvenancePages provenance;
     private final Map<String, byte[]> files = new ConcurrentHashMap<>();
 
     /** @param authenticate who a token belongs to, for the login form */
@@ -72,6 +73,7 @@ public final class UiService implements HttpService, AutoCloseable {
         this.endpoints = new EndpointPages(ui);
         this.misc = new MiscPages(ui);
         this.models = new ModelPages(ui, registry);
+        this.provenance = new ProvenancePages(ui, registry);
     }
 
     @Override
@@ -100,6 +102,7 @@ public final class UiService implements HttpService, AutoCloseable {
                 .get("/endpoints/{ns}/{name}", page(endpoints::detail))
                 .get("/models", page(models::list))
                 .get("/models/{ns}/{id}", page(models::detail))
+                .get("/models/{ns}/{id}/versions/{version}", page(provenance::version))
                 .get("/lineage", page(misc::lineage));
     }
 
