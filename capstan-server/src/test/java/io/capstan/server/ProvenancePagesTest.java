@@ -33,6 +33,7 @@ class ProvenancePagesTest {
     static String modelId;
     static String versionId;
     static String modelUri;
+    static String inputName;
 
     @BeforeAll
     static void start() throws Exception {
@@ -51,6 +52,8 @@ class ProvenancePagesTest {
         assertThat(run.path("status").path("phase").asText()).isEqualTo("Succeeded");
         var uri = run.path("status").path("tasks").path("root/export-onnx").path("outputs").path("artifacts").path("onnx_model").path(0).path("uri").asText();
         modelUri = uri;
+        inputName = run.path("status").path("tasks").path("root/export-onnx").path("outputs").path("artifacts").path("onnx_model").path(0)
+                .path("metadata").path("input_name").asText("input");
         register(server, "iris", uri);
         var applied = server.apply("""
                 apiVersion: serving.kserve.io/v1beta1
@@ -160,6 +163,51 @@ class ProvenancePagesTest {
         assertThat(monitors).hasSize(1);
         assertThat(monitors.text()).contains("iris-drift", "watching iris");
         assertThat(monitors.select("a").attr("href")).isEqualTo("/endpoints/default/iris#monitors");
+    }
+
+    @Test
+    void theEndpointShowsItsDriftMonitorSloStateAndRequestChart() throws Exception {
+        var slo = server.apply("""
+                apiVersion: monitoring.capstan.io/v1alpha1
+                kind: ServiceLevelObjective
+                metadata: {name: iris-availability}
+                spec:
+                  sli: {availability: {inferenceService: iris}}
+                  objective: 99.9
+                """);
+        assertThat(slo.status()).as(slo.body()).isIn(200, 201);
+        server.await("/apis/capstan/v1/namespaces/default/servicelevelobjectives/iris-availability",
+                r -> !r.path("status").path("phase").asText().isEmpty(), Duration.ofSeconds(60));
+        var before = page("/endpoints/default/iris");
+        var served = before.select("#traffic-stats").text();
+        double already = Double.parseDouble(served.substring(0, served.indexOf(' ')));
+        var request = "{\"inputs\": [{\"name\": \"" + inputName + "\", \"shape\": [1, 4], \"datatype\": \"FP32\", \"data\": [6.7, 3.0, 5.2, 2.3]}]}";
+        for (int i = 0; i < 5; i++) {
+            var r = server.send("POST", "/serving/default/v2/models/iris/infer", request, "application/json");
+            assertThat(r.status()).as(r.body()).isEqualTo(200);
+        }
+        Thread.sleep(1100);
+        var doc = page("/endpoints/default/iris");
+        assertThat(doc.select("#traffic-stats").text()).startsWith(Html.count(already + 5) + " requests (0 failed) since the server started, mean latency ");
+        // Two samples apart: one point of the request rate and of the mean latency.
+        assertThat(doc.select("#traffic svg.chart.requests polyline.trace").attr("points").strip()).matches("[0-9.]+,[0-9.]+");
+        assertThat(doc.select("#traffic svg.chart.latency polyline.trace").attr("points").strip()).matches("[0-9.]+,[0-9.]+");
+        assertThat(doc.select("#traffic figcaption").eachText()).anySatisfy(t -> assertThat(t).startsWith("Requests per second"));
+
+        var monitor = doc.select("#monitors + table tr[data-monitor=iris-drift]");
+        assertThat(monitor).hasSize(1);
+        assertThat(monitor.select(".badge").text()).isIn("Pending", "Collecting", "Nodrift", "Drifted");
+        var objective = doc.select("#slos + table tr[data-slo=iris-availability]");
+        assertThat(objective).hasSize(1);
+        assertThat(objective.text()).contains("availability", "99.9%");
+        assertThat(objective.select(".badge").text()).isEqualTo("Met");
+    }
+
+    /** Numbers as the page writes them. */
+    static final class Html {
+        static String count(double v) {
+            return Long.toString((long) v);
+        }
     }
 
     @Test

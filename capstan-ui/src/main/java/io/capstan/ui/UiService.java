@@ -48,6 +48,7 @@ public final class UiService implements HttpService, AutoCloseable {
     private final RunPages runs;
     private final ExperimentPages experiments;
     private final EndpointPages endpoints;
+    private final EndpointMeters endpointMeters;
     private final MiscPages misc;
     private final ModelPages models;
     private final ProvenancePages provenance;
@@ -56,12 +57,16 @@ public final class UiService implements HttpService, AutoCloseable {
     /** @param authenticate who a token belongs to, for the login form */
     public UiService(ResourceStore store, MetadataStore metadata, Backend backend, AccessPolicy policy, Clock clock,
                      Function<String, Optional<Caller>> authenticate) {
-        this(store, metadata, backend, policy, clock, authenticate, null);
+        this(store, metadata, backend, policy, clock, authenticate, null, null);
     }
 
-    /** @param registry the Model Registry the models pages show, or null for none */
+    /**
+     * @param registry the Model Registry the models pages show, or null for none
+     * @param meters   the server's meters, for the endpoints' traffic charts, or null for none
+     */
     public UiService(ResourceStore store, MetadataStore metadata, Backend backend, AccessPolicy policy, Clock clock,
-                     Function<String, Optional<Caller>> authenticate, io.capstan.registry.ModelRegistry registry) {
+                     Function<String, Optional<Caller>> authenticate, io.capstan.registry.ModelRegistry registry,
+                     io.micrometer.core.instrument.MeterRegistry meters) {
         this.ui = new UiContext(Objects.requireNonNull(store, "store"), metadata, backend, policy, clock, new RunIndex(store), new DagLayout());
         // Thousands of runs take seconds to load: start now, so that the first look at /runs finds them loaded.
         ui.runs().start();
@@ -70,7 +75,8 @@ public final class UiService implements HttpService, AutoCloseable {
         this.authenticate = Objects.requireNonNull(authenticate, "authenticate");
         this.runs = new RunPages(ui);
         this.experiments = new ExperimentPages(ui);
-        this.endpoints = new EndpointPages(ui);
+        this.endpointMeters = new EndpointMeters(meters, clock);
+        this.endpoints = new EndpointPages(ui, endpointMeters);
         this.misc = new MiscPages(ui);
         this.models = new ModelPages(ui, registry);
         this.provenance = new ProvenancePages(ui, registry);
@@ -241,6 +247,7 @@ public final class UiService implements HttpService, AutoCloseable {
 
     @Override
     public void close() {
+        endpointMeters.close();
         ui.runs().close();
     }
 
