@@ -140,6 +140,7 @@ class ProvenancePagesTest {
         // The run and the step that exported the model.
         var run = doc.select("#prov-run a");
         assertThat(run.eachAttr("href")).contains("/runs/iris", "/runs/iris?node=export-onnx");
+        assertThat(run.select("a[href=/runs/iris]").text()).isEqualTo("iris");
         assertThat(page("/runs/iris?node=export-onnx").select("h1").text()).startsWith("Run iris");
         var execution = run.select("a[href^=/lineage?execution=]").attr("href");
         assertThat(page(execution).select("h2").text()).contains("export-onnx");

@@ -90,7 +90,7 @@ final class ProvenancePages {
             if (run.isPresent()) {
                 var r = run.get();
                 var runHref = RunPages.runHref(r);
-                sb.append("run <a href=\"").append(runHref).append("\">").append(Html.esc(r.displayName())).append("</a>, step <a href=\"")
+                sb.append("run <a href=\"").append(runHref).append("\">").append(Html.esc(r.displayName().isEmpty() ? r.name() : r.displayName())).append("</a>, step <a href=\"")
                         .append(runHref).append(runHref.contains("?") ? "&" : "?").append("node=").append(Html.url(step)).append("\">").append(Html.esc(step)).append("</a>");
             } else {
                 sb.append("step ").append(Html.esc(step));
