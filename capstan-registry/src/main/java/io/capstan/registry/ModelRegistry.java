@@ -113,6 +113,33 @@ public final class ModelRegistry {
         }
     }
 
+    /** The namespaces that hold registered models, sorted: for the web UI, which lists models across namespaces. */
+    public java.util.List<String> namespaces() {
+        return store.namespaces(Kind.REGISTERED_MODEL);
+    }
+
+    /** The registered models of {@code namespace}, as the API shows them, by name. */
+    public java.util.List<com.fasterxml.jackson.databind.node.ObjectNode> models(String namespace) {
+        return store.all(namespace, Kind.REGISTERED_MODEL).stream().sorted(java.util.Comparator.comparing(Entity::name)).map(Entity::json).toList();
+    }
+
+    /** One registered model, as the API shows it, with its versions, each with its artifacts under {@code "artifacts"}, and its aliases (name to version id). */
+    public java.util.Optional<com.fasterxml.jackson.databind.node.ObjectNode> model(String namespace, long id) {
+        return store.get(namespace, id, java.util.List.of(Kind.REGISTERED_MODEL)).map(model -> {
+            var out = model.json();
+            var versions = out.putArray("versions");
+            for (var v : store.children(namespace, java.util.List.of(Kind.MODEL_VERSION), model.id())) {
+                var json = v.json();
+                var artifacts = json.putArray("artifacts");
+                store.linked(namespace, Kind.ARTIFACTS, v.id()).forEach(a -> artifacts.add(a.json()));
+                versions.add(json);
+            }
+            var aliases = out.putObject("aliases");
+            store.aliases(model.id()).forEach(a -> aliases.put(a.alias(), Long.toString(a.versionId())));
+            return out;
+        });
+    }
+
     public static boolean isRegistryUri(String uri) {
         return uri != null && uri.startsWith(ModelUris.SCHEME);
     }

@@ -172,6 +172,25 @@ final class RegistryStore {
                 .bind(0, namespace).bind(1, field).bind(2, value).map((rs, ctx) -> entity(rs)).list());
     }
 
+    /** Every entity of {@code kind} in {@code namespace}. */
+    List<Entity> all(String namespace, Kind kind) {
+        return db.jdbi().withHandle(h -> h.createQuery("SELECT " + COLUMNS + " FROM registry_entity e WHERE e.namespace = ? AND e.kind = ? ORDER BY e.id")
+                .bind(0, namespace).bind(1, kind.name()).map((rs, ctx) -> entity(rs)).list());
+    }
+
+    /** The namespaces holding entities of {@code kind}, sorted. */
+    List<String> namespaces(Kind kind) {
+        return db.jdbi().withHandle(h -> h.createQuery("SELECT DISTINCT namespace FROM registry_entity WHERE kind = ? ORDER BY namespace")
+                .bind(0, kind.name()).mapTo(String.class).list());
+    }
+
+    /** The artifacts of {@code kinds} attached to {@code ownerId}. */
+    List<Entity> linked(String namespace, Collection<Kind> kinds, long ownerId) {
+        return db.jdbi().withHandle(h -> h.createQuery("SELECT " + COLUMNS + " FROM registry_entity e WHERE e.namespace = ? AND e.kind IN ("
+                        + kinds(kinds) + ") AND EXISTS (SELECT 1 FROM registry_link l WHERE l.owner_id = ? AND l.artifact_id = e.id) ORDER BY e.id")
+                .bind(0, namespace).bind(1, ownerId).map((rs, ctx) -> entity(rs)).list());
+    }
+
     /** The children of {@code parentId} of {@code kinds}. */
     List<Entity> children(String namespace, Collection<Kind> kinds, long parentId) {
         return db.jdbi().withHandle(h -> h.createQuery("SELECT " + COLUMNS + " FROM registry_entity e WHERE e.namespace = ? AND e.kind IN ("

@@ -309,7 +309,7 @@ public final class CapstanServer implements AutoCloseable {
             WebServer web;
             OipGrpcServer grpc;
             var checkedByUi = authenticator;
-            var ui = new io.capstan.ui.UiService(store, metadata, backend, policy, clock, checkedByUi::authenticate);
+            var ui = new io.capstan.ui.UiService(store, metadata, backend, policy, clock, checkedByUi::authenticate, registry, meters);
             cleanup.add(ui);
             try (startup) {
                 var checkedBy = authenticator;

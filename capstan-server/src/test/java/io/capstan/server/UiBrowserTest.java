@@ -230,4 +230,62 @@ class UiBrowserTest {
         assertThat(result.getText()).contains("\"outputs\"").contains("\"model_name\"");
         screenshot("endpoint-predict");
     }
+
+    @Test
+    @Order(6)
+    void aRegisteredModelDeploysFromItsPageAndItsProvenanceLinksLeadEndToEnd() throws Exception {
+        var uri = irisRun.path("status").path("tasks").path("root/export-onnx").path("outputs").path("artifacts").path("onnx_model").path(0).path("uri").asText();
+        var storage = uri.contains("://") ? uri : Path.of(uri).toUri().toString();
+        var api = "/api/model_registry/v1alpha3";
+        var model = server.send("POST", api + "/registered_models", "{\"name\": \"iris-model\"}", "application/json").json().path("id").asText();
+        var version = server.send("POST", api + "/model_versions", "{\"name\": \"v1\", \"registeredModelId\": \"" + model + "\"}", "application/json")
+                .json().path("id").asText();
+        assertThat(server.send("POST", api + "/model_versions/" + version + "/artifacts", "{\"artifactType\": \"model-artifact\", \"name\": \"iris-v1\","
+                + " \"uri\": \"" + storage + "\", \"modelFormatName\": \"onnx\"}", "application/json").status()).isEqualTo(201);
+        assertThat(server.send("PUT", "/apis/capstan/v1/registry/registered_models/" + model + "/aliases/champion",
+                "{\"modelVersionId\": \"" + version + "\"}", "application/json").status()).isEqualTo(200);
+
+        // Deploy from the model's page: the button posts the registry's :deploy with the CSRF header.
+        browser.get(url("/models"));
+        browser.findElement(By.linkText("iris-model")).click();
+        waiting().until(d -> d.getCurrentUrl().endsWith("/models/default/" + model));
+        browser.findElement(By.cssSelector("#aliases button.deploy")).click();
+        waiting().until(d -> !d.findElements(By.cssSelector("#serving a")).isEmpty());
+        server.await("/apis/capstan/v1/namespaces/default/inferenceservices/iris-model",
+                r -> r.path("status").path("phase").asText().equals("Ready"), Duration.ofSeconds(90));
+        var monitor = server.apply("""
+                apiVersion: monitoring.capstan.io/v1alpha1
+                kind: ModelMonitor
+                metadata: {name: iris-model-drift}
+                spec:
+                  inferenceService: iris-model
+                  reference: {fromRequests: 50, features: [sepal_length, sepal_width, petal_length, petal_width]}
+                """);
+        assertThat(monitor.status()).as(monitor.body()).isIn(200, 201);
+
+        // The version's provenance, each link followed and come back from.
+        browser.findElement(By.cssSelector("#versions a")).click();
+        waiting().until(d -> d.getCurrentUrl().endsWith("/models/default/" + model + "/versions/" + version));
+        var provenance = browser.getCurrentUrl();
+        screenshot("model-provenance");
+        browser.findElement(By.cssSelector("#prov-datasets a")).click();
+        waiting().until(d -> d.getCurrentUrl().contains("/lineage?artifact="));
+        assertThat(browser.findElement(By.cssSelector("dl.facts")).getText()).contains("system.Dataset");
+        browser.get(provenance);
+        browser.findElement(By.cssSelector("#prov-run a[href='/runs/iris']")).click();
+        waiting().until(d -> d.getCurrentUrl().endsWith("/runs/iris"));
+        assertThat(browser.findElements(By.cssSelector("svg.dag g.node"))).hasSize(7);
+        browser.get(provenance);
+        browser.findElement(By.linkText("export-onnx")).click();
+        waiting().until(d -> d.getCurrentUrl().endsWith("/runs/iris?node=export-onnx"));
+        browser.get(provenance);
+        browser.findElement(By.cssSelector("#prov-serving a")).click();
+        waiting().until(d -> d.getCurrentUrl().endsWith("/endpoints/default/iris-model"));
+        assertThat(browser.findElement(By.tagName("h1")).getText()).startsWith("InferenceService iris-model");
+        browser.get(provenance);
+        browser.findElement(By.cssSelector("#prov-monitors a")).click();
+        waiting().until(d -> d.getCurrentUrl().endsWith("/endpoints/default/iris-model#monitors"));
+        assertThat(browser.findElement(By.cssSelector("tr[data-monitor=iris-model-drift]")).isDisplayed()).isTrue();
+        screenshot("endpoint-monitors");
+    }
 }

@@ -11,10 +11,15 @@ import java.util.Comparator;
 final class EndpointPages {
     static final String KIND = "InferenceService";
 
-    private final UiContext ui;
+    static final String MONITOR_KIND = "ModelMonitor";
+    static final String SLO_KIND = "ServiceLevelObjective";
 
-    EndpointPages(UiContext ui) {
+    private final UiContext ui;
+    private final EndpointMeters meters;
+
+    EndpointPages(UiContext ui, EndpointMeters meters) {
         this.ui = ui;
+        this.meters = meters;
     }
 
     void list(ServerRequest req, ServerResponse res) {
@@ -89,6 +94,9 @@ final class EndpointPages {
                     .append("</td><td class=\"num\">").append(r.path("generation").asLong()).append("</td><td>").append(Html.esc(r.path("reason").asText(""))).append("</td></tr>");
         }
         sb.append("</tbody></table>");
+        sb.append("<h2>Traffic</h2><div id=\"traffic\" class=\"charts\">").append(meters.render(ns, name)).append("</div>");
+        monitors(sb, ns, name);
+        objectives(sb, ns, name);
         var path = modelPath(predictor.path("url").asText(""));
         sb.append("<h2 id=\"console-title\">Predict console</h2>");
         if (path.isEmpty()) {
@@ -101,6 +109,86 @@ final class EndpointPages {
                     .append("<pre id=\"predict-result\" class=\"result\" role=\"status\" aria-live=\"polite\" tabindex=\"0\"></pre></form>");
         }
         res.send(Layout.page(req, "InferenceService " + name, "/endpoints", sb.toString()));
+    }
+
+    /** The ModelMonitors watching the service: each one's drift verdict, and which features drifted. */
+    private void monitors(StringBuilder sb, String ns, String name) {
+        sb.append("<h2 id=\"monitors\">Drift</h2>");
+        var monitors = ui.store().list(new io.capstan.store.ListQuery(MONITOR_KIND, java.util.Optional.of(ns), io.capstan.store.LabelSelector.EVERYTHING,
+                io.capstan.store.ListQuery.MAX_LIMIT, java.util.Optional.empty())).items().stream()
+                .filter(m -> m.spec().path("inferenceService").asText().equals(name)).toList();
+        if (monitors.isEmpty()) {
+            sb.append(Layout.empty("No ModelMonitor watches this service.", "Apply a <code>ModelMonitor</code> with <code>spec.inferenceService: " + Html.esc(name) + "</code>."));
+            return;
+        }
+        sb.append("<table class=\"monitors\"><thead><tr><th scope=\"col\">Monitor</th><th scope=\"col\">State</th><th scope=\"col\">Rows in window</th>")
+                .append("<th scope=\"col\">Drifted share</th><th scope=\"col\">Drifted features</th><th scope=\"col\">Checked</th></tr></thead><tbody>");
+        for (var m : monitors) {
+            var st = m.status();
+            var drifted = new StringBuilder();
+            for (var f : st.field("features").orElse(io.capstan.core.Json.json().createArrayNode())) {
+                if (!f.path("drifted").asBoolean()) continue;
+                if (!drifted.isEmpty()) drifted.append(", ");
+                drifted.append(Html.esc(f.path("name").asText())).append(" (").append(Html.esc(f.path("test").asText())).append(' ')
+                        .append(Html.number(f.path("statistic").asDouble())).append(')');
+            }
+            sb.append("<tr data-monitor=\"").append(Html.esc(m.metadata().name())).append("\"><td>").append(Html.esc(m.metadata().name())).append("</td><td>")
+                    .append(Html.badge(st.phase())).append(reason(st)).append("</td><td class=\"num\">").append(st.field("samples").map(n -> Html.number(n.asDouble())).orElse(""))
+                    .append("</td><td class=\"num\">").append(st.field("driftShare").map(n -> Html.number(n.asDouble())).orElse(""))
+                    .append("</td><td>").append(drifted.isEmpty() ? "none" : drifted).append("</td><td>")
+                    .append(Html.time(st.field("windowTestedAt").map(JsonNode::asText).orElse(""))).append("</td></tr>");
+        }
+        sb.append("</tbody></table>");
+    }
+
+    /** The message of the first condition that is not True, as a short hint after a state badge. */
+    private static String reason(io.capstan.core.ResourceStatus st) {
+        for (var c : st.conditions()) {
+            if (c.status() != io.capstan.core.Condition.Status.True && !c.message().isEmpty()) return " <small>" + Html.esc(c.message()) + "</small>";
+        }
+        return "";
+    }
+
+    /** The ServiceLevelObjectives over the service's availability or latency: SLI, error budget and alert state. */
+    private void objectives(StringBuilder sb, String ns, String name) {
+        sb.append("<h2 id=\"slos\">Service level objectives</h2>");
+        var slos = ui.store().list(new io.capstan.store.ListQuery(SLO_KIND, java.util.Optional.of(ns), io.capstan.store.LabelSelector.EVERYTHING,
+                io.capstan.store.ListQuery.MAX_LIMIT, java.util.Optional.empty())).items().stream()
+                .filter(o -> sliKind(o.spec(), name) != null).toList();
+        if (slos.isEmpty()) {
+            sb.append(Layout.empty("No ServiceLevelObjective covers this service.", "Apply one with <code>spec.sli.availability.inferenceService: " + Html.esc(name) + "</code>."));
+            return;
+        }
+        sb.append("<table class=\"slos\"><thead><tr><th scope=\"col\">Objective</th><th scope=\"col\">SLI</th><th scope=\"col\">Target</th>")
+                .append("<th scope=\"col\">Current</th><th scope=\"col\">Error budget left</th><th scope=\"col\">Alerts</th></tr></thead><tbody>");
+        for (var o : slos) {
+            var st = o.status();
+            var firing = new StringBuilder();
+            for (var a : st.field("alerts").orElse(io.capstan.core.Json.json().createArrayNode())) {
+                if (!a.path("firing").asBoolean()) continue;
+                if (!firing.isEmpty()) firing.append(", ");
+                firing.append(Html.esc(a.path("severity").asText())).append(' ').append(Html.esc(a.path("longWindow").asText())).append('/')
+                        .append(Html.esc(a.path("shortWindow").asText()));
+            }
+            sb.append("<tr data-slo=\"").append(Html.esc(o.metadata().name())).append("\"><td>").append(Html.esc(o.metadata().name())).append("</td><td>")
+                    .append(Html.esc(sliKind(o.spec(), name))).append("</td><td class=\"num\">").append(java.math.BigDecimal.valueOf(o.spec().path("objective").asDouble()).stripTrailingZeros().toPlainString()).append("%</td><td class=\"num\">")
+                    .append(st.field("sli").map(n -> percent(n.asDouble())).orElse("")).append("</td><td class=\"num\">")
+                    .append(st.field("errorBudgetRemaining").map(n -> percent(n.asDouble())).orElse("")).append("</td><td>")
+                    .append(Html.badge(st.phase())).append(firing.isEmpty() ? "" : " firing: " + firing).append("</td></tr>");
+        }
+        sb.append("</tbody></table>");
+    }
+
+    /** {@code availability} or {@code latency} where the objective's SLI reads InferenceService {@code name}, else null. */
+    private static String sliKind(JsonNode spec, String name) {
+        for (var kind : java.util.List.of("availability", "latency")) {
+            if (spec.path("sli").path(kind).path("inferenceService").asText().equals(name)) return kind;
+        }
+        return null;
+    }
+
+    private static String percent(double fraction) {
+        return String.format(java.util.Locale.ROOT, "%.3f%%", fraction * 100);
     }
 
     /** The path of the model's OIP URL on this server, such as {@code /serving/default/v2/models/iris}. */

@@ -14,6 +14,7 @@ final class Layout {
             new String[]{"/recurring", "Recurring runs"},
             new String[]{"/experiments", "Experiments"},
             new String[]{"/jobs", "Training jobs"},
+            new String[]{"/models", "Models"},
             new String[]{"/endpoints", "Endpoints"},
             new String[]{"/lineage", "Lineage"});
 

@@ -48,12 +48,25 @@ public final class UiService implements HttpService, AutoCloseable {
     private final RunPages runs;
     private final ExperimentPages experiments;
     private final EndpointPages endpoints;
+    private final EndpointMeters endpointMeters;
     private final MiscPages misc;
+    private final ModelPages models;
+    private final ProvenancePages provenance;
     private final Map<String, byte[]> files = new ConcurrentHashMap<>();
 
     /** @param authenticate who a token belongs to, for the login form */
     public UiService(ResourceStore store, MetadataStore metadata, Backend backend, AccessPolicy policy, Clock clock,
                      Function<String, Optional<Caller>> authenticate) {
+        this(store, metadata, backend, policy, clock, authenticate, null, null);
+    }
+
+    /**
+     * @param registry the Model Registry the models pages show, or null for none
+     * @param meters   the server's meters, for the endpoints' traffic charts, or null for none
+     */
+    public UiService(ResourceStore store, MetadataStore metadata, Backend backend, AccessPolicy policy, Clock clock,
+                     Function<String, Optional<Caller>> authenticate, io.capstan.registry.ModelRegistry registry,
+                     io.micrometer.core.instrument.MeterRegistry meters) {
         this.ui = new UiContext(Objects.requireNonNull(store, "store"), metadata, backend, policy, clock, new RunIndex(store), new DagLayout());
         // Thousands of runs take seconds to load: start now, so that the first look at /runs finds them loaded.
         ui.runs().start();
@@ -62,8 +75,11 @@ public final class UiService implements HttpService, AutoCloseable {
         this.authenticate = Objects.requireNonNull(authenticate, "authenticate");
         this.runs = new RunPages(ui);
         this.experiments = new ExperimentPages(ui);
-        this.endpoints = new EndpointPages(ui);
+        this.endpointMeters = new EndpointMeters(meters, clock);
+        this.endpoints = new EndpointPages(ui, endpointMeters);
         this.misc = new MiscPages(ui);
+        this.models = new ModelPages(ui, registry);
+        this.provenance = new ProvenancePages(ui, registry);
     }
 
     @Override
@@ -90,6 +106,9 @@ public final class UiService implements HttpService, AutoCloseable {
                 .get("/jobs/{kind}/{ns}/{name}", page(misc::job))
                 .get("/endpoints", page(endpoints::list))
                 .get("/endpoints/{ns}/{name}", page(endpoints::detail))
+                .get("/models", page(models::list))
+                .get("/models/{ns}/{id}", page(models::detail))
+                .get("/models/{ns}/{id}/versions/{version}", page(provenance::version))
                 .get("/lineage", page(misc::lineage));
     }
 
@@ -228,6 +247,7 @@ public final class UiService implements HttpService, AutoCloseable {
 
     @Override
     public void close() {
+        endpointMeters.close();
         ui.runs().close();
     }
 

@@ -42,3 +42,24 @@ document.addEventListener('DOMContentLoaded', () => {
     } catch (err) { result.textContent = 'The request failed: ' + err; }
   });
 });
+
+// Deploy buttons on a model's page: POST the registry's :deploy as JSON with the CSRF header, say what it answered.
+document.addEventListener('click', async (e) => {
+  const button = e.target.closest('button[data-deploy-url]');
+  if (!button) return;
+  const out = document.getElementById('deploy-result');
+  out.textContent = 'Deploying…';
+  try {
+    const r = await fetch(button.dataset.deployUrl, { method: 'POST', credentials: 'same-origin',
+      headers: { 'Content-Type': 'application/json', 'X-Capstan-CSRF': capstan.csrf() }, body: button.dataset.deployBody });
+    const text = await r.text();
+    let answer = {};
+    try { answer = JSON.parse(text); } catch (err) { /* not JSON */ }
+    if (r.ok) {
+      out.textContent = 'Deployed: InferenceService ' + (answer.name || '') + '.';
+      setTimeout(() => location.reload(), 800);
+    } else {
+      out.textContent = r.status + ': ' + (answer.message || text);
+    }
+  } catch (err) { out.textContent = 'The request failed: ' + err; }
+});
