@@ -226,7 +226,10 @@ final class FilterQuery {
             }
             case FLOAT -> {
                 next++;
-                return Double.parseDouble(t.text);
+                double value = Double.parseDouble(t.text);
+                // As Go's strconv.ParseFloat, which upstream's parser uses, refuses it: no property holds an infinity.
+                if (Double.isInfinite(value)) throw error(t, "number " + t.text + " is out of range");
+                return value;
             }
             case IDENT -> {
                 var lower = lower(t.text);

@@ -86,6 +86,8 @@ class FilterQueryTest {
         assertThatThrownBy(() -> FilterQuery.parse("name = 'a' AND")).hasMessageContaining("expected a property name at position 15");
         assertThatThrownBy(() -> FilterQuery.parse("name ~ 'a'")).hasMessageContaining("unexpected character '~' at position 6");
         assertThatThrownBy(() -> FilterQuery.parse("n = 99999999999999999999")).hasMessageContaining("out of range");
+        assertThatThrownBy(() -> FilterQuery.parse("accuracy.double_value > 1e999")).isInstanceOf(FilterException.class)
+                .hasMessageContaining("number 1e999 is out of range");
         assertThatThrownBy(() -> FilterQuery.parse("(".repeat(100) + "a = 1" + ")".repeat(100))).hasMessageContaining("nest deeper");
     }
 
