@@ -142,9 +142,23 @@ public final class ServerBackend implements Backend {
             var placed = pytorchRank(spec, jobName, prefix, ns, pullPolicy);
             return backend.launch(placed.spec(), placed.placement());
         }
+        if ("TrainJob".equals(kind)) {
+            var placed = TrainingPlacement.trainJobNode(spec, jobName, prefix, ns, pullPolicy);
+            return backend.launch(placed.spec(), placed.placement());
+        }
+        if ("XGBoostJob".equals(kind) && env.containsKey("CAPSTAN_RANK")) {
+            var placed = TrainingPlacement.xgboostRank(spec, jobName, prefix, ns, pullPolicy);
+            return backend.launch(placed.spec(), placed.placement());
+        }
+        if ("XGBoostJob".equals(kind) && TrainingPlacement.masterOfTracker(spec.id()).isPresent()) {
+            // The tracker runs in the master's pod, as upstream's images run it: it is that pod's workload.
+            var master = TrainingPlacement.masterOfTracker(spec.id()).get();
+            return backend.find(master).map(s -> TrainingPlacement.asTracker(spec.id(), s)).orElseThrow(() -> InvalidSpecException.of("backend",
+                    "XGBoostJob '" + jobName + "': its tracker runs in the master's pod, which is launched first; workload '" + master + "' is not"));
+        }
         var what = kind != null ? kind + " '" + jobName + "'" : "workload '" + Names.printable(spec.id()) + "'";
-        throw InvalidSpecException.of("backend", what + " cannot run on the Kubernetes backend yet: it runs Jobs and PyTorchJobs; "
-                + "and Experiments' Job trials; pipelines, TrainJobs and XGBoostJobs need the local backend");
+        throw InvalidSpecException.of("backend", what + " cannot run on the Kubernetes backend yet: it runs Jobs, PyTorchJobs, TrainJobs, "
+                + "XGBoostJobs and Experiments' Job trials; pipelines need the local backend");
     }
 
     /**
@@ -180,7 +194,7 @@ public final class ServerBackend implements Backend {
         return backend.launch(pod, placement);
     }
 
-    private record Placed(WorkloadSpec spec, Placement placement) {
+    record Placed(WorkloadSpec spec, Placement placement) {
     }
 
     private static Placed pytorchRank(WorkloadSpec spec, String job, String namePrefix, String ns, Optional<String> pullPolicy) {
@@ -228,26 +242,32 @@ public final class ServerBackend implements Backend {
 
     @Override
     public Optional<WorkloadState> find(String workloadId) {
+        var master = TrainingPlacement.masterOfTracker(workloadId);
+        if (master.isPresent()) return backend.find(master.get()).map(s -> TrainingPlacement.asTracker(workloadId, s));
         return backend.find(workloadId);
     }
 
     @Override
     public WorkloadState cancel(String workloadId) {
+        var master = TrainingPlacement.masterOfTracker(workloadId);
+        if (master.isPresent()) return TrainingPlacement.asTracker(workloadId, backend.cancel(master.get()));
         return backend.cancel(workloadId);
     }
 
     @Override
     public List<LogLine> tail(String workloadId, int maxLines) {
-        return backend.tail(workloadId, maxLines);
+        return backend.tail(TrainingPlacement.masterOfTracker(workloadId).orElse(workloadId), maxLines);
     }
 
     @Override
     public List<LogLine> follow(String workloadId, long fromLine, Duration wait) {
-        return backend.follow(workloadId, fromLine, wait);
+        return backend.follow(TrainingPlacement.masterOfTracker(workloadId).orElse(workloadId), fromLine, wait);
     }
 
     @Override
     public void remove(String workloadId) {
+        // A tracker has nothing of its own: the master's pod is removed as the master.
+        if (TrainingPlacement.masterOfTracker(workloadId).isPresent()) return;
         backend.remove(workloadId);
     }
 
