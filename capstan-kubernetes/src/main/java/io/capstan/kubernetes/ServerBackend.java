@@ -215,6 +215,7 @@ public final class ServerBackend implements Backend {
         if (newEnv.containsKey("MASTER_ADDR")) newEnv.put("MASTER_ADDR", rank0);
         if (newEnv.containsKey("PET_MASTER_ADDR")) newEnv.put("PET_MASTER_ADDR", rank0);
         int port = Integer.parseInt(env.getOrDefault("MASTER_PORT", Integer.toString(Renderer.PYTORCH_DEFAULT_PORT)));
+        TrainingPlacement.elastic(newEnv, CapstanLabels.objectName(prefix + "-worker-0"), port);
         var labels = new LinkedHashMap<String, String>();
         labels.put(CapstanLabels.OWNER_KIND, "PyTorchJob");
         labels.put(CapstanLabels.OWNER_NAME, job);

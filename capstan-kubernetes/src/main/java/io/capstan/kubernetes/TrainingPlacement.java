@@ -14,6 +14,7 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Optional;
 import java.util.regex.Pattern;
 
@@ -36,6 +37,8 @@ import java.util.regex.Pattern;
 final class TrainingPlacement {
     /** Variables whose value is the node's number: from the completion index in an Indexed Job's pod. */
     private static final List<String> PER_NODE = List.of("PET_NODE_RANK", "CAPSTAN_RANK", "CAPSTAN_REPLICA_INDEX", "RANK", "GROUP_RANK", "ROLE_RANK");
+    /** The prefix of the training engine's variables that describe an elastic PyTorchJob's rendezvous. */
+    static final String ELASTIC = "CAPSTAN_ELASTIC_";
     private static final Pattern TRACKER = Pattern.compile("(trn_.+_[0-9]+_)tracker");
 
     private TrainingPlacement() {
@@ -138,6 +141,27 @@ final class TrainingPlacement {
         var out = new WorkloadSpec(spec.id(), spec.command(), newEnv, Optional.empty(), spec.requests(), spec.timeout(), spec.priority(),
                 spec.image(), spec.container(), spec.namespace(), spec.gang());
         return new ServerBackend.Placed(out, placement);
+    }
+
+    /**
+     * An elastic PyTorchJob's rendezvous, which the training engine hands over as {@code CAPSTAN_ELASTIC_*} (locally
+     * its ranks meet on the loopback), as the training-operator's elastic.go sets it: PET_RDZV_ENDPOINT
+     * ({@code rdzvHost}, else the first worker's Service, and {@code rdzvPort}, else the job's port), PET_RDZV_BACKEND
+     * (c10d by default), PET_NNODES ({@code min:max}), and where given PET_MAX_RESTARTS, PET_NPROC_PER_NODE,
+     * PET_RDZV_ID, PET_RDZV_CONF and PET_STANDALONE.
+     */
+    static void elastic(Map<String, String> env, String firstWorker, int port) {
+        if (!env.containsKey(ELASTIC + "NNODES")) return;
+        var host = env.getOrDefault(ELASTIC + "RDZV_HOST", firstWorker);
+        var rdzvPort = env.getOrDefault(ELASTIC + "RDZV_PORT", Integer.toString(port));
+        env.put("PET_RDZV_ENDPOINT", host + ":" + rdzvPort);
+        env.put("PET_RDZV_BACKEND", env.getOrDefault(ELASTIC + "RDZV_BACKEND", "c10d"));
+        env.put("PET_NNODES", env.get(ELASTIC + "NNODES"));
+        for (var name : List.of("MAX_RESTARTS", "NPROC_PER_NODE", "RDZV_ID", "RDZV_CONF", "STANDALONE")) {
+            var value = env.get(ELASTIC + name);
+            if (value != null) env.put("PET_" + name, value);
+        }
+        env.keySet().removeIf(k -> k.startsWith(ELASTIC));
     }
 
     /** The master's workload id for an XGBoostJob tracker's id ({@code trn_<uid>_<attempt>_tracker}); empty for any other id. */

@@ -210,6 +210,27 @@ class TrainingPlacementTest {
         assertThat(backend.list()).isEmpty();
     }
 
+    @Test
+    void anElasticPyTorchJobsRanksGetTheRendezvousAsTheTrainingOperatorSetsIt() {
+        backend = open(stateDir);
+        var elastic = Map.of("CAPSTAN_ELASTIC_NNODES", "1:3", "CAPSTAN_ELASTIC_MAX_RESTARTS", "2", "CAPSTAN_ELASTIC_RDZV_CONF", "timeout=60",
+                "PET_NODE_RANK", "1");
+        backend.launch(ServerBackendTest.rank("el", 1, "Worker", 1, 1, elastic));
+        var env = ServerBackendTest.env(kubectl.pods().inNamespace(NS).withName("team-a-el-worker-1").get());
+        // The first worker's Service and the job's port, c10d by default.
+        assertThat(env).containsEntry("PET_RDZV_ENDPOINT", "team-a-el-worker-0:41000").containsEntry("PET_RDZV_BACKEND", "c10d")
+                .containsEntry("PET_NNODES", "1:3").containsEntry("PET_MAX_RESTARTS", "2").containsEntry("PET_RDZV_CONF", "timeout=60")
+                .doesNotContainKeys("PET_RDZV_ID", "PET_STANDALONE", "CAPSTAN_ELASTIC_NNODES", "CAPSTAN_ELASTIC_MAX_RESTARTS");
+        // rdzvHost and rdzvPort win where given; a job that is not elastic gets no rendezvous.
+        backend.launch(ServerBackendTest.rank("eh", 1, "Worker", 0, 0, Map.of("CAPSTAN_ELASTIC_NNODES", "2", "CAPSTAN_ELASTIC_RDZV_HOST", "etcd.infra",
+                "CAPSTAN_ELASTIC_RDZV_PORT", "2379", "CAPSTAN_ELASTIC_RDZV_BACKEND", "etcd", "CAPSTAN_ELASTIC_STANDALONE", "")));
+        assertThat(ServerBackendTest.env(kubectl.pods().inNamespace(NS).withName("team-a-eh-worker-0").get()))
+                .containsEntry("PET_RDZV_ENDPOINT", "etcd.infra:2379").containsEntry("PET_RDZV_BACKEND", "etcd").containsEntry("PET_NNODES", "2")
+                .containsEntry("PET_STANDALONE", "");
+        backend.launch(ServerBackendTest.rank("st", 1, "Worker", 0, 0, Map.of()));
+        assertThat(ServerBackendTest.env(kubectl.pods().inNamespace(NS).withName("team-a-st-worker-0").get())).doesNotContainKeys("PET_RDZV_ENDPOINT", "PET_RDZV_BACKEND");
+    }
+
     static WorkloadSpec xgbRank(String type, int index, int rank) {
         var env = new HashMap<String, String>(Map.of("CAPSTAN_JOB_KIND", "XGBoostJob", "CAPSTAN_JOB_NAME", "xgb", "CAPSTAN_JOB_NAMESPACE", "team-a",
                 "CAPSTAN_ATTEMPT", "1", "CAPSTAN_REPLICA_TYPE", type, "CAPSTAN_REPLICA_INDEX", Integer.toString(index),
