@@ -227,8 +227,8 @@ class TrainingPlacementTest {
         assertThat(ServerBackendTest.env(kubectl.pods().inNamespace(NS).withName("team-a-eh-worker-0").get()))
                 .containsEntry("PET_RDZV_ENDPOINT", "etcd.infra:2379").containsEntry("PET_RDZV_BACKEND", "etcd").containsEntry("PET_NNODES", "2")
                 .containsEntry("PET_STANDALONE", "");
-        backend.launch(ServerBackendTest.rank("st", 1, "Worker", 0, 0, Map.of()));
-        assertThat(ServerBackendTest.env(kubectl.pods().inNamespace(NS).withName("team-a-st-worker-0").get())).doesNotContainKeys("PET_RDZV_ENDPOINT", "PET_RDZV_BACKEND");
+        backend.launch(ServerBackendTest.rank("st", 2, "Worker", 0, 0, Map.of()));
+        assertThat(ServerBackendTest.env(kubectl.pods().inNamespace(NS).withName("team-a-st-r2-worker-0").get())).doesNotContainKeys("PET_RDZV_ENDPOINT", "PET_RDZV_BACKEND");
     }
 
     static WorkloadSpec xgbRank(String type, int index, int rank) {
