@@ -25,11 +25,13 @@ import java.util.Optional;
  *   <li>a PyTorchJob's rank becomes a Pod and a headless Service {@code <job>-<type>-<index>} (attempts after the
  *       first: {@code <job>-r<n>-<type>-<index>}), with MASTER_ADDR and PET_MASTER_ADDR naming rank 0's Service
  *       instead of the loopback; the ranks form a gang;</li>
- *   <li>a Katib trial whose template is a {@code batch/v1} Job becomes that Job, named after the trial.</li>
+ *   <li>a Katib trial whose template is a {@code batch/v1} Job becomes that Job, named after the trial;</li>
+ *   <li>a TrainJob's nodes become one Indexed Job, an XGBoostJob's ranks Pods with Services whose master runs the
+ *       tracker ({@link TrainingPlacement}).</li>
  * </ul>
  * Where a Capstan namespace is mapped onto another cluster namespace, names start with the Capstan namespace
  * ({@code team-a-hello}), so that namespaces folded into one never collide.
- * Anything else (a pipeline step, an XGBoost tracker or rank, a TrainJob node) is refused with the reason,
+ * Anything else (a pipeline step, an xgboost-runtime TrainJob) is refused with the reason,
  * so that a workload never runs in a shape that cannot work. The local working folder is not used: a pod works in
  * its image's folder, or the container's {@code workingDir} where the resource gives an absolute one.
  */
