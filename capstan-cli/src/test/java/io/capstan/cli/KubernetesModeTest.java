@@ -271,7 +271,7 @@ class KubernetesModeTest {
         var refused = Map.of(
                 "apiVersion: capstan.io/v1\nkind: Job\nmetadata: {name: no-image}\nspec: {command: [echo, hi]}\n", "spec.image",
                 "apiVersion: kubeflow.org/v1\nkind: XGBoostJob\nmetadata: {name: xgb}\nspec:\n  xgbReplicaSpecs:\n    Master:\n      replicas: 1\n"
-                        + "      template: {spec: {containers: [{name: xgboost, image: x, command: [python3, t.py]}]}}\n", "tracker",
+                        + "      template: {spec: {containers: [{name: xgboost, command: [python3, t.py]}]}}\n", "containers[0].image",
                 "apiVersion: serving.kserve.io/v1beta1\nkind: InferenceService\nmetadata: {name: custom}\nspec:\n  predictor:\n"
                         + "    containers: [{name: kserve-container, image: my/server:1}]\n", "spec.predictor.containers",
                 "apiVersion: kubeflow.org/v1\nkind: Notebook\nmetadata: {name: lab}\nspec:\n  template: {spec: {containers: [{name: lab, image: jupyter/minimal}]}}\n",

@@ -28,6 +28,15 @@ public final class CapstanLabels {
     public static final String GANG = "capstan.io/gang";
     /** How many members the gang has, on each member: what a replica that adopts them counts against. */
     public static final String GANG_SIZE_ANNOTATION = "capstan.io/gang-size";
+    /**
+     * On an Indexed Job that runs several workloads, one per completion index (a TrainJob's nodes), and on its pods:
+     * the workload ids in index order, comma-separated. A pod's workload is the one at its completion index.
+     */
+    public static final String WORKLOAD_IDS_ANNOTATION = "capstan.io/workload-ids";
+    /** On the pods of such a Job, so that they can be listed and deleted without garbage collection. */
+    public static final String INDEXED_JOB = "capstan.io/indexed-job";
+    /** Set by the Job controller on each pod of an Indexed Job. */
+    public static final String COMPLETION_INDEX = "batch.kubernetes.io/job-completion-index";
 
     private static final Pattern LABEL_VALUE = Pattern.compile("([A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?)?");
     private static final Pattern DNS_LABEL = Pattern.compile("[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?");

@@ -160,6 +160,8 @@ public final class KubernetesBackend implements Backend {
         volatile Instant retryAt;
         /** Its gang had all its pods scheduled once: from then on each member follows its own pod. */
         volatile boolean admitted;
+        /** Its completion index in the Indexed Job {@link #name} that runs it and its siblings; -1 for a workload of its own. */
+        volatile int index = -1;
 
         Tracked(String id, String namespace, String kind, String name, String container, Optional<String> service, Path dir, WorkloadState state, Clock clock) {
             this.id = id;
@@ -239,6 +241,7 @@ public final class KubernetesBackend implements Backend {
             throw InvalidSpecException.of("namespace", "workload '%s' would run in namespace '%s', but this backend watches only '%s'; start it watching all namespaces"
                     .formatted(io.capstan.core.Names.printable(spec.id()), ns, options.namespace()));
         }
+        int index = placement.shape() instanceof Placement.Shape.Indexed ix ? ix.members().indexOf(spec.id()) : -1;
         Tracked t;
         synchronized (lock) {
             var known = workloads.get(spec.id());
@@ -253,6 +256,7 @@ public final class KubernetesBackend implements Backend {
                 t.gangSize = g.size();
             });
             t.podCreated = options.clock().instant();
+            t.index = index;
             createDir(t.dir);
             persist(t);
             workloads.put(t.id, t);
@@ -260,8 +264,8 @@ public final class KubernetesBackend implements Backend {
         var created = new ArrayList<HasMetadata>();
         try {
             for (var o : objects) {
-                create(o, spec.id());
-                created.add(o);
+                // A member of an Indexed Job finds it created by a sibling; only what it created itself is its to undo.
+                if (create(o, spec.id()) || index < 0) created.add(o);
             }
         } catch (RuntimeException e) {
             // Leave nothing behind that a later start would adopt as a workload nobody launched.
@@ -284,17 +288,21 @@ public final class KubernetesBackend implements Backend {
         return t.state;
     }
 
-    private void create(HasMetadata o, String id) {
+    /** Creates {@code o}; false when it was there already for workload {@code id} (or its Indexed Job). */
+    private boolean create(HasMetadata o, String id) {
         try {
             client.resource(o).create();
+            return true;
         } catch (KubernetesClientException e) {
             if (e.getCode() != 409) throw translate(e, "create " + o.getKind() + " " + o.getMetadata().getNamespace() + "/" + o.getMetadata().getName());
-            // Already there: ours from a launch whose record was lost (adopt it), or someone else's (refuse).
+            // Already there: ours from a launch whose record was lost, or a sibling's (adopt it), or someone else's (refuse).
             var existing = client.resource(o).get();
-            if (existing == null || !id.equals(annotation(existing))) {
+            var ids = existing == null ? null : indexedIds(existing);
+            if (existing == null || !(id.equals(annotation(existing)) || (ids != null && ids.contains(id)))) {
                 throw new ConflictException("%s %s/%s already exists and is not workload '%s'; delete it or choose another name"
                         .formatted(o.getKind(), o.getMetadata().getNamespace(), o.getMetadata().getName(), id));
             }
+            return false;
         }
     }
 
@@ -322,6 +330,8 @@ public final class KubernetesBackend implements Backend {
         // A finished workload is left as it is: its pod may still be serving the last lines of its log.
         if (t.state.phase().isTerminal()) return t.state;
         finish(t, WorkloadPhase.CANCELLED, Optional.empty(), "cancelled");
+        // Deleting an Indexed Job stops every member: they are cancelled too, not lost.
+        for (var sibling : siblings(t)) finish(sibling, WorkloadPhase.CANCELLED, Optional.empty(), "cancelled with " + t.id + ", which shares its Job");
         deleteChildren(t);
         return t.state;
     }
@@ -332,6 +342,7 @@ public final class KubernetesBackend implements Backend {
             if (t.kind.equals(JOB)) client.batch().v1().jobs().inNamespace(t.namespace).withName(t.name).delete();
             else client.pods().inNamespace(t.namespace).withName(t.name).delete();
             client.pods().inNamespace(t.namespace).withLabel(CapstanLabels.WORKLOAD_ID, CapstanLabels.label(t.id)).delete();
+            if (t.index >= 0) client.pods().inNamespace(t.namespace).withLabel(CapstanLabels.INDEXED_JOB, t.name).delete();
             t.service.ifPresent(s -> client.services().inNamespace(t.namespace).withName(s).delete());
         } catch (KubernetesClientException e) {
             throw translate(e, "delete the objects of workload " + t.id);
@@ -424,7 +435,7 @@ public final class KubernetesBackend implements Backend {
         var phase = status == null || status.getPhase() == null ? "Pending" : status.getPhase();
         notePod(t, pod);
         var startedAt = Optional.ofNullable(status == null ? null : status.getStartTime()).map(Instant::parse);
-        if (t.kind.equals(JOB)) {
+        if (t.kind.equals(JOB) && t.index < 0) {
             // The Job decides success and failure; its pod tells when it runs.
             if (phase.equals("Running") && t.state.phase() == WorkloadPhase.QUEUED) {
                 update(t, WorkloadPhase.RUNNING, Optional.empty(), "running on node " + pod.getSpec().getNodeName(), startedAt);
@@ -477,6 +488,10 @@ public final class KubernetesBackend implements Backend {
     }
 
     private void onJob(Job job) {
+        if (indexedIds(job) != null) {
+            onIndexedJob(job);
+            return;
+        }
         var id = workloadId(job);
         if (id == null || closed) return;
         var t = workloads.get(id);
@@ -504,6 +519,16 @@ public final class KubernetesBackend implements Backend {
     }
 
     private void onJobGone(Job job) {
+        var ids = indexedIds(job);
+        if (ids != null) {
+            for (var member : ids) {
+                var t = workloads.get(member);
+                if (t != null && t.index >= 0) {
+                    finish(t, WorkloadPhase.LOST, Optional.empty(), "its Job " + t.namespace + "/" + t.name + " was deleted by someone other than Capstan");
+                }
+            }
+            return;
+        }
         var id = workloadId(job);
         if (id == null) return;
         var t = workloads.get(id);
@@ -520,6 +545,7 @@ public final class KubernetesBackend implements Backend {
             return null; // A Job's pod: its Job adopts the workload.
         }
         if (o instanceof Pod p && p.getMetadata().getLabels() != null && p.getMetadata().getLabels().containsKey("job-name")) return null;
+        if (indexedIds(o) != null) return null; // An Indexed Job's pod: the Job adopts its members.
         synchronized (lock) {
             var known = workloads.get(id);
             if (known != null) return known;
@@ -608,7 +634,12 @@ public final class KubernetesBackend implements Backend {
     private Pod podOf(Tracked t) {
         // Null while the constructor's first sync runs; the gang check below catches up on its next tick.
         var informer = pods;
-        return informer == null ? null : informer.getIndexer().getByKey(t.namespace + "/" + t.name);
+        if (informer == null) return null;
+        if (t.index >= 0) {
+            // The Job controller names its pods; the member's is the one at its completion index.
+            return informer.getIndexer().list().stream().filter(p -> t.id.equals(workloadId(p))).findFirst().orElse(null);
+        }
+        return informer.getIndexer().getByKey(t.namespace + "/" + t.name);
     }
 
     /** Bound to a node: what a gang waits for of each of its pods. */
@@ -640,6 +671,8 @@ public final class KubernetesBackend implements Backend {
                     // Level-triggered: a member adopted during the first sync, or an event lost, is caught up here.
                     refreshGang(gang);
                     if (options.kueueQueue().isPresent()) continue;
+                    // An Indexed Job's controller would create deleted pods again at once: such a gang waits, saying why.
+                    if (members.stream().anyMatch(m -> m.index >= 0)) continue;
                     var wait = gangWait(gang, members(gang));
                     var oldest = members.stream().map(m -> m.podCreated).filter(Objects::nonNull).min(Comparator.naturalOrder());
                     int size = members.stream().mapToInt(m -> m.gangSize).max().orElse(0);
@@ -788,7 +821,108 @@ public final class KubernetesBackend implements Backend {
     private static String workloadId(HasMetadata o) {
         var labels = o.getMetadata().getLabels();
         if (labels == null || !CapstanLabels.MANAGED_BY_VALUE.equals(labels.get(CapstanLabels.MANAGED_BY))) return null;
+        var ids = indexedIds(o);
+        if (ids != null) {
+            // An Indexed Job stands for several workloads; each of its pods for the one at its completion index.
+            if (!(o instanceof Pod)) return null;
+            int index = completionIndex(o);
+            return index >= 0 && index < ids.size() ? ids.get(index) : null;
+        }
         return annotation(o);
+    }
+
+    /** The workloads of an Indexed Job or of its pod, in index order; null for anything else. */
+    private static List<String> indexedIds(HasMetadata o) {
+        var a = o.getMetadata().getAnnotations();
+        var ids = a == null ? null : a.get(CapstanLabels.WORKLOAD_IDS_ANNOTATION);
+        return ids == null || ids.isBlank() ? null : List.of(ids.split(","));
+    }
+
+    private static int completionIndex(HasMetadata o) {
+        var a = o.getMetadata().getAnnotations();
+        var l = o.getMetadata().getLabels();
+        var value = a != null && a.containsKey(CapstanLabels.COMPLETION_INDEX) ? a.get(CapstanLabels.COMPLETION_INDEX)
+                : l == null ? null : l.get(CapstanLabels.COMPLETION_INDEX);
+        if (value == null) return -1;
+        try {
+            return Integer.parseInt(value.trim());
+        } catch (NumberFormatException e) {
+            return -1;
+        }
+    }
+
+    /** The other members of {@code t}'s Indexed Job that are still running; none for a workload of its own. */
+    private List<Tracked> siblings(Tracked t) {
+        if (t.index < 0) return List.of();
+        return workloads.values().stream().filter(o -> o != t && o.index >= 0 && o.namespace.equals(t.namespace) && o.name.equals(t.name)
+                && !o.state.phase().isTerminal()).toList();
+    }
+
+    /**
+     * An Indexed Job that runs several workloads: each member follows its own pod (see {@link #onPod}); the Job
+     * ends those still running when it fails (its deadline, or another member's failure) or completes. Members this
+     * backend does not know are adopted, as after a restart.
+     */
+    private void onIndexedJob(Job job) {
+        if (closed) return;
+        var labels = job.getMetadata().getLabels();
+        if (labels == null || !CapstanLabels.MANAGED_BY_VALUE.equals(labels.get(CapstanLabels.MANAGED_BY))) return;
+        var ids = indexedIds(job);
+        var members = new ArrayList<Tracked>();
+        for (int i = 0; i < ids.size(); i++) {
+            var t = workloads.get(ids.get(i));
+            if (t == null) t = adoptMember(job, ids.get(i), i);
+            if (t != null && t.index >= 0) members.add(t);
+        }
+        var status = job.getStatus();
+        if (status == null || status.getConditions() == null) return;
+        for (var c : status.getConditions()) {
+            if (!"True".equals(c.getStatus())) continue;
+            if (c.getType().equals("Complete")) {
+                for (var t : members) finish(t, WorkloadPhase.SUCCEEDED, Optional.of(Optional.ofNullable(t.exitCode).orElse(0)), "exited with code 0");
+                return;
+            }
+            if (c.getType().equals("Failed")) {
+                for (var t : members) {
+                    var exit = Optional.ofNullable(t.exitCode);
+                    finish(t, WorkloadPhase.FAILED, exit, exit.isPresent() && exit.get() != 0 ? failure(null, null, exit)
+                            : "stopped with its Job: " + failure(c.getReason(), c.getMessage(), Optional.empty()));
+                }
+                return;
+            }
+        }
+    }
+
+    private Tracked adoptMember(Job job, String id, int index) {
+        synchronized (lock) {
+            var known = workloads.get(id);
+            if (known != null) return known;
+            var template = job.getSpec() == null || job.getSpec().getTemplate() == null ? null : job.getSpec().getTemplate();
+            var containers = template == null || template.getSpec() == null || template.getSpec().getContainers() == null
+                    ? List.<io.fabric8.kubernetes.api.model.Container>of() : template.getSpec().getContainers();
+            var container = containers.stream().map(io.fabric8.kubernetes.api.model.Container::getName).filter(Placement.DEFAULT_CONTAINER::equals).findFirst()
+                    .orElse(containers.isEmpty() ? Placement.DEFAULT_CONTAINER : containers.getFirst().getName());
+            var service = Optional.ofNullable(template == null || template.getSpec() == null ? null : template.getSpec().getSubdomain());
+            var ns = job.getMetadata().getNamespace();
+            var name = job.getMetadata().getName();
+            var t = new Tracked(id, ns, JOB, name, container, service, dirOf(id),
+                    new WorkloadState(id, WorkloadPhase.QUEUED, Optional.empty(), "adopted Job " + ns + "/" + name + " (index " + index + ")",
+                            Optional.empty(), Optional.empty(), List.of()), options.clock());
+            t.index = index;
+            var gangSize = job.getMetadata().getAnnotations().get(CapstanLabels.GANG_SIZE_ANNOTATION);
+            var gang = job.getMetadata().getLabels().get(CapstanLabels.GANG);
+            if (gangSize != null && gang != null) {
+                t.gang = gang;
+                t.gangSize = parseSize(gangSize);
+            }
+            t.podCreated = options.clock().instant();
+            createDir(t.dir);
+            persist(t);
+            workloads.put(id, t);
+            LOG.info("adopted Job {}/{} index {} of workload {}", ns, name, index, id);
+            if (pods != null && jobs != null) startPump(t);
+            return t;
+        }
     }
 
     private static String annotation(HasMetadata o) {
@@ -890,6 +1024,7 @@ public final class KubernetesBackend implements Backend {
             t.gangSize = n.path("gangSize").asInt(1);
         }
         t.podCreated = options.clock().instant();
+        t.index = n.path("index").asInt(-1);
         var released = dir.resolve("released-pod.json");
         if (Files.exists(released) && !state.phase().isTerminal()) {
             // Released while this backend was down or just before: recreated at the next check.
@@ -915,6 +1050,7 @@ public final class KubernetesBackend implements Backend {
         n.put("id", t.id).put("namespace", t.namespace).put("kind", t.kind).put("name", t.name).put("container", t.container);
         t.service.ifPresent(v -> n.put("service", v));
         if (t.gang != null) n.put("gang", t.gang).put("gangSize", t.gangSize);
+        if (t.index >= 0) n.put("index", t.index);
         n.put("phase", s.phase().name()).put("message", s.message());
         s.exitCode().ifPresent(c -> n.put("exitCode", c));
         s.startedAt().ifPresent(i -> n.put("startedAt", i.toString()));

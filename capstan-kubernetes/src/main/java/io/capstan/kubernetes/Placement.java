@@ -118,6 +118,22 @@ public record Placement(Optional<String> namespace, Optional<String> name, Shape
             }
         }
 
+        /**
+         * An Indexed Job of one pod per member workload, in order: the pod of completion index i runs
+         * {@code members.get(i)}. Each member is launched on its own with the same spec (what differs between them
+         * comes from the completion index); the first launch creates the Job and the others join it.
+         */
+        record Indexed(List<String> members) implements Shape {
+            public Indexed {
+                members = List.copyOf(members);
+                if (members.isEmpty() || members.size() > 256) throw InvalidSpecException.of("completions", "must be 1-256, got " + members.size());
+                for (var m : members) {
+                    if (m.isBlank() || m.contains(",")) throw InvalidSpecException.of("members", "'" + io.capstan.core.Names.printable(m) + "' cannot be listed in an annotation");
+                }
+                if (new java.util.HashSet<>(members).size() != members.size()) throw InvalidSpecException.of("members", "are not distinct: " + members);
+            }
+        }
+
         static Shape job() {
             return new Job(1, false);
         }

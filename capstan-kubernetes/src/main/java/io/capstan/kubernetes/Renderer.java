@@ -176,20 +176,57 @@ public final class Renderer {
      * A PyTorchJob: a Pod and a headless Service per replica, {@code <job>-master-0} and {@code <job>-worker-<i>},
      * with the training-operator's (v1.8) environment: PYTHONUNBUFFERED, PET_NNODES, and where there is a Master,
      * MASTER_ADDR, MASTER_PORT, WORLD_SIZE (nodes times nprocPerNode where that is a number), RANK,
-     * PET_NPROC_PER_NODE and PET_NODE_RANK. Elastic jobs' PET_RDZV_* are not rendered yet.
+     * PET_NPROC_PER_NODE and PET_NODE_RANK; an elastic job's rendezvous as elastic.go sets it (see
+     * {@link TrainingPlacement#elastic}).
      */
     static List<HasMetadata> pytorchJob(String name, String ns, JsonNode spec) {
         var nproc = spec.get("nprocPerNode");
         var raw = nproc == null || nproc.isNull() ? "auto" : nproc.asText();
-        return replicaPods(PYTORCH, name, ns, spec, raw, nprocPerNode(nproc, "spec.nprocPerNode"));
+        return replicaPods(PYTORCH, name, ns, spec, raw, nprocPerNode(nproc, "spec.nprocPerNode"), elastic(name, spec));
+    }
+
+    /** An elastic job's rendezvous, as the training engine hands it to the backend; empty for a job that is not elastic. */
+    private static Map<String, String> elastic(String name, JsonNode spec) {
+        var elastic = spec.get("elasticPolicy");
+        if (elastic == null || !elastic.isObject()) return Map.of();
+        var p = TrainingPlacement.ELASTIC;
+        var env = new LinkedHashMap<String, String>();
+        if (elastic.has("minReplicas") || elastic.has("maxReplicas")) {
+            int min = elastic.path("minReplicas").asInt(1);
+            // Without maxReplicas, as many as a job may have (256), as the training engine reads it.
+            env.put(p + "NNODES", min + ":" + elastic.path("maxReplicas").asInt(Math.max(min, 256)));
+        } else {
+            var workers = spec.path("pytorchReplicaSpecs").path("Worker");
+            env.put(p + "NNODES", Integer.toString(workers.isMissingNode() ? 0 : replicas(workers, "spec.pytorchReplicaSpecs.Worker")));
+        }
+        for (var f : List.of("rdzvBackend:RDZV_BACKEND", "rdzvHost:RDZV_HOST", "rdzvId:RDZV_ID")) {
+            var kv = f.split(":");
+            if (elastic.path(kv[0]).isTextual()) env.put(p + kv[1], elastic.get(kv[0]).asText());
+        }
+        for (var f : List.of("rdzvPort:RDZV_PORT", "maxRestarts:MAX_RESTARTS", "nProcPerNode:NPROC_PER_NODE")) {
+            var kv = f.split(":");
+            if (elastic.path(kv[0]).canConvertToInt()) env.put(p + kv[1], Integer.toString(elastic.get(kv[0]).asInt()));
+        }
+        if (elastic.path("rdzvConf").isArray() && !elastic.get("rdzvConf").isEmpty()) {
+            var conf = new ArrayList<String>();
+            for (var kv : elastic.get("rdzvConf")) conf.add(kv.path("key").asText() + "=" + kv.path("value").asText());
+            env.put(p + "RDZV_CONF", String.join(",", conf));
+        }
+        if (elastic.path("standalone").asBoolean(false)) env.put(p + "STANDALONE", "");
+        // The workers' port, as upstream's getPortFromPyTorchJob reads it.
+        var worker = spec.path("pytorchReplicaSpecs").path("Worker");
+        int port = worker.isObject() ? port(template(worker, "spec.pytorchReplicaSpecs.Worker"), PYTORCH) : PYTORCH_DEFAULT_PORT;
+        TrainingPlacement.elastic(env, name + "-worker-0", port);
+        return env;
     }
 
     /** An XGBoostJob: as a PyTorchJob, with upstream's MASTER_*, WORKER_* and XGBoost's DMLC_* environment. */
     static List<HasMetadata> xgboostJob(String name, String ns, JsonNode spec) {
-        return replicaPods(XGBOOST, name, ns, spec, "1", 1);
+        return replicaPods(XGBOOST, name, ns, spec, "1", 1, Map.of());
     }
 
-    private static List<HasMetadata> replicaPods(ReplicaKind kind, String name, String ns, JsonNode spec, String nproc, int nprocInt) {
+    private static List<HasMetadata> replicaPods(ReplicaKind kind, String name, String ns, JsonNode spec, String nproc, int nprocInt,
+                                                 Map<String, String> extraEnv) {
         var base = "spec." + kind.replicaField();
         var replicaSpecs = spec.path(kind.replicaField());
         if (!replicaSpecs.isObject() || replicaSpecs.isEmpty()) {
@@ -220,7 +257,8 @@ public final class Renderer {
             for (int i = 0; i < replicas(replicaSpec, path); i++) {
                 int rank = type.equals("Worker") && hasMaster ? i + 1 : i;
                 var podName = name + "-" + lower + "-" + i;
-                var env = kind.env().of(hasMaster, rank, total, nproc, nprocInt, masterAddr, masterPort, workers);
+                var env = new LinkedHashMap<>(kind.env().of(hasMaster, rank, total, nproc, nprocInt, masterAddr, masterPort, workers));
+                env.putAll(extraEnv);
                 var labels = new LinkedHashMap<>(owner(kind.kind(), name));
                 labels.put(CapstanLabels.GANG, name);
                 labels.put("training.kubeflow.org/job-name", name);

@@ -25,11 +25,13 @@ import java.util.Optional;
  *   <li>a PyTorchJob's rank becomes a Pod and a headless Service {@code <job>-<type>-<index>} (attempts after the
  *       first: {@code <job>-r<n>-<type>-<index>}), with MASTER_ADDR and PET_MASTER_ADDR naming rank 0's Service
  *       instead of the loopback; the ranks form a gang;</li>
- *   <li>a Katib trial whose template is a {@code batch/v1} Job becomes that Job, named after the trial.</li>
+ *   <li>a Katib trial whose template is a {@code batch/v1} Job becomes that Job, named after the trial;</li>
+ *   <li>a TrainJob's nodes become one Indexed Job, an XGBoostJob's ranks Pods with Services whose master runs the
+ *       tracker ({@link TrainingPlacement}).</li>
  * </ul>
  * Where a Capstan namespace is mapped onto another cluster namespace, names start with the Capstan namespace
  * ({@code team-a-hello}), so that namespaces folded into one never collide.
- * Anything else (a pipeline step, an XGBoost tracker or rank, a TrainJob node) is refused with the reason,
+ * Anything else (a pipeline step, an xgboost-runtime TrainJob) is refused with the reason,
  * so that a workload never runs in a shape that cannot work. The local working folder is not used: a pod works in
  * its image's folder, or the container's {@code workingDir} where the resource gives an absolute one.
  */
@@ -142,9 +144,23 @@ public final class ServerBackend implements Backend {
             var placed = pytorchRank(spec, jobName, prefix, ns, pullPolicy);
             return backend.launch(placed.spec(), placed.placement());
         }
+        if ("TrainJob".equals(kind)) {
+            var placed = TrainingPlacement.trainJobNode(spec, jobName, prefix, ns, pullPolicy);
+            return backend.launch(placed.spec(), placed.placement());
+        }
+        if ("XGBoostJob".equals(kind) && env.containsKey("CAPSTAN_RANK")) {
+            var placed = TrainingPlacement.xgboostRank(spec, jobName, prefix, ns, pullPolicy);
+            return backend.launch(placed.spec(), placed.placement());
+        }
+        if ("XGBoostJob".equals(kind) && TrainingPlacement.masterOfTracker(spec.id()).isPresent()) {
+            // The tracker runs in the master's pod, as upstream's images run it: it is that pod's workload.
+            var master = TrainingPlacement.masterOfTracker(spec.id()).get();
+            return backend.find(master).map(s -> TrainingPlacement.asTracker(spec.id(), s)).orElseThrow(() -> InvalidSpecException.of("backend",
+                    "XGBoostJob '" + jobName + "': its tracker runs in the master's pod, which is launched first; workload '" + master + "' is not"));
+        }
         var what = kind != null ? kind + " '" + jobName + "'" : "workload '" + Names.printable(spec.id()) + "'";
-        throw InvalidSpecException.of("backend", what + " cannot run on the Kubernetes backend yet: it runs Jobs and PyTorchJobs; "
-                + "and Experiments' Job trials; pipelines, TrainJobs and XGBoostJobs need the local backend");
+        throw InvalidSpecException.of("backend", what + " cannot run on the Kubernetes backend yet: it runs Jobs, PyTorchJobs, TrainJobs, "
+                + "XGBoostJobs and Experiments' Job trials; pipelines need the local backend");
     }
 
     /**
@@ -180,7 +196,7 @@ public final class ServerBackend implements Backend {
         return backend.launch(pod, placement);
     }
 
-    private record Placed(WorkloadSpec spec, Placement placement) {
+    record Placed(WorkloadSpec spec, Placement placement) {
     }
 
     private static Placed pytorchRank(WorkloadSpec spec, String job, String namePrefix, String ns, Optional<String> pullPolicy) {
@@ -201,6 +217,7 @@ public final class ServerBackend implements Backend {
         if (newEnv.containsKey("MASTER_ADDR")) newEnv.put("MASTER_ADDR", rank0);
         if (newEnv.containsKey("PET_MASTER_ADDR")) newEnv.put("PET_MASTER_ADDR", rank0);
         int port = Integer.parseInt(env.getOrDefault("MASTER_PORT", Integer.toString(Renderer.PYTORCH_DEFAULT_PORT)));
+        TrainingPlacement.elastic(newEnv, CapstanLabels.objectName(prefix + "-worker-0"), port);
         var labels = new LinkedHashMap<String, String>();
         labels.put(CapstanLabels.OWNER_KIND, "PyTorchJob");
         labels.put(CapstanLabels.OWNER_NAME, job);
@@ -228,26 +245,32 @@ public final class ServerBackend implements Backend {
 
     @Override
     public Optional<WorkloadState> find(String workloadId) {
+        var master = TrainingPlacement.masterOfTracker(workloadId);
+        if (master.isPresent()) return backend.find(master.get()).map(s -> TrainingPlacement.asTracker(workloadId, s));
         return backend.find(workloadId);
     }
 
     @Override
     public WorkloadState cancel(String workloadId) {
+        var master = TrainingPlacement.masterOfTracker(workloadId);
+        if (master.isPresent()) return TrainingPlacement.asTracker(workloadId, backend.cancel(master.get()));
         return backend.cancel(workloadId);
     }
 
     @Override
     public List<LogLine> tail(String workloadId, int maxLines) {
-        return backend.tail(workloadId, maxLines);
+        return backend.tail(TrainingPlacement.masterOfTracker(workloadId).orElse(workloadId), maxLines);
     }
 
     @Override
     public List<LogLine> follow(String workloadId, long fromLine, Duration wait) {
-        return backend.follow(workloadId, fromLine, wait);
+        return backend.follow(TrainingPlacement.masterOfTracker(workloadId).orElse(workloadId), fromLine, wait);
     }
 
     @Override
     public void remove(String workloadId) {
+        // A tracker has nothing of its own: the master's pod is removed as the master.
+        if (TrainingPlacement.masterOfTracker(workloadId).isPresent()) return;
         backend.remove(workloadId);
     }
 

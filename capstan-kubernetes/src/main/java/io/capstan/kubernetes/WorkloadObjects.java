@@ -51,10 +51,38 @@ public final class WorkloadObjects {
         var name = objectName(spec, placement);
         var labels = labels(spec, placement);
         var annotations = new TreeMap<String, String>();
-        annotations.put(CapstanLabels.WORKLOAD_ID_ANNOTATION, spec.id());
         spec.gang().ifPresent(g -> annotations.put(CapstanLabels.GANG_SIZE_ANNOTATION, Integer.toString(g.size())));
-        var template = podTemplate(spec, placement, defaultImage, labels, annotations);
         var out = new ArrayList<HasMetadata>();
+        if (placement.shape() instanceof Placement.Shape.Indexed indexed) {
+            if (!indexed.members().contains(spec.id())) {
+                throw InvalidSpecException.of("members", "workload '" + Names.printable(spec.id()) + "' is not one of the Indexed Job's " + indexed.members());
+            }
+            annotations.put(CapstanLabels.WORKLOAD_IDS_ANNOTATION, String.join(",", indexed.members()));
+            var podLabels = new TreeMap<>(labels);
+            podLabels.put(CapstanLabels.INDEXED_JOB, name);
+            var template = podTemplate(spec, placement, defaultImage, podLabels, annotations);
+            template.getSpec().setSubdomain(placement.headlessService().orElse(null));
+            int n = indexed.members().size();
+            out.add(new JobBuilder()
+                    .withMetadata(meta(name, ns, labels, annotations))
+                    .withNewSpec()
+                    .withBackoffLimit(0)
+                    .withCompletions(n)
+                    .withParallelism(n)
+                    .withCompletionMode("Indexed")
+                    .withActiveDeadlineSeconds(spec.timeout().map(java.time.Duration::toSeconds).orElse(null))
+                    .withTemplate(template)
+                    .endSpec()
+                    .build());
+            placement.headlessService().ifPresent(svc -> {
+                var service = headlessService(svc, ns, labels, indexed.members().getFirst(), placement.ports());
+                service.getMetadata().getAnnotations().put(CapstanLabels.WORKLOAD_IDS_ANNOTATION, String.join(",", indexed.members()));
+                out.add(service);
+            });
+            return out;
+        }
+        annotations.put(CapstanLabels.WORKLOAD_ID_ANNOTATION, spec.id());
+        var template = podTemplate(spec, placement, defaultImage, labels, annotations);
         if (placement.shape() instanceof Placement.Shape.Job job) {
             template.getSpec().setSubdomain(placement.headlessService().orElse(null));
             out.add(new JobBuilder()
@@ -89,7 +117,9 @@ public final class WorkloadObjects {
     static Map<String, String> labels(WorkloadSpec spec, Placement placement) {
         var labels = new TreeMap<String, String>();
         labels.put(CapstanLabels.MANAGED_BY, CapstanLabels.MANAGED_BY_VALUE);
-        labels.put(CapstanLabels.WORKLOAD_ID, CapstanLabels.label(spec.id()));
+        // The members of an Indexed Job share one pod template, labelled with the first of them.
+        var id = placement.shape() instanceof Placement.Shape.Indexed ix ? ix.members().getFirst() : spec.id();
+        labels.put(CapstanLabels.WORKLOAD_ID, CapstanLabels.label(id));
         spec.gang().ifPresent(g -> labels.put(CapstanLabels.GANG, CapstanLabels.label(g.name())));
         placement.labels().forEach((k, v) -> labels.put(k, CapstanLabels.label(v)));
         return labels;

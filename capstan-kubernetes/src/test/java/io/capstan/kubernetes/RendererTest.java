@@ -45,6 +45,20 @@ class RendererTest {
     }
 
     @Test
+    void anElasticPyTorchJobRendersTheOperatorsRendezvous() throws IOException {
+        var doc = Json.yaml().readTree(Files.readString(GOLDEN.resolve("pytorchjob.input.yaml")));
+        ((com.fasterxml.jackson.databind.node.ObjectNode) doc.path("spec")).set("elasticPolicy",
+                Json.yaml().readTree("{minReplicas: 1, maxReplicas: 4, maxRestarts: 3, rdzvId: r1}"));
+        var pods = Renderer.render(doc, "default", r -> Optional.empty()).stream().filter(Pod.class::isInstance).map(Pod.class::cast).toList();
+        assertThat(pods).isNotEmpty().allSatisfy(p -> assertThat(env(p)).containsEntry("PET_RDZV_ENDPOINT", "pytorch-ddp-worker-0:23456")
+                .containsEntry("PET_RDZV_BACKEND", "c10d").containsEntry("PET_NNODES", "1:4").containsEntry("PET_MAX_RESTARTS", "3")
+                .containsEntry("PET_RDZV_ID", "r1").doesNotContainKey("CAPSTAN_ELASTIC_NNODES"));
+        // Not elastic: no rendezvous.
+        assertThat(env(Renderer.render(Json.yaml().readTree(Files.readString(GOLDEN.resolve("pytorchjob.input.yaml"))), "default", r -> Optional.empty())
+                .stream().filter(Pod.class::isInstance).map(Pod.class::cast).findFirst().orElseThrow())).doesNotContainKey("PET_RDZV_ENDPOINT");
+    }
+
+    @Test
     void pytorchJobIsAPodAndHeadlessServicePerReplicaWithTheOperatorsEnvironment() throws IOException {
         var objects = render("pytorchjob");
         assertGolden("pytorchjob", objects);

@@ -24,7 +24,8 @@ import java.util.Map;
  * yet. Resources whose workloads cannot run there are refused when applied (400 naming the field and the reason),
  * and runs created through the KFP API, which does not apply them, end Failed saying why.
  *
- * <p>Runs on Kubernetes: {@code capstan.io/v1} and {@code batch/v1} Jobs with an image, PyTorchJobs, Experiments
+ * <p>Runs on Kubernetes: {@code capstan.io/v1} and {@code batch/v1} Jobs with an image, PyTorchJobs, TrainJobs (an Indexed
+ * Job) and XGBoostJobs ({@link KubernetesTraining} says what of them is refused), Experiments
  * whose trials are {@code batch/v1} Jobs reporting on stdout, and InferenceServices of the built-in formats (served in-process by the server replicas, as locally).
  */
 public final class KubernetesMode {
@@ -62,11 +63,8 @@ public final class KubernetesMode {
                 "PipelineRun", (spec, p) -> p.add("spec", "PipelineRuns cannot run on the Kubernetes backend yet: their steps run in this server's "
                         + "folders (local artifacts, the offline kfp runtime)" + LOCAL_ONLY + "; capstan render shows the pods they would be"),
                 "Experiment", KubernetesMode::experiment,
-                "TrainJob", (spec, p) -> p.add("spec", "TrainJobs cannot run on the Kubernetes backend yet: their initializers download to this "
-                        + "server's disk and their runtime's nodes are not placed as an Indexed Job yet" + LOCAL_ONLY
-                        + ", or write it as a PyTorchJob; capstan render shows its Indexed Job"),
-                "XGBoostJob", (spec, p) -> p.add("spec", "XGBoostJobs cannot run on the Kubernetes backend yet: their tracker runs as a Java process "
-                        + "on this server's machine" + LOCAL_ONLY),
+                "TrainJob", KubernetesTraining::trainJob,
+                "XGBoostJob", KubernetesTraining::xgboostJob,
                 "Notebook", (spec, p) -> p.add("spec", "Notebooks cannot run on the Kubernetes backend yet: the /notebook/ proxy reaches "
                         + "servers on this machine only" + LOCAL_ONLY + "; capstan render shows the StatefulSet and Service"),
                 "Job", KubernetesMode::job,

@@ -256,8 +256,14 @@ final class TrainingJobReconciler implements Reconciler {
                 next = next.withPhase(JobPhase.Created.name());
             }
             next = next.withCondition("Running", false, reason("Created"), "launching attempt " + attempt + ": " + gang.ranks().size() + " ranks", now);
-            c.store().updateStatus(job.key(), job.metadata().resourceVersion(), next);
-            for (var m : gang.members()) c.backend().launch(m.spec());
+            var recorded = c.store().updateStatus(job.key(), job.metadata().resourceVersion(), next);
+            try {
+                for (var m : gang.members()) c.backend().launch(m.spec());
+            } catch (InvalidSpecException e) {
+                // A backend that cannot run this shape (a Kubernetes backend, say) refuses it for good: retrying cannot help.
+                cancel(gang, observeWithoutLaunch(gang), CleanPodPolicy.All);
+                return fail(recorded, List.of(), "InvalidSpec", e.getMessage(), Map.of());
+            }
         } finally {
             c.admission().unlock();
         }

@@ -15,6 +15,7 @@ import io.capstan.training.JobPlan.RunPolicy;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 
@@ -116,6 +117,14 @@ final class V1Jobs {
         if (!problems.isEmpty()) return null;
         var plan = new JobPlan(kind.framework, groups, procs, runPolicy, Optional.empty(), warnings);
         if (kind.framework == Framework.OTHER) return plan.refused(kind.refusal);
+        if (kind == Kind.PYTORCH && spec.path("elasticPolicy").isObject()) {
+            var rendezvous = elasticRendezvous(spec.path("elasticPolicy"), groups);
+            plan = plan.withContainers(c -> {
+                var env = new java.util.LinkedHashMap<>(c.env());
+                env.putAll(rendezvous);
+                return new Container(c.image(), c.command(), c.args(), env, c.resources(), c.workingDir(), c.configRefs(), c.mounts(), c.pullPolicy());
+            });
+        }
         return plan;
     }
 
@@ -318,9 +327,41 @@ final class V1Jobs {
             procs = n;
         }
         for (var f : List.of("rdzvBackend", "rdzvHost", "rdzvPort", "rdzvId", "rdzvConf", "metrics")) {
-            if (SpecFields.present(elastic.get(f))) warnings.add("spec.elasticPolicy." + f + ": Capstan runs a static rendezvous on loopback; ignored");
+            if (SpecFields.present(elastic.get(f))) {
+                warnings.add("spec.elasticPolicy." + f + ": Capstan runs a static rendezvous on loopback; ignored"
+                        + (f.equals("metrics") ? "" : " (the Kubernetes backend passes it to the pods as PET_*)"));
+            }
         }
         return procs;
+    }
+
+    /**
+     * An elastic job's rendezvous settings, for a backend that runs its ranks apart (Kubernetes turns them into the
+     * training-operator's PET_RDZV_*, PET_NNODES=min:max and the like); locally the ranks meet on the loopback and
+     * these variables are not read.
+     */
+    private static Map<String, String> elasticRendezvous(JsonNode elastic, List<ReplicaGroup> groups) {
+        var env = new java.util.LinkedHashMap<String, String>();
+        var p = "CAPSTAN_ELASTIC_";
+        if (elastic.has("minReplicas") || elastic.has("maxReplicas")) {
+            int min = elastic.path("minReplicas").asInt(1);
+            env.put(p + "NNODES", min + ":" + elastic.path("maxReplicas").asInt(Math.max(min, MAX_REPLICAS)));
+        } else {
+            env.put(p + "NNODES", Integer.toString(groups.stream().filter(g -> g.type().equals(ReplicaGroup.WORKER)).mapToInt(ReplicaGroup::replicas).sum()));
+        }
+        if (elastic.path("rdzvBackend").isTextual()) env.put(p + "RDZV_BACKEND", elastic.get("rdzvBackend").asText());
+        if (elastic.path("rdzvHost").isTextual()) env.put(p + "RDZV_HOST", elastic.get("rdzvHost").asText());
+        if (elastic.path("rdzvPort").canConvertToInt()) env.put(p + "RDZV_PORT", Integer.toString(elastic.get("rdzvPort").asInt()));
+        if (elastic.path("rdzvId").isTextual()) env.put(p + "RDZV_ID", elastic.get("rdzvId").asText());
+        if (elastic.path("maxRestarts").canConvertToInt()) env.put(p + "MAX_RESTARTS", Integer.toString(elastic.get("maxRestarts").asInt()));
+        if (elastic.path("nProcPerNode").canConvertToInt()) env.put(p + "NPROC_PER_NODE", Integer.toString(elastic.get("nProcPerNode").asInt()));
+        if (elastic.path("rdzvConf").isArray() && !elastic.get("rdzvConf").isEmpty()) {
+            var conf = new java.util.ArrayList<String>();
+            for (var kv : elastic.get("rdzvConf")) conf.add(kv.path("key").asText() + "=" + kv.path("value").asText());
+            env.put(p + "RDZV_CONF", String.join(",", conf));
+        }
+        if (elastic.path("standalone").asBoolean(false)) env.put(p + "STANDALONE", "");
+        return env;
     }
 
     private static RunPolicy runPolicy(JsonNode spec, List<ReplicaGroup> groups, Problems problems, List<String> warnings) {

@@ -248,6 +248,26 @@ class TrainingSpecValidationTest {
     }
 
     @Test
+    void anElasticJobsRendezvousReachesEveryRankForABackendThatRunsThemApart() {
+        var problems = new io.capstan.core.Problems();
+        var plan = V1Jobs.plan(V1Jobs.Kind.PYTORCH, parser.parse("job.yaml", pytorchJob("      replicas: 1", "      replicas: 2",
+                "  elasticPolicy: {minReplicas: 1, maxReplicas: 3, rdzvBackend: etcd, rdzvPort: 2379, maxRestarts: 2, "
+                        + "rdzvConf: [{key: timeout, value: '60'}, {key: k, value: v}]}")).getFirst().spec(), problems);
+        assertThat(problems.isEmpty()).isTrue();
+        for (var group : plan.groups()) {
+            assertThat(group.container().env()).containsEntry("CAPSTAN_ELASTIC_NNODES", "1:3").containsEntry("CAPSTAN_ELASTIC_RDZV_BACKEND", "etcd")
+                    .containsEntry("CAPSTAN_ELASTIC_RDZV_PORT", "2379").containsEntry("CAPSTAN_ELASTIC_MAX_RESTARTS", "2")
+                    .containsEntry("CAPSTAN_ELASTIC_RDZV_CONF", "timeout=60,k=v").doesNotContainKeys("CAPSTAN_ELASTIC_RDZV_HOST", "CAPSTAN_ELASTIC_STANDALONE");
+        }
+        // Without min and max, the node count is the workers', as upstream's.
+        var fixed = V1Jobs.plan(V1Jobs.Kind.PYTORCH, parser.parse("job.yaml", pytorchJob("      replicas: 1", "      replicas: 2",
+                "  elasticPolicy: {rdzvId: run-7}")).getFirst().spec(), problems);
+        assertThat(fixed.groups().getFirst().container().env()).containsEntry("CAPSTAN_ELASTIC_NNODES", "2").containsEntry("CAPSTAN_ELASTIC_RDZV_ID", "run-7");
+        var plain = V1Jobs.plan(V1Jobs.Kind.PYTORCH, parser.parse("job.yaml", pytorchJob("      replicas: 1", "      replicas: 2", "")).getFirst().spec(), problems);
+        assertThat(plain.groups().getFirst().container().env()).doesNotContainKey("CAPSTAN_ELASTIC_NNODES");
+    }
+
+    @Test
     void refusedKindsAreValidatedThenRefusedWithAReason() {
         var problems = new io.capstan.core.Problems();
         var plan = V1Jobs.plan(V1Jobs.Kind.TF, parser.parse("tf.yaml", """

@@ -1,0 +1,331 @@
+package io.capstan.cli;
+
+import static io.capstan.cli.KubernetesModeTest.condition;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.capstan.core.CapstanConfig;
+import io.capstan.core.Json;
+import io.capstan.kubernetes.ServerBackend;
+import io.capstan.server.CapstanServer;
+import io.fabric8.kubernetes.api.model.ContainerStateBuilder;
+import io.fabric8.kubernetes.api.model.ContainerStatusBuilder;
+import io.fabric8.kubernetes.api.model.EnvVar;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.PodBuilder;
+import io.fabric8.kubernetes.api.model.batch.v1.Job;
+import io.fabric8.kubernetes.api.model.batch.v1.JobConditionBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.server.mock.KubernetesMixedDispatcher;
+import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
+import io.fabric8.mockwebserver.Context;
+import io.fabric8.mockwebserver.MockWebServer;
+import io.fabric8.mockwebserver.ServerRequest;
+import io.fabric8.mockwebserver.ServerResponse;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Queue;
+import java.util.function.Supplier;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * TrainJobs and XGBoostJobs through {@code capstan server --backend kubernetes}, against fabric8's mock API server in
+ * CRUD mode where the test plays the Job controller and the kubelet: applied over HTTP, they become an Indexed Job
+ * with a headless Service, or pods with Services, and succeed when those do.
+ */
+class KubernetesTrainingModeTest {
+    static final String NS = "capstan-train";
+
+    @TempDir
+    static Path home;
+    static KubernetesMockServer cluster;
+    static KubernetesClient kubectl;
+    static CapstanServer server;
+
+    @BeforeAll
+    static void start() {
+        Map<ServerRequest, Queue<ServerResponse>> responses = new HashMap<>();
+        cluster = new KubernetesMockServer(new Context(), new MockWebServer(), responses, new KubernetesMixedDispatcher(responses), false);
+        cluster.init();
+        kubectl = cluster.createClient();
+        var map = ServerBackend.NamespaceMap.parse("*=" + NS);
+        server = CapstanServer.start(CapstanConfig.fromEnvironment(Map.of("CAPSTAN_HOME", home.toString(), "CAPSTAN_PORT", "0", "CAPSTAN_GRPC_PORT", "0",
+                        "CAPSTAN_RESYNC_SECONDS", "2")), io.capstan.security.SecuritySettings.defaults(),
+                Optional.of(dir -> ServerBackend.open(cluster.createClient(), dir, map, Optional.empty())));
+    }
+
+    @AfterAll
+    static void stop() {
+        if (server != null) server.close();
+        kubectl.close();
+        cluster.destroy();
+    }
+
+    static Cli admin() {
+        return Cli.against(server.url()).env("CAPSTAN_HOME", home.toString());
+    }
+
+    @Test
+    void aTrainJobRunsAsAnIndexedJobWhoseNodesFindTheFirstThroughTheService() throws Exception {
+        var file = Files.writeString(home.resolve("tj.yaml"), """
+                apiVersion: trainer.kubeflow.org/v1alpha1
+                kind: TrainJob
+                metadata: {name: tj, namespace: team-a}
+                spec:
+                  runtimeRef: {name: torch-distributed}
+                  trainer:
+                    image: pytorch/pytorch:2.7.1-cuda12.8-cudnn9-runtime
+                    command: [torchrun, train.py]
+                    numNodes: 2
+                    env: [{name: EPOCHS, value: "3"}]
+                """);
+        var applied = admin().run("apply", "-f", file.toString());
+        assertThat(applied.exitCode()).as(applied.err()).isZero();
+
+        eventually(() -> kubectl.batch().v1().jobs().inNamespace(NS).withName("team-a-tj-node-0").get() != null, true);
+        var job = kubectl.batch().v1().jobs().inNamespace(NS).withName("team-a-tj-node-0").get();
+        assertThat(job.getSpec().getCompletionMode()).isEqualTo("Indexed");
+        assertThat(job.getSpec().getCompletions()).isEqualTo(2);
+        assertThat(job.getSpec().getParallelism()).isEqualTo(2);
+        assertThat(job.getSpec().getTemplate().getSpec().getSubdomain()).isEqualTo("team-a-tj");
+        var container = job.getSpec().getTemplate().getSpec().getContainers().getFirst();
+        assertThat(container.getName()).isEqualTo("node");
+        assertThat(container.getImage()).isEqualTo("pytorch/pytorch:2.7.1-cuda12.8-cudnn9-runtime");
+        assertThat(env(container.getEnv())).containsEntry("PET_NNODES", "2").containsEntry("PET_NPROC_PER_NODE", "1")
+                .containsEntry("PET_MASTER_ADDR", "team-a-tj-node-0-0.team-a-tj").containsEntry("PET_MASTER_PORT", "29500")
+                .containsEntry("EPOCHS", "3").doesNotContainKey("PET_NODE_RANK");
+        assertThat(container.getEnv()).anySatisfy(e -> {
+            assertThat(e.getName()).isEqualTo("PET_NODE_RANK");
+            assertThat(e.getValueFrom().getFieldRef().getFieldPath()).isEqualTo("metadata.annotations['batch.kubernetes.io/job-completion-index']");
+        });
+        var service = kubectl.services().inNamespace(NS).withName("team-a-tj").get();
+        assertThat(service.getSpec().getClusterIP()).isEqualTo("None");
+        // One Job for both nodes: the second node joined the first's.
+        assertThat(kubectl.batch().v1().jobs().inNamespace(NS).list().getItems()).hasSize(1);
+
+        var pod0 = indexedPod(job, 0);
+        var pod1 = indexedPod(job, 1);
+        serveLogs(pod0, "node", "rank 0 loss 0.5");
+        serveLogs(pod1, "node", "rank 1 loss 0.4");
+        setPod(pod0, running());
+        setPod(pod1, running());
+        eventually(() -> condition(resource("trainjobs", "team-a", "tj"), "Running"), "True");
+        Thread.sleep(300);
+        finishPod(pod0, 0);
+        finishPod(pod1, 0);
+        completeJob(job);
+        eventually(() -> condition(resource("trainjobs", "team-a", "tj"), "Succeeded"), "True");
+
+        var logs = admin().run("logs", "tj", "--rank", "1", "-n", "team-a");
+        assertThat(logs.exitCode()).as(logs.err()).isZero();
+        assertThat(logs.out().lines().toList()).containsExactly("rank 1 loss 0.4");
+    }
+
+    @Test
+    void anXGBoostJobRunsAsPodsWithServicesAndItsMasterRunsTheTracker() throws Exception {
+        var file = Files.writeString(home.resolve("xgb.yaml"), """
+                apiVersion: kubeflow.org/v1
+                kind: XGBoostJob
+                metadata: {name: xgb, namespace: team-a}
+                spec:
+                  xgbReplicaSpecs:
+                    Master:
+                      replicas: 1
+                      template:
+                        spec:
+                          containers:
+                            - {name: xgboost, image: docker.io/kubeflow/xgboost-dist-iris:latest, command: [python, /opt/main.py], args: [--job_type=Train]}
+                    Worker:
+                      replicas: 2
+                      template:
+                        spec:
+                          containers:
+                            - {name: xgboost, image: docker.io/kubeflow/xgboost-dist-iris:latest, command: [python, /opt/main.py], args: [--job_type=Train]}
+                """);
+        var applied = admin().run("apply", "-f", file.toString());
+        assertThat(applied.exitCode()).as(applied.err()).isZero();
+        var names = List.of("team-a-xgb-master-0", "team-a-xgb-worker-0", "team-a-xgb-worker-1");
+        for (var n : names) {
+            eventually(() -> kubectl.pods().inNamespace(NS).withName(n).get() != null, true);
+            eventually(() -> kubectl.services().inNamespace(NS).withName(n).get() != null, true);
+        }
+        String port = null;
+        for (int rank = 0; rank < 3; rank++) {
+            var pod = kubectl.pods().inNamespace(NS).withName(names.get(rank)).get();
+            var env = env(pod.getSpec().getContainers().getFirst().getEnv());
+            assertThat(env).containsEntry("DMLC_TRACKER_URI", "team-a-xgb-master-0").containsEntry("DMLC_NUM_WORKER", "3")
+                    .containsEntry("DMLC_TASK_ID", Integer.toString(rank)).containsEntry("MASTER_ADDR", "team-a-xgb-master-0")
+                    .containsEntry("RANK", Integer.toString(rank)).containsEntry("WORLD_SIZE", "3");
+            port = env.get("DMLC_TRACKER_PORT");
+            assertThat(pod.getSpec().getContainers().getFirst().getCommand()).containsExactly("python", "/opt/main.py", "--job_type=Train");
+        }
+        assertThat(kubectl.services().inNamespace(NS).withName("team-a-xgb-master-0").get().getSpec().getPorts().getFirst().getPort())
+                .isEqualTo(Integer.parseInt(port));
+        // No pod for Capstan's own tracker: the master runs it.
+        Thread.sleep(500);
+        assertThat(kubectl.pods().inNamespace(NS).list().getItems()).extracting(p -> p.getMetadata().getName())
+                .filteredOn(n -> n.startsWith("team-a-xgb")).containsExactlyInAnyOrderElementsOf(names);
+
+        serveLogs("team-a-xgb-master-0", "main", "tracker started", "[0] train-mlogloss:0.5");
+        for (var n : names) setPod(n, running());
+        eventually(() -> condition(resource("xgboostjobs", "team-a", "xgb"), "Running"), "True");
+        Thread.sleep(300);
+        for (var n : names) finishPod(n, 0);
+        eventually(() -> condition(resource("xgboostjobs", "team-a", "xgb"), "Succeeded"), "True");
+        var logs = admin().run("logs", "xgb", "--rank", "0", "-n", "team-a");
+        assertThat(logs.exitCode()).as(logs.err()).isZero();
+        assertThat(logs.out().lines().toList()).containsExactly("tracker started", "[0] train-mlogloss:0.5");
+    }
+
+    @Test
+    void whatATrainingJobCannotDoInAPodIsRefusedWith400NamingTheField() throws Exception {
+        var refused = Map.of(
+                "apiVersion: trainer.kubeflow.org/v1alpha1\nkind: TrainJob\nmetadata: {name: init}\nspec:\n  runtimeRef: {name: torch-distributed}\n"
+                        + "  trainer: {image: x, command: [torchrun, t.py]}\n  initializer:\n    dataset: {storageUri: 's3://data/iris.csv'}\n",
+                "spec.initializer.dataset",
+                "apiVersion: trainer.kubeflow.org/v1alpha1\nkind: TrainJob\nmetadata: {name: xgbrt}\nspec:\n  runtimeRef: {name: xgboost-distributed}\n",
+                "spec.runtimeRef.name",
+                "apiVersion: kubeflow.org/v1\nkind: XGBoostJob\nmetadata: {name: noimage}\nspec:\n  xgbReplicaSpecs:\n    Master:\n      replicas: 1\n"
+                        + "      template: {spec: {containers: [{name: xgboost, command: [python3, t.py]}]}}\n",
+                "spec.xgbReplicaSpecs.Master.template.spec.containers[0].image",
+                "apiVersion: kubeflow.org/v1\nkind: XGBoostJob\nmetadata: {name: argsonly}\nspec:\n  xgbReplicaSpecs:\n    Master:\n      replicas: 1\n"
+                        + "      template: {spec: {containers: [{name: xgboost, image: x, args: [--job_type=Train]}]}}\n",
+                "spec.xgbReplicaSpecs.Master.template.spec.containers[0].command");
+        var token = Files.readString(home.resolve("token")).trim();
+        var http = HttpClient.newHttpClient();
+        for (var e : refused.entrySet()) {
+            var response = http.send(HttpRequest.newBuilder(URI.create(server.url() + "/apis/capstan/v1/apply"))
+                    .header("Authorization", "Bearer " + token).header("Content-Type", "application/yaml")
+                    .POST(HttpRequest.BodyPublishers.ofString(e.getKey())).build(), HttpResponse.BodyHandlers.ofString());
+            assertThat(response.statusCode()).as(response.body()).isEqualTo(400);
+            assertThat(response.headers().firstValue("Content-Type")).hasValueSatisfying(v -> assertThat(v).startsWith("application/problem+json"));
+            assertThat(response.body()).contains(e.getValue());
+        }
+        // Nothing was stored, and nothing reached the cluster.
+        assertThat(admin().run("get", "trainjobs", "init").exitCode()).isEqualTo(ExitCodes.NOT_FOUND);
+        assertThat(kubectl.batch().v1().jobs().inNamespace(NS).withName("default-init-node-0").get()).isNull();
+    }
+
+    @Test
+    void aTrainJobWhoseNodesCannotEachBeOnePodFailsSayingWhyInsteadOfRetrying() throws Exception {
+        // Two processes per node without torchrun: Capstan would start each itself, which a pod per node cannot hold.
+        var file = Files.writeString(home.resolve("procs.yaml"), """
+                apiVersion: trainer.kubeflow.org/v1alpha1
+                kind: TrainJob
+                metadata: {name: procs, namespace: team-a}
+                spec:
+                  runtimeRef: {name: torch-distributed}
+                  trainer: {image: x, command: [python3, train.py], numProcPerNode: 2}
+                """);
+        var applied = admin().run("apply", "-f", file.toString());
+        assertThat(applied.exitCode()).as(applied.err()).isZero();
+        eventually(() -> resource("trainjobs", "team-a", "procs").path("status").path("phase").asText(""), "Failed");
+        assertThat(resource("trainjobs", "team-a", "procs").toString()).contains("spec.trainer.command").contains("torchrun");
+        assertThat(kubectl.batch().v1().jobs().inNamespace(NS).withName("team-a-procs-node-0").get()).isNull();
+    }
+
+    // ---- the Job controller and the kubelet, played on the mock
+
+    /** The pod the Job controller makes for completion index {@code index}. */
+    static String indexedPod(Job job, int index) {
+        var jobName = job.getMetadata().getName();
+        var name = jobName + "-" + index + "-b" + index + "kq7";
+        var labels = new HashMap<>(job.getSpec().getTemplate().getMetadata().getLabels());
+        labels.put("job-name", jobName);
+        labels.put("batch.kubernetes.io/job-completion-index", Integer.toString(index));
+        var annotations = new HashMap<>(job.getSpec().getTemplate().getMetadata().getAnnotations());
+        annotations.put("batch.kubernetes.io/job-completion-index", Integer.toString(index));
+        var spec = job.getSpec().getTemplate().getSpec();
+        spec.setHostname(jobName + "-" + index);
+        kubectl.pods().inNamespace(NS).resource(new PodBuilder()
+                .withNewMetadata().withName(name).withLabels(labels).withAnnotations(annotations)
+                .addNewOwnerReference().withKind("Job").withApiVersion("batch/v1").withName(jobName).withUid("u-" + jobName).endOwnerReference()
+                .endMetadata().withSpec(spec).build()).create();
+        return name;
+    }
+
+    static void completeJob(Job job) {
+        kubectl.batch().v1().jobs().inNamespace(NS).withName(job.getMetadata().getName()).editStatus(j -> {
+            if (j.getStatus() == null) j.setStatus(new io.fabric8.kubernetes.api.model.batch.v1.JobStatus());
+            j.getStatus().setSucceeded(job.getSpec().getCompletions());
+            j.getStatus().setConditions(List.of(new JobConditionBuilder().withType("Complete").withStatus("True").build()));
+            return j;
+        });
+    }
+
+    static void serveLogs(String pod, String container, String... lines) {
+        var t = Instant.parse("2026-01-02T03:04:05.000000001Z");
+        var body = new StringBuilder();
+        for (int i = 0; i < lines.length; i++) body.append(t.plusMillis(i)).append(' ').append(lines[i]).append('\n');
+        var base = "/api/v1/namespaces/" + NS + "/pods/" + pod + "/log?pretty=false&container=" + container;
+        cluster.expect().get().withPath(base + "&timestamps=true&follow=true").andReturn(200, body.toString()).always();
+        var last = t.plusMillis(lines.length - 1);
+        cluster.expect().get().withPath(base + "&sinceTime=" + last + "&timestamps=true&follow=true")
+                .andReturn(200, last + " " + lines[lines.length - 1] + "\n").always();
+    }
+
+    static java.util.function.Consumer<Pod> running() {
+        return p -> {
+            p.getStatus().setPhase("Running");
+            p.getStatus().setStartTime("2026-01-02T03:04:00Z");
+        };
+    }
+
+    static void finishPod(String pod, int exitCode) {
+        setPod(pod, p -> {
+            p.getStatus().setPhase(exitCode == 0 ? "Succeeded" : "Failed");
+            p.getStatus().setContainerStatuses(List.of(new ContainerStatusBuilder().withName("main")
+                    .withState(new ContainerStateBuilder().withNewTerminated().withExitCode(exitCode).endTerminated().build()).build()));
+        });
+    }
+
+    static void setPod(String name, java.util.function.Consumer<Pod> change) {
+        kubectl.pods().inNamespace(NS).withName(name).editStatus(p -> {
+            if (p.getStatus() == null) p.setStatus(new io.fabric8.kubernetes.api.model.PodStatus());
+            change.accept(p);
+            return p;
+        });
+    }
+
+    static Map<String, String> env(List<EnvVar> env) {
+        return env.stream().filter(e -> e.getValue() != null).collect(Collectors.toMap(EnvVar::getName, EnvVar::getValue));
+    }
+
+    static JsonNode resource(String plural, String ns, String name) {
+        var run = admin().run("get", plural, name, "-n", ns, "-o", "json");
+        try {
+            return run.exitCode() == 0 ? Json.json().readTree(run.out()) : Json.json().createObjectNode();
+        } catch (java.io.IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    static <T> void eventually(Supplier<T> actual, T expected) {
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        T last = null;
+        while (System.nanoTime() < deadline) {
+            last = actual.get();
+            if (expected.equals(last)) return;
+            try {
+                Thread.sleep(100);
+            } catch (InterruptedException e) {
+                throw new IllegalStateException(e);
+            }
+        }
+        assertThat(last).isEqualTo(expected);
+    }
+}
