@@ -173,6 +173,7 @@ goodput() { # wrk-output: 2xx responses per second
   awk -v n="$n" -v b="${bad:-0}" -v t="$t" 'BEGIN { printf "%.0f", (n - b) / t }'
 }
 first_goodput=
+first_nginx=
 for c in 64 256 512 1024; do
   measure "$work/load$c.txt" -t2 -c$c -d${secs}s --latency -s "$work/post.lua" "$base/v2/models/iris/infer"
   summary "OIP v2 REST, $c connections" "$work/load$c.txt"
@@ -183,4 +184,12 @@ for c in 64 256 512 1024; do
   awk -v c=$c -v g="$g" -v f="$first_goodput" -v floor="$(goodput "$work/loadfixed$c.txt")" \
     -v p99="$(grep -E '^\s+99%' "$work/load$c.txt" | awk '{print $2}')" \
     'BEGIN { printf "  %4d connections: goodput %d/s (%.0f%% of 64 connections; %.0f%% of the floor at %d), p99 %s\n", c, g, 100 * g / f, 100 * g / floor, c, p99 }'
+  # nginx on the same 2 cores, driven by the same wrk: how much of the fall is the machine's and the load generator's own.
+  if [ -n "$nginx_pid" ]; then
+    measure "$work/loadnginx$c.txt" -t2 -c$c -d${secs}s --latency -s "$work/post.lua" "http://127.0.0.1:$nginx_port/"
+    summary "nginx fixed body, $c conns" "$work/loadnginx$c.txt"
+    n=$(goodput "$work/loadnginx$c.txt")
+    first_nginx=${first_nginx:-$n}
+    awk -v c=$c -v n="$n" -v f="$first_nginx" 'BEGIN { printf "  %4d connections: nginx %d/s (%.0f%% of its 64 connections)\n", c, n, 100 * n / f }'
+  fi
 done

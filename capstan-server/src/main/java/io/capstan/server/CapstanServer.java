@@ -407,6 +407,7 @@ public final class CapstanServer implements AutoCloseable {
             awaitControllers(controllers, lease);
             var server = new CapstanServer(config, store, metadata, artifacts, web, grpc, cleanup, database, controllers, serving, tokens, audit);
             ready.set(true);
+            ui.warmUp();
             Runtime.getRuntime().addShutdownHook(Thread.ofPlatform().unstarted(server::close));
             return server;
         } catch (IOException e) {

@@ -68,10 +68,6 @@ public final class UiService implements HttpService, AutoCloseable {
                      Function<String, Optional<Caller>> authenticate, io.capstan.registry.ModelRegistry registry,
                      io.micrometer.core.instrument.MeterRegistry meters) {
         this.ui = new UiContext(Objects.requireNonNull(store, "store"), metadata, backend, policy, clock, new RunIndex(store), new DagLayout());
-        // Thousands of runs take seconds to load: start now, so that the first look at /runs finds them loaded.
-        ui.runs().start();
-        // ELK loads a few thousand classes at its first layout; load them now rather than in the first run page.
-        Thread.ofVirtual().name("ui-layout-warm-up").start(DagLayout::warmUp);
         this.authenticate = Objects.requireNonNull(authenticate, "authenticate");
         this.runs = new RunPages(ui);
         this.experiments = new ExperimentPages(ui);
@@ -80,6 +76,16 @@ public final class UiService implements HttpService, AutoCloseable {
         this.misc = new MiscPages(ui);
         this.models = new ModelPages(ui, registry);
         this.provenance = new ProvenancePages(ui, registry);
+    }
+
+    /**
+     * Loads the run list and ELK's classes in the background, so that the first look at /runs and at a run's DAG finds
+     * them ready. The server calls this once it is ready: both cost a good part of a second of CPU, which start-up on
+     * two cores would otherwise share with them. Pages work without it (the run list loads at its first use).
+     */
+    public void warmUp() {
+        ui.runs().start();
+        Thread.ofVirtual().name("ui-layout-warm-up").start(DagLayout::warmUp);
     }
 
     @Override
