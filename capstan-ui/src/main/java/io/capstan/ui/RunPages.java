@@ -591,7 +591,7 @@ final class RunPages {
         try {
             index = Integer.parseInt(req.query().first("index").orElse("0"));
         } catch (NumberFormatException e) {
-            throw io.capstan.core.InvalidSpecException.of("index", "index must be a whole number, got '" + io.capstan.core.Names.printable(req.query().first("index").orElse("")) + "'");
+            throw new io.capstan.core.InvalidSpecException("index must be a whole number, got '" + io.capstan.core.Names.printable(req.query().first("index").orElse("")) + "'");
         }
         var artifact = tasks(run).path("root/" + task).path("outputs").path("artifacts").path(output).path(index);
         if (!artifact.isObject()) {
@@ -645,7 +645,7 @@ final class RunPages {
         return fresh.isPresent() && !Set.of("Succeeded", "Failed", "Cancelled", "Canceled").contains(fresh.get().status().phase());
     }
 
-    private static void emitLines(SseSink sink, List<io.capstan.backend.LogLine> lines) {
+    static void emitLines(SseSink sink, List<io.capstan.backend.LogLine> lines) {
         if (lines.isEmpty()) return;
         var sb = new StringBuilder();
         for (var l : lines) sb.append(Html.esc(l.text())).append("&#10;");

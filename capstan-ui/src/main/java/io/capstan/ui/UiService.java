@@ -123,6 +123,7 @@ public final class UiService implements HttpService, AutoCloseable {
                 .get("/experiments/{ns}/{name}", page(experiments::detail))
                 .get("/experiments/{ns}/{name}/events", live(experiments::events))
                 .get("/experiments/{ns}/{name}/trials/{trial}", page(experiments::trial))
+                .get("/experiments/{ns}/{name}/trials/{trial}/events", live(experiments::trialEvents))
                 .get("/jobs", page(misc::jobs))
                 .get("/jobs/{kind}/{ns}/{name}", page(misc::job))
                 .get("/endpoints", page(endpoints::list))
