@@ -83,7 +83,16 @@ public final class UiService implements HttpService, AutoCloseable {
                      io.micrometer.core.instrument.MeterRegistry meters, io.capstan.artifacts.ArtifactLocator artifacts,
                      Optional<io.capstan.security.OidcSettings> oidc,
                      Optional<String> oidcClientSecret) {
-        this.ui = new UiContext(Objects.requireNonNull(store, "store"), metadata, backend, policy, clock, new RunIndex(store), new DagLayout());
+        var layouts = new DagLayout();
+        // A large pipeline's layout starts when its run is created, so that the run's page finds it laid out.
+        var index = new RunIndex(Objects.requireNonNull(store, "store"), run -> {
+            try {
+                layouts.layOutAhead(Dag.of(run.spec().path("pipelineSpec")));
+            } catch (RuntimeException e) {
+                // A pipeline spec the graph cannot be read from: its run page says so when opened.
+            }
+        });
+        this.ui = new UiContext(store, metadata, backend, policy, clock, index, layouts);
         // Thousands of runs take seconds to load: start now, so that the first look at /runs finds them loaded.
         ui.runs().start();
         // ELK loads a few thousand classes at its first layout; load them now rather than in the first run page.
@@ -326,6 +335,7 @@ public final class UiService implements HttpService, AutoCloseable {
     public void close() {
         endpointMeters.close();
         ui.runs().close();
+        ui.layouts().close();
     }
 
     /** For benchmarks and tests: the pages' shared state. */

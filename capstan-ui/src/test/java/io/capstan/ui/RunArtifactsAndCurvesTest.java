@@ -195,4 +195,15 @@ class RunArtifactsAndCurvesTest {
         spec.putObject("template").putObject("spec").putArray("containers").addObject().put("name", "lab").put("image", "jupyter/minimal:1");
         return spec;
     }
+
+    @Test
+    void theNewPagesPassTheMarkupChecks() throws Exception {
+        runWithFiles("a11y", Map.of("data.csv", "a,b\n1,2\n".getBytes(), "notes.txt", "hello\n".getBytes()), null);
+        curveRun("a11y-a", 0.1, 0.2);
+        curveRun("a11y-b", 0.3, 0.1);
+        A11y.check(Jsoup.parse(h.get("/notebooks").body()), "/notebooks");
+        A11y.check(Jsoup.parse(h.get("/compare?runs=a11y-a&runs=a11y-b").body()), "/compare");
+        A11y.check(Jsoup.parse(h.get("/runs/a11y?node=train").body()), "node panel with previews");
+        for (var output : java.util.List.of("data-csv", "notes-txt", "metrics")) A11y.check(preview("a11y", output), "preview of " + output);
+    }
 }

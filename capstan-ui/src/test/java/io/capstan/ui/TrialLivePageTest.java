@@ -63,6 +63,7 @@ class TrialLivePageTest {
                 .withField("observations", observations(0.5)));
 
         var page = Jsoup.parse(h.get("/experiments/default/exp/trials/exp-t1").body());
+        A11y.check(page, "running trial");
         var live = page.select("section#trial-live");
         assertThat(live.attr("sse-connect")).isEqualTo("/experiments/default/exp/trials/exp-t1/events");
         assertThat(live.attr("sse-close")).isEqualTo("end");
@@ -114,6 +115,7 @@ class TrialLivePageTest {
         // A finished trial's page is static: no stream, the log as it was.
         var done = Jsoup.parse(h.get("/experiments/default/exp/trials/exp-t1").body());
         assertThat(done.select("[sse-connect]")).isEmpty();
+        A11y.check(done, "finished trial");
         assertThat(done.select("pre#log").text()).contains("epoch 1 <b>start</b>");
     }
 }
