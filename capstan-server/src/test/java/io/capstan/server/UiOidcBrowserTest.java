@@ -131,7 +131,7 @@ class UiOidcBrowserTest {
         browser.get(url("/notebooks?token=" + server.adminToken()));
         waiting().until(d -> d.getCurrentUrl().equals(url("/notebooks")));
         var row = browser.findElement(By.cssSelector("tr[data-notebook='default/lab']"));
-        assertThat(row.findElement(By.cssSelector("td.state")).getText()).isEqualTo("Stopped");
+        assertThat(row.findElement(By.cssSelector("td.state .badge")).getText()).isEqualTo("Stopped");
         assertThat(row.findElement(By.cssSelector("td.activity")).getText()).isNotBlank();
         assertThat(row.findElement(By.cssSelector("[aria-disabled=true]")).getText()).isEqualTo("Connect when running");
         // The first Tab lands on the skip link, which moves focus to the main region.
@@ -151,8 +151,10 @@ class UiOidcBrowserTest {
         ((JavascriptExecutor) browser).executeScript("arguments[0].focus()", summary);
         new Actions(browser).sendKeys(Keys.ENTER).perform();
         var table = waiting().until(d -> d.findElement(By.cssSelector("details.artifact-preview[data-artifact=dataset] table.preview")));
-        assertThat(table.findElements(By.cssSelector("thead th"))).hasSizeGreaterThanOrEqualTo(5);
-        assertThat(table.findElements(By.cssSelector("tbody tr"))).hasSize(50);
+        assertThat(table.findElements(By.cssSelector(":scope > thead th"))).hasSize(5);
+        // ":scope": a descendant selector on an element still matches ancestors outside it (the panel's own table).
+        assertThat(table.findElements(By.cssSelector(":scope > tbody > tr"))).hasSize(50);
+        assertThat(browser.findElement(By.cssSelector("details.artifact-preview[data-artifact=dataset] p.hint")).getText()).endsWith("rows.");
         ((JavascriptExecutor) browser).executeScript("arguments[0].scrollIntoView()", table);
         screenshot("artifact-preview");
     }

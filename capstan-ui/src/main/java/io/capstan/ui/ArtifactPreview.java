@@ -140,7 +140,10 @@ final class ArtifactPreview {
         return sb.toString();
     }
 
-    /** RFC 4180 records: quoted fields may hold commas, quotes ("") and line breaks. A cut last record is dropped. */
+    /**
+     * RFC 4180 records: quoted fields may hold commas, quotes ("") and line breaks. A cut last record is dropped. All
+     * are kept, so that the count is right: the text is at most {@link #MAX_BYTES}.
+     */
     static List<List<String>> parseCsv(String text, boolean truncated) {
         var rows = new ArrayList<List<String>>();
         var row = new ArrayList<String>();
@@ -169,7 +172,6 @@ final class ArtifactPreview {
                 field.setLength(0);
                 if (!(row.size() == 1 && row.getFirst().isEmpty())) rows.add(row);
                 row = new ArrayList<>();
-                if (rows.size() > MAX_ROWS + 1 && !truncated) break;
             } else {
                 field.append(ch);
             }

@@ -106,6 +106,16 @@ class RunArtifactsAndCurvesTest {
     }
 
     @Test
+    void aLongCsvShowsItsFirstFiftyRows() throws Exception {
+        var iris = Files.readAllBytes(Path.of("").toAbsolutePath().getParent().resolve("examples/iris/iris.csv"));
+        runWithFiles("long-csv", Map.of("iris.csv", iris), null);
+        var doc = preview("long-csv", "iris-csv");
+        assertThat(doc.select("table.preview thead th").eachText()).containsExactly("sepal_length", "sepal_width", "petal_length", "petal_width", "species");
+        assertThat(doc.select("table.preview tbody tr")).hasSize(ArtifactPreview.MAX_ROWS);
+        assertThat(doc.select("p.hint").text()).isEqualTo("50 of 150 rows.");
+    }
+
+    @Test
     void previewsAreBoundedAndReadOnlyTheRunsOwnArtifacts() throws Exception {
         var big = "x".repeat(200_000).getBytes();
         var binary = new byte[]{(byte) 0x89, 'P', 'N', 'G', 0, 1, 2, 3};
