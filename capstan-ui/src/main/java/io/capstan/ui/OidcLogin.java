@@ -99,7 +99,11 @@ final class OidcLogin {
 
     Start start(URI redirect, String next) {
         expire();
-        if (pending.size() >= MAX_PENDING) throw new TransientException("too many logins are in progress; try again in a few minutes");
+        // /login is public: past the bound, the oldest unfinished login gives way rather than every new one being refused.
+        while (pending.size() >= MAX_PENDING) {
+            pending.entrySet().stream().min(java.util.Map.Entry.comparingByValue(java.util.Comparator.comparing(Pending::started)))
+                    .ifPresent(oldest -> pending.remove(oldest.getKey(), oldest.getValue()));
+        }
         var state = new State();
         var nonce = new Nonce();
         var verifier = new CodeVerifier();
