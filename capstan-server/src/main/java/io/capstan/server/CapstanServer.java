@@ -309,7 +309,8 @@ public final class CapstanServer implements AutoCloseable {
             WebServer web;
             OipGrpcServer grpc;
             var checkedByUi = authenticator;
-            var ui = new io.capstan.ui.UiService(store, metadata, backend, policy, clock, checkedByUi::authenticate, registry, meters);
+            var ui = new io.capstan.ui.UiService(store, metadata, backend, policy, clock, checkedByUi::authenticate, registry, meters,
+                    locator, security.oidc(), java.util.Optional.ofNullable(System.getenv("CAPSTAN_OIDC_CLIENT_SECRET")));
             cleanup.add(ui);
             try (startup) {
                 var checkedBy = authenticator;

@@ -41,6 +41,43 @@ final class Charts {
         return sb.toString();
     }
 
+    /**
+     * One line per series on shared axes, x being each value's position in its series: several runs' curves of one
+     * metric overlaid, each in its own colour with a legend. Null values are skipped.
+     */
+    static String overlay(String label, java.util.Map<String, List<Double>> series) {
+        double min = Double.POSITIVE_INFINITY, max = Double.NEGATIVE_INFINITY;
+        int n = 0;
+        for (var values : series.values()) {
+            n = Math.max(n, values.size());
+            for (var v : values) if (v != null) { min = Math.min(min, v); max = Math.max(max, v); }
+        }
+        if (Double.isInfinite(min)) return "<p class=\"none\">No values of " + Html.esc(label) + ".</p>";
+        if (max == min) { max += 1; min -= 1; }
+        var sb = new StringBuilder("<svg class=\"chart overlay\" role=\"img\" aria-label=\"").append(Html.esc(label)).append("\" viewBox=\"0 0 ")
+                .append(W).append(' ').append(H).append("\" width=\"").append(W).append("\" height=\"").append(H).append("\">");
+        axes(sb, min, max);
+        int i = 0;
+        for (var e : series.entrySet()) {
+            var cls = "series-" + (i % 6);
+            sb.append("<g class=\"curve ").append(cls).append("\" data-series=\"").append(Html.esc(e.getKey())).append("\"><title>").append(Html.esc(e.getKey())).append("</title>")
+                    .append("<polyline points=\"");
+            var values = e.getValue();
+            for (int k = 0; k < values.size(); k++) {
+                if (values.get(k) != null) sb.append(x(k, n)).append(',').append(y(values.get(k), min, max)).append(' ');
+            }
+            sb.append("\"/>");
+            for (int k = 0; k < values.size(); k++) {
+                if (values.get(k) == null) continue;
+                sb.append("<circle r=\"3\" cx=\"").append(x(k, n)).append("\" cy=\"").append(y(values.get(k), min, max)).append("\"><title>")
+                        .append(Html.esc(e.getKey())).append(" #").append(k + 1).append(": ").append(Html.number(values.get(k))).append("</title></circle>");
+            }
+            sb.append("<text class=\"legend\" x=\"").append(W - PAD * 4).append("\" y=\"").append(PAD / 2 + 14 * i).append("\">").append(Html.esc(e.getKey())).append("</text></g>");
+            i++;
+        }
+        return sb.append("</svg>").toString();
+    }
+
     /** One line per row across one vertical axis per column, each axis scaled to its own range. */
     static String parallelCoordinates(String label, List<String> columns, int rows, Cell cell, int highlight) {
         if (columns.size() < 2 || rows == 0) return "<p class=\"none\">Parallel coordinates need at least two parameters or metrics and one trial.</p>";

@@ -24,6 +24,8 @@ final class ExperimentPages {
     static final String TRIAL = "Trial";
     static final String EXPERIMENT_LABEL = "katib.kubeflow.org/experiment";
     private static final Set<String> TERMINAL = Set.of("Succeeded", "Failed");
+    /** A trial's phases after which neither its metrics nor its log change. */
+    static final Set<String> TRIAL_DONE = Set.of("Succeeded", "Failed", "MetricsUnavailable", "EarlyStopped", "Killed");
     private static final Duration LIVE_POLL = Duration.ofMillis(500);
     private static final Duration LIVE_LIMIT = Duration.ofHours(1);
 
@@ -232,25 +234,86 @@ final class ExperimentPages {
         var params = new LinkedHashMap<String, String>();
         for (var p : t.spec().path("parameterAssignments")) params.put(p.path("name").asText(), p.path("value").asText());
         sb.append("<h2>Parameters</h2>").append(RunPages.table(params));
-        sb.append("<h2>Metric history</h2>");
-        var history = t.status().field("observations");
+        var workload = t.status().field("workloadId").map(JsonNode::asText).orElse("");
+        if (TRIAL_DONE.contains(t.status().phase())) {
+            sb.append("<h2>Metric history</h2><div id=\"trial-metrics\">").append(metricHistory(t)).append("</div><h2>Log</h2>");
+            if (workload.isEmpty()) sb.append(Layout.empty("No log.", "The trial has not started a process, or runs as a training job."));
+            else {
+                sb.append("<pre id=\"log\" class=\"log\" tabindex=\"0\" aria-label=\"Log of ").append(Html.esc(trialName)).append("\">");
+                ui.tail(workload, RunPages.LOG_TAIL).forEach(l -> sb.append(Html.esc(l.text())).append('\n'));
+                sb.append("</pre>");
+            }
+        } else {
+            // While the trial runs, its metric history and its log follow it over SSE.
+            var events = "/experiments/" + Html.url(ns) + "/" + Html.url(name) + "/trials/" + Html.url(trialName) + "/events";
+            sb.append("<section id=\"trial-live\" hx-ext=\"sse\" sse-connect=\"").append(Html.esc(events)).append("\" sse-close=\"end\">")
+                    .append("<p>State: <span id=\"trial-phase\" sse-swap=\"phase\" aria-live=\"polite\">").append(Html.badge(t.status().phase())).append("</span></p>")
+                    .append("<h2>Metric history</h2><div id=\"trial-metrics\" sse-swap=\"metrics\" aria-live=\"polite\">").append(metricHistory(t)).append("</div>")
+                    .append("<h2>Log</h2><pre id=\"log\" class=\"log\" tabindex=\"0\" aria-label=\"Log of ").append(Html.esc(trialName))
+                    .append(", live\" sse-swap=\"line\" hx-swap=\"beforeend\"></pre></section>");
+        }
+        res.send(Layout.page(req, "Trial " + trialName, "/experiments", sb.toString()));
+    }
+
+    /** One chart per metric of the trial's observations, in the order reported. */
+    static String metricHistory(Resource t) {
         var byMetric = new LinkedHashMap<String, List<Double>>();
-        history.ifPresent(h -> {
+        t.status().field("observations").ifPresent(h -> {
             for (var o : h) {
                 var metricName = o.path("name").asText(o.path("metric").asText(""));
                 parse(o.path("value").asText("")).ifPresent(v -> byMetric.computeIfAbsent(metricName, k -> new ArrayList<>()).add(v));
             }
         });
-        if (byMetric.isEmpty()) sb.append(Layout.empty("No observations yet.", "The trial reports metrics as it runs."));
-        byMetric.forEach((m, vs) -> sb.append("<figure><figcaption>").append(Html.esc(m)).append("</figcaption>").append(Charts.line(m, vs, vs)).append("</figure>"));
-        sb.append("<h2>Log</h2>");
-        var workload = t.status().field("workloadId").map(JsonNode::asText).orElse("");
-        if (workload.isEmpty()) sb.append(Layout.empty("No log.", "The trial has not started a process, or runs as a training job."));
-        else {
-            sb.append("<pre id=\"log\" class=\"log\" tabindex=\"0\" aria-label=\"Log of ").append(Html.esc(trialName)).append("\">");
-            ui.tail(workload, RunPages.LOG_TAIL).forEach(l -> sb.append(Html.esc(l.text())).append('\n'));
-            sb.append("</pre>");
+        if (byMetric.isEmpty()) return Layout.empty("No observations yet.", "The trial reports metrics as it runs.");
+        var sb = new StringBuilder();
+        byMetric.forEach((m, vs) -> sb.append("<figure data-metric=\"").append(Html.esc(m)).append("\"><figcaption>").append(Html.esc(m))
+                .append(" (").append(vs.size()).append(vs.size() == 1 ? " observation" : " observations").append(")</figcaption>").append(Charts.line(m, vs, vs)).append("</figure>"));
+        return sb.toString();
+    }
+
+    /**
+     * A running trial over SSE: {@code metrics} and {@code phase} again whenever the trial changes, {@code line} with
+     * its log (its last lines first, then new ones), and {@code end} once it finished and its log is read.
+     */
+    void trialEvents(ServerRequest req, ServerResponse res) {
+        var ns = req.path().pathParameters().get("ns");
+        var name = req.path().pathParameters().get("name");
+        ui.get(req, EXPERIMENT, ns, name);
+        var t = ui.get(req, TRIAL, ns, req.path().pathParameters().get("trial"));
+        var deadline = ui.clock().instant().plus(LIVE_LIMIT);
+        var version = t.metadata().resourceVersion();
+        long next = -1;
+        try (var sink = res.sink(SseSink.TYPE)) {
+            sink.emit(SseEvent.builder().comment("following trial " + t.metadata().name()).build());
+            while (ui.clock().instant().isBefore(deadline)) {
+                var fresh = ui.store().find(t.key());
+                if (fresh.isEmpty()) break;
+                t = fresh.get();
+                if (!t.metadata().resourceVersion().equals(version)) {
+                    version = t.metadata().resourceVersion();
+                    sink.emit(SseEvent.builder().name("metrics").data(metricHistory(t).replace("\n", "&#10;")).build());
+                    sink.emit(SseEvent.builder().name("phase").data(Html.badge(t.status().phase())).build());
+                }
+                boolean done = TRIAL_DONE.contains(t.status().phase());
+                var workload = t.status().field("workloadId").map(JsonNode::asText).orElse("");
+                List<io.capstan.backend.LogLine> lines = List.of();
+                if (!workload.isEmpty() && ui.backend().find(workload).isPresent()) {
+                    try {
+                        lines = next < 0 ? ui.tail(workload, RunPages.LOG_TAIL) : ui.backend().follow(workload, next, LIVE_POLL);
+                        if (next < 0) next = 0;
+                    } catch (io.capstan.core.NotFoundException e) {
+                        lines = List.of();
+                    }
+                    if (!lines.isEmpty()) next = lines.getLast().number() + 1;
+                    RunPages.emitLines(sink, lines);
+                } else {
+                    java.util.concurrent.locks.LockSupport.parkNanos(LIVE_POLL.toNanos());
+                }
+                if (done && lines.isEmpty()) break;
+            }
+            sink.emit(SseEvent.builder().name("end").data("").build());
+        } catch (java.io.UncheckedIOException ex) {
+            // The browser went away.
         }
-        res.send(Layout.page(req, "Trial " + trialName, "/experiments", sb.toString()));
     }
 }

@@ -16,6 +16,7 @@ final class Layout {
             new String[]{"/jobs", "Training jobs"},
             new String[]{"/models", "Models"},
             new String[]{"/endpoints", "Endpoints"},
+            new String[]{"/notebooks", "Notebooks"},
             new String[]{"/lineage", "Lineage"});
 
     private Layout() {

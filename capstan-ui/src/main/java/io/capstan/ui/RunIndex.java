@@ -46,8 +46,16 @@ final class RunIndex implements AutoCloseable {
     private volatile boolean closed;
     private volatile Thread follower;
 
+    private final java.util.function.Consumer<io.capstan.core.Resource> onCreated;
+
     RunIndex(ResourceStore store) {
+        this(store, run -> { });
+    }
+
+    /** @param onCreated told of each run created after the first load, on the index's thread: it must return quickly */
+    RunIndex(ResourceStore store, java.util.function.Consumer<io.capstan.core.Resource> onCreated) {
         this.store = store;
+        this.onCreated = onCreated;
     }
 
     /** Loads every run, then follows the change feed on a virtual thread until {@link #close}; at most once. */
@@ -70,6 +78,7 @@ final class RunIndex implements AutoCloseable {
                     version = e.resourceVersion();
                     if (e.type() == WatchEvent.Type.DELETED) runs.remove(e.resource().key());
                     else runs.put(e.resource().key(), summary(e.resource()));
+                    if (e.type() == WatchEvent.Type.ADDED) onCreated.accept(e.resource());
                 }
             } catch (RuntimeException e) {
                 if (closed) return;

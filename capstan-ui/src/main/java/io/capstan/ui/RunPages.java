@@ -34,9 +34,11 @@ final class RunPages {
     private static final Pattern ITERATION = Pattern.compile(".*\\[\\d+\\]");
 
     private final UiContext ui;
+    private final ArtifactPreview previews;
 
-    RunPages(UiContext ui) {
+    RunPages(UiContext ui, ArtifactPreview previews) {
         this.ui = ui;
+        this.previews = previews;
     }
 
     // ------------------------------------------------------------------ list
@@ -528,9 +530,10 @@ final class RunPages {
             sb.append("</ul>");
         }
         sb.append("<h3>Inputs</h3>").append(table(values(t.path("inputs"))));
-        artifacts(sb, t.path("inputArtifacts"));
+        artifacts(sb, t.path("inputArtifacts"), null);
         sb.append("<h3>Outputs</h3>").append(table(values(t.path("outputs").path("parameters"))));
-        artifacts(sb, t.path("outputs").path("artifacts"));
+        artifacts(sb, t.path("outputs").path("artifacts"), runPath(run, id) + "/preview?task=" + Html.url(task)
+                + nsQuery(run).replace('?', '&'));
         var workload = t.path("workloadId").asText("");
         sb.append("<h3>Log</h3>");
         if (workload.isEmpty()) {
@@ -554,19 +557,48 @@ final class RunPages {
         return out;
     }
 
-    private static void artifacts(StringBuilder sb, JsonNode byName) {
+    /** @param preview the preview route of these artifacts (with {@code task}), or null for none */
+    private static void artifacts(StringBuilder sb, JsonNode byName, String preview) {
         if (byName.isEmpty()) return;
         sb.append("<table class=\"artifacts\"><thead><tr><th scope=\"col\">Artifact</th><th scope=\"col\">Type</th><th scope=\"col\">URI</th><th scope=\"col\">Metadata</th></tr></thead><tbody>");
         byName.fields().forEachRemaining(e -> {
+            int index = 0;
             for (var a : e.getValue()) {
                 var type = a.path("type").isObject() ? a.path("type").path("schemaTitle").asText("") : a.path("type").asText("");
                 sb.append("<tr><th scope=\"row\">").append(Html.esc(e.getKey())).append("</th><td>").append(Html.esc(type)).append("</td><td><code>")
                         .append(Html.esc(a.path("uri").asText(""))).append("</code></td><td>");
                 if (a.path("metadata").isObject() && !a.path("metadata").isEmpty()) sb.append(table(values(a.path("metadata"))));
                 sb.append("</td></tr>");
+                if (preview != null) {
+                    // Loaded when opened, so that a panel with many artifacts reads none of them until asked.
+                    var url = preview + "&output=" + Html.url(e.getKey()) + "&index=" + index;
+                    sb.append("<tr class=\"preview-row\"><td colspan=\"4\"><details class=\"artifact-preview\" data-artifact=\"").append(Html.esc(e.getKey()))
+                            .append("\" hx-get=\"").append(Html.esc(url)).append("\" hx-trigger=\"toggle once\" hx-target=\"find .preview-body\">")
+                            .append("<summary>Preview of ").append(Html.esc(e.getKey())).append("</summary><div class=\"preview-body\" aria-live=\"polite\">Loading…</div></details></td></tr>");
+                }
+                index++;
             }
         });
         sb.append("</tbody></table>");
+    }
+
+    /** GET /runs/{id}/preview?task=..&amp;output=..&amp;index=..: the preview of one of a task's output artifacts. */
+    void preview(ServerRequest req, ServerResponse res) {
+        var run = run(req);
+        var task = req.query().first("task").orElse("");
+        var output = req.query().first("output").orElse("");
+        int index;
+        try {
+            index = Integer.parseInt(req.query().first("index").orElse("0"));
+        } catch (NumberFormatException e) {
+            throw new io.capstan.core.InvalidSpecException("index must be a whole number, got '" + io.capstan.core.Names.printable(req.query().first("index").orElse("")) + "'");
+        }
+        var artifact = tasks(run).path("root/" + task).path("outputs").path("artifacts").path(output).path(index);
+        if (!artifact.isObject()) {
+            throw new NotFoundException("task '" + io.capstan.core.Names.printable(task) + "' of run " + run.metadata().name()
+                    + " has no output artifact '" + io.capstan.core.Names.printable(output) + "' #" + index);
+        }
+        res.send(previews.render(run, artifact));
     }
 
     /** The step's log over SSE: its last lines, then new ones while it runs; {@code end} once it finished. */
@@ -613,7 +645,7 @@ final class RunPages {
         return fresh.isPresent() && !Set.of("Succeeded", "Failed", "Cancelled", "Canceled").contains(fresh.get().status().phase());
     }
 
-    private static void emitLines(SseSink sink, List<io.capstan.backend.LogLine> lines) {
+    static void emitLines(SseSink sink, List<io.capstan.backend.LogLine> lines) {
         if (lines.isEmpty()) return;
         var sb = new StringBuilder();
         for (var l : lines) sb.append(Html.esc(l.text())).append("&#10;");
@@ -653,13 +685,16 @@ final class RunPages {
         var refs = req.query().all("runs", List::of);
         boolean diffOnly = req.query().first("diff").map(v -> !v.equals("0") && !v.equals("false")).orElse(false);
         var runs = new ArrayList<RunIndex.Run>();
+        var resources = new ArrayList<Resource>();
         for (var ref : refs) {
             for (var one : ref.split(",")) {
                 if (one.isBlank()) continue;
                 int slash = one.indexOf('/');
                 var ns = slash < 0 ? "default" : one.substring(0, slash);
                 var name = slash < 0 ? one : one.substring(slash + 1);
-                runs.add(RunIndex.summary(ui.get(req, RunIndex.KIND, ns, name.strip())));
+                var resource = ui.get(req, RunIndex.KIND, ns, name.strip());
+                runs.add(RunIndex.summary(resource));
+                resources.add(resource);
             }
         }
         var sb = new StringBuilder("<h1>Compare runs</h1>");
@@ -688,7 +723,41 @@ final class RunPages {
         sb.append("</tbody></table>");
         if (!metrics.isEmpty()) sb.append("<h2>Metrics</h2>").append(Charts.groupedBars(runs.stream().map(RunIndex.Run::name).toList(),
                 new ArrayList<>(metrics), (run, metric) -> runs.get(run).metrics().get(metric)));
+        var curves = new StringBuilder();
+        for (var metric : metrics) {
+            var series = new LinkedHashMap<String, List<Double>>();
+            for (int i = 0; i < runs.size(); i++) {
+                var values = metricHistory(resources.get(i), metric);
+                if (!values.isEmpty()) series.put(runs.get(i).name(), values);
+            }
+            if (series.values().stream().anyMatch(v -> v.size() > 1)) {
+                curves.append("<figure class=\"curves\" data-metric=\"").append(Html.esc(metric)).append("\"><figcaption>").append(Html.esc(metric))
+                        .append(" by report, one line per run</figcaption>").append(Charts.overlay(metric + " of each run, overlaid", series)).append("</figure>");
+            }
+        }
+        if (!curves.isEmpty()) sb.append("<h2>Metric curves</h2>").append(curves);
         res.send(Layout.page(req, "Compare runs", "/runs", sb.toString()));
+    }
+
+    /**
+     * A run's history of one metric: each value its steps' metrics artifacts reported, in the order the steps finished
+     * (a loop's iterations by index when they finished together), so that an epoch-by-epoch or per-iteration metric
+     * draws as a curve.
+     */
+    static List<Double> metricHistory(Resource run, String metric) {
+        record Report(String end, String key, double value) {
+        }
+        var reports = new ArrayList<Report>();
+        tasks(run).properties().forEach(t -> t.getValue().path("outputs").path("artifacts").properties().forEach(a -> {
+            for (var artifact : a.getValue()) {
+                var type = artifact.path("type").isObject() ? artifact.path("type").path("schemaTitle").asText("") : artifact.path("type").asText("");
+                if (!type.equals("system.Metrics")) continue;
+                var v = artifact.path("metadata").path(metric);
+                if (v.isNumber()) reports.add(new Report(t.getValue().path("endTime").asText(""), iterationOrder(t.getKey()), v.asDouble()));
+            }
+        }));
+        reports.sort(Comparator.comparing(Report::end).thenComparing(Report::key));
+        return reports.stream().map(Report::value).toList();
     }
 
     private static void compareRows(StringBuilder sb, String what, java.util.Set<String> names, List<RunIndex.Run> runs,

@@ -52,7 +52,9 @@ public final class UiService implements HttpService, AutoCloseable {
     private final MiscPages misc;
     private final ModelPages models;
     private final ProvenancePages provenance;
+    private final NotebookPages notebooks;
     private final Map<String, byte[]> files = new ConcurrentHashMap<>();
+    private final Optional<OidcLogin> oidc;
 
     /** @param authenticate who a token belongs to, for the login form */
     public UiService(ResourceStore store, MetadataStore metadata, Backend backend, AccessPolicy policy, Clock clock,
@@ -67,15 +69,40 @@ public final class UiService implements HttpService, AutoCloseable {
     public UiService(ResourceStore store, MetadataStore metadata, Backend backend, AccessPolicy policy, Clock clock,
                      Function<String, Optional<Caller>> authenticate, io.capstan.registry.ModelRegistry registry,
                      io.micrometer.core.instrument.MeterRegistry meters) {
-        this.ui = new UiContext(Objects.requireNonNull(store, "store"), metadata, backend, policy, clock, new RunIndex(store), new DagLayout());
+        this(store, metadata, backend, policy, clock, authenticate, registry, meters, null, Optional.empty(), Optional.empty());
+    }
+
+    /**
+     * @param artifacts        where the run pages read artifacts for their previews, or null for no previews
+     * @param oidc             the OIDC provider the server takes bearer tokens from: the login page then sends the
+     *                         browser there (authorization code flow with PKCE)
+     * @param oidcClientSecret the client secret for the provider's token endpoint; empty for a public client
+     */
+    public UiService(ResourceStore store, MetadataStore metadata, Backend backend, AccessPolicy policy, Clock clock,
+                     Function<String, Optional<Caller>> authenticate, io.capstan.registry.ModelRegistry registry,
+                     io.micrometer.core.instrument.MeterRegistry meters, io.capstan.artifacts.ArtifactLocator artifacts,
+                     Optional<io.capstan.security.OidcSettings> oidc,
+                     Optional<String> oidcClientSecret) {
+        var layouts = new DagLayout();
+        // A large pipeline's layout starts when its run is created, so that the run's page finds it laid out.
+        var index = new RunIndex(Objects.requireNonNull(store, "store"), run -> {
+            try {
+                layouts.layOutAhead(Dag.of(run.spec().path("pipelineSpec")));
+            } catch (RuntimeException e) {
+                // A pipeline spec the graph cannot be read from: its run page says so when opened.
+            }
+        });
+        this.ui = new UiContext(store, metadata, backend, policy, clock, index, layouts);
         this.authenticate = Objects.requireNonNull(authenticate, "authenticate");
-        this.runs = new RunPages(ui);
+        this.runs = new RunPages(ui, new ArtifactPreview(artifacts));
         this.experiments = new ExperimentPages(ui);
         this.endpointMeters = new EndpointMeters(meters, clock);
         this.endpoints = new EndpointPages(ui, endpointMeters);
         this.misc = new MiscPages(ui);
         this.models = new ModelPages(ui, registry);
         this.provenance = new ProvenancePages(ui, registry);
+        this.notebooks = new NotebookPages(ui);
+        this.oidc = oidc.map(o -> new OidcLogin(o, oidcClientSecret, authenticate, clock));
     }
 
     /**
@@ -93,6 +120,8 @@ public final class UiService implements HttpService, AutoCloseable {
         rules.get("/", (req, res) -> redirect(res, "/runs"))
                 .get(UiSession.LOGIN_PATH, this::loginPage)
                 .post(UiSession.LOGIN_PATH, this::login)
+                .get(OidcLogin.START_PATH, guarded(this::oidcStart))
+                .get(OidcLogin.CALLBACK_PATH, guarded(this::oidcCallback))
                 .post(UiSession.LOGOUT_PATH, this::logout)
                 .get(UiSession.STATIC_PREFIX + "{file}", this::staticFile)
                 .get("/runs", page(runs::list))
@@ -100,6 +129,7 @@ public final class UiService implements HttpService, AutoCloseable {
                 .get("/runs/{id}/dag", page(runs::dagFragment))
                 .get("/runs/{id}/events", live(runs::events))
                 .get("/runs/{id}/nodes/{task}", page(runs::node))
+                .get("/runs/{id}/preview", page(runs::preview))
                 .get("/runs/{id}/nodes/{task}/log", live(runs::log))
                 .get("/compare", page(runs::compare))
                 .get("/pipelines", page(misc::pipelines))
@@ -108,6 +138,7 @@ public final class UiService implements HttpService, AutoCloseable {
                 .get("/experiments/{ns}/{name}", page(experiments::detail))
                 .get("/experiments/{ns}/{name}/events", live(experiments::events))
                 .get("/experiments/{ns}/{name}/trials/{trial}", page(experiments::trial))
+                .get("/experiments/{ns}/{name}/trials/{trial}/events", live(experiments::trialEvents))
                 .get("/jobs", page(misc::jobs))
                 .get("/jobs/{kind}/{ns}/{name}", page(misc::job))
                 .get("/endpoints", page(endpoints::list))
@@ -115,6 +146,7 @@ public final class UiService implements HttpService, AutoCloseable {
                 .get("/models", page(models::list))
                 .get("/models/{ns}/{id}", page(models::detail))
                 .get("/models/{ns}/{id}/versions/{version}", page(provenance::version))
+                .get("/notebooks", page(notebooks::list))
                 .get("/lineage", page(misc::lineage));
     }
 
@@ -171,14 +203,22 @@ public final class UiService implements HttpService, AutoCloseable {
             redirect(res, next);
             return;
         }
-        sendLogin(req, res, next, req.query().first("failed").isPresent() ? "That token is unknown, expired or revoked." : "");
+        boolean failed = req.query().first("failed").isPresent();
+        // With a provider, the login page is the provider's; the token form stays reachable for admins and after a failure.
+        if (oidc.isPresent() && !failed && req.query().first("form").isEmpty()) {
+            oidcStart(req, res);
+            return;
+        }
+        sendLogin(req, res, next, failed ? "That token is unknown, expired or revoked." : "");
     }
 
-    private static void sendLogin(ServerRequest req, ServerResponse res, String next, String error) {
+    private void sendLogin(ServerRequest req, ServerResponse res, String next, String error) {
         res.headers().contentType(HttpMediaType.create("text/html; charset=UTF-8"));
         res.header(HeaderNames.CACHE_CONTROL, "no-store");
         var body = "<h1>Log in</h1>"
                 + (error.isEmpty() ? "" : "<p class=\"banner failed\" role=\"alert\">" + Html.esc(error) + "</p>")
+                + (oidc.isEmpty() ? "" : "<p><a class=\"button sso\" id=\"sso\" href=\"" + OidcLogin.START_PATH + "?next=" + Html.url(next)
+                        + "\">Log in with your identity provider</a></p><p>or with an API token:</p>")
                 + "<form class=\"login\" method=\"post\" action=\"" + UiSession.LOGIN_PATH + "\">"
                 + "<input type=\"hidden\" name=\"next\" value=\"" + Html.esc(next) + "\">"
                 + "<label for=\"token\">API token</label> <input id=\"token\" name=\"token\" type=\"password\" autocomplete=\"current-password\" required autofocus>"
@@ -200,6 +240,52 @@ public final class UiService implements HttpService, AutoCloseable {
         }
         res.status(Status.UNAUTHORIZED_401);
         sendLogin(req, res, next, token.isEmpty() ? "Enter a token." : "That token is unknown, expired or revoked.");
+    }
+
+    /** Sends the browser to the provider's authorization endpoint, with a new state bound to it by a cookie. */
+    private void oidcStart(ServerRequest req, ServerResponse res) {
+        if (oidc.isEmpty()) {
+            res.status(Status.NOT_FOUND_404);
+            sendLogin(req, res, "/runs", "This server has no OpenID Connect provider configured; log in with a token.");
+            return;
+        }
+        var next = safeNext(req.query().first("next").orElse("/runs"));
+        var uri = req.requestedUri().toUri();
+        var redirect = java.net.URI.create(uri.getScheme() + "://" + uri.getRawAuthority() + OidcLogin.CALLBACK_PATH);
+        var start = oidc.get().start(redirect, next);
+        res.header(HeaderNames.SET_COOKIE, OidcLogin.stateCookie(start.state()));
+        res.header(HeaderNames.CACHE_CONTROL, "no-store");
+        res.status(Status.SEE_OTHER_303);
+        res.header(HeaderNames.LOCATION, start.authorization().toString());
+        res.send();
+    }
+
+    /**
+     * The provider's redirect back: a good code becomes the session cookie, and a small page moves on to the page the
+     * login started from, so that the SameSite=Strict cookie goes with a same-site navigation.
+     */
+    private void oidcCallback(ServerRequest req, ServerResponse res) {
+        if (oidc.isEmpty()) {
+            res.status(Status.NOT_FOUND_404);
+            sendLogin(req, res, "/runs", "This server has no OpenID Connect provider configured; log in with a token.");
+            return;
+        }
+        var q = req.query();
+        var outcome = oidc.get().callback(q.first("code").asOptional(), q.first("state").asOptional(), q.first("error").asOptional(),
+                q.first("error_description").asOptional(), req.headers().first(HeaderNames.COOKIE).flatMap(OidcLogin::stateFromCookies));
+        res.header(HeaderNames.SET_COOKIE, OidcLogin.clearStateCookie());
+        if (outcome.token().isEmpty()) {
+            res.status(Status.UNAUTHORIZED_401);
+            sendLogin(req, res, "/runs", outcome.refusal());
+            return;
+        }
+        res.headers().add(HeaderNames.SET_COOKIE, UiSession.loginCookie(outcome.token().get()));
+        res.headers().contentType(HttpMediaType.create("text/html; charset=UTF-8"));
+        res.header(HeaderNames.CACHE_CONTROL, "no-store");
+        var next = Html.esc(outcome.next());
+        res.send("<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta http-equiv=\"refresh\" content=\"0;url=" + next + "\">"
+                + "<title>Logged in · Capstan</title></head><body><main id=\"main\"><h1>Logged in</h1><p role=\"status\">Logged in as "
+                + Html.esc(outcome.user()) + ". <a href=\"" + next + "\">Continue</a></p></main></body></html>");
     }
 
     private void logout(ServerRequest req, ServerResponse res) {
@@ -255,6 +341,7 @@ public final class UiService implements HttpService, AutoCloseable {
     public void close() {
         endpointMeters.close();
         ui.runs().close();
+        ui.layouts().close();
     }
 
     /** For benchmarks and tests: the pages' shared state. */

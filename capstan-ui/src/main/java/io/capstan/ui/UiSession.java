@@ -21,7 +21,7 @@ public final class UiSession {
     public static final String STATIC_PREFIX = "/ui/static/";
     /** The first path segment of every page; API paths ({@code /apis}, {@code /v1}, {@code /v2}, ...) are not pages. */
     private static final List<String> PAGE_ROOTS = List.of("/runs", "/experiments", "/endpoints", "/pipelines", "/jobs",
-            "/recurring", "/lineage", "/compare", LOGIN_PATH);
+            "/recurring", "/lineage", "/compare", "/notebooks", LOGIN_PATH);
 
     private UiSession() {
     }
@@ -35,9 +35,10 @@ public final class UiSession {
         return false;
     }
 
-    /** Paths anyone may fetch: the login page and the vendored static files. */
+    /** Paths anyone may fetch: the login page, the OIDC login's start and callback, and the vendored static files. */
     public static boolean isPublic(String path) {
-        return path.equals(LOGIN_PATH) || path.startsWith(STATIC_PREFIX);
+        return path.equals(LOGIN_PATH) || path.equals(OidcLogin.START_PATH) || path.equals(OidcLogin.CALLBACK_PATH)
+                || path.startsWith(STATIC_PREFIX);
     }
 
     /** The value a cookie-authenticated mutating request sends in {@value #CSRF_HEADER}: a digest of the session's token. */

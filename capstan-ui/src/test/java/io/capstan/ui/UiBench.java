@@ -35,8 +35,7 @@ public final class UiBench {
             var big = bigPipeline(nodes);
             var bigTasks = Json.json().createObjectNode();
             for (int i = 0; i < nodes; i++) bigTasks.putObject("root/t" + i).put("state", i % 50 == 0 ? "RUNNING" : "SUCCEEDED");
-            h.run("big", big, Json.json().createObjectNode(), "Succeeded", bigTasks);
-            System.out.printf(Locale.ROOT, "stored %d runs and a %d-node run in %.1f s%n", runs + 1, nodes, (System.nanoTime() - t0) / 1e9);
+            System.out.printf(Locale.ROOT, "stored %d runs in %.1f s%n", runs, (System.nanoTime() - t0) / 1e9);
 
             // The index loads in the background (503 until it has); wait for it, then warm the JIT on the list page.
             long w0 = System.nanoTime();
@@ -45,15 +44,24 @@ public final class UiBench {
             check(h, "/runs");
             for (int i = 0; i < 30; i++) h.get("/runs?sort=metric:accuracy");
 
+            // The big run appears once the index is loaded: its layout starts in the background when it is created.
             var dag = Dag.of(big);
             long l0 = System.nanoTime();
-            h.get("/runs/big/dag");
-            double firstLayoutMs = (System.nanoTime() - l0) / 1e6;
+            h.run("big", big, Json.json().createObjectNode(), "Succeeded", bigTasks);
+            var page = h.get("/runs/big");
+            double pageMs = (System.nanoTime() - l0) / 1e6;
+            boolean placeholder = page.body().contains("hx-trigger=\"load\"");
+            while (!h.ui.context().layouts().isCached(dag)) Thread.sleep(5);
+            double aheadMs = (System.nanoTime() - l0) / 1e6;
+            var cpu = java.lang.management.ManagementFactory.getThreadMXBean();
             var uncached = new ArrayList<Double>();
+            var uncachedCpu = new ArrayList<Double>();
             for (int i = 0; i < 5; i++) {
                 long s = System.nanoTime();
+                long c = cpu.getCurrentThreadCpuTime();
                 DagLayout.compute(dag);
                 uncached.add((System.nanoTime() - s) / 1e6);
+                uncachedCpu.add((cpu.getCurrentThreadCpuTime() - c) / 1e6);
             }
             System.out.println();
             System.out.println("| page | median ms | p95 ms | budget |");
@@ -63,8 +71,13 @@ public final class UiBench {
             row(h, "list, parameter + metric filter, page 20", "/runs?param=kind%3Dodd&metric=accuracy%3E0.2&page=20", 100);
             row(h, "run detail, " + nodes + " nodes, layout cached", "/runs/big", 300);
             row(h, "node side panel", "/runs/big?node=t1000", 300);
-            System.out.printf(Locale.ROOT, "| layout not cached, %d nodes (first request, cold JVM) | %.0f | | 2000 |%n", nodes, firstLayoutMs);
-            System.out.printf(Locale.ROOT, "| layout not cached, %d nodes (ELK alone, warm) | %.0f | %.0f | 2000 |%n", nodes, median(uncached), p95(uncached));
+            System.out.printf(Locale.ROOT, "| run created, then its page at once (%s), %d nodes, first time | %.0f | | 2000 |%n",
+                    placeholder ? "graph placeholder: laid out in the background" : "graph inline", nodes, pageMs);
+            System.out.printf(Locale.ROOT, "| run created → its layout ready in the background (cold JIT), %d nodes | %.0f | | 2000 |%n", nodes, aheadMs);
+            System.out.printf(Locale.ROOT, "| layout not cached, %d nodes (ELK alone, warm), wall | %.0f | %.0f | 2000 |%n", nodes, median(uncached), p95(uncached));
+            System.out.printf(Locale.ROOT, "| layout not cached, %d nodes (ELK alone, warm), CPU time of its thread | %.0f | %.0f | 2000 |%n", nodes, median(uncachedCpu), p95(uncachedCpu));
+            System.out.printf(Locale.ROOT, "(load average while measuring: %.1f on %d cores)%n", java.lang.management.ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage(),
+                    Runtime.getRuntime().availableProcessors());
         }
     }
 

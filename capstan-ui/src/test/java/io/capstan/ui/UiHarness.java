@@ -37,13 +37,20 @@ final class UiHarness implements AutoCloseable {
     final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
     UiHarness(Path dir) {
+        this(dir, null);
+    }
+
+    /** @param artifacts where the run pages read artifact previews, or null for none */
+    UiHarness(Path dir, io.capstan.artifacts.ArtifactLocator artifacts) {
         db = TestDatabases.h2File(dir.resolve("db"));
         db.migrate("store");
         db.migrate("metadata");
         store = new JdbiResourceStore(db, Clock.systemUTC());
         backend = new LocalBackend(LocalBackend.Options.of(dir.resolve("work")));
         ui = new UiService(store, new MetadataStore(db, Clock.systemUTC()), backend, AccessPolicy.serverAdminOnly(), Clock.systemUTC(),
-                token -> Optional.empty());
+                token -> Optional.empty(), null, null, artifacts, Optional.empty(), Optional.empty());
+        // As the server does once it is ready.
+        ui.warmUp();
         web = WebServer.builder().port(0).host("127.0.0.1")
                 .connectionOptions(o -> o.tcpNoDelay(true)).routing(r -> {
             r.addFilter((chain, req, res) -> {
