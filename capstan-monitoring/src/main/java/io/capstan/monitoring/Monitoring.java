@@ -28,7 +28,16 @@ public final class Monitoring {
     /** Monitoring whose ModelMonitors act on {@code spec.actions}: drifted windows go to {@code artifacts}, models through {@code hooks}. */
     public Monitoring(ResourceStore store, Serving serving, MeterRegistry meters, Clock clock, io.capstan.artifacts.ArtifactStore artifacts,
                       RetrainingHooks hooks) {
-        this.reconcilers = List.of(new ModelMonitorReconciler(store, serving, meters, clock, artifacts, hooks),
+        this(store, serving, meters, clock, artifacts, hooks, null, ReferenceResolver.NONE);
+    }
+
+    /**
+     * Monitoring that also reads reference datasets from the stores {@code locator} reaches ({@code s3://},
+     * {@code capstan://}) and from pipeline and registry artifacts through {@code resolver}.
+     */
+    public Monitoring(ResourceStore store, Serving serving, MeterRegistry meters, Clock clock, io.capstan.artifacts.ArtifactStore artifacts,
+                      RetrainingHooks hooks, io.capstan.artifacts.ArtifactLocator locator, ReferenceResolver resolver) {
+        this.reconcilers = List.of(new ModelMonitorReconciler(store, serving, meters, clock, artifacts, hooks, locator, resolver),
                 new io.capstan.monitoring.internal.ServiceLevelObjectiveReconciler(store, meters, clock));
     }
 
