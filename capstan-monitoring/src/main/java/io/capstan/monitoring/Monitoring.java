@@ -20,6 +20,7 @@ import java.util.List;
  */
 public final class Monitoring {
     private final List<Reconciler> reconcilers;
+    private final ModelMonitorReconciler monitors;
 
     public Monitoring(ResourceStore store, Serving serving, MeterRegistry meters, Clock clock) {
         this(store, serving, meters, clock, null, RetrainingHooks.NONE);
@@ -37,7 +38,8 @@ public final class Monitoring {
      */
     public Monitoring(ResourceStore store, Serving serving, MeterRegistry meters, Clock clock, io.capstan.artifacts.ArtifactStore artifacts,
                       RetrainingHooks hooks, io.capstan.artifacts.ArtifactLocator locator, ReferenceResolver resolver) {
-        this.reconcilers = List.of(new ModelMonitorReconciler(store, serving, meters, clock, artifacts, hooks, locator, resolver),
+        this.monitors = new ModelMonitorReconciler(store, serving, meters, clock, artifacts, hooks, locator, resolver);
+        this.reconcilers = List.of(monitors,
                 new io.capstan.monitoring.internal.ServiceLevelObjectiveReconciler(store, meters, clock));
     }
 
@@ -48,5 +50,10 @@ public final class Monitoring {
 
     public List<Reconciler> reconcilers() {
         return reconcilers;
+    }
+
+    /** Canaries' training reference: the reference of a ModelMonitor of their InferenceService, for the rollout's inputDrift check. */
+    public io.capstan.serving.api.CanaryInputReference canaryInputReference() {
+        return monitors::referenceOf;
     }
 }

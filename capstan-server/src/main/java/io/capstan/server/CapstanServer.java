@@ -290,8 +290,12 @@ public final class CapstanServer implements AutoCloseable {
                     workloadCredentials, baseUrl::get, io.capstan.notebooks.NotebookSettings.fromEnvironment(System.getenv()));
             controllers.register(notebooks.reconciler());
             // Drift-triggered retraining exports windows to the artifact store, registers the new models in the registry, records lineage.
-            new io.capstan.monitoring.Monitoring(store, serving, meters, clock, artifacts, new RetrainingLineage(registry, metadata))
-                    .reconcilers().forEach(controllers::register);
+            // References are read from files, the configured stores, pipeline artifacts (ML Metadata) and registry DataSets.
+            var monitoring = new io.capstan.monitoring.Monitoring(store, serving, meters, clock, artifacts, new RetrainingLineage(registry, metadata),
+                    locator, new ReferenceDatasets(metadata, registry));
+            monitoring.reconcilers().forEach(controllers::register);
+            // A canary's inputDrift check compares its inputs with its InferenceService's ModelMonitor reference.
+            serving.canaryInputsAgainst(monitoring.canaryInputReference());
             // No canary rollout advances while one of its InferenceService's SLOs pages.
             serving.freezeRolloutsWhen(new io.capstan.monitoring.SloRolloutFreeze(store));
 

@@ -61,11 +61,11 @@ public final class ModelMonitorReconciler implements Reconciler {
 
     /** What one monitor keeps between reconciles. */
     private static final class Watch {
-        String isvc;
+        volatile String isvc;
         PayloadTap tap;
         long tapStart;
         String referenceId = "";
-        double[][] reference;
+        volatile double[][] reference;
         /** Reference predictions by output column, for the revision named in {@link #predictionsRevision}. */
         Map<String, double[]> predictions = Map.of();
         Map<String, Boolean> predictionIntegral = Map.of();
@@ -106,6 +106,17 @@ public final class ModelMonitorReconciler implements Reconciler {
     @Override
     public String kind() {
         return KIND;
+    }
+
+    /**
+     * The reference of a ModelMonitor of {@code isvc} whose reference has {@code columns} features, for a canary's
+     * inputDrift check; empty when no monitor of it has loaded one. The arrays are shared: read them only.
+     */
+    public Optional<double[][]> referenceOf(String namespace, String isvc, int columns) {
+        return watches.entrySet().stream()
+                .filter(e -> e.getKey().namespace().equals(namespace) && isvc.equals(e.getValue().isvc))
+                .map(e -> e.getValue().reference).filter(r -> r != null && r.length == columns)
+                .findFirst();
     }
 
     @Override
