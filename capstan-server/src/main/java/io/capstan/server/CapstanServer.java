@@ -201,7 +201,8 @@ public final class CapstanServer implements AutoCloseable {
             var artifacts = platformMetrics.countingIntegrityFailures(configuredArtifacts);
             var registry = new io.capstan.registry.ModelRegistry(database, clock, store, artifacts, io.capstan.registry.ModelRegistry.DEFAULT_MAX_UPLOAD_BYTES);
             // Pipeline outputs, initializer data and served models reach s3:// URIs through the configured S3 settings only.
-            var locator = ArtifactLocator.of(configuredArtifacts).withConfigured(artifacts);
+            // Cache hits' outputs checked against their digests count as artifact integrity checks too.
+            var locator = ArtifactLocator.of(configuredArtifacts).withConfigured(artifacts).withIntegrityListener(platformMetrics::integrityChecked);
 
             // The backend is made before the controllers that react to it, so its on-finish hook reaches them
             // through this reference, set once they exist; until then a finished workload is found by the resync.
