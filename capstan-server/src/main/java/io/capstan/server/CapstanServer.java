@@ -232,6 +232,23 @@ public final class CapstanServer implements AutoCloseable {
                             .tag("phase", phase.name()).register(meters);
                 }
                 chosenBackend = localBackend;
+                if (!localBackend.gpus().isEmpty()) {
+                    // GPU utilisation per running job, sampled from nvidia-smi every 15 s; no GPUs found, no series.
+                    var running = localBackend;
+                    var gpuUtilization = new io.capstan.monitoring.GpuUtilization(meters, () -> running.list().stream()
+                            .filter(w -> w.phase() == io.capstan.backend.WorkloadPhase.RUNNING && !w.gpus().isEmpty())
+                            .collect(java.util.stream.Collectors.toMap(io.capstan.backend.WorkloadState::id, io.capstan.backend.WorkloadState::gpus)),
+                            () -> io.capstan.monitoring.GpuUtilization.query(System.getenv().getOrDefault("PATH", ""), Duration.ofSeconds(5)));
+                    var sampling = Executors.newSingleThreadScheduledExecutor(Thread.ofVirtual().name("capstan-gpu-utilization").factory());
+                    sampling.scheduleWithFixedDelay(() -> {
+                        try {
+                            gpuUtilization.refresh();
+                        } catch (RuntimeException e) {
+                            LOG.log(System.Logger.Level.WARNING, "GPU utilisation not sampled: " + e.getMessage());
+                        }
+                    }, 0, 15, java.util.concurrent.TimeUnit.SECONDS);
+                    cleanup.add(sampling::shutdownNow);
+                }
                 capacity = MachineCapacity.of(backendOptions, localBackend.gpus());
             }
             var replica = Replica.of(config.home(), System.getenv());
