@@ -132,6 +132,12 @@ class ModelMonitorReferencesTest {
             assertThat(status.field("features").orElseThrow()).as(key.name()).isEqualTo(expected);
         }
         assertThat(store.get(keys.get(3)).status().field("reference").orElseThrow().path("source").asText()).isEqualTo(s3 + "refs/iris.parquet");
+        // what a canary's inputDrift check of iris is compared with: a monitor's reference, of the input's width only
+        var reference = reconciler.referenceOf("default", "iris", 4).orElseThrow();
+        assertThat(reference).hasNumberOfRows(4);
+        assertThat(reference[2]).hasSize(150).startsWith(1.4, 1.4, 1.3);
+        assertThat(reconciler.referenceOf("default", "iris", 3)).isEmpty();
+        assertThat(reconciler.referenceOf("other", "iris", 4)).isEmpty();
         // data freshness of an S3 reference: the object's write time
         var age = meters.find("capstan.reference.age.seconds").tag("monitor", "s3-parquet").gauge();
         assertThat(age.value()).isFinite().isBetween(-60.0, 3600.0);
