@@ -15,20 +15,32 @@ import java.util.Optional;
 public final class ArtifactLocator {
     private final ArtifactStore configured;
     private final Optional<S3ArtifactStore> s3;
+    private final IntegrityListener integrity;
 
-    private ArtifactLocator(ArtifactStore configured, Optional<S3ArtifactStore> s3) {
+    private ArtifactLocator(ArtifactStore configured, Optional<S3ArtifactStore> s3, IntegrityListener integrity) {
         this.configured = Objects.requireNonNull(configured, "configured");
         this.s3 = s3;
+        this.integrity = Objects.requireNonNull(integrity, "integrity");
     }
 
     /** A locator for the store Capstan is configured with: S3 when {@code store} is an {@link S3ArtifactStore}, else local only. */
     public static ArtifactLocator of(ArtifactStore store) {
-        return new ArtifactLocator(store, store instanceof S3ArtifactStore s ? Optional.of(s) : Optional.empty());
+        return new ArtifactLocator(store, store instanceof S3ArtifactStore s ? Optional.of(s) : Optional.empty(), IntegrityListener.NONE);
     }
 
     /** This locator, reading Capstan's own artifacts through {@code wrapped} (a decorator of the configured store). */
     public ArtifactLocator withConfigured(ArtifactStore wrapped) {
-        return new ArtifactLocator(wrapped, s3);
+        return new ArtifactLocator(wrapped, s3, integrity);
+    }
+
+    /** This locator, telling {@code listener} of the digest checks its users make (a cache hit's outputs, say). */
+    public ArtifactLocator withIntegrityListener(IntegrityListener listener) {
+        return new ArtifactLocator(configured, s3, listener);
+    }
+
+    /** Where digest checks are reported. */
+    public IntegrityListener integrity() {
+        return integrity;
     }
 
     /** The store Capstan is configured with, which {@code capstan://} URIs name. */

@@ -20,6 +20,7 @@ import java.util.List;
  */
 public final class Monitoring {
     private final List<Reconciler> reconcilers;
+    private final ModelMonitorReconciler monitors;
 
     public Monitoring(ResourceStore store, Serving serving, MeterRegistry meters, Clock clock) {
         this(store, serving, meters, clock, null, RetrainingHooks.NONE);
@@ -28,7 +29,17 @@ public final class Monitoring {
     /** Monitoring whose ModelMonitors act on {@code spec.actions}: drifted windows go to {@code artifacts}, models through {@code hooks}. */
     public Monitoring(ResourceStore store, Serving serving, MeterRegistry meters, Clock clock, io.capstan.artifacts.ArtifactStore artifacts,
                       RetrainingHooks hooks) {
-        this.reconcilers = List.of(new ModelMonitorReconciler(store, serving, meters, clock, artifacts, hooks),
+        this(store, serving, meters, clock, artifacts, hooks, null, ReferenceResolver.NONE);
+    }
+
+    /**
+     * Monitoring that also reads reference datasets from the stores {@code locator} reaches ({@code s3://},
+     * {@code capstan://}) and from pipeline and registry artifacts through {@code resolver}.
+     */
+    public Monitoring(ResourceStore store, Serving serving, MeterRegistry meters, Clock clock, io.capstan.artifacts.ArtifactStore artifacts,
+                      RetrainingHooks hooks, io.capstan.artifacts.ArtifactLocator locator, ReferenceResolver resolver) {
+        this.monitors = new ModelMonitorReconciler(store, serving, meters, clock, artifacts, hooks, locator, resolver);
+        this.reconcilers = List.of(monitors,
                 new io.capstan.monitoring.internal.ServiceLevelObjectiveReconciler(store, meters, clock));
     }
 
@@ -39,5 +50,10 @@ public final class Monitoring {
 
     public List<Reconciler> reconcilers() {
         return reconcilers;
+    }
+
+    /** Canaries' training reference: the reference of a ModelMonitor of their InferenceService, for the rollout's inputDrift check. */
+    public io.capstan.serving.api.CanaryInputReference canaryInputReference() {
+        return monitors::referenceOf;
     }
 }

@@ -25,6 +25,8 @@ import java.util.function.Predicate;
  * {@link #countingIntegrityFailures}, artifacts whose bytes no longer match their recorded SHA-256.
  */
 public final class PlatformMetrics {
+    /** The counter of integrity checks, by {@code check} and {@code outcome} (ok, failed). */
+    public static final String INTEGRITY_CHECKS = "capstan.artifact.integrity.checks";
     static final List<String> TRAINING_KINDS = List.of("TrainJob", "PyTorchJob", "XGBoostJob", "TFJob", "MPIJob", "PaddleJob", "JAXJob");
 
     private final ResourceStore store;
@@ -44,7 +46,8 @@ public final class PlatformMetrics {
         this.meters = meters;
         this.runHasLineage = runHasLineage;
         this.integrityFailures = Counter.builder("capstan.artifact.integrity.failures")
-                .description("Artifact reads refused because the bytes did not match the SHA-256 recorded when written").register(meters);
+                .description("Artifact reads refused, and cached pipeline outputs discarded, because the bytes did not match the digest recorded for them")
+                .register(meters);
         Gauge.builder("capstan.pipeline.run.success.ratio", this, m -> ratio(m.fresh().runsSucceeded, m.fresh().runsSucceeded + m.fresh().runsFailed))
                 .description("Share of finished PipelineRuns (all namespaces) that succeeded; NaN before any finished").register(meters);
         Gauge.builder("capstan.pipeline.runs.finished", this, m -> m.fresh().runsSucceeded).tag("outcome", "succeeded")
@@ -67,7 +70,21 @@ public final class PlatformMetrics {
         }
     }
 
-    /** {@code artifacts}, counting each read it refuses as corrupt in {@code capstan_artifact_integrity_failures_total}. */
+    /**
+     * Counts one verification of stored bytes against their recorded digest in
+     * {@code capstan_artifact_integrity_checks_total{check,outcome}}, and a failed one in
+     * {@code capstan_artifact_integrity_failures_total}: the events of the artifact-integrity SLI.
+     */
+    public void integrityChecked(String check, boolean ok) {
+        Counter.builder(INTEGRITY_CHECKS).description("Verifications of stored bytes against the digest recorded for them, by what was checked and outcome")
+                .tags("check", check, "outcome", ok ? "ok" : "failed").register(meters).increment();
+        if (!ok) integrityFailures.increment();
+    }
+
+    /**
+     * {@code artifacts}, counting each read it refuses as corrupt in {@code capstan_artifact_integrity_failures_total},
+     * and each read (a stream read to its end, where the digest is verified, or refused) as an integrity check.
+     */
     public ArtifactStore countingIntegrityFailures(ArtifactStore artifacts) {
         return new ArtifactStore() {
             @Override
@@ -81,27 +98,43 @@ public final class PlatformMetrics {
                 try {
                     in = artifacts.get(key);
                 } catch (CorruptArtifactException e) {
-                    integrityFailures.increment();
+                    integrityChecked("read", false);
                     throw e;
                 }
                 return new FilterInputStream(in) {
+                    private boolean reported;
+
+                    private int counted(int n) {
+                        if (n < 0 && !reported) {
+                            reported = true;
+                            integrityChecked("read", true);
+                        }
+                        return n;
+                    }
+
+                    private CorruptArtifactException corrupt(CorruptArtifactException e) {
+                        if (!reported) {
+                            reported = true;
+                            integrityChecked("read", false);
+                        }
+                        return e;
+                    }
+
                     @Override
                     public int read() throws IOException {
                         try {
-                            return super.read();
+                            return counted(super.read());
                         } catch (CorruptArtifactException e) {
-                            integrityFailures.increment();
-                            throw e;
+                            throw corrupt(e);
                         }
                     }
 
                     @Override
                     public int read(byte[] b, int off, int len) throws IOException {
                         try {
-                            return super.read(b, off, len);
+                            return counted(super.read(b, off, len));
                         } catch (CorruptArtifactException e) {
-                            integrityFailures.increment();
-                            throw e;
+                            throw corrupt(e);
                         }
                     }
                 };

@@ -56,6 +56,9 @@ class PlatformMetricsTest {
             assertThatExceptionOfType(CorruptArtifactException.class).isThrownBy(in::readAllBytes);
         }
         assertThat(meters.get("capstan.artifact.integrity.failures").counter().count()).isEqualTo(2);
+        // the SLI's events: one read verified whole, two refused (each counted once, however often the stream is read after)
+        assertThat(meters.get(PlatformMetrics.INTEGRITY_CHECKS).tags("check", "read", "outcome", "ok").counter().count()).isEqualTo(1);
+        assertThat(meters.get(PlatformMetrics.INTEGRITY_CHECKS).tags("check", "read", "outcome", "failed").counter().count()).isEqualTo(2);
         // no runs, jobs or windows yet: the ratios are undefined, not 0 or 1
         assertThat(meters.get("capstan.pipeline.run.success.ratio").gauge().value()).isNaN();
         assertThat(meters.get("capstan.metadata.coverage.ratio").gauge().value()).isNaN();

@@ -113,6 +113,23 @@ public final class ModelRegistry {
         }
     }
 
+    /**
+     * The URI of DataSet artifact {@code nameOrId} of {@code namespace}'s registry: by id when all digits, else by name
+     * (the first made with that name); for a ModelMonitor's {@code registry-dataset://} reference.
+     *
+     * @throws IllegalArgumentException when there is no such DataSet, or it has no URI
+     */
+    public String datasetUri(String namespace, String nameOrId) {
+        var kinds = java.util.List.of(Kind.DATA_SET);
+        var found = nameOrId.matches("[0-9]{1,18}") ? store.get(namespace, Long.parseLong(nameOrId), kinds)
+                : store.find(namespace, kinds, nameOrId, null, null, null);
+        var dataset = found.orElseThrow(() -> new IllegalArgumentException("the model registry of namespace '" + namespace
+                + "' has no DataSet artifact '" + nameOrId + "'"));
+        var uri = dataset.text("uri");
+        if (uri == null || uri.isBlank()) throw new IllegalArgumentException("DataSet artifact '" + nameOrId + "' has no uri");
+        return uri;
+    }
+
     /** The namespaces that hold registered models, sorted: for the web UI, which lists models across namespaces. */
     public java.util.List<String> namespaces() {
         return store.namespaces(Kind.REGISTERED_MODEL);

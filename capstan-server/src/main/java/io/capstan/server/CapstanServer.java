@@ -201,7 +201,8 @@ public final class CapstanServer implements AutoCloseable {
             var artifacts = platformMetrics.countingIntegrityFailures(configuredArtifacts);
             var registry = new io.capstan.registry.ModelRegistry(database, clock, store, artifacts, io.capstan.registry.ModelRegistry.DEFAULT_MAX_UPLOAD_BYTES);
             // Pipeline outputs, initializer data and served models reach s3:// URIs through the configured S3 settings only.
-            var locator = ArtifactLocator.of(configuredArtifacts).withConfigured(artifacts);
+            // Cache hits' outputs checked against their digests count as artifact integrity checks too.
+            var locator = ArtifactLocator.of(configuredArtifacts).withConfigured(artifacts).withIntegrityListener(platformMetrics::integrityChecked);
 
             // The backend is made before the controllers that react to it, so its on-finish hook reaches them
             // through this reference, set once they exist; until then a finished workload is found by the resync.
@@ -231,6 +232,23 @@ public final class CapstanServer implements AutoCloseable {
                             .tag("phase", phase.name()).register(meters);
                 }
                 chosenBackend = localBackend;
+                if (!localBackend.gpus().isEmpty()) {
+                    // GPU utilisation per running job, sampled from nvidia-smi every 15 s; no GPUs found, no series.
+                    var running = localBackend;
+                    var gpuUtilization = new io.capstan.monitoring.GpuUtilization(meters, () -> running.list().stream()
+                            .filter(w -> w.phase() == io.capstan.backend.WorkloadPhase.RUNNING && !w.gpus().isEmpty())
+                            .collect(java.util.stream.Collectors.toMap(io.capstan.backend.WorkloadState::id, io.capstan.backend.WorkloadState::gpus)),
+                            () -> io.capstan.monitoring.GpuUtilization.query(System.getenv().getOrDefault("PATH", ""), Duration.ofSeconds(5)));
+                    var sampling = Executors.newSingleThreadScheduledExecutor(Thread.ofVirtual().name("capstan-gpu-utilization").factory());
+                    sampling.scheduleWithFixedDelay(() -> {
+                        try {
+                            gpuUtilization.refresh();
+                        } catch (RuntimeException e) {
+                            LOG.log(System.Logger.Level.WARNING, "GPU utilisation not sampled: " + e.getMessage());
+                        }
+                    }, 0, 15, java.util.concurrent.TimeUnit.SECONDS);
+                    cleanup.add(sampling::shutdownNow);
+                }
                 capacity = MachineCapacity.of(backendOptions, localBackend.gpus());
             }
             var replica = Replica.of(config.home(), System.getenv());
@@ -290,8 +308,12 @@ public final class CapstanServer implements AutoCloseable {
                     workloadCredentials, baseUrl::get, io.capstan.notebooks.NotebookSettings.fromEnvironment(System.getenv()));
             controllers.register(notebooks.reconciler());
             // Drift-triggered retraining exports windows to the artifact store, registers the new models in the registry, records lineage.
-            new io.capstan.monitoring.Monitoring(store, serving, meters, clock, artifacts, new RetrainingLineage(registry, metadata))
-                    .reconcilers().forEach(controllers::register);
+            // References are read from files, the configured stores, pipeline artifacts (ML Metadata) and registry DataSets.
+            var monitoring = new io.capstan.monitoring.Monitoring(store, serving, meters, clock, artifacts, new RetrainingLineage(registry, metadata),
+                    locator, new ReferenceDatasets(metadata, registry));
+            monitoring.reconcilers().forEach(controllers::register);
+            // A canary's inputDrift check compares its inputs with its InferenceService's ModelMonitor reference.
+            serving.canaryInputsAgainst(monitoring.canaryInputReference());
             // No canary rollout advances while one of its InferenceService's SLOs pages.
             serving.freezeRolloutsWhen(new io.capstan.monitoring.SloRolloutFreeze(store));
 

@@ -195,6 +195,11 @@ public final class Serving implements AutoCloseable {
         reconciler.setRolloutFreeze(freeze);
     }
 
+    /** Gives the {@code inputDrift} check of canary rollouts the InferenceService's training reference, where {@code reference} has one. */
+    public void canaryInputsAgainst(io.capstan.serving.api.CanaryInputReference reference) {
+        reconciler.setCanaryInputReference(reference);
+    }
+
     /** As {@link #httpService()}, each model route needing view in its namespace under {@code policy}. */
     public HttpService httpService(io.capstan.core.security.AccessPolicy policy) {
         return http.withAccessPolicy(policy);

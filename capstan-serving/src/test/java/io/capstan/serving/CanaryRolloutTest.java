@@ -58,6 +58,8 @@ class CanaryRolloutTest {
     final Map<String, AtomicInteger> answers = new ConcurrentHashMap<>();
     final AtomicLong firstCanaryAnswer = new AtomicLong();
     final AtomicInteger failures = new AtomicInteger();
+    /** The rows the clients send, in turn. */
+    volatile float[][] rows = ROWS;
 
     @BeforeEach
     void setUp() throws Exception {
@@ -105,7 +107,8 @@ class CanaryRolloutTest {
             int offset = c;
             pool.submit(() -> {
                 for (int i = offset; !stop.get(); i++) {
-                    var row = ROWS[i % ROWS.length];
+                    var sent = rows;
+                    var row = sent[i % sent.length];
                     var body = "{\"inputs\":[{\"name\":\"input\",\"datatype\":\"FP32\",\"shape\":[1,4],\"data\":[%s,%s,%s,%s]}]}"
                             .formatted(row[0], row[1], row[2], row[3]);
                     var response = client.send(HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(30))
@@ -366,5 +369,109 @@ class CanaryRolloutTest {
         assertThat(rollout.path("message").asText()).isEqualTo("cancelled: the serving.capstan.io/rollout annotation was removed");
         assertThat(status.field("rolledOutRevision").orElseThrow().asInt()).isEqualTo(2);
         assertThat(serving.endpoint().modelMetadata("iris", null).versions()).containsOnly("2");
+    }
+
+    /** The 150 rows of examples/iris/iris.csv; shifted, as a drifting input stream would be. */
+    static float[][] iris(boolean shifted) throws java.io.IOException {
+        var lines = Files.readAllLines(Path.of("..", "examples", "iris", "iris.csv")).subList(1, 151);
+        var out = new float[lines.size()][];
+        for (int r = 0; r < lines.size(); r++) {
+            var c = lines.get(r).split(",");
+            var row = new float[] {Float.parseFloat(c[0]), Float.parseFloat(c[1]), Float.parseFloat(c[2]), Float.parseFloat(c[3])};
+            out[r] = shifted ? new float[] {row[0] + 1.5f, row[1] - 1.0f, row[2] * 1.6f + 1.0f, row[3] + 0.8f} : row;
+        }
+        return out;
+    }
+
+    /** The training reference a ModelMonitor would hold for iris: its four columns. */
+    private void irisIsTheTrainingReference() throws java.io.IOException {
+        var rows = iris(false);
+        var columns = new double[4][rows.length];
+        for (int r = 0; r < rows.length; r++) for (int c = 0; c < 4; c++) columns[c][r] = rows[r][c];
+        serving.canaryInputsAgainst((namespace, name, width) -> name.equals("iris") && width == 4 ? Optional.of(columns) : Optional.empty());
+    }
+
+    @Test
+    @Timeout(120)
+    void aCanaryWhoseTrafficDriftsFromTheTrainingReferenceIsRolledBackByTheInputDriftCheck() throws Exception {
+        irisIsTheTrainingReference();
+        rows = iris(true);
+        var key = stableThenCanary("good-again", "{\"stepWeights\":[10,25,50],\"interval\":\"1s\",\"minSamples\":40,"
+                + "\"checks\":{\"errorRate\":{},\"inputDrift\":{}}}");
+        var rollout = runUntil(key, Duration.ofSeconds(60), "RolledBack", "Promoted");
+        reportTimeToRollback("whose inputs drift from the training reference");
+
+        assertThat(rollout.path("phase").asText()).as(rollout.toPrettyString()).isEqualTo("RolledBack");
+        var decision = lastDecision(rollout);
+        var drift = check(decision, "inputDrift");
+        assertThat(drift.path("result").asText()).isEqualTo("Fail");
+        assertThat(drift.path("against").asText()).isEqualTo("reference");
+        assertThat(drift.path("referenceRows").asInt()).isEqualTo(150);
+        assertThat(drift.path("canaryRows").asInt()).isGreaterThanOrEqualTo(40);
+        assertThat(drift.path("driftedColumns").asInt()).isEqualTo(4);
+        assertThat(drift.path("columns")).hasSize(4).allSatisfy(c -> assertThat(c.path("pValue").asDouble()).isLessThan(0.001 / 4));
+        assertThat(check(decision, "errorRate").path("result").asText()).isEqualTo("Pass");
+        assertThat(decision.path("action").asText()).startsWith("rolled back: critical check failed: inputDrift");
+        assertThat(rollout.path("step").asInt()).isZero();
+        assertThat(store.get(key).status().field("rolledOutRevision").orElseThrow().asInt()).isEqualTo(1);
+    }
+
+    @Test
+    @Timeout(120)
+    void aCanaryServedTrafficLikeItsTrainingReferenceIsPromoted() throws Exception {
+        irisIsTheTrainingReference();
+        rows = iris(false);
+        var key = stableThenCanary("good-again", "{\"stepWeights\":[10,50],\"interval\":\"1s\",\"minSamples\":40,"
+                + "\"checks\":{\"errorRate\":{},\"inputDrift\":{}}}");
+        var rollout = runUntil(key, Duration.ofSeconds(90), "RolledBack", "Promoted");
+        assertThat(rollout.path("phase").asText()).as(rollout.toPrettyString()).isEqualTo("Promoted");
+        for (var d : rollout.path("analysis")) {
+            if (!d.path("result").asText().equals("Pass")) continue;
+            var drift = check(d, "inputDrift");
+            assertThat(drift.path("against").asText()).isEqualTo("reference");
+            assertThat(drift.path("driftedColumns").asInt()).isZero();
+        }
+    }
+
+    @Test
+    @Timeout(120)
+    void aCanaryThatDisagreesWithTheBaselineOnIdenticalRequestsIsRolledBackByTheAgreementCheck() throws Exception {
+        // only the agreement check: the one-class canary is caught by comparing answers to the very same requests
+        var key = stableThenCanary("constant", "{\"stepWeights\":[10,25,50],\"interval\":\"1s\",\"minSamples\":40,"
+                + "\"checks\":{\"agreement\":{\"min\":0.9}}}");
+        var rollout = runUntil(key, Duration.ofSeconds(60), "RolledBack", "Promoted");
+        reportTimeToRollback("that disagrees with the baseline");
+
+        assertThat(rollout.path("phase").asText()).as(rollout.toPrettyString()).isEqualTo("RolledBack");
+        var agreement = check(lastDecision(rollout), "agreement");
+        assertThat(agreement.path("result").asText()).isEqualTo("Fail");
+        assertThat(agreement.path("compared").asLong()).isGreaterThanOrEqualTo(40);
+        // the canary answers class 0 to everything; the baseline answers 0 to one row in three
+        assertThat(agreement.path("agreement").asDouble()).isBetween(0.15, 0.55);
+        assertThat(agreement.path("mirrorPercent").asInt()).isEqualTo(100);
+        assertThat(lastDecision(rollout).path("action").asText()).startsWith("rolled back: critical check failed: agreement");
+        assertThat(failures.get()).as("mirroring never fails a caller's request").isZero();
+    }
+
+    @Test
+    @Timeout(120)
+    void aCanaryThatAgreesOnIdenticalRequestsIsPromoted() throws Exception {
+        var key = stableThenCanary("good-again", "{\"stepWeights\":[10,50],\"interval\":\"1s\",\"minSamples\":40,"
+                + "\"checks\":{\"agreement\":{\"min\":0.99,\"mirrorPercent\":50}}}");
+        var rollout = runUntil(key, Duration.ofSeconds(90), "RolledBack", "Promoted");
+        assertThat(rollout.path("phase").asText()).as(rollout.toPrettyString()).isEqualTo("Promoted");
+        int passes = 0;
+        for (var d : rollout.path("analysis")) {
+            if (d.path("result").asText().equals("Inconclusive")) {
+                assertThat(d.path("action").asText()).contains("too few");
+                continue;
+            }
+            var agreement = check(d, "agreement");
+            assertThat(agreement.path("agreement").asDouble()).isEqualTo(1.0);
+            assertThat(agreement.path("compared").asLong()).isGreaterThanOrEqualTo(40);
+            passes++;
+        }
+        assertThat(passes).isEqualTo(2);
+        assertThat(failures.get()).isZero();
     }
 }

@@ -55,16 +55,17 @@ public final class ModelMonitorReconciler implements Reconciler {
     private final MeterRegistry meters;
     private final Clock clock;
     private final DriftRetraining retraining;
+    private final ReferenceSource references;
     /** Per monitor; a reconcile touches only its own key's entry, and the runtime runs one reconcile per key at a time. */
     private final Map<ResourceKey, Watch> watches = new ConcurrentHashMap<>();
 
     /** What one monitor keeps between reconciles. */
     private static final class Watch {
-        String isvc;
+        volatile String isvc;
         PayloadTap tap;
         long tapStart;
         String referenceId = "";
-        double[][] reference;
+        volatile double[][] reference;
         /** Reference predictions by output column, for the revision named in {@link #predictionsRevision}. */
         Map<String, double[]> predictions = Map.of();
         Map<String, Boolean> predictionIntegral = Map.of();
@@ -84,6 +85,17 @@ public final class ModelMonitorReconciler implements Reconciler {
     /** A reconciler that acts on {@code spec.actions}: exports drifted windows to {@code artifacts} and retrains. */
     public ModelMonitorReconciler(ResourceStore store, Serving serving, MeterRegistry meters, Clock clock,
                                   io.capstan.artifacts.ArtifactStore artifacts, io.capstan.monitoring.RetrainingHooks hooks) {
+        this(store, serving, meters, clock, artifacts, hooks, null, io.capstan.monitoring.ReferenceResolver.NONE);
+    }
+
+    /**
+     * A reconciler that also reads references from the artifact stores {@code locator} reaches ({@code s3://},
+     * {@code capstan://}) and from what {@code resolver} resolves ({@code mlmd://}, {@code registry-dataset://}).
+     */
+    public ModelMonitorReconciler(ResourceStore store, Serving serving, MeterRegistry meters, Clock clock,
+                                  io.capstan.artifacts.ArtifactStore artifacts, io.capstan.monitoring.RetrainingHooks hooks,
+                                  io.capstan.artifacts.ArtifactLocator locator, io.capstan.monitoring.ReferenceResolver resolver) {
+        this.references = new ReferenceSource(locator, resolver);
         this.retraining = artifacts == null ? null : new DriftRetraining(store, artifacts, hooks);
         this.store = store;
         this.serving = serving;
@@ -94,6 +106,17 @@ public final class ModelMonitorReconciler implements Reconciler {
     @Override
     public String kind() {
         return KIND;
+    }
+
+    /**
+     * The reference of a ModelMonitor of {@code isvc} whose reference has {@code columns} features, for a canary's
+     * inputDrift check; empty when no monitor of it has loaded one. The arrays are shared: read them only.
+     */
+    public Optional<double[][]> referenceOf(String namespace, String isvc, int columns) {
+        return watches.entrySet().stream()
+                .filter(e -> e.getKey().namespace().equals(namespace) && isvc.equals(e.getValue().isvc))
+                .map(e -> e.getValue().reference).filter(r -> r != null && r.length == columns)
+                .findFirst();
     }
 
     @Override
@@ -228,9 +251,10 @@ public final class ModelMonitorReconciler implements Reconciler {
         if (spec.reference().uri().isPresent()) {
             var id = spec.reference().uri().get() + " " + names;
             if (!id.equals(watch.referenceId)) {
-                watch.reference = ReferenceData.read(spec.reference().uri().get(), names);
+                var dataset = references.open(key.namespace(), spec.reference().uri().get());
+                watch.reference = ReferenceData.read(dataset, names);
                 watch.referenceId = id;
-                watch.referenceWritten.set(modified(spec.reference().uri().get()));
+                watch.referenceWritten.set(dataset.writtenMillis());
                 watch.predictionsRevision = "";
             }
             return true;
@@ -260,16 +284,6 @@ public final class ModelMonitorReconciler implements Reconciler {
         // the window starts after the reference, so that the two never overlap
         watch.tapStart = head.lastSequence + 1;
         return true;
-    }
-
-    /** A file reference's modification time in epoch ms; NaN for a source without one. */
-    private static double modified(URI uri) {
-        if (!"file".equalsIgnoreCase(uri.getScheme())) return Double.NaN;
-        try {
-            return java.nio.file.Files.getLastModifiedTime(java.nio.file.Path.of(uri)).toMillis();
-        } catch (java.io.IOException | RuntimeException e) {
-            return Double.NaN;
-        }
     }
 
     private static Statistic run(ModelMonitorSpec spec, ModelMonitorSpec.Feature feature, double[] reference, double[] current) {

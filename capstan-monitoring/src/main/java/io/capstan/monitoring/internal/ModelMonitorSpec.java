@@ -27,7 +27,8 @@ import java.util.Set;
  * spec:
  *   inferenceService: iris
  *   reference:
- *     uri: file:///data/iris.csv      # CSV with a header row; or fromRequests: 500 (the first 500 rows served)
+ *     uri: file:///data/iris.csv      # CSV with a header row, or Parquet: file://, s3://, capstan://artifacts/KEY,
+ *                                     # mlmd://artifacts/ID or registry-dataset://NAME; or fromRequests: 500 (the first 500 rows)
  *     features: [sepal_length, {name: colour, type: categorical, test: chisquare, threshold: 0.01}]
  *   window: {rows: 200}               # or {duration: 1h}; minRows (default 30) before any test runs
  *   tests: {default: auto, multivariate: mmd}
@@ -55,6 +56,8 @@ public record ModelMonitorSpec(String inferenceService, Reference reference, Win
     public static final Duration MAX_DURATION = Duration.ofDays(31);
     public static final Duration MIN_INTERVAL = Duration.ofMillis(200);
     static final int MAX_URI = 4096;
+    static final String MLMD_SCHEME = "mlmd";
+    static final String REGISTRY_SCHEME = "registry-dataset";
     static final int DEFAULT_MIN_ROWS = 30;
     static final double DEFAULT_DRIFT_SHARE = 0.5;
     static final Duration DEFAULT_INTERVAL = Duration.ofSeconds(10);
@@ -249,18 +252,47 @@ public record ModelMonitorSpec(String inferenceService, Reference reference, Win
     }
 
     private static Optional<URI> uri(String text, Problems problems) {
+        URI uri;
         try {
-            var uri = new URI(text);
-            if (!"file".equals(uri.getScheme()) || uri.getPath() == null || uri.getPath().isEmpty()) {
-                problems.add("spec.reference.uri", "'" + Names.printable(text) + "' is not a file:// URI of a CSV file; this server reads "
-                        + "references from file:// only (s3://, pipeline and registry artifacts: not yet)");
-                return Optional.empty();
-            }
-            return Optional.of(uri);
+            uri = new URI(text);
         } catch (java.net.URISyntaxException e) {
             problems.add("spec.reference.uri", "'" + Names.printable(text) + "' is not a URI: " + e.getReason());
             return Optional.empty();
         }
+        var scheme = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(java.util.Locale.ROOT);
+        switch (scheme) {
+            case "file", "s3", "capstan" -> {
+                try {
+                    io.capstan.artifacts.ArtifactUri.parse(text);
+                } catch (io.capstan.core.InvalidSpecException e) {
+                    problems.add("spec.reference.uri", e.errors().getFirst().message());
+                    return Optional.empty();
+                }
+            }
+            case MLMD_SCHEME -> {
+                var path = uri.getRawPath() == null ? "" : uri.getRawPath();
+                if (!"artifacts".equals(uri.getRawAuthority()) || !path.matches("/[1-9][0-9]{0,17}") || uri.getRawQuery() != null) {
+                    problems.add("spec.reference.uri", "'" + Names.printable(text) + "' is not mlmd://artifacts/ID, an ML Metadata artifact's numeric id");
+                    return Optional.empty();
+                }
+            }
+            case REGISTRY_SCHEME -> {
+                var name = uri.getRawAuthority();
+                if (name == null || !(uri.getRawPath() == null || uri.getRawPath().isEmpty()) || uri.getRawQuery() != null
+                        || !name.matches("[A-Za-z0-9][A-Za-z0-9._-]{0,252}")) {
+                    problems.add("spec.reference.uri", "'" + Names.printable(text) + "' is not registry-dataset://NAME_OR_ID, a DataSet artifact "
+                            + "of this namespace's model registry");
+                    return Optional.empty();
+                }
+            }
+            default -> {
+                problems.add("spec.reference.uri", "'" + Names.printable(text) + "' is not a dataset URI this server reads; use file:///path, "
+                        + "s3://bucket/key, capstan://artifacts/key, mlmd://artifacts/ID (a pipeline artifact) or registry-dataset://NAME_OR_ID "
+                        + "(a model registry DataSet), of a CSV or Parquet file");
+                return Optional.empty();
+            }
+        }
+        return Optional.of(uri);
     }
 
     private static Feature feature(JsonNode node, String at, Problems problems) {

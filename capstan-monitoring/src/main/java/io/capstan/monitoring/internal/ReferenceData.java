@@ -4,16 +4,14 @@ import io.capstan.core.InvalidSpecException;
 import io.capstan.core.Names;
 import java.io.BufferedReader;
 import java.io.IOException;
-import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
 /**
- * A reference dataset read from a CSV file whose header row names the columns: the listed features' columns, as
- * numbers. Messages name the column and line, never a cell's content, since the file may be any file on this host.
+ * A reference dataset read from a CSV file whose header row names the columns, or a Parquet file: the listed
+ * features' columns, as numbers. Messages name the column and line, never a cell's content, since the file may be any file on this host.
  */
 final class ReferenceData {
     static final long MAX_BYTES = 512L * 1024 * 1024;
@@ -21,65 +19,79 @@ final class ReferenceData {
     private ReferenceData() {
     }
 
-    /** Columns in {@code features}' order, each with one value per data row. */
-    static double[][] read(URI uri, List<String> features) {
-        var path = Path.of(uri);
+    /** Columns in {@code features}' order, each with one value per data row: Parquet when it starts with PAR1, else CSV. */
+    static double[][] read(ReferenceSource.Dataset dataset, List<String> features) {
+        var source = dataset.source();
         try {
-            if (!Files.isRegularFile(path)) throw new InvalidSpecException("spec.reference.uri: " + uri + " is not a file on this server");
-            if (Files.size(path) > MAX_BYTES) {
-                throw new InvalidSpecException("spec.reference.uri: " + uri + " is over " + (MAX_BYTES >> 20) + " MiB; give a sample of it");
+            if (isParquet(dataset)) return ParquetReference.read(dataset, features);
+            try (BufferedReader in = dataset.file() != null ? Files.newBufferedReader(dataset.file(), StandardCharsets.UTF_8)
+                    : new BufferedReader(new java.io.InputStreamReader(new java.io.ByteArrayInputStream(dataset.bytes()), StandardCharsets.UTF_8))) {
+                return csv(in, source, features);
             }
-            try (BufferedReader in = Files.newBufferedReader(path, StandardCharsets.UTF_8)) {
-                var header = in.readLine();
-                if (header == null) throw new InvalidSpecException("spec.reference.uri: " + uri + " is empty; it needs a header row naming the columns");
-                var names = split(stripBom(header));
-                var index = new int[features.size()];
-                for (int f = 0; f < features.size(); f++) {
-                    index[f] = names.indexOf(features.get(f));
-                    if (index[f] < 0) {
-                        throw new InvalidSpecException("spec.reference.features[" + f + "]: '" + Names.printable(features.get(f))
-                                + "' is not a column of " + uri + "; its header has " + names.size() + " columns");
-                    }
-                }
-                var rows = new ArrayList<double[]>();
-                String line;
-                int lineNumber = 1;
-                while ((line = in.readLine()) != null) {
-                    lineNumber++;
-                    if (line.isBlank()) continue;
-                    if (rows.size() >= ModelMonitorSpec.MAX_ROWS) {
-                        throw new InvalidSpecException("spec.reference.uri: " + uri + " has more than " + ModelMonitorSpec.MAX_ROWS + " rows; give a sample");
-                    }
-                    var cells = split(line);
-                    var row = new double[features.size()];
-                    for (int f = 0; f < features.size(); f++) {
-                        if (index[f] >= cells.size()) {
-                            throw new InvalidSpecException("spec.reference.uri: line " + lineNumber + " of " + uri + " has no column '"
-                                    + Names.printable(features.get(f)) + "'");
-                        }
-                        try {
-                            row[f] = Double.parseDouble(cells.get(index[f]).strip());
-                        } catch (NumberFormatException e) {
-                            throw new InvalidSpecException("spec.reference.uri: line " + lineNumber + " of " + uri + ": column '"
-                                    + Names.printable(features.get(f)) + "' is not a number (categorical features are numeric codes, as in the input tensor)");
-                        }
-                        if (!Double.isFinite(row[f])) {
-                            throw new InvalidSpecException("spec.reference.uri: line " + lineNumber + " of " + uri + ": column '"
-                                    + Names.printable(features.get(f)) + "' is not a finite number");
-                        }
-                    }
-                    rows.add(row);
-                }
-                if (rows.size() < 2) throw new InvalidSpecException("spec.reference.uri: " + uri + " has " + rows.size() + " data rows; it needs at least 2");
-                var columns = new double[features.size()][rows.size()];
-                for (int r = 0; r < rows.size(); r++) for (int f = 0; f < features.size(); f++) columns[f][r] = rows.get(r)[f];
-                return columns;
-            }
-        } catch (IOException e) {
-            var failure = new InvalidSpecException("spec.reference.uri: cannot read " + uri + ": " + e.getMessage());
+        } catch (IOException | java.io.UncheckedIOException e) {
+            var failure = new InvalidSpecException("spec.reference.uri: cannot read " + source + ": " + e.getMessage());
             failure.initCause(e);
             throw failure;
         }
+    }
+
+    private static boolean isParquet(ReferenceSource.Dataset dataset) throws IOException {
+        byte[] head;
+        if (dataset.file() != null) {
+            try (var in = Files.newInputStream(dataset.file())) {
+                head = in.readNBytes(4);
+            }
+        } else {
+            head = java.util.Arrays.copyOf(dataset.bytes(), Math.min(4, dataset.bytes().length));
+        }
+        return java.util.Arrays.equals(head, "PAR1".getBytes(StandardCharsets.US_ASCII));
+    }
+
+    private static double[][] csv(BufferedReader in, String uri, List<String> features) throws IOException {
+        var header = in.readLine();
+        if (header == null) throw new InvalidSpecException("spec.reference.uri: " + uri + " is empty; it needs a header row naming the columns");
+        var names = split(stripBom(header));
+        var index = new int[features.size()];
+        for (int f = 0; f < features.size(); f++) {
+            index[f] = names.indexOf(features.get(f));
+            if (index[f] < 0) {
+                throw new InvalidSpecException("spec.reference.features[" + f + "]: '" + Names.printable(features.get(f))
+                        + "' is not a column of " + uri + "; its header has " + names.size() + " columns");
+            }
+        }
+        var rows = new ArrayList<double[]>();
+        String line;
+        int lineNumber = 1;
+        while ((line = in.readLine()) != null) {
+            lineNumber++;
+            if (line.isBlank()) continue;
+            if (rows.size() >= ModelMonitorSpec.MAX_ROWS) {
+                throw new InvalidSpecException("spec.reference.uri: " + uri + " has more than " + ModelMonitorSpec.MAX_ROWS + " rows; give a sample");
+            }
+            var cells = split(line);
+            var row = new double[features.size()];
+            for (int f = 0; f < features.size(); f++) {
+                if (index[f] >= cells.size()) {
+                    throw new InvalidSpecException("spec.reference.uri: line " + lineNumber + " of " + uri + " has no column '"
+                            + Names.printable(features.get(f)) + "'");
+                }
+                try {
+                    row[f] = Double.parseDouble(cells.get(index[f]).strip());
+                } catch (NumberFormatException e) {
+                    throw new InvalidSpecException("spec.reference.uri: line " + lineNumber + " of " + uri + ": column '"
+                            + Names.printable(features.get(f)) + "' is not a number (categorical features are numeric codes, as in the input tensor)");
+                }
+                if (!Double.isFinite(row[f])) {
+                    throw new InvalidSpecException("spec.reference.uri: line " + lineNumber + " of " + uri + ": column '"
+                            + Names.printable(features.get(f)) + "' is not a finite number");
+                }
+            }
+            rows.add(row);
+        }
+        if (rows.size() < 2) throw new InvalidSpecException("spec.reference.uri: " + uri + " has " + rows.size() + " data rows; it needs at least 2");
+        var columns = new double[features.size()][rows.size()];
+        for (int r = 0; r < rows.size(); r++) for (int f = 0; f < features.size(); f++) columns[f][r] = rows.get(r)[f];
+        return columns;
     }
 
     private static String stripBom(String s) {

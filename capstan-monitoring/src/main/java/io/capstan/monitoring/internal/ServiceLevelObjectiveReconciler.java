@@ -188,6 +188,15 @@ public final class ServiceLevelObjectiveReconciler implements Reconciler {
                 }
                 yield new double[] {total - bad, total};
             }
+            case ServiceLevelObjectiveSpec.ArtifactIntegrity i -> {
+                double total = 0;
+                double bad = 0;
+                for (var c : meters.find(io.capstan.monitoring.PlatformMetrics.INTEGRITY_CHECKS).counters()) {
+                    total += c.count();
+                    if ("failed".equals(c.getId().getTag("outcome"))) bad += c.count();
+                }
+                yield new double[] {total - bad, total};
+            }
             case ServiceLevelObjectiveSpec.PipelineRuns p -> finished(key.namespace(), List.of("PipelineRun"), t,
                     r -> r.status().phase().equals("Succeeded"), r -> r.status().phase().equals("Failed"));
             case ServiceLevelObjectiveSpec.TrainingJobs j -> finished(key.namespace(), TRAINING_KINDS, t,

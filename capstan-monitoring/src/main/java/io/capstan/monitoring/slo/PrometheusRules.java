@@ -94,6 +94,8 @@ public final class PrometheusRules {
                 var series = "capstan_drift_windows_total{namespace=\"" + namespace + "\",monitor=\"" + d.monitor() + "\"";
                 yield "(sum(rate(" + series + ",outcome=\"drifted\"}[" + window + "])) or vector(0))\n/\nsum(rate(" + series + "}[" + window + "]))\n";
             }
+            case ServiceLevelObjectiveSpec.ArtifactIntegrity i -> "(sum(rate(capstan_artifact_integrity_checks_total{outcome=\"failed\"}[" + window
+                    + "])) or vector(0))\n/\nsum(rate(capstan_artifact_integrity_checks_total[" + window + "]))\n";
             case ServiceLevelObjectiveSpec.PipelineRuns p -> events(namespace, name, window);
             case ServiceLevelObjectiveSpec.TrainingJobs t -> events(namespace, name, window);
         };

@@ -31,10 +31,11 @@ public record ServiceLevelObjectiveSpec(Sli sli, double objectivePercent, Durati
     public static final Duration DEFAULT_PERIOD = Duration.ofDays(30);
     public static final Duration DEFAULT_INTERVAL = Duration.ofSeconds(30);
     private static final Set<String> FIELDS = Set.of("sli", "objective", "period", "interval");
-    private static final Set<String> SLIS = Set.of("availability", "latency", "pipelineRuns", "trainingJobs", "driftRate");
+    private static final Set<String> SLIS = Set.of("availability", "latency", "pipelineRuns", "trainingJobs", "driftRate",
+            "artifactIntegrity");
 
     /** What is measured. */
-    public sealed interface Sli permits Availability, Latency, PipelineRuns, TrainingJobs, DriftRate {
+    public sealed interface Sli permits Availability, Latency, PipelineRuns, TrainingJobs, DriftRate, ArtifactIntegrity {
     }
 
     /** Inference requests of an InferenceService that did not fail with a 5xx (model failed, not ready). */
@@ -55,6 +56,13 @@ public record ServiceLevelObjectiveSpec(Sli sli, double objectivePercent, Durati
 
     /** The windows a ModelMonitor (same namespace) tested that did not drift. */
     public record DriftRate(String monitor) implements Sli {
+    }
+
+    /**
+     * Verifications of stored bytes against their recorded digests (artifact reads, cached pipeline outputs) that
+     * matched, platform-wide: {@code capstan_artifact_integrity_checks_total}.
+     */
+    public record ArtifactIntegrity() implements Sli {
     }
 
     /** The objective as a ratio, such as 0.999. */
@@ -142,6 +150,10 @@ public record ServiceLevelObjectiveSpec(Sli sli, double objectivePercent, Durati
             case "pipelineRuns" -> {
                 if (node != null) only(node, at, Set.of(), problems);
                 yield new PipelineRuns();
+            }
+            case "artifactIntegrity" -> {
+                if (node != null) only(node, at, Set.of(), problems);
+                yield new ArtifactIntegrity();
             }
             default -> {
                 if (node != null) only(node, at, Set.of(), problems);

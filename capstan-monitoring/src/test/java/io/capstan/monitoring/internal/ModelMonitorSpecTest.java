@@ -165,4 +165,28 @@ class ModelMonitorSpecTest {
         assertThat(ModelMonitorSpec.parse(yaml("{}"), missing)).isNull();
         assertThat(missing.errors()).extracting(FieldError::path).contains("spec.inferenceService", "spec.reference");
     }
+
+    @Test
+    void everyDatasetUriFormIsReadAndAMalformedOneIsRefusedNamingTheField() {
+        for (var uri : java.util.List.of("file:///data/iris.parquet", "s3://bucket/refs/iris.csv", "capstan://artifacts/refs/iris.parquet",
+                "mlmd://artifacts/42", "registry-dataset://iris-reference", "registry-dataset://7")) {
+            var problems = new Problems();
+            var spec = ModelMonitorSpec.parse(yaml("""
+                    inferenceService: iris
+                    reference: {uri: "%s", features: [a]}
+                    """.formatted(uri)), problems);
+            assertThat(problems.errors()).as(uri).isEmpty();
+            assertThat(spec.reference().uri()).hasValue(java.net.URI.create(uri));
+        }
+        for (var uri : java.util.List.of("s3://bucket", "s3://bucket/", "s3:///key", "capstan://artifacts/", "mlmd://artifacts/abc",
+                "mlmd://artifacts/0", "mlmd://runs/1", "mlmd://artifacts/1?x=y", "registry-dataset://", "registry-dataset://a/b",
+                "ftp://host/x.csv", "https://example.com/iris.csv", "iris.csv", "file://relative/x.csv", "s3://b/k with space")) {
+            var problems = new Problems();
+            assertThat(ModelMonitorSpec.parse(yaml("""
+                    inferenceService: iris
+                    reference: {uri: "%s", features: [a]}
+                    """.formatted(uri)), problems)).as(uri).isNull();
+            assertThat(problems.errors()).as(uri).extracting(FieldError::path).containsExactly("spec.reference.uri");
+        }
+    }
 }

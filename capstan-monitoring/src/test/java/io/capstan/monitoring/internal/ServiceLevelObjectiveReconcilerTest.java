@@ -116,4 +116,40 @@ class ServiceLevelObjectiveReconcilerTest {
         assertThat(status.field("sli").orElseThrow().asDouble()).isCloseTo(0.7, within(1e-12));
         assertThat(status.field("burnRates").orElseThrow().path("1h").asDouble()).isCloseTo(3, within(1e-9));
     }
+
+    @Test
+    void aCorruptedArtifactBurnsTheArtifactIntegrityBudget(@org.junit.jupiter.api.io.TempDir java.nio.file.Path root) throws Exception {
+        var platform = new io.capstan.monitoring.PlatformMetrics(store, meters, uid -> false);
+        var artifacts = platform.countingIntegrityFailures(new io.capstan.artifacts.LocalArtifactStore(root, clock));
+        ResourceKey key = store.apply(parser.parse("t.yaml", """
+                apiVersion: monitoring.capstan.io/v1alpha1
+                kind: ServiceLevelObjective
+                metadata: {name: integrity}
+                spec:
+                  sli: {artifactIntegrity: {}}
+                  objective: 99.9
+                """).getFirst()).key();
+        reconciler.reconcile(key);
+        // distinct contents: the store keeps one blob per content
+        for (int i = 0; i < 9; i++) artifacts.put("model-" + i, new java.io.ByteArrayInputStream(("weights " + i).getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+        var info = artifacts.put("model-9", new java.io.ByteArrayInputStream("weights 9".getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+        // a model file changed on disk behind the store's back
+        var blob = java.nio.file.Path.of(java.net.URI.create(info.uri()));
+        java.nio.file.Files.setPosixFilePermissions(blob, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
+        java.nio.file.Files.write(blob, "weightz 9".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        for (int i = 0; i < 10; i++) {
+            try (var in = artifacts.get("model-" + i)) {
+                in.readAllBytes();
+            } catch (io.capstan.artifacts.CorruptArtifactException e) {
+                assertThat(i).isEqualTo(9);
+            }
+        }
+        clock.now = clock.now.plusSeconds(60);
+        reconciler.reconcile(key);
+        var status = store.get(key).status();
+        // one bad read in ten: SLI 0.9, a burn rate of 100 against a 0.1% budget, both page alerts fire
+        assertThat(status.field("sli").orElseThrow().asDouble()).as(status.toString()).isCloseTo(0.9, within(1e-9));
+        assertThat(status.phase()).isEqualTo("Paging");
+        assertThat(meters.get("capstan.artifact.integrity.failures").counter().count()).isEqualTo(1);
+    }
 }

@@ -130,4 +130,39 @@ class PrometheusRulesTest {
         // the bucket the threshold is read at is a real boundary of serving's histogram, at or below the threshold
         assertThat(Double.parseDouble(PrometheusRules.le(Duration.ofMillis(250)))).isBetween(0.15, 0.25);
     }
+
+    @Test
+    void artifactIntegrityRulesReadTheIntegrityChecksUnderPromtool() throws Exception {
+        Assumptions.assumeTrue(Files.isExecutable(PROMTOOL), "Debian's prometheus package provides /usr/bin/promtool");
+        var rules = PrometheusRules.render("default", "integrity", spec("sli: {artifactIntegrity: {}}\nobjective: 99.9\n"));
+        Files.writeString(dir.resolve("rules.yaml"), rules);
+        assertThat(promtool(dir, "check", "rules", "rules.yaml")).contains("SUCCESS");
+        // one corrupt read in a hundred, the rest of them and every cache check fine: a 1% error ratio
+        Files.writeString(dir.resolve("test.yaml"), """
+                rule_files: [rules.yaml]
+                evaluation_interval: 1m
+                tests:
+                  - interval: 1m
+                    input_series:
+                      - series: 'capstan_artifact_integrity_checks_total{check="read",outcome="ok"}'
+                        values: '0+89x180'
+                      - series: 'capstan_artifact_integrity_checks_total{check="cache",outcome="ok"}'
+                        values: '0+10x180'
+                      - series: 'capstan_artifact_integrity_checks_total{check="read",outcome="failed"}'
+                        values: '0+1x180'
+                    promql_expr_test:
+                      - expr: round(slo:sli_error:ratio_rate5m{capstan_slo="integrity"} * 1000)
+                        eval_time: 1h
+                        exp_samples:
+                          - labels: '{capstan_namespace="default",capstan_slo="integrity",capstan_window="5m"}'
+                            value: 10
+                    alert_rule_test:
+                      - eval_time: 2h
+                        alertname: CapstanIntegrityHighErrorBudgetBurn
+                        exp_alerts:
+                          - exp_labels: {severity: page, capstan_slo: integrity, capstan_namespace: default}
+                            exp_annotations: {summary: "SLO default/integrity is burning its error budget too fast (page)"}
+                """);
+        assertThat(promtool(dir, "test", "rules", "test.yaml")).contains("SUCCESS");
+    }
 }

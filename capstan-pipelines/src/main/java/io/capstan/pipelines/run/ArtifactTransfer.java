@@ -32,6 +32,11 @@ final class ArtifactTransfer {
         this.locator = locator;
     }
 
+    /** Reports a cache hit's outputs checked against their recorded digests: {@code ok} when unchanged. */
+    void cacheChecked(boolean ok) {
+        locator.ifPresent(l -> l.integrity().checked("cache", ok));
+    }
+
     /** Capstan's own bucket, when S3 is configured. */
     Optional<String> bucket() {
         return locator.flatMap(ArtifactLocator::bucket);

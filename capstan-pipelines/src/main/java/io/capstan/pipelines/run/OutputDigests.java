@@ -29,6 +29,9 @@ import java.util.stream.Stream;
  * {@code ""} and is not checked.
  */
 final class OutputDigests {
+    /** How a staleness message says an output's bytes differ from those cached: an integrity failure. */
+    static final String CHANGED = "changed since it was cached";
+
     private static final JsonNodeFactory F = JsonNodeFactory.instance;
     private static final String PREFIX = "sha256:";
     private static final Function<String, Optional<String>> NO_REMOTE = uri -> Optional.empty();
@@ -75,7 +78,7 @@ final class OutputDigests {
                 var now = digest(uri, remote);
                 if (now.isEmpty()) return Optional.of("output '%s' at %s is missing".formatted(e.getKey(), uri));
                 if (expected.isTextual() && !expected.asText().equals(now.get())) {
-                    return Optional.of("output '%s' at %s changed since it was cached (digest %s then, %s now)"
+                    return Optional.of(("output '%s' at %s " + CHANGED + " (digest %s then, %s now)")
                             .formatted(e.getKey(), uri, expected.asText(), now.get()));
                 }
             }

@@ -314,6 +314,8 @@ final class RunPass {
                     if (cached.isPresent()) {
                         var stale = OutputDigests.staleness(cached.get().outputs().path("artifacts") instanceof ObjectNode a ? a : F.objectNode(),
                                 cached.get().digests(), transfer::digest);
+                        // an output that is gone is not corrupt; one whose bytes changed is
+                        if (stale.isEmpty() || stale.get().contains(OutputDigests.CHANGED)) transfer.cacheChecked(stale.isEmpty());
                         if (stale.isEmpty()) {
                             var hit = withStep.withOutputs(cached.get().outputs()).withState(TaskState.CACHED, "outputs reused from an earlier execution with the same cache key", now);
                             finished.add(new RunLineage.TaskRecord(path, task.name(), RunLineage.CONTAINER_EXECUTION, TaskState.CACHED,

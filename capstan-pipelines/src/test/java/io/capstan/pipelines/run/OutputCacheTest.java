@@ -88,4 +88,29 @@ class OutputCacheTest {
                 .endsWith("; running the step again");
         assertThat(task(second, "root/read").path("outputs").path("parameters").path("Output").asText()).isEqualTo("rows: 42");
     }
+
+    @Test
+    void aCacheHitsOutputsCheckedAgainstTheirDigestsAreReportedAndAChangedOneIsAnIntegrityFailure() throws IOException {
+        fx.close();
+        var checks = new java.util.concurrent.CopyOnWriteArrayList<String>();
+        var locator = io.capstan.artifacts.ArtifactLocator.of(new io.capstan.artifacts.LocalArtifactStore(dir.resolve("store"), java.time.Clock.systemUTC()))
+                .withIntegrityListener((check, ok) -> checks.add(check + ":" + ok));
+        fx = new RunFixture(dir, locator);
+        var output = firstRun();
+        assertThat(checks).as("nothing cached yet").isEmpty();
+
+        run("second");
+        assertThat(checks).as("both tasks hit the cache with unchanged outputs").containsExactly("cache:true", "cache:true");
+
+        checks.clear();
+        Files.writeString(output, "rows: 41\n");
+        var third = run("third");
+        assertThat(state(third, "root/write")).isEqualTo("SUCCEEDED");
+        assertThat(checks).as("the writer's changed output is an integrity failure").startsWith("cache:false");
+
+        checks.clear();
+        Files.delete(Path.of(RunLayout.localPath(uri(third))));
+        run("fourth");
+        assertThat(checks).as("a deleted output is stale, not corrupt").doesNotContain("cache:false");
+    }
 }

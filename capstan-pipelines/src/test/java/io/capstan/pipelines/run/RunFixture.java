@@ -57,6 +57,11 @@ final class RunFixture implements AutoCloseable {
         this(dir, StepCommandRewriter.IDENTITY, java.util.Optional.of(io.capstan.artifacts.ArtifactLocator.of(artifacts)), o -> o);
     }
 
+    /** A fixture whose reconciler finds artifacts through {@code locator} (and reports its digest checks to it). */
+    RunFixture(Path dir, io.capstan.artifacts.ArtifactLocator locator) {
+        this(dir, StepCommandRewriter.IDENTITY, java.util.Optional.of(locator), o -> o);
+    }
+
     /** With the backend's options changed by {@code backendOptions}: its capacity, its GPUs. */
     RunFixture(Path dir, StepCommandRewriter rewriter, UnaryOperator<LocalBackend.Options> backendOptions) {
         this(dir, rewriter, java.util.Optional.empty(), backendOptions);

@@ -29,9 +29,18 @@ final class CanaryJudge {
     }
 
     static Verdict judge(RolloutSpec spec, CanaryCohorts.Samples canary, CanaryCohorts.Samples baseline) {
+        return judge(spec, canary, baseline, null);
+    }
+
+    /** @param reference the training reference's columns for the inputDrift check; null to compare with the baseline's inputs */
+    static Verdict judge(RolloutSpec spec, CanaryCohorts.Samples canary, CanaryCohorts.Samples baseline, double[][] reference) {
         if (canary.requests() < spec.minSamples() || baseline.requests() < spec.minSamples()) {
             return new Verdict(Outcome.INCONCLUSIVE, false, "too few samples: canary " + canary.requests() + ", baseline "
                     + baseline.requests() + ", at least " + spec.minSamples() + " each needed", List.of());
+        }
+        if (spec.checks().stream().anyMatch(c -> c.kind() == RolloutSpec.Kind.AGREEMENT) && canary.compared() < spec.minSamples()) {
+            return new Verdict(Outcome.INCONCLUSIVE, false, "too few mirrored requests for the agreement check: " + canary.compared()
+                    + ", at least " + spec.minSamples() + " needed", List.of());
         }
         var checks = new ArrayList<ObjectNode>();
         var failed = new ArrayList<String>();
@@ -43,6 +52,8 @@ final class CanaryJudge {
                 case P99_LATENCY -> p99(check, canary, node);
                 case LATENCY_SHIFT -> latencyShift(check, canary, baseline, node);
                 case PREDICTIONS -> predictions(check, canary, baseline, node);
+                case INPUT_DRIFT -> inputDrift(check, canary, baseline, reference, node);
+                case AGREEMENT -> agreement(check, canary, node);
             };
             node.put("result", pass ? "Pass" : "Fail");
             checks.add(node);
@@ -137,5 +148,46 @@ final class CanaryJudge {
         }
         node.put("summary", String.format("%s p=%.3g, alpha %.3g", node.path("test").asText(), p, check.alpha()));
         return p >= check.alpha();
+    }
+
+    /**
+     * The canary's inputs against the reference (or the baseline cohort's inputs): a two-sample Kolmogorov–Smirnov test
+     * per input column, failing when any p-value is under alpha divided by the number of columns (Bonferroni).
+     */
+    private static boolean inputDrift(RolloutSpec.Check check, CanaryCohorts.Samples canary, CanaryCohorts.Samples baseline,
+                                      double[][] reference, ObjectNode node) {
+        var against = reference != null ? reference : baseline.inputs();
+        node.put("against", reference != null ? "reference" : "baseline").put("alpha", check.alpha()).put("test", "Kolmogorov-Smirnov");
+        var x = canary.inputs();
+        if (x.length == 0 || x[0].length < 2 || against.length != x.length || against[0].length < 2) {
+            node.put("summary", "no numeric inputs of one width to compare (canary " + x.length + " columns, "
+                    + node.path("against").asText() + " " + against.length + ")");
+            return true;
+        }
+        double corrected = check.alpha() / x.length;
+        var ks = new KolmogorovSmirnovTest();
+        var columns = node.putArray("columns");
+        double least = 1;
+        int drifted = 0;
+        for (int c = 0; c < x.length; c++) {
+            double d = ks.kolmogorovSmirnovStatistic(x[c], against[c]);
+            double p = ks.kolmogorovSmirnovTest(x[c], against[c], false);
+            least = Math.min(least, p);
+            if (p < corrected) drifted++;
+            columns.addObject().put("column", c).put("statistic", d).put("pValue", p).put("drifted", p < corrected);
+        }
+        node.put("canaryRows", x[0].length).put("referenceRows", against[0].length).put("driftedColumns", drifted).put("minPValue", least);
+        node.put("summary", String.format("%d of %d input columns drifted from the %s (least p=%.3g, alpha %.3g per column)", drifted,
+                x.length, node.path("against").asText(), least, corrected));
+        return drifted == 0;
+    }
+
+    /** The share of mirrored baseline requests the canary answered alike, against the lowest allowed. */
+    private static boolean agreement(RolloutSpec.Check check, CanaryCohorts.Samples canary, ObjectNode node) {
+        double rate = canary.compared() == 0 ? 1 : (double) canary.agreed() / canary.compared();
+        node.put("compared", canary.compared()).put("agreed", canary.agreed()).put("agreement", rate).put("min", check.threshold())
+                .put("mirrorPercent", (int) check.share());
+        node.put("summary", String.format("agreement %.4f on %d identical requests, min %.4f", rate, canary.compared(), check.threshold()));
+        return rate >= check.threshold();
     }
 }

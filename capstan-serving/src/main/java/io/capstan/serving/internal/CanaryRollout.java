@@ -30,6 +30,11 @@ final class CanaryRollout {
 
     private final Map<ResourceKey, Sampling> sampling = new ConcurrentHashMap<>();
     private volatile RolloutFreeze freeze = RolloutFreeze.NEVER;
+    private volatile io.capstan.serving.api.CanaryInputReference inputReference = io.capstan.serving.api.CanaryInputReference.NONE;
+
+    void inputReference(io.capstan.serving.api.CanaryInputReference reference) {
+        this.inputReference = reference == null ? io.capstan.serving.api.CanaryInputReference.NONE : reference;
+    }
 
     void freeze(RolloutFreeze freeze) {
         this.freeze = freeze == null ? RolloutFreeze.NEVER : freeze;
@@ -105,7 +110,16 @@ final class CanaryRollout {
         var cohorts = cohorts(key, next);
         var canary = cohorts.samples(CanaryCohorts.Cohort.CANARY);
         var baseline = cohorts.samples(CanaryCohorts.Cohort.BASELINE);
-        var verdict = CanaryJudge.judge(spec, canary, baseline);
+        double[][] reference = null;
+        if (canary.inputs().length > 0 && spec.checks().stream().anyMatch(c -> c.kind() == RolloutSpec.Kind.INPUT_DRIFT)) {
+            try {
+                reference = inputReference.reference(key.namespace(), key.name(), canary.inputs().length).orElse(null);
+            } catch (RuntimeException e) {
+                System.getLogger(CanaryRollout.class.getName()).log(System.Logger.Level.WARNING,
+                        "no training reference for the canary of " + key + "; its inputs are compared with the baseline's: " + e.getMessage());
+            }
+        }
+        var verdict = CanaryJudge.judge(spec, canary, baseline, reference);
         int step = next.path("step").asInt();
         var decision = JsonNodeFactory.instance.objectNode();
         decision.put("time", now.toString()).put("step", step).put("weight", spec.stepWeights().get(step))

@@ -380,7 +380,9 @@ public final class InferenceServiceReconciler implements Reconciler {
                             CanaryCohorts.Cohort.BASELINE));
                     // at 50% the stable revision takes no traffic, but stays routed (and loaded) for a rollback
                     targets.add(new Route.Target(previous, 100 - 2 * weight));
-                    return new Routing(new Route(targets, null, 0, logger, rollouts.cohorts(key, rollout)), rolledOut);
+                    var cohorts = rollouts.cohorts(key, rollout);
+                    cohorts.mirrorPercent(mirrorPercent(isvc));
+                    return new Routing(new Route(targets, null, 0, logger, cohorts), rolledOut);
                 }
                 default -> {
                     return new Routing(Route.allTo(newest, logger), newest.number());
@@ -529,9 +531,22 @@ public final class InferenceServiceReconciler implements Reconciler {
     }
 
     /** Sets what reads storage URIs of schemes the model storage does not, such as {@code model-registry://}. */
+    /** The share of the baseline cohort's requests mirrored to the canary for the rollout's agreement check; 0 without one. */
+    private static int mirrorPercent(Resource isvc) {
+        var text = isvc.metadata().annotations().get(RolloutSpec.ANNOTATION);
+        if (text == null) return 0;
+        return RolloutSpec.parse(text, new Problems()).flatMap(s -> s.checks().stream()
+                .filter(c -> c.kind() == RolloutSpec.Kind.AGREEMENT).findFirst()).map(c -> (int) c.share()).orElse(0);
+    }
+
     /** Holds canary rollouts (see {@link RolloutSpec}) while {@code freeze} gives a reason. */
     public void setRolloutFreeze(io.capstan.serving.api.RolloutFreeze freeze) {
         rollouts.freeze(freeze);
+    }
+
+    /** Where canaries' inputs find their training reference (see {@link io.capstan.serving.api.CanaryInputReference}). */
+    public void setCanaryInputReference(io.capstan.serving.api.CanaryInputReference reference) {
+        rollouts.inputReference(reference);
     }
 
     public void setStorageUriResolver(io.capstan.serving.api.StorageUriResolver resolver) {

@@ -13,7 +13,8 @@ import java.util.Optional;
  * and promoted or rolled back, step by step. Written as JSON, for example
  * {@code {"stepWeights":[5,10,25,50],"interval":"30s","minSamples":50,"failureLimit":2,"manualGate":false,
  * "checks":{"errorRate":{"max":0.01},"p99Latency":{"maxMs":1000},"latencyShift":{"maxMs":5,"alpha":0.01},
- * "predictions":{"alpha":0.001}}}}; without {@code checks}, all four run with these thresholds.
+ * "predictions":{"alpha":0.001}}}}; without {@code checks}, all four run with these thresholds. Two more run when named:
+ * {@code "inputDrift":{"alpha":0.001}} and {@code "agreement":{"min":0.95,"mirrorPercent":100}} (see {@link #optionalChecks}).
  *
  * <p>An annotation rather than a Rollout resource: the analysis belongs to the InferenceService whose revisions it
  * judges, so it is applied with it, under the same access rules, and its progress is kept in the same status as the
@@ -30,23 +31,48 @@ record RolloutSpec(List<Integer> stepWeights, Duration interval, int minSamples,
                    List<Check> checks) {
     static final String ANNOTATION = "serving.capstan.io/rollout";
     static final String APPROVE_ANNOTATION = "serving.capstan.io/rollout-approve";
+    private static final String NAMES = "errorRate, p99Latency, latencyShift, predictions, inputDrift, agreement";
 
-    enum Kind { ERROR_RATE, P99_LATENCY, LATENCY_SHIFT, PREDICTIONS }
+    enum Kind { ERROR_RATE, P99_LATENCY, LATENCY_SHIFT, PREDICTIONS, INPUT_DRIFT, AGREEMENT }
 
     /**
-     * One check. {@code threshold}: the highest error share (ERROR_RATE), p99 in ms (P99_LATENCY), or the Hodges–Lehmann
-     * shift in ms (LATENCY_SHIFT) that passes; unused by PREDICTIONS. {@code alpha}: the p-value under which the
-     * canary differs from the baseline (LATENCY_SHIFT, PREDICTIONS). A failed critical check rolls back at once.
+     * One check. {@code threshold}: the highest error share (ERROR_RATE), p99 in ms (P99_LATENCY), the Hodges–Lehmann
+     * shift in ms (LATENCY_SHIFT) or the lowest agreement share (AGREEMENT) that passes; unused by PREDICTIONS and
+     * INPUT_DRIFT. {@code alpha}: the p-value under which the canary differs (LATENCY_SHIFT, PREDICTIONS, and
+     * INPUT_DRIFT per input column, Bonferroni-corrected). {@code share}: the percentage of the baseline cohort's
+     * requests mirrored to the canary (AGREEMENT). A failed critical check rolls back at once.
      */
-    record Check(Kind kind, double threshold, double alpha, boolean critical) {
+    record Check(Kind kind, double threshold, double alpha, boolean critical, double share) {
+        Check(Kind kind, double threshold, double alpha, boolean critical) {
+            this(kind, threshold, alpha, critical, 0);
+        }
+
         String name() {
             return switch (kind) {
                 case ERROR_RATE -> "errorRate";
                 case P99_LATENCY -> "p99Latency";
                 case LATENCY_SHIFT -> "latencyShift";
                 case PREDICTIONS -> "predictions";
+                case INPUT_DRIFT -> "inputDrift";
+                case AGREEMENT -> "agreement";
             };
         }
+    }
+
+    /**
+     * The checks that run only when named: the canary's input drift (two-sample KS per input column against the
+     * ModelMonitor's reference, else the baseline cohort's inputs) and the agreement rate of canary and baseline on
+     * identical requests (a share of the baseline's requests is mirrored to the canary, whose answers are compared
+     * and discarded). The second costs a canary call per mirrored request, so neither is a default.
+     */
+    static List<Check> optionalChecks() {
+        return List.of(new Check(Kind.INPUT_DRIFT, 0, 0.001, true), new Check(Kind.AGREEMENT, 0.95, 0, true, 100));
+    }
+
+    private static List<Check> knownChecks() {
+        var all = new ArrayList<>(defaultChecks());
+        all.addAll(optionalChecks());
+        return all;
     }
 
     /**
@@ -116,10 +142,10 @@ record RolloutSpec(List<Integer> stepWeights, Duration interval, int minSamples,
     private static List<Check> checks(JsonNode node, Problems problems, String at) {
         var out = new ArrayList<Check>();
         if (!node.isObject() || node.isEmpty()) {
-            problems.add(at, "must name at least one of errorRate, p99Latency, latencyShift, predictions");
+            problems.add(at, "must name at least one of " + NAMES);
             return out;
         }
-        for (var d : defaultChecks()) {
+        for (var d : knownChecks()) {
             var c = node.get(d.name());
             if (c == null) continue;
             if (!c.isObject()) {
@@ -129,21 +155,27 @@ record RolloutSpec(List<Integer> stepWeights, Duration interval, int minSamples,
             String thresholdField = switch (d.kind()) {
                 case ERROR_RATE -> "max";
                 case P99_LATENCY, LATENCY_SHIFT -> "maxMs";
-                case PREDICTIONS -> null;
+                case PREDICTIONS, INPUT_DRIFT -> null;
+                case AGREEMENT -> "min";
             };
             double threshold = d.threshold();
             double alpha = d.alpha();
             boolean critical = d.critical();
+            double share = d.share();
             for (var name : (Iterable<String>) c::fieldNames) {
                 var value = c.get(name);
                 var path = at + "." + d.name() + "." + name;
                 if (name.equals(thresholdField)) {
-                    if (!value.isNumber() || value.asDouble() < 0 || (d.kind() == Kind.ERROR_RATE && value.asDouble() > 1)) {
-                        problems.add(path, d.kind() == Kind.ERROR_RATE ? "must be a share from 0 to 1" : "must be a number of milliseconds, 0 or more");
+                    boolean isShare = d.kind() == Kind.ERROR_RATE || d.kind() == Kind.AGREEMENT;
+                    if (!value.isNumber() || value.asDouble() < 0 || (isShare && value.asDouble() > 1)) {
+                        problems.add(path, isShare ? "must be a share from 0 to 1" : "must be a number of milliseconds, 0 or more");
                     } else {
                         threshold = value.asDouble();
                     }
-                } else if (name.equals("alpha") && (d.kind() == Kind.LATENCY_SHIFT || d.kind() == Kind.PREDICTIONS)) {
+                } else if (name.equals("mirrorPercent") && d.kind() == Kind.AGREEMENT) {
+                    if (!value.isIntegralNumber() || value.asInt() < 1 || value.asInt() > 100) problems.add(path, "must be a whole percentage from 1 to 100");
+                    else share = value.asInt();
+                } else if (name.equals("alpha") && (d.kind() == Kind.LATENCY_SHIFT || d.kind() == Kind.PREDICTIONS || d.kind() == Kind.INPUT_DRIFT)) {
                     if (!value.isNumber() || value.asDouble() <= 0 || value.asDouble() >= 1) problems.add(path, "must be a p-value between 0 and 1");
                     else alpha = value.asDouble();
                 } else if (name.equals("critical")) {
@@ -153,11 +185,11 @@ record RolloutSpec(List<Integer> stepWeights, Duration interval, int minSamples,
                     problems.add(path, "is not a field of this check");
                 }
             }
-            out.add(new Check(d.kind(), threshold, alpha, critical));
+            out.add(new Check(d.kind(), threshold, alpha, critical, share));
         }
         for (var name : (Iterable<String>) node::fieldNames) {
-            if (defaultChecks().stream().noneMatch(d -> d.name().equals(name))) {
-                problems.add(at + "." + name, "is not a check (errorRate, p99Latency, latencyShift, predictions)");
+            if (knownChecks().stream().noneMatch(d -> d.name().equals(name))) {
+                problems.add(at + "." + name, "is not a check (" + NAMES + ")");
             }
         }
         return out;

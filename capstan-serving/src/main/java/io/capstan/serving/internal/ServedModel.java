@@ -110,7 +110,10 @@ public final class ServedModel {
             long start = cohort == null ? 0 : System.nanoTime();
             try {
                 var response = revision.infer(request);
-                if (cohort != null) current.cohorts().answered(cohort, System.nanoTime() - start, response);
+                if (cohort != null) {
+                    current.cohorts().answered(cohort, System.nanoTime() - start, request, response);
+                    if (cohort == CanaryCohorts.Cohort.BASELINE) compareOnCanary(current, request, response);
+                }
                 mirror(current, request);
                 if (current.logger().enabled()) current.logger().log(namespace, name, revision, request, response, false);
                 var watching = tap;
@@ -142,6 +145,25 @@ public final class ServedModel {
             if (roll < 0) return t;
         }
         return targets.getLast();
+    }
+
+    /**
+     * For the rollout's agreement check: sends a copy of a baseline request, with the share the cohorts ask, to the
+     * canary off the caller's thread, and records whether it answered alike. The canary's answer is discarded.
+     */
+    private void compareOnCanary(Route current, InferenceRequest request, InferenceResponse baseline) {
+        var cohorts = current.cohorts();
+        int percent = cohorts.mirrorPercent();
+        if (percent <= 0 || ThreadLocalRandom.current().nextInt(100) >= percent) return;
+        var canary = current.targets().stream().filter(t -> t.cohort() == CanaryCohorts.Cohort.CANARY).findFirst().orElse(null);
+        if (canary == null) return;
+        Thread.ofVirtual().name("capstan-canary-mirror").start(() -> {
+            try {
+                cohorts.compared(CanaryCohorts.alike(canary.revision().infer(request), baseline));
+            } catch (RuntimeException e) {
+                cohorts.compared(false);
+            }
+        });
     }
 
     private void mirror(Route current, InferenceRequest request) {

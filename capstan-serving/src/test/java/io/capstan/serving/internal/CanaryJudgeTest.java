@@ -97,4 +97,50 @@ class CanaryJudgeTest {
         assertThat(verdict.checks().get(1).path("result").asText()).isEqualTo("Pass");
         assertThat(verdict.critical()).as("the error-rate check is critical by default").isTrue();
     }
+
+    @Test
+    void withoutAReferenceTheCanarysInputsAreComparedWithTheBaselinesColumnByColumn() {
+        var spec = spec("{\"stepWeights\":[10],\"minSamples\":10,\"checks\":{\"inputDrift\":{\"alpha\":0.01}}}");
+        var shifted = new double[SLOW.length];
+        for (int i = 0; i < SLOW.length; i++) shifted[i] = SLOW[i] + 10;
+        var canary = new CanaryCohorts.Samples(10, 0, SLOW, List.of(), new double[][] {SLOW, shifted}, 0, 0);
+        var alike = new CanaryCohorts.Samples(10, 0, FAST, List.of(), new double[][] {SLOW.clone(), shifted.clone()}, 0, 0);
+        var pass = CanaryJudge.judge(spec, canary, alike);
+        assertThat(pass.outcome()).isEqualTo(CanaryJudge.Outcome.PASS);
+        assertThat(pass.checks().getFirst().path("against").asText()).isEqualTo("baseline");
+        // the second column is ten apart: fully separated samples of 10, KS p = 1.08e-5 (scipy's ks_2samp, exact)
+        var apart = new CanaryCohorts.Samples(10, 0, FAST, List.of(), new double[][] {SLOW.clone(), SLOW.clone()}, 0, 0);
+        var fail = CanaryJudge.judge(spec, canary, apart);
+        assertThat(fail.outcome()).isEqualTo(CanaryJudge.Outcome.FAIL);
+        assertThat(fail.critical()).isTrue();
+        var check = fail.checks().getFirst();
+        assertThat(check.path("driftedColumns").asInt()).isEqualTo(1);
+        assertThat(check.path("columns").get(1).path("statistic").asDouble()).isEqualTo(1.0);
+        assertThat(check.path("columns").get(1).path("pValue").asDouble()).isCloseTo(1.0825088224469026e-05, within(1e-12));
+    }
+
+    @Test
+    void theAgreementCheckNeedsEnoughMirroredRequestsAndAShareOfThemAlike() {
+        var spec = spec("{\"stepWeights\":[10],\"minSamples\":10,\"checks\":{\"agreement\":{\"min\":0.9,\"mirrorPercent\":20}}}");
+        var baseline = samples(FAST, List.of());
+        var few = CanaryJudge.judge(spec, new CanaryCohorts.Samples(10, 0, SLOW, List.of(), new double[0][], 9, 9), baseline);
+        assertThat(few.outcome()).isEqualTo(CanaryJudge.Outcome.INCONCLUSIVE);
+        assertThat(few.message()).contains("too few mirrored requests for the agreement check: 9, at least 10 needed");
+        var good = CanaryJudge.judge(spec, new CanaryCohorts.Samples(10, 0, SLOW, List.of(), new double[0][], 20, 18), baseline);
+        assertThat(good.outcome()).isEqualTo(CanaryJudge.Outcome.PASS);
+        var bad = CanaryJudge.judge(spec, new CanaryCohorts.Samples(10, 0, SLOW, List.of(), new double[0][], 20, 17), baseline);
+        assertThat(bad.outcome()).isEqualTo(CanaryJudge.Outcome.FAIL);
+        assertThat(bad.checks().getFirst().path("agreement").asDouble()).isEqualTo(0.85);
+        assertThat(bad.checks().getFirst().path("mirrorPercent").asInt()).isEqualTo(20);
+    }
+
+    @Test
+    void badInputDriftAndAgreementFieldsAreNamed() {
+        var problems = new Problems();
+        assertThat(RolloutSpec.parse("{\"stepWeights\":[10],\"checks\":{\"inputDrift\":{\"alpha\":2,\"max\":1},"
+                + "\"agreement\":{\"min\":1.5,\"mirrorPercent\":0}}}", problems)).isEmpty();
+        var at = "metadata.annotations[serving.capstan.io/rollout].checks.";
+        assertThat(problems.errors()).extracting(io.capstan.core.FieldError::path).containsExactlyInAnyOrder(at + "inputDrift.alpha",
+                at + "inputDrift.max", at + "agreement.min", at + "agreement.mirrorPercent");
+    }
 }
