@@ -34,16 +34,43 @@ public final class ModelRegistry {
 
     /**
      * A registry that deploys into {@code resources} and keeps uploaded model files in {@code artifacts}, refusing
-     * uploads over {@code maxUploadBytes}.
+     * uploads over {@code maxUploadBytes}. Webhook secrets are sealed with a key that lives only as long as this
+     * process: a server passes its own keys instead.
      */
     public ModelRegistry(Database database, Clock clock, io.capstan.store.ResourceStore resources, io.capstan.artifacts.ArtifactStore artifacts,
                          long maxUploadBytes) {
+        this(database, clock, resources, artifacts, maxUploadBytes, new io.capstan.core.SecretSealer(io.capstan.core.SecretKeyRing.ofKey(processKey())));
+    }
+
+    /** As above, sealing webhook secrets with {@code secrets}' keys, as the server seals its Secret resources. */
+    public ModelRegistry(Database database, Clock clock, io.capstan.store.ResourceStore resources, io.capstan.artifacts.ArtifactStore artifacts,
+                         long maxUploadBytes, io.capstan.core.SecretSealer secrets) {
         this.store = new RegistryStore(database, clock);
         this.clock = clock;
         this.deployer = resources == null ? null : new Deployer(store, resources, artifacts);
         this.uploads = artifacts == null ? null : new Uploads(store, artifacts, maxUploadBytes);
-        this.events = new Events(database, clock);
+        this.events = new Events(database, clock, secrets.ring());
         this.resources = resources;
+    }
+
+    private static byte[] processKey() {
+        var key = new byte[32];
+        new java.security.SecureRandom().nextBytes(key);
+        return key;
+    }
+
+    /**
+     * Seals every webhook secret that is not sealed with the current key (rows from before secrets were sealed, or
+     * sealed with an older key), in the migrated {@code database}; returns how many rows it rewrote. For key rotation;
+     * a starting registry does the same in {@link #startWebhooks}.
+     */
+    public static int resealWebhookSecrets(Database database, io.capstan.core.SecretSealer secrets) {
+        return new Events(database, Clock.systemUTC(), secrets.ring()).resealSecrets();
+    }
+
+    /** The ids of the keys that sealed the stored webhook secrets, which key rotation must not retire. */
+    public static java.util.Set<String> webhookSecretKeyIds(Database database) {
+        return new Events(database, Clock.systemUTC(), io.capstan.core.SecretKeyRing.ofKey(processKey())).keyIdsInUse();
     }
 
     /**
@@ -56,10 +83,12 @@ public final class ModelRegistry {
     }
 
     /**
-     * Starts sending the registry's events to its webhooks, each tried up to {@code maxAttempts} times with a backoff
+     * Seals the webhook secrets stored in plain text (or with an older key), then starts sending the registry's
+     * events to its webhooks, each tried up to {@code maxAttempts} times with a backoff
      * doubling from {@code firstBackoff}; closing the result stops it.
      */
     public AutoCloseable startWebhooks(int maxAttempts, java.time.Duration firstBackoff) {
+        events.resealSecrets();
         events.startDeliveries(maxAttempts, firstBackoff);
         return events;
     }
