@@ -199,7 +199,7 @@ public final class CapstanServer implements AutoCloseable {
             var platformMetrics = new io.capstan.monitoring.PlatformMetrics(store, meters,
                     uid -> metadata.findContext("system.PipelineRun", uid).isPresent());
             var artifacts = platformMetrics.countingIntegrityFailures(configuredArtifacts);
-            var registry = new io.capstan.registry.ModelRegistry(database, clock, store, artifacts, io.capstan.registry.ModelRegistry.DEFAULT_MAX_UPLOAD_BYTES, secrets);
+            var registry = new io.capstan.registry.ModelRegistry(database, clock, store, artifacts, io.capstan.registry.ModelRegistry.DEFAULT_MAX_UPLOAD_BYTES, secrets, metadata);
             // Pipeline outputs, initializer data and served models reach s3:// URIs through the configured S3 settings only.
             var locator = ArtifactLocator.of(configuredArtifacts).withConfigured(artifacts);
 
@@ -388,6 +388,8 @@ public final class CapstanServer implements AutoCloseable {
                 // Registry webhooks: each event tried 8 times, backing off from 1 s (about 4 minutes in all).
                 cleanup.add(registry.startWebhooks(8, Duration.ofSeconds(1)));
                 cleanup.add(registry.startSync());
+                // Models made by register-model steps, and by training jobs and experiments annotated to register theirs.
+                cleanup.add(registry.startRegistrations());
             }
             // Trials report observations to this server's API, so the experiment controller needs its bound port.
             var experiments = new ExperimentReconciler(store, backend, config.workDir().resolve("tuning"), clock,
