@@ -115,10 +115,11 @@ final class Lineage {
                 }
             }
         }
+        var upstream = upstream(producers.values(), ns);
         var runs = out.putArray("runs");
         var trainingJobs = out.putArray("trainingJobs");
         var seenRuns = new LinkedHashMap<String, ObjectNode>();
-        for (var x : producers.values()) {
+        for (var x : upstream.steps()) {
             for (var c : metadata.contextsByExecution(x.id())) {
                 if (c.type().equals(RUN_CONTEXT)) {
                     var run = seenRuns.computeIfAbsent(c.name(), uid -> {
@@ -152,7 +153,7 @@ final class Lineage {
             }
         }
         var datasets = out.putArray("datasets");
-        for (var d : datasets(producers.values())) {
+        for (var d : upstream.datasets()) {
             var entry = datasets.addObject();
             entry.put("metadataArtifactId", Long.toString(d.id()));
             entry.put("type", d.type());
@@ -262,30 +263,43 @@ final class Lineage {
         return Optional.empty();
     }
 
+    /** The steps upstream of the model (its maker included) and the datasets they read, each from the data on. */
+    private record Upstream(List<Execution> steps, List<Artifact> datasets) {
+    }
+
     /**
-     * Upstream of {@code steps}, transitively: the {@code system.Dataset} artifacts they read, or where none is typed
-     * so, the artifacts they read that no recorded step made.
+     * Upstream of {@code makers}, transitively and within namespace {@code ns}: the steps, and the {@code system.Dataset} artifacts they read (or, where
+     * none is typed so, the artifacts they read that no recorded step made), each listed from the data on.
      */
-    private List<Artifact> datasets(Collection<Execution> steps) {
+    private Upstream upstream(Collection<Execution> makers, String ns) {
         var typed = new ArrayList<Artifact>();
         var roots = new ArrayList<Artifact>();
-        if (metadata == null) return typed;
+        var steps = new ArrayList<Execution>();
+        if (metadata == null) return new Upstream(steps, typed);
         var seenSteps = new HashSet<Long>();
         var seenArtifacts = new HashSet<Long>();
-        var queue = new ArrayDeque<>(steps);
+        var queue = new ArrayDeque<>(makers);
         while (!queue.isEmpty() && seenSteps.size() < MAX_STEPS) {
             var x = queue.poll();
             if (!seenSteps.add(x.id())) continue;
+            steps.add(x);
             for (var e : metadata.eventsByExecution(x.id())) {
                 if (!e.type().isInput() || !seenArtifacts.add(e.artifactId())) continue;
                 var artifact = metadata.getArtifact(e.artifactId());
                 if (artifact.type().equals("system.Dataset")) typed.add(artifact);
                 var made = metadata.eventsByArtifact(e.artifactId()).stream().filter(ev -> ev.type().isOutput()).toList();
                 if (made.isEmpty()) roots.add(artifact);
-                else made.forEach(ev -> queue.add(metadata.getExecution(ev.executionId())));
+                else made.forEach(ev -> {
+                    // Only steps of this namespace: a step of another namespace's run is not shown, nor is what it read.
+                    var maker = metadata.getExecution(ev.executionId());
+                    if (namespaceOf(maker).filter(ns::equals).isPresent()) queue.add(maker);
+                });
             }
         }
-        return typed.isEmpty() ? roots : typed;
+        java.util.Collections.reverse(steps);
+        var datasets = typed.isEmpty() ? roots : typed;
+        java.util.Collections.reverse(datasets);
+        return new Upstream(steps, datasets);
     }
 
     private static Optional<String> text(PropertyValue v) {
