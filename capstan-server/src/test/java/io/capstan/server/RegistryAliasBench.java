@@ -37,7 +37,7 @@ public final class RegistryAliasBench {
                 versions[i] = id(server.send("POST", API + "/model_versions", "{\"name\": \"v" + (i + 1) + "\", \"registeredModelId\": \"" + model + "\"}",
                         "application/json"));
                 id(server.send("POST", API + "/model_versions/" + versions[i] + "/artifacts", "{\"artifactType\": \"model-artifact\", \"name\": \"iris\","
-                        + " \"uri\": \"" + onnx.getParent().toUri() + "\", \"modelFormatName\": \"onnx\"}", "application/json"));
+                        + " \"uri\": \"file://" + onnx.getParent() + "\", \"modelFormatName\": \"onnx\"}", "application/json"));
             }
             move(server, model, versions[0]);
             var applied = server.apply("""
