@@ -65,7 +65,8 @@ final class IrisExample {
         var spec = resource.putObject("spec");
         spec.put("pipelineSpec", pipeline);
         spec.put("experiment", "quickstart");
-        spec.putObject("parameters").put("source", data.toString());
+        // The pipeline's register-model step registers the exported model as the next version of 'iris', alias champion.
+        spec.putObject("parameters").put("source", data.toString()).put("register_as", IrisServing.NAME).put("register_alias", IrisServing.ALIAS);
         client.apply(resource.toString().getBytes(StandardCharsets.UTF_8), "application/json", ExampleRun.NAMESPACE, "iris-pipeline.yaml");
 
         var finished = new RunWatcher(client, out).follow(ExampleRun.NAMESPACE, RUN_NAME, DEADLINE);
@@ -87,6 +88,11 @@ final class IrisExample {
         if (status.hasNonNull("runFolder")) out.println("  outputs:  " + status.path("runFolder").asText());
         out.flush();
         return ok;
+    }
+
+    /** The finished run's uid, once {@link #run} returned. */
+    String runUid() {
+        return finished == null ? "" : finished.path("metadata").path("uid").asText("");
     }
 
     /** The exported ONNX model artifact (uri and metadata: feature_names, class_names), once {@link #run} succeeded. */

@@ -30,7 +30,7 @@ final class IrisServing {
      *
      * @param model the pipeline's ONNX artifact: its uri, and metadata naming the input's feature order and the classes
      */
-    boolean run(JsonNode model) {
+    boolean run(JsonNode model, String runUid) {
         var modelUri = model.path("uri").asText();
         var features = new java.util.ArrayList<String>();
         model.path("metadata").path("feature_names").forEach(f -> features.add(f.asText()));
@@ -45,9 +45,15 @@ final class IrisServing {
         input.putArray("shape").add(1).add(features.size());
         var data = input.putArray("data");
         features.forEach(f -> data.add(FLOWER.get(f)));
-        var storageUri = modelUri.contains("://") ? modelUri : java.nio.file.Path.of(modelUri).toUri().toString();
-        // The model goes into the registry first, and the InferenceService serves whatever its champion alias names.
-        var registered = register(storageUri);
+        // The pipeline's register-model step put the model in the registry; the InferenceService serves whatever its champion alias names.
+        var version = registered(runUid);
+        if (version.isEmpty()) {
+            out.println("The model registry did not record the version the pipeline's register-model step asked for within " + DEADLINE.toSeconds() + " s.");
+            return false;
+        }
+        var registered = version.get().path("name").asText();
+        out.println("The pipeline registered the model as " + NAME + " " + registered + " in the model registry (from " + modelUri + "), alias " + ALIAS
+                + "; serving " + REGISTRY_URI + ".");
         var resource = ServeCommand.inferenceService(NAME, "onnx", REGISTRY_URI);
         client.apply(resource.toString().getBytes(StandardCharsets.UTF_8), "application/json", ExampleRun.NAMESPACE, "quickstart");
         var settled = ServeCommand.awaitSettled(client, ExampleRun.NAMESPACE, NAME, DEADLINE);
@@ -64,34 +70,64 @@ final class IrisServing {
                 + isvc.path("status").path("modelSource").path("storageUri").asText("?") + ").");
         out.println("  a virginica flower (sepal 6.7 x 3.0 cm, petal 5.2 x 2.3 cm) is predicted " + predictedClass(answer, model.path("metadata").path("class_names")));
         out.println("  another one: curl -s -H 'Content-Type: application/json' -d '" + request + "' " + url + "/infer");
-        out.flush();
+        out.println();
+        printLineage(version.get().path("id").asText());
         return true;
     }
 
-    static final String REGISTRY_URI = "model-registry://" + NAME + "@champion";
+    static final String ALIAS = "champion";
+    static final String REGISTRY_URI = "model-registry://" + NAME + "@" + ALIAS;
 
-    /** Registers the model as the next version of registered model {@value #NAME} and points its champion alias at it. */
-    private String register(String storageUri) {
+    /**
+     * The version the pipeline's register-model step registered: the registry records it once the step succeeded, with
+     * externalId {@code kfp:RUN_UID:TASK}. Empty if it did not appear within {@link #DEADLINE}.
+     */
+    private java.util.Optional<JsonNode> registered(String runUid) {
         var ns = "?namespace=" + ExampleRun.NAMESPACE;
-        String modelId;
-        try {
-            modelId = client.call("GET", ModelsCommand.API + "/registered_model" + ns + "&name=" + NAME, null).path("id").asText();
-        } catch (ApiException e) {
-            if (e.status() != 404) throw e;
-            var body = Json.json().createObjectNode().put("name", NAME).put("description", "Iris classifier trained by the quickstart pipeline");
-            modelId = client.call("POST", ModelsCommand.API + "/registered_models" + ns, body.toString()).path("id").asText();
+        long deadline = System.nanoTime() + DEADLINE.toNanos();
+        while (System.nanoTime() < deadline) {
+            try {
+                var modelId = client.call("GET", ModelsCommand.API + "/registered_model" + ns + "&name=" + NAME, null).path("id").asText();
+                var filter = java.net.URLEncoder.encode("externalId LIKE \"kfp:" + runUid + ":%\"", StandardCharsets.UTF_8);
+                var found = client.call("GET", ModelsCommand.API + "/registered_models/" + modelId + "/versions" + ns + "&filterQuery=" + filter, null);
+                // Complete once its alias moved and its lineage is written, which the registry marks on the version.
+                if (found.path("size").asInt() > 0 && found.path("items").get(0).path("customProperties").has("capstan_registration")) {
+                    return java.util.Optional.of(found.path("items").get(0));
+                }
+            } catch (ApiException e) {
+                if (e.status() != 404) throw e;
+            }
+            try {
+                Thread.sleep(200);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return java.util.Optional.empty();
+            }
         }
-        int count = client.call("GET", ModelsCommand.API + "/registered_models/" + modelId + "/versions" + ns + "&pageSize=1000", null).path("size").asInt();
-        var versionName = "v" + (count + 1);
-        var version = Json.json().createObjectNode().put("name", versionName).put("registeredModelId", modelId).put("author", "capstan quickstart");
-        var versionId = client.call("POST", ModelsCommand.API + "/model_versions" + ns, version.toString()).path("id").asText();
-        var artifact = Json.json().createObjectNode().put("artifactType", "model-artifact").put("name", NAME + "-" + versionName)
-                .put("uri", storageUri).put("modelFormatName", "onnx").put("state", "LIVE");
-        client.call("POST", ModelsCommand.API + "/model_versions/" + versionId + "/artifacts" + ns, artifact.toString());
-        client.call("PUT", ModelsCommand.EXTENSION + "/registered_models/" + modelId + "/aliases/champion" + ns,
-                Json.json().createObjectNode().put("modelVersionId", versionId).toString());
-        out.println("Registered the model as " + NAME + " " + versionName + " in the model registry, alias champion; serving " + REGISTRY_URI + ".");
-        return versionName;
+        return java.util.Optional.empty();
+    }
+
+    /** Prints the version's lineage from the registry: datasets, run and steps, version, serving revisions. */
+    void printLineage(String versionId) {
+        var path = ModelsCommand.EXTENSION + "/model_versions/" + versionId + "/lineage";
+        var lineage = client.call("GET", path + "?namespace=" + ExampleRun.NAMESPACE, null);
+        out.println("Its lineage, from data to endpoint (GET " + path + "):");
+        for (var link : lineage.path("chain")) {
+            var type = link.path("type").asText();
+            var line = switch (type) {
+                case "dataset" -> "dataset          " + link.path("name").asText() + (link.path("name").asText().equals(link.path("uri").asText()) ? "" : " " + link.path("uri").asText());
+                case "pipelineRun" -> "pipeline run     " + link.path("name").asText() + " (uid " + link.path("uid").asText() + ")";
+                case "step" -> "  step           " + link.path("name").asText();
+                case "trainingJob" -> "training job     " + link.path("name").asText();
+                case "trial" -> "Katib trial      " + link.path("name").asText();
+                case "modelVersion" -> "model version    " + link.path("name").asText() + " (id " + link.path("id").asText() + ")";
+                case "inferenceService" -> "endpoint         InferenceService " + link.path("name").asText()
+                        + (link.has("revision") ? ", revision " + link.path("revision").asText() : "") + (link.path("serving").asBoolean() ? ", serving it" : ", served it before");
+                default -> type + " " + link.path("name").asText();
+            };
+            out.println("  " + line);
+        }
+        out.flush();
     }
 
     /** The class with the highest score, such as {@code virginica (0.97)}, or the raw scores when classes are unnamed. */

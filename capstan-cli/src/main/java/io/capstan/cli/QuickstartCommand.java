@@ -82,7 +82,7 @@ final class QuickstartCommand implements Callable<Integer> {
                 var model = iris.onnxModel();
                 if (pipelineSucceeded && model.isPresent()) {
                     out.println();
-                    pipelineSucceeded = new IrisServing(CapstanClient.of(url).withToken(token), out).run(model.get());
+                    pipelineSucceeded = new IrisServing(CapstanClient.of(url).withToken(token), out).run(model.get(), iris.runUid());
                 }
             }
             out.println();

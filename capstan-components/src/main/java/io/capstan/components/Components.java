@@ -6,7 +6,7 @@ import java.util.Optional;
 /** The registry of built-in components, by the name pipelines use for them. */
 final class Components {
     static final List<Component> ALL = List.of(new CsvIngest(), new TrainTestSplit(), new TrainXgboost(),
-            new TrainLogisticRegression(), new Evaluate(), new ExportOnnx());
+            new TrainLogisticRegression(), new Evaluate(), new ExportOnnx(), new RegisterModel());
 
     private Components() {
     }

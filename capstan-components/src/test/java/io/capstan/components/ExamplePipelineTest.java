@@ -23,7 +23,14 @@ class ExamplePipelineTest {
         assertThat(plan.pipelineName()).isEqualTo("iris-training");
         var order = plan.root().order().stream().map(ExecutionPlan.TaskPlan::name).toList();
         assertThat(order).containsExactlyInAnyOrder("csv-ingest", "train-test-split", "train-xgboost",
-                "train-logistic-regression", "evaluate", "evaluate-2", "export-onnx");
+                "train-logistic-regression", "evaluate", "evaluate-2", "export-onnx", "condition-1");
+        // condition-1 (run only with register_as set) registers the exported model.
+        assertThat(order.indexOf("export-onnx")).isLessThan(order.indexOf("condition-1"));
+        var condition = plan.root().task("condition-1");
+        assertThat(condition.step()).isInstanceOf(ExecutionPlan.SubDagStep.class);
+        var register = plan.dag(((ExecutionPlan.SubDagStep) condition.step()).component()).order();
+        assertThat(register).extracting(ExecutionPlan.TaskPlan::name).containsExactly("register-model");
+        assertThat(((ExecutionPlan.ContainerStep) register.getFirst().step()).container().command()).containsExactly("capstan-component", "register-model");
         assertThat(order.indexOf("csv-ingest")).isLessThan(order.indexOf("train-test-split"));
         assertThat(order.indexOf("train-test-split")).isLessThan(order.indexOf("train-xgboost"));
         assertThat(order.indexOf("train-xgboost")).isLessThan(order.indexOf("evaluate"));
@@ -32,6 +39,7 @@ class ExamplePipelineTest {
         assertThat(plan.root().task("evaluate").upstream()).containsExactlyInAnyOrder("train-test-split", "train-xgboost");
 
         for (var task : plan.root().order()) {
+            if (task.name().equals("condition-1")) continue;
             var step = (ExecutionPlan.ContainerStep) task.step();
             var command = step.container().command();
             assertThat(command).hasSize(2);

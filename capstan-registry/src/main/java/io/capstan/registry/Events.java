@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.capstan.core.Json;
+import io.capstan.core.SecretKeyRing;
 import io.capstan.store.Database;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -27,6 +28,8 @@ import org.slf4j.LoggerFactory;
  * sent to webhooks: each event a JSON POST signed with HMAC-SHA256 of the body under the webhook's secret
  * ({@value #SIGNATURE_HEADER}: {@code sha256=HEX}), retried with doubling backoff until a 2xx or {@code maxAttempts}.
  * A webhook receives its events one at a time in order; a failed one is recorded on the webhook and then skipped.
+ * Secrets are stored sealed with the server's keys ({@link SecretKeyRing}), bound to the webhook's namespace and URL,
+ * and opened only to sign a delivery.
  */
 final class Events implements AutoCloseable {
     static final String SIGNATURE_HEADER = "X-Capstan-Signature-256";
@@ -47,7 +50,8 @@ final class Events implements AutoCloseable {
         }
     }
 
-    record Webhook(long id, String namespace, String url, String secret, Set<String> types, long deliveredId, long failures, String lastError,
+    /** A webhook as stored: {@code storedSecret} is sealed, or plain in a row written before sealing existed. */
+    record Webhook(long id, String namespace, String url, String storedSecret, Set<String> types, long deliveredId, long failures, String lastError,
                    long createTime) {
         ObjectNode json() {
             var out = JsonNodeFactory.instance.objectNode();
@@ -65,14 +69,65 @@ final class Events implements AutoCloseable {
 
     private final Database db;
     private final Clock clock;
+    private final SecretKeyRing keys;
     private final Object signal = new Object();
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
     private volatile Thread dispatcher;
     private volatile boolean closed;
 
-    Events(Database db, Clock clock) {
+    Events(Database db, Clock clock, SecretKeyRing keys) {
         this.db = db;
         this.clock = clock;
+        this.keys = keys;
+    }
+
+    private static String associatedData(String namespace, String url) {
+        return String.join("\0", "registry_webhook", namespace, url);
+    }
+
+    private String seal(String namespace, String url, String secret) {
+        return keys.seal(secret.getBytes(StandardCharsets.UTF_8), associatedData(namespace, url));
+    }
+
+    /** The secret as stored: opened if sealed; a row written before sealing existed holds it as it is. */
+    private String open(String namespace, String url, String stored) {
+        if (!SecretKeyRing.isSealed(stored)) return stored;
+        return new String(keys.open(stored, associatedData(namespace, url), "the secret of the registry webhook to " + url + " in namespace '" + namespace + "'"),
+                StandardCharsets.UTF_8);
+    }
+
+    /**
+     * Seals every webhook secret not sealed with the current key: those stored in plain text before sealing existed,
+     * and those sealed with an older key. Returns how many rows it rewrote; each row is rewritten only if unchanged since read.
+     */
+    int resealSecrets() {
+        record Row(long id, String namespace, String url, String secret) {
+        }
+        var rows = db.jdbi().withHandle(h -> h.createQuery("SELECT id, namespace, url, secret FROM registry_webhook ORDER BY id")
+                .map((rs, ctx) -> new Row(rs.getLong(1), rs.getString(2), rs.getString(3), rs.getString(4))).list());
+        int rewritten = 0;
+        for (var row : rows) {
+            if (SecretKeyRing.keyIdOf(row.secret()).filter(keys.currentKeyId()::equals).isPresent()) continue;
+            String sealed;
+            try {
+                sealed = seal(row.namespace(), row.url(), open(row.namespace(), row.url(), row.secret()));
+            } catch (io.capstan.core.PermanentFailureException e) {
+                // Its key is gone: the row stays as it is, and each delivery to it fails saying so.
+                LOG.warn("cannot re-seal a registry webhook secret: {}", e.getMessage());
+                continue;
+            }
+            rewritten += db.jdbi().withHandle(h -> h.createUpdate("UPDATE registry_webhook SET secret = ? WHERE id = ? AND secret = ?")
+                    .bind(0, sealed).bind(1, row.id()).bind(2, row.secret()).execute());
+        }
+        return rewritten;
+    }
+
+    /** The ids of the keys that sealed the stored webhook secrets. */
+    java.util.Set<String> keyIdsInUse() {
+        var ids = new java.util.TreeSet<String>();
+        db.jdbi().useHandle(h -> h.createQuery("SELECT secret FROM registry_webhook").mapTo(String.class)
+                .forEach(s -> SecretKeyRing.keyIdOf(s).ifPresent(ids::add)));
+        return ids;
     }
 
     Event record(String namespace, String type, ObjectNode body) {
@@ -113,12 +168,12 @@ final class Events implements AutoCloseable {
         long from = lastId(namespace);
         var joined = String.join(",", types);
         long id = db.jdbi().withHandle(h -> h.createUpdate("INSERT INTO registry_webhook (namespace, url, secret, types, delivered_id, failures, create_time)"
-                + " VALUES (?, ?, ?, ?, ?, 0, ?)").bind(0, namespace).bind(1, url).bind(2, secret).bind(3, joined).bind(4, from).bind(5, now)
+                + " VALUES (?, ?, ?, ?, ?, 0, ?)").bind(0, namespace).bind(1, url).bind(2, seal(namespace, url, secret)).bind(3, joined).bind(4, from).bind(5, now)
                 .executeAndReturnGeneratedKeys("id").mapTo(Long.class).one());
         synchronized (signal) {
             signal.notifyAll();
         }
-        return new Webhook(id, namespace, url, secret, types, from, 0, null, now);
+        return new Webhook(id, namespace, url, "", types, from, 0, null, now);
     }
 
     List<Webhook> webhooks(String namespace) {
@@ -192,10 +247,16 @@ final class Events implements AutoCloseable {
 
     /** One attempt: null on a 2xx answer, else what went wrong. */
     private String send(Webhook hook, Event event, byte[] body) {
+        String secret;
+        try {
+            secret = open(hook.namespace(), hook.url(), hook.storedSecret());
+        } catch (io.capstan.core.PermanentFailureException e) {
+            return "event " + event.id() + ": " + e.getMessage();
+        }
         try {
             var request = HttpRequest.newBuilder(URI.create(hook.url())).timeout(Duration.ofSeconds(10))
                     .header("Content-Type", "application/json").header(EVENT_HEADER, event.type()).header(DELIVERY_HEADER, Long.toString(event.id()))
-                    .header(SIGNATURE_HEADER, "sha256=" + sign(hook.secret(), body)).POST(HttpRequest.BodyPublishers.ofByteArray(body)).build();
+                    .header(SIGNATURE_HEADER, "sha256=" + sign(secret, body)).POST(HttpRequest.BodyPublishers.ofByteArray(body)).build();
             var response = http.send(request, HttpResponse.BodyHandlers.discarding());
             return response.statusCode() / 100 == 2 ? null : "event " + event.id() + ": the receiver answered " + response.statusCode();
         } catch (java.io.IOException e) {

@@ -21,6 +21,8 @@ public final class ModelRegistry {
     private final Uploads uploads;
     private final Events events;
     private final io.capstan.store.ResourceStore resources;
+    /** Null where no lineage graph was given: lineage then shows the registry's side only. */
+    private final io.capstan.metadata.MetadataStore metadata;
 
     /** A registry that cannot deploy: {@code :deploy} answers 501. */
     public ModelRegistry(Database database, Clock clock) {
@@ -34,16 +36,53 @@ public final class ModelRegistry {
 
     /**
      * A registry that deploys into {@code resources} and keeps uploaded model files in {@code artifacts}, refusing
-     * uploads over {@code maxUploadBytes}.
+     * uploads over {@code maxUploadBytes}. Webhook secrets are sealed with a key that lives only as long as this
+     * process: a server passes its own keys instead.
      */
     public ModelRegistry(Database database, Clock clock, io.capstan.store.ResourceStore resources, io.capstan.artifacts.ArtifactStore artifacts,
                          long maxUploadBytes) {
+        this(database, clock, resources, artifacts, maxUploadBytes, new io.capstan.core.SecretSealer(io.capstan.core.SecretKeyRing.ofKey(processKey())));
+    }
+
+    /** As above, sealing webhook secrets with {@code secrets}' keys, as the server seals its Secret resources. */
+    public ModelRegistry(Database database, Clock clock, io.capstan.store.ResourceStore resources, io.capstan.artifacts.ArtifactStore artifacts,
+                         long maxUploadBytes, io.capstan.core.SecretSealer secrets) {
+        this(database, clock, resources, artifacts, maxUploadBytes, secrets, null);
+    }
+
+    /**
+     * As above, with the lineage graph: {@code .../model_versions/{id}/lineage} reads it, and models registered from
+     * pipeline steps, training jobs and trials ({@link #startRegistrations}) are linked in it.
+     */
+    public ModelRegistry(Database database, Clock clock, io.capstan.store.ResourceStore resources, io.capstan.artifacts.ArtifactStore artifacts,
+                         long maxUploadBytes, io.capstan.core.SecretSealer secrets, io.capstan.metadata.MetadataStore metadata) {
+        this.metadata = metadata;
         this.store = new RegistryStore(database, clock);
         this.clock = clock;
         this.deployer = resources == null ? null : new Deployer(store, resources, artifacts);
         this.uploads = artifacts == null ? null : new Uploads(store, artifacts, maxUploadBytes);
-        this.events = new Events(database, clock);
+        this.events = new Events(database, clock, secrets.ring());
         this.resources = resources;
+    }
+
+    private static byte[] processKey() {
+        var key = new byte[32];
+        new java.security.SecureRandom().nextBytes(key);
+        return key;
+    }
+
+    /**
+     * Seals every webhook secret that is not sealed with the current key (rows from before secrets were sealed, or
+     * sealed with an older key), in the migrated {@code database}; returns how many rows it rewrote. For key rotation;
+     * a starting registry does the same in {@link #startWebhooks}.
+     */
+    public static int resealWebhookSecrets(Database database, io.capstan.core.SecretSealer secrets) {
+        return new Events(database, Clock.systemUTC(), secrets.ring()).resealSecrets();
+    }
+
+    /** The ids of the keys that sealed the stored webhook secrets, which key rotation must not retire. */
+    public static java.util.Set<String> webhookSecretKeyIds(Database database) {
+        return new Events(database, Clock.systemUTC(), io.capstan.core.SecretKeyRing.ofKey(processKey())).keyIdsInUse();
     }
 
     /**
@@ -56,10 +95,24 @@ public final class ModelRegistry {
     }
 
     /**
-     * Starts sending the registry's events to its webhooks, each tried up to {@code maxAttempts} times with a backoff
+     * Starts registering the models that pipeline steps ({@code register-model}), training jobs and Katib experiments
+     * (annotated {@code registry.capstan.io/register-model}) made, once they succeed; closing the result stops it.
+     */
+    public AutoCloseable startRegistrations() {
+        if (resources == null) throw new IllegalStateException("this registry has no resource store to follow");
+        return new Registrations(store, resources, metadata, events, deployer).start();
+    }
+
+    /** The annotation that asks for a succeeded training job's or Katib experiment's model to be registered under its value. */
+    public static final String REGISTER_MODEL_ANNOTATION = Registrations.MODEL_ANNOTATION;
+
+    /**
+     * Seals the webhook secrets stored in plain text (or with an older key), then starts sending the registry's
+     * events to its webhooks, each tried up to {@code maxAttempts} times with a backoff
      * doubling from {@code firstBackoff}; closing the result stops it.
      */
     public AutoCloseable startWebhooks(int maxAttempts, java.time.Duration firstBackoff) {
+        events.resealSecrets();
         events.startDeliveries(maxAttempts, firstBackoff);
         return events;
     }
@@ -72,7 +125,7 @@ public final class ModelRegistry {
 
     /** Capstan's extension endpoints (aliases, resolve), with the same access rules as {@link #httpService}. */
     public HttpService extensionService(AccessPolicy policy) {
-        var api = new RegistryApi(store, policy, clock, deployer, uploads, events);
+        var api = new RegistryApi(store, policy, clock, deployer, uploads, events, new Lineage(store, metadata, resources));
         return api::extensionRouting;
     }
 
@@ -163,6 +216,6 @@ public final class ModelRegistry {
 
     /** The REST API, each request needing view (reads) or edit (writes) in its namespace under {@code policy}. */
     public HttpService httpService(AccessPolicy policy) {
-        return new RegistryApi(store, policy, clock, deployer, uploads, events);
+        return new RegistryApi(store, policy, clock, deployer, uploads, events, new Lineage(store, metadata, resources));
     }
 }

@@ -56,9 +56,11 @@ final class RegistryApi implements HttpService {
     /** Null where no artifact store was given: then uploads answer 501. */
     private final Uploads uploads;
     private final Events events;
+    private final Lineage lineage;
 
-    RegistryApi(RegistryStore store, AccessPolicy policy, Clock clock, Deployer deployer, Uploads uploads, Events events) {
+    RegistryApi(RegistryStore store, AccessPolicy policy, Clock clock, Deployer deployer, Uploads uploads, Events events, Lineage lineage) {
         this.store = store;
+        this.lineage = lineage;
         this.events = events;
         this.policy = policy;
         this.clock = clock;
@@ -191,6 +193,7 @@ final class RegistryApi implements HttpService {
             if (!events.deleteWebhook(ns, pathId(req))) throw RegistryException.notFound("no webhook with id " + pathId(req));
             return new Answer(204, null);
         }));
+        rules.get("/model_versions/{id}/lineage", handle(Role.VIEW, (req, ns) -> ok(lineage.of(ns, existing(ns, Kind.MODEL_VERSION, pathId(req))))));
         rules.get("/model_versions/{id}/signature", handle(Role.VIEW, (req, ns) -> {
             var version = existing(ns, Kind.MODEL_VERSION, pathId(req));
             var signature = Signatures.of(version);

@@ -21,8 +21,13 @@ final class TestServer implements AutoCloseable {
 
     /** A server whose registry keeps uploads in {@code artifacts}, refusing those over {@code maxUploadBytes}. */
     TestServer(Database db, AccessPolicy policy, io.capstan.artifacts.ArtifactStore artifacts, long maxUploadBytes) {
+        this(db, policy, artifacts, maxUploadBytes, new io.capstan.core.SecretSealer(io.capstan.core.SecretKeyRing.ofKey(new byte[32])));
+    }
+
+    /** As above, sealing webhook secrets with {@code secrets}. */
+    TestServer(Database db, AccessPolicy policy, io.capstan.artifacts.ArtifactStore artifacts, long maxUploadBytes, io.capstan.core.SecretSealer secrets) {
         resources = new io.capstan.store.JdbiResourceStore(db, Clock.systemUTC());
-        registry = new ModelRegistry(db, Clock.systemUTC(), resources, artifacts, maxUploadBytes);
+        registry = new ModelRegistry(db, Clock.systemUTC(), resources, artifacts, maxUploadBytes, secrets);
         server = WebServer.builder().host("127.0.0.1").port(0).shutdownHook(false)
                 .routing(r -> {
                     r.addFilter((chain, req, res) -> {

@@ -199,7 +199,7 @@ public final class CapstanServer implements AutoCloseable {
             var platformMetrics = new io.capstan.monitoring.PlatformMetrics(store, meters,
                     uid -> metadata.findContext("system.PipelineRun", uid).isPresent());
             var artifacts = platformMetrics.countingIntegrityFailures(configuredArtifacts);
-            var registry = new io.capstan.registry.ModelRegistry(database, clock, store, artifacts, io.capstan.registry.ModelRegistry.DEFAULT_MAX_UPLOAD_BYTES);
+            var registry = new io.capstan.registry.ModelRegistry(database, clock, store, artifacts, io.capstan.registry.ModelRegistry.DEFAULT_MAX_UPLOAD_BYTES, secrets, metadata);
             // Pipeline outputs, initializer data and served models reach s3:// URIs through the configured S3 settings only.
             // Cache hits' outputs checked against their digests count as artifact integrity checks too.
             var locator = ArtifactLocator.of(configuredArtifacts).withConfigured(artifacts).withIntegrityListener(platformMetrics::integrityChecked);
@@ -411,6 +411,8 @@ public final class CapstanServer implements AutoCloseable {
                 // Registry webhooks: each event tried 8 times, backing off from 1 s (about 4 minutes in all).
                 cleanup.add(registry.startWebhooks(8, Duration.ofSeconds(1)));
                 cleanup.add(registry.startSync());
+                // Models made by register-model steps, and by training jobs and experiments annotated to register theirs.
+                cleanup.add(registry.startRegistrations());
             }
             // Trials report observations to this server's API, so the experiment controller needs its bound port.
             var experiments = new ExperimentReconciler(store, backend, config.workDir().resolve("tuning"), clock,
@@ -453,7 +455,7 @@ public final class CapstanServer implements AutoCloseable {
     }
 
     /**
-     * Makes a new key current, re-encrypts every stored Secret (and every Secret in the change feed) with it, then
+     * Makes a new key current, re-encrypts every stored Secret (and every Secret in the change feed) and registry webhook secret with it, then
      * deletes the old keys no row uses any more. Run it while no server uses the database: a running server keeps the
      * keys it read at start. Crash-safe: until the last step the old keys stay on disk, so a rotation stopped
      * half-way leaves every Secret readable, and running it again finishes the job (with yet another key).
@@ -465,7 +467,12 @@ public final class CapstanServer implements AutoCloseable {
             var sealer = new SecretSealer(ring);
             var store = new JdbiResourceStore(database, Clock.systemUTC(), new io.micrometer.core.instrument.composite.CompositeMeterRegistry(), sealer);
             int rewritten = store.resealSecrets(sealer);
-            var retired = ring.retire(store.secretKeyIdsInUse());
+            // Registry webhook secrets are sealed with the same keys.
+            database.migrate(io.capstan.registry.ModelRegistry.MIGRATIONS);
+            rewritten += io.capstan.registry.ModelRegistry.resealWebhookSecrets(database, sealer);
+            var inUse = new java.util.TreeSet<>(store.secretKeyIdsInUse());
+            inUse.addAll(io.capstan.registry.ModelRegistry.webhookSecretKeyIds(database));
+            var retired = ring.retire(inUse);
             return new KeyRotation(ring.currentKeyId(), rewritten, retired);
         }
     }
