@@ -82,7 +82,13 @@ public final class Notebooks {
      * WebSocket upgrades do not pass the HTTP filters.
      */
     public WsRouting.Builder webSockets(Function<String, Optional<Caller>> authenticate, AccessPolicy policy) {
-        return WsRouting.builder().endpoint("/notebook/*", () -> new NotebookSocket(this, authenticate, policy, http));
+        return webSockets(authenticate, cookie -> Optional.empty(), policy);
+    }
+
+    /** As {@link #webSockets(Function, AccessPolicy)}, also taking the token of a browser's session cookie ({@code Cookie} header to token). */
+    public WsRouting.Builder webSockets(Function<String, Optional<Caller>> authenticate, Function<String, Optional<String>> sessionToken,
+                                        AccessPolicy policy) {
+        return WsRouting.builder().endpoint("/notebook/*", () -> new NotebookSocket(this, authenticate, sessionToken, policy, http));
     }
 
     /**

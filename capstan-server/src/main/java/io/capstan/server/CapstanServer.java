@@ -358,7 +358,7 @@ public final class CapstanServer implements AutoCloseable {
                             routes.register(routing, "", ui);
                         })
                         // Kernels talk over WebSockets, which upgrade before the HTTP filters run: the listener checks the token.
-                        .addRouting(notebooks.webSockets(checkedBy::authenticate, policy))
+                        .addRouting(notebooks.webSockets(checkedBy::authenticate, io.capstan.ui.UiSession::token, policy))
                         .build()
                         .start());
                 ProfileFollowers grants;
