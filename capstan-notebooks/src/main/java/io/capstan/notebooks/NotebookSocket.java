@@ -81,8 +81,9 @@ final class NotebookSocket implements WsListener {
             throw new WsUpgradeException(e.getMessage());
         }
         var query = prologue.query().rawValue();
-        var uri = URI.create("ws://127.0.0.1:" + target.port() + target.pathFor(path) + (query.isEmpty() ? "" : "?" + query));
-        var builder = http.newWebSocketBuilder().connectTimeout(CONNECT_TIMEOUT).header("Authorization", "token " + target.token());
+        var uri = URI.create("ws://" + target.authority() + target.pathFor(path) + (query.isEmpty() ? "" : "?" + query));
+        var builder = http.newWebSocketBuilder().connectTimeout(CONNECT_TIMEOUT);
+        if (!target.token().isEmpty()) builder.header("Authorization", "token " + target.token());
         var protocols = headers.first(SUBPROTOCOL).map(v -> Arrays.stream(v.split(",")).map(String::strip)
                 .filter(s -> !s.isEmpty()).toList()).orElse(java.util.List.of());
         if (!protocols.isEmpty()) builder.subprotocols(protocols.getFirst(), protocols.subList(1, protocols.size()).toArray(String[]::new));

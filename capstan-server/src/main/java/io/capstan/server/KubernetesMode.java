@@ -32,6 +32,11 @@ public final class KubernetesMode {
     public interface WorkloadBackend {
         /** Opens the backend, which keeps what it must remember (states, logs) under {@code stateDir}. */
         Backend open(Path stateDir);
+
+        /** Where Notebooks' StatefulSets and Services go, on the cluster {@code opened} runs on; empty: Notebooks are refused. */
+        default java.util.Optional<io.capstan.notebooks.NotebookCluster> notebooks(Backend opened) {
+            return java.util.Optional.empty();
+        }
     }
 
     static final String LOCAL_ONLY = "; start the server with --backend local to run it";
@@ -67,8 +72,6 @@ public final class KubernetesMode {
                         + ", or write it as a PyTorchJob; capstan render shows its Indexed Job"),
                 "XGBoostJob", (spec, p) -> p.add("spec", "XGBoostJobs cannot run on the Kubernetes backend yet: their tracker runs as a Java process "
                         + "on this server's machine" + LOCAL_ONLY),
-                "Notebook", (spec, p) -> p.add("spec", "Notebooks cannot run on the Kubernetes backend yet: the /notebook/ proxy reaches "
-                        + "servers on this machine only" + LOCAL_ONLY + "; capstan render shows the StatefulSet and Service"),
                 "Job", KubernetesMode::job,
                 "PyTorchJob", KubernetesMode::pytorchJob,
                 "InferenceService", KubernetesMode::inferenceService);
