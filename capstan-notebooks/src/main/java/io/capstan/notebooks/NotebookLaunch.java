@@ -24,9 +24,11 @@ import java.util.function.Supplier;
  * <ul>
  *   <li>On the host (the default): Debian's Jupyter Notebook ({@code python3 -m notebook}) with its base URL at
  *       {@code /notebook/<namespace>/<name>/}, on a port of 127.0.0.1 chosen here, in the notebook's workspace.</li>
- *   <li>With {@code capstan.io/execution: container}: the image through the container runner (on the host's network),
- *       running {@code jupyter lab} with the same base URL and port unless the container names its own command, and
- *       with each PersistentVolumeClaim's folder at its mount path.</li>
+ *   <li>With {@code capstan.io/execution: container}, or with the server's {@code CAPSTAN_EXECUTION=container} and no
+ *       {@code capstan.io/execution: host}: the image through the container runner (on the host's network), running
+ *       {@code jupyter lab} with the same base URL and port unless the container names its own command (which then
+ *       finds the port in {@code PORT} and the base URL in {@code NB_PREFIX}), and with each PersistentVolumeClaim's
+ *       folder at its mount path.</li>
  * </ul>
  * The workspace is the folder of the claim mounted at {@code /home/jovyan} (else of the first claim mounted; else of
  * {@code <name>-workspace}, the claim Kubeflow's web app makes): {@code <root>/volumes/<namespace>/<claim>}. Like a
@@ -62,9 +64,11 @@ final class NotebookLaunch {
                 .orElseGet(() -> claimDir(ns, notebook.metadata().name() + "-workspace"));
     }
 
-    static boolean inContainer(Resource notebook) {
+    /** {@code capstan.io/execution} on the Notebook, else the server's {@code CAPSTAN_EXECUTION} when that is {@code container}. */
+    boolean inContainer(Resource notebook) {
         var execution = ContainerOptions.Execution.parse(notebook.metadata().annotations().get(ContainerOptions.EXECUTION_ANNOTATION),
                 "metadata.annotations[" + ContainerOptions.EXECUTION_ANNOTATION + "]");
+        if (execution == ContainerOptions.Execution.AUTO) execution = settings.execution();
         return execution == ContainerOptions.Execution.CONTAINER;
     }
 
@@ -116,6 +120,8 @@ final class NotebookLaunch {
                         "--ServerApp.open_browser=False", "--ServerApp.root_dir=" + HOME));
             } else {
                 command.addAll(spec.command());
+                // On the host's network, 8888 may be taken: a container that names its own command listens on PORT.
+                env.put("PORT", Integer.toString(port));
             }
             command.addAll(spec.args());
             var mounts = new ArrayList<ContainerOptions.Mount>();
