@@ -79,12 +79,27 @@ final class NotebookLaunch {
      */
     Optional<String> unsupported(Resource notebook, NotebookSpec spec, ServerType type) {
         if (inContainer(notebook)) return Optional.empty();
+        var inImage = "; set the annotation " + ContainerOptions.EXECUTION_ANNOTATION + ": container (or CAPSTAN_EXECUTION=container on the "
+                + "server) on a machine with Podman or Docker to run its image";
         return switch (type) {
             case JUPYTER -> Optional.empty();
-            case VSCODE, RSTUDIO -> Optional.of("a " + type.wireName() + " (" + (type == ServerType.VSCODE ? "VS Code" : "RStudio")
-                    + ") notebook runs only in its image here; set the annotation " + ContainerOptions.EXECUTION_ANNOTATION
-                    + ": container on a machine with Podman or Docker");
+            // Never Jupyter in its place: the user asked for VS Code.
+            case VSCODE -> Optional.of("a group-one (VS Code) notebook runs only in its image here: VS Code on the host would need "
+                    + "code-server, " + onPath(settings.codeServer()).map(p -> "which is at " + p + " but not supported on the host")
+                    .orElse("and '" + settings.codeServer() + "' is not on PATH (CAPSTAN_CODE_SERVER names another)") + inImage);
+            case RSTUDIO -> Optional.of("a group-two (RStudio) notebook runs only in its image here" + inImage);
         };
+    }
+
+    /** Where {@code program} is: itself if it names a path, else found on PATH. */
+    static Optional<Path> onPath(String program) {
+        if (program.contains("/")) return Optional.of(Path.of(program)).filter(Files::isExecutable);
+        for (var dir : System.getenv().getOrDefault("PATH", "/usr/bin:/bin").split(":")) {
+            if (dir.isEmpty()) continue;
+            var p = Path.of(dir, program);
+            if (Files.isExecutable(p)) return Optional.of(p);
+        }
+        return Optional.empty();
     }
 
     /** A free port of 127.0.0.1, recorded in status before the server is launched on it. */
