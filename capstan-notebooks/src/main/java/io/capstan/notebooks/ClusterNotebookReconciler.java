@@ -122,6 +122,12 @@ final class ClusterNotebookReconciler implements NotebookController {
         return Optional.of(new Upstream(address.getHost(), port, NotebookLaunch.basePath(ns, name), "", false));
     }
 
+    /** Deletes the objects of notebooks deleted while no replica led. */
+    @Override
+    public void sweep() {
+        reapOrphans("default");
+    }
+
     private void reapOrphans(String namespace) {
         var live = new HashSet<String>();
         var namespaces = new HashSet<String>();

@@ -98,6 +98,13 @@ final class NotebookReconciler implements NotebookController {
         return observe(notebook, state.get());
     }
 
+    /** Stops the servers of notebooks deleted while no replica led (their re-adopted servers, after a restart). */
+    @Override
+    public void sweep() {
+        backend.reapOrphans(Notebooks::ownerOf, () -> store.uids(Notebooks.KIND));
+        tokens.retainOnly(() -> store.uids(Notebooks.KIND));
+    }
+
     private Result startAttempt(Resource notebook, NotebookSpec spec) {
         var ns = notebook.metadata().namespace();
         var never = backend.neverFitsQuota(ns, spec.resources(), 1, "Notebook " + ns + "/" + notebook.metadata().name());
