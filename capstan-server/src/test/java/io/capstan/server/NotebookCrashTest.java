@@ -83,7 +83,7 @@ class NotebookCrashTest {
         pb.environment().put("CAPSTAN_LEASE_TTL_SECONDS", Integer.toString(LEASE_TTL_SECONDS));
         pb.redirectErrorStream(true).redirectOutput(home.resolve("server-" + System.nanoTime() + ".log").toFile());
         var process = pb.start();
-        var deadline = Instant.now().plusSeconds(60);
+        var deadline = Instant.now().plusSeconds(120);
         while (Instant.now().isBefore(deadline)) {
             if (!process.isAlive()) throw new AssertionError("server exited with " + process.exitValue());
             try {
@@ -96,7 +96,7 @@ class NotebookCrashTest {
             LockSupport.parkNanos(Duration.ofMillis(100).toNanos());
         }
         process.destroyForcibly();
-        throw new AssertionError("server did not become ready in 60 s");
+        throw new AssertionError("server did not become ready in 120 s");
     }
 
     private HttpResponse<String> send(int port, String method, String path, String body, String contentType) throws Exception {
