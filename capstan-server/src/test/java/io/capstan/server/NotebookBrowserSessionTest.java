@@ -1,7 +1,6 @@
 package io.capstan.server;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.capstan.core.Json;
 import io.capstan.ui.UiSession;
@@ -69,10 +68,10 @@ class NotebookBrowserSessionTest {
             } finally {
                 ws.sendClose(WebSocket.NORMAL_CLOSURE, "done");
             }
-            assertThatThrownBy(() -> socket(base, kernelId, Map.of("Cookie", cookie, "Origin", "http://evil.example"), new LinkedBlockingQueue<>()))
-                    .hasMessageContaining("403");
-            assertThatThrownBy(() -> socket(base, kernelId, Map.of("Cookie", UiSession.COOKIE + "=not-a-token", "Origin", base), new LinkedBlockingQueue<>()))
-                    .hasMessageMatching("(?s).*status code 40[13].*");
+            assertThat(refused(() -> socket(base, kernelId, Map.of("Cookie", cookie, "Origin", "http://evil.example"), new LinkedBlockingQueue<>())))
+                    .isEqualTo(403);
+            assertThat(refused(() -> socket(base, kernelId, Map.of("Cookie", UiSession.COOKIE + "=not-a-token", "Origin", base), new LinkedBlockingQueue<>())))
+                    .isIn(401, 403);
         }
     }
 
@@ -82,6 +81,17 @@ class NotebookBrowserSessionTest {
         new LinkedHashMap<>(headers).forEach(builder::header);
         if (body != null) builder.header("Content-Type", "application/json");
         return server.http.send(builder.build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    /** The status of a refused WebSocket handshake. */
+    private static int refused(Runnable open) {
+        try {
+            open.run();
+        } catch (java.util.concurrent.CompletionException e) {
+            if (e.getCause() instanceof java.net.http.WebSocketHandshakeException h) return h.getResponse().statusCode();
+            throw e;
+        }
+        throw new AssertionError("the WebSocket opened");
     }
 
     private static WebSocket socket(String base, String kernelId, Map<String, String> headers, LinkedBlockingQueue<String> messages) {
