@@ -70,6 +70,18 @@ public interface Backend extends AutoCloseable {
         }
     }
 
+    /**
+     * As {@link #reapOrphans}, for a caller that may race with launches: only workloads known before
+     * {@code liveOwners} is read are candidates, so that an owner created (and launched) meanwhile is never taken for
+     * a deleted one.
+     */
+    default void reapOrphans(java.util.function.Function<String, Optional<String>> ownerOf, java.util.function.Supplier<java.util.Set<String>> liveOwners) {
+        var known = new java.util.HashSet<String>();
+        for (var w : list()) known.add(w.id());
+        var live = liveOwners.get();
+        reapOrphans(id -> known.contains(id) ? ownerOf.apply(id) : Optional.empty(), live);
+    }
+
     @Override
     void close();
 }

@@ -169,8 +169,18 @@ final class ServerCommand implements Callable<Integer> {
         var queue = java.util.Optional.ofNullable(kueueQueue);
         var file = java.util.Optional.ofNullable(kubeconfig);
         var ctx = java.util.Optional.ofNullable(context);
-        return java.util.Optional.of(stateDir -> io.capstan.kubernetes.ServerBackend.open(io.capstan.kubernetes.KubeClients.create(file, ctx),
-                stateDir, map, queue));
+        return java.util.Optional.of(new io.capstan.server.KubernetesMode.WorkloadBackend() {
+            @Override
+            public io.capstan.backend.Backend open(java.nio.file.Path stateDir) {
+                return io.capstan.kubernetes.ServerBackend.open(io.capstan.kubernetes.KubeClients.create(file, ctx), stateDir, map, queue);
+            }
+
+            @Override
+            public java.util.Optional<io.capstan.notebooks.NotebookCluster> notebooks(io.capstan.backend.Backend opened) {
+                return opened instanceof io.capstan.kubernetes.ServerBackend b
+                        ? b.notebooks().map(KubernetesNotebookCluster::new) : java.util.Optional.empty();
+            }
+        });
     }
 
     static CapstanServer start(CapstanConfig config, io.capstan.security.SecuritySettings security,

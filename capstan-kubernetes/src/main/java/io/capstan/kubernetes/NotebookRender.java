@@ -33,16 +33,24 @@ final class NotebookRender {
      * {@code /notebook/} itself.
      */
     static List<HasMetadata> render(JsonNode doc, String name, String ns) {
+        return render(doc, name, ns, name, ns);
+    }
+
+    /**
+     * As {@link #render(JsonNode, String, String)} for notebook {@code ns/name}, whose objects are named
+     * {@code objectName} in cluster namespace {@code clusterNs} (a Capstan namespace mapped onto another).
+     */
+    static List<HasMetadata> render(JsonNode doc, String name, String ns, String objectName, String clusterNs) {
         var t = doc.path("spec").path("template");
         if (!t.isObject()) throw InvalidSpecException.of("spec.template", "required: the notebook's pod template");
         var template = Serialization.unmarshal(t.toString(), PodTemplateSpec.class);
         if (template.getSpec() == null || template.getSpec().getContainers() == null || template.getSpec().getContainers().isEmpty()) {
             throw InvalidSpecException.of("spec.template.spec.containers", "required: the notebook server's container");
         }
-        var selector = Map.of("statefulset", name);
+        var selector = Map.of("statefulset", objectName);
         var podLabels = new LinkedHashMap<String, String>();
         if (template.getMetadata() != null && template.getMetadata().getLabels() != null) podLabels.putAll(template.getMetadata().getLabels());
-        podLabels.put("statefulset", name);
+        podLabels.put("statefulset", objectName);
         podLabels.put("notebook-name", name);
         if (template.getMetadata() == null) template.setMetadata(new io.fabric8.kubernetes.api.model.ObjectMeta());
         template.getMetadata().setLabels(podLabels);
@@ -62,12 +70,12 @@ final class NotebookRender {
         boolean stopped = doc.path("metadata").path("annotations").has(STOPPED_ANNOTATION);
         var labels = new LinkedHashMap<>(Map.of(CapstanLabels.OWNER_KIND, "Notebook", CapstanLabels.OWNER_NAME, name));
         var statefulSet = new io.fabric8.kubernetes.api.model.apps.StatefulSetBuilder()
-                .withNewMetadata().withName(name).withNamespace(ns).withLabels(labels).endMetadata()
+                .withNewMetadata().withName(objectName).withNamespace(clusterNs).withLabels(labels).endMetadata()
                 .withNewSpec().withReplicas(stopped ? 0 : 1).withNewSelector().withMatchLabels(selector).endSelector()
                 .withTemplate(template).endSpec().build();
         int targetPort = container.getPorts().getFirst().getContainerPort();
         var service = new io.fabric8.kubernetes.api.model.ServiceBuilder()
-                .withNewMetadata().withName(name).withNamespace(ns).withLabels(labels).endMetadata()
+                .withNewMetadata().withName(objectName).withNamespace(clusterNs).withLabels(labels).endMetadata()
                 .withNewSpec().withType("ClusterIP").withSelector(selector)
                 .addNewPort().withName("http-" + name).withPort(NOTEBOOK_SERVICE_PORT)
                 .withNewTargetPort(targetPort).withProtocol("TCP").endPort().endSpec().build();

@@ -39,15 +39,23 @@ public final class ServerBackend implements Backend {
     private final KubernetesBackend backend;
     private final NamespaceMap namespaces;
     private final AutoCloseable client;
+    /** Notebooks' StatefulSets and Services, where this backend has its own client. */
+    private final Optional<NotebookObjects> notebooks;
 
     public ServerBackend(KubernetesBackend backend, NamespaceMap namespaces) {
-        this(backend, namespaces, () -> { });
+        this(backend, namespaces, () -> { }, Optional.empty());
     }
 
-    private ServerBackend(KubernetesBackend backend, NamespaceMap namespaces, AutoCloseable client) {
+    private ServerBackend(KubernetesBackend backend, NamespaceMap namespaces, AutoCloseable client, Optional<NotebookObjects> notebooks) {
         this.backend = Objects.requireNonNull(backend, "backend");
         this.namespaces = Objects.requireNonNull(namespaces, "namespaces");
         this.client = client;
+        this.notebooks = notebooks;
+    }
+
+    /** Where Notebooks' StatefulSets and Services go, on this backend's cluster and namespaces; empty where it was built without a client. */
+    public Optional<NotebookObjects> notebooks() {
+        return notebooks;
     }
 
     /**
@@ -63,7 +71,7 @@ public final class ServerBackend implements Backend {
         if (single.isEmpty()) options = options.watchingAllNamespaces();
         if (kueueQueue.isPresent()) options = options.withKueueQueue(kueueQueue.get());
         try {
-            return new ServerBackend(new KubernetesBackend(options), namespaces, client::close);
+            return new ServerBackend(new KubernetesBackend(options), namespaces, client::close, Optional.of(new NotebookObjects(client, namespaces)));
         } catch (RuntimeException e) {
             client.close();
             throw e;

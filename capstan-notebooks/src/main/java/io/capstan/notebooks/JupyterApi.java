@@ -51,8 +51,9 @@ final class JupyterApi {
     }
 
     private Optional<JsonNode> get(Upstream upstream, String path) {
-        var request = HttpRequest.newBuilder(URI.create(upstream.httpBase() + path)).timeout(TIMEOUT)
-                .header("Authorization", "token " + upstream.token()).GET().build();
+        var builder = HttpRequest.newBuilder(URI.create(upstream.httpBase() + path)).timeout(TIMEOUT).GET();
+        if (!upstream.token().isEmpty()) builder.header("Authorization", "token " + upstream.token());
+        var request = builder.build();
         try {
             var response = http.send(request, HttpResponse.BodyHandlers.ofString());
             if (response.statusCode() != 200) return Optional.empty();

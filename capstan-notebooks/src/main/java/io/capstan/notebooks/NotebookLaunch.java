@@ -24,9 +24,11 @@ import java.util.function.Supplier;
  * <ul>
  *   <li>On the host (the default): Debian's Jupyter Notebook ({@code python3 -m notebook}) with its base URL at
  *       {@code /notebook/<namespace>/<name>/}, on a port of 127.0.0.1 chosen here, in the notebook's workspace.</li>
- *   <li>With {@code capstan.io/execution: container}: the image through the container runner (on the host's network),
- *       running {@code jupyter lab} with the same base URL and port unless the container names its own command, and
- *       with each PersistentVolumeClaim's folder at its mount path.</li>
+ *   <li>With {@code capstan.io/execution: container}, or with the server's {@code CAPSTAN_EXECUTION=container} and no
+ *       {@code capstan.io/execution: host}: the image through the container runner (on the host's network), running
+ *       {@code jupyter lab} with the same base URL and port unless the container names its own command (which then
+ *       finds the port in {@code PORT} and the base URL in {@code NB_PREFIX}), and with each PersistentVolumeClaim's
+ *       folder at its mount path.</li>
  * </ul>
  * The workspace is the folder of the claim mounted at {@code /home/jovyan} (else of the first claim mounted; else of
  * {@code <name>-workspace}, the claim Kubeflow's web app makes): {@code <root>/volumes/<namespace>/<claim>}. Like a
@@ -62,9 +64,11 @@ final class NotebookLaunch {
                 .orElseGet(() -> claimDir(ns, notebook.metadata().name() + "-workspace"));
     }
 
-    static boolean inContainer(Resource notebook) {
+    /** {@code capstan.io/execution} on the Notebook, else the server's {@code CAPSTAN_EXECUTION} when that is {@code container}. */
+    boolean inContainer(Resource notebook) {
         var execution = ContainerOptions.Execution.parse(notebook.metadata().annotations().get(ContainerOptions.EXECUTION_ANNOTATION),
                 "metadata.annotations[" + ContainerOptions.EXECUTION_ANNOTATION + "]");
+        if (execution == ContainerOptions.Execution.AUTO) execution = settings.execution();
         return execution == ContainerOptions.Execution.CONTAINER;
     }
 
@@ -75,12 +79,27 @@ final class NotebookLaunch {
      */
     Optional<String> unsupported(Resource notebook, NotebookSpec spec, ServerType type) {
         if (inContainer(notebook)) return Optional.empty();
+        var inImage = "; set the annotation " + ContainerOptions.EXECUTION_ANNOTATION + ": container (or CAPSTAN_EXECUTION=container on the "
+                + "server) on a machine with Podman or Docker to run its image";
         return switch (type) {
             case JUPYTER -> Optional.empty();
-            case VSCODE, RSTUDIO -> Optional.of("a " + type.wireName() + " (" + (type == ServerType.VSCODE ? "VS Code" : "RStudio")
-                    + ") notebook runs only in its image here; set the annotation " + ContainerOptions.EXECUTION_ANNOTATION
-                    + ": container on a machine with Podman or Docker");
+            // Never Jupyter in its place: the user asked for VS Code.
+            case VSCODE -> Optional.of("a group-one (VS Code) notebook runs only in its image here: VS Code on the host would need "
+                    + "code-server, " + onPath(settings.codeServer()).map(p -> "which is at " + p + " but not supported on the host")
+                    .orElse("and '" + settings.codeServer() + "' is not on PATH (CAPSTAN_CODE_SERVER names another)") + inImage);
+            case RSTUDIO -> Optional.of("a group-two (RStudio) notebook runs only in its image here" + inImage);
         };
+    }
+
+    /** Where {@code program} is: itself if it names a path, else found on PATH. */
+    static Optional<Path> onPath(String program) {
+        if (program.contains("/")) return Optional.of(Path.of(program)).filter(Files::isExecutable);
+        for (var dir : System.getenv().getOrDefault("PATH", "/usr/bin:/bin").split(":")) {
+            if (dir.isEmpty()) continue;
+            var p = Path.of(dir, program);
+            if (Files.isExecutable(p)) return Optional.of(p);
+        }
+        return Optional.empty();
     }
 
     /** A free port of 127.0.0.1, recorded in status before the server is launched on it. */
@@ -116,6 +135,8 @@ final class NotebookLaunch {
                         "--ServerApp.open_browser=False", "--ServerApp.root_dir=" + HOME));
             } else {
                 command.addAll(spec.command());
+                // On the host's network, 8888 may be taken: a container that names its own command listens on PORT.
+                env.put("PORT", Integer.toString(port));
             }
             command.addAll(spec.args());
             var mounts = new ArrayList<ContainerOptions.Mount>();

@@ -67,14 +67,14 @@ final class NotebookProxy implements HttpService {
             return;
         }
         var query = req.query().rawValue();
-        var uri = URI.create("http://127.0.0.1:" + upstream.port() + upstream.pathFor(rawPath) + (query.isEmpty() ? "" : "?" + query));
+        var uri = URI.create("http://" + upstream.authority() + upstream.pathFor(rawPath) + (query.isEmpty() ? "" : "?" + query));
         var builder = HttpRequest.newBuilder(uri).timeout(REQUEST_TIMEOUT);
         req.headers().forEach(h -> {
             if (!NOT_FORWARDED.contains(h.name().toLowerCase(Locale.ROOT))) {
                 for (var v : h.allValues()) builder.header(h.name(), v);
             }
         });
-        builder.header("Authorization", "token " + upstream.token());
+        if (!upstream.token().isEmpty()) builder.header("Authorization", "token " + upstream.token());
         HttpRequest.BodyPublisher body;
         if (!req.content().hasEntity()) {
             body = HttpRequest.BodyPublishers.noBody();

@@ -33,7 +33,7 @@ import java.util.Optional;
  * {@code kubeflow-resource-stopped} (and {@code notebooks.kubeflow.org/last-activity}) on the Notebook, as Kubeflow's
  * does, and status says why under {@code Culled}.
  */
-final class NotebookReconciler implements Reconciler {
+final class NotebookReconciler implements NotebookController {
     static final Duration POLL = Duration.ofMillis(250);
     static final Duration MAX_RESTART_DELAY = Duration.ofMinutes(5);
 
@@ -96,6 +96,13 @@ final class NotebookReconciler implements Reconciler {
         }
         if (state.get().phase().isTerminal()) return restartLater(notebook, spec, state.get());
         return observe(notebook, state.get());
+    }
+
+    /** Stops the servers of notebooks deleted while no replica led (their re-adopted servers, after a restart). */
+    @Override
+    public void sweep() {
+        backend.reapOrphans(Notebooks::ownerOf, () -> store.uids(Notebooks.KIND));
+        tokens.retainOnly(() -> store.uids(Notebooks.KIND));
     }
 
     private Result startAttempt(Resource notebook, NotebookSpec spec) {
@@ -235,8 +242,8 @@ final class NotebookReconciler implements Reconciler {
         backend.remove(state.id());
     }
 
-    /** Where the server of {@code notebook} listens, and its token; empty while it has none. */
-    Optional<Upstream> upstream(Resource notebook) {
+    @Override
+    public Optional<Upstream> upstream(Resource notebook) {
         if (status(notebook, "workloadId").isEmpty()) return Optional.empty();
         int port = port(notebook);
         if (port <= 0) return Optional.empty();

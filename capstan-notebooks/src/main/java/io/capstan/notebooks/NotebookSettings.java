@@ -12,11 +12,15 @@ import java.util.regex.Pattern;
  *
  * @param python      the interpreter that runs Debian's Jupyter Notebook on the host
  * @param codeServer  the {@code code-server} program for VS Code notebooks on the host
+ * @param execution   the server's {@code CAPSTAN_EXECUTION}: {@code container} runs every notebook in its image, unless
+ *                    its {@code capstan.io/execution} says {@code host}; otherwise only those that say
+ *                    {@code container} do (the default image, Kubeflow's, is rarely in a laptop's image store)
  */
-public record NotebookSettings(boolean culling, Duration cullIdleTime, Duration idlenessCheckPeriod, String python, String codeServer) {
+public record NotebookSettings(boolean culling, Duration cullIdleTime, Duration idlenessCheckPeriod, String python, String codeServer,
+                               io.capstan.backend.ContainerOptions.Execution execution) {
     /** Kubeflow's defaults: a day idle, checked every minute; culling is on here, since idle servers leak. */
     public static final NotebookSettings DEFAULTS = new NotebookSettings(true, Duration.ofMinutes(1440), Duration.ofMinutes(1),
-            "/usr/bin/python3", "code-server");
+            "/usr/bin/python3", "code-server", io.capstan.backend.ContainerOptions.Execution.AUTO);
     private static final Pattern DURATION = Pattern.compile("(\\d{1,9})\\s*(ms|s|m|h)?");
 
     public NotebookSettings {
@@ -24,6 +28,7 @@ public record NotebookSettings(boolean culling, Duration cullIdleTime, Duration 
         Objects.requireNonNull(idlenessCheckPeriod, "idlenessCheckPeriod");
         Objects.requireNonNull(python, "python");
         Objects.requireNonNull(codeServer, "codeServer");
+        Objects.requireNonNull(execution, "execution");
         if (!cullIdleTime.isPositive()) throw new IllegalArgumentException("CULL_IDLE_TIME must be > 0, got " + cullIdleTime);
         if (!idlenessCheckPeriod.isPositive()) throw new IllegalArgumentException("IDLENESS_CHECK_PERIOD must be > 0, got " + idlenessCheckPeriod);
     }
@@ -35,11 +40,12 @@ public record NotebookSettings(boolean culling, Duration cullIdleTime, Duration 
                 duration(env, "CULL_IDLE_TIME", DEFAULTS.cullIdleTime),
                 duration(env, "IDLENESS_CHECK_PERIOD", DEFAULTS.idlenessCheckPeriod),
                 env.getOrDefault("CAPSTAN_NOTEBOOK_PYTHON", DEFAULTS.python),
-                env.getOrDefault("CAPSTAN_CODE_SERVER", DEFAULTS.codeServer));
+                env.getOrDefault("CAPSTAN_CODE_SERVER", DEFAULTS.codeServer),
+                io.capstan.backend.ContainerOptions.Execution.parse(env.get("CAPSTAN_EXECUTION"), "CAPSTAN_EXECUTION"));
     }
 
     public NotebookSettings withCulling(Duration idleTime, Duration checkPeriod) {
-        return new NotebookSettings(true, idleTime, checkPeriod, python, codeServer);
+        return new NotebookSettings(true, idleTime, checkPeriod, python, codeServer, execution);
     }
 
     static Duration duration(Map<String, String> env, String name, Duration fallback) {

@@ -40,15 +40,18 @@ final class NotebookSocket implements WsListener {
 
     private final Notebooks notebooks;
     private final Function<String, Optional<Caller>> authenticate;
+    private final Function<String, Optional<String>> sessionToken;
     private final AccessPolicy policy;
     private final HttpClient http;
     /** Set once in {@link #onHttpUpgrade}, before Helidon calls anything else on this listener. */
     private volatile WebSocket upstream;
     private volatile WsSession session;
 
-    NotebookSocket(Notebooks notebooks, Function<String, Optional<Caller>> authenticate, AccessPolicy policy, HttpClient http) {
+    NotebookSocket(Notebooks notebooks, Function<String, Optional<Caller>> authenticate, Function<String, Optional<String>> sessionToken,
+                   AccessPolicy policy, HttpClient http) {
         this.notebooks = notebooks;
         this.authenticate = authenticate;
+        this.sessionToken = sessionToken;
         this.policy = policy;
         this.http = http;
     }
@@ -59,10 +62,14 @@ final class NotebookSocket implements WsListener {
         var m = PATH.matcher(path);
         if (!m.matches()) throw new WsUpgradeException("not a notebook's path");
         var auth = headers.first(HeaderNames.AUTHORIZATION).orElse("");
-        if (!auth.regionMatches(true, 0, "bearer ", 0, 7)) throw new WsUpgradeException("no token");
+        // A browser cannot set Authorization on a WebSocket: its session cookie counts, as on the HTTP side (the
+        // browser guard has refused another site's Origin, and the SameSite=Strict cookie is not sent from one).
+        var token = auth.regionMatches(true, 0, "bearer ", 0, 7) ? Optional.of(auth.substring(7).strip())
+                : headers.first(HeaderNames.COOKIE).flatMap(sessionToken);
+        if (token.isEmpty()) throw new WsUpgradeException("no token");
         Optional<Caller> caller;
         try {
-            caller = authenticate.apply(auth.substring(7).strip());
+            caller = authenticate.apply(token.get());
         } catch (RuntimeException e) {
             throw new WsUpgradeException("cannot check the token: " + e.getMessage());
         }
@@ -74,8 +81,9 @@ final class NotebookSocket implements WsListener {
             throw new WsUpgradeException(e.getMessage());
         }
         var query = prologue.query().rawValue();
-        var uri = URI.create("ws://127.0.0.1:" + target.port() + target.pathFor(path) + (query.isEmpty() ? "" : "?" + query));
-        var builder = http.newWebSocketBuilder().connectTimeout(CONNECT_TIMEOUT).header("Authorization", "token " + target.token());
+        var uri = URI.create("ws://" + target.authority() + target.pathFor(path) + (query.isEmpty() ? "" : "?" + query));
+        var builder = http.newWebSocketBuilder().connectTimeout(CONNECT_TIMEOUT);
+        if (!target.token().isEmpty()) builder.header("Authorization", "token " + target.token());
         var protocols = headers.first(SUBPROTOCOL).map(v -> Arrays.stream(v.split(",")).map(String::strip)
                 .filter(s -> !s.isEmpty()).toList()).orElse(java.util.List.of());
         if (!protocols.isEmpty()) builder.subprotocols(protocols.getFirst(), protocols.subList(1, protocols.size()).toArray(String[]::new));

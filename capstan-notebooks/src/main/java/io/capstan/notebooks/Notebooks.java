@@ -39,7 +39,7 @@ public final class Notebooks {
 
     private final ResourceStore store;
     private final HttpClient http;
-    private final NotebookReconciler reconciler;
+    private final NotebookController reconciler;
 
     /**
      * @param root      where workspaces ({@code volumes/<namespace>/<claim>}), server tokens and Jupyter's runtime files live
@@ -47,13 +47,24 @@ public final class Notebooks {
      */
     public Notebooks(ResourceStore store, Backend backend, Path root, Clock clock, WorkloadCredentials credentials,
                      Supplier<String> serverUrl, NotebookSettings settings) {
+        this(store, backend, root, clock, credentials, serverUrl, settings, Optional.empty());
+    }
+
+    /**
+     * As the other constructor; with {@code cluster} (Kubernetes mode) each notebook is a StatefulSet and a Service
+     * there instead of a workload of {@code backend}.
+     */
+    public Notebooks(ResourceStore store, Backend backend, Path root, Clock clock, WorkloadCredentials credentials,
+                     Supplier<String> serverUrl, NotebookSettings settings, Optional<NotebookCluster> cluster) {
         this.store = Objects.requireNonNull(store, "store");
         // HTTP/1.1: Jupyter speaks nothing newer, and an h2c upgrade attempt on every request only costs.
         this.http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(5))
                 .followRedirects(HttpClient.Redirect.NEVER).build();
         var tokens = new ServerTokens(root.resolve("tokens"));
         var launch = new NotebookLaunch(root, settings, credentials, serverUrl, tokens);
-        this.reconciler = new NotebookReconciler(store, backend, launch, new JupyterApi(http), tokens, settings, clock);
+        this.reconciler = cluster.isPresent()
+                ? new ClusterNotebookReconciler(store, cluster.get(), new JupyterApi(http), settings, clock)
+                : new NotebookReconciler(store, backend, launch, new JupyterApi(http), tokens, settings, clock);
     }
 
     public static List<ResourceKind> kinds() {
@@ -82,7 +93,13 @@ public final class Notebooks {
      * WebSocket upgrades do not pass the HTTP filters.
      */
     public WsRouting.Builder webSockets(Function<String, Optional<Caller>> authenticate, AccessPolicy policy) {
-        return WsRouting.builder().endpoint("/notebook/*", () -> new NotebookSocket(this, authenticate, policy, http));
+        return webSockets(authenticate, cookie -> Optional.empty(), policy);
+    }
+
+    /** As {@link #webSockets(Function, AccessPolicy)}, also taking the token of a browser's session cookie ({@code Cookie} header to token). */
+    public WsRouting.Builder webSockets(Function<String, Optional<Caller>> authenticate, Function<String, Optional<String>> sessionToken,
+                                        AccessPolicy policy) {
+        return WsRouting.builder().endpoint("/notebook/*", () -> new NotebookSocket(this, authenticate, sessionToken, policy, http));
     }
 
     /**

@@ -212,10 +212,12 @@ public final class CapstanServer implements AutoCloseable {
             io.capstan.backend.Backend chosenBackend;
             MachineCapacity capacity;
             LocalBackend localBackend = null;
+            java.util.Optional<io.capstan.notebooks.NotebookCluster> notebookCluster = java.util.Optional.empty();
             if (workloads.isPresent()) {
                 // Kubernetes mode: the cluster schedules (gangs are admitted by the backend), so no machine limits here.
                 var remote = workloads.get().open(config.workDir().resolve("kubernetes"));
                 cleanup.add(remote);
+                notebookCluster = workloads.get().notebooks(remote);
                 chosenBackend = remote;
                 capacity = new MachineCapacity(Double.MAX_VALUE, Long.MAX_VALUE / 2, Integer.MAX_VALUE / 2);
                 for (var phase : io.capstan.backend.WorkloadPhase.values()) {
@@ -265,7 +267,8 @@ public final class CapstanServer implements AutoCloseable {
             }
             var backend = replicaBackend != null ? replicaBackend : chosenBackend;
 
-            var kinds = workloads.isPresent() ? KubernetesMode.restrict(kinds(TrainingKinds.all(store))) : kinds(TrainingKinds.all(store));
+            var restricted = workloads.isPresent() ? KubernetesMode.restrict(kinds(TrainingKinds.all(store))) : kinds(TrainingKinds.all(store));
+            var kinds = workloads.isPresent() && notebookCluster.isEmpty() ? ClusterNotebooks.refused(restricted) : restricted;
             controllers.register(new JobReconciler(store, backend, config.workDir().resolve("jobs"), clock));
             // Steps read their run's artifacts from this server's API, known once the web server listens (before a step launches).
             var apiBase = new AtomicReference<String>("");
@@ -305,7 +308,7 @@ public final class CapstanServer implements AutoCloseable {
             controllers.register(serving.trainedModelReconciler());
             // Notebook servers: Kubeflow's ENABLE_CULLING, CULL_IDLE_TIME and IDLENESS_CHECK_PERIOD set the culler.
             var notebooks = new io.capstan.notebooks.Notebooks(store, backend, config.workDir().resolve("notebooks"), clock,
-                    workloadCredentials, baseUrl::get, io.capstan.notebooks.NotebookSettings.fromEnvironment(System.getenv()));
+                    workloadCredentials, baseUrl::get, io.capstan.notebooks.NotebookSettings.fromEnvironment(System.getenv()), notebookCluster);
             controllers.register(notebooks.reconciler());
             // Drift-triggered retraining exports windows to the artifact store, registers the new models in the registry, records lineage.
             // References are read from files, the configured stores, pipeline artifacts (ML Metadata) and registry DataSets.
@@ -381,7 +384,7 @@ public final class CapstanServer implements AutoCloseable {
                             routes.register(routing, "", ui);
                         })
                         // Kernels talk over WebSockets, which upgrade before the HTTP filters run: the listener checks the token.
-                        .addRouting(notebooks.webSockets(checkedBy::authenticate, policy))
+                        .addRouting(notebooks.webSockets(checkedBy::authenticate, io.capstan.ui.UiSession::token, policy))
                         .build()
                         .start());
                 ProfileFollowers grants;

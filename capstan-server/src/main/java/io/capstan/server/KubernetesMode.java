@@ -33,6 +33,11 @@ public final class KubernetesMode {
     public interface WorkloadBackend {
         /** Opens the backend, which keeps what it must remember (states, logs) under {@code stateDir}. */
         Backend open(Path stateDir);
+
+        /** Where Notebooks' StatefulSets and Services go, on the cluster {@code opened} runs on; empty: Notebooks are refused. */
+        default java.util.Optional<io.capstan.notebooks.NotebookCluster> notebooks(Backend opened) {
+            return java.util.Optional.empty();
+        }
     }
 
     static final String LOCAL_ONLY = "; start the server with --backend local to run it";
@@ -65,8 +70,6 @@ public final class KubernetesMode {
                 "Experiment", KubernetesMode::experiment,
                 "TrainJob", KubernetesTraining::trainJob,
                 "XGBoostJob", KubernetesTraining::xgboostJob,
-                "Notebook", (spec, p) -> p.add("spec", "Notebooks cannot run on the Kubernetes backend yet: the /notebook/ proxy reaches "
-                        + "servers on this machine only" + LOCAL_ONLY + "; capstan render shows the StatefulSet and Service"),
                 "Job", KubernetesMode::job,
                 "PyTorchJob", KubernetesMode::pytorchJob,
                 "InferenceService", KubernetesMode::inferenceService);

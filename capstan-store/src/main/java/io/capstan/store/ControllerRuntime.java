@@ -195,7 +195,11 @@ public final class ControllerRuntime implements AutoCloseable {
                     // Watch from the version read before listing, so that nothing between the two is lost.
                     long from = store.currentVersion();
                     resyncAll();
-                    if (epoch != current) after = from;
+                    if (epoch != current) {
+                        after = from;
+                        // Deletions before `from` (while no replica led) reach no reconcile: each reconciler sweeps for them.
+                        sweepAll();
+                    }
                     epoch = current;
                     nextResync = System.nanoTime() + resync.toNanos();
                 }
@@ -213,6 +217,19 @@ public final class ControllerRuntime implements AutoCloseable {
                 log.atWarn().setCause(e).log("reading the change feed failed; retrying");
                 if (pause(Duration.ofSeconds(1))) return;
             }
+        }
+    }
+
+    private void sweepAll() {
+        for (var reconciler : reconcilers.values()) {
+            Thread.ofVirtual().name("sweep " + reconciler.kind()).start(() -> {
+                if (!isLeading()) return;
+                try {
+                    reconciler.sweep();
+                } catch (RuntimeException e) {
+                    log.atWarn().setCause(e).addKeyValue("kind", reconciler.kind()).log("sweeping after deleted resources failed; the next election sweeps again");
+                }
+            });
         }
     }
 

@@ -14,6 +14,15 @@ public interface Reconciler {
 
     Result reconcile(ResourceKey key);
 
+    /**
+     * Cleans up after resources of this kind that were deleted while no replica led (after a {@code kill -9} and
+     * restart, until the dead server's lease lapses; during a fail-over): their deletion is in the change feed from
+     * before this leader's position, so {@link #reconcile} never sees their key. Called by the runtime each time this
+     * replica becomes leader, on its own virtual thread. Does nothing by default.
+     */
+    default void sweep() {
+    }
+
     /** What the runtime should do after a reconcile. */
     record Result(java.util.Optional<java.time.Duration> requeueAfter) {
         private static final Result DONE = new Result(java.util.Optional.empty());

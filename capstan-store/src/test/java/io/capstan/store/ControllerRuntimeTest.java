@@ -14,6 +14,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -116,6 +117,46 @@ class ControllerRuntimeTest {
         void assertQuietFor(Duration d) throws InterruptedException {
             assertThat(calls.poll(d.toMillis(), TimeUnit.MILLISECONDS)).as("no further reconcile").isNull();
         }
+    }
+
+    /** Keeps a thing outside the store per resource, as a controller keeps a workload, and cleans up after deletions. */
+    record Owning(ResourceStore store, Set<String> owned) implements Reconciler {
+        @Override
+        public String kind() {
+            return "Job";
+        }
+
+        @Override
+        public Result reconcile(ResourceKey key) {
+            if (store.find(key).isPresent()) owned.add(key.name());
+            else owned.remove(key.name());
+            return Result.done();
+        }
+
+        @Override
+        public void sweep() {
+            var live = new java.util.HashSet<String>();
+            store.list(new ListQuery("Job", java.util.Optional.empty(), LabelSelector.EVERYTHING, ListQuery.MAX_LIMIT, java.util.Optional.empty()))
+                    .items().forEach(r -> live.add(r.metadata().name()));
+            owned.retainAll(live);
+        }
+    }
+
+    @Test
+    void aResourceDeletedWhileNoReplicaLedIsSweptByTheNextLeader() {
+        var owned = ConcurrentHashMap.<String>newKeySet();
+        var first = runtime(new Owning(store, owned), LONG, "first");
+        StoreWaits.until(store, WAIT, "first leads", first::isLeading);
+        create("kept");
+        create("gone");
+        StoreWaits.until(store, WAIT, "both owned", () -> owned.containsAll(Set.of("kept", "gone")));
+        first.close();
+        // Deleted while no replica leads: the next leader's feed starts after it, and its resync lists only what exists.
+        store.delete(key("gone"));
+        var second = runtime(new Owning(store, owned), LONG, "second");
+        StoreWaits.until(store, WAIT, "second leads", second::isLeading);
+        StoreWaits.until(store, WAIT, "the deleted resource's thing cleaned up", () -> !owned.contains("gone"));
+        assertThat(owned).containsExactly("kept");
     }
 
     @Test

@@ -409,9 +409,19 @@ final class TrainingJobReconciler implements Reconciler {
     }
 
     private void reapOrphans() {
+        c.backend().reapOrphans(TrainingWorkloads::ownerUid, this::liveJobs);
+    }
+
+    /** Stops the ranks of jobs deleted while no replica led. */
+    @Override
+    public void sweep() {
+        reapOrphans();
+    }
+
+    private java.util.Set<String> liveJobs() {
         var live = new HashSet<String>();
         for (var k : TrainingKinds.JOB_KINDS) live.addAll(c.store().uids(k.kind()));
-        c.backend().reapOrphans(TrainingWorkloads::ownerUid, live);
+        return live;
     }
 
     /** Restarting back to False, keeping the message of the last restart so that it stays visible afterwards. */

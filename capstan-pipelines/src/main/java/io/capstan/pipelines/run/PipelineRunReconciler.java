@@ -415,6 +415,12 @@ public final class PipelineRunReconciler implements Reconciler {
         }
     }
 
+    /** Cancels the workloads of runs deleted while no replica led. */
+    @Override
+    public void sweep() {
+        backend.reapOrphans(PipelineRuns::ownerOf, () -> store.uids(PipelineRuns.KIND));
+    }
+
     /** Cancels the workloads of deleted runs; called when a reconcile finds its run gone. */
     private void cancelOrphans() {
         backend.reapOrphans(PipelineRuns::ownerOf, store.uids(PipelineRuns.KIND));

@@ -184,7 +184,7 @@ public final class AuthenticationFilter implements Filter {
         }
         if (!SAFE.contains(method) && !path.equals(UiSession.LOGIN_PATH)) {
             var sent = req.headers().first(HeaderNames.create(UiSession.CSRF_HEADER)).orElse("");
-            if (!UiSession.csrfMatches(token, sent)) {
+            if (!UiSession.csrfMatches(token, sent) && !sameOriginNotebookRequest(req, path)) {
                 req.context().register(caller.get());
                 req.context().register(new Denial(Denial.FORBIDDEN));
                 ProblemHandlers.send(res, Status.FORBIDDEN_403, ProblemHandlers.problem(req, Status.FORBIDDEN_403, "Forbidden",
@@ -195,6 +195,21 @@ public final class AuthenticationFilter implements Filter {
         }
         req.context().register(caller.get());
         chain.proceed();
+    }
+
+    /**
+     * A notebook's own page (Jupyter's JavaScript) cannot send {@value UiSession#CSRF_HEADER}, so under
+     * {@code /notebook/} a browser's proof of being on this server's page stands in for it: an {@code Origin} naming
+     * this server (browsers send one with every POST, PUT, PATCH and DELETE they make from script), or
+     * {@code Sec-Fetch-Site: same-origin}. Another site's page cannot forge either, and the SameSite=Strict cookie is
+     * not sent from it in the first place.
+     */
+    private static boolean sameOriginNotebookRequest(RoutingRequest req, String path) {
+        if (!path.startsWith("/notebook/")) return false;
+        var host = req.headers().first(HeaderNames.HOST).orElse("");
+        var origin = req.headers().first(HeaderNames.ORIGIN);
+        if (origin.isPresent()) return BrowserGuardFilter.sameOrigin(origin.get(), host);
+        return req.headers().first(HeaderNames.create("Sec-Fetch-Site")).map(v -> v.strip().equalsIgnoreCase("same-origin")).orElse(false);
     }
 
     private static void toLogin(RoutingResponse res, String next, boolean failed) {

@@ -212,6 +212,12 @@ public final class JobReconciler implements Reconciler {
         return dir;
     }
 
+    /** Cancels the workloads of Jobs deleted while no replica led, such as those re-adopted after a restart. */
+    @Override
+    public void sweep() {
+        backend.reapOrphans(Jobs::ownerOf, () -> store.uids(Jobs.KIND));
+    }
+
     /** Cancels workloads whose Job was deleted; called when a reconcile finds its Job gone. */
     private void cancelOrphans() {
         backend.reapOrphans(Jobs::ownerOf, store.uids(Jobs.KIND));

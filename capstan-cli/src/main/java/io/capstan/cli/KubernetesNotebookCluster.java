@@ -1,0 +1,59 @@
+package io.capstan.cli;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.capstan.core.Json;
+import io.capstan.core.Resource;
+import io.capstan.kubernetes.NotebookObjects;
+import io.capstan.notebooks.NotebookCluster;
+import java.net.URI;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.function.UnaryOperator;
+
+/** Kubernetes mode's notebooks: {@link NotebookObjects} on the server backend's cluster. */
+final class KubernetesNotebookCluster implements NotebookCluster {
+    private final NotebookObjects objects;
+    private final UnaryOperator<URI> resolve;
+
+    KubernetesNotebookCluster(NotebookObjects objects) {
+        this(objects, UnaryOperator.identity());
+    }
+
+    /** @param resolve turns the Service's address into the one to connect to (a test's server on the loopback) */
+    KubernetesNotebookCluster(NotebookObjects objects, UnaryOperator<URI> resolve) {
+        this.objects = Objects.requireNonNull(objects, "objects");
+        this.resolve = Objects.requireNonNull(resolve, "resolve");
+    }
+
+    @Override
+    public void apply(Resource notebook) {
+        var doc = Json.json().createObjectNode();
+        var metadata = doc.putObject("metadata");
+        metadata.put("name", notebook.metadata().name()).put("namespace", notebook.metadata().namespace());
+        ObjectNode annotations = metadata.putObject("annotations");
+        notebook.metadata().annotations().forEach(annotations::put);
+        doc.set("spec", notebook.spec());
+        objects.apply(doc, notebook.metadata().namespace(), notebook.metadata().name());
+    }
+
+    @Override
+    public Optional<Observed> observe(String namespace, String name) {
+        return objects.observe(namespace, name).map(o -> new Observed(o.replicas(), o.readyReplicas()));
+    }
+
+    @Override
+    public void delete(String namespace, String name) {
+        objects.delete(namespace, name);
+    }
+
+    @Override
+    public void reap(Set<String> namespaces, Set<String> live) {
+        objects.reap(namespaces, live);
+    }
+
+    @Override
+    public URI address(String namespace, String name) {
+        return resolve.apply(URI.create("http://" + objects.host(namespace, name) + ":80"));
+    }
+}

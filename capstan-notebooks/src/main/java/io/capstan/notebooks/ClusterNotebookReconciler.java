@@ -1,0 +1,158 @@
+package io.capstan.notebooks;
+
+import com.fasterxml.jackson.databind.node.IntNode;
+import com.fasterxml.jackson.databind.node.LongNode;
+import com.fasterxml.jackson.databind.node.TextNode;
+import io.capstan.core.InvalidSpecException;
+import io.capstan.core.Resource;
+import io.capstan.core.ResourceKey;
+import io.capstan.core.ResourceStatus;
+import io.capstan.store.LabelSelector;
+import io.capstan.store.ListQuery;
+import io.capstan.store.ResourceStore;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.HashSet;
+import java.util.Optional;
+
+/**
+ * Kubernetes mode's Notebook controller: each Notebook is a StatefulSet and a Service on the cluster
+ * ({@link NotebookCluster}), written again when the spec or the {@code kubeflow-resource-stopped} annotation changes
+ * (which scales the StatefulSet to 0 or 1, as upstream's controller does), and deleted with the Notebook. Status
+ * mirrors the StatefulSet's {@code readyReplicas}; the notebook is Running once a replica is ready and its server
+ * answers at the Service's address, where the {@code /notebook/} proxy then forwards.
+ *
+ * <p>The server takes no Jupyter token there: upstream's images start with {@code --ServerApp.token=''} and rely on
+ * the mesh, so only Capstan's proxy (behind its authentication and namespace check) should reach the Service; a
+ * NetworkPolicy that admits only the Capstan server's pods enforces that on the cluster.
+ */
+final class ClusterNotebookReconciler implements NotebookController {
+    static final Duration POLL = Duration.ofSeconds(1);
+
+    private final ResourceStore store;
+    private final NotebookCluster cluster;
+    private final JupyterApi jupyter;
+    private final NotebookSettings settings;
+    private final Clock clock;
+
+    ClusterNotebookReconciler(ResourceStore store, NotebookCluster cluster, JupyterApi jupyter, NotebookSettings settings, Clock clock) {
+        this.store = store;
+        this.cluster = cluster;
+        this.jupyter = jupyter;
+        this.settings = settings;
+        this.clock = clock;
+    }
+
+    @Override
+    public String kind() {
+        return Notebooks.KIND;
+    }
+
+    @Override
+    public Result reconcile(ResourceKey key) {
+        var found = store.find(key);
+        if (found.isEmpty()) {
+            cluster.delete(key.namespace(), key.name());
+            reapOrphans(key.namespace());
+            return Result.done();
+        }
+        var notebook = found.get();
+        try {
+            NotebookSpec.of(notebook.spec());
+            ServerType.of(notebook.metadata().annotations());
+        } catch (InvalidSpecException e) {
+            return fail(notebook, "InvalidSpec", e.getMessage());
+        }
+        boolean stopped = notebook.metadata().annotations().containsKey(Notebooks.STOPPED_ANNOTATION);
+        var observed = cluster.observe(key.namespace(), key.name());
+        long generation = notebook.metadata().generation();
+        boolean applied = notebook.status().field("appliedGeneration").map(n -> n.asLong()).orElse(-1L) == generation
+                && notebook.status().field("appliedStopped").map(n -> n.asBoolean()).orElse(!stopped) == stopped;
+        if (!applied || observed.isEmpty() || observed.get().replicas() != (stopped ? 0 : 1)) {
+            try {
+                cluster.apply(notebook);
+            } catch (InvalidSpecException e) {
+                return fail(notebook, "InvalidSpec", e.getMessage());
+            }
+            notebook = store.updateStatus(notebook, notebook.status()
+                    .withField("appliedGeneration", LongNode.valueOf(generation))
+                    .withField("appliedStopped", com.fasterxml.jackson.databind.node.BooleanNode.valueOf(stopped))
+                    .withField("url", TextNode.valueOf(NotebookLaunch.basePath(key.namespace(), key.name()))));
+            observed = cluster.observe(key.namespace(), key.name());
+        }
+        int ready = observed.map(NotebookCluster.Observed::readyReplicas).orElse(0);
+        var now = clock.instant();
+        var status = notebook.status().withObservedGeneration(generation).withField("readyReplicas", IntNode.valueOf(ready));
+        if (stopped) {
+            if (ready > 0) {
+                write(notebook, status.withPhase(NotebookPhase.PENDING.wireName())
+                        .withCondition("Ready", false, "Stopping", "the StatefulSet was scaled to 0 and its pod is going", now));
+                return Result.requeueAfter(POLL);
+            }
+            write(notebook, status.withPhase(NotebookPhase.STOPPED.wireName())
+                    .withCondition("Ready", false, "Stopped", "stopped by the annotation " + Notebooks.STOPPED_ANNOTATION, now));
+            return Result.done();
+        }
+        if (ready == 0) {
+            write(notebook, status.withPhase(NotebookPhase.PENDING.wireName())
+                    .withCondition("Ready", false, "Starting", "waiting for the StatefulSet's pod to be ready", now));
+            return Result.requeueAfter(POLL);
+        }
+        var answer = upstream(notebook).flatMap(jupyter::status);
+        if (answer.isEmpty()) {
+            write(notebook, status.withPhase(NotebookPhase.PENDING.wireName())
+                    .withCondition("Ready", false, "Starting", "the pod is ready but the notebook server does not answer at "
+                            + cluster.address(key.namespace(), key.name()) + " yet", now));
+            return Result.requeueAfter(POLL);
+        }
+        status = status.withPhase(NotebookPhase.RUNNING.wireName()).withField("lastActivity", TextNode.valueOf(answer.get().lastActivity().toString()))
+                .withCondition("Ready", true, "Running", "the notebook server answers", now);
+        if (status.field("readyTime").filter(n -> !n.asText().isEmpty()).isEmpty()) status = status.withField("readyTime", TextNode.valueOf(now.toString()));
+        write(notebook, status);
+        return Result.requeueAfter(settings.idlenessCheckPeriod());
+    }
+
+    /** The Service, at the notebook's base path, without a token. */
+    @Override
+    public Optional<Upstream> upstream(Resource notebook) {
+        var ns = notebook.metadata().namespace();
+        var name = notebook.metadata().name();
+        var address = cluster.address(ns, name);
+        int port = address.getPort() < 0 ? 80 : address.getPort();
+        return Optional.of(new Upstream(address.getHost(), port, NotebookLaunch.basePath(ns, name), "", false));
+    }
+
+    /** Deletes the objects of notebooks deleted while no replica led. */
+    @Override
+    public void sweep() {
+        reapOrphans("default");
+    }
+
+    private void reapOrphans(String namespace) {
+        var live = new HashSet<String>();
+        var namespaces = new HashSet<String>();
+        namespaces.add(namespace);
+        Optional<String> token = Optional.empty();
+        do {
+            var page = store.list(new ListQuery(Notebooks.KIND, Optional.empty(), LabelSelector.EVERYTHING, ListQuery.MAX_LIMIT, token));
+            for (var r : page.items()) {
+                live.add(r.metadata().namespace() + "/" + r.metadata().name());
+                namespaces.add(r.metadata().namespace());
+            }
+            token = page.continueToken();
+        } while (token.isPresent());
+        cluster.reap(namespaces, live);
+    }
+
+    private Result fail(Resource notebook, String reason, String message) {
+        var status = notebook.status().withObservedGeneration(notebook.metadata().generation())
+                .withPhase(NotebookPhase.FAILED.wireName()).withField("readyReplicas", IntNode.valueOf(0))
+                .withCondition("Ready", false, reason, message, clock.instant());
+        write(notebook, status);
+        return Result.done();
+    }
+
+    private void write(Resource notebook, ResourceStatus status) {
+        if (!status.equals(notebook.status())) store.updateStatus(notebook, status);
+    }
+}
