@@ -95,7 +95,7 @@ final class TrainingJobReconciler implements Reconciler {
 
         int port = job.status().field("port").map(JsonNode::asInt).orElse(0);
         var gang = Gang.of(job, plan, attempt, port, Gang.Dirs.under(c.jobDir(job)));
-        var states = observe(gang);
+        var states = observe(job, gang);
         var now = c.clock().instant();
 
         var started = job.status().field("startTime").map(n -> Instant.parse(n.asText()));
@@ -257,7 +257,7 @@ final class TrainingJobReconciler implements Reconciler {
             }
             next = next.withCondition("Running", false, reason("Created"), "launching attempt " + attempt + ": " + gang.ranks().size() + " ranks", now);
             c.store().updateStatus(job.key(), job.metadata().resourceVersion(), next);
-            for (var m : gang.members()) c.backend().launch(m.spec());
+            for (var m : gang.members()) c.backend().launch(c.spans().launching(job, m.spec()));
         } finally {
             c.admission().unlock();
         }
@@ -313,7 +313,7 @@ final class TrainingJobReconciler implements Reconciler {
         return Result.done();
     }
 
-    private Map<String, WorkloadState> observe(Gang gang) {
+    private Map<String, WorkloadState> observe(Resource job, Gang gang) {
         var states = new LinkedHashMap<String, WorkloadState>();
         for (var m : gang.members()) {
             var id = m.spec().id();
@@ -321,7 +321,7 @@ final class TrainingJobReconciler implements Reconciler {
             if (state.isEmpty()) {
                 // Recorded but never launched (a crash between the two), or its record vanished: launch is idempotent.
                 try {
-                    state = Optional.of(c.backend().launch(m.spec()));
+                    state = Optional.of(c.backend().launch(c.spans().launching(job, m.spec())));
                 } catch (ConflictException e) {
                     state = Optional.of(new WorkloadState(id, WorkloadPhase.LOST, Optional.empty(), e.getMessage(), Optional.empty(), Optional.empty(), List.of()));
                 }
@@ -419,7 +419,9 @@ final class TrainingJobReconciler implements Reconciler {
     }
 
     private void write(Resource job, ResourceStatus next) {
-        if (!next.equals(job.status())) c.store().updateStatus(job.key(), job.metadata().resourceVersion(), next);
+        if (next.equals(job.status())) return;
+        c.store().updateStatus(job.key(), job.metadata().resourceVersion(), next);
+        c.spans().written(job, next);
     }
 
     private static ResourceStatus finished(ResourceStatus status, Instant now) {
