@@ -1,6 +1,5 @@
 package io.capstan.training;
 
-import io.capstan.backend.WorkloadSpec;
 import io.capstan.core.Resource;
 import io.capstan.core.ResourceStatus;
 import io.capstan.core.tracing.Traces;
@@ -15,7 +14,7 @@ import java.util.LinkedHashMap;
 import java.util.Optional;
 
 /**
- * A span per training job, from its first launch to its end, with its kind, ranks, restarts and outcome; every rank
+ * A span per training job, from its first reconcile to its end, with its kind, ranks, restarts and outcome; every rank
  * finds the span's context in {@code TRACEPARENT}. A job that started before a restart gets its span when it ends,
  * from its recorded start. Thread-safe.
  */
@@ -34,14 +33,16 @@ final class JobSpans {
         this.spans = new WorkSpans(tracer);
     }
 
-    /** The rank's workload, with {@code TRACEPARENT} set to the job's span, opened now if it is not open. */
-    WorkloadSpec launching(Resource job, WorkloadSpec workload) {
-        if (!spans.on()) return workload;
+    /** The plan with {@code TRACEPARENT} set to the job's span in every container, the span opened now if it is not open. */
+    JobPlan traced(Resource job, JobPlan plan) {
+        if (!spans.on()) return plan;
         var span = spans.open(job.metadata().uid(), SPAN, Context.root(), Instant.now(), attributes(job));
-        var env = new LinkedHashMap<>(workload.env());
-        env.put(Traces.TRACEPARENT_ENV, Traces.traceparent(span.getSpanContext()));
-        return new WorkloadSpec(workload.id(), workload.command(), env, workload.workingDir(), workload.requests(), workload.timeout(),
-                workload.priority(), workload.image(), workload.container(), workload.namespace(), workload.gang());
+        var traceparent = Traces.traceparent(span.getSpanContext());
+        return plan.withContainers(c -> {
+            var env = new LinkedHashMap<>(c.env());
+            env.put(Traces.TRACEPARENT_ENV, traceparent);
+            return new JobPlan.Container(c.image(), c.command(), c.args(), env, c.resources(), c.workingDir(), c.configRefs(), c.mounts(), c.pullPolicy());
+        });
     }
 
     /** Ends the job's span if {@code next} is the status that finishes it ({@code Succeeded} or {@code Failed}). */

@@ -91,11 +91,13 @@ final class TrainingJobReconciler implements Reconciler {
         int attempt = job.status().field("attempt").map(JsonNode::asInt).orElse(0);
         int restarts = job.status().field("restarts").map(JsonNode::asInt).orElse(0);
         if (plan.runPolicy().suspend()) return suspend(job, plan);
+        // Every rank finds the job's span in TRACEPARENT.
+        plan = c.spans().traced(job, plan);
         if (attempt == 0 || phase == JobPhase.Suspended) return admit(job, plan, attempt + 1, restarts, phase == JobPhase.Suspended ? "Resumed" : "");
 
         int port = job.status().field("port").map(JsonNode::asInt).orElse(0);
         var gang = Gang.of(job, plan, attempt, port, Gang.Dirs.under(c.jobDir(job)));
-        var states = observe(job, gang);
+        var states = observe(gang);
         var now = c.clock().instant();
 
         var started = job.status().field("startTime").map(n -> Instant.parse(n.asText()));
@@ -257,7 +259,7 @@ final class TrainingJobReconciler implements Reconciler {
             }
             next = next.withCondition("Running", false, reason("Created"), "launching attempt " + attempt + ": " + gang.ranks().size() + " ranks", now);
             c.store().updateStatus(job.key(), job.metadata().resourceVersion(), next);
-            for (var m : gang.members()) c.backend().launch(c.spans().launching(job, m.spec()));
+            for (var m : gang.members()) c.backend().launch(m.spec());
         } finally {
             c.admission().unlock();
         }
@@ -313,7 +315,7 @@ final class TrainingJobReconciler implements Reconciler {
         return Result.done();
     }
 
-    private Map<String, WorkloadState> observe(Resource job, Gang gang) {
+    private Map<String, WorkloadState> observe(Gang gang) {
         var states = new LinkedHashMap<String, WorkloadState>();
         for (var m : gang.members()) {
             var id = m.spec().id();
@@ -321,7 +323,7 @@ final class TrainingJobReconciler implements Reconciler {
             if (state.isEmpty()) {
                 // Recorded but never launched (a crash between the two), or its record vanished: launch is idempotent.
                 try {
-                    state = Optional.of(c.backend().launch(c.spans().launching(job, m.spec())));
+                    state = Optional.of(c.backend().launch(m.spec()));
                 } catch (ConflictException e) {
                     state = Optional.of(new WorkloadState(id, WorkloadPhase.LOST, Optional.empty(), e.getMessage(), Optional.empty(), Optional.empty(), List.of()));
                 }
