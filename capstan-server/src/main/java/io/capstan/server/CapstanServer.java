@@ -174,6 +174,9 @@ public final class CapstanServer implements AutoCloseable {
             gc.bindTo(meters);
             cleanup.add(gc);
 
+            // Traces over OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set; otherwise no OpenTelemetry SDK class is even loaded.
+            var traces = ServerTraces.fromEnvironment(System.getenv(), VERSION);
+            cleanup.add(traces.close());
             var adminToken = io.capstan.security.AdminToken.loadOrCreate(config.home());
             var tokens = new io.capstan.security.TokenStore(database, clock);
             io.capstan.security.Authenticator authenticator = adminToken.orElse(tokens);
@@ -273,16 +276,16 @@ public final class CapstanServer implements AutoCloseable {
             // Steps read their run's artifacts from this server's API, known once the web server listens (before a step launches).
             var apiBase = new AtomicReference<String>("");
             var pipelineRuns = new PipelineRunReconciler(store, backend, metadata, config.workDir().resolve("runs"), clock,
-                    LocalStepRewriter.install(config.workDir().resolve("python")), locator, workloadCredentials, apiBase::get);
+                    LocalStepRewriter.install(config.workDir().resolve("python")), locator, workloadCredentials, apiBase::get, traces.tracer());
             controllers.register(workloads.isPresent() ? KubernetesMode.refusingPipelineRuns(store, clock) : pipelineRuns);
             controllers.register(new io.capstan.server.kfp.RecurringRunReconciler(store, clock));
             var training = new TrainingController(store, backend, capacity,
-                    config.workDir().resolve("training"), clock, new MetadataModelLineage(metadata), locator);
+                    config.workDir().resolve("training"), clock, new MetadataModelLineage(metadata), locator, traces.tracer());
             training.reconcilers().forEach(controllers::register);
             // Status URLs name the bound port, known once the web server started (before any reconcile runs).
             var baseUrl = new AtomicReference<String>("http://" + loopbackHost(config.host()) + ":" + config.port());
             var serving = new Serving(store, artifacts, locator::findBucket,
-                    config.workDir().resolve("serving"), clock, meters, baseUrl::get, Serving.Options.defaults().withQuotas(quotas));
+                    config.workDir().resolve("serving"), clock, meters, baseUrl::get, Serving.Options.defaults().withQuotas(quotas).withTracer(traces.tracer()));
             cleanup.add(serving);
             // model-registry:// storage URIs name a version in the registry of the InferenceService's own namespace.
             serving.resolveStorageUris(new io.capstan.serving.api.StorageUriResolver() {
@@ -419,7 +422,7 @@ public final class CapstanServer implements AutoCloseable {
             }
             // Trials report observations to this server's API, so the experiment controller needs its bound port.
             var experiments = new ExperimentReconciler(store, backend, config.workDir().resolve("tuning"), clock,
-                    URI.create("http://" + loopbackHost(config.host()) + ":" + web.port() + "/apis/capstan/v1"), workloadCredentials);
+                    URI.create("http://" + loopbackHost(config.host()) + ":" + web.port() + "/apis/capstan/v1"), workloadCredentials, traces.tracer());
             controllers.register(experiments);
             // A finished workload wakes its owner at once instead of at the owner's next poll.
             workloadEnded.set(s -> {

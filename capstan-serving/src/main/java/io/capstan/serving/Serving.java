@@ -57,9 +57,16 @@ public final class Serving implements AutoCloseable {
      * @param quotas the per-namespace quotas each model replica is charged to (one pod plus the predictor's
      *               {@code resources.requests}); share it with the backend so that both count against one quota
      */
-    public record Options(int maxBodyBytes, Duration autoscaleInterval, Duration downloadTimeout, io.capstan.core.quota.QuotaLedger quotas) {
+    public record Options(int maxBodyBytes, Duration autoscaleInterval, Duration downloadTimeout, io.capstan.core.quota.QuotaLedger quotas,
+                          io.opentelemetry.api.trace.Tracer tracer) {
         public Options {
             java.util.Objects.requireNonNull(quotas, "quotas");
+            java.util.Objects.requireNonNull(tracer, "tracer");
+        }
+
+        /** With no traces. */
+        public Options(int maxBodyBytes, Duration autoscaleInterval, Duration downloadTimeout, io.capstan.core.quota.QuotaLedger quotas) {
+            this(maxBodyBytes, autoscaleInterval, downloadTimeout, quotas, io.capstan.core.tracing.Traces.off());
         }
 
         /** With a ledger of its own and no quotas. */
@@ -72,7 +79,12 @@ public final class Serving implements AutoCloseable {
         }
 
         public Options withQuotas(io.capstan.core.quota.QuotaLedger ledger) {
-            return new Options(maxBodyBytes, autoscaleInterval, downloadTimeout, ledger);
+            return new Options(maxBodyBytes, autoscaleInterval, downloadTimeout, ledger, tracer);
+        }
+
+        /** A span per inference request from {@code tracer}, with model, revision, batch and queue time. */
+        public Options withTracer(io.opentelemetry.api.trace.Tracer newTracer) {
+            return new Options(maxBodyBytes, autoscaleInterval, downloadTimeout, quotas, newTracer);
         }
     }
 
@@ -117,7 +129,8 @@ public final class Serving implements AutoCloseable {
         this.trainedModels = new TrainedModelReconciler(store, server, storage, runtimes, meters, clock, baseUrl);
         var graphs = new InferenceGraphs(server);
         this.graphReconciler = new InferenceGraphReconciler(store, graphs, clock, baseUrl);
-        this.http = new InferenceHttpService(server, options.maxBodyBytes(), graphs);
+        this.http = new InferenceHttpService(server, options.maxBodyBytes(), graphs, io.capstan.core.security.AccessPolicy.serverAdminOnly(),
+                options.tracer());
         this.access = new io.capstan.serving.http.InferenceAccess(server);
     }
 

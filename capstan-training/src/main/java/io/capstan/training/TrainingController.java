@@ -39,10 +39,11 @@ public final class TrainingController {
     private final Map<String, ResourceKey> owners = new ConcurrentHashMap<>();
     /** Held while a job checks what other gangs hold and records its own admission, so two gangs never both fit. */
     private final ReentrantLock admission = new ReentrantLock();
+    private final JobSpans spans;
 
     /** A controller whose TrainJobs may not use s3:// or capstan:// initializers (they fail with that reason). */
     public TrainingController(ResourceStore store, Backend backend, MachineCapacity capacity, Path workRoot, Clock clock, ModelLineage lineage) {
-        this(store, backend, capacity, workRoot, clock, lineage, Optional.empty());
+        this(store, backend, capacity, workRoot, clock, lineage, Optional.empty(), io.capstan.core.tracing.Traces.off());
     }
 
     /**
@@ -57,11 +58,18 @@ public final class TrainingController {
     /** A controller that copies s3:// and capstan:// initializer data from where {@code artifacts} says before a job starts. */
     public TrainingController(ResourceStore store, Backend backend, MachineCapacity capacity, Path workRoot, Clock clock, ModelLineage lineage,
                               ArtifactLocator artifacts) {
-        this(store, backend, capacity, workRoot, clock, lineage, Optional.of(artifacts));
+        this(store, backend, capacity, workRoot, clock, lineage, Optional.of(artifacts), io.capstan.core.tracing.Traces.off());
+    }
+
+    /** As the constructor above, with a span per job from {@code tracer}, whose context every rank finds in {@code TRACEPARENT}. */
+    public TrainingController(ResourceStore store, Backend backend, MachineCapacity capacity, Path workRoot, Clock clock, ModelLineage lineage,
+                              ArtifactLocator artifacts, io.opentelemetry.api.trace.Tracer tracer) {
+        this(store, backend, capacity, workRoot, clock, lineage, Optional.of(artifacts), tracer);
     }
 
     private TrainingController(ResourceStore store, Backend backend, MachineCapacity capacity, Path workRoot, Clock clock, ModelLineage lineage,
-                               Optional<ArtifactLocator> artifacts) {
+                               Optional<ArtifactLocator> artifacts, io.opentelemetry.api.trace.Tracer tracer) {
+        this.spans = new JobSpans(tracer);
         this.artifacts = artifacts;
         this.store = Objects.requireNonNull(store, "store");
         this.backend = Objects.requireNonNull(backend, "backend");
@@ -118,6 +126,10 @@ public final class TrainingController {
 
     Optional<ArtifactLocator> artifacts() {
         return artifacts;
+    }
+
+    JobSpans spans() {
+        return spans;
     }
 
     ReentrantLock admission() {

@@ -91,6 +91,8 @@ final class TrainingJobReconciler implements Reconciler {
         int attempt = job.status().field("attempt").map(JsonNode::asInt).orElse(0);
         int restarts = job.status().field("restarts").map(JsonNode::asInt).orElse(0);
         if (plan.runPolicy().suspend()) return suspend(job, plan);
+        // Every rank finds the job's span in TRACEPARENT.
+        plan = c.spans().traced(job, plan);
         if (attempt == 0 || phase == JobPhase.Suspended) return admit(job, plan, attempt + 1, restarts, phase == JobPhase.Suspended ? "Resumed" : "");
 
         int port = job.status().field("port").map(JsonNode::asInt).orElse(0);
@@ -435,7 +437,9 @@ final class TrainingJobReconciler implements Reconciler {
     }
 
     private void write(Resource job, ResourceStatus next) {
-        if (!next.equals(job.status())) c.store().updateStatus(job.key(), job.metadata().resourceVersion(), next);
+        if (next.equals(job.status())) return;
+        c.store().updateStatus(job.key(), job.metadata().resourceVersion(), next);
+        c.spans().written(job, next);
     }
 
     private static ResourceStatus finished(ResourceStatus status, Instant now) {

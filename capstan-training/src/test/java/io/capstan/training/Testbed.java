@@ -44,6 +44,24 @@ final class Testbed implements AutoCloseable {
         this.parser = new ResourceParser(ResourceKinds.of(TrainingKinds.all(store)));
     }
 
+    /** On H2, with a span per job from {@code tracer} and a local artifact store. */
+    static Testbed traced(Path dir, io.opentelemetry.api.trace.Tracer tracer) {
+        var options = LocalBackend.Options.of(dir.resolve("workloads")).withGpuDetector(GpuDetector.none()).withKillGrace(Duration.ofSeconds(1));
+        var backend = new LocalBackend(options);
+        var locator = io.capstan.artifacts.ArtifactLocator.of(new io.capstan.artifacts.LocalArtifactStore(dir.resolve("artifacts"), Clock.systemUTC()));
+        return new Testbed(dir, migrated(TestDatabases.h2()), backend, store -> new TrainingController(store, backend,
+                MachineCapacity.of(options, backend.gpus()), dir.resolve("training"), Clock.systemUTC(), ModelLineage.NONE, locator, tracer));
+    }
+
+    private Testbed(Path dir, Database db, LocalBackend backend, java.util.function.Function<JdbiResourceStore, TrainingController> controller) {
+        this.dir = dir;
+        this.db = db;
+        this.store = new JdbiResourceStore(db, Clock.systemUTC());
+        this.backend = backend;
+        this.controller = controller.apply(store);
+        this.parser = new ResourceParser(ResourceKinds.of(TrainingKinds.all(store)));
+    }
+
     static Testbed h2(Path dir) {
         return open(dir, migrated(TestDatabases.h2()), GpuDetector.none(), ModelLineage.NONE);
     }

@@ -70,7 +70,7 @@ public final class ExperimentReconciler implements Reconciler {
      *                 trial templates under {@code <workRoot>/trial-templates/<namespace>/<configMapName>/<templatePath>}
      */
     public ExperimentReconciler(ResourceStore store, Backend backend, Path workRoot, Clock clock) {
-        this(store, backend, workRoot, clock, "", SearchCatalog.KATIB, WorkloadCredentials.none());
+        this(store, backend, workRoot, clock, "", SearchCatalog.KATIB, WorkloadCredentials.none(), io.capstan.core.tracing.Traces.off());
     }
 
     /**
@@ -81,22 +81,31 @@ public final class ExperimentReconciler implements Reconciler {
      */
     public ExperimentReconciler(ResourceStore store, Backend backend, Path workRoot, Clock clock, URI apiBase,
                                 WorkloadCredentials credentials) {
-        this(store, backend, workRoot, clock, apiBase.toString(), SearchCatalog.KATIB, credentials);
+        this(store, backend, workRoot, clock, apiBase.toString(), SearchCatalog.KATIB, credentials, io.capstan.core.tracing.Traces.off());
+    }
+
+    /**
+     * As the constructor above, with a span per trial from {@code tracer} (its experiment, parameters, phase and
+     * metrics); the trial's process finds the span's context in {@code TRACEPARENT}.
+     */
+    public ExperimentReconciler(ResourceStore store, Backend backend, Path workRoot, Clock clock, URI apiBase,
+                                WorkloadCredentials credentials, io.opentelemetry.api.trace.Tracer tracer) {
+        this(store, backend, workRoot, clock, apiBase.toString(), SearchCatalog.KATIB, credentials, tracer);
     }
 
     ExperimentReconciler(ResourceStore store, Backend backend, Path workRoot, Clock clock, String apiBase, SearchCatalog catalog) {
-        this(store, backend, workRoot, clock, apiBase, catalog, WorkloadCredentials.none());
+        this(store, backend, workRoot, clock, apiBase, catalog, WorkloadCredentials.none(), io.capstan.core.tracing.Traces.off());
     }
 
-    private ExperimentReconciler(ResourceStore store, Backend backend, Path workRoot, Clock clock, String apiBase,
-                                 SearchCatalog catalog, WorkloadCredentials credentials) {
+    ExperimentReconciler(ResourceStore store, Backend backend, Path workRoot, Clock clock, String apiBase,
+                         SearchCatalog catalog, WorkloadCredentials credentials, io.opentelemetry.api.trace.Tracer tracer) {
         this.store = Objects.requireNonNull(store, "store");
         this.backend = Objects.requireNonNull(backend, "backend");
         this.workRoot = Objects.requireNonNull(workRoot, "workRoot");
         this.clock = Objects.requireNonNull(clock, "clock");
         this.catalog = Objects.requireNonNull(catalog, "catalog");
         this.reader = new ExperimentSpecReader(catalog);
-        this.runner = new TrialRunner(store, backend, workRoot, clock, apiBase, credentials);
+        this.runner = new TrialRunner(store, backend, workRoot, clock, apiBase, credentials, tracer);
         this.factory = new TrialFactory(store, workRoot);
     }
 

@@ -60,9 +60,16 @@ final class TrialRunner {
     /** Base of the observation API, such as {@code http://127.0.0.1:8080/apis/capstan/v1}; empty when not served. */
     private final String observationBaseUrl;
     private final WorkloadCredentials credentials;
+    private final TrialSpans spans;
 
     TrialRunner(ResourceStore store, Backend backend, Path workRoot, Clock clock, String observationBaseUrl,
                 WorkloadCredentials credentials) {
+        this(store, backend, workRoot, clock, observationBaseUrl, credentials, io.capstan.core.tracing.Traces.off());
+    }
+
+    TrialRunner(ResourceStore store, Backend backend, Path workRoot, Clock clock, String observationBaseUrl,
+                WorkloadCredentials credentials, io.opentelemetry.api.trace.Tracer tracer) {
+        this.spans = new TrialSpans(tracer);
         this.credentials = java.util.Objects.requireNonNull(credentials, "credentials");
         this.store = store;
         this.configs = new ConfigResolver(ConfigResolver.Source.of(store::find));
@@ -84,7 +91,7 @@ final class TrialRunner {
         if (state.isEmpty()) {
             // The id was recorded but the launch never happened, or the backend lost its folder: launch is idempotent.
             try {
-                backend.launch(workload(experiment, spec, trial, id.get()));
+                backend.launch(spans.launching(trial, workload(experiment, spec, trial, id.get())));
             } catch (InvalidSpecException e) {
                 return write(trial, finished(status, TrialPhase.Failed, "TrialSpecInvalid", e.getMessage()));
             } catch (ConfigResolver.ConfigReferenceException e) {
@@ -122,7 +129,7 @@ final class TrialRunner {
         var overQuota = backend.neverFitsQuota(trial.metadata().namespace(), workload.requests(), 1, "each trial of Experiment " + experiment.metadata().name());
         if (overQuota.isPresent()) return write(trial, finished(next, TrialPhase.Failed, QuotaCondition.EXCEEDED, overQuota.get()));
         var stored = write(trial, next);
-        backend.launch(workload);
+        backend.launch(spans.launching(trial, workload));
         return stored;
     }
 
@@ -512,7 +519,9 @@ final class TrialRunner {
     }
 
     private Resource write(Resource trial, ResourceStatus next) {
-        return store.updateStatus(trial.key(), trial.metadata().resourceVersion(), next);
+        var stored = store.updateStatus(trial.key(), trial.metadata().resourceVersion(), next);
+        spans.written(trial, next);
+        return stored;
     }
 
     private ResourceStatus finished(ResourceStatus status, TrialPhase phase, String reason, String message) {

@@ -34,6 +34,16 @@ final class TuningHarness implements AutoCloseable {
         this(db, storeOf(db), backendIn(dir), dir, catalog, apiBase);
     }
 
+    /** With a span per trial from {@code tracer}. */
+    TuningHarness(Database db, Path dir, SearchCatalog catalog, io.opentelemetry.api.trace.Tracer tracer) {
+        this.db = db;
+        this.dir = dir;
+        this.store = storeOf(db);
+        this.backend = backendIn(dir);
+        reconciler = new ExperimentReconciler(store, backend, dir.resolve("tuning"), Clock.systemUTC(), "", catalog,
+                io.capstan.core.security.WorkloadCredentials.none(), tracer);
+    }
+
     /** For tests that need the store and backend before the reconciler, as a server with an API does. */
     TuningHarness(Database db, JdbiResourceStore store, LocalBackend backend, Path dir, SearchCatalog catalog, String apiBase) {
         this.db = db;

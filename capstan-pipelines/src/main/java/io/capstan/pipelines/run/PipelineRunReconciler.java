@@ -59,6 +59,7 @@ public final class PipelineRunReconciler implements Reconciler {
     private final ArtifactTransfer transfer;
     private final io.capstan.core.security.WorkloadCredentials credentials;
     private final java.util.function.Supplier<String> apiBase;
+    private final RunTraces traces;
     /**
      * Each run's workload token by run uid, made at the run's first pass on this replica and made again after
      * {@link #TOKEN_RENEWAL}, so that a step of a long run never starts with a token near its end (they last a day).
@@ -101,7 +102,7 @@ public final class PipelineRunReconciler implements Reconciler {
     public PipelineRunReconciler(ResourceStore store, Backend backend, MetadataStore metadata, Path workRoot, Clock clock,
                                  StepCommandRewriter rewriter, ArtifactLocator artifacts) {
         this(store, backend, metadata, workRoot, clock, rewriter, new ArtifactTransfer(Optional.of(artifacts)),
-                io.capstan.core.security.WorkloadCredentials.none(), () -> "");
+                io.capstan.core.security.WorkloadCredentials.none(), () -> "", io.capstan.core.tracing.Traces.off());
     }
 
     /**
@@ -114,7 +115,18 @@ public final class PipelineRunReconciler implements Reconciler {
     public PipelineRunReconciler(ResourceStore store, Backend backend, MetadataStore metadata, Path workRoot, Clock clock,
                                  StepCommandRewriter rewriter, ArtifactLocator artifacts,
                                  io.capstan.core.security.WorkloadCredentials credentials, java.util.function.Supplier<String> apiBase) {
-        this(store, backend, metadata, workRoot, clock, rewriter, new ArtifactTransfer(Optional.of(artifacts)), credentials, apiBase);
+        this(store, backend, metadata, workRoot, clock, rewriter, artifacts, credentials, apiBase, io.capstan.core.tracing.Traces.off());
+    }
+
+    /**
+     * As the constructor above, tracing each run with {@code tracer}: a span per run and one per step attempt, whose
+     * context the step finds in {@code TRACEPARENT}.
+     */
+    public PipelineRunReconciler(ResourceStore store, Backend backend, MetadataStore metadata, Path workRoot, Clock clock,
+                                 StepCommandRewriter rewriter, ArtifactLocator artifacts,
+                                 io.capstan.core.security.WorkloadCredentials credentials, java.util.function.Supplier<String> apiBase,
+                                 io.opentelemetry.api.trace.Tracer tracer) {
+        this(store, backend, metadata, workRoot, clock, rewriter, new ArtifactTransfer(Optional.of(artifacts)), credentials, apiBase, tracer);
     }
 
     /**
@@ -127,12 +139,14 @@ public final class PipelineRunReconciler implements Reconciler {
     public PipelineRunReconciler(ResourceStore store, Backend backend, MetadataStore metadata, Path workRoot, Clock clock,
                                  StepCommandRewriter rewriter) {
         this(store, backend, metadata, workRoot, clock, rewriter, ArtifactTransfer.NONE,
-                io.capstan.core.security.WorkloadCredentials.none(), () -> "");
+                io.capstan.core.security.WorkloadCredentials.none(), () -> "", io.capstan.core.tracing.Traces.off());
     }
 
     private PipelineRunReconciler(ResourceStore store, Backend backend, MetadataStore metadata, Path workRoot, Clock clock,
                                   StepCommandRewriter rewriter, ArtifactTransfer transfer,
-                                  io.capstan.core.security.WorkloadCredentials credentials, java.util.function.Supplier<String> apiBase) {
+                                  io.capstan.core.security.WorkloadCredentials credentials, java.util.function.Supplier<String> apiBase,
+                                  io.opentelemetry.api.trace.Tracer tracer) {
+        this.traces = new RunTraces(tracer);
         this.transfer = transfer;
         this.credentials = Objects.requireNonNull(credentials, "credentials");
         this.apiBase = Objects.requireNonNull(apiBase, "apiBase");
@@ -159,12 +173,16 @@ public final class PipelineRunReconciler implements Reconciler {
     public Result reconcile(ResourceKey key) {
         var found = current(key);
         if (found.isEmpty()) {
+            traces.deleted(key, clock.instant());
             cancelOrphans();
             return Result.done();
         }
         var run = found.get();
         var phase = RunPhase.ofWire(run.status().phase());
-        if (phase.isTerminal()) forget(run.metadata().uid());
+        if (phase.isTerminal()) {
+            forget(run.metadata().uid());
+            traces.ended(run, phase, run.status().field("message").map(JsonNode::asText).orElse(""), clock.instant());
+        }
         if (phase == RunPhase.CANCELLED) {
             cancelLiveWorkloads(run.metadata().uid());
             return Result.done();
@@ -225,8 +243,9 @@ public final class PipelineRunReconciler implements Reconciler {
             if (!outcome.message().isEmpty()) next = next.withField("message", TextNode.valueOf(outcome.message()));
         }
         if (!next.equals(run.status())) remember(store.updateStatus(run, next));
+        if (traces.on()) traces.passed(run, parsed.spec().pipelineInfo().name(), RunTraces.tasksOf(run), pass.tasks(), newPhase, clock.instant());
         // Only now that the RUNNING states and workload ids are stored do their processes start.
-        for (var launch : pass.launches()) backend.launch(launch.get());
+        for (var launch : pass.launches()) backend.launch(traces.launching(launch.get()));
         if (newPhase.isTerminal()) {
             forget(run.metadata().uid());
             return Result.done();
@@ -385,6 +404,7 @@ public final class PipelineRunReconciler implements Reconciler {
                 .withField("completionTime", TextNode.valueOf(now.toString()))
                 .withCondition("Succeeded", false, "InvalidPipeline", message, now);
         store.updateStatus(run.key(), run.metadata().resourceVersion(), next);
+        traces.ended(run, RunPhase.FAILED, message, now);
         return Result.done();
     }
 
@@ -404,6 +424,7 @@ public final class PipelineRunReconciler implements Reconciler {
                 .withCondition("Succeeded", false, "Cancelled", "the run was cancelled", now);
         if (!warnings.isEmpty()) next = next.withField("warnings", warnings);
         store.updateStatus(run.key(), run.metadata().resourceVersion(), next);
+        traces.ended(run, RunPhase.CANCELLED, "the run was cancelled", now);
         cancelLiveWorkloads(run.metadata().uid());
         return Result.done();
     }

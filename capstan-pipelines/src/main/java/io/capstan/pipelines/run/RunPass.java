@@ -81,6 +81,11 @@ final class RunPass {
         return new Outcome(result.state(), result.outputs(), result.message());
     }
 
+    /** The tasks as this pass left them, by path. */
+    Map<String, TaskStatus> tasks() {
+        return java.util.Collections.unmodifiableMap(tasks);
+    }
+
     ObjectNode tasksJson() {
         var o = F.objectNode();
         tasks.forEach((path, st) -> o.set(path, st.toJson()));

@@ -54,6 +54,7 @@ public final class InferenceHttpService implements HttpService {
     private final V1Protocol v1;
     private final InferenceGraphs graphs;
     private final AccessPolicy policy;
+    private final InferenceSpans spans;
 
     /** @param graphs the InferenceGraphs served at {@code POST /serving/{namespace}/graphs/{name}}; may be null */
     public InferenceHttpService(InferenceEndpoint endpoint, int maxBodyBytes, InferenceGraphs graphs) {
@@ -69,6 +70,16 @@ public final class InferenceHttpService implements HttpService {
      * request that reaches a model route without a caller is served, and one with a caller needs view.
      */
     public InferenceHttpService(InferenceEndpoint endpoint, int maxBodyBytes, InferenceGraphs graphs, AccessPolicy policy) {
+        this(endpoint, maxBodyBytes, graphs, policy, io.capstan.core.tracing.Traces.off());
+    }
+
+    /**
+     * As the four-argument constructor, with a span per inference request from {@code tracer}: a child of the
+     * request's {@code traceparent} header where it has one.
+     */
+    public InferenceHttpService(InferenceEndpoint endpoint, int maxBodyBytes, InferenceGraphs graphs, AccessPolicy policy,
+                                io.opentelemetry.api.trace.Tracer tracer) {
+        this.spans = new InferenceSpans(tracer);
         this.policy = java.util.Objects.requireNonNull(policy, "policy");
         this.endpoint = endpoint;
         this.maxBodyBytes = maxBodyBytes;
@@ -78,7 +89,7 @@ public final class InferenceHttpService implements HttpService {
 
     /** This service with each model route authorised by {@code policy}, as the four-argument constructor describes. */
     public InferenceHttpService withAccessPolicy(AccessPolicy policy) {
-        return new InferenceHttpService(endpoint, maxBodyBytes, graphs, policy);
+        return new InferenceHttpService(endpoint, maxBodyBytes, graphs, policy, spans.tracer());
     }
 
     public InferenceHttpService(InferenceEndpoint endpoint, int maxBodyBytes) {
@@ -183,7 +194,7 @@ public final class InferenceHttpService implements HttpService {
     private void infer(ServerRequest req, ServerResponse res, String namespace, String name, String version) {
         authorize(req, namespace);
         var request = OipJson.readRequest(body(req, namespace, name));
-        var response = endpoint.infer(namespace, name, version, request);
+        var response = spans.traced(req.headers(), "v2", namespace, name, () -> endpoint.infer(namespace, name, version, request));
         json(res, Status.OK_200, OipJson.writeResponse(response));
     }
 
@@ -206,7 +217,8 @@ public final class InferenceHttpService implements HttpService {
             return;
         }
         var name = nameAndVerb.substring(0, colon);
-        json(res, Status.OK_200, v1.predict(namespace(req), name, body(req, namespace(req), name)));
+        var body = body(req, namespace(req), name);
+        json(res, Status.OK_200, spans.traced(req.headers(), "v1", namespace(req), name, () -> v1.predict(namespace(req), name, body)));
     }
 
     private void graph(ServerRequest req, ServerResponse res) {

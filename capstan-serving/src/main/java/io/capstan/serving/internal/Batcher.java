@@ -30,7 +30,9 @@ final class Batcher implements AutoCloseable {
         List<Tensor> run(List<Tensor> inputs, Set<String> outputs);
     }
 
-    private record Pending(List<Tensor> inputs, Set<String> outputs, int rows, CompletableFuture<List<Tensor>> result) {
+    /** @param span the request's span, a no-op one where it is not traced; @param arrivedNanos when it reached the revision */
+    private record Pending(List<Tensor> inputs, Set<String> outputs, int rows, CompletableFuture<List<Tensor>> result,
+                           io.opentelemetry.api.trace.Span span, long arrivedNanos) {
     }
 
     private final int maxBatchSize;
@@ -53,12 +55,18 @@ final class Batcher implements AutoCloseable {
 
     /** Runs {@code inputs} as part of a batch; blocks until its rows of the answer are back, or the timeout. */
     List<Tensor> submit(List<Tensor> inputs, Set<String> outputs) {
+        return submit(inputs, outputs, io.opentelemetry.api.trace.Span.getInvalid(), System.nanoTime());
+    }
+
+    /** As {@link #submit(List, Set)}, telling {@code span} the batch it ran in and how long it waited since {@code arrivedNanos}. */
+    List<Tensor> submit(List<Tensor> inputs, Set<String> outputs, io.opentelemetry.api.trace.Span span, long arrivedNanos) {
         int rows = (int) inputs.getFirst().shape()[0];
         if (rows >= maxBatchSize || closed) {
             batchSizes.accept(rows);
+            if (span.isRecording()) InferenceSpanAttributes.ranIn(span, rows, 1, arrivedNanos, System.nanoTime());
             return runner.run(inputs, outputs);
         }
-        var pending = new Pending(inputs, outputs, rows, new CompletableFuture<>());
+        var pending = new Pending(inputs, outputs, rows, new CompletableFuture<>(), span, arrivedNanos);
         queue.add(pending);
         // close() may have drained the queue between the check above and the add
         if (closed) failQueued();
@@ -151,7 +159,12 @@ final class Batcher implements AutoCloseable {
             }
             var rows = new int[batch.size()];
             for (int i = 0; i < rows.length; i++) rows[i] = batch.get(i).rows;
-            batchSizes.accept(java.util.Arrays.stream(rows).sum());
+            int total = java.util.Arrays.stream(rows).sum();
+            batchSizes.accept(total);
+            long called = System.nanoTime();
+            for (var p : batch) {
+                if (p.span.isRecording()) InferenceSpanAttributes.ranIn(p.span, total, batch.size(), p.arrivedNanos, called);
+            }
             var outputs = runner.run(merged, batch.getFirst().outputs);
             var perRequest = new ArrayList<List<Tensor>>(batch.size());
             for (int i = 0; i < batch.size(); i++) perRequest.add(new ArrayList<>());

@@ -187,10 +187,13 @@ public final class Revision implements AutoCloseable {
     public InferenceResponse infer(InferenceRequest request) {
         long start = System.nanoTime();
         String outcome = "success";
+        // The request's span, where the HTTP layer traces it; a no-op otherwise.
+        var span = io.opentelemetry.api.trace.Span.current();
+        if (span.isRecording()) span.setAttribute(InferenceSpanAttributes.REVISION, (long) number);
         try {
             long admitted = admit();
             try {
-                return answer(request);
+                return answer(request, span, start);
             } finally {
                 inFlight.decrementAndGet();
                 admission.release(admitted);
@@ -216,13 +219,17 @@ public final class Revision implements AutoCloseable {
         return admitted;
     }
 
-    private InferenceResponse answer(InferenceRequest request) {
+    private InferenceResponse answer(InferenceRequest request, io.opentelemetry.api.trace.Span span, long arrivedNanos) {
         var model = anyModelForChecks();
         var checked = InputChecks.inputs(request, model);
         var outputNames = InputChecks.outputs(request, model);
-        List<Tensor> results = batcher != null && batchable
-                ? batcher.submit(checked, outputNames)
-                : runOnReplica(checked, outputNames, request.parameters());
+        List<Tensor> results;
+        if (batcher != null && batchable) {
+            results = batcher.submit(checked, outputNames, span, arrivedNanos);
+        } else {
+            if (span.isRecording()) InferenceSpanAttributes.ranIn(span, checked.getFirst().shape()[0], 1, arrivedNanos, System.nanoTime());
+            results = runOnReplica(checked, outputNames, request.parameters());
+        }
         if (!outputNames.isEmpty()) {
             results = results.stream().filter(t -> outputNames.contains(t.name())).toList();
         }
