@@ -44,6 +44,7 @@ final class PipelineStepPod {
     static final String PULL_CONTAINER = "capstan-pull";
     static final String PUSH_CONTAINER = "capstan-push";
     static final String VOLUME = "capstan-step";
+    /** As {@code StepLauncher.EXIT_FILE}. */
     static final String EXIT_FILE = ".capstan-exit";
     /** Capstan's image for the launcher containers: {@code CAPSTAN_IMAGE} on the server, else the render default. */
     static final String IMAGE_ENV = "CAPSTAN_IMAGE";

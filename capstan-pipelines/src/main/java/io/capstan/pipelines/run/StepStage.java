@@ -26,8 +26,8 @@ import java.util.List;
  * server pulls {@code out/} back into the attempt folder, and the step's outputs are read and uploaded as for a step
  * that ran locally. Each attempt has its own workload id, so a stage is written once.
  *
- * <p>The pod learns its stage and folder from {@value #STAGE_ENV} and {@value #DIR_ENV}; a pod runs {@code capstan
- * step-io pull} and {@code capstan step-io push}, which call {@link #pull} and {@link #pushOutputs}.
+ * <p>The pod learns its stage and folder from {@value #STAGE_ENV} and {@value #DIR_ENV}; its launcher containers
+ * run {@code capstan step-io pull} and {@code capstan step-io push --wait} ({@link StepLauncher}).
  */
 public final class StepStage {
     public static final String STAGE_ENV = "CAPSTAN_STEP_STAGE";
