@@ -25,12 +25,11 @@ import java.util.Optional;
  *   <li>a PyTorchJob's rank becomes a Pod and a headless Service {@code <job>-<type>-<index>} (attempts after the
  *       first: {@code <job>-r<n>-<type>-<index>}), with MASTER_ADDR and PET_MASTER_ADDR naming rank 0's Service
  *       instead of the loopback; the ranks form a gang;</li>
- *   <li>a Katib trial whose template is a {@code batch/v1} Job becomes that Job, named after the trial;</li>
- *   <li>a pipeline step's attempt, staged through S3 by the engine, becomes one Pod ({@link PipelineStepPod}).</li>
+ *   <li>a Katib trial whose template is a {@code batch/v1} Job becomes that Job, named after the trial.</li>
  * </ul>
  * Where a Capstan namespace is mapped onto another cluster namespace, names start with the Capstan namespace
  * ({@code team-a-hello}), so that namespaces folded into one never collide.
- * Anything else (an XGBoost tracker or rank, a TrainJob node) is refused with the reason,
+ * Anything else (a pipeline step, an XGBoost tracker or rank, a TrainJob node) is refused with the reason,
  * so that a workload never runs in a shape that cannot work. The local working folder is not used: a pod works in
  * its image's folder, or the container's {@code workingDir} where the resource gives an absolute one.
  */
@@ -143,13 +142,14 @@ public final class ServerBackend implements Backend {
             var placed = pytorchRank(spec, jobName, prefix, ns, pullPolicy);
             return backend.launch(placed.spec(), placed.placement());
         }
+        // A pipeline step staged through S3 by the engine: one Pod per attempt.
         if (kind == null && PipelineStepPod.isStep(spec)) {
             var placed = PipelineStepPod.place(spec, prefix, ns, pullPolicy, PipelineStepPod.capstanImage(System.getenv()));
             return backend.launch(placed.spec(), placed.placement());
         }
         var what = kind != null ? kind + " '" + jobName + "'" : "workload '" + Names.printable(spec.id()) + "'";
         throw InvalidSpecException.of("backend", what + " cannot run on the Kubernetes backend yet: it runs Jobs and PyTorchJobs; "
-                + "Experiments' Job trials and pipeline steps staged through S3; TrainJobs and XGBoostJobs need the local backend");
+                + "and Experiments' Job trials; pipelines, TrainJobs and XGBoostJobs need the local backend");
     }
 
     /**

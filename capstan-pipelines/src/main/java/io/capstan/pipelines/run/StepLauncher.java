@@ -34,6 +34,7 @@ public final class StepLauncher {
     public static String run(String action, boolean await, Map<String, String> env, Clock clock) throws InterruptedException {
         if (!action.equals("pull") && !action.equals("push")) throw InvalidSpecException.of("action", "'" + Names.printable(action) + "': expected pull or push");
         var stage = required(env, StepStage.STAGE_ENV);
+        var bucket = StepStage.bucketOf(stage);
         var dir = Path.of(required(env, StepStage.DIR_ENV));
         if (!dir.isAbsolute()) throw InvalidSpecException.of(StepStage.DIR_ENV, "must be an absolute folder, got '" + Names.printable(dir.toString()) + "'");
         var s3 = CapstanConfig.fromEnvironment(env).s3().orElseThrow(() -> InvalidSpecException.of("CAPSTAN_S3_BUCKET",
@@ -50,7 +51,7 @@ public final class StepLauncher {
             if (!code.equals("0")) return "the step exited with code " + code + "; nothing pushed";
         }
         try (var store = new S3ArtifactStore(s3, clock)) {
-            var st = StepStage.at(store.inBucket(StepStage.bucketOf(stage)), stage);
+            var st = StepStage.at(store.inBucket(bucket), stage);
             if (action.equals("pull")) {
                 st.pull(dir);
                 return "pulled " + stage + " into " + dir;

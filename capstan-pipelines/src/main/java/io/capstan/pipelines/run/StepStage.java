@@ -66,14 +66,26 @@ public final class StepStage {
      * @throws InvalidSpecException naming {@value #STAGE_ENV} when it is not an {@code s3://} URI
      */
     public static StepStage at(ArtifactStore store, String uri) {
-        ArtifactUri parsed;
+        return new StepStage(store, check(uri).path().replaceAll("/+$", ""), uri);
+    }
+
+    /**
+     * {@code uri} read as a stage: {@code s3://bucket/key}.
+     *
+     * @throws InvalidSpecException naming {@value #STAGE_ENV} when it is not one
+     */
+    static ArtifactUri check(String uri) {
+        if (!uri.startsWith(ArtifactTransfer.S3)) {
+            throw InvalidSpecException.of(STAGE_ENV, "'" + io.capstan.core.Names.printable(uri) + "' is not an s3://bucket/key URI");
+        }
         try {
-            parsed = ArtifactUri.parse(uri);
+            var parsed = ArtifactUri.parse(uri);
+            if (parsed.path().isBlank()) throw InvalidSpecException.of(STAGE_ENV, "'" + io.capstan.core.Names.printable(uri) + "' names no key in its bucket");
+            return parsed;
         } catch (InvalidSpecException e) {
+            if (e.getMessage().contains(STAGE_ENV)) throw e;
             throw InvalidSpecException.of(STAGE_ENV, e.getMessage());
         }
-        if (!uri.startsWith(ArtifactTransfer.S3)) throw InvalidSpecException.of(STAGE_ENV, "'" + io.capstan.core.Names.printable(uri) + "' is not an s3:// URI");
-        return new StepStage(store, parsed.path().replaceAll("/+$", ""), uri);
     }
 
     /** A task path as {@code capstan render} names the task: {@code outer.inner}, without the root. */
@@ -84,7 +96,7 @@ public final class StepStage {
 
     /** The bucket of an {@code s3://} stage URI. */
     public static String bucketOf(String uri) {
-        return ArtifactUri.parse(uri).authority();
+        return check(uri).authority();
     }
 
     String uri() {
