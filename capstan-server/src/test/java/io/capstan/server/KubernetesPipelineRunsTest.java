@@ -318,6 +318,32 @@ class KubernetesPipelineRunsTest {
         assertThat(pods("refused", "produce")).isEmpty();
     }
 
+    @Test
+    void runsMadeThroughTheKfpApiRunAsPodsAndWhatAPodCannotRunFailsThemNamingTheField() throws Exception {
+        var good = Json.json().createObjectNode().put("display_name", "kfp-chain");
+        good.set("pipeline_spec", Json.yaml().readTree(CHAIN));
+        var created = server.send("POST", "/apis/v2beta1/runs", good.toString(), "application/json");
+        assertThat(created.status()).as(created.body()).isEqualTo(200);
+        var id = created.json().path("run_id").asText();
+        var produce = awaitPod(id, "produce");
+        assertThat(kubelet(produce)).isZero();
+        assertThat(kubelet(awaitPod(id, "consume"))).isZero();
+        var done = server.await(PATH + id, r -> Set.of("Succeeded", "Failed").contains(r.path("status").path("phase").asText()), Duration.ofSeconds(60));
+        assertThat(done.path("status").path("phase").asText()).as(done.path("status").toString()).isEqualTo("Succeeded");
+
+        // The KFP API does not apply the run, so what a pod cannot run is found when it starts, and fails it naming the field.
+        var builtin = Json.json().createObjectNode().put("display_name", "kfp-builtin");
+        builtin.set("pipeline_spec", Json.yaml().readTree(CHAIN.replace("exec-produce:\n      container:\n        image: busybox:1.36\n        command: [sh, -c]",
+                "exec-produce:\n      container:\n        image: busybox:1.36\n        command: [capstan-component, train]")));
+        var refused = server.send("POST", "/apis/v2beta1/runs", builtin.toString(), "application/json");
+        assertThat(refused.status()).as(refused.body()).isEqualTo(200);
+        var refusedId = refused.json().path("run_id").asText();
+        var failed = server.await(PATH + refusedId, r -> Set.of("Succeeded", "Failed").contains(r.path("status").path("phase").asText()), Duration.ofSeconds(30));
+        assertThat(failed.path("status").path("phase").asText()).isEqualTo("Failed");
+        assertThat(failed.path("status").path("message").asText()).contains("exec-produce.container.command").contains("Kubernetes backend");
+        assertThat(pods(refusedId, "produce")).isEmpty();
+    }
+
     // ---- the kubelet, played on the mock
 
     static Pod awaitPod(String run, String task) {

@@ -197,6 +197,16 @@ public final class PipelineRunReconciler implements Reconciler {
         } catch (InvalidSpecException e) {
             return fail(run, "the pipeline is not valid: " + e.getMessage());
         }
+        if (staged && phase == RunPhase.PENDING) {
+            // A run made through the KFP API was not checked on apply: what a pod cannot see fails it here, naming the field.
+            var problems = new io.capstan.core.Problems();
+            StagedRuns.validate(run.spec(), problems);
+            try {
+                problems.throwIfAny();
+            } catch (InvalidSpecException e) {
+                return fail(run, "the pipeline cannot run on the Kubernetes backend: " + e.getMessage());
+            }
+        }
         var spec = planned.spec();
         var parsed = planned.parsed();
         var plan = planned.plan();
