@@ -227,11 +227,18 @@ class KubernetesPipelineRunsTest {
 
     @Test
     void aFailedStepFailsTheRunNamingTheStep() throws Exception {
-        var ir = CHAIN.replace("printf '%s' \"$0\" > \"$1\"; printf 'rows:3' > \"$2\"; echo produced \"$0\"", "echo no disk left; exit 3");
+        var ir = CHAIN.replace("printf '%s' \"$0\" > \"$1\"; printf 'rows:3' > \"$2\"; echo produced \"$0\"", "echo no disk left; exit 3")
+                .replace("        taskInfo: {name: produce}\n", "        taskInfo: {name: produce}\n        retryPolicy: {maxRetryCount: 1}\n");
         var applied = apply(server, run("broken", ir));
         assertThat(applied.status()).as(applied.body()).isEqualTo(200);
         var produce = awaitPod("broken", "produce");
         assertThat(kubelet(produce)).isEqualTo(3);
+        // Capstan retries the step itself: a new pod for its second attempt, labelled so.
+        eventually(() -> pods("broken", "produce").size(), 2);
+        var second = pods("broken", "produce").stream().filter(p -> !p.getMetadata().getName().equals(produce.getMetadata().getName())).findFirst().orElseThrow();
+        assertThat(second.getMetadata().getName()).isEqualTo("default-broken-produce-2");
+        assertThat(second.getMetadata().getLabels()).containsEntry("capstan.io/attempt", "2");
+        assertThat(kubelet(second)).isEqualTo(3);
         var done = server.await(PATH + "broken", r -> Set.of("Succeeded", "Failed").contains(r.path("status").path("phase").asText()), Duration.ofSeconds(60));
         var status = done.path("status");
         assertThat(status.path("phase").asText()).isEqualTo("Failed");
