@@ -54,9 +54,9 @@ final class PipelineStepPod {
     private PipelineStepPod() {
     }
 
-    /** Whether {@code spec} is a pipeline step's attempt, staged through S3 by the engine. */
+    /** Whether {@code spec} is a pipeline step's attempt ({@code pr_<run uid>_...}), staged through S3 by the engine. */
     static boolean isStep(WorkloadSpec spec) {
-        return spec.env().containsKey(STAGE_ENV) && spec.env().containsKey(RUN_ENV) && spec.env().containsKey(TASK_ENV);
+        return spec.id().startsWith("pr_") && spec.env().containsKey(STAGE_ENV) && spec.env().containsKey(RUN_ENV) && spec.env().containsKey(TASK_ENV);
     }
 
     record Placed(WorkloadSpec spec, Placement placement) {

@@ -25,8 +25,7 @@ import java.util.Map;
  * and runs created through the KFP API, which does not apply them, end Failed saying why.
  *
  * <p>Runs on Kubernetes: {@code capstan.io/v1} and {@code batch/v1} Jobs with an image, PyTorchJobs, Experiments
- * whose trials are {@code batch/v1} Jobs reporting on stdout, PipelineRuns on a server with S3 ({@link KubernetesPipelines}),
- * and InferenceServices of the built-in formats (served in-process by the server replicas, as locally).
+ * whose trials are {@code batch/v1} Jobs reporting on stdout, and InferenceServices of the built-in formats (served in-process by the server replicas, as locally).
  */
 public final class KubernetesMode {
     /** Where the server runs its workloads instead of on a LocalBackend. */
