@@ -67,6 +67,7 @@ public final class Capstan implements Callable<Integer> {
             ImagesCommand.class,
             SloCommand.class,
             VersionCommand.class,
+            StepIoCommand.class,
             CommandLine.HelpCommand.class);
 
     private final Map<String, String> env;

@@ -135,6 +135,11 @@ public final class ServerBackend implements Backend {
         var pullPolicy = spec.container().pullPolicy().map(p -> p.kubernetesName());
         // Namespaces mapped onto another may meet there: their objects' names carry the namespace they come from.
         var prefix = ns.equals(capstanNs) ? "" : capstanNs + "-";
+        // A pipeline step's attempt, staged through S3 by the engine: one Pod (PipelineStepPod).
+        if (kind == null && jobName == null && PipelineStepPod.isStep(spec)) {
+            var placed = PipelineStepPod.place(spec, prefix, ns, pullPolicy, PipelineStepPod.capstanImage(System.getenv()));
+            return backend.launch(placed.spec(), placed.placement());
+        }
         if (jobName != null && kind == null && spec.id().startsWith("job_")) {
             int attempt = attempt(spec.id());
             var name = CapstanLabels.objectName(prefix + (attempt == 1 ? jobName : jobName + "-retry-" + attempt));

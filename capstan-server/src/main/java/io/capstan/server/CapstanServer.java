@@ -270,14 +270,17 @@ public final class CapstanServer implements AutoCloseable {
             }
             var backend = replicaBackend != null ? replicaBackend : chosenBackend;
 
-            var restricted = workloads.isPresent() ? KubernetesMode.restrict(kinds(TrainingKinds.all(store))) : kinds(TrainingKinds.all(store));
+            var restricted = workloads.isPresent() ? KubernetesMode.restrict(kinds(TrainingKinds.all(store)), config.s3().isPresent()) : kinds(TrainingKinds.all(store));
             var kinds = workloads.isPresent() && notebookCluster.isEmpty() ? ClusterNotebooks.refused(restricted) : restricted;
             controllers.register(new JobReconciler(store, backend, config.workDir().resolve("jobs"), clock));
             // Steps read their run's artifacts from this server's API, known once the web server listens (before a step launches).
             var apiBase = new AtomicReference<String>("");
-            var pipelineRuns = new PipelineRunReconciler(store, backend, metadata, config.workDir().resolve("runs"), clock,
+            // In Kubernetes mode each step is a pod whose folder crosses through S3; without S3, runs end Failed saying so.
+            var pipelineRuns = workloads.isPresent() && config.s3().isPresent()
+                    ? PipelineRunReconciler.staged(store, backend, metadata, config.workDir().resolve("runs"), clock, locator, traces.tracer())
+                    : new PipelineRunReconciler(store, backend, metadata, config.workDir().resolve("runs"), clock,
                     LocalStepRewriter.install(config.workDir().resolve("python")), locator, workloadCredentials, apiBase::get, traces.tracer());
-            controllers.register(workloads.isPresent() ? KubernetesMode.refusingPipelineRuns(store, clock) : pipelineRuns);
+            controllers.register(workloads.isPresent() && config.s3().isEmpty() ? KubernetesMode.refusingPipelineRuns(store, clock) : pipelineRuns);
             controllers.register(new io.capstan.server.kfp.RecurringRunReconciler(store, clock));
             var training = new TrainingController(store, backend, capacity,
                     config.workDir().resolve("training"), clock, new MetadataModelLineage(metadata), locator, traces.tracer());

@@ -47,9 +47,14 @@ public final class KubernetesMode {
 
     /** {@code kinds}, with validators that also refuse what the Kubernetes backend cannot run. */
     static ResourceKinds restrict(ResourceKinds kinds) {
+        return restrict(kinds, false);
+    }
+
+    /** As {@link #restrict(ResourceKinds)}, on a server with S3 configured ({@code s3}) or not: PipelineRuns need it. */
+    static ResourceKinds restrict(ResourceKinds kinds, boolean s3) {
         var out = new ArrayList<ResourceKind>();
         for (var k : kinds.all()) {
-            var extra = refusals().get(k.kind());
+            var extra = k.kind().equals(io.capstan.pipelines.run.PipelineRuns.KIND) ? KubernetesPipelines.validator(s3) : refusals().get(k.kind());
             if (extra == null) {
                 out.add(k);
                 continue;
@@ -65,8 +70,6 @@ public final class KubernetesMode {
 
     private static Map<String, SpecValidator> refusals() {
         return Map.of(
-                "PipelineRun", (spec, p) -> p.add("spec", "PipelineRuns cannot run on the Kubernetes backend yet: their steps run in this server's "
-                        + "folders (local artifacts, the offline kfp runtime)" + LOCAL_ONLY + "; capstan render shows the pods they would be"),
                 "Experiment", KubernetesMode::experiment,
                 "TrainJob", KubernetesTraining::trainJob,
                 "XGBoostJob", KubernetesTraining::xgboostJob,
@@ -163,7 +166,7 @@ public final class KubernetesMode {
         }
     }
 
-    /** In place of the PipelineRun controller: a run created through the KFP API ends Failed, saying why. */
+    /** In place of the PipelineRun controller without S3: a run created through the KFP API ends Failed, saying why. */
     static Reconciler refusingPipelineRuns(ResourceStore store, Clock clock) {
         return new Reconciler() {
             @Override
@@ -177,7 +180,7 @@ public final class KubernetesMode {
                 if (found.isEmpty()) return Result.done();
                 var run = found.get();
                 if (io.capstan.pipelines.run.RunPhase.ofWire(run.status().phase()).isTerminal()) return Result.done();
-                var message = "PipelineRuns cannot run on the Kubernetes backend yet: their steps run in this server's folders" + LOCAL_ONLY;
+                var message = KubernetesPipelines.NO_S3 + LOCAL_ONLY;
                 var now = clock.instant();
                 store.updateStatus(run, run.status().withPhase(io.capstan.pipelines.run.RunPhase.FAILED.wireName())
                         .withField("message", TextNode.valueOf(message))

@@ -32,6 +32,11 @@ final class TestServer implements AutoCloseable {
         this.server = CapstanServer.start(config, security);
     }
 
+    /** A server in Kubernetes mode, running its workloads on {@code workloads}. */
+    TestServer(CapstanConfig config, KubernetesMode.WorkloadBackend workloads) {
+        this.server = CapstanServer.start(config, io.capstan.security.SecuritySettings.defaults(), java.util.Optional.of(workloads));
+    }
+
     static CapstanConfig config(Path home) {
         return CapstanConfig.fromEnvironment(Map.of("CAPSTAN_HOME", home.toString(), "CAPSTAN_PORT", "0", "CAPSTAN_RESYNC_SECONDS", "5"));
     }

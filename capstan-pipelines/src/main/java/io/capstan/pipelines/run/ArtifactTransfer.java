@@ -42,6 +42,12 @@ final class ArtifactTransfer {
         return locator.flatMap(ArtifactLocator::bucket);
     }
 
+    /** The store of {@code bucket}, through the configured S3 settings. */
+    ArtifactStore bucketStore(String bucket) {
+        return locator.flatMap(l -> l.findBucket(bucket))
+                .orElseThrow(() -> new PermanentFailureException("bucket " + bucket + ": this server has no S3 configured; set CAPSTAN_S3_BUCKET and CAPSTAN_S3_ENDPOINT"));
+    }
+
     /** Whether {@code uri} is an S3 object this transfer reads and writes. */
     boolean moves(String uri) {
         return uri.startsWith(S3) && bucket().isPresent();

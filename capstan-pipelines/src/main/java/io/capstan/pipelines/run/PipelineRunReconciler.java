@@ -60,6 +60,8 @@ public final class PipelineRunReconciler implements Reconciler {
     private final io.capstan.core.security.WorkloadCredentials credentials;
     private final java.util.function.Supplier<String> apiBase;
     private final RunTraces traces;
+    /** Steps run in pods: their attempt folders cross through S3 ({@link StepStage}), and artifacts must be in S3. */
+    private final boolean staged;
     /**
      * Each run's workload token by run uid, made at the run's first pass on this replica and made again after
      * {@link #TOKEN_RENEWAL}, so that a step of a long run never starts with a token near its end (they last a day).
@@ -102,7 +104,7 @@ public final class PipelineRunReconciler implements Reconciler {
     public PipelineRunReconciler(ResourceStore store, Backend backend, MetadataStore metadata, Path workRoot, Clock clock,
                                  StepCommandRewriter rewriter, ArtifactLocator artifacts) {
         this(store, backend, metadata, workRoot, clock, rewriter, new ArtifactTransfer(Optional.of(artifacts)),
-                io.capstan.core.security.WorkloadCredentials.none(), () -> "", io.capstan.core.tracing.Traces.off());
+                io.capstan.core.security.WorkloadCredentials.none(), () -> "", io.capstan.core.tracing.Traces.off(), false);
     }
 
     /**
@@ -126,7 +128,24 @@ public final class PipelineRunReconciler implements Reconciler {
                                  StepCommandRewriter rewriter, ArtifactLocator artifacts,
                                  io.capstan.core.security.WorkloadCredentials credentials, java.util.function.Supplier<String> apiBase,
                                  io.opentelemetry.api.trace.Tracer tracer) {
-        this(store, backend, metadata, workRoot, clock, rewriter, new ArtifactTransfer(Optional.of(artifacts)), credentials, apiBase, tracer);
+        this(store, backend, metadata, workRoot, clock, rewriter, new ArtifactTransfer(Optional.of(artifacts)), credentials, apiBase, tracer, false);
+    }
+
+    /**
+     * A reconciler whose steps run where this server's folders are not, as Pods on Kubernetes: the same engine (DAG
+     * order, retries, caching, loops, conditions, exit handlers), with each attempt's folder pushed to S3 before the
+     * step launches and its outputs pulled back once it succeeded ({@link StepStage}). Commands run as written in
+     * their images (no rewriting for this machine), and a run whose pipeline root is a local folder fails, naming the
+     * field.
+     *
+     * @param artifacts Capstan's artifact store, which must be in S3
+     */
+    public static PipelineRunReconciler staged(ResourceStore store, Backend backend, MetadataStore metadata, Path workRoot, Clock clock,
+                                               ArtifactLocator artifacts,
+                                               io.opentelemetry.api.trace.Tracer tracer) {
+        if (artifacts.bucket().isEmpty()) throw new IllegalArgumentException("steps staged through S3 need an artifact store in S3");
+        return new PipelineRunReconciler(store, backend, metadata, workRoot, clock, StepCommandRewriter.IDENTITY,
+                new ArtifactTransfer(Optional.of(artifacts)), io.capstan.core.security.WorkloadCredentials.none(), () -> "", tracer, true);
     }
 
     /**
@@ -139,15 +158,16 @@ public final class PipelineRunReconciler implements Reconciler {
     public PipelineRunReconciler(ResourceStore store, Backend backend, MetadataStore metadata, Path workRoot, Clock clock,
                                  StepCommandRewriter rewriter) {
         this(store, backend, metadata, workRoot, clock, rewriter, ArtifactTransfer.NONE,
-                io.capstan.core.security.WorkloadCredentials.none(), () -> "", io.capstan.core.tracing.Traces.off());
+                io.capstan.core.security.WorkloadCredentials.none(), () -> "", io.capstan.core.tracing.Traces.off(), false);
     }
 
     private PipelineRunReconciler(ResourceStore store, Backend backend, MetadataStore metadata, Path workRoot, Clock clock,
                                   StepCommandRewriter rewriter, ArtifactTransfer transfer,
                                   io.capstan.core.security.WorkloadCredentials credentials, java.util.function.Supplier<String> apiBase,
-                                  io.opentelemetry.api.trace.Tracer tracer) {
+                                  io.opentelemetry.api.trace.Tracer tracer, boolean staged) {
         this.traces = new RunTraces(tracer);
         this.transfer = transfer;
+        this.staged = staged;
         this.credentials = Objects.requireNonNull(credentials, "credentials");
         this.apiBase = Objects.requireNonNull(apiBase, "apiBase");
         this.store = Objects.requireNonNull(store, "store");
@@ -195,6 +215,16 @@ public final class PipelineRunReconciler implements Reconciler {
         } catch (InvalidSpecException e) {
             return fail(run, "the pipeline is not valid: " + e.getMessage());
         }
+        if (staged && phase == RunPhase.PENDING) {
+            // A run made through the KFP API was not checked on apply: what a pod cannot see fails it here, naming the field.
+            var problems = new io.capstan.core.Problems();
+            StagedRuns.validate(run.spec(), problems);
+            try {
+                problems.throwIfAny();
+            } catch (InvalidSpecException e) {
+                return fail(run, "the pipeline cannot run on the Kubernetes backend: " + e.getMessage());
+            }
+        }
         var spec = planned.spec();
         var parsed = planned.parsed();
         var plan = planned.plan();
@@ -211,7 +241,7 @@ public final class PipelineRunReconciler implements Reconciler {
         if (phase == RunPhase.PENDING) lineage.ensureRunContext(layout, spec.experiment());
         var platform = new KubernetesSettings(parsed.platform().raw(), layout, configs);
         var pass = new RunPass(run, spec, parsed.spec(), plan, layout, backend, lineage, rewriter, platform, transfer, clock.instant(),
-                runEnv(layout));
+                runEnv(layout), staged);
         RunPass.Outcome outcome;
         try {
             outcome = pass.run();
@@ -332,6 +362,11 @@ public final class PipelineRunReconciler implements Reconciler {
         var meta = run.metadata();
         var runDir = workRoot.resolve(meta.uid()).toAbsolutePath();
         var root = pipelineRoot(spec, runDir);
+        if (staged && !root.startsWith(ArtifactTransfer.S3)) {
+            throw InvalidSpecException.of(spec.pipelineRoot().isEmpty() ? "spec.pipelineSpec.defaultPipelineRoot" : "spec.pipelineRoot",
+                    "pipeline root '" + io.capstan.core.Names.printable(root) + "' is a folder of this server, which steps running in pods cannot see; "
+                            + "leave it out (artifacts then go to Capstan's bucket) or name an s3:// root");
+        }
         try {
             Files.createDirectories(runDir);
         } catch (IOException e) {

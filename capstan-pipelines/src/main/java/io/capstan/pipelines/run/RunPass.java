@@ -61,7 +61,8 @@ final class RunPass {
     private Duration wake;
 
     RunPass(Resource run, PipelineRunSpec spec, PipelineSpec ir, ExecutionPlan plan, RunLayout layout, Backend backend, RunLineage lineage,
-            StepCommandRewriter rewriter, KubernetesSettings platform, ArtifactTransfer transfer, Instant now, Map<String, String> runEnv) {
+            StepCommandRewriter rewriter, KubernetesSettings platform, ArtifactTransfer transfer, Instant now, Map<String, String> runEnv,
+            boolean staged) {
         this.spec = spec;
         this.plan = plan;
         this.ir = ir;
@@ -71,7 +72,7 @@ final class RunPass {
         this.platform = platform;
         this.transfer = transfer;
         this.now = now;
-        this.workloads = new StepWorkloads(layout, rewriter, platform, transfer, runEnv);
+        this.workloads = new StepWorkloads(layout, rewriter, platform, transfer, runEnv, staged);
         this.inputs = new TaskInputs(tasks, this::component, layout);
         run.status().field("tasks").ifPresent(t -> t.properties().forEach(e -> tasks.put(e.getKey(), TaskStatus.fromJson(e.getValue()))));
     }
@@ -397,6 +398,7 @@ final class RunPass {
                 TaskStatus done;
                 try {
                     var invocation = workloads.invocation(path, task, component(task.component()), step, st);
+                    workloads.pullOutputs(invocation, st.workloadId());
                     var outputs = invocation.collectOutputs();
                     invocation.uploadOutputs(outputs);
                     // A re-run in place of a discarded cache entry keeps saying why it ran.

@@ -24,10 +24,13 @@ final class StepWorkloads {
     private final ArtifactTransfer transfer;
 
     private final Map<String, String> runEnv;
+    /** Steps run where this server's folders are not: each attempt's folder crosses through its {@link StepStage}. */
+    private final boolean staged;
 
     StepWorkloads(RunLayout layout, StepCommandRewriter rewriter, KubernetesSettings platform, ArtifactTransfer transfer,
-                  Map<String, String> runEnv) {
+                  Map<String, String> runEnv, boolean staged) {
         this.runEnv = Map.copyOf(runEnv);
+        this.staged = staged;
         this.layout = layout;
         this.rewriter = rewriter;
         this.platform = platform;
@@ -41,6 +44,13 @@ final class StepWorkloads {
     /** Prepares the attempt's folder and inputs; {@code platformInputs} resolves the platform settings' references. */
     WorkloadSpec workload(String path, TaskPlan task, ComponentSpec component, ExecutionPlan.ContainerStep step, TaskStatus st,
                           KubernetesSettings.Inputs platformInputs) {
+        if (staged) {
+            var refused = StagedRuns.refusal(step.container());
+            if (refused.isPresent()) {
+                throw new PermanentFailureException("task " + path + ": deploymentSpec.executors." + step.executorLabel() + ".container."
+                        + refused.get().field() + ": " + refused.get().message());
+            }
+        }
         var inv = invocation(path, task, component, step, st);
         inv.prepare();
         StepCommand resolved;
@@ -59,9 +69,29 @@ final class StepWorkloads {
         // The run's own variables (its workload token, its artifacts' URL) win over a step's environment of the same name.
         var env = new java.util.LinkedHashMap<>(command.env());
         env.putAll(runEnv);
+        if (staged) {
+            var stage = stage(st.workloadId());
+            stage.pushInputs(inv.attemptDir());
+            env.put(StepStage.STAGE_ENV, stage.uri());
+            env.put(StepStage.DIR_ENV, inv.attemptDir().toString());
+            // What the pod is named and labelled after: the run, the task as capstan render names it, the attempt.
+            env.put(StepStage.RUN_ENV, layout.runName());
+            env.put(StepStage.TASK_ENV, StepStage.taskName(path));
+            env.put(StepStage.ATTEMPT_ENV, Integer.toString(st.attempts()));
+        }
         return new WorkloadSpec(st.workloadId(), argv, env, Optional.of(inv.attemptDir()), inv.requests(Optional.empty()),
                 timeout(step.executorLabel()), 0, Optional.of(step.container().image()).filter(i -> !i.isBlank()),
                 containerOptions(command.equals(resolved))).withNamespace(layout.namespace());
+    }
+
+    /** Once the attempt succeeded: what its pod wrote, back into the attempt folder, where the outputs are read as for a local step. */
+    void pullOutputs(StepInvocation invocation, String workloadId) {
+        if (staged) stage(workloadId).pullOutputs(invocation.attemptDir());
+    }
+
+    private StepStage stage(String workloadId) {
+        var bucket = transfer.bucket().orElseThrow(() -> new PermanentFailureException("steps that run in pods need S3: set CAPSTAN_S3_BUCKET and CAPSTAN_S3_ENDPOINT"));
+        return StepStage.of(transfer.bucketStore(bucket), bucket, workloadId);
     }
 
     /**
