@@ -353,7 +353,7 @@ public final class CapstanServer implements AutoCloseable {
                     migrated.get();
                     return ProfileFollowers.start(store, quotas);
                 });
-                var grpcStarted = startup.submit(() -> startGrpc(config, serving, grpcAuth));
+                var grpcStarted = startup.submit(() -> startGrpc(config, serving, grpcAuth, traces.tracer()));
                 var webStarted = startup.submit(() -> WebServer.builder()
                         .host(config.host())
                         .port(config.port())
@@ -533,9 +533,10 @@ public final class CapstanServer implements AutoCloseable {
         }
     }
 
-    private static OipGrpcServer startGrpc(CapstanConfig config, Serving serving, OipGrpcServer.Authentication auth) {
+    private static OipGrpcServer startGrpc(CapstanConfig config, Serving serving, OipGrpcServer.Authentication auth,
+                                           io.opentelemetry.api.trace.Tracer tracer) {
         try {
-            return OipGrpcServer.start(serving.endpoint(), config.host(), config.grpcPort(), OipGrpcServer.Options.defaults().withAuthentication(auth));
+            return OipGrpcServer.start(serving.endpoint(), config.host(), config.grpcPort(), OipGrpcServer.Options.defaults().withAuthentication(auth).withTracer(tracer));
         } catch (UncheckedIOException e) {
             throw new IllegalStateException("cannot serve the Open Inference Protocol's gRPC on " + config.host() + ":" + config.grpcPort()
                     + ": " + e.getMessage() + "; stop the other process or choose another port (--grpc-port, CAPSTAN_GRPC_PORT)", e);

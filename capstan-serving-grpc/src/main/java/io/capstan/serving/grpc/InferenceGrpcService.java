@@ -43,10 +43,12 @@ final class InferenceGrpcService extends GRPCInferenceServiceGrpc.GRPCInferenceS
 
     private final InferenceEndpoint endpoint;
     private final Executor work;
+    private final GrpcInferenceSpans spans;
 
-    InferenceGrpcService(InferenceEndpoint endpoint, Executor work) {
+    InferenceGrpcService(InferenceEndpoint endpoint, Executor work, io.opentelemetry.api.trace.Tracer tracer) {
         this.endpoint = Objects.requireNonNull(endpoint, "endpoint");
         this.work = Objects.requireNonNull(work, "work");
+        this.spans = new GrpcInferenceSpans(tracer);
     }
 
     @Override
@@ -100,7 +102,9 @@ final class InferenceGrpcService extends GRPCInferenceServiceGrpc.GRPCInferenceS
         answer(response, () -> {
             String name = requireModelName(request.getModelName(), "model_name");
             InferenceRequest decoded = InferRequestDecoder.decode(request);
-            InferenceResponse result = endpoint.infer(namespace(), name, version(request.getModelVersion()), decoded);
+            String namespace = namespace();
+            InferenceResponse result = spans.traced(TraceparentInterceptor.TRACEPARENT.get(), TraceparentInterceptor.TRACESTATE.get(), namespace, name,
+                    () -> endpoint.infer(namespace, name, version(request.getModelVersion()), decoded));
             Form form = request.getRawInputContentsCount() > 0 ? Form.RAW : Form.TYPED;
             return InferResponseEncoder.encode(result, decoded.outputs(), form);
         });

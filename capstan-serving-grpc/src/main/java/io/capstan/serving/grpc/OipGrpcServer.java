@@ -74,9 +74,10 @@ public final class OipGrpcServer implements AutoCloseable {
                 .maxInboundMessageSize(options.maxMessageBytes())
                 .addService(options.authentication().isPresent()
                         // Interceptors run last-added first: authentication before the namespace is read.
-                        ? ServerInterceptors.intercept(new InferenceGrpcService(endpoint, executor),
-                                new NamespaceInterceptor(), new AuthInterceptor(options.authentication().get()))
-                        : ServerInterceptors.intercept(new InferenceGrpcService(endpoint, executor), new NamespaceInterceptor()))
+                        ? ServerInterceptors.intercept(new InferenceGrpcService(endpoint, executor, options.tracer()),
+                                new NamespaceInterceptor(), new TraceparentInterceptor(), new AuthInterceptor(options.authentication().get()))
+                        : ServerInterceptors.intercept(new InferenceGrpcService(endpoint, executor, options.tracer()),
+                                new NamespaceInterceptor(), new TraceparentInterceptor()))
                 .build();
         try {
             server.start();
@@ -149,8 +150,10 @@ public final class OipGrpcServer implements AutoCloseable {
      * @param maxMessageBytes the largest request message accepted; larger ones get RESOURCE_EXHAUSTED
      * @param shutdownGrace how long {@link #close()} lets calls in flight finish
      * @param authentication how calls authenticate; empty to take every call (embedded use and tests)
+     * @param tracer          traces each ModelInfer call as a {@code capstan.inference} span (no-op: none)
      */
-    public record Options(int maxMessageBytes, Duration shutdownGrace, Optional<Authentication> authentication) {
+    public record Options(int maxMessageBytes, Duration shutdownGrace, Optional<Authentication> authentication,
+                          io.opentelemetry.api.trace.Tracer tracer) {
 
         public Options {
             if (maxMessageBytes <= 0) {
@@ -161,6 +164,11 @@ public final class OipGrpcServer implements AutoCloseable {
                 throw new IllegalArgumentException("OIP gRPC shutdown grace must be >= 0, got " + shutdownGrace);
             }
             Objects.requireNonNull(authentication, "authentication");
+            Objects.requireNonNull(tracer, "tracer");
+        }
+
+        public Options(int maxMessageBytes, Duration shutdownGrace, Optional<Authentication> authentication) {
+            this(maxMessageBytes, shutdownGrace, authentication, io.capstan.core.tracing.Traces.off());
         }
 
         public Options(int maxMessageBytes, Duration shutdownGrace) {
@@ -173,15 +181,19 @@ public final class OipGrpcServer implements AutoCloseable {
         }
 
         public Options withMaxMessageBytes(int bytes) {
-            return new Options(bytes, shutdownGrace, authentication);
+            return new Options(bytes, shutdownGrace, authentication, tracer);
         }
 
         public Options withShutdownGrace(Duration grace) {
-            return new Options(maxMessageBytes, grace, authentication);
+            return new Options(maxMessageBytes, grace, authentication, tracer);
         }
 
         public Options withAuthentication(Authentication auth) {
-            return new Options(maxMessageBytes, shutdownGrace, Optional.of(auth));
+            return new Options(maxMessageBytes, shutdownGrace, Optional.of(auth), tracer);
+        }
+
+        public Options withTracer(io.opentelemetry.api.trace.Tracer newTracer) {
+            return new Options(maxMessageBytes, shutdownGrace, authentication, newTracer);
         }
     }
 }
