@@ -40,6 +40,8 @@ final class PipelineRender {
     static final String S3_SECRET = "capstan-s3";
     static final String STEP_CONTAINER = "main";
     static final String BUILTIN_IMAGE = "capstan.io/builtin";
+    /** The attempt folders in rendered pods: the server's own work folder, which only the server knows, stands in. */
+    static final String RENDERED_WORK_DIR = "/var/lib/capstan/work/runs";
     private static final Pattern INPUT_PARAMETER = Pattern.compile("\\{\\{\\$\\.inputs\\.parameters\\['([^']+)']}}");
 
     private PipelineRender() {
@@ -122,26 +124,24 @@ final class PipelineRender {
             env.put("CAPSTAN_PIPELINE_ROOT", pipelineRoot + "/" + run);
             env.put("CAPSTAN_RUN", run);
             env.put("CAPSTAN_TASK", path);
-            var podName = CapstanLabels.objectName(run + "-" + path.replace('.', '-').replace('_', '-') + "-1");
-            var labels = new LinkedHashMap<String, String>();
-            labels.put(CapstanLabels.OWNER_KIND, "PipelineRun");
-            labels.put(CapstanLabels.OWNER_NAME, run);
-            labels.put(CapstanLabels.RUN, run);
-            labels.put(CapstanLabels.TASK, path);
-            labels.put(CapstanLabels.ATTEMPT, "1");
-            labels.put("pipelines.kubeflow.org/v2_component", "true");
-            var c = new Container();
-            c.setName(STEP_CONTAINER);
-            c.setImage(image);
-            c.setEnvFrom(List.of(new EnvFromSourceBuilder().withNewSecretRef().withName(S3_SECRET).withOptional(true).endSecretRef().build()));
-            c.setResources(resources(container.path("resources")));
-            var template = new PodTemplateSpec();
-            template.setSpec(new PodSpec());
-            template.getSpec().setContainers(List.of(c));
-            var workload = new WorkloadSpec(podName, command, env, Optional.empty(), ResourceRequest.NONE, Optional.empty(), 0, Optional.of(image));
-            out.addAll(WorkloadObjects.of(workload, Placement.defaults().inNamespace(ns).named(podName).withLabels(labels)
-                    .withTemplate(template, STEP_CONTAINER), ns, Optional.empty()));
+            // The pod the server makes for the step's first attempt (PipelineStepPod): its attempt folder is an emptyDir,
+            // filled from and emptied into the step's S3 stage by Capstan's launcher containers around the step's own.
+            var workloadId = "pr_" + run + "_" + path.replace('.', '_') + "_1";
+            env.put(PipelineStepPod.STAGE_ENV, stageRoot(pipelineRoot) + workloadId + "/");
+            env.put(PipelineStepPod.DIR_ENV, RENDERED_WORK_DIR + "/" + run + "/" + path + "/1");
+            env.put(PipelineStepPod.ATTEMPT_ENV, "1");
+            var workload = new WorkloadSpec(workloadId, command, env, Optional.empty(), ResourceRequest.NONE, Optional.empty(), 0, Optional.of(image));
+            var placed = PipelineStepPod.place(workload, "", ns, Optional.empty(), capstanImage);
+            placed.placement().template().orElseThrow().getSpec().getContainers().getFirst().setResources(resources(container.path("resources")));
+            out.addAll(WorkloadObjects.of(placed.spec(), placed.placement(), ns, Optional.empty()));
         }
+    }
+
+    /** Where the server stages steps: the {@code pipeline-steps/} folder of the pipeline root's bucket. */
+    private static String stageRoot(String pipelineRoot) {
+        var rest = pipelineRoot.startsWith("s3://") ? pipelineRoot.substring("s3://".length()) : "capstan";
+        var slash = rest.indexOf('/');
+        return "s3://" + (slash < 0 ? rest : rest.substring(0, slash)) + "/pipeline-steps/";
     }
 
     /** The task's input parameters known before the run: constants, the enclosing scope's parameters, the component's defaults. */

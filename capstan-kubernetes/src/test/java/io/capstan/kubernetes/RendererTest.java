@@ -199,8 +199,13 @@ class RendererTest {
                 .containsEntry(CapstanLabels.ATTEMPT, "1").containsEntry(CapstanLabels.OWNER_KIND, "PipelineRun");
         var c = train.getSpec().getContainers().getFirst();
         // The run's parameter and the task's constant are known before the run; the output path is filled at launch.
-        assertThat(c.getCommand()).containsExactly("python3", "/app/train.py", "--epochs", "5", "--optimizer", "adam", "--model",
-                "{{$.outputs.artifacts['model'].path}}");
+        // The step runs through the wrapper that leaves its exit code for the push sidecar, as the server's pods do.
+        assertThat(c.getCommand()).containsExactly("sh", "-c", PipelineStepPod.WRAPPER, "capstan-step", "python3", "/app/train.py", "--epochs", "5",
+                "--optimizer", "adam", "--model", "{{$.outputs.artifacts['model'].path}}");
+        assertThat(train.getSpec().getInitContainers()).extracting(x -> x.getName()).containsExactly(PipelineStepPod.PULL_CONTAINER);
+        assertThat(train.getSpec().getContainers()).extracting(x -> x.getName()).containsExactly("main", PipelineStepPod.PUSH_CONTAINER);
+        assertThat(train.getSpec().getVolumes()).extracting(v -> v.getEmptyDir() != null).containsExactly(true);
+        assertThat(env(train)).containsEntry(PipelineStepPod.STAGE_ENV, "s3://team-bucket/pipeline-steps/pr_train-eval_train_1/");
         assertThat(env(train)).containsEntry("CAPSTAN_PIPELINE_ROOT", "s3://team-bucket/runs/train-eval");
         assertThat(c.getEnvFrom().getFirst().getSecretRef().getName()).isEqualTo("capstan-s3");
         assertThat(c.getResources().getRequests().get("cpu").toString()).isEqualTo("500m");
