@@ -315,8 +315,11 @@ public final class Renderer {
         var labels = new LinkedHashMap<>(owner("TrainJob", name));
         labels.put(CapstanLabels.GANG, name);
         labels.put("trainer.kubeflow.org/trainjob-name", name);
-        var workload = new WorkloadSpec(jobName, command, env, Optional.empty(), ResourceRequest.NONE, Optional.empty(), 0, Optional.of(image));
-        return WorkloadObjects.of(workload, Placement.defaults().inNamespace(ns).named(jobName).withShape(new Placement.Shape.Job(nodes, true))
+        // As the server places it: one workload per node (completion index), listed on the Job, its pods labelled by the Job.
+        var members = new ArrayList<String>();
+        for (int i = 0; i < nodes; i++) members.add(name + "_node_" + i);
+        var workload = new WorkloadSpec(members.getFirst(), command, env, Optional.empty(), ResourceRequest.NONE, Optional.empty(), 0, Optional.of(image));
+        return WorkloadObjects.of(workload, Placement.defaults().inNamespace(ns).named(jobName).withShape(new Placement.Shape.Indexed(members))
                 .withLabels(labels).withTemplate(template, TRAINJOB_CONTAINER)
                 .withPorts(List.of(new Placement.Port("torch", TORCH_MASTER_PORT)))
                 .withHeadlessService(name), ns, Optional.empty());
