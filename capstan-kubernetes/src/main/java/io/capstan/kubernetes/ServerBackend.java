@@ -35,10 +35,12 @@ import java.util.Optional;
  * so that a workload never runs in a shape that cannot work. The local working folder is not used: a pod works in
  * its image's folder, or the container's {@code workingDir} where the resource gives an absolute one.
  */
-public final class ServerBackend implements Backend {
+public final class ServerBackend implements Backend, io.capstan.backend.PredictorPlacement.Provider {
     private final KubernetesBackend backend;
     private final NamespaceMap namespaces;
     private final AutoCloseable client;
+    private volatile KubernetesPredictors predictors;
+    private io.fabric8.kubernetes.client.KubernetesClient kube;
 
     public ServerBackend(KubernetesBackend backend, NamespaceMap namespaces) {
         this(backend, namespaces, () -> { });
@@ -63,7 +65,10 @@ public final class ServerBackend implements Backend {
         if (single.isEmpty()) options = options.watchingAllNamespaces();
         if (kueueQueue.isPresent()) options = options.withKueueQueue(kueueQueue.get());
         try {
-            return new ServerBackend(new KubernetesBackend(options), namespaces, client::close);
+            var opened = new ServerBackend(new KubernetesBackend(options), namespaces, client::close);
+            opened.kube = client;
+            opened.predictors = new KubernetesPredictors(client, namespaces, Renderer.DEFAULT_MODEL_SERVER_IMAGE, KubernetesPredictors::clusterAddress);
+            return opened;
         } catch (RuntimeException e) {
             client.close();
             throw e;
@@ -112,6 +117,24 @@ public final class ServerBackend implements Backend {
             if (fallback.isEmpty()) return Optional.empty();
             return entries.values().stream().allMatch(fallback.get()::equals) ? fallback : Optional.empty();
         }
+    }
+
+    /**
+     * Runs InferenceService predictors as Deployments on this backend's cluster, from {@code modelServerImage} for
+     * the built-in formats, reached at the address {@code addresses} gives for a predictor's Service (its cluster DNS
+     * name by default: the server runs in the cluster).
+     */
+    public ServerBackend placingPredictors(String modelServerImage,
+                                           java.util.function.Function<io.fabric8.kubernetes.api.model.Service, java.net.InetSocketAddress> addresses) {
+        if (kube == null) throw new IllegalStateException("a ServerBackend made without a client of its own places no predictors");
+        predictors = new KubernetesPredictors(kube, namespaces, modelServerImage, addresses);
+        return this;
+    }
+
+    /** Where InferenceService predictors run; null where this backend was made without a client of its own. */
+    @Override
+    public io.capstan.backend.PredictorPlacement predictorPlacement() {
+        return predictors;
     }
 
     @Override
