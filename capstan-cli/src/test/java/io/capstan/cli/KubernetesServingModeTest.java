@@ -228,6 +228,18 @@ class KubernetesServingModeTest {
         assertThat(kubectl.apps().deployments().inNamespace(NS).withLabel(OWNER, "team-c-bad").list().getItems()).isEmpty();
     }
 
+    @Test
+    void modelServerRefusesAFormatItDoesNotServeAndAMissingModel() throws Exception {
+        var dir = home.resolve("models-refused");
+        TestModels.irisOnnx(dir);
+        var sklearn = new Cli().run("model-server", "--model-name", "iris", "--model-dir", dir.toString(), "--format", "sklearn", "--port", "0");
+        assertThat(sklearn.exitCode()).isNotZero();
+        assertThat(sklearn.err()).contains("no built-in runtime serves format 'sklearn'");
+        var missing = new Cli().run("model-server", "--model-name", "iris", "--model-dir", home.resolve("nowhere").toString(), "--format", "onnx");
+        assertThat(missing.exitCode()).isEqualTo(ExitCodes.INVALID_INPUT);
+        assertThat(missing.err()).contains("--model-dir").contains("no such file or folder");
+    }
+
     static String isvc(String storageUri, String more) {
         return """
                 apiVersion: serving.kserve.io/v1beta1

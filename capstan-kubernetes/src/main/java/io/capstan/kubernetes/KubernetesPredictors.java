@@ -6,7 +6,6 @@ import io.capstan.backend.PredictorPlacement;
 import io.capstan.core.InvalidSpecException;
 import io.capstan.core.Json;
 import io.capstan.core.Names;
-import io.capstan.core.Problems;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
@@ -39,6 +38,8 @@ public final class KubernetesPredictors implements PredictorPlacement {
     private final ServerBackend.NamespaceMap namespaces;
     private final String modelServerImage;
     private final Function<Service, InetSocketAddress> addresses;
+    /** The revisions this server created or patched: while one starts, it is only looked at. */
+    private final Set<String> applied = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     /**
      * @param modelServerImage Capstan's image, whose {@code capstan model-server} serves the built-in formats
@@ -58,34 +59,24 @@ public final class KubernetesPredictors implements PredictorPlacement {
         return InetSocketAddress.createUnresolved(meta.getName() + "." + meta.getNamespace() + ".svc", service.getSpec().getPorts().getFirst().getPort());
     }
 
-    /**
-     * What the Kubernetes backend cannot run of an InferenceService's spec, named by field: what {@code capstan
-     * render} refuses (a local storageUri, a transformer, a format Capstan's model server does not serve) and an HPA
-     * metric other than cpu or memory.
-     */
-    public static void validate(JsonNode spec, Problems problems) {
-        try {
-            InferenceServiceRender.render("isvc", "ns", spec, "image");
-        } catch (InvalidSpecException e) {
-            for (var error : e.errors()) problems.add(error.path().isEmpty() ? "spec" : error.path(), error.message() + " (on the Kubernetes backend)");
-        } catch (RuntimeException e) {
-            problems.add("spec.predictor", "cannot be placed on the Kubernetes backend: " + e.getMessage());
-        }
-    }
-
     @Override
     public Optional<InetSocketAddress> place(String namespace, String name, int revision, JsonNode spec) {
         var where = where(namespace, name);
-        var objects = InferenceServiceRender.render(name, where.owner(), where.owner() + "-predictor-" + revision, where.ns(), spec, modelServerImage,
-                Map.of(InferenceServiceRender.REVISION_LABEL, Integer.toString(revision)));
-        Deployment deployment = null;
-        Service service = null;
-        for (var object : objects) {
-            var current = apply(object);
-            if (current instanceof Deployment d) deployment = d;
-            if (current instanceof Service s) service = s;
+        var objectName = where.owner() + "-predictor-" + revision;
+        var id = where.ns() + "/" + objectName;
+        Deployment deployment = applied.contains(id) ? client.apps().deployments().inNamespace(where.ns()).withName(objectName).get() : null;
+        Service service = deployment == null ? null : client.services().inNamespace(where.ns()).withName(objectName).get();
+        if (deployment == null || service == null) {
+            var objects = InferenceServiceRender.render(name, where.owner(), objectName, where.ns(), spec, modelServerImage,
+                    Map.of(InferenceServiceRender.REVISION_LABEL, Integer.toString(revision)));
+            for (var object : objects) {
+                var current = apply(object);
+                if (current instanceof Deployment d) deployment = d;
+                if (current instanceof Service s) service = s;
+            }
+            Objects.requireNonNull(deployment, "rendered without a Deployment");
+            applied.add(id);
         }
-        Objects.requireNonNull(deployment, "rendered without a Deployment");
         var status = deployment.getStatus();
         if (status != null && status.getConditions() != null) {
             for (var c : status.getConditions()) {
@@ -111,6 +102,7 @@ public final class KubernetesPredictors implements PredictorPlacement {
         for (var object : found) {
             var revision = object.getMetadata().getLabels().get(InferenceServiceRender.REVISION_LABEL);
             if (revision != null && revisions.contains(parse(revision))) continue;
+            applied.remove(where.ns() + "/" + object.getMetadata().getName());
             client.resource(object).inNamespace(where.ns()).delete();
         }
         // the pods' ReplicaSets go with the Deployment where the cluster collects garbage; where it does not, name them too
