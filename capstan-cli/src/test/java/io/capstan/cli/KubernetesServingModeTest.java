@@ -229,6 +229,28 @@ class KubernetesServingModeTest {
     }
 
     @Test
+    void aModelRegistryUriReachesThePodAsTheUriItResolvesTo() throws Exception {
+        var registered = admin().run("models", "register", "s3://models/flower/v3.onnx", "--name", "flower", "--version", "v3", "--format", "onnx",
+                "-n", "team-d");
+        assertThat(registered.exitCode()).as(registered.err()).isZero();
+        var file = Files.writeString(home.resolve("flower.yaml"), """
+                apiVersion: serving.kserve.io/v1beta1
+                kind: InferenceService
+                metadata: {name: flower, namespace: team-d}
+                spec:
+                  predictor:
+                    model: {modelFormat: {name: onnx}, storageUri: "model-registry://flower/v3"}
+                """);
+        var applied = admin().run("apply", "-f", file.toString());
+        assertThat(applied.exitCode()).as(applied.err()).isZero();
+        eventually(() -> kubectl.apps().deployments().inNamespace(NS).withName("team-d-flower-predictor-1").get() != null, true);
+        assertThat(kubectl.apps().deployments().inNamespace(NS).withName("team-d-flower-predictor-1").get().getSpec().getTemplate().getSpec()
+                .getInitContainers().getFirst().getArgs()).containsExactly("s3://models/flower/v3.onnx", "/mnt/models");
+        assertThat(admin().run("delete", "inferenceservice", "flower", "-n", "team-d").exitCode()).isZero();
+        eventually(() -> kubectl.apps().deployments().inNamespace(NS).withLabel(OWNER, "team-d-flower").list().getItems().isEmpty(), true);
+    }
+
+    @Test
     void modelServerRefusesAFormatItDoesNotServeAndAMissingModel() throws Exception {
         var dir = home.resolve("models-refused");
         TestModels.irisOnnx(dir);

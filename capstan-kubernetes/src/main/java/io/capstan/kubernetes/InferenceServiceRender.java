@@ -199,6 +199,9 @@ final class InferenceServiceRender {
             container.setVolumeMounts(List.of(mount("kserve-pvc-source", sub.isEmpty() ? null : sub)));
             return;
         }
+        if (uri.startsWith("capstan:")) {
+            throw InvalidSpecException.of(field, "'" + Names.printable(uri) + "' is in Capstan's artifact store, which a pod cannot read; use s3://, gs://, https:// or pvc://");
+        }
         if (uri.startsWith("/") || uri.startsWith("file:")) {
             throw InvalidSpecException.of(field, "'" + Names.printable(uri) + "' is a path on Capstan's machine, which the cluster cannot see; use s3://, gs://, https:// or pvc://");
         }

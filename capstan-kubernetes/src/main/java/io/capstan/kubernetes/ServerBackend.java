@@ -28,6 +28,8 @@ import java.util.Optional;
  *   <li>a Katib trial whose template is a {@code batch/v1} Job becomes that Job, named after the trial;</li>
  *   <li>a TrainJob's nodes become one Indexed Job, an XGBoostJob's ranks Pods with Services whose master runs the
  *       tracker ({@link TrainingPlacement}).</li>
+ *   <li>an InferenceService revision's predictor becomes a Deployment, Service and HPA ({@link KubernetesPredictors},
+ *       through {@link #predictorPlacement()}).</li>
  * </ul>
  * Where a Capstan namespace is mapped onto another cluster namespace, names start with the Capstan namespace
  * ({@code team-a-hello}), so that namespaces folded into one never collide.

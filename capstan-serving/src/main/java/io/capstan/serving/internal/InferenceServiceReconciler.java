@@ -515,9 +515,19 @@ public final class InferenceServiceReconciler implements Reconciler {
     private Revision placed(io.capstan.backend.PredictorPlacement placement, ResourceKey key, RevisionRecord record, InferenceServiceSpec spec,
                             MeterRegistry meters) throws ModelLoadException {
         if (spec.transformer() != null) throw new ModelLoadException("spec.transformer: transformers run in this process only; not on this backend yet");
+        var placedSpec = record.spec();
+        var model = spec.predictor().model();
+        if (model != null && model.storageUri() != null) {
+            // a model-registry:// URI is resolved here, as for an in-process model; the pod gets what it resolved to
+            var resolved = resolvedUri(key, record, model.storageUri());
+            if (!resolved.equals(model.storageUri())) {
+                placedSpec = placedSpec.deepCopy();
+                ((ObjectNode) placedSpec.path("predictor").path(model.shorthand() == null ? "model" : model.shorthand())).put("storageUri", resolved);
+            }
+        }
         java.util.Optional<java.net.InetSocketAddress> address;
         try {
-            address = placement.place(key.namespace(), key.name(), record.number(), record.spec());
+            address = placement.place(key.namespace(), key.name(), record.number(), placedSpec);
         } catch (IllegalStateException | io.capstan.core.InvalidSpecException e) {
             throw new ModelLoadException(e.getMessage(), e);
         }
