@@ -169,10 +169,8 @@ final class ServerCommand implements Callable<Integer> {
         var queue = java.util.Optional.ofNullable(kueueQueue);
         var file = java.util.Optional.ofNullable(kubeconfig);
         var ctx = java.util.Optional.ofNullable(context);
-        // InferenceService predictors of the built-in formats run this image's capstan model-server
-        var modelServerImage = root.env().getOrDefault("CAPSTAN_MODEL_SERVER_IMAGE", io.capstan.kubernetes.Renderer.DEFAULT_MODEL_SERVER_IMAGE);
         return java.util.Optional.of(stateDir -> io.capstan.kubernetes.ServerBackend.open(io.capstan.kubernetes.KubeClients.create(file, ctx),
-                stateDir, map, queue).placingPredictors(modelServerImage, io.capstan.kubernetes.KubernetesPredictors::clusterAddress));
+                stateDir, map, queue));
     }
 
     static CapstanServer start(CapstanConfig config, io.capstan.security.SecuritySettings security,

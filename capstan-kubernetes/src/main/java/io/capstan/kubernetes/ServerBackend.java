@@ -41,8 +41,6 @@ public final class ServerBackend implements Backend, io.capstan.backend.Predicto
     private final KubernetesBackend backend;
     private final NamespaceMap namespaces;
     private final AutoCloseable client;
-    private volatile KubernetesPredictors predictors;
-    private io.fabric8.kubernetes.client.KubernetesClient kube;
 
     public ServerBackend(KubernetesBackend backend, NamespaceMap namespaces) {
         this(backend, namespaces, () -> { });
@@ -67,10 +65,7 @@ public final class ServerBackend implements Backend, io.capstan.backend.Predicto
         if (single.isEmpty()) options = options.watchingAllNamespaces();
         if (kueueQueue.isPresent()) options = options.withKueueQueue(kueueQueue.get());
         try {
-            var opened = new ServerBackend(new KubernetesBackend(options), namespaces, client::close);
-            opened.kube = client;
-            opened.predictors = new KubernetesPredictors(client, namespaces, Renderer.DEFAULT_MODEL_SERVER_IMAGE, KubernetesPredictors::clusterAddress);
-            return opened;
+            return new ServerBackend(new KubernetesBackend(options), namespaces, client::close);
         } catch (RuntimeException e) {
             client.close();
             throw e;
@@ -121,22 +116,34 @@ public final class ServerBackend implements Backend, io.capstan.backend.Predicto
         }
     }
 
+    /** InferenceService predictors' Deployments, made on first use unless {@link #placingPredictors} chose otherwise. */
+    private volatile KubernetesPredictors predictors;
+
     /**
      * Runs InferenceService predictors as Deployments on this backend's cluster, from {@code modelServerImage} for
-     * the built-in formats, reached at the address {@code addresses} gives for a predictor's Service (its cluster DNS
-     * name by default: the server runs in the cluster).
+     * the built-in formats, reached at the address {@code addresses} gives for a predictor's Service.
      */
     public ServerBackend placingPredictors(String modelServerImage,
                                            java.util.function.Function<io.fabric8.kubernetes.api.model.Service, java.net.InetSocketAddress> addresses) {
-        if (kube == null) throw new IllegalStateException("a ServerBackend made without a client of its own places no predictors");
-        predictors = new KubernetesPredictors(kube, namespaces, modelServerImage, addresses);
+        predictors = new KubernetesPredictors(backend.client(), namespaces, modelServerImage, addresses);
         return this;
     }
 
-    /** Where InferenceService predictors run; null where this backend was made without a client of its own. */
+    /**
+     * Where InferenceService predictors run: by default from Capstan's image ({@code CAPSTAN_IMAGE} on the server, else
+     * {@value Renderer#DEFAULT_MODEL_SERVER_IMAGE}), reached at their Services' cluster DNS names (the server runs in
+     * the cluster).
+     */
     @Override
     public io.capstan.backend.PredictorPlacement predictorPlacement() {
-        return predictors;
+        var placed = predictors;
+        if (placed == null) {
+            var image = System.getenv().getOrDefault("CAPSTAN_IMAGE", "");
+            placed = new KubernetesPredictors(backend.client(), namespaces, image.isBlank() ? Renderer.DEFAULT_MODEL_SERVER_IMAGE : image,
+                    KubernetesPredictors::clusterAddress);
+            predictors = placed;
+        }
+        return placed;
     }
 
     @Override

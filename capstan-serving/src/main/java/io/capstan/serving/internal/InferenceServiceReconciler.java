@@ -144,6 +144,11 @@ public final class InferenceServiceReconciler implements Reconciler {
         }
     }
 
+    /** Runs predictors where {@code placement} puts them instead of in this process. */
+    public void setPredictorPlacement(io.capstan.backend.PredictorPlacement placement) {
+        this.placement = placement;
+    }
+
     @Override
     public String kind() {
         return ServingKinds.INFERENCE_SERVICE;
@@ -591,11 +596,6 @@ public final class InferenceServiceReconciler implements Reconciler {
     /** Holds canary rollouts (see {@link RolloutSpec}) while {@code freeze} gives a reason. */
     public void setRolloutFreeze(io.capstan.serving.api.RolloutFreeze freeze) {
         rollouts.freeze(freeze);
-    }
-
-    /** Runs predictors where {@code placement} puts them instead of in this process. */
-    public void setPredictorPlacement(io.capstan.backend.PredictorPlacement placement) {
-        this.placement = placement;
     }
 
     public void setStorageUriResolver(io.capstan.serving.api.StorageUriResolver resolver) {
