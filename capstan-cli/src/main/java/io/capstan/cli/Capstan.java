@@ -55,6 +55,7 @@ public final class Capstan implements Callable<Integer> {
             TrainCommand.class,
             TuneCommand.class,
             ServeCommand.class,
+            ModelServerCommand.class,
             PredictCommand.class,
             LogsCommand.class,
             RunsCommand.class,

@@ -273,7 +273,8 @@ class KubernetesModeTest {
                 "apiVersion: kubeflow.org/v1\nkind: XGBoostJob\nmetadata: {name: xgb}\nspec:\n  xgbReplicaSpecs:\n    Master:\n      replicas: 1\n"
                         + "      template: {spec: {containers: [{name: xgboost, command: [python3, t.py]}]}}\n", "containers[0].image",
                 "apiVersion: serving.kserve.io/v1beta1\nkind: InferenceService\nmetadata: {name: custom}\nspec:\n  predictor:\n"
-                        + "    containers: [{name: kserve-container, image: my/server:1}]\n", "spec.predictor.containers",
+                        + "    model: {modelFormat: {name: onnx}, storageUri: s3://m/iris}\n  transformer:\n"
+                        + "    containers: [{name: kserve-container, image: my/transformer:1}]\n", "spec.transformer",
                 "apiVersion: kubeflow.org/v1\nkind: Notebook\nmetadata: {name: lab}\nspec:\n  template: {spec: {containers: [{name: lab, image: jupyter/minimal}]}}\n",
                 "Notebooks cannot run",
                 "apiVersion: capstan.io/v1\nkind: Job\nmetadata: {name: secret-env}\nspec:\n  image: busybox\n  command: [env]\n"

@@ -58,7 +58,7 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * The chart's RBAC against what KubernetesBackend really asks of the API server: the backend runs through every
  * path it has (launch as Pod and as Job, with a headless Service, logs, success, cancel, remove, name conflicts of
- * each kind, restart and adoption by a replica without the state folder) against fabric8's mock API server, which
+ * each kind, restart and adoption by a replica without the state folder, and InferenceService predictors' Deployments) against fabric8's mock API server, which
  * records each request. The backend's requests, told apart by its user agent from this test's own (which plays the
  * kubelet and the Job controller), must be exactly what the chart's Role grants: nothing missing, nothing more.
  */
@@ -229,6 +229,38 @@ class ChartRbacTest {
         second.remove(adopted);
         second.close();
         backends.remove(second);
+
+        predictorPaths();
+    }
+
+    /**
+     * An InferenceService revision's predictor, as the server places it: created, found starting, found available,
+     * adopted by a server that did not create it (merge patch), and deleted with its ReplicaSet (as made by the
+     * Deployment controller, which this test plays).
+     */
+    void predictorPaths() {
+        var spec = io.capstan.core.Json.json().createObjectNode();
+        spec.putObject("predictor").putObject("model").put("storageUri", "s3://models/iris").putObject("modelFormat").put("name", "onnx");
+        var map = io.capstan.kubernetes.ServerBackend.NamespaceMap.parse("*=" + NAMESPACE);
+        var placed = new io.capstan.kubernetes.KubernetesPredictors(backendClient, map, IMAGE, io.capstan.kubernetes.KubernetesPredictors::clusterAddress);
+        assertThat(placed.place(NAMESPACE, "iris", 1, spec)).isEmpty();
+        assertThat(placed.place(NAMESPACE, "iris", 1, spec)).isEmpty();
+        cluster.apps().deployments().inNamespace(NAMESPACE).withName("iris-predictor-1").editStatus(d -> {
+            d.setStatus(new io.fabric8.kubernetes.api.model.apps.DeploymentStatusBuilder().withAvailableReplicas(1).build());
+            return d;
+        });
+        assertThat(placed.place(NAMESPACE, "iris", 1, spec)).isPresent();
+        var adopting = new io.capstan.kubernetes.KubernetesPredictors(backendClient, map, IMAGE, io.capstan.kubernetes.KubernetesPredictors::clusterAddress);
+        assertThat(adopting.place(NAMESPACE, "iris", 1, spec)).isPresent();
+        var labels = cluster.apps().deployments().inNamespace(NAMESPACE).withName("iris-predictor-1").get().getSpec().getTemplate().getMetadata().getLabels();
+        cluster.apps().replicaSets().inNamespace(NAMESPACE).resource(new io.fabric8.kubernetes.api.model.apps.ReplicaSetBuilder().withNewMetadata()
+                .withName("iris-predictor-1-5d8f").withLabels(labels).endMetadata().withNewSpec().withNewSelector().withMatchLabels(labels).endSelector()
+                .endSpec().build()).create();
+        adopting.retain(NAMESPACE, "iris", java.util.Set.of());
+        assertThat(cluster.apps().deployments().inNamespace(NAMESPACE).list().getItems()).isEmpty();
+        assertThat(cluster.apps().replicaSets().inNamespace(NAMESPACE).list().getItems()).isEmpty();
+        assertThat(cluster.autoscaling().v2().horizontalPodAutoscalers().inNamespace(NAMESPACE).list().getItems()).isEmpty();
+        assertThat(cluster.services().inNamespace(NAMESPACE).withName("iris-predictor-1").get()).isNull();
     }
 
     KubernetesBackend backend(Path dir, boolean watchAll) {

@@ -30,8 +30,8 @@ import java.util.TreeMap;
  * An InferenceService as KServe's raw deployment mode makes it: a Deployment and a Service {@code <isvc>-predictor}
  * (port 80 to the container's 8080) and an {@code autoscaling/v2} HorizontalPodAutoscaler from {@code minReplicas},
  * {@code maxReplicas}, {@code scaleMetric} (cpu or memory) and {@code scaleTarget} (80 by default), labelled as
- * KServe labels them. ONNX, XGBoost and LightGBM models run on Capstan's model server image; custom containers run
- * as given. The model comes from {@code storageUri}: {@code pvc://claim/path} is mounted read-only at
+ * KServe labels them. ONNX, XGBoost and LightGBM models run on Capstan's model server image ({@code capstan
+ * model-server}, probed at {@code /v2/health/ready} and {@code /live}); custom containers run as given. The model comes from {@code storageUri}: {@code pvc://claim/path} is mounted read-only at
  * {@code /mnt/models}, other remote URIs are copied there by KServe's storage-initializer init container; a local
  * path is refused, as the cluster cannot see Capstan's disk.
  *
@@ -51,7 +51,22 @@ final class InferenceServiceRender {
     private InferenceServiceRender() {
     }
 
+    /** The label that tells a revision's predictor objects apart on the server (capstan render gives one revision). */
+    static final String REVISION_LABEL = "serving.capstan.io/revision";
+
     static List<HasMetadata> render(String isvc, String ns, JsonNode spec, String modelServerImage) {
+        return render(isvc, isvc, isvc + "-predictor", ns, spec, modelServerImage, Map.of());
+    }
+
+    /**
+     * @param modelName the name the model is served under (the InferenceService's)
+     * @param owner the InferenceService as the objects' labels name it (prefixed where namespaces are folded into one)
+     * @param name the objects' name, {@code <isvc>-predictor}
+     * @param extraLabels more labels, on the objects, their pods and the selector
+     */
+    static List<HasMetadata> render(String modelName, String owner, String name, String ns, JsonNode spec, String modelServerImage,
+                                    Map<String, String> extraLabels) {
+        String isvc = owner;
         for (var unsupported : List.of("transformer", "explainer")) {
             if (spec.has(unsupported)) {
                 throw InvalidSpecException.of("spec." + unsupported, "capstan render renders the predictor only; a " + unsupported + " is not rendered yet");
@@ -59,8 +74,8 @@ final class InferenceServiceRender {
         }
         var predictor = spec.path("predictor");
         if (!predictor.isObject()) throw InvalidSpecException.of("spec.predictor", "required");
-        var name = isvc + "-predictor";
-        var selector = Map.of("app", "isvc." + name);
+        var selector = new TreeMap<String, String>(extraLabels);
+        selector.put("app", "isvc." + name);
         var labels = new TreeMap<String, String>(selector);
         labels.put("component", "predictor");
         labels.put("serving.kserve.io/inferenceservice", isvc);
@@ -85,7 +100,13 @@ final class InferenceServiceRender {
             container = new Container();
             container.setName(CONTAINER);
             container.setImage(modelServerImage);
-            container.setArgs(List.of("--model_name=" + isvc, "--model_dir=" + MODEL_DIR, "--http_port=" + PORT, "--model_format=" + model.format()));
+            container.setArgs(List.of("model-server", "--model-name=" + modelName, "--model-dir=" + MODEL_DIR, "--port=" + PORT,
+                    "--format=" + model.format()));
+            // ready once the model is loaded: the Deployment's availableReplicas counts only such pods
+            container.setReadinessProbe(new io.fabric8.kubernetes.api.model.ProbeBuilder().withNewHttpGet().withPath("/v2/health/ready")
+                    .withPort(new IntOrString(PORT)).endHttpGet().withPeriodSeconds(2).withFailureThreshold(3).build());
+            container.setLivenessProbe(new io.fabric8.kubernetes.api.model.ProbeBuilder().withNewHttpGet().withPath("/v2/health/live")
+                    .withPort(new IntOrString(PORT)).endHttpGet().withPeriodSeconds(10).withFailureThreshold(3).build());
             if (model.resources() != null) container.setResources(model.resources());
             pod.setContainers(List.of(container));
             storage(model.storageUri(), model.field(), pod, container, volumes);
@@ -177,6 +198,9 @@ final class InferenceServiceRender {
                     .endPersistentVolumeClaim().build());
             container.setVolumeMounts(List.of(mount("kserve-pvc-source", sub.isEmpty() ? null : sub)));
             return;
+        }
+        if (uri.startsWith("capstan:")) {
+            throw InvalidSpecException.of(field, "'" + Names.printable(uri) + "' is in Capstan's artifact store, which a pod cannot read; use s3://, gs://, https:// or pvc://");
         }
         if (uri.startsWith("/") || uri.startsWith("file:")) {
             throw InvalidSpecException.of(field, "'" + Names.printable(uri) + "' is a path on Capstan's machine, which the cluster cannot see; use s3://, gs://, https:// or pvc://");

@@ -392,6 +392,11 @@ public final class KubernetesBackend implements Backend {
     }
 
     /** Stops watching; the pods keep running for the next backend to adopt. */
+    /** The client it works through, for objects placed beside its workloads (InferenceService predictors). */
+    KubernetesClient client() {
+        return client;
+    }
+
     @Override
     public void close() {
         closed = true;

@@ -28,6 +28,8 @@ import java.util.Optional;
  *   <li>a Katib trial whose template is a {@code batch/v1} Job becomes that Job, named after the trial;</li>
  *   <li>a TrainJob's nodes become one Indexed Job, an XGBoostJob's ranks Pods with Services whose master runs the
  *       tracker ({@link TrainingPlacement}).</li>
+ *   <li>an InferenceService revision's predictor becomes a Deployment, Service and HPA ({@link KubernetesPredictors},
+ *       through {@link #predictorPlacement()}).</li>
  * </ul>
  * Where a Capstan namespace is mapped onto another cluster namespace, names start with the Capstan namespace
  * ({@code team-a-hello}), so that namespaces folded into one never collide.
@@ -35,7 +37,7 @@ import java.util.Optional;
  * so that a workload never runs in a shape that cannot work. The local working folder is not used: a pod works in
  * its image's folder, or the container's {@code workingDir} where the resource gives an absolute one.
  */
-public final class ServerBackend implements Backend {
+public final class ServerBackend implements Backend, io.capstan.backend.PredictorPlacement.Provider {
     private final KubernetesBackend backend;
     private final NamespaceMap namespaces;
     private final AutoCloseable client;
@@ -120,6 +122,36 @@ public final class ServerBackend implements Backend {
             if (fallback.isEmpty()) return Optional.empty();
             return entries.values().stream().allMatch(fallback.get()::equals) ? fallback : Optional.empty();
         }
+    }
+
+    /** InferenceService predictors' Deployments, made on first use unless {@link #placingPredictors} chose otherwise. */
+    private volatile KubernetesPredictors predictors;
+
+    /**
+     * Runs InferenceService predictors as Deployments on this backend's cluster, from {@code modelServerImage} for
+     * the built-in formats, reached at the address {@code addresses} gives for a predictor's Service.
+     */
+    public ServerBackend placingPredictors(String modelServerImage,
+                                           java.util.function.Function<io.fabric8.kubernetes.api.model.Service, java.net.InetSocketAddress> addresses) {
+        predictors = new KubernetesPredictors(backend.client(), namespaces, modelServerImage, addresses);
+        return this;
+    }
+
+    /**
+     * Where InferenceService predictors run: by default from Capstan's image ({@code CAPSTAN_IMAGE} on the server, else
+     * {@value Renderer#DEFAULT_MODEL_SERVER_IMAGE}), reached at their Services' cluster DNS names (the server runs in
+     * the cluster).
+     */
+    @Override
+    public io.capstan.backend.PredictorPlacement predictorPlacement() {
+        var placed = predictors;
+        if (placed == null) {
+            var image = System.getenv().getOrDefault("CAPSTAN_IMAGE", "");
+            placed = new KubernetesPredictors(backend.client(), namespaces, image.isBlank() ? Renderer.DEFAULT_MODEL_SERVER_IMAGE : image,
+                    KubernetesPredictors::clusterAddress);
+            predictors = placed;
+        }
+        return placed;
     }
 
     @Override

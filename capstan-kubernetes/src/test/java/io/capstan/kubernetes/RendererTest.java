@@ -231,7 +231,7 @@ class RendererTest {
                 .containsAllEntriesOf(service.getSpec().getSelector()).containsEntry("serving.kserve.io/inferenceservice", "iris-xgb");
         var pod = deployment.getSpec().getTemplate().getSpec();
         assertThat(pod.getContainers().getFirst().getImage()).isEqualTo("capstan:0.1.0");
-        assertThat(pod.getContainers().getFirst().getArgs()).contains("--model_format=xgboost", "--model_dir=/mnt/models");
+        assertThat(pod.getContainers().getFirst().getArgs()).containsExactly("model-server", "--model-name=iris-xgb", "--model-dir=/mnt/models", "--port=8080", "--format=xgboost");
         assertThat(pod.getInitContainers().getFirst().getArgs()).containsExactly("s3://models/iris-xgb/v2", "/mnt/models");
         assertThat(service.getSpec().getPorts().getFirst().getTargetPort().getIntVal()).isEqualTo(8080);
         assertThat(hpa.getSpec().getMinReplicas()).isEqualTo(1);

@@ -290,6 +290,10 @@ public final class CapstanServer implements AutoCloseable {
             var serving = new Serving(store, artifacts, locator::findBucket,
                     config.workDir().resolve("serving"), clock, meters, baseUrl::get, Serving.Options.defaults().withQuotas(quotas).withTracer(traces.tracer()));
             cleanup.add(serving);
+            // Kubernetes mode: each revision's predictor is a Deployment; the route between revisions stays here.
+            if (chosenBackend instanceof io.capstan.backend.PredictorPlacement.Provider p && p.predictorPlacement() != null) {
+                serving.placePredictors(p.predictorPlacement());
+            }
             // model-registry:// storage URIs name a version in the registry of the InferenceService's own namespace.
             serving.resolveStorageUris(new io.capstan.serving.api.StorageUriResolver() {
                 @Override

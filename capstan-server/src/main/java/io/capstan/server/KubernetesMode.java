@@ -26,7 +26,7 @@ import java.util.Map;
  *
  * <p>Runs on Kubernetes: {@code capstan.io/v1} and {@code batch/v1} Jobs with an image, PyTorchJobs, TrainJobs (an Indexed
  * Job) and XGBoostJobs ({@link KubernetesTraining} says what of them is refused), Experiments
- * whose trials are {@code batch/v1} Jobs reporting on stdout, and InferenceServices of the built-in formats (served in-process by the server replicas, as locally).
+ * whose trials are {@code batch/v1} Jobs reporting on stdout, and InferenceServices, whose predictors run as Deployments ({@link KubernetesServing} says what of them is refused).
  */
 public final class KubernetesMode {
     /** Where the server runs its workloads instead of on a LocalBackend. */
@@ -158,12 +158,7 @@ public final class KubernetesMode {
     }
 
     private static void inferenceService(ObjectNode spec, Problems problems) {
-        for (var component : new String[]{"predictor", "transformer", "explainer"}) {
-            if (spec.path(component).has("containers")) {
-                problems.add("spec." + component + ".containers", "custom containers run through Podman or Docker on the server's machine; on the "
-                        + "Kubernetes backend the server serves only the built-in model formats in-process for now");
-            }
-        }
+        KubernetesServing.inferenceService(spec, problems);
     }
 
     /** In place of the PipelineRun controller without S3: a run created through the KFP API ends Failed, saying why. */

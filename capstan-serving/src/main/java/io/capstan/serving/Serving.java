@@ -203,6 +203,14 @@ public final class Serving implements AutoCloseable {
         reconciler.setStorageUriResolver(resolver);
     }
 
+    /**
+     * Runs each InferenceService revision's predictor where {@code placement} puts it (a Kubernetes backend's
+     * Deployment) instead of in this process; the route between revisions stays here.
+     */
+    public void placePredictors(io.capstan.backend.PredictorPlacement placement) {
+        reconciler.setPredictorPlacement(placement);
+    }
+
     /** Holds every canary rollout (the {@code serving.capstan.io/rollout} annotation) while {@code freeze} gives a reason. */
     public void freezeRolloutsWhen(io.capstan.serving.api.RolloutFreeze freeze) {
         reconciler.setRolloutFreeze(freeze);

@@ -83,6 +83,10 @@ public final class InferenceServiceReconciler implements Reconciler {
     private final Map<ResourceKey, Revision> baselines = new ConcurrentHashMap<>();
     /** Reads storage URIs of other schemes (the Model Registry's); null: none. */
     private volatile io.capstan.serving.api.StorageUriResolver uriResolver;
+    /** Where predictors run when not in this process (a Kubernetes backend's Deployments); null: here. */
+    private volatile io.capstan.backend.PredictorPlacement placement;
+    /** How often a revision whose predictor is placed elsewhere is looked at again while it starts. */
+    static final Duration PLACED_POLL = Duration.ofSeconds(1);
     /** What a revision's storage URI resolved to when it first loaded, by "namespace/name/revision". */
     private final Map<String, io.capstan.serving.api.StorageUriResolver.Resolution> resolved = new ConcurrentHashMap<>();
     /** How soon a service whose replicas wait for quota is looked at again, so that a raised quota is seen. */
@@ -138,6 +142,11 @@ public final class InferenceServiceReconciler implements Reconciler {
         } catch (IOException e) {
             throw new java.io.UncheckedIOException(e);
         }
+    }
+
+    /** Runs predictors where {@code placement} puts them instead of in this process. */
+    public void setPredictorPlacement(io.capstan.backend.PredictorPlacement placement) {
+        this.placement = placement;
     }
 
     @Override
@@ -221,6 +230,8 @@ public final class InferenceServiceReconciler implements Reconciler {
         var found = store.find(key);
         if (found.isEmpty()) {
             unload(key);
+            var placed = placement;
+            if (placed != null) placed.retain(key.namespace(), key.name(), java.util.Set.of());
             return Result.done();
         }
         var isvc = found.get();
@@ -255,6 +266,7 @@ public final class InferenceServiceReconciler implements Reconciler {
         int rolledBack = rolloutState != null && CanaryRollout.phase(rolloutState).equals(CanaryRollout.ROLLED_BACK)
                 ? rolloutState.path("revision").asInt() : -1;
         java.util.Optional<String> quotaWait = java.util.Optional.empty();
+        boolean starting = false;
         for (int i = 0; i < records.size(); i++) {
             var record = records.get(i);
             boolean needed = (record == records.getLast() && record.number() != rolledBack) || (rolledOut != null && record.number() == rolledOut);
@@ -265,6 +277,9 @@ public final class InferenceServiceReconciler implements Reconciler {
             } catch (ReplicaQuota.Exceeded e) {
                 // Not a failure: the revision stays Loading and is tried again when the quota may have room.
                 quotaWait = java.util.Optional.of(e.getMessage());
+            } catch (PredictorStarting e) {
+                // placed elsewhere and not available yet: it stays Loading and is looked at again
+                starting = true;
             } catch (ModelLoadException e) {
                 records.set(i, record.withState(RevisionRecord.FAILED, e.getMessage()));
             }
@@ -305,6 +320,13 @@ public final class InferenceServiceReconciler implements Reconciler {
         var latestRecord = records.getLast();
         model.notReadyReason(latestRecord.state().equals(RevisionRecord.FAILED) ? latestRecord.reason() : "the model is loading");
         retireUnrouted(loaded, route.route());
+        var placed = placement;
+        if (placed != null) {
+            // what is routed, and the newest revision while it starts, keeps its predictor; the rest are removed
+            var keep = new java.util.HashSet<>(loaded.keySet());
+            if (starting) keep.add(records.getLast().number());
+            placed.retain(key.namespace(), key.name(), keep);
+        }
         if (!keepBaseline) closeBaseline(key); // after the route that used it is replaced
         var kept = new ArrayList<RevisionRecord>();
         for (var r : records) {
@@ -322,6 +344,7 @@ public final class InferenceServiceReconciler implements Reconciler {
         if (quotaWait.isPresent()) {
             return Result.requeueAfter(nextAnalysis != null && nextAnalysis.compareTo(QUOTA_RETRY) < 0 ? nextAnalysis : QUOTA_RETRY);
         }
+        if (starting) return Result.requeueAfter(nextAnalysis != null && nextAnalysis.compareTo(PLACED_POLL) < 0 ? nextAnalysis : PLACED_POLL);
         return nextAnalysis != null ? Result.requeueAfter(nextAnalysis) : Result.done();
     }
 
@@ -453,6 +476,8 @@ public final class InferenceServiceReconciler implements Reconciler {
         if (spec == null) throw new ModelLoadException("the revision's spec is no longer valid");
         if (!spec.unsupportedComponents().isEmpty()) throw new ModelLoadException(String.join("; ", spec.unsupportedComponents()));
         var predictor = spec.predictor();
+        var placed = placement;
+        if (placed != null) return placed(placed, key, record, spec, meters);
         var quota = replicaQuota(key, record, predictor);
         var predictorLoader = loader(key, record, predictor, null);
         var settings = settings(predictor, record.annotations());
@@ -481,6 +506,45 @@ public final class InferenceServiceReconciler implements Reconciler {
             behind.close();
             throw new ModelLoadException("the predictor gateway for the transformer could not start: " + e.getMessage(), e);
         }
+    }
+
+    /** Thrown while a revision's predictor, placed elsewhere, is not available yet. */
+    static final class PredictorStarting extends ModelLoadException {
+        PredictorStarting(String message) {
+            super(message);
+        }
+    }
+
+    /**
+     * A revision whose predictor runs where {@code placement} puts it: one replica here calls it over HTTP, and the
+     * placement scales its pods (an HPA on Kubernetes).
+     */
+    private Revision placed(io.capstan.backend.PredictorPlacement placement, ResourceKey key, RevisionRecord record, InferenceServiceSpec spec,
+                            MeterRegistry meters) throws ModelLoadException {
+        if (spec.transformer() != null) throw new ModelLoadException("spec.transformer: transformers run in this process only; not on this backend yet");
+        var placedSpec = record.spec();
+        var model = spec.predictor().model();
+        if (model != null && model.storageUri() != null) {
+            // a model-registry:// URI is resolved here, as for an in-process model; the pod gets what it resolved to
+            var resolved = resolvedUri(key, record, model.storageUri());
+            if (!resolved.equals(model.storageUri())) {
+                placedSpec = placedSpec.deepCopy();
+                ((ObjectNode) placedSpec.path("predictor").path(model.shorthand() == null ? "model" : model.shorthand())).put("storageUri", resolved);
+            }
+        }
+        java.util.Optional<java.net.InetSocketAddress> address;
+        try {
+            address = placement.place(key.namespace(), key.name(), record.number(), placedSpec);
+        } catch (IllegalStateException | io.capstan.core.InvalidSpecException e) {
+            throw new ModelLoadException(e.getMessage(), e);
+        }
+        if (address.isEmpty()) throw new PredictorStarting(record.name() + " is starting");
+        var defaults = settings(spec.predictor(), record.annotations());
+        var settings = new RevisionSettings(1, 1, defaults.scaleMetric(), defaults.scaleTarget(), defaults.concurrencyPerReplica(),
+                defaults.queueLimit(), defaults.timeout(), defaults.idleBeforeScaleToZero(), defaults.maxBatchSize(), defaults.maxBatchLatency());
+        var at = address.get();
+        return new Revision(key.namespace(), key.name(), record.number(),
+                () -> io.capstan.serving.python.ProcessModel.remote(at, key.name(), "kserve-predictor", defaults.timeout()), settings, meters, clock);
     }
 
     /**

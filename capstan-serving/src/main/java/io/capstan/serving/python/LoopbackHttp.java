@@ -15,7 +15,7 @@ import java.util.Locale;
 import java.util.concurrent.ConcurrentLinkedDeque;
 
 /**
- * A minimal blocking HTTP/1.1 client for one model-server process on 127.0.0.1: pooled keep-alive connections, one
+ * A minimal blocking HTTP/1.1 client for one model-server process on 127.0.0.1 (or one predictor's Service elsewhere): pooled keep-alive connections, one
  * write per request, {@code Content-Length} bodies. Called from virtual threads, which park on the socket; the JDK's
  * HttpClient hands every exchange to its selector thread and back, which made the hop to the process cost more than
  * the process itself (measured: a fifth of the process's own throughput through it).
@@ -29,10 +29,17 @@ final class LoopbackHttp implements AutoCloseable {
     private static final int MAX_IDLE = 256;
 
     private final int port;
+    private final String host;
     private final ConcurrentLinkedDeque<Connection> idle = new ConcurrentLinkedDeque<>();
     private volatile boolean closed;
 
     LoopbackHttp(int port) {
+        this(null, port);
+    }
+
+    /** @param host the server's host; null for the loopback address */
+    LoopbackHttp(String host, int port) {
+        this.host = host;
         this.port = port;
     }
 
@@ -57,7 +64,7 @@ final class LoopbackHttp implements AutoCloseable {
     }
 
     Answer post(String path, byte[] body, Duration timeout) throws IOException {
-        var head = ("POST " + path + " HTTP/1.1\r\nHost: 127.0.0.1:" + port + "\r\nContent-Type: application/json\r\nContent-Length: "
+        var head = ("POST " + path + " HTTP/1.1\r\nHost: " + (host == null ? "127.0.0.1" : host) + ":" + port + "\r\nContent-Type: application/json\r\nContent-Length: "
                 + body.length + "\r\n\r\n").getBytes(StandardCharsets.ISO_8859_1);
         var request = new byte[head.length + body.length];
         System.arraycopy(head, 0, request, 0, head.length);
@@ -86,7 +93,7 @@ final class LoopbackHttp implements AutoCloseable {
     private Connection open(Duration timeout) throws IOException {
         var socket = new Socket();
         socket.setTcpNoDelay(true);
-        socket.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), (int) Math.min(5000, timeout.toMillis()));
+        socket.connect(host == null ? new InetSocketAddress(InetAddress.getLoopbackAddress(), port) : new InetSocketAddress(host, port), (int) Math.min(5000, timeout.toMillis()));
         return new Connection(socket);
     }
 

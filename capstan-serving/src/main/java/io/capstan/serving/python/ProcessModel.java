@@ -35,6 +35,18 @@ public final class ProcessModel implements LoadedModel {
      * @param timeout the longest one call may take
      */
     public ProcessModel(SupervisedServer server, String modelName, String platform, Duration timeout) {
+        this(server, new LoopbackHttp(server.spec().port()), modelName, platform, timeout);
+    }
+
+    /**
+     * A model served elsewhere, such as by a predictor Deployment's Service on Kubernetes, which keeps its own
+     * replicas up: not supervised here, and called whenever asked.
+     */
+    public static ProcessModel remote(java.net.InetSocketAddress address, String modelName, String platform, Duration timeout) {
+        return new ProcessModel(null, new LoopbackHttp(address.getHostString(), address.getPort()), modelName, platform, timeout);
+    }
+
+    private ProcessModel(SupervisedServer server, LoopbackHttp http, String modelName, String platform, Duration timeout) {
         this.server = server;
         this.modelName = modelName;
         this.platform = platform;
@@ -42,9 +54,10 @@ public final class ProcessModel implements LoadedModel {
         var encoded = java.net.URLEncoder.encode(modelName, StandardCharsets.UTF_8).replace("+", "%20");
         this.v2 = "/v2/models/" + encoded + "/infer";
         this.v1 = "/v1/models/" + encoded + ":predict";
-        this.http = new LoopbackHttp(server.spec().port());
+        this.http = http;
     }
 
+    /** The process it calls; null for a {@link #remote} model. */
     public SupervisedServer server() {
         return server;
     }
@@ -81,7 +94,7 @@ public final class ProcessModel implements LoadedModel {
 
     @Override
     public List<Tensor> predict(List<Tensor> inputs, Set<String> outputNames, Map<String, Object> parameters) {
-        if (!server.ready()) {
+        if (server != null && !server.ready()) {
             throw new ModelNotReadyException("the model server process of '" + modelName + "' is not running (it exited and is "
                     + "being restarted); try again shortly");
         }
@@ -130,7 +143,7 @@ public final class ProcessModel implements LoadedModel {
 
     @Override
     public void close() {
-        server.close();
+        if (server != null) server.close();
         http.close();
     }
 }

@@ -1,7 +1,7 @@
 package io.capstan.serving.runtime;
 
 /** A model could not be loaded; the message is the reason shown in the InferenceService's status. */
-public final class ModelLoadException extends Exception {
+public class ModelLoadException extends Exception {
     public ModelLoadException(String message) {
         super(message);
     }
