@@ -231,6 +231,7 @@ class ChartRbacTest {
         backends.remove(second);
 
         predictorPaths();
+        notebookPaths();
     }
 
     /**
@@ -261,6 +262,34 @@ class ChartRbacTest {
         assertThat(cluster.apps().replicaSets().inNamespace(NAMESPACE).list().getItems()).isEmpty();
         assertThat(cluster.autoscaling().v2().horizontalPodAutoscalers().inNamespace(NAMESPACE).list().getItems()).isEmpty();
         assertThat(cluster.services().inNamespace(NAMESPACE).withName("iris-predictor-1").get()).isNull();
+    }
+
+    /**
+     * A Notebook's StatefulSet and Service, as the server's cluster notebooks make them: applied, applied again (the
+     * stop annotation scales it), observed, reaped once the Notebook is gone, and deleted.
+     */
+    void notebookPaths() throws Exception {
+        var doc = io.capstan.core.Json.yaml().readTree("""
+                apiVersion: kubeflow.org/v1
+                kind: Notebook
+                metadata: {name: lab, namespace: team-a}
+                spec:
+                  template:
+                    spec:
+                      containers:
+                      - {name: lab, image: kubeflownotebookswg/jupyter-scipy:v1.8.0}
+                """);
+        var notebooks = new io.capstan.kubernetes.NotebookObjects(backendClient, io.capstan.kubernetes.ServerBackend.NamespaceMap.parse("*=" + NAMESPACE));
+        notebooks.apply(doc, "team-a", "lab");
+        ((com.fasterxml.jackson.databind.node.ObjectNode) doc.path("metadata")).putObject("annotations").put("kubeflow-resource-stopped", "2026-12-07T00:00:00Z");
+        notebooks.apply(doc, "team-a", "lab");
+        assertThat(notebooks.observe("team-a", "lab")).isPresent();
+        notebooks.reap(java.util.Set.of("team-a"), java.util.Set.of("team-a/lab"));
+        notebooks.apply(doc, "team-a", "gone");
+        notebooks.reap(java.util.Set.of("team-a"), java.util.Set.of("team-a/lab"));
+        assertThat(notebooks.observe("team-a", "gone")).isEmpty();
+        notebooks.delete("team-a", "lab");
+        assertThat(notebooks.observe("team-a", "lab")).isEmpty();
     }
 
     KubernetesBackend backend(Path dir, boolean watchAll) {
