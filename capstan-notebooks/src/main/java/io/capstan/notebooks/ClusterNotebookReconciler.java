@@ -22,6 +22,8 @@ import java.util.Optional;
  * mirrors the StatefulSet's {@code readyReplicas}; the notebook is Running once a replica is ready and its server
  * answers at the Service's address, where the {@code /notebook/} proxy then forwards.
  *
+ * <p>Idle notebooks are culled as locally ({@link IdleCuller}), through the Service's address.
+ *
  * <p>The server takes no Jupyter token there: upstream's images start with {@code --ServerApp.token=''} and rely on
  * the mesh, so only Capstan's proxy (behind its authentication and namespace check) should reach the Service; a
  * NetworkPolicy that admits only the Capstan server's pods enforces that on the cluster.
@@ -32,14 +34,14 @@ final class ClusterNotebookReconciler implements NotebookController {
     private final ResourceStore store;
     private final NotebookCluster cluster;
     private final JupyterApi jupyter;
-    private final NotebookSettings settings;
+    private final IdleCuller culler;
     private final Clock clock;
 
     ClusterNotebookReconciler(ResourceStore store, NotebookCluster cluster, JupyterApi jupyter, NotebookSettings settings, Clock clock) {
         this.store = store;
         this.cluster = cluster;
         this.jupyter = jupyter;
-        this.settings = settings;
+        this.culler = new IdleCuller(store, jupyter, settings);
         this.clock = clock;
     }
 
@@ -74,7 +76,15 @@ final class ClusterNotebookReconciler implements NotebookController {
             } catch (InvalidSpecException e) {
                 return fail(notebook, "InvalidSpec", e.getMessage());
             }
-            notebook = store.updateStatus(notebook, notebook.status()
+            var restarted = notebook.status();
+            if (!stopped && !restarted.field("appliedStopped").map(n -> !n.asBoolean()).orElse(false)) {
+                // Scaled up now: the pod cannot have been idle for longer than since then.
+                restarted = restarted.withField("scaledUpAt", TextNode.valueOf(clock.instant().toString()));
+            }
+            if (!stopped && restarted.condition("Culled").filter(c -> c.status() == io.capstan.core.Condition.Status.True).isPresent()) {
+                restarted = restarted.withCondition("Culled", false, "Started", "started again after it was culled", clock.instant());
+            }
+            notebook = store.updateStatus(notebook, restarted
                     .withField("appliedGeneration", LongNode.valueOf(generation))
                     .withField("appliedStopped", com.fasterxml.jackson.databind.node.BooleanNode.valueOf(stopped))
                     .withField("url", TextNode.valueOf(NotebookLaunch.basePath(key.namespace(), key.name()))));
@@ -98,18 +108,27 @@ final class ClusterNotebookReconciler implements NotebookController {
                     .withCondition("Ready", false, "Starting", "waiting for the StatefulSet's pod to be ready", now));
             return Result.requeueAfter(POLL);
         }
-        var answer = upstream(notebook).flatMap(jupyter::status);
+        var upstream = upstream(notebook);
+        var answer = upstream.flatMap(jupyter::status);
         if (answer.isEmpty()) {
             write(notebook, status.withPhase(NotebookPhase.PENDING.wireName())
                     .withCondition("Ready", false, "Starting", "the pod is ready but the notebook server does not answer at "
                             + cluster.address(key.namespace(), key.name()) + " yet", now));
             return Result.requeueAfter(POLL);
         }
-        status = status.withPhase(NotebookPhase.RUNNING.wireName()).withField("lastActivity", TextNode.valueOf(answer.get().lastActivity().toString()))
+        var lastActivity = culler.lastActivity(upstream.get(), answer.get(), now);
+        var scaledUp = notebook.status().field("scaledUpAt").map(n -> java.time.Instant.parse(n.asText()));
+        if (scaledUp.isPresent() && scaledUp.get().isAfter(lastActivity)) lastActivity = scaledUp.get();
+        status = status.withPhase(NotebookPhase.RUNNING.wireName()).withField("lastActivity", TextNode.valueOf(lastActivity.toString()))
                 .withCondition("Ready", true, "Running", "the notebook server answers", now);
         if (status.field("readyTime").filter(n -> !n.asText().isEmpty()).isEmpty()) status = status.withField("readyTime", TextNode.valueOf(now.toString()));
+        if (culler.idle(lastActivity, now)) {
+            // The annotation it sets scales the StatefulSet to 0 on the next pass, as a user's stop does.
+            culler.cull(notebook, status, lastActivity, now);
+            return Result.requeueAfter(POLL);
+        }
         write(notebook, status);
-        return Result.requeueAfter(settings.idlenessCheckPeriod());
+        return Result.requeueAfter(culler.nextCheck(lastActivity, now));
     }
 
     /** The Service, at the notebook's base path, without a token. */

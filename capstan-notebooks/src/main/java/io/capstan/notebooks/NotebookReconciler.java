@@ -28,10 +28,7 @@ import java.util.Optional;
  * reconciler finds it by the id in status. A server that exits is started again after a back-off, as a StatefulSet's
  * Pod would be; a changed spec starts a new server.
  *
- * <p>Culling follows Kubeflow's culler: the last activity is Jupyter's own ({@code /api/status}); once it is older
- * than {@code CULL_IDLE_TIME} the kernels are asked too, and unless one is busy or was active since, the culler sets
- * {@code kubeflow-resource-stopped} (and {@code notebooks.kubeflow.org/last-activity}) on the Notebook, as Kubeflow's
- * does, and status says why under {@code Culled}.
+ * <p>Idle notebooks are culled as Kubeflow's culler does ({@link IdleCuller}).
  */
 final class NotebookReconciler implements NotebookController {
     static final Duration POLL = Duration.ofMillis(250);
@@ -42,7 +39,7 @@ final class NotebookReconciler implements NotebookController {
     private final NotebookLaunch launch;
     private final JupyterApi jupyter;
     private final ServerTokens tokens;
-    private final NotebookSettings settings;
+    private final IdleCuller culler;
     private final Clock clock;
 
     NotebookReconciler(ResourceStore store, Backend backend, NotebookLaunch launch, JupyterApi jupyter, ServerTokens tokens,
@@ -52,7 +49,7 @@ final class NotebookReconciler implements NotebookController {
         this.launch = launch;
         this.jupyter = jupyter;
         this.tokens = tokens;
-        this.settings = settings;
+        this.culler = new IdleCuller(store, jupyter, settings);
         this.clock = clock;
     }
 
@@ -155,38 +152,17 @@ final class NotebookReconciler implements NotebookController {
             write(notebook, status);
             return Result.requeueAfter(POLL);
         }
-        var lastActivity = answer.get().lastActivity();
         status = status.withPhase(NotebookPhase.RUNNING.wireName()).withField("readyReplicas", IntNode.valueOf(1))
                 .withCondition("Ready", true, "Running", "the notebook server answers", now);
         if (status.field("readyTime").filter(n -> !n.asText().isEmpty()).isEmpty()) status = status.withField("readyTime", TextNode.valueOf(now.toString()));
-        if (settings.culling() && Duration.between(lastActivity, now).compareTo(settings.cullIdleTime()) > 0 && answer.get().kernels() > 0) {
-            // Listing kernels counts as activity in Jupyter, so they are asked only now: a busy one is activity.
-            for (var k : jupyter.kernels(upstream.get())) {
-                lastActivity = k.isBusy() ? now : max(lastActivity, k.lastActivity());
-            }
-        }
+        var lastActivity = culler.lastActivity(upstream.get(), answer.get(), now);
         status = status.withField("lastActivity", TextNode.valueOf(lastActivity.toString()));
-        if (settings.culling() && Duration.between(lastActivity, now).compareTo(settings.cullIdleTime()) > 0) {
-            return cull(notebook, status, lastActivity, now);
+        if (culler.idle(lastActivity, now)) {
+            var written = culler.cull(notebook, status, lastActivity, now);
+            return stop(written, status(written, "workloadId").flatMap(backend::find));
         }
         write(notebook, status);
-        if (!settings.culling()) return Result.requeueAfter(settings.idlenessCheckPeriod());
-        var untilIdle = settings.cullIdleTime().minus(Duration.between(lastActivity, now)).plusMillis(50);
-        return Result.requeueAfter(min(settings.idlenessCheckPeriod(), untilIdle));
-    }
-
-    /** Stops an idle notebook as Kubeflow's culler does: by setting the stop annotation, with the reason in status. */
-    private Result cull(Resource notebook, ResourceStatus status, Instant lastActivity, Instant now) {
-        var annotations = new HashMap<>(notebook.metadata().annotations());
-        annotations.put(Notebooks.STOPPED_ANNOTATION, now.toString());
-        annotations.put(Notebooks.LAST_ACTIVITY_ANNOTATION, lastActivity.toString());
-        var updated = store.update(notebook.withMetadata(notebook.metadata().withAnnotations(annotations)));
-        var idle = Duration.between(lastActivity, now).truncatedTo(java.time.temporal.ChronoUnit.SECONDS);
-        var culled = status.withCondition("Culled", true, "IdleCulled", "no activity since " + lastActivity + " (" + idle
-                + "), more than CULL_IDLE_TIME " + settings.cullIdleTime() + "; remove the annotation " + Notebooks.STOPPED_ANNOTATION
-                + " to start it again", now);
-        var written = store.updateStatus(updated, culled);
-        return stop(written, status(written, "workloadId").flatMap(backend::find));
+        return Result.requeueAfter(culler.nextCheck(lastActivity, now));
     }
 
     private Result stop(Resource notebook, Optional<WorkloadState> state) {
@@ -261,10 +237,6 @@ final class NotebookReconciler implements NotebookController {
 
     private static Optional<String> status(Resource notebook, String field) {
         return notebook.status().field(field).map(n -> n.asText()).filter(s -> !s.isEmpty());
-    }
-
-    private static Instant max(Instant a, Instant b) {
-        return a.isAfter(b) ? a : b;
     }
 
     private static Duration min(Duration a, Duration b) {

@@ -1,0 +1,154 @@
+package io.capstan.notebooks;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.capstan.backend.LocalBackend;
+import io.capstan.core.Condition;
+import io.capstan.core.Resource;
+import io.capstan.core.ResourceKey;
+import io.capstan.core.ResourceKinds;
+import io.capstan.core.ResourceParser;
+import io.capstan.core.security.WorkloadCredentials;
+import io.capstan.store.Database;
+import io.capstan.store.JdbiResourceStore;
+import io.capstan.store.Reconciler;
+import io.capstan.store.testing.TestDatabases;
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Kubernetes mode's notebooks are culled as local ones are: the controller reads a real Jupyter (Debian's Notebook,
+ * standing in for the StatefulSet's pod at the Service's address) and, once it has been idle past CULL_IDLE_TIME,
+ * stops it by the annotation, which scales the StatefulSet to 0. The test plays the StatefulSet controller.
+ */
+class ClusterNotebookCullingTest {
+    static final ResourceKey KEY = new ResourceKey(Notebooks.KIND, "team-a", "idle");
+
+    @TempDir
+    Path dir;
+    Database db;
+    JdbiResourceStore store;
+    LocalBackend unused;
+    Process jupyter;
+    int port;
+
+    /** The cluster: a StatefulSet of 0 or 1 replicas, ready once it has one, whose Service reaches the test's Jupyter. */
+    final class StatefulSets implements NotebookCluster {
+        volatile Integer replicas;
+
+        @Override
+        public void apply(Resource notebook) {
+            replicas = notebook.metadata().annotations().containsKey(Notebooks.STOPPED_ANNOTATION) ? 0 : 1;
+        }
+
+        @Override
+        public Optional<Observed> observe(String namespace, String name) {
+            var r = replicas;
+            return r == null ? Optional.empty() : Optional.of(new Observed(r, r));
+        }
+
+        @Override
+        public void delete(String namespace, String name) {
+            replicas = null;
+        }
+
+        @Override
+        public void reap(Set<String> namespaces, Set<String> live) {
+        }
+
+        @Override
+        public URI address(String namespace, String name) {
+            return URI.create("http://127.0.0.1:" + port);
+        }
+    }
+
+    @BeforeEach
+    void setUp() throws IOException {
+        db = TestDatabases.h2();
+        db.migrate("store");
+        store = new JdbiResourceStore(db, Clock.systemUTC());
+        unused = new LocalBackend(LocalBackend.Options.of(dir.resolve("state")));
+        store.create(new ResourceParser(ResourceKinds.of(Notebooks.kinds())).parse("nb.yaml", NotebookLifecycleTest.NOTEBOOK).getFirst());
+        try (var s = new ServerSocket(0)) {
+            port = s.getLocalPort();
+        }
+        var pb = new ProcessBuilder("/usr/bin/python3", "-m", "notebook", "--NotebookApp.base_url=/notebook/team-a/idle/",
+                "--NotebookApp.ip=127.0.0.1", "--NotebookApp.port=" + port, "--NotebookApp.port_retries=0", "--NotebookApp.token=",
+                "--NotebookApp.password=", "--NotebookApp.open_browser=False", "--NotebookApp.allow_root=True",
+                "--NotebookApp.notebook_dir=" + Files.createDirectories(dir.resolve("pod-home")));
+        pb.environment().put("JUPYTER_RUNTIME_DIR", Files.createDirectories(dir.resolve("pod-runtime")).toString());
+        pb.redirectErrorStream(true).redirectOutput(dir.resolve("jupyter.log").toFile());
+        jupyter = pb.start();
+    }
+
+    @AfterEach
+    void tearDown() throws InterruptedException {
+        jupyter.descendants().forEach(ProcessHandle::destroyForcibly);
+        jupyter.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+        unused.shutdownAndKillAll(Duration.ofSeconds(5));
+        db.close();
+    }
+
+    @Test
+    void anIdleNotebookOnTheClusterIsCulledToZeroReplicasAndStartsAgainWhenTheAnnotationGoes() {
+        var cluster = new StatefulSets();
+        var settings = new NotebookSettings(true, Duration.ofSeconds(3), Duration.ofSeconds(1), "/usr/bin/python3", "code-server",
+                io.capstan.backend.ContainerOptions.Execution.AUTO);
+        var reconciler = new Notebooks(store, unused, dir.resolve("notebooks"), Clock.systemUTC(), WorkloadCredentials.none(),
+                () -> "http://127.0.0.1:8080", settings, Optional.of(cluster)).reconciler();
+
+        var running = drive(reconciler, r -> r.status().phase().equals("Running"), Duration.ofSeconds(90));
+        assertThat(cluster.replicas).isEqualTo(1);
+        assertThat(running.status().field("lastActivity")).isPresent();
+
+        // Nobody uses it: past 3 s idle it is stopped by the annotation, and the StatefulSet goes to 0 replicas.
+        var culled = drive(reconciler, r -> r.status().phase().equals("Stopped"), Duration.ofSeconds(30));
+        assertThat(culled.metadata().annotations()).containsKey(Notebooks.STOPPED_ANNOTATION).containsKey(Notebooks.LAST_ACTIVITY_ANNOTATION);
+        var why = culled.status().condition("Culled").orElseThrow();
+        assertThat(why.status()).isEqualTo(Condition.Status.True);
+        assertThat(why.reason()).isEqualTo("IdleCulled");
+        assertThat(why.message()).contains("CULL_IDLE_TIME PT3S");
+        assertThat(cluster.replicas).isEqualTo(0);
+
+        // Removing the annotation starts it again, and status says it was started after the cull.
+        var nb = store.get(KEY);
+        var annotations = new HashMap<>(nb.metadata().annotations());
+        annotations.remove(Notebooks.STOPPED_ANNOTATION);
+        store.update(nb.withMetadata(nb.metadata().withAnnotations(annotations)));
+        var again = drive(reconciler, r -> r.status().phase().equals("Running"), Duration.ofSeconds(30));
+        assertThat(cluster.replicas).isEqualTo(1);
+        assertThat(again.status().condition("Culled").orElseThrow().status()).isEqualTo(Condition.Status.False);
+        assertThat(again.status().condition("Culled").orElseThrow().reason()).isEqualTo("Started");
+    }
+
+    private Resource drive(Reconciler reconciler, Predicate<Resource> done, Duration timeout) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (System.nanoTime() < deadline) {
+            var result = reconciler.reconcile(KEY);
+            var r = store.get(KEY);
+            if (done.test(r)) return r;
+            var wait = result.requeueAfter().orElse(Duration.ofMillis(100));
+            try {
+                Thread.sleep(Math.max(20, Math.min(wait.toMillis(), 200)));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new AssertionError(e);
+            }
+        }
+        throw new AssertionError("not done after " + timeout + ": " + store.get(KEY).status());
+    }
+}
