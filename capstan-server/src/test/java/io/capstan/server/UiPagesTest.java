@@ -181,9 +181,11 @@ class UiPagesTest {
     void theRunPageDrawsEveryStepSucceededAndTheNodePanelOpensTheLog() throws Exception {
         var doc = page("/runs/iris");
         var nodes = doc.select("svg.dag g.node");
+        // The seven steps, and the registration branch (register_as is empty here, so it does not run).
         assertThat(nodes.eachAttr("data-task")).containsExactlyInAnyOrder("csv-ingest", "evaluate", "evaluate-2", "export-onnx",
-                "train-logistic-regression", "train-test-split", "train-xgboost");
-        assertThat(nodes.eachAttr("data-state")).containsOnly("Succeeded");
+                "train-logistic-regression", "train-test-split", "train-xgboost", "condition-1");
+        assertThat(nodes.stream().filter(n -> !n.attr("data-task").equals("condition-1")).map(n -> n.attr("data-state"))).containsOnly("Succeeded");
+        assertThat(doc.selectFirst("svg.dag g.node[data-task=condition-1]").attr("data-state")).isNotEqualTo("Failed");
         assertThat(nodes.first().attr("tabindex")).isEqualTo("0");
         assertThat(nodes.first().attr("role")).isEqualTo("button");
         assertThat(doc.select("svg.dag polyline")).isNotEmpty();
