@@ -404,6 +404,8 @@ class KubernetesBackendTest {
         assertThat(client.pods().inNamespace(namespace).withName(names.get(0)).get()).isNotNull();
         clock.advance(Duration.ofSeconds(2));
         for (var n : names) eventually(() -> client.pods().inNamespace(namespace).withName(n).get() == null, true);
+        // The state says so once the backend has seen the deletes, which may come a moment after the pods are gone.
+        eventually(() -> backend.find(ids.get(0)).orElseThrow().message().startsWith("gang " + gang + " did not fit"), true);
         var waiting = backend.find(ids.get(0)).orElseThrow();
         assertThat(waiting.phase()).isEqualTo(WorkloadPhase.QUEUED);
         assertThat(waiting.message()).startsWith("gang " + gang + " did not fit within 60s (2 of 3 pods scheduled; " + names.get(2)
