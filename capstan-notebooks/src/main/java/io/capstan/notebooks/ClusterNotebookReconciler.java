@@ -111,7 +111,12 @@ final class ClusterNotebookReconciler implements NotebookController {
         var upstream = upstream(notebook);
         var answer = upstream.flatMap(jupyter::status);
         if (answer.isEmpty()) {
-            write(notebook, status.withPhase(NotebookPhase.PENDING.wireName())
+            var tolerated = MissedProbes.tolerated(status);
+            if (tolerated.isPresent()) {
+                write(notebook, tolerated.get());
+                return Result.requeueAfter(POLL);
+            }
+            write(notebook, MissedProbes.answered(status).withPhase(NotebookPhase.PENDING.wireName())
                     .withCondition("Ready", false, "Starting", "the pod is ready but the notebook server does not answer at "
                             + cluster.address(key.namespace(), key.name()) + " yet", now));
             return Result.requeueAfter(POLL);
@@ -119,7 +124,7 @@ final class ClusterNotebookReconciler implements NotebookController {
         var lastActivity = culler.lastActivity(upstream.get(), answer.get(), now);
         var scaledUp = notebook.status().field("scaledUpAt").map(n -> java.time.Instant.parse(n.asText()));
         if (scaledUp.isPresent() && scaledUp.get().isAfter(lastActivity)) lastActivity = scaledUp.get();
-        status = status.withPhase(NotebookPhase.RUNNING.wireName()).withField("lastActivity", TextNode.valueOf(lastActivity.toString()))
+        status = MissedProbes.answered(status).withPhase(NotebookPhase.RUNNING.wireName()).withField("lastActivity", TextNode.valueOf(lastActivity.toString()))
                 .withCondition("Ready", true, "Running", "the notebook server answers", now);
         if (status.field("readyTime").filter(n -> !n.asText().isEmpty()).isEmpty()) status = status.withField("readyTime", TextNode.valueOf(now.toString()));
         if (culler.idle(lastActivity, now)) {

@@ -147,12 +147,17 @@ final class NotebookReconciler implements NotebookController {
         var upstream = upstream(notebook);
         var answer = upstream.flatMap(jupyter::status);
         if (answer.isEmpty()) {
-            status = status.withPhase(NotebookPhase.PENDING.wireName()).withField("readyReplicas", IntNode.valueOf(0))
+            var tolerated = MissedProbes.tolerated(status);
+            if (tolerated.isPresent()) {
+                write(notebook, tolerated.get());
+                return Result.requeueAfter(POLL);
+            }
+            status = MissedProbes.answered(status).withPhase(NotebookPhase.PENDING.wireName()).withField("readyReplicas", IntNode.valueOf(0))
                     .withCondition("Ready", false, "Starting", "the notebook server does not answer yet", now);
             write(notebook, status);
             return Result.requeueAfter(POLL);
         }
-        status = status.withPhase(NotebookPhase.RUNNING.wireName()).withField("readyReplicas", IntNode.valueOf(1))
+        status = MissedProbes.answered(status).withPhase(NotebookPhase.RUNNING.wireName()).withField("readyReplicas", IntNode.valueOf(1))
                 .withCondition("Ready", true, "Running", "the notebook server answers", now);
         if (status.field("readyTime").filter(n -> !n.asText().isEmpty()).isEmpty()) status = status.withField("readyTime", TextNode.valueOf(now.toString()));
         var lastActivity = culler.lastActivity(upstream.get(), answer.get(), now);

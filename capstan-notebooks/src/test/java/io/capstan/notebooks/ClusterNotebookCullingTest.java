@@ -45,6 +45,7 @@ class ClusterNotebookCullingTest {
     LocalBackend unused;
     Process jupyter;
     int port;
+    volatile int servicePort;
 
     /** The cluster: a StatefulSet of 0 or 1 replicas, ready once it has one, whose Service reaches the test's Jupyter. */
     final class StatefulSets implements NotebookCluster {
@@ -72,7 +73,7 @@ class ClusterNotebookCullingTest {
 
         @Override
         public URI address(String namespace, String name) {
-            return URI.create("http://127.0.0.1:" + port);
+            return URI.create("http://127.0.0.1:" + servicePort);
         }
     }
 
@@ -86,6 +87,7 @@ class ClusterNotebookCullingTest {
         try (var s = new ServerSocket(0)) {
             port = s.getLocalPort();
         }
+        servicePort = port;
         var pb = new ProcessBuilder("/usr/bin/python3", "-m", "notebook", "--NotebookApp.base_url=/notebook/team-a/idle/",
                 "--NotebookApp.ip=127.0.0.1", "--NotebookApp.port=" + port, "--NotebookApp.port_retries=0", "--NotebookApp.token=",
                 "--NotebookApp.password=", "--NotebookApp.open_browser=False", "--NotebookApp.allow_root=True",
@@ -133,6 +135,37 @@ class ClusterNotebookCullingTest {
         assertThat(cluster.replicas).isEqualTo(1);
         assertThat(again.status().condition("Culled").orElseThrow().status()).isEqualTo(Condition.Status.False);
         assertThat(again.status().condition("Culled").orElseThrow().reason()).isEqualTo("Started");
+    }
+
+    @Test
+    void aRunningNotebookStaysRunningThroughAMissedProbeAndTurnsPendingAfterThree() throws IOException {
+        var cluster = new StatefulSets();
+        var settings = new NotebookSettings(true, Duration.ofHours(1), Duration.ofMinutes(1), "/usr/bin/python3", "code-server",
+                io.capstan.backend.ContainerOptions.Execution.AUTO);
+        var reconciler = new Notebooks(store, unused, dir.resolve("notebooks"), Clock.systemUTC(), WorkloadCredentials.none(),
+                () -> "http://127.0.0.1:8080", settings, Optional.of(cluster)).reconciler();
+        drive(reconciler, r -> r.status().phase().equals("Running"), Duration.ofSeconds(90));
+
+        // The Service stops answering (a kernel starting, a slow node): two misses leave it Running, so the proxy stays open.
+        try (var s = new ServerSocket(0)) {
+            servicePort = s.getLocalPort();
+        }
+        for (int missed = 1; missed < MissedProbes.FAILURE_THRESHOLD; missed++) {
+            reconciler.reconcile(KEY);
+            var status = store.get(KEY).status();
+            assertThat(status.phase()).isEqualTo("Running");
+            assertThat(status.field(MissedProbes.FIELD).orElseThrow().asInt()).isEqualTo(missed);
+        }
+        // The third miss in a row: Pending, and it says why.
+        reconciler.reconcile(KEY);
+        var pending = store.get(KEY).status();
+        assertThat(pending.phase()).isEqualTo("Pending");
+        assertThat(pending.condition("Ready").orElseThrow().message()).contains("does not answer");
+
+        // It answers again: Running, with the count reset.
+        servicePort = port;
+        var back = drive(reconciler, r -> r.status().phase().equals("Running"), Duration.ofSeconds(30));
+        assertThat(back.status().field(MissedProbes.FIELD).orElseThrow().asInt()).isZero();
     }
 
     private Resource drive(Reconciler reconciler, Predicate<Resource> done, Duration timeout) {
