@@ -11,6 +11,8 @@
 # It builds capstan-serving and its test classes (where the harness lives) first.
 # QUICK=1 is one round of 3 s runs after at most 24 s of warm-up (figures are noisier; compare ratios of one run).
 # SERVING_CLASSES=dir1:dir2 runs other builds of capstan-serving's classes and test classes (e.g. a saved baseline).
+# PIN=1 puts the server (and nginx, one worker) on CPU 0 and wrk (one thread) on CPU 1, so capacity is one core's and
+# the load generator does not take the server's CPU as connections rise: the overload section then measures the server.
 # Besides req/s, each HTTP line gives the server's CPU time per request (from /proc), which a busy machine disturbs less.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,6 +29,13 @@ work=$(mktemp -d)
 cp="${SERVING_CLASSES:-capstan-serving/target/classes/META-INF/versions/22:capstan-serving/target/classes:capstan-serving/target/test-classes}:$(cat "$work/cp.txt")"
 jvm=("$java" -Xss2m --enable-native-access=ALL-UNNAMED -XX:+UseParallelGC -cp "$cp" io.capstan.serving.bench.ServingBenchServer)
 run() { "${jvm[@]}" "$@"; }
+if [ -n "${PIN:-}" ]; then
+  server_cpu=(taskset -c 0); load_cpu=(taskset -c 1); wrk_t=-t1; nginx_workers=1
+else
+  server_cpu=(); load_cpu=(); wrk_t=-t2; nginx_workers=auto
+fi
+wrk_bin=$(type -P wrk || echo /usr/bin/wrk)
+wrk() { "${load_cpu[@]}" "$wrk_bin" "$@"; }
 
 echo "== ceiling: raw in-process ONNX Runtime through its Java API (no HTTP); Capstan itself calls the C API (LoadedModel.predict below)"
 run raw 2 "$secs" 1 2>/dev/null
@@ -37,7 +46,7 @@ run endpoint 2 "$secs" 2>/dev/null | grep -v "^raw"
 echo "== scale-to-zero cold start: first OIP v2 REST request after the revision unloaded (iris ONNX)"
 run coldstart 7 2>/dev/null | grep "^cold"
 
-"${jvm[@]}" serve "$port" >"$work/server.log" 2>&1 &
+"${server_cpu[@]}" "${jvm[@]}" serve "$port" >"$work/server.log" 2>&1 &
 server=$!
 nginx_pid=
 trap 'kill $server ${nginx_pid:-} 2>/dev/null || true; wait $server ${nginx_pid:-} 2>/dev/null || true; rm -rf "$work"' EXIT
@@ -57,7 +66,7 @@ if [ -x "$nginx_bin" ]; then
     "$base/v2/models/iris/infer")
   case "$body" in *\'*|'') echo "unexpected OIP response: $body"; exit 1 ;; esac
   cat >"$work/nginx/nginx.conf" <<NGINX
-worker_processes auto;
+worker_processes $nginx_workers;
 pid $work/nginx/nginx.pid;
 error_log $work/nginx/error.log warn;
 events { worker_connections 4096; }
@@ -76,7 +85,7 @@ http {
   }
 }
 NGINX
-  "$nginx_bin" -p "$work/nginx" -e "$work/nginx/error.log" -c "$work/nginx/nginx.conf" -g 'daemon off;' &
+  "${server_cpu[@]}" "$nginx_bin" -p "$work/nginx" -e "$work/nginx/error.log" -c "$work/nginx/nginx.conf" -g 'daemon off;' &
   nginx_pid=$!
   for _ in $(seq 50); do curl -s -o /dev/null "http://127.0.0.1:$nginx_port/" && break; sleep 0.1; done
   nginx_bytes=$(curl -s -X POST --data x "http://127.0.0.1:$nginx_port/" | wc -c)
@@ -113,11 +122,11 @@ summary() { # label wrk-output
 jit_ticks() { local t sum=0; for t in /proc/"$server"/task/*; do
   grep -q '^C[12] CompilerThre' "$t/comm" 2>/dev/null && sum=$((sum + $(awk '{print $14 + $15}' "$t/stat"))); done; echo $sum; }
 warm_cycle() {
-  wrk -t2 -c16 -d3s -s "$work/post.lua" "$base/v2/models/iris/infer" >/dev/null
-  wrk -t2 -c64 -d3s -s "$work/post.lua" "$base/v2/models/iris/infer" >/dev/null
-  wrk -t2 -c16 -d2s -s "$work/post.lua" "$base/fixed" >/dev/null
-  wrk -t2 -c64 -d2s -s "$work/post.lua" "$base/fixed" >/dev/null
-  wrk -t2 -c64 -d2s -s "$work/post.lua" "$base/v2/models/iris-batched/infer" >/dev/null
+  wrk $wrk_t -c16 -d3s -s "$work/post.lua" "$base/v2/models/iris/infer" >/dev/null
+  wrk $wrk_t -c64 -d3s -s "$work/post.lua" "$base/v2/models/iris/infer" >/dev/null
+  wrk $wrk_t -c16 -d2s -s "$work/post.lua" "$base/fixed" >/dev/null
+  wrk $wrk_t -c64 -d2s -s "$work/post.lua" "$base/fixed" >/dev/null
+  wrk $wrk_t -c64 -d2s -s "$work/post.lua" "$base/v2/models/iris-batched/infer" >/dev/null
 }
 warmed=0
 while :; do
@@ -137,14 +146,14 @@ for c in 16 64; do
   ratios=()
   nginx_ratios=()
   for round in $(seq 1 "$rounds"); do
-    measure "$work/oip$c.txt" -t2 -c$c -d${secs}s --latency -s "$work/post.lua" "$base/v2/models/iris/infer"
+    measure "$work/oip$c.txt" $wrk_t -c$c -d${secs}s --latency -s "$work/post.lua" "$base/v2/models/iris/infer"
     summary "OIP v2 REST, $c connections" "$work/oip$c.txt"
-    measure "$work/fixed$c.txt" -t2 -c$c -d${secs}s --latency -s "$work/post.lua" "$base/fixed"
+    measure "$work/fixed$c.txt" $wrk_t -c$c -d${secs}s --latency -s "$work/post.lua" "$base/fixed"
     summary "fixed response (floor), $c conns" "$work/fixed$c.txt"
     ratio=$(awk -v a="$(rps_of "$work/oip$c.txt")" -v b="$(rps_of "$work/fixed$c.txt")" 'BEGIN { printf "%.1f", 100 * a / b }')
     ratios+=("$ratio")
     if [ -n "$nginx_pid" ]; then
-      measure "$work/nginx$c.txt" -t2 -c$c -d${secs}s --latency -s "$work/post.lua" "http://127.0.0.1:$nginx_port/"
+      measure "$work/nginx$c.txt" $wrk_t -c$c -d${secs}s --latency -s "$work/post.lua" "http://127.0.0.1:$nginx_port/"
       summary "nginx fixed body, $c conns" "$work/nginx$c.txt"
       nginx_ratios+=("$(awk -v a="$(rps_of "$work/oip$c.txt")" -v b="$(rps_of "$work/nginx$c.txt")" 'BEGIN { printf "%.1f", 100 * a / b }')")
       echo "  round: OIP / nginx = ${nginx_ratios[-1]}%"
@@ -161,7 +170,7 @@ for c in 16 64; do
 done
 echo "== batched: single-row requests merged by the batcher (maxBatchSize 64, maxLatency 2ms), 64 and 256 connections"
 for c in 64 256; do
-  measure "$work/batched$c.txt" -t2 -c$c -d${secs}s --latency -s "$work/post.lua" "$base/v2/models/iris-batched/infer"
+  measure "$work/batched$c.txt" $wrk_t -c$c -d${secs}s --latency -s "$work/post.lua" "$base/v2/models/iris-batched/infer"
   summary "batcher, $c conns (rows/s = req/s)" "$work/batched$c.txt"
 done
 echo "== overload: single-row OIP requests past capacity; goodput = 2xx responses per second, which must not fall as connections rise"
@@ -175,9 +184,9 @@ goodput() { # wrk-output: 2xx responses per second
 first_goodput=
 first_nginx=
 for c in 64 256 512 1024; do
-  measure "$work/load$c.txt" -t2 -c$c -d${secs}s --latency -s "$work/post.lua" "$base/v2/models/iris/infer"
+  measure "$work/load$c.txt" $wrk_t -c$c -d${secs}s --latency -s "$work/post.lua" "$base/v2/models/iris/infer"
   summary "OIP v2 REST, $c connections" "$work/load$c.txt"
-  measure "$work/loadfixed$c.txt" -t2 -c$c -d${secs}s --latency -s "$work/post.lua" "$base/fixed"
+  measure "$work/loadfixed$c.txt" $wrk_t -c$c -d${secs}s --latency -s "$work/post.lua" "$base/fixed"
   summary "fixed response (floor), $c conns" "$work/loadfixed$c.txt"
   g=$(goodput "$work/load$c.txt")
   first_goodput=${first_goodput:-$g}
@@ -186,7 +195,7 @@ for c in 64 256 512 1024; do
     'BEGIN { printf "  %4d connections: goodput %d/s (%.0f%% of 64 connections; %.0f%% of the floor at %d), p99 %s\n", c, g, 100 * g / f, 100 * g / floor, c, p99 }'
   # nginx on the same 2 cores, driven by the same wrk: how much of the fall is the machine's and the load generator's own.
   if [ -n "$nginx_pid" ]; then
-    measure "$work/loadnginx$c.txt" -t2 -c$c -d${secs}s --latency -s "$work/post.lua" "http://127.0.0.1:$nginx_port/"
+    measure "$work/loadnginx$c.txt" $wrk_t -c$c -d${secs}s --latency -s "$work/post.lua" "http://127.0.0.1:$nginx_port/"
     summary "nginx fixed body, $c conns" "$work/loadnginx$c.txt"
     n=$(goodput "$work/loadnginx$c.txt")
     first_nginx=${first_nginx:-$n}

@@ -64,6 +64,11 @@ final class ServerCommand implements Callable<Integer> {
                     + "(default: each to the namespace of the same name, watching all namespaces).")
     private String namespaceMap;
 
+    @Option(names = "--cluster-url", paramLabel = "URL",
+            description = "With --backend kubernetes: the URL the cluster's pods reach this server by, which notebooks find in CAPSTAN_SERVER "
+                    + "with a token (default: $CAPSTAN_CLUSTER_URL; without it notebooks get neither).")
+    private String clusterUrl;
+
     @Option(names = "--kueue-queue", paramLabel = "QUEUE",
             description = "With --backend kubernetes: label training gangs for this Kueue LocalQueue and leave their admission to Kueue.")
     private String kueueQueue;
@@ -108,7 +113,7 @@ final class ServerCommand implements Callable<Integer> {
             return ExitCodes.OK;
         }
         long startNanos = System.nanoTime();
-        var server = start(config, security, workloads());
+        var server = start(config, security, workloads(root.env()));
         // Ctrl-C ends the JVM; closing here lets the database and child processes stop cleanly.
         Runtime.getRuntime().addShutdownHook(Thread.ofPlatform().name("capstan-shutdown").unstarted(server::close));
         var out = spec.commandLine().getOut();
@@ -152,16 +157,17 @@ final class ServerCommand implements Callable<Integer> {
     }
 
     /** Where workloads run: empty for the local backend, else the Kubernetes one the flags describe. */
-    java.util.Optional<io.capstan.server.KubernetesMode.WorkloadBackend> workloads() {
+    java.util.Optional<io.capstan.server.KubernetesMode.WorkloadBackend> workloads(Map<String, String> env) {
         if (backend.equals("local")) {
-            if (kubeconfig != null || context != null || namespaceMap != null || kueueQueue != null) {
-                throw new UsageException("--kubeconfig, --context, --namespace-map and --kueue-queue need --backend kubernetes");
+            if (kubeconfig != null || context != null || namespaceMap != null || kueueQueue != null || clusterUrl != null) {
+                throw new UsageException("--kubeconfig, --context, --namespace-map, --kueue-queue and --cluster-url need --backend kubernetes");
             }
             return java.util.Optional.empty();
         }
         if (!backend.equals("kubernetes")) {
             throw new UsageException("--backend " + io.capstan.core.Names.printable(backend) + ": expected local or kubernetes");
         }
+        var capstanUrl = clusterUrl(flagOrEnv(clusterUrl, env, "CAPSTAN_CLUSTER_URL"));
         if (kubeconfig != null && !java.nio.file.Files.isReadable(kubeconfig)) {
             throw new UsageException("--kubeconfig " + kubeconfig + ": no such readable file");
         }
@@ -178,9 +184,26 @@ final class ServerCommand implements Callable<Integer> {
             @Override
             public java.util.Optional<io.capstan.notebooks.NotebookCluster> notebooks(io.capstan.backend.Backend opened) {
                 return opened instanceof io.capstan.kubernetes.ServerBackend b
-                        ? b.notebooks().map(KubernetesNotebookCluster::new) : java.util.Optional.empty();
+                        ? b.notebooks().map(o -> new KubernetesNotebookCluster(o, capstanUrl)) : java.util.Optional.empty();
             }
         });
+    }
+
+    /** {@code value} as the server's in-cluster URL: an absolute http(s) URL without a query or fragment; blank is none. */
+    static java.util.Optional<java.net.URI> clusterUrl(String value) {
+        if (value == null || value.isBlank()) return java.util.Optional.empty();
+        java.net.URI uri;
+        try {
+            uri = new java.net.URI(value.strip());
+        } catch (java.net.URISyntaxException e) {
+            throw new UsageException("--cluster-url (CAPSTAN_CLUSTER_URL) '" + io.capstan.core.Names.printable(value) + "' is not a URL: " + e.getReason());
+        }
+        if (!("http".equals(uri.getScheme()) || "https".equals(uri.getScheme())) || uri.getHost() == null
+                || uri.getRawQuery() != null || uri.getRawFragment() != null || uri.getRawUserInfo() != null) {
+            throw new UsageException("--cluster-url (CAPSTAN_CLUSTER_URL) '" + io.capstan.core.Names.printable(value)
+                    + "' must be an http or https URL with a host, such as http://capstan.capstan-system.svc:8080");
+        }
+        return java.util.Optional.of(uri);
     }
 
     static CapstanServer start(CapstanConfig config, io.capstan.security.SecuritySettings security,

@@ -62,6 +62,7 @@ class KubernetesNotebooksTest {
                     persistentVolumeClaim: {claimName: lab-workspace}
             """;
 
+    private static final URI CLUSTER_URL = URI.create("http://capstan.capstan-system.svc:8080");
     private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
     @TempDir
@@ -86,7 +87,7 @@ class KubernetesNotebooksTest {
                 @Override
                 public Optional<NotebookCluster> notebooks(Backend opened) {
                     // The cluster's DNS name of the Service resolves to the test's Jupyter, as the pod's would.
-                    return ((ServerBackend) opened).notebooks().map(o -> new KubernetesNotebookCluster(o, uri -> {
+                    return ((ServerBackend) opened).notebooks().map(o -> new KubernetesNotebookCluster(o, Optional.of(CLUSTER_URL), uri -> {
                         resolved.put(uri.getHost(), uri);
                         return URI.create("http://127.0.0.1:" + jupyterPort);
                     }));
@@ -121,6 +122,34 @@ class KubernetesNotebooksTest {
                 assertThat(service.getSpec().getPorts().getFirst().getPort()).isEqualTo(80);
                 assertThat(service.getSpec().getPorts().getFirst().getTargetPort().getIntVal()).isEqualTo(8888);
                 assertThat(service.getSpec().getSelector()).containsEntry("statefulset", "team-a-lab");
+
+                // In-notebook access: CAPSTAN_SERVER is the server's in-cluster URL, and the token is a file from a
+                // Secret (the kubelet refreshes it as the token rotates), which KFP's SDK also reads.
+                var env = new java.util.HashMap<String, String>();
+                container.getEnv().forEach(e -> env.put(e.getName(), e.getValue()));
+                assertThat(env).containsEntry("CAPSTAN_SERVER", CLUSTER_URL.toString()).containsEntry("CAPSTAN_NAMESPACE", "team-a")
+                        .containsEntry("CAPSTAN_NOTEBOOK", "lab").containsEntry("CAPSTAN_TOKEN_FILE", "/var/run/secrets/capstan.io/token")
+                        .containsEntry("KF_PIPELINES_SA_TOKEN_PATH", "/var/run/secrets/capstan.io/token").doesNotContainKey("CAPSTAN_TOKEN");
+                assertThat(container.getVolumeMounts()).anySatisfy(m -> {
+                    assertThat(m.getMountPath()).isEqualTo("/var/run/secrets/capstan.io");
+                    assertThat(m.getReadOnly()).isTrue();
+                });
+                assertThat(statefulSet.getSpec().getTemplate().getSpec().getVolumes())
+                        .anySatisfy(v -> assertThat(v.getSecret() == null ? null : v.getSecret().getSecretName()).isEqualTo("team-a-lab-capstan"));
+                var secret = kubectl.secrets().inNamespace(NS).withName("team-a-lab-capstan").get();
+                assertThat(secret.getMetadata().getLabels()).containsEntry("capstan.io/owner-kind", "Notebook");
+                var token = new String(java.util.Base64.getDecoder().decode(secret.getData().get("token")), java.nio.charset.StandardCharsets.UTF_8);
+                // The file as the pod sees it: the CLI in a cell reads it, and works in its namespace only.
+                var tokenFile = Files.writeString(Files.createDirectories(home.resolve("pod-secret")).resolve("token"), token);
+                var inNotebook = Cli.against(server.url()).env("CAPSTAN_HOME", Files.createDirectories(home.resolve("pod-home-dir")).toString())
+                        .env("CAPSTAN_TOKEN_FILE", tokenFile.toString());
+                var own = inNotebook.run("get", "notebooks", "-n", "team-a");
+                assertThat(own.exitCode()).as(own.err()).isZero();
+                assertThat(own.out()).contains("lab");
+                var other = inNotebook.run("get", "notebooks", "-n", "team-b");
+                assertThat(other.exitCode()).as(other.out()).isNotZero();
+                assertThat(other.err()).contains("may not read namespace 'team-b'");
+                eventually(() -> condition(cli, "CapstanAccess"), "True");
 
                 // No ready replica yet: Pending, and the proxy says so.
                 eventually(() -> phase(cli), "Pending");
@@ -162,7 +191,8 @@ class KubernetesNotebooksTest {
                 // Deleting the Notebook deletes its StatefulSet and Service.
                 var deleted = cli.run("delete", "notebook", "lab", "-n", "team-a");
                 assertThat(deleted.exitCode()).as(deleted.err()).isZero();
-                eventually(() -> set.get() == null && kubectl.services().inNamespace(NS).withName("team-a-lab").get() == null, true);
+                eventually(() -> set.get() == null && kubectl.services().inNamespace(NS).withName("team-a-lab").get() == null
+                        && kubectl.secrets().inNamespace(NS).withName("team-a-lab-capstan").get() == null, true);
             }
         } finally {
             if (jupyter != null) {
@@ -191,6 +221,19 @@ class KubernetesNotebooksTest {
         pb.environment().put("JUPYTER_RUNTIME_DIR", Files.createDirectories(home.resolve("pod-runtime")).toString());
         pb.redirectErrorStream(true).redirectOutput(home.resolve("jupyter.log").toFile());
         return pb.start();
+    }
+
+    private static String condition(Cli cli, String type) {
+        var run = cli.run("get", "notebooks", "lab", "-n", "team-a", "-o", "json");
+        try {
+            if (run.exitCode() != 0) return "";
+            for (var c : Json.json().readTree(run.out()).path("status").path("conditions")) {
+                if (type.equals(c.path("type").asText())) return c.path("status").asText();
+            }
+            return "";
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
     }
 
     private static String phase(Cli cli) {

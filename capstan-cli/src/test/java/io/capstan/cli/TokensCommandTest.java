@@ -101,6 +101,43 @@ class TokensCommandTest {
     }
 
     @Test
+    void aTokenFileStandsInForCapstanTokenAndBadOnesAreNamed() throws Exception {
+        var created = admin().run("tokens", "create", "--user", "erin@example.com", "--expires", "1h");
+        assertThat(created.exitCode()).as(created.err()).isZero();
+        var file = java.nio.file.Files.writeString(home.resolve("erin-token"), created.out().lines().toList().get(1) + "\n");
+        var noHome = home.resolve("no-admin-here").toString();
+        var fromFile = Cli.against(server.url()).env("CAPSTAN_HOME", noHome).env("CAPSTAN_TOKEN_FILE", file.toString()).run("tokens", "list");
+        assertThat(fromFile.exitCode()).as(fromFile.err()).isZero();
+        assertThat(fromFile.out()).contains("erin@example.com");
+        // CAPSTAN_TOKEN, when set, wins over the file.
+        var both = Cli.against(server.url()).env("CAPSTAN_HOME", noHome).env("CAPSTAN_TOKEN", "capstan_forged")
+                .env("CAPSTAN_TOKEN_FILE", file.toString()).run("tokens", "list");
+        assertThat(both.exitCode()).isEqualTo(ExitCodes.FAILURE);
+
+        var missing = Cli.against(server.url()).env("CAPSTAN_TOKEN_FILE", home.resolve("nope").toString()).run("tokens", "list");
+        assertThat(missing.exitCode()).isEqualTo(ExitCodes.USAGE);
+        assertThat(missing.err()).contains("CAPSTAN_TOKEN_FILE").contains("cannot be read");
+        var huge = java.nio.file.Files.writeString(home.resolve("huge-token"), "x".repeat(100_000));
+        var tooBig = Cli.against(server.url()).env("CAPSTAN_TOKEN_FILE", huge.toString()).run("tokens", "list");
+        assertThat(tooBig.exitCode()).isEqualTo(ExitCodes.USAGE);
+        assertThat(tooBig.err()).contains("larger than a token can be");
+    }
+
+    @Test
+    void theServerRefusesABadClusterUrlOrOneWithoutTheKubernetesBackend() {
+        for (var bad : java.util.List.of("capstan.svc:8080", "ftp://capstan.svc", "http://user:pw@capstan.svc", "http://capstan.svc?x=1", "http://[::1")) {
+            var run = Cli.against(server.url()).run("server", "--home", home.resolve("other").toString(), "--port", "0",
+                    "--backend", "kubernetes", "--cluster-url", bad);
+            assertThat(run.exitCode()).as(bad).isEqualTo(ExitCodes.USAGE);
+            assertThat(run.err()).as(bad).contains("--cluster-url (CAPSTAN_CLUSTER_URL)");
+        }
+        var local = Cli.against(server.url()).run("server", "--home", home.resolve("other").toString(), "--port", "0",
+                "--cluster-url", "http://capstan.capstan-system.svc:8080");
+        assertThat(local.exitCode()).isEqualTo(ExitCodes.USAGE);
+        assertThat(local.err()).contains("--cluster-url need --backend kubernetes");
+    }
+
+    @Test
     void theServerRefusesAnOidcIssuerWithoutAudience() {
         var run = Cli.against(server.url()).run("server", "--home", home.resolve("other").toString(), "--port", "0",
                 "--oidc-issuer", "http://127.0.0.1:1/realms/x");

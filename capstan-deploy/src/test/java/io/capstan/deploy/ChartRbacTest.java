@@ -265,8 +265,8 @@ class ChartRbacTest {
     }
 
     /**
-     * A Notebook's StatefulSet and Service, as the server's cluster notebooks make them: applied, applied again (the
-     * stop annotation scales it), observed, reaped once the Notebook is gone, and deleted.
+     * A Notebook's StatefulSet, Service and token Secret, as the server's cluster notebooks make them: applied, applied
+     * again (the stop annotation scales it, the token rotates), observed, reaped once the Notebook is gone, and deleted.
      */
     void notebookPaths() throws Exception {
         var doc = io.capstan.core.Json.yaml().readTree("""
@@ -280,12 +280,14 @@ class ChartRbacTest {
                       - {name: lab, image: kubeflownotebookswg/jupyter-scipy:v1.8.0}
                 """);
         var notebooks = new io.capstan.kubernetes.NotebookObjects(backendClient, io.capstan.kubernetes.ServerBackend.NamespaceMap.parse("*=" + NAMESPACE));
-        notebooks.apply(doc, "team-a", "lab");
+        var url = "http://capstan." + NAMESPACE + ".svc:8080";
+        notebooks.apply(doc, "team-a", "lab", Optional.of(new io.capstan.kubernetes.NotebookObjects.Access(url, Optional.of("first-token"))));
         ((com.fasterxml.jackson.databind.node.ObjectNode) doc.path("metadata")).putObject("annotations").put("kubeflow-resource-stopped", "2026-12-07T00:00:00Z");
-        notebooks.apply(doc, "team-a", "lab");
+        // The token's Secret is replaced as it rotates.
+        notebooks.apply(doc, "team-a", "lab", Optional.of(new io.capstan.kubernetes.NotebookObjects.Access(url, Optional.of("next-token"))));
         assertThat(notebooks.observe("team-a", "lab")).isPresent();
         notebooks.reap(java.util.Set.of("team-a"), java.util.Set.of("team-a/lab"));
-        notebooks.apply(doc, "team-a", "gone");
+        notebooks.apply(doc, "team-a", "gone", Optional.of(new io.capstan.kubernetes.NotebookObjects.Access(url, Optional.of("gone-token"))));
         notebooks.reap(java.util.Set.of("team-a"), java.util.Set.of("team-a/lab"));
         assertThat(notebooks.observe("team-a", "gone")).isEmpty();
         notebooks.delete("team-a", "lab");

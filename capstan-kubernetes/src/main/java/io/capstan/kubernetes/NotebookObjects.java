@@ -26,8 +26,24 @@ public final class NotebookObjects {
     /** The Capstan namespace a notebook's objects belong to; with {@link CapstanLabels#OWNER_NAME} it names the Notebook. */
     public static final String OWNER_NAMESPACE = "capstan.io/owner-namespace";
 
+    /** Where a notebook's token Secret is mounted; the token is the file {@code token} there. */
+    public static final String TOKEN_DIR = "/var/run/secrets/capstan.io";
+    static final String TOKEN_VOLUME = "capstan-token";
+
     /** What the cluster says of a notebook's StatefulSet. */
     public record Observed(int replicas, int readyReplicas) {
+    }
+
+    /**
+     * How a notebook's pod reaches this Capstan server: {@code serverUrl} is what it finds in {@code CAPSTAN_SERVER},
+     * and {@code newToken}, when present, replaces the token in its Secret (the pod reads the mounted file, which the
+     * kubelet refreshes, so a running notebook keeps working across the token's rotation).
+     */
+    public record Access(String serverUrl, Optional<String> newToken) {
+        public Access {
+            Objects.requireNonNull(serverUrl, "serverUrl");
+            Objects.requireNonNull(newToken, "newToken");
+        }
     }
 
     private final KubernetesClient client;
@@ -53,6 +69,11 @@ public final class NotebookObjects {
         return CapstanLabels.objectName(ns.equals(namespace) ? name : namespace + "-" + name);
     }
 
+    /** The Secret that holds the notebook's Capstan token. */
+    public String tokenSecretName(String namespace, String name) {
+        return CapstanLabels.objectName(objectName(namespace, name) + "-capstan");
+    }
+
     /** The Service's host name in the cluster's DNS. */
     public String host(String namespace, String name) {
         return objectName(namespace, name) + "." + clusterNamespace(namespace) + ".svc";
@@ -64,11 +85,32 @@ public final class NotebookObjects {
      * @throws InvalidSpecException naming the field the cluster cannot take
      */
     public void apply(JsonNode doc, String namespace, String name) {
+        apply(doc, namespace, name, Optional.empty());
+    }
+
+    /**
+     * As {@link #apply(JsonNode, String, String)}; with {@code access} the notebook's container also gets
+     * {@code CAPSTAN_SERVER}, {@code CAPSTAN_NAMESPACE}, {@code CAPSTAN_NOTEBOOK}, and its token as the file
+     * {@code CAPSTAN_TOKEN_FILE} from a Secret, which KFP's SDK also reads ({@code KF_PIPELINES_SA_TOKEN_PATH}).
+     */
+    public void apply(JsonNode doc, String namespace, String name, Optional<Access> access) {
         var ns = clusterNamespace(namespace);
-        var objects = NotebookRender.render(doc, name, namespace, objectName(namespace, name), ns);
+        var objects = new java.util.ArrayList<HasMetadata>(NotebookRender.render(doc, name, namespace, objectName(namespace, name), ns));
+        if (access.isPresent()) {
+            var secret = tokenSecretName(namespace, name);
+            for (var o : objects) {
+                if (o instanceof StatefulSet set) wireAccess(set, access.get().serverUrl(), secret, namespace, name);
+            }
+            // The Secret goes first: a pod that starts before it exists waits on its volume.
+            access.get().newToken().ifPresent(token -> objects.addFirst(new io.fabric8.kubernetes.api.model.SecretBuilder()
+                    .withNewMetadata().withName(secret).withNamespace(ns).endMetadata().withType("Opaque")
+                    .addToData("token", java.util.Base64.getEncoder().encodeToString(token.getBytes(java.nio.charset.StandardCharsets.UTF_8)))
+                    .build()));
+        }
         for (var o : objects) {
             var labels = new HashMap<>(o.getMetadata().getLabels() == null ? Map.of() : o.getMetadata().getLabels());
             labels.put(CapstanLabels.MANAGED_BY, CapstanLabels.MANAGED_BY_VALUE);
+            labels.put(CapstanLabels.OWNER_KIND, "Notebook");
             labels.put(OWNER_NAMESPACE, CapstanLabels.label(namespace));
             labels.put(CapstanLabels.OWNER_NAME, CapstanLabels.label(name));
             o.getMetadata().setLabels(labels);
@@ -82,6 +124,37 @@ public final class NotebookObjects {
                         + ": " + e.getMessage(), e);
             }
         }
+    }
+
+    private static void wireAccess(StatefulSet set, String serverUrl, String secret, String namespace, String name) {
+        var pod = set.getSpec().getTemplate().getSpec();
+        var container = pod.getContainers().getFirst();
+        var env = new java.util.ArrayList<>(container.getEnv() == null ? List.<io.fabric8.kubernetes.api.model.EnvVar>of() : container.getEnv());
+        var named = new java.util.HashSet<String>();
+        env.forEach(e -> named.add(e.getName()));
+        var tokenFile = TOKEN_DIR + "/token";
+        // What the notebook's own template sets wins, as upstream's PodDefaults leave a container's env alone.
+        var wired = new java.util.LinkedHashMap<String, String>();
+        wired.put("CAPSTAN_SERVER", serverUrl);
+        wired.put("CAPSTAN_NAMESPACE", namespace);
+        wired.put("CAPSTAN_NOTEBOOK", name);
+        wired.put("CAPSTAN_TOKEN_FILE", tokenFile);
+        wired.put("KF_PIPELINES_SA_TOKEN_PATH", tokenFile);
+        wired.forEach((k, v) -> {
+            if (!named.contains(k)) env.add(new io.fabric8.kubernetes.api.model.EnvVar(k, v, null));
+        });
+        container.setEnv(env);
+        var mounts = new java.util.ArrayList<>(container.getVolumeMounts() == null ? List.<io.fabric8.kubernetes.api.model.VolumeMount>of() : container.getVolumeMounts());
+        if (mounts.stream().anyMatch(m -> TOKEN_DIR.equals(m.getMountPath()) || TOKEN_VOLUME.equals(m.getName()))) {
+            throw InvalidSpecException.of("spec.template.spec.containers[0].volumeMounts",
+                    "'" + TOKEN_DIR + "' and the volume name '" + TOKEN_VOLUME + "' are Capstan's, for the notebook's token");
+        }
+        mounts.add(new io.fabric8.kubernetes.api.model.VolumeMountBuilder().withName(TOKEN_VOLUME).withMountPath(TOKEN_DIR).withReadOnly(true).build());
+        container.setVolumeMounts(mounts);
+        var volumes = new java.util.ArrayList<>(pod.getVolumes() == null ? List.<io.fabric8.kubernetes.api.model.Volume>of() : pod.getVolumes());
+        volumes.add(new io.fabric8.kubernetes.api.model.VolumeBuilder().withName(TOKEN_VOLUME).withNewSecret().withSecretName(secret)
+                .addNewItem().withKey("token").withPath("token").endItem().endSecret().build());
+        pod.setVolumes(volumes);
     }
 
     /** The StatefulSet's replicas and ready replicas; empty when it does not exist. */
@@ -105,6 +178,7 @@ public final class NotebookObjects {
         try {
             client.apps().statefulSets().inNamespace(ns).withName(object).delete();
             client.services().inNamespace(ns).withName(object).delete();
+            client.secrets().inNamespace(ns).withName(tokenSecretName(namespace, name)).delete();
         } catch (KubernetesClientException e) {
             throw new TransientException("cannot delete notebook " + namespace + "/" + name + "'s objects: " + e.getMessage(), e);
         }
@@ -126,6 +200,8 @@ public final class NotebookObjects {
                         .withLabel(CapstanLabels.MANAGED_BY, CapstanLabels.MANAGED_BY_VALUE).list().getItems());
                 owned.addAll(client.services().inNamespace(ns).withLabel(CapstanLabels.OWNER_KIND, "Notebook")
                         .withLabel(CapstanLabels.MANAGED_BY, CapstanLabels.MANAGED_BY_VALUE).list().getItems());
+                owned.addAll(client.secrets().inNamespace(ns).withLabel(CapstanLabels.OWNER_KIND, "Notebook")
+                        .withLabel(CapstanLabels.MANAGED_BY, CapstanLabels.MANAGED_BY_VALUE).list().getItems());
             } catch (KubernetesClientException e) {
                 throw new TransientException("cannot list notebooks' objects in " + ns + ": " + e.getMessage(), e);
             }
@@ -135,6 +211,7 @@ public final class NotebookObjects {
                 if (live.contains(key)) continue;
                 try {
                     if (o instanceof Service) client.services().inNamespace(ns).withName(o.getMetadata().getName()).delete();
+                    else if (o instanceof io.fabric8.kubernetes.api.model.Secret) client.secrets().inNamespace(ns).withName(o.getMetadata().getName()).delete();
                     else client.apps().statefulSets().inNamespace(ns).withName(o.getMetadata().getName()).delete();
                 } catch (KubernetesClientException e) {
                     throw new TransientException("cannot delete " + o.getKind() + " " + ns + "/" + o.getMetadata().getName() + ": " + e.getMessage(), e);

@@ -7,6 +7,8 @@ import io.capstan.core.InvalidSpecException;
 import io.capstan.core.Resource;
 import io.capstan.core.ResourceKey;
 import io.capstan.core.ResourceStatus;
+import io.capstan.core.security.WorkloadCredentials;
+import io.capstan.core.security.WorkloadScope;
 import io.capstan.store.LabelSelector;
 import io.capstan.store.ListQuery;
 import io.capstan.store.ResourceStore;
@@ -30,18 +32,24 @@ import java.util.Optional;
  */
 final class ClusterNotebookReconciler implements NotebookController {
     static final Duration POLL = Duration.ofSeconds(1);
+    /** A running notebook's token is replaced this often, well inside {@link WorkloadCredentials#TTL}. */
+    static final Duration TOKEN_REFRESH = WorkloadCredentials.TTL.dividedBy(4);
+    static final String TOKEN_ISSUED_AT = "tokenIssuedAt";
 
     private final ResourceStore store;
     private final NotebookCluster cluster;
     private final JupyterApi jupyter;
     private final IdleCuller culler;
+    private final WorkloadCredentials credentials;
     private final Clock clock;
 
-    ClusterNotebookReconciler(ResourceStore store, NotebookCluster cluster, JupyterApi jupyter, NotebookSettings settings, Clock clock) {
+    ClusterNotebookReconciler(ResourceStore store, NotebookCluster cluster, JupyterApi jupyter, NotebookSettings settings,
+                              WorkloadCredentials credentials, Clock clock) {
         this.store = store;
         this.cluster = cluster;
         this.jupyter = jupyter;
         this.culler = new IdleCuller(store, jupyter, settings);
+        this.credentials = credentials;
         this.clock = clock;
     }
 
@@ -70,13 +78,27 @@ final class ClusterNotebookReconciler implements NotebookController {
         long generation = notebook.metadata().generation();
         boolean applied = notebook.status().field("appliedGeneration").map(n -> n.asLong()).orElse(-1L) == generation
                 && notebook.status().field("appliedStopped").map(n -> n.asBoolean()).orElse(!stopped) == stopped;
-        if (!applied || observed.isEmpty() || observed.get().replicas() != (stopped ? 0 : 1)) {
+        var capstanUrl = cluster.capstanUrl();
+        var issued = notebook.status().field(TOKEN_ISSUED_AT).filter(n -> !n.asText().isEmpty()).map(n -> java.time.Instant.parse(n.asText()));
+        boolean tokenDue = capstanUrl.isPresent() && !stopped && issued.map(t -> !clock.instant().isBefore(t.plus(TOKEN_REFRESH))).orElse(true);
+        if (!applied || observed.isEmpty() || observed.get().replicas() != (stopped ? 0 : 1) || tokenDue) {
+            // A notebook that starts gets a new token; a running one gets the next before its token expires.
+            boolean mint = capstanUrl.isPresent() && !stopped;
+            Optional<String> newToken = mint
+                    ? Optional.of(credentials.tokenFor(new WorkloadScope(key.namespace(), WorkloadScope.NOTEBOOK, key.name()))).filter(t -> !t.isEmpty())
+                    : Optional.empty();
             try {
-                cluster.apply(notebook);
+                cluster.apply(notebook, newToken);
             } catch (InvalidSpecException e) {
                 return fail(notebook, "InvalidSpec", e.getMessage());
             }
             var restarted = notebook.status();
+            if (mint) restarted = restarted.withField(TOKEN_ISSUED_AT, TextNode.valueOf(clock.instant().toString()));
+            restarted = capstanUrl.isPresent()
+                    ? restarted.withCondition("CapstanAccess", true, "TokenMounted", "CAPSTAN_SERVER is " + capstanUrl.get()
+                            + "; the notebook's token is the file CAPSTAN_TOKEN_FILE, replaced every " + TOKEN_REFRESH.toHours() + " hours", clock.instant())
+                    : restarted.withCondition("CapstanAccess", false, "NoClusterUrl", "the server has no in-cluster URL (--cluster-url, "
+                            + "CAPSTAN_CLUSTER_URL, the chart's clusterUrl), so the notebook gets no CAPSTAN_SERVER or token", clock.instant());
             if (!stopped && !restarted.field("appliedStopped").map(n -> !n.asBoolean()).orElse(false)) {
                 // Scaled up now: the pod cannot have been idle for longer than since then.
                 restarted = restarted.withField("scaledUpAt", TextNode.valueOf(clock.instant().toString()));
@@ -133,7 +155,11 @@ final class ClusterNotebookReconciler implements NotebookController {
             return Result.requeueAfter(POLL);
         }
         write(notebook, status);
-        return Result.requeueAfter(culler.nextCheck(lastActivity, now));
+        var next = culler.nextCheck(lastActivity, now);
+        var refresh = status.field(TOKEN_ISSUED_AT).filter(n -> capstanUrl.isPresent() && !n.asText().isEmpty())
+                .map(n -> Duration.between(now, java.time.Instant.parse(n.asText()).plus(TOKEN_REFRESH)));
+        if (refresh.isPresent() && refresh.get().compareTo(next) < 0) next = refresh.get().isNegative() ? POLL : refresh.get();
+        return Result.requeueAfter(next);
     }
 
     /** The Service, at the notebook's base path, without a token. */

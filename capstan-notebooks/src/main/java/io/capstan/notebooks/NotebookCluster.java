@@ -16,11 +16,15 @@ public interface NotebookCluster {
 
     /**
      * Creates or updates the notebook's StatefulSet (one replica, none while {@code kubeflow-resource-stopped} is set)
-     * and Service.
+     * and Service. Where pods reach Capstan ({@link #capstanUrl()}), its container also gets {@code CAPSTAN_SERVER}
+     * and its token's file, and {@code newToken}, when present, becomes that token.
      *
      * @throws io.capstan.core.InvalidSpecException naming the field the cluster cannot take
      */
-    void apply(Resource notebook);
+    void apply(Resource notebook, Optional<String> newToken);
+
+    /** The URL the cluster's pods reach this Capstan server by; empty when it is not configured, and notebooks get no token. */
+    Optional<URI> capstanUrl();
 
     /** Its StatefulSet's replicas and ready replicas; empty when there is none. */
     Optional<Observed> observe(String namespace, String name);

@@ -72,8 +72,6 @@ public final class CapstanServer implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(CapstanServer.class.getName());
     public static final String VERSION = versionFromManifest();
     static final Duration STARTUP_TIMEOUT = Duration.ofMinutes(2);
-    /** How long a workload's token lasts; a trial that runs longer gets a new one when it is launched again. */
-    static final Duration WORKLOAD_TOKEN_TTL = Duration.ofHours(24);
     /** How long {@code /readyz} waits for its checks; a database slower than this counts as not ready. */
     static final Duration READINESS_TIMEOUT = Duration.ofSeconds(2);
 
@@ -186,7 +184,7 @@ public final class CapstanServer implements AutoCloseable {
             var allowedHosts = new ArrayList<>(security.allowedHosts());
             if (!loopbackHost(config.host()).equals("127.0.0.1")) allowedHosts.add(config.host());
             io.capstan.core.security.WorkloadCredentials workloadCredentials =
-                    scope -> tokens.createWorkloadToken(scope, WORKLOAD_TOKEN_TTL).token();
+                    scope -> tokens.createWorkloadToken(scope, io.capstan.core.security.WorkloadCredentials.TTL).token();
             var store = new JdbiResourceStore(database, clock, meters, secrets);
             var metadata = new MetadataStore(database, clock);
             ArtifactStore configuredArtifacts;

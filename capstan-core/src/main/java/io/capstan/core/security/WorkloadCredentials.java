@@ -4,6 +4,8 @@ package io.capstan.core.security;
 @FunctionalInterface
 public interface WorkloadCredentials {
     String ENV = "CAPSTAN_TOKEN";
+    /** How long a workload's token is valid; a long-lived workload is handed a new one before then. */
+    java.time.Duration TTL = java.time.Duration.ofHours(24);
 
     /** A new token for {@code scope}; empty where the server asks for none (a controller tested without a server). */
     String tokenFor(WorkloadScope scope);

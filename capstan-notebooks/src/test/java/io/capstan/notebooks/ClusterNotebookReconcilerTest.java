@@ -35,7 +35,7 @@ import org.junit.jupiter.api.io.TempDir;
  * standing in for the StatefulSet's pod at the Service's address) and, once it has been idle past CULL_IDLE_TIME,
  * stops it by the annotation, which scales the StatefulSet to 0. The test plays the StatefulSet controller.
  */
-class ClusterNotebookCullingTest {
+class ClusterNotebookReconcilerTest {
     static final ResourceKey KEY = new ResourceKey(Notebooks.KIND, "team-a", "idle");
 
     @TempDir
@@ -50,9 +50,17 @@ class ClusterNotebookCullingTest {
     /** The cluster: a StatefulSet of 0 or 1 replicas, ready once it has one, whose Service reaches the test's Jupyter. */
     final class StatefulSets implements NotebookCluster {
         volatile Integer replicas;
+        volatile Optional<URI> capstanUrl = Optional.empty();
+        final java.util.List<String> tokens = new java.util.concurrent.CopyOnWriteArrayList<>();
 
         @Override
-        public void apply(Resource notebook) {
+        public Optional<URI> capstanUrl() {
+            return capstanUrl;
+        }
+
+        @Override
+        public void apply(Resource notebook, Optional<String> newToken) {
+            newToken.ifPresent(tokens::add);
             replicas = notebook.metadata().annotations().containsKey(Notebooks.STOPPED_ANNOTATION) ? 0 : 1;
         }
 
@@ -166,6 +174,48 @@ class ClusterNotebookCullingTest {
         servicePort = port;
         var back = drive(reconciler, r -> r.status().phase().equals("Running"), Duration.ofSeconds(30));
         assertThat(back.status().field(MissedProbes.FIELD).orElseThrow().asInt()).isZero();
+    }
+
+    @Test
+    void aNotebookGetsAScopedTokenWhenItStartsAndANewOneBeforeItExpiresAndNoneWithoutAClusterUrl() {
+        var cluster = new StatefulSets();
+        cluster.capstanUrl = Optional.of(URI.create("http://capstan.capstan-system.svc:8080"));
+        var clock = new io.capstan.store.testing.MutableClock(java.time.Instant.now());
+        var scopes = new java.util.concurrent.CopyOnWriteArrayList<io.capstan.core.security.WorkloadScope>();
+        WorkloadCredentials credentials = scope -> {
+            scopes.add(scope);
+            return "token-" + scopes.size();
+        };
+        var settings = new NotebookSettings(false, Duration.ofHours(1), Duration.ofMinutes(1), "/usr/bin/python3", "code-server",
+                io.capstan.backend.ContainerOptions.Execution.AUTO);
+        var reconciler = new Notebooks(store, unused, dir.resolve("notebooks"), clock, credentials,
+                () -> "http://127.0.0.1:8080", settings, Optional.of(cluster)).reconciler();
+
+        var running = drive(reconciler, r -> r.status().phase().equals("Running"), Duration.ofSeconds(90));
+        assertThat(cluster.tokens).containsExactly("token-1");
+        assertThat(scopes.getFirst()).isEqualTo(new io.capstan.core.security.WorkloadScope("team-a", io.capstan.core.security.WorkloadScope.NOTEBOOK, "idle"));
+        var access = running.status().condition("CapstanAccess").orElseThrow();
+        assertThat(access.status()).isEqualTo(Condition.Status.True);
+        assertThat(access.message()).contains("http://capstan.capstan-system.svc:8080");
+
+        // Passes within the refresh period hand out nothing new; past it, the next token replaces the first.
+        reconciler.reconcile(KEY);
+        clock.advance(ClusterNotebookReconciler.TOKEN_REFRESH.minusMinutes(1));
+        reconciler.reconcile(KEY);
+        assertThat(cluster.tokens).containsExactly("token-1");
+        clock.advance(Duration.ofMinutes(2));
+        var result = reconciler.reconcile(KEY);
+        assertThat(cluster.tokens).containsExactly("token-1", "token-2");
+        assertThat(result.requeueAfter().orElseThrow()).isLessThanOrEqualTo(ClusterNotebookReconciler.TOKEN_REFRESH);
+        assertThat(store.get(KEY).status().phase()).isEqualTo("Running");
+
+        // A server without an in-cluster URL hands out no token, and the notebook's status says why.
+        var other = new StatefulSets();
+        var noUrl = new Notebooks(store, unused, dir.resolve("notebooks"), clock, credentials,
+                () -> "http://127.0.0.1:8080", settings, Optional.of(other)).reconciler();
+        drive(noUrl, r -> r.status().condition("CapstanAccess").map(c -> c.status() == Condition.Status.False).orElse(false), Duration.ofSeconds(30));
+        assertThat(other.tokens).isEmpty();
+        assertThat(store.get(KEY).status().condition("CapstanAccess").orElseThrow().message()).contains("CAPSTAN_CLUSTER_URL");
     }
 
     private Resource drive(Reconciler reconciler, Predicate<Resource> done, Duration timeout) {
