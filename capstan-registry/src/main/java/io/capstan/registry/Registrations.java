@@ -54,6 +54,8 @@ final class Registrations implements AutoCloseable {
     static final String VERSION_ANNOTATION = "registry.capstan.io/version";
     static final String ALIAS_ANNOTATION = "registry.capstan.io/alias";
     static final String FORMAT_ANNOTATION = "registry.capstan.io/model-format";
+    /** The status condition that says whether a training job's or Experiment's model was registered, and if not why. */
+    static final String CONDITION = "ModelRegistered";
     /** The metadata key of the register-model component's output artifact. */
     static final String REQUEST = "capstan.registry/register";
     static final String EXECUTION_TYPE = "capstan.RegisterModel";
@@ -165,8 +167,12 @@ final class Registrations implements AutoCloseable {
                     props.put("kfp_task", task.getKey());
                     producerTask(tasks, uri).ifPresent(p -> props.put("kfp_producer_task", p));
                     var source = new Source("kfp", "pipelinerun", ns, run.metadata().name(), run.metadata().uid());
-                    register(ns, request, uri, source, "kfp:" + run.metadata().uid() + ":" + task.getKey(), props,
-                            metadata == null ? List.of() : metadata.findContext("system.PipelineRun", run.metadata().uid()).stream().toList());
+                    try {
+                        register(ns, request, uri, source, "kfp:" + run.metadata().uid() + ":" + task.getKey(), props,
+                                metadata == null ? List.of() : metadata.findContext("system.PipelineRun", run.metadata().uid()).stream().toList());
+                    } catch (RegistryException e) {
+                        LOG.warn("not registering the model of task {} of PipelineRun {}/{}: {}", task.getKey(), ns, run.metadata().name(), e.getMessage());
+                    }
                 }
             }
         }
@@ -185,16 +191,53 @@ final class Registrations implements AutoCloseable {
     private void job(Resource job) {
         var name = job.metadata().annotations().get(MODEL_ANNOTATION);
         if (name == null || !job.status().phase().equals("Succeeded")) return;
+        var request = request(job, job.kind().equals("XGBoostJob") ? "xgboost" : "");
+        var problem = checkAnnotations(request);
+        if (problem.isPresent()) {
+            report(job, false, "InvalidAnnotation", problem.get());
+            return;
+        }
         var uri = job.status().field("modelUri").map(JsonNode::asText).orElse("");
         var ns = job.metadata().namespace();
         if (uri.isEmpty()) {
-            LOG.warn("{} {}/{} asks to register model '{}' but wrote no model (status.modelUri is empty); write files to $CAPSTAN_MODEL_DIR",
-                    job.kind(), ns, job.metadata().name(), name);
+            report(job, false, "NoModel", "the job asks to register model '" + name + "' but wrote no model (status.modelUri is empty); "
+                    + "write its files to $CAPSTAN_MODEL_DIR");
             return;
         }
         var source = new Source("training", job.kind().toLowerCase(java.util.Locale.ROOT), ns, job.metadata().name(), job.metadata().uid());
-        register(ns, request(job, job.kind().equals("XGBoostJob") ? "xgboost" : ""), uri, source, "training:" + job.metadata().uid(),
+        registerAndReport(job, request, uri, source, "training:" + job.metadata().uid(),
                 Map.of("training_job", job.kind() + "/" + job.metadata().name()), trainingContexts(job));
+    }
+
+    /** Registers, and says on {@code owner}'s status that it did, or why it could not. */
+    private void registerAndReport(Resource owner, Request request, String uri, Source source, String externalId, Map<String, String> properties,
+                                   List<Context> contexts) {
+        Entity version;
+        try {
+            version = register(owner.metadata().namespace(), request, uri, source, externalId, properties, contexts);
+        } catch (RegistryException e) {
+            report(owner, false, "RegistrationFailed", e.getMessage());
+            throw e;
+        }
+        report(owner, true, "Registered", "version '" + version.name() + "' (id " + version.id() + ") of registered model '" + request.modelName()
+                + "'" + (request.alias().isEmpty() ? "" : ", alias '" + request.alias() + "'"));
+    }
+
+    /**
+     * The {@value #CONDITION} condition on a training job's or Experiment's status: the annotations' outcome, where the
+     * user looks, not only in the server's log. Written only when it changes; a write that races the job's own
+     * controller is retried by the next change or resync.
+     */
+    private void report(Resource owner, boolean registered, String reason, String message) {
+        var current = owner.status().condition(CONDITION);
+        if (current.isPresent() && current.get().reason().equals(reason) && current.get().message().equals(message)) return;
+        if (!registered) LOG.warn("{} {}/{}: not registering its model: {}", owner.kind(), owner.metadata().namespace(), owner.metadata().name(), message);
+        try {
+            resources.updateStatus(owner, owner.status().withCondition(CONDITION, registered, reason, message, java.time.Instant.now()));
+        } catch (io.capstan.core.ConflictException | io.capstan.core.NotFoundException e) {
+            LOG.debug("{} {}/{} changed while its registration was reported; the next pass reports again", owner.kind(),
+                    owner.metadata().namespace(), owner.metadata().name());
+        }
     }
 
     private void experiment(Resource experiment) {
@@ -208,10 +251,16 @@ final class Registrations implements AutoCloseable {
             var found = resources.find(new ResourceKey(kind, ns, trialName));
             if (found.isPresent()) job = found.get();
         }
+        var request = request(experiment, job != null && job.kind().equals("XGBoostJob") ? "xgboost" : "");
+        var problem = checkAnnotations(request);
+        if (problem.isPresent()) {
+            report(experiment, false, "InvalidAnnotation", problem.get());
+            return;
+        }
         var uri = job == null ? "" : job.status().field("modelUri").map(JsonNode::asText).orElse("");
         if (uri.isEmpty()) {
-            LOG.warn("Experiment {}/{} asks to register its best trial's model, but trial {} ran no training job that wrote a model "
-                    + "(TrainJob, PyTorchJob or XGBoostJob with status.modelUri)", ns, experiment.metadata().name(), trialName);
+            report(experiment, false, "NoModel", "the Experiment asks to register its best trial's model, but trial " + trialName
+                    + " ran no training job that wrote a model (TrainJob, PyTorchJob or XGBoostJob with status.modelUri)");
             return;
         }
         var trialUid = resources.find(new ResourceKey("Trial", ns, trialName)).map(t -> t.metadata().uid()).orElse(job.metadata().uid());
@@ -222,7 +271,7 @@ final class Registrations implements AutoCloseable {
         for (var p : optimal.path("parameterAssignments")) props.put("hp_" + p.path("name").asText(), p.path("value").asText());
         for (var m : optimal.path("observation").path("metrics")) props.put("metric_" + m.path("name").asText(), m.path("latest").asText(m.path("value").asText("")));
         var source = new Source("katib", "trial", ns, trialName, trialUid);
-        register(ns, request(experiment, job.kind().equals("XGBoostJob") ? "xgboost" : ""), uri, source, "katib:" + trialUid, props, trainingContexts(job));
+        registerAndReport(experiment, request, uri, source, "katib:" + trialUid, props, trainingContexts(job));
     }
 
     private static Request request(Resource r, String defaultFormat) {
@@ -236,16 +285,18 @@ final class Registrations implements AutoCloseable {
         return metadata.findContext("capstan.TrainingJob", job.metadata().namespace() + "/" + job.metadata().name()).stream().toList();
     }
 
-    /** Registers the model at {@code uri}; does nothing when {@code externalId} is registered already (and complete). */
-    void register(String ns, Request request, String modelUri, Source source, String externalId, Map<String, String> properties, List<Context> contexts) {
+    /**
+     * Registers the model at {@code uri} and returns its version; only returns the version when {@code externalId} is
+     * registered already (and complete).
+     *
+     * @throws RegistryException when {@code request} names what the registry cannot take
+     */
+    Entity register(String ns, Request request, String modelUri, Source source, String externalId, Map<String, String> properties, List<Context> contexts) {
         var problem = check(request);
-        if (problem.isPresent()) {
-            LOG.warn("not registering the model of {} {} in namespace '{}': {}", source.sourceClass(), source.name(), ns, problem.get());
-            return;
-        }
+        if (problem.isPresent()) throw RegistryException.badRequest(problem.get());
         var uri = storageUri(modelUri);
         var existing = store.find(ns, List.of(Kind.MODEL_VERSION), null, externalId, null, null);
-        if (existing.isPresent() && existing.get().body().path("customProperties").has(COMPLETE_PROPERTY)) return;
+        if (existing.isPresent() && existing.get().body().path("customProperties").has(COMPLETE_PROPERTY)) return existing.get();
         var nodes = JsonNodeFactory.instance;
         var model = store.find(ns, List.of(Kind.REGISTERED_MODEL), request.modelName(), null, null, null).orElseGet(() -> {
             try {
@@ -288,6 +339,7 @@ final class Registrations implements AutoCloseable {
         custom.putObject(COMPLETE_PROPERTY).put("metadataType", "MetadataStringValue").put("string_value", "complete");
         store.update(version, done);
         LOG.info("registered {} {} in namespace '{}' from {} {}", model.name(), version.name(), ns, source.sourceClass(), source.name());
+        return version;
     }
 
     /**
@@ -362,6 +414,17 @@ final class Registrations implements AutoCloseable {
         } catch (ConflictException e) {
             metadata.putType(type);
         }
+    }
+
+    /** {@link #check} in the words of the annotations that made {@code r}. */
+    static Optional<String> checkAnnotations(Request r) {
+        var problem = check(r);
+        if (problem.isEmpty()) return problem;
+        String field;
+        if (problem.get().startsWith("model name")) field = MODEL_ANNOTATION;
+        else if (problem.get().startsWith("version name")) field = VERSION_ANNOTATION;
+        else field = ALIAS_ANNOTATION;
+        return Optional.of("metadata.annotations[" + field + "]: " + problem.get());
     }
 
     static Optional<String> check(Request r) {

@@ -163,8 +163,12 @@ class RegistryLineageServerTest {
         assertThat(job.path("status").path("modelUri").asText()).endsWith("/model/");
         assertThat(artifact.path("uri").asText()).isEqualTo(job.path("status").path("modelUri").asText().replaceAll("/$", ""));
 
-        // The registration is complete (alias moved, lineage written) once the version says so.
+        // The registration is complete (alias moved, lineage written) once the version says so, and the job says so too.
         awaitJson(API + "/model_versions/" + versionId, v -> v.path("customProperties").has("capstan_registration"));
+        var registered = server.await("/apis/capstan/v1/namespaces/default/trainjobs/rowsum-train",
+                r -> condition(r, "ModelRegistered").path("status").asText().equals("True"), Duration.ofSeconds(30));
+        assertThat(condition(registered, "ModelRegistered").path("message").asText()).contains("id " + versionId).contains("'rowsum-trained'")
+                .contains("alias 'prod'");
         assertThat(server.get(EXT + "/registered_models/" + model.path("id").asText() + "/aliases/prod").json().path("id").asText()).isEqualTo(versionId);
         var deploy = server.send("POST", API + "/model_versions/" + versionId + ":deploy", "{\"alias\": \"prod\", \"name\": \"rowsum-trained\"}", "application/json");
         assertThat(deploy.status()).as(deploy.body()).isEqualTo(200);
@@ -176,6 +180,55 @@ class RegistryLineageServerTest {
         var types = new ArrayList<String>();
         l.path("chain").forEach(c -> types.add(c.path("type").asText()));
         assertThat(types).containsExactly("trainingJob", "modelVersion", "inferenceService");
+    }
+
+    @Test
+    void aJobWhoseRegistrationCannotHappenSaysWhyOnItsStatus() throws Exception {
+        var badName = server.apply("""
+                apiVersion: trainer.kubeflow.org/v1alpha1
+                kind: TrainJob
+                metadata:
+                  name: bad-name-train
+                  annotations:
+                    registry.capstan.io/register-model: "-not a name"
+                spec:
+                  runtimeRef: {name: torch-distributed}
+                  trainer:
+                    numNodes: 1
+                    command: [sh, -c, 'echo weights > "$CAPSTAN_MODEL_DIR/model.bin"']
+                """);
+        assertThat(badName.status()).as(badName.body()).isIn(200, 201);
+        var noModel = server.apply("""
+                apiVersion: trainer.kubeflow.org/v1alpha1
+                kind: TrainJob
+                metadata:
+                  name: no-model-train
+                  annotations:
+                    registry.capstan.io/register-model: never-written
+                spec:
+                  runtimeRef: {name: torch-distributed}
+                  trainer:
+                    numNodes: 1
+                    command: [sh, -c, 'true']
+                """);
+        assertThat(noModel.status()).as(noModel.body()).isIn(200, 201);
+        var bad = server.await("/apis/capstan/v1/namespaces/default/trainjobs/bad-name-train",
+                r -> condition(r, "ModelRegistered").has("status"), Duration.ofSeconds(90));
+        assertThat(bad.path("status").path("phase").asText()).isEqualTo("Succeeded");
+        assertThat(condition(bad, "ModelRegistered").path("status").asText()).isEqualTo("False");
+        assertThat(condition(bad, "ModelRegistered").path("reason").asText()).isEqualTo("InvalidAnnotation");
+        assertThat(condition(bad, "ModelRegistered").path("message").asText())
+                .startsWith("metadata.annotations[registry.capstan.io/register-model]: model name '-not a name'");
+        var none = server.await("/apis/capstan/v1/namespaces/default/trainjobs/no-model-train",
+                r -> condition(r, "ModelRegistered").has("status"), Duration.ofSeconds(90));
+        assertThat(condition(none, "ModelRegistered").path("reason").asText()).isEqualTo("NoModel");
+        assertThat(condition(none, "ModelRegistered").path("message").asText()).contains("$CAPSTAN_MODEL_DIR");
+        assertThat(server.get(API + "/registered_model?name=never-written").status()).isEqualTo(404);
+    }
+
+    private static com.fasterxml.jackson.databind.JsonNode condition(com.fasterxml.jackson.databind.JsonNode resource, String type) {
+        for (var c : resource.path("status").path("conditions")) if (type.equals(c.path("type").asText())) return c;
+        return com.fasterxml.jackson.databind.node.MissingNode.getInstance();
     }
 
     @Test
