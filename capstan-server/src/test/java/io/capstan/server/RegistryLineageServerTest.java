@@ -282,6 +282,9 @@ class RegistryLineageServerTest {
         var types = new ArrayList<String>();
         l.path("chain").forEach(c -> types.add(c.path("type").asText()));
         assertThat(types).containsExactly("trial", "trainingJob", "modelVersion");
+        var reported = server.await("/apis/capstan/v1/namespaces/default/experiments/tuned",
+                r -> condition(r, "ModelRegistered").path("status").asText().equals("True"), Duration.ofSeconds(30));
+        assertThat(condition(reported, "ModelRegistered").path("message").asText()).contains("version 'best'").contains("'tuned-model'");
     }
 
     @Test
