@@ -1,7 +1,7 @@
 package io.capstan.kubernetes;
 
-import static org.assertj.core.api.Assertions.assertThat;
 import static io.capstan.kubernetes.testing.Kubelet.running;
+import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.capstan.backend.LogLine;
