@@ -4,9 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.capstan.core.CapstanConfig;
 import io.capstan.core.Json;
-import io.capstan.kubernetes.ServerBackend;
 import io.capstan.kubernetes.testing.Eventually;
 import io.capstan.kubernetes.testing.Kubelet;
 import io.capstan.kubernetes.testing.MockCluster;
@@ -30,7 +28,6 @@ import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Supplier;
 import java.util.regex.Pattern;
@@ -69,15 +66,11 @@ class KubernetesServingModeTest {
     }
 
     static CapstanServer startServer() {
-        var map = ServerBackend.NamespaceMap.parse("*=" + NS);
-        return CapstanServer.start(CapstanConfig.fromEnvironment(Map.of("CAPSTAN_HOME", home.toString(), "CAPSTAN_PORT", "0", "CAPSTAN_GRPC_PORT", "0",
-                        "CAPSTAN_RESYNC_SECONDS", "2")), io.capstan.security.SecuritySettings.defaults(),
-                Optional.of(dir -> ServerBackend.open(cluster.createClient(), dir, map, Optional.empty()).placingPredictors("registry.local/capstan:test",
-                        service -> {
-                            var port = servicePorts.get(service.getMetadata().getName());
-                            if (port == null) throw new IllegalStateException("the test has not placed " + service.getMetadata().getName());
-                            return new InetSocketAddress("127.0.0.1", port);
-                        })));
+        return KubernetesModeServer.start(home, cluster, NS, backend -> backend.placingPredictors("registry.local/capstan:test", service -> {
+            var port = servicePorts.get(service.getMetadata().getName());
+            if (port == null) throw new IllegalStateException("the test has not placed " + service.getMetadata().getName());
+            return new InetSocketAddress("127.0.0.1", port);
+        }));
     }
 
     @AfterAll
@@ -340,13 +333,7 @@ class KubernetesServingModeTest {
     }
 
     static JsonNode status() {
-        var run = admin().run("get", "inferenceservice", "iris", "-n", "team-a", "-o", "json");
-        if (run.exitCode() != 0) return Json.json().createObjectNode();
-        try {
-            return Json.json().readTree(run.out()).path("status");
-        } catch (Exception e) {
-            throw new IllegalStateException(e);
-        }
+        return KubernetesModeServer.resource(admin(), "inferenceservice", "team-a", "iris").path("status");
     }
 
     static <T> void eventually(Supplier<T> actual, T expected) {

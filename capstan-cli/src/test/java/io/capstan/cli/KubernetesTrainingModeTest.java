@@ -7,9 +7,6 @@ import static io.capstan.kubernetes.testing.Kubelet.running;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.capstan.core.CapstanConfig;
-import io.capstan.core.Json;
-import io.capstan.kubernetes.ServerBackend;
 import io.capstan.kubernetes.testing.Kubelet;
 import io.capstan.kubernetes.testing.MockCluster;
 import io.capstan.server.CapstanServer;
@@ -23,7 +20,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -49,10 +45,7 @@ class KubernetesTrainingModeTest {
         cluster = MockCluster.start();
         kubectl = cluster.createClient();
         kubelet = new Kubelet(cluster, kubectl, NS);
-        var map = ServerBackend.NamespaceMap.parse("*=" + NS);
-        server = CapstanServer.start(CapstanConfig.fromEnvironment(Map.of("CAPSTAN_HOME", home.toString(), "CAPSTAN_PORT", "0", "CAPSTAN_GRPC_PORT", "0",
-                        "CAPSTAN_RESYNC_SECONDS", "2")), io.capstan.security.SecuritySettings.defaults(),
-                Optional.of(dir -> ServerBackend.open(cluster.createClient(), dir, map, Optional.empty())));
+        server = KubernetesModeServer.start(home, cluster, NS, backend -> backend);
     }
 
     @AfterAll
@@ -228,11 +221,6 @@ class KubernetesTrainingModeTest {
     // ---- the Job controller and the kubelet, played on the mock
 
     static JsonNode resource(String plural, String ns, String name) {
-        var run = admin().run("get", plural, name, "-n", ns, "-o", "json");
-        try {
-            return run.exitCode() == 0 ? Json.json().readTree(run.out()) : Json.json().createObjectNode();
-        } catch (java.io.IOException e) {
-            throw new IllegalStateException(e);
-        }
+        return KubernetesModeServer.resource(admin(), plural, ns, name);
     }
 }
