@@ -1,41 +1,28 @@
 package io.capstan.cli;
 
+import static io.capstan.kubernetes.testing.Eventually.eventually;
+import static io.capstan.kubernetes.testing.Kubelet.env;
+import static io.capstan.kubernetes.testing.Kubelet.running;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.capstan.core.CapstanConfig;
 import io.capstan.core.Json;
-import io.capstan.kubernetes.ServerBackend;
+import io.capstan.kubernetes.testing.Kubelet;
+import io.capstan.kubernetes.testing.MockCluster;
 import io.capstan.server.CapstanServer;
-import io.fabric8.kubernetes.api.model.ContainerStateBuilder;
-import io.fabric8.kubernetes.api.model.ContainerStatusBuilder;
-import io.fabric8.kubernetes.api.model.EnvVar;
-import io.fabric8.kubernetes.api.model.Pod;
-import io.fabric8.kubernetes.api.model.PodBuilder;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
-import io.fabric8.kubernetes.api.model.batch.v1.JobConditionBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.server.mock.KubernetesMixedDispatcher;
 import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
-import io.fabric8.mockwebserver.Context;
-import io.fabric8.mockwebserver.MockWebServer;
-import io.fabric8.mockwebserver.ServerRequest;
-import io.fabric8.mockwebserver.ServerResponse;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
-import java.time.Instant;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
-import java.util.Queue;
 import java.util.function.Supplier;
-import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -53,18 +40,15 @@ class KubernetesModeTest {
     static Path home;
     static KubernetesMockServer cluster;
     static KubernetesClient kubectl;
+    static Kubelet kubelet;
     static CapstanServer server;
 
     @BeforeAll
     static void start() {
-        Map<ServerRequest, Queue<ServerResponse>> responses = new HashMap<>();
-        cluster = new KubernetesMockServer(new Context(), new MockWebServer(), responses, new KubernetesMixedDispatcher(responses), false);
-        cluster.init();
+        cluster = MockCluster.start();
         kubectl = cluster.createClient();
-        var map = ServerBackend.NamespaceMap.parse("*=" + NS);
-        server = CapstanServer.start(CapstanConfig.fromEnvironment(Map.of("CAPSTAN_HOME", home.toString(), "CAPSTAN_PORT", "0", "CAPSTAN_GRPC_PORT", "0",
-                        "CAPSTAN_RESYNC_SECONDS", "2")), io.capstan.security.SecuritySettings.defaults(),
-                Optional.of(dir -> ServerBackend.open(cluster.createClient(), dir, map, Optional.empty())));
+        kubelet = new Kubelet(cluster, kubectl, NS);
+        server = KubernetesModeServer.start(home, cluster, NS, backend -> backend);
     }
 
     @AfterAll
@@ -171,15 +155,15 @@ class KubernetesModeTest {
                 .containsEntry("training.kubeflow.org/replica-type", "master").containsEntry("training.kubeflow.org/job-role", "master");
 
         // Two ranks placed, one not: the job waits for its gang, saying why.
-        serveLogs("team-a-ddp-master-0", "epoch 1 loss 0.5", "epoch 2 loss 0.25");
-        setPod("team-a-ddp-master-0", running());
-        setPod("team-a-ddp-worker-0", running());
+        kubelet.serveLogs("team-a-ddp-master-0", "epoch 1 loss 0.5", "epoch 2 loss 0.25");
+        kubelet.setPod("team-a-ddp-master-0", running());
+        kubelet.setPod("team-a-ddp-worker-0", running());
         Thread.sleep(1000);
         assertThat(condition(resource("pytorchjobs", "team-a", "ddp"), "Running")).isNotEqualTo("True");
-        setPod("team-a-ddp-worker-1", running());
+        kubelet.setPod("team-a-ddp-worker-1", running());
         eventually(() -> condition(resource("pytorchjobs", "team-a", "ddp"), "Running"), "True");
         Thread.sleep(300);
-        for (var n : names) finishPod(n, 0);
+        for (var n : names) kubelet.finishPod(n, 0);
         eventually(() -> condition(resource("pytorchjobs", "team-a", "ddp"), "Succeeded"), "True");
 
         for (var n : names) kubectl.pods().inNamespace(NS).withName(n).withGracePeriod(0).delete();
@@ -339,72 +323,15 @@ class KubernetesModeTest {
     // ---- the kubelet and the Job controller, played on the mock
 
     /** Makes the Job's pod, runs it with {@code lines} as its log, and completes the Job; returns the pod's name. */
-    static String jobController(Job job, String... lines) throws InterruptedException {
-        var name = job.getMetadata().getName() + "-x7k2p";
-        var labels = new HashMap<>(job.getSpec().getTemplate().getMetadata().getLabels());
-        labels.put("job-name", job.getMetadata().getName());
-        kubectl.pods().inNamespace(NS).resource(new PodBuilder()
-                .withNewMetadata().withName(name).withLabels(labels).withAnnotations(job.getSpec().getTemplate().getMetadata().getAnnotations())
-                .addNewOwnerReference().withKind("Job").withApiVersion("batch/v1").withName(job.getMetadata().getName()).withUid("u1").endOwnerReference()
-                .endMetadata().withSpec(job.getSpec().getTemplate().getSpec()).build()).create();
-        serveLogs(name, lines);
-        setPod(name, running());
-        Thread.sleep(300);
-        finishPod(name, 0);
-        kubectl.batch().v1().jobs().inNamespace(NS).withName(job.getMetadata().getName()).editStatus(j -> {
-            if (j.getStatus() == null) j.setStatus(new io.fabric8.kubernetes.api.model.batch.v1.JobStatus());
-            j.getStatus().setSucceeded(1);
-            j.getStatus().setConditions(List.of(new JobConditionBuilder().withType("Complete").withStatus("True").build()));
-            return j;
-        });
-        return name;
-    }
-
-    static void serveLogs(String pod, String... lines) {
-        var t = Instant.parse("2026-01-02T03:04:05.000000001Z");
-        var body = new StringBuilder();
-        for (int i = 0; i < lines.length; i++) body.append(t.plusMillis(i)).append(' ').append(lines[i]).append('\n');
-        var base = "/api/v1/namespaces/" + NS + "/pods/" + pod + "/log?pretty=false&container=main";
-        cluster.expect().get().withPath(base + "&timestamps=true&follow=true").andReturn(200, body.toString()).always();
-        var last = t.plusMillis(lines.length - 1);
-        cluster.expect().get().withPath(base + "&sinceTime=" + last + "&timestamps=true&follow=true")
-                .andReturn(200, last + " " + lines[lines.length - 1] + "\n").always();
-    }
-
-    static java.util.function.Consumer<Pod> running() {
-        return p -> {
-            p.getStatus().setPhase("Running");
-            p.getStatus().setStartTime("2026-01-02T03:04:00Z");
-        };
-    }
-
-    static void finishPod(String pod, int exitCode) {
-        setPod(pod, p -> {
-            p.getStatus().setPhase(exitCode == 0 ? "Succeeded" : "Failed");
-            p.getStatus().setContainerStatuses(List.of(new ContainerStatusBuilder().withName("main")
-                    .withState(new ContainerStateBuilder().withNewTerminated().withExitCode(exitCode).endTerminated().build()).build()));
-        });
-    }
-
-    static void setPod(String name, java.util.function.Consumer<Pod> change) {
-        kubectl.pods().inNamespace(NS).withName(name).editStatus(p -> {
-            if (p.getStatus() == null) p.setStatus(new io.fabric8.kubernetes.api.model.PodStatus());
-            change.accept(p);
-            return p;
-        });
-    }
-
-    static Map<String, String> env(List<EnvVar> env) {
-        return env.stream().filter(e -> e.getValue() != null).collect(Collectors.toMap(EnvVar::getName, EnvVar::getValue));
+    static String jobController(Job job, String... lines) {
+        var pod = kubelet.jobPod(job);
+        kubelet.runPod(pod, 0, lines);
+        kubelet.completeJob(job.getMetadata().getName(), 1);
+        return pod;
     }
 
     static JsonNode resource(String plural, String ns, String name) {
-        var run = admin().run("get", plural, name, "-n", ns, "-o", "json");
-        try {
-            return run.exitCode() == 0 ? Json.json().readTree(run.out()) : Json.json().createObjectNode();
-        } catch (java.io.IOException e) {
-            throw new IllegalStateException(e);
-        }
+        return KubernetesModeServer.resource(admin(), plural, ns, name);
     }
 
     static String phase(String plural, String ns, String name) {
@@ -414,20 +341,5 @@ class KubernetesModeTest {
     static String condition(JsonNode resource, String type) {
         for (var c : resource.path("status").path("conditions")) if (type.equals(c.path("type").asText())) return c.path("status").asText();
         return "";
-    }
-
-    static <T> void eventually(Supplier<T> actual, T expected) {
-        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-        T last = null;
-        while (System.nanoTime() < deadline) {
-            last = actual.get();
-            if (expected.equals(last)) return;
-            try {
-                Thread.sleep(100);
-            } catch (InterruptedException e) {
-                throw new IllegalStateException(e);
-            }
-        }
-        assertThat(last).isEqualTo(expected);
     }
 }

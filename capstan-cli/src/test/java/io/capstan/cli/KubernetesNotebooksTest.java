@@ -6,18 +6,14 @@ import io.capstan.backend.Backend;
 import io.capstan.core.CapstanConfig;
 import io.capstan.core.Json;
 import io.capstan.kubernetes.ServerBackend;
+import io.capstan.kubernetes.testing.Eventually;
+import io.capstan.kubernetes.testing.Kubelet;
+import io.capstan.kubernetes.testing.MockCluster;
 import io.capstan.notebooks.NotebookCluster;
 import io.capstan.server.CapstanServer;
 import io.capstan.server.KubernetesMode;
 import io.fabric8.kubernetes.api.model.apps.StatefulSet;
-import io.fabric8.kubernetes.api.model.apps.StatefulSetStatus;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.server.mock.KubernetesMixedDispatcher;
-import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
-import io.fabric8.mockwebserver.Context;
-import io.fabric8.mockwebserver.MockWebServer;
-import io.fabric8.mockwebserver.ServerRequest;
-import io.fabric8.mockwebserver.ServerResponse;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.net.URI;
@@ -27,10 +23,8 @@ import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.HashMap;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Queue;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 import org.junit.jupiter.api.Test;
@@ -71,11 +65,10 @@ class KubernetesNotebooksTest {
     @Test
     void aNotebookIsAStatefulSetAndAServiceAndTheProxyReachesTheService() throws Exception {
         int jupyterPort = freePort();
-        Map<ServerRequest, Queue<ServerResponse>> responses = new HashMap<>();
-        var cluster = new KubernetesMockServer(new Context(), new MockWebServer(), responses, new KubernetesMixedDispatcher(responses), false);
-        cluster.init();
+        var cluster = MockCluster.start();
         Process jupyter = null;
         try (KubernetesClient kubectl = cluster.createClient()) {
+            var kubelet = new Kubelet(cluster, kubectl, NS);
             var map = ServerBackend.NamespaceMap.parse("*=" + NS);
             var resolved = new java.util.concurrent.ConcurrentHashMap<String, URI>();
             var workloads = new KubernetesMode.WorkloadBackend() {
@@ -157,7 +150,7 @@ class KubernetesNotebooksTest {
 
                 // The pod comes up: the test's Jupyter plays it, and the StatefulSet reports a ready replica.
                 jupyter = startJupyter(jupyterPort);
-                setReadyReplicas(kubectl, 1);
+                kubelet.setReadyReplicas("team-a-lab", 1);
                 eventually(() -> phase(cli), "Running");
                 assertThat(resolved).containsKey("team-a-lab." + NS + ".svc");
                 var kernels = proxied(server, "api/kernels");
@@ -180,12 +173,12 @@ class KubernetesNotebooksTest {
                 var stop = cli.run("notebooks", "stop", "lab", "-n", "team-a");
                 assertThat(stop.exitCode()).as(stop.err()).isZero();
                 eventually(() -> set.get().getSpec().getReplicas(), 0);
-                setReadyReplicas(kubectl, 0);
+                kubelet.setReadyReplicas("team-a-lab", 0);
                 eventually(() -> phase(cli), "Stopped");
                 var start = cli.run("notebooks", "start", "lab", "-n", "team-a");
                 assertThat(start.exitCode()).as(start.err()).isZero();
                 eventually(() -> set.get().getSpec().getReplicas(), 1);
-                setReadyReplicas(kubectl, 1);
+                kubelet.setReadyReplicas("team-a-lab", 1);
                 eventually(() -> phase(cli), "Running");
 
                 // Deleting the Notebook deletes its StatefulSet and Service.
@@ -201,15 +194,6 @@ class KubernetesNotebooksTest {
             }
             cluster.destroy();
         }
-    }
-
-    private static void setReadyReplicas(KubernetesClient kubectl, int ready) {
-        kubectl.apps().statefulSets().inNamespace(NS).withName("team-a-lab").editStatus(s -> {
-            if (s.getStatus() == null) s.setStatus(new StatefulSetStatus());
-            s.getStatus().setReplicas(ready);
-            s.getStatus().setReadyReplicas(ready);
-            return s;
-        });
     }
 
     private Process startJupyter(int port) throws IOException {
@@ -266,18 +250,6 @@ class KubernetesNotebooksTest {
     }
 
     static <T> void eventually(Supplier<T> actual, T expected) {
-        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-        T last = null;
-        while (System.nanoTime() < deadline) {
-            last = actual.get();
-            if (expected.equals(last)) return;
-            try {
-                Thread.sleep(100);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new AssertionError(e);
-            }
-        }
-        throw new AssertionError("expected " + expected + ", last saw " + last);
+        Eventually.eventually(Duration.ofSeconds(60), actual, expected);
     }
 }

@@ -4,21 +4,15 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.capstan.core.CapstanConfig;
 import io.capstan.core.Json;
-import io.capstan.kubernetes.ServerBackend;
+import io.capstan.kubernetes.testing.Eventually;
+import io.capstan.kubernetes.testing.Kubelet;
+import io.capstan.kubernetes.testing.MockCluster;
 import io.capstan.server.CapstanServer;
 import io.capstan.serving.TestModels;
 import io.fabric8.kubernetes.api.model.HasMetadata;
-import io.fabric8.kubernetes.api.model.apps.Deployment;
-import io.fabric8.kubernetes.api.model.apps.DeploymentStatusBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.server.mock.KubernetesMixedDispatcher;
 import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
-import io.fabric8.mockwebserver.Context;
-import io.fabric8.mockwebserver.MockWebServer;
-import io.fabric8.mockwebserver.ServerRequest;
-import io.fabric8.mockwebserver.ServerResponse;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.net.InetSocketAddress;
@@ -31,12 +25,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
-import java.util.Queue;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Supplier;
 import java.util.regex.Pattern;
@@ -60,6 +51,7 @@ class KubernetesServingModeTest {
     static Path home;
     static KubernetesMockServer cluster;
     static KubernetesClient kubectl;
+    static Kubelet kubelet;
     static CapstanServer server;
     /** Where each predictor Service "is": the port of a model-server process on 127.0.0.1. */
     static final Map<String, Integer> servicePorts = new ConcurrentHashMap<>();
@@ -67,23 +59,18 @@ class KubernetesServingModeTest {
 
     @BeforeAll
     static void start() {
-        Map<ServerRequest, Queue<ServerResponse>> responses = new HashMap<>();
-        cluster = new KubernetesMockServer(new Context(), new MockWebServer(), responses, new KubernetesMixedDispatcher(responses), false);
-        cluster.init();
+        cluster = MockCluster.start();
         kubectl = cluster.createClient();
+        kubelet = new Kubelet(cluster, kubectl, NS);
         server = startServer();
     }
 
     static CapstanServer startServer() {
-        var map = ServerBackend.NamespaceMap.parse("*=" + NS);
-        return CapstanServer.start(CapstanConfig.fromEnvironment(Map.of("CAPSTAN_HOME", home.toString(), "CAPSTAN_PORT", "0", "CAPSTAN_GRPC_PORT", "0",
-                        "CAPSTAN_RESYNC_SECONDS", "2")), io.capstan.security.SecuritySettings.defaults(),
-                Optional.of(dir -> ServerBackend.open(cluster.createClient(), dir, map, Optional.empty()).placingPredictors("registry.local/capstan:test",
-                        service -> {
-                            var port = servicePorts.get(service.getMetadata().getName());
-                            if (port == null) throw new IllegalStateException("the test has not placed " + service.getMetadata().getName());
-                            return new InetSocketAddress("127.0.0.1", port);
-                        })));
+        return KubernetesModeServer.start(home, cluster, NS, backend -> backend.placingPredictors("registry.local/capstan:test", service -> {
+            var port = servicePorts.get(service.getMetadata().getName());
+            if (port == null) throw new IllegalStateException("the test has not placed " + service.getMetadata().getName());
+            return new InetSocketAddress("127.0.0.1", port);
+        }));
     }
 
     @AfterAll
@@ -137,7 +124,7 @@ class KubernetesServingModeTest {
         assertThat(infer().statusCode()).isEqualTo(503);
 
         servicePorts.put("team-a-iris-predictor-1", modelServer("v1"));
-        markAvailable("team-a-iris-predictor-1");
+        kubelet.deploymentAvailable("team-a-iris-predictor-1", 2);
         eventually(() -> status().path("phase").asText(), "Ready");
         var answer = infer();
         assertThat(answer.statusCode()).as(answer.body()).isEqualTo(200);
@@ -151,7 +138,7 @@ class KubernetesServingModeTest {
         assertThat(kubectl.apps().deployments().inNamespace(NS).withName("team-a-iris-predictor-2").get().getSpec().getTemplate().getSpec()
                 .getInitContainers().getFirst().getArgs()).containsExactly("s3://models/iris/v2", "/mnt/models");
         servicePorts.put("team-a-iris-predictor-2", modelServer("v2"));
-        markAvailable("team-a-iris-predictor-2");
+        kubelet.deploymentAvailable("team-a-iris-predictor-2", 2);
         eventually(() -> kubectl.apps().deployments().inNamespace(NS).withLabel(OWNER, "team-a-iris").list().getItems().size(), 2);
         eventually(() -> versionsAnswering(40).size(), 2);
         assertThat(owned()).hasSize(6);
@@ -285,14 +272,6 @@ class KubernetesServingModeTest {
         return all;
     }
 
-    /** As the Deployment controller does once the pods pass their readiness probe. */
-    static void markAvailable(String name) {
-        kubectl.apps().deployments().inNamespace(NS).withName(name).editStatus(d -> {
-            d.setStatus(new DeploymentStatusBuilder().withReplicas(2).withReadyReplicas(2).withAvailableReplicas(2).withObservedGeneration(1L).build());
-            return d;
-        });
-    }
-
     /** Starts {@code capstan model-server} on the iris model in a child JVM, as the predictor pod would, and gives its port. */
     static int modelServer(String version) throws Exception {
         var dir = home.resolve("models-" + version);
@@ -354,27 +333,10 @@ class KubernetesServingModeTest {
     }
 
     static JsonNode status() {
-        var run = admin().run("get", "inferenceservice", "iris", "-n", "team-a", "-o", "json");
-        if (run.exitCode() != 0) return Json.json().createObjectNode();
-        try {
-            return Json.json().readTree(run.out()).path("status");
-        } catch (Exception e) {
-            throw new IllegalStateException(e);
-        }
+        return KubernetesModeServer.resource(admin(), "inferenceservice", "team-a", "iris").path("status");
     }
 
     static <T> void eventually(Supplier<T> actual, T expected) {
-        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-        T last = null;
-        while (System.nanoTime() < deadline) {
-            last = actual.get();
-            if (expected.equals(last)) return;
-            try {
-                Thread.sleep(200);
-            } catch (InterruptedException e) {
-                throw new IllegalStateException(e);
-            }
-        }
-        assertThat(last).isEqualTo(expected);
+        Eventually.eventually(Duration.ofSeconds(60), actual, expected);
     }
 }

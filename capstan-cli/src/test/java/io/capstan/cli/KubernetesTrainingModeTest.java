@@ -1,42 +1,25 @@
 package io.capstan.cli;
 
 import static io.capstan.cli.KubernetesModeTest.condition;
+import static io.capstan.kubernetes.testing.Eventually.eventually;
+import static io.capstan.kubernetes.testing.Kubelet.env;
+import static io.capstan.kubernetes.testing.Kubelet.running;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.capstan.core.CapstanConfig;
-import io.capstan.core.Json;
-import io.capstan.kubernetes.ServerBackend;
+import io.capstan.kubernetes.testing.Kubelet;
+import io.capstan.kubernetes.testing.MockCluster;
 import io.capstan.server.CapstanServer;
-import io.fabric8.kubernetes.api.model.ContainerStateBuilder;
-import io.fabric8.kubernetes.api.model.ContainerStatusBuilder;
-import io.fabric8.kubernetes.api.model.EnvVar;
-import io.fabric8.kubernetes.api.model.Pod;
-import io.fabric8.kubernetes.api.model.PodBuilder;
-import io.fabric8.kubernetes.api.model.batch.v1.Job;
-import io.fabric8.kubernetes.api.model.batch.v1.JobConditionBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.server.mock.KubernetesMixedDispatcher;
 import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
-import io.fabric8.mockwebserver.Context;
-import io.fabric8.mockwebserver.MockWebServer;
-import io.fabric8.mockwebserver.ServerRequest;
-import io.fabric8.mockwebserver.ServerResponse;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
-import java.time.Instant;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
-import java.util.Queue;
-import java.util.function.Supplier;
-import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -54,18 +37,15 @@ class KubernetesTrainingModeTest {
     static Path home;
     static KubernetesMockServer cluster;
     static KubernetesClient kubectl;
+    static Kubelet kubelet;
     static CapstanServer server;
 
     @BeforeAll
     static void start() {
-        Map<ServerRequest, Queue<ServerResponse>> responses = new HashMap<>();
-        cluster = new KubernetesMockServer(new Context(), new MockWebServer(), responses, new KubernetesMixedDispatcher(responses), false);
-        cluster.init();
+        cluster = MockCluster.start();
         kubectl = cluster.createClient();
-        var map = ServerBackend.NamespaceMap.parse("*=" + NS);
-        server = CapstanServer.start(CapstanConfig.fromEnvironment(Map.of("CAPSTAN_HOME", home.toString(), "CAPSTAN_PORT", "0", "CAPSTAN_GRPC_PORT", "0",
-                        "CAPSTAN_RESYNC_SECONDS", "2")), io.capstan.security.SecuritySettings.defaults(),
-                Optional.of(dir -> ServerBackend.open(cluster.createClient(), dir, map, Optional.empty())));
+        kubelet = new Kubelet(cluster, kubectl, NS);
+        server = KubernetesModeServer.start(home, cluster, NS, backend -> backend);
     }
 
     @AfterAll
@@ -117,17 +97,17 @@ class KubernetesTrainingModeTest {
         // One Job for both nodes: the second node joined the first's.
         assertThat(kubectl.batch().v1().jobs().inNamespace(NS).list().getItems()).hasSize(1);
 
-        var pod0 = indexedPod(job, 0);
-        var pod1 = indexedPod(job, 1);
-        serveLogs(pod0, "node", "rank 0 loss 0.5");
-        serveLogs(pod1, "node", "rank 1 loss 0.4");
-        setPod(pod0, running());
-        setPod(pod1, running());
+        var pod0 = kubelet.indexedJobPod(job, 0);
+        var pod1 = kubelet.indexedJobPod(job, 1);
+        kubelet.serveContainerLogs(pod0, "node", "rank 0 loss 0.5");
+        kubelet.serveContainerLogs(pod1, "node", "rank 1 loss 0.4");
+        kubelet.setPod(pod0, running());
+        kubelet.setPod(pod1, running());
         eventually(() -> condition(resource("trainjobs", "team-a", "tj"), "Running"), "True");
         Thread.sleep(300);
-        finishPod(pod0, 0);
-        finishPod(pod1, 0);
-        completeJob(job);
+        kubelet.finishPod(pod0, 0);
+        kubelet.finishPod(pod1, 0);
+        kubelet.completeJob(job.getMetadata().getName(), job.getSpec().getCompletions());
         eventually(() -> condition(resource("trainjobs", "team-a", "tj"), "Succeeded"), "True");
 
         var logs = admin().run("logs", "tj", "--rank", "1", "-n", "team-a");
@@ -180,11 +160,11 @@ class KubernetesTrainingModeTest {
         assertThat(kubectl.pods().inNamespace(NS).list().getItems()).extracting(p -> p.getMetadata().getName())
                 .filteredOn(n -> n.startsWith("team-a-xgb")).containsExactlyInAnyOrderElementsOf(names);
 
-        serveLogs("team-a-xgb-master-0", "main", "tracker started", "[0] train-mlogloss:0.5");
-        for (var n : names) setPod(n, running());
+        kubelet.serveContainerLogs("team-a-xgb-master-0", "main", "tracker started", "[0] train-mlogloss:0.5");
+        for (var n : names) kubelet.setPod(n, running());
         eventually(() -> condition(resource("xgboostjobs", "team-a", "xgb"), "Running"), "True");
         Thread.sleep(300);
-        for (var n : names) finishPod(n, 0);
+        for (var n : names) kubelet.finishPod(n, 0);
         eventually(() -> condition(resource("xgboostjobs", "team-a", "xgb"), "Succeeded"), "True");
         var logs = admin().run("logs", "xgb", "--rank", "0", "-n", "team-a");
         assertThat(logs.exitCode()).as(logs.err()).isZero();
@@ -240,92 +220,7 @@ class KubernetesTrainingModeTest {
 
     // ---- the Job controller and the kubelet, played on the mock
 
-    /** The pod the Job controller makes for completion index {@code index}. */
-    static String indexedPod(Job job, int index) {
-        var jobName = job.getMetadata().getName();
-        var name = jobName + "-" + index + "-b" + index + "kq7";
-        var labels = new HashMap<>(job.getSpec().getTemplate().getMetadata().getLabels());
-        labels.put("job-name", jobName);
-        labels.put("batch.kubernetes.io/job-completion-index", Integer.toString(index));
-        var annotations = new HashMap<>(job.getSpec().getTemplate().getMetadata().getAnnotations());
-        annotations.put("batch.kubernetes.io/job-completion-index", Integer.toString(index));
-        var spec = job.getSpec().getTemplate().getSpec();
-        spec.setHostname(jobName + "-" + index);
-        kubectl.pods().inNamespace(NS).resource(new PodBuilder()
-                .withNewMetadata().withName(name).withLabels(labels).withAnnotations(annotations)
-                .addNewOwnerReference().withKind("Job").withApiVersion("batch/v1").withName(jobName).withUid("u-" + jobName).endOwnerReference()
-                .endMetadata().withSpec(spec).build()).create();
-        return name;
-    }
-
-    static void completeJob(Job job) {
-        kubectl.batch().v1().jobs().inNamespace(NS).withName(job.getMetadata().getName()).editStatus(j -> {
-            if (j.getStatus() == null) j.setStatus(new io.fabric8.kubernetes.api.model.batch.v1.JobStatus());
-            j.getStatus().setSucceeded(job.getSpec().getCompletions());
-            j.getStatus().setConditions(List.of(new JobConditionBuilder().withType("Complete").withStatus("True").build()));
-            return j;
-        });
-    }
-
-    static void serveLogs(String pod, String container, String... lines) {
-        var t = Instant.parse("2026-01-02T03:04:05.000000001Z");
-        var body = new StringBuilder();
-        for (int i = 0; i < lines.length; i++) body.append(t.plusMillis(i)).append(' ').append(lines[i]).append('\n');
-        var base = "/api/v1/namespaces/" + NS + "/pods/" + pod + "/log?pretty=false&container=" + container;
-        cluster.expect().get().withPath(base + "&timestamps=true&follow=true").andReturn(200, body.toString()).always();
-        var last = t.plusMillis(lines.length - 1);
-        cluster.expect().get().withPath(base + "&sinceTime=" + last + "&timestamps=true&follow=true")
-                .andReturn(200, last + " " + lines[lines.length - 1] + "\n").always();
-    }
-
-    static java.util.function.Consumer<Pod> running() {
-        return p -> {
-            p.getStatus().setPhase("Running");
-            p.getStatus().setStartTime("2026-01-02T03:04:00Z");
-        };
-    }
-
-    static void finishPod(String pod, int exitCode) {
-        setPod(pod, p -> {
-            p.getStatus().setPhase(exitCode == 0 ? "Succeeded" : "Failed");
-            p.getStatus().setContainerStatuses(List.of(new ContainerStatusBuilder().withName("main")
-                    .withState(new ContainerStateBuilder().withNewTerminated().withExitCode(exitCode).endTerminated().build()).build()));
-        });
-    }
-
-    static void setPod(String name, java.util.function.Consumer<Pod> change) {
-        kubectl.pods().inNamespace(NS).withName(name).editStatus(p -> {
-            if (p.getStatus() == null) p.setStatus(new io.fabric8.kubernetes.api.model.PodStatus());
-            change.accept(p);
-            return p;
-        });
-    }
-
-    static Map<String, String> env(List<EnvVar> env) {
-        return env.stream().filter(e -> e.getValue() != null).collect(Collectors.toMap(EnvVar::getName, EnvVar::getValue));
-    }
-
     static JsonNode resource(String plural, String ns, String name) {
-        var run = admin().run("get", plural, name, "-n", ns, "-o", "json");
-        try {
-            return run.exitCode() == 0 ? Json.json().readTree(run.out()) : Json.json().createObjectNode();
-        } catch (java.io.IOException e) {
-            throw new IllegalStateException(e);
-        }
-    }
-
-    static <T> void eventually(Supplier<T> actual, T expected) {
-        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-        T last = null;
-        while (System.nanoTime() < deadline) {
-            last = actual.get();
-            if (expected.equals(last)) return;
-            try {
-                Thread.sleep(100);
-            } catch (InterruptedException e) {
-                throw new IllegalStateException(e);
-            }
-        }
-        assertThat(last).isEqualTo(expected);
+        return KubernetesModeServer.resource(admin(), plural, ns, name);
     }
 }

@@ -1,5 +1,7 @@
 package io.capstan.deploy;
 
+import static io.capstan.kubernetes.testing.Eventually.eventually;
+import static io.capstan.kubernetes.testing.Kubelet.running;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -10,45 +12,30 @@ import io.capstan.backend.WorkloadState;
 import io.capstan.core.ConflictException;
 import io.capstan.kubernetes.KubernetesBackend;
 import io.capstan.kubernetes.Placement;
-import io.fabric8.kubernetes.api.model.ContainerStateBuilder;
-import io.fabric8.kubernetes.api.model.ContainerStatusBuilder;
+import io.capstan.kubernetes.testing.Kubelet;
+import io.capstan.kubernetes.testing.MockCluster;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.KubernetesResourceList;
-import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodBuilder;
-import io.fabric8.kubernetes.api.model.PodStatus;
 import io.fabric8.kubernetes.api.model.ServiceBuilder;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
-import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.api.model.batch.v1.JobBuilder;
-import io.fabric8.kubernetes.api.model.batch.v1.JobConditionBuilder;
-import io.fabric8.kubernetes.api.model.batch.v1.JobStatus;
 import io.fabric8.kubernetes.api.model.policy.v1.PodDisruptionBudget;
 import io.fabric8.kubernetes.api.model.rbac.ClusterRole;
 import io.fabric8.kubernetes.api.model.rbac.Role;
 import io.fabric8.kubernetes.client.ConfigBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
-import io.fabric8.kubernetes.client.server.mock.KubernetesMixedDispatcher;
 import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
-import io.fabric8.mockwebserver.Context;
-import io.fabric8.mockwebserver.MockWebServer;
-import io.fabric8.mockwebserver.ServerRequest;
-import io.fabric8.mockwebserver.ServerResponse;
 import java.lang.reflect.Modifier;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Queue;
 import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
-import java.util.function.Consumer;
-import java.util.function.Supplier;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -73,6 +60,8 @@ class ChartRbacTest {
     KubernetesMockServer server;
     /** This test's own client: the kubelet and the Job controller. */
     KubernetesClient cluster;
+    /** The kubelet and the controllers, acting through {@link #cluster}. */
+    Kubelet kubelet;
     /** The backend's client, whose requests are recorded. */
     KubernetesClient backendClient;
     final List<KubernetesBackend> backends = new ArrayList<>();
@@ -80,10 +69,9 @@ class ChartRbacTest {
 
     @BeforeEach
     void start() {
-        Map<ServerRequest, Queue<ServerResponse>> responses = new HashMap<>();
-        server = new KubernetesMockServer(new Context(), new MockWebServer(), responses, new KubernetesMixedDispatcher(responses), false);
-        server.init();
+        server = MockCluster.start();
         cluster = server.createClient();
+        kubelet = new Kubelet(server, cluster, NAMESPACE);
         backendClient = new KubernetesClientBuilder()
                 .withConfig(new ConfigBuilder(cluster.getConfiguration()).withUserAgent(USER_AGENT).build()).build();
     }
@@ -156,10 +144,10 @@ class ChartRbacTest {
         first.launch(spec(ok, "echo hello"));
         var okPod = io.capstan.kubernetes.CapstanLabels.objectName(ok);
         notePodLabels(okPod);
-        serveLogs(okPod, "hello");
-        setPod(okPod, running());
+        kubelet.serveLogs(okPod, "hello");
+        kubelet.setPod(okPod, running());
         eventually(() -> first.tail(ok, 10).stream().map(l -> l.text()).toList(), List.of("hello"));
-        finishPod(okPod, 0);
+        kubelet.finishPod(okPod, 0);
         await(first, ok, WorkloadPhase.SUCCEEDED);
         first.remove(ok);
 
@@ -167,18 +155,13 @@ class ChartRbacTest {
         var job = "rbac_job_1";
         first.launch(spec(job, "echo rank"), Placement.defaults().withShape(Placement.Shape.job()).named("train")
                 .withHeadlessService("train").withPorts(List.of(new Placement.Port("rendezvous", 29500))));
-        var jobPod = jobController(cluster.batch().v1().jobs().inNamespace(NAMESPACE).withName("train").get());
+        var jobPod = kubelet.jobPod(cluster.batch().v1().jobs().inNamespace(NAMESPACE).withName("train").get());
         notePodLabels(jobPod);
-        serveLogs(jobPod, "rank");
-        setPod(jobPod, running());
+        kubelet.serveLogs(jobPod, "rank");
+        kubelet.setPod(jobPod, running());
         await(first, job, WorkloadPhase.RUNNING);
-        finishPod(jobPod, 0);
-        cluster.batch().v1().jobs().inNamespace(NAMESPACE).withName("train").editStatus(j -> {
-            if (j.getStatus() == null) j.setStatus(new JobStatus());
-            j.getStatus().setSucceeded(1);
-            j.getStatus().setConditions(List.of(new JobConditionBuilder().withType("Complete").withStatus("True").build()));
-            return j;
-        });
+        kubelet.finishPod(jobPod, 0);
+        kubelet.completeJob("train", 1);
         await(first, job, WorkloadPhase.SUCCEEDED);
         first.remove(job);
 
@@ -187,12 +170,12 @@ class ChartRbacTest {
         first.launch(spec(cancelled, "sleep 600"), Placement.defaults().named("sleeper").withHeadlessService("sleeper")
                 .withPorts(List.of(new Placement.Port("rendezvous", 29500))));
         notePodLabels("sleeper");
-        setPod("sleeper", running());
+        kubelet.setPod("sleeper", running());
         await(first, cancelled, WorkloadPhase.RUNNING);
         first.cancel(cancelled);
         var cancelledJob = "rbac_cancel_2";
         first.launch(spec(cancelledJob, "sleep 600"), Placement.defaults().withShape(Placement.Shape.job()).named("long-job"));
-        notePodLabels(jobController(cluster.batch().v1().jobs().inNamespace(NAMESPACE).withName("long-job").get()));
+        notePodLabels(kubelet.jobPod(cluster.batch().v1().jobs().inNamespace(NAMESPACE).withName("long-job").get()));
         first.cancel(cancelledJob);
         eventually(() -> cluster.pods().inNamespace(NAMESPACE).withName("sleeper").get() == null, true);
 
@@ -216,7 +199,7 @@ class ChartRbacTest {
         var adopted = "rbac_adopted_1";
         first.launch(spec(adopted, "sleep 5"));
         var adoptedPod = io.capstan.kubernetes.CapstanLabels.objectName(adopted);
-        setPod(adoptedPod, running());
+        kubelet.setPod(adoptedPod, running());
         await(first, adopted, WorkloadPhase.RUNNING);
         first.close();
         backends.remove(first);
@@ -224,7 +207,7 @@ class ChartRbacTest {
         await(second, adopted, WorkloadPhase.RUNNING);
         // Launching it again, as a leader whose record of the launch was lost would: the object is there and is its own.
         assertThat(second.launch(spec(adopted, "sleep 5")).phase()).isEqualTo(WorkloadPhase.RUNNING);
-        finishPod(adoptedPod, 0);
+        kubelet.finishPod(adoptedPod, 0);
         await(second, adopted, WorkloadPhase.SUCCEEDED);
         second.remove(adopted);
         second.close();
@@ -246,10 +229,7 @@ class ChartRbacTest {
         var placed = new io.capstan.kubernetes.KubernetesPredictors(backendClient, map, IMAGE, io.capstan.kubernetes.KubernetesPredictors::clusterAddress);
         assertThat(placed.place(NAMESPACE, "iris", 1, spec)).isEmpty();
         assertThat(placed.place(NAMESPACE, "iris", 1, spec)).isEmpty();
-        cluster.apps().deployments().inNamespace(NAMESPACE).withName("iris-predictor-1").editStatus(d -> {
-            d.setStatus(new io.fabric8.kubernetes.api.model.apps.DeploymentStatusBuilder().withAvailableReplicas(1).build());
-            return d;
-        });
+        kubelet.deploymentAvailable("iris-predictor-1", 1);
         assertThat(placed.place(NAMESPACE, "iris", 1, spec)).isPresent();
         var adopting = new io.capstan.kubernetes.KubernetesPredictors(backendClient, map, IMAGE, io.capstan.kubernetes.KubernetesPredictors::clusterAddress);
         assertThat(adopting.place(NAMESPACE, "iris", 1, spec)).isPresent();
@@ -353,71 +333,8 @@ class ChartRbacTest {
         workloadPodLabels.add(Map.copyOf(cluster.pods().inNamespace(NAMESPACE).withName(pod).get().getMetadata().getLabels()));
     }
 
-    void serveLogs(String pod, String... lines) {
-        var t = Instant.parse("2026-01-02T03:04:05.000000001Z");
-        var body = new StringBuilder();
-        for (int i = 0; i < lines.length; i++) body.append(t.plusMillis(i)).append(' ').append(lines[i]).append('\n');
-        var base = "/api/v1/namespaces/" + NAMESPACE + "/pods/" + pod + "/log?pretty=false&container=main";
-        server.expect().get().withPath(base + "&timestamps=true&follow=true").andReturn(200, body.toString()).always();
-        var last = t.plusMillis(lines.length - 1);
-        server.expect().get().withPath(base + "&sinceTime=" + last + "&timestamps=true&follow=true")
-                .andReturn(200, last + " " + lines[lines.length - 1] + "\n").always();
-    }
-
-    String jobController(Job job) {
-        var name = job.getMetadata().getName() + "-x7k2p";
-        var labels = new HashMap<>(job.getSpec().getTemplate().getMetadata().getLabels());
-        labels.put("job-name", job.getMetadata().getName());
-        cluster.pods().inNamespace(NAMESPACE).resource(new PodBuilder()
-                .withNewMetadata().withName(name).withLabels(labels).withAnnotations(job.getSpec().getTemplate().getMetadata().getAnnotations())
-                .addNewOwnerReference().withKind("Job").withApiVersion("batch/v1").withName(job.getMetadata().getName()).withUid("u1").endOwnerReference()
-                .endMetadata()
-                .withSpec(job.getSpec().getTemplate().getSpec())
-                .build()).create();
-        return name;
-    }
-
-    static Consumer<Pod> running() {
-        return p -> {
-            p.getStatus().setPhase("Running");
-            p.getStatus().setStartTime("2026-01-02T03:04:00Z");
-        };
-    }
-
-    void finishPod(String pod, int exitCode) {
-        setPod(pod, p -> {
-            p.getStatus().setPhase(exitCode == 0 ? "Succeeded" : "Failed");
-            p.getStatus().setContainerStatuses(List.of(new ContainerStatusBuilder().withName("main")
-                    .withState(new ContainerStateBuilder().withNewTerminated().withExitCode(exitCode).endTerminated().build()).build()));
-        });
-    }
-
-    void setPod(String name, Consumer<Pod> change) {
-        cluster.pods().inNamespace(NAMESPACE).withName(name).editStatus(p -> {
-            if (p.getStatus() == null) p.setStatus(new PodStatus());
-            change.accept(p);
-            return p;
-        });
-    }
-
     static WorkloadState await(KubernetesBackend backend, String id, WorkloadPhase phase) {
         eventually(() -> backend.find(id).map(WorkloadState::phase).orElse(null), phase);
         return backend.find(id).orElseThrow();
-    }
-
-    static <T> void eventually(Supplier<T> actual, T expected) {
-        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-        T last = null;
-        while (System.nanoTime() < deadline) {
-            last = actual.get();
-            if (expected.equals(last)) return;
-            try {
-                Thread.sleep(50);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new IllegalStateException(e);
-            }
-        }
-        assertThat(last).isEqualTo(expected);
     }
 }

@@ -1,5 +1,6 @@
 package io.capstan.kubernetes;
 
+import static io.capstan.kubernetes.testing.Kubelet.running;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -10,29 +11,19 @@ import io.capstan.backend.WorkloadSpec;
 import io.capstan.backend.WorkloadState;
 import io.capstan.core.ConflictException;
 import io.capstan.core.InvalidSpecException;
-import io.fabric8.kubernetes.api.model.ContainerStateBuilder;
-import io.fabric8.kubernetes.api.model.ContainerStatusBuilder;
-import io.fabric8.kubernetes.api.model.Pod;
-import io.fabric8.kubernetes.api.model.PodBuilder;
-import io.fabric8.kubernetes.api.model.batch.v1.Job;
-import io.fabric8.kubernetes.api.model.batch.v1.JobConditionBuilder;
+import io.capstan.kubernetes.testing.Eventually;
+import io.capstan.kubernetes.testing.Kubelet;
+import io.capstan.kubernetes.testing.MockCluster;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
-import io.fabric8.kubernetes.client.server.mock.KubernetesMixedDispatcher;
 import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
-import io.fabric8.mockwebserver.Context;
-import io.fabric8.mockwebserver.MockWebServer;
-import io.fabric8.mockwebserver.ServerRequest;
-import io.fabric8.mockwebserver.ServerResponse;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Queue;
 import java.util.UUID;
 import java.util.function.Supplier;
 import org.junit.jupiter.api.AfterEach;
@@ -56,6 +47,8 @@ class KubernetesBackendTest {
     KubernetesMockServer server;
     KubernetesClient client;
     String namespace;
+    /** The kubelet and Job controller this test plays on the mock; none against a real cluster. */
+    Kubelet kubelet;
     final List<KubernetesBackend> backends = new ArrayList<>();
 
     @BeforeEach
@@ -64,11 +57,10 @@ class KubernetesBackendTest {
             client = new KubernetesClientBuilder().build();
             namespace = "default";
         } else {
-            Map<ServerRequest, Queue<ServerResponse>> responses = new HashMap<>();
-            server = new KubernetesMockServer(new Context(), new MockWebServer(), responses, new KubernetesMixedDispatcher(responses), false);
-            server.init();
+            server = MockCluster.start();
             client = server.createClient();
             namespace = "test";
+            kubelet = new Kubelet(server, client, namespace);
         }
     }
 
@@ -141,7 +133,7 @@ class KubernetesBackendTest {
                 .andReturn(200, t + " epoch 1\n" + t.plusMillis(1) + " accuracy=0.9\n").always();
         server.expect().get().withPath(base + "&sinceTime=" + t.plusMillis(1) + "&timestamps=true&follow=true")
                 .andReturn(200, t.plusMillis(1) + " accuracy=0.9\n").always();
-        setPod(pod, running());
+        kubelet.setPod(pod, running());
         finishPod(pod, 0);
         long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
         while (backend.find(id).orElseThrow().phase() != WorkloadPhase.SUCCEEDED && System.nanoTime() < deadline) sleep(20);
@@ -169,7 +161,7 @@ class KubernetesBackendTest {
         var id = newId();
         backend.launch(spec(id, "sleep 600"));
         var name = CapstanLabels.objectName(id);
-        setPod(name, p -> {
+        kubelet.setPod(name, p -> {
             p.getStatus().setPhase("Pending");
             p.getStatus().setConditions(List.of(new io.fabric8.kubernetes.api.model.PodConditionBuilder().withType("PodScheduled")
                     .withStatus("False").withReason("Unschedulable").withMessage("0/3 nodes are available: 3 Insufficient cpu.").build()));
@@ -177,7 +169,7 @@ class KubernetesBackendTest {
         eventually(() -> backend.find(id).orElseThrow().message(), "not scheduled: Unschedulable: 0/3 nodes are available: 3 Insufficient cpu.");
         assertThat(backend.find(id).orElseThrow().phase()).isEqualTo(WorkloadPhase.QUEUED);
 
-        setPod(name, p -> {
+        kubelet.setPod(name, p -> {
             p.getStatus().setPhase("Failed");
             p.getStatus().setReason("DeadlineExceeded");
             p.getStatus().setMessage("Pod was active on the node longer than the specified deadline");
@@ -197,15 +189,10 @@ class KubernetesBackendTest {
         assertThat(job.getSpec().getTemplate().getMetadata().getLabels()).containsEntry(CapstanLabels.WORKLOAD_ID, id);
         if (!REAL) assertThat(client.pods().inNamespace(namespace).list().getItems()).isEmpty();
 
-        var podName = REAL ? null : jobController(job);
+        var podName = REAL ? null : kubelet.jobPod(job);
         if (!REAL) {
             kubelet(podName, 2, "from-job");
-            client.batch().v1().jobs().inNamespace(namespace).withName("train-step").editStatus(j -> {
-                if (j.getStatus() == null) j.setStatus(new io.fabric8.kubernetes.api.model.batch.v1.JobStatus());
-                j.getStatus().setFailed(1);
-                j.getStatus().setConditions(List.of(new JobConditionBuilder().withType("Failed").withStatus("True").withReason("BackoffLimitExceeded").build()));
-                return j;
-            });
+            kubelet.failJob("train-step");
         }
         var done = await(backend, id, WorkloadPhase.FAILED);
         assertThat(done.exitCode()).contains(2);
@@ -219,7 +206,7 @@ class KubernetesBackendTest {
         backend.launch(spec(id, "sleep 600"), Placement.defaults().named("sleeper").withHeadlessService("sleeper")
                 .withPorts(List.of(new Placement.Port("rendezvous", 29500))));
         assertThat(client.services().inNamespace(namespace).withName("sleeper").get()).isNotNull();
-        if (!REAL) setPod("sleeper", running());
+        if (!REAL) kubelet.setPod("sleeper", running());
         await(backend, id, WorkloadPhase.RUNNING);
 
         var cancelled = backend.cancel(id);
@@ -239,7 +226,7 @@ class KubernetesBackendTest {
         first.launch(spec(id, "echo adopted; sleep 20"));
         var name = CapstanLabels.objectName(id);
         serveLogs(name, "adopted");
-        if (!REAL) setPod(name, running());
+        if (!REAL) kubelet.setPod(name, running());
         await(first, id, WorkloadPhase.RUNNING);
         first.close();
         backends.remove(first);
@@ -262,7 +249,7 @@ class KubernetesBackendTest {
         var id = newId();
         first.launch(spec(id, "sleep 600"));
         var name = CapstanLabels.objectName(id);
-        if (!REAL) setPod(name, running());
+        if (!REAL) kubelet.setPod(name, running());
         await(first, id, WorkloadPhase.RUNNING);
         first.close();
         backends.remove(first);
@@ -313,7 +300,7 @@ class KubernetesBackendTest {
         server.expect().get().withPath(base + "&timestamps=true&follow=true").andReturn(200, t + " a\n" + t.plusSeconds(1) + " b\n").always();
         server.expect().get().withPath(base + "&sinceTime=" + t.plusSeconds(1) + "&timestamps=true&follow=true")
                 .andReturn(200, t.plusSeconds(1) + " b\n").always();
-        setPod(name, running());
+        kubelet.setPod(name, running());
         eventually(() -> texts(first.tail(id, 10)), List.of("a", "b"));
         first.close();
         backends.remove(first);
@@ -388,9 +375,9 @@ class KubernetesBackendTest {
         assertThat(pod.getMetadata().getAnnotations()).containsEntry(CapstanLabels.GANG_SIZE_ANNOTATION, "3");
 
         // Two ranks are placed and start; the third cannot be: nobody runs, and all three say why.
-        setPod(names.get(0), running());
-        setPod(names.get(1), running());
-        setPod(names.get(2), p -> p.getStatus().setConditions(List.of(new io.fabric8.kubernetes.api.model.PodConditionBuilder().withType("PodScheduled")
+        kubelet.setPod(names.get(0), running());
+        kubelet.setPod(names.get(1), running());
+        kubelet.setPod(names.get(2), p -> p.getStatus().setConditions(List.of(new io.fabric8.kubernetes.api.model.PodConditionBuilder().withType("PodScheduled")
                 .withStatus("False").withReason("Unschedulable").withMessage("0/2 nodes are available: 2 Insufficient nvidia.com/gpu.").build())));
         for (var id : ids) {
             eventually(() -> backend.find(id).orElseThrow().message(), "gang " + gang + ": 2 of 3 pods scheduled; waiting for " + names.get(2)
@@ -418,10 +405,10 @@ class KubernetesBackendTest {
         for (var n : names) eventually(() -> client.pods().inNamespace(namespace).withName(n).get() != null, true);
         assertThat(client.pods().inNamespace(namespace).withName(names.get(2)).get().getMetadata().getAnnotations())
                 .containsEntry(CapstanLabels.WORKLOAD_ID_ANNOTATION, ids.get(2));
-        setPod(names.get(0), running());
-        setPod(names.get(1), running());
+        kubelet.setPod(names.get(0), running());
+        kubelet.setPod(names.get(1), running());
         assertThat(backend.find(ids.get(0)).orElseThrow().phase()).isEqualTo(WorkloadPhase.QUEUED);
-        setPod(names.get(2), running());
+        kubelet.setPod(names.get(2), running());
         for (var id : ids) await(backend, id, WorkloadPhase.RUNNING);
         // Once admitted, a rank whose pod is evicted is lost on its own: it sends the others neither back to waiting
         // nor, past the timeout, out of the cluster (their owner decides what a lost rank means).
@@ -451,7 +438,7 @@ class KubernetesBackendTest {
         var pod = client.pods().inNamespace(namespace).withName("kg-0").get();
         assertThat(pod.getMetadata().getLabels()).containsEntry("kueue.x-k8s.io/queue-name", "team-queue").containsEntry("kueue.x-k8s.io/pod-group-name", "kg");
         assertThat(pod.getMetadata().getAnnotations()).containsEntry("kueue.x-k8s.io/pod-group-total-count", "2");
-        setPod("kg-0", running());
+        kubelet.setPod("kg-0", running());
         eventually(() -> backend.find(a).orElseThrow().message(), "gang kg: 1 of 2 pods scheduled; waiting for kg-1: pending");
         sleep(1000);
         // Kueue admits the group; Capstan does not release it.
@@ -475,12 +462,12 @@ class KubernetesBackendTest {
                         .withPorts(List.of(new Placement.Port("pytorchjob-port", 23456))), rank1, Placement.defaults().named("ddp-worker-0"));
         specs.forEach((id, spec) -> leader.launch(spec, placements.get(id)));
         serveLogs(CapstanLabels.objectName(pod), "from-pod");
-        setPod(CapstanLabels.objectName(pod), running());
-        var jobPod = jobController(client.batch().v1().jobs().inNamespace(namespace).withName("fo-job").get());
-        setPod(jobPod, running());
-        setPod(CapstanLabels.objectName(endedWhileDown), running());
-        setPod("ddp-master-0", running());
-        setPod("ddp-worker-0", running());
+        kubelet.setPod(CapstanLabels.objectName(pod), running());
+        var jobPod = kubelet.jobPod(client.batch().v1().jobs().inNamespace(namespace).withName("fo-job").get());
+        kubelet.setPod(jobPod, running());
+        kubelet.setPod(CapstanLabels.objectName(endedWhileDown), running());
+        kubelet.setPod("ddp-master-0", running());
+        kubelet.setPod("ddp-worker-0", running());
         await(leader, pod, WorkloadPhase.RUNNING);
         await(leader, rank0, WorkloadPhase.RUNNING);
         await(leader, rank1, WorkloadPhase.RUNNING);
@@ -510,12 +497,7 @@ class KubernetesBackendTest {
         finishPod("ddp-master-0", 0);
         finishPod("ddp-worker-0", 1);
         finishPod(jobPod, 0);
-        client.batch().v1().jobs().inNamespace(namespace).withName("fo-job").editStatus(j -> {
-            if (j.getStatus() == null) j.setStatus(new io.fabric8.kubernetes.api.model.batch.v1.JobStatus());
-            j.getStatus().setSucceeded(1);
-            j.getStatus().setConditions(List.of(new JobConditionBuilder().withType("Complete").withStatus("True").build()));
-            return j;
-        });
+        kubelet.completeJob("fo-job", 1);
         await(next, pod, WorkloadPhase.SUCCEEDED);
         await(next, job, WorkloadPhase.SUCCEEDED);
         await(next, rank0, WorkloadPhase.SUCCEEDED);
@@ -565,68 +547,15 @@ class KubernetesBackendTest {
 
     /** Runs the pod: serves {@code lines} as its log, Running, then ends with {@code exitCode}. */
     void kubelet(String pod, int exitCode, String... lines) {
-        if (REAL) return;
-        serveLogs(pod, lines);
-        setPod(pod, running());
-        // The backend must have the lines before the pod ends, as a real followed stream would deliver them.
-        sleep(300);
-        finishPod(pod, exitCode);
+        if (!REAL) kubelet.runPod(pod, exitCode, lines);
     }
 
-    /**
-     * Serves the pod's log as a kubelet does with {@code follow=true}, except that the mock ends each stream at once:
-     * all lines from the start, and from a {@code sinceTime} the lines at or after it.
-     */
     void serveLogs(String pod, String... lines) {
-        if (REAL) return;
-        var t = Instant.parse("2026-01-02T03:04:05.000000001Z");
-        var body = new StringBuilder();
-        for (int i = 0; i < lines.length; i++) body.append(t.plusMillis(i)).append(' ').append(lines[i]).append('\n');
-        var base = "/api/v1/namespaces/" + namespace + "/pods/" + pod + "/log?pretty=false&container=main";
-        server.expect().get().withPath(base + "&timestamps=true&follow=true").andReturn(200, body.toString()).always();
-        if (lines.length > 0) {
-            var last = t.plusMillis(lines.length - 1);
-            server.expect().get().withPath(base + "&sinceTime=" + last + "&timestamps=true&follow=true")
-                    .andReturn(200, last + " " + lines[lines.length - 1] + "\n").always();
-        }
+        if (!REAL) kubelet.serveLogs(pod, lines);
     }
 
     void finishPod(String pod, int exitCode) {
-        if (REAL) return;
-        setPod(pod, p -> {
-            p.getStatus().setPhase(exitCode == 0 ? "Succeeded" : "Failed");
-            p.getStatus().setContainerStatuses(List.of(new ContainerStatusBuilder().withName("main")
-                    .withState(new ContainerStateBuilder().withNewTerminated().withExitCode(exitCode).endTerminated().build()).build()));
-        });
-    }
-
-    /** Creates the Job's pod from its template, as the Job controller would. */
-    String jobController(Job job) {
-        var name = job.getMetadata().getName() + "-x7k2p";
-        var labels = new HashMap<>(job.getSpec().getTemplate().getMetadata().getLabels());
-        labels.put("job-name", job.getMetadata().getName());
-        client.pods().inNamespace(namespace).resource(new PodBuilder()
-                .withNewMetadata().withName(name).withLabels(labels).withAnnotations(job.getSpec().getTemplate().getMetadata().getAnnotations())
-                .addNewOwnerReference().withKind("Job").withApiVersion("batch/v1").withName(job.getMetadata().getName()).withUid("u1").endOwnerReference()
-                .endMetadata()
-                .withSpec(job.getSpec().getTemplate().getSpec())
-                .build()).create();
-        return name;
-    }
-
-    static java.util.function.Consumer<Pod> running() {
-        return p -> {
-            p.getStatus().setPhase("Running");
-            p.getStatus().setStartTime("2026-01-02T03:04:00Z");
-        };
-    }
-
-    void setPod(String name, java.util.function.Consumer<Pod> change) {
-        client.pods().inNamespace(namespace).withName(name).editStatus(p -> {
-            if (p.getStatus() == null) p.setStatus(new io.fabric8.kubernetes.api.model.PodStatus());
-            change.accept(p);
-            return p;
-        });
+        if (!REAL) kubelet.finishPod(pod, exitCode);
     }
 
     static WorkloadState await(KubernetesBackend backend, String id, WorkloadPhase phase) {
@@ -635,14 +564,7 @@ class KubernetesBackendTest {
     }
 
     static <T> void eventually(Supplier<T> actual, T expected) {
-        long deadline = System.nanoTime() + Duration.ofSeconds(REAL ? 180 : 20).toNanos();
-        T last = null;
-        while (System.nanoTime() < deadline) {
-            last = actual.get();
-            if (expected.equals(last)) return;
-            sleep(50);
-        }
-        assertThat(last).isEqualTo(expected);
+        Eventually.eventually(Duration.ofSeconds(REAL ? 180 : 20), actual, expected);
     }
 
     static List<String> texts(List<LogLine> lines) {

@@ -8,20 +8,16 @@ import io.capstan.backend.ResourceRequest;
 import io.capstan.backend.WorkloadPhase;
 import io.capstan.backend.WorkloadSpec;
 import io.capstan.core.InvalidSpecException;
+import io.capstan.kubernetes.testing.Kubelet;
+import io.capstan.kubernetes.testing.MockCluster;
 import io.fabric8.kubernetes.api.model.EnvVar;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.server.mock.KubernetesMixedDispatcher;
 import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
-import io.fabric8.mockwebserver.Context;
-import io.fabric8.mockwebserver.MockWebServer;
-import io.fabric8.mockwebserver.ServerRequest;
-import io.fabric8.mockwebserver.ServerResponse;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Queue;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -38,9 +34,7 @@ class ServerBackendTest {
 
     @BeforeEach
     void start() {
-        Map<ServerRequest, Queue<ServerResponse>> responses = new HashMap<>();
-        server = new KubernetesMockServer(new Context(), new MockWebServer(), responses, new KubernetesMixedDispatcher(responses), false);
-        server.init();
+        server = MockCluster.start();
         kubectl = server.createClient();
     }
 
@@ -62,8 +56,7 @@ class ServerBackendTest {
     }
 
     static Map<String, String> env(io.fabric8.kubernetes.api.model.Pod pod) {
-        return pod.getSpec().getContainers().getFirst().getEnv().stream().filter(e -> e.getValue() != null)
-                .collect(Collectors.toMap(EnvVar::getName, EnvVar::getValue));
+        return Kubelet.env(pod.getSpec().getContainers().getFirst().getEnv());
     }
 
     @Test

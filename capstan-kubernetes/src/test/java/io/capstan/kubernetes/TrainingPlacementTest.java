@@ -2,6 +2,7 @@ package io.capstan.kubernetes;
 
 import static io.capstan.kubernetes.KubernetesBackendTest.eventually;
 import static io.capstan.kubernetes.KubernetesBackendTest.texts;
+import static io.capstan.kubernetes.testing.Kubelet.running;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -11,27 +12,16 @@ import io.capstan.backend.WorkloadPhase;
 import io.capstan.backend.WorkloadSpec;
 import io.capstan.backend.WorkloadState;
 import io.capstan.core.InvalidSpecException;
-import io.fabric8.kubernetes.api.model.ContainerStateBuilder;
-import io.fabric8.kubernetes.api.model.ContainerStatusBuilder;
+import io.capstan.kubernetes.testing.Kubelet;
+import io.capstan.kubernetes.testing.MockCluster;
 import io.fabric8.kubernetes.api.model.EnvVar;
-import io.fabric8.kubernetes.api.model.Pod;
-import io.fabric8.kubernetes.api.model.PodBuilder;
-import io.fabric8.kubernetes.api.model.batch.v1.Job;
-import io.fabric8.kubernetes.api.model.batch.v1.JobConditionBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.server.mock.KubernetesMixedDispatcher;
 import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
-import io.fabric8.mockwebserver.Context;
-import io.fabric8.mockwebserver.MockWebServer;
-import io.fabric8.mockwebserver.ServerRequest;
-import io.fabric8.mockwebserver.ServerResponse;
 import java.nio.file.Path;
-import java.time.Instant;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Queue;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -52,14 +42,14 @@ class TrainingPlacementTest {
     Path otherStateDir;
     KubernetesMockServer server;
     KubernetesClient kubectl;
+    Kubelet kubelet;
     ServerBackend backend;
 
     @BeforeEach
     void start() {
-        Map<ServerRequest, Queue<ServerResponse>> responses = new HashMap<>();
-        server = new KubernetesMockServer(new Context(), new MockWebServer(), responses, new KubernetesMixedDispatcher(responses), false);
-        server.init();
+        server = MockCluster.start();
         kubectl = server.createClient();
+        kubelet = new Kubelet(server, kubectl, NS);
     }
 
     @AfterEach
@@ -106,7 +96,7 @@ class TrainingPlacementTest {
         assertThat(container.getName()).isEqualTo("node");
         assertThat(container.getImage()).isEqualTo("pytorch:2");
         assertThat(container.getCommand()).containsExactly("torchrun", "train.py");
-        var values = container.getEnv().stream().filter(e -> e.getValue() != null).collect(Collectors.toMap(EnvVar::getName, EnvVar::getValue));
+        var values = Kubelet.env(container.getEnv());
         assertThat(values).containsEntry("PET_NNODES", "2").containsEntry("PET_NPROC_PER_NODE", "1")
                 .containsEntry("PET_MASTER_ADDR", "team-a-tj-node-0-0.team-a-tj").containsEntry("PET_MASTER_PORT", "29500")
                 .containsEntry("MASTER_ADDR", "team-a-tj-node-0-0.team-a-tj").containsEntry("MASTER_PORT", "29500")
@@ -121,22 +111,22 @@ class TrainingPlacementTest {
                 .filter(e -> e.getKey().equals(CapstanLabels.WORKLOAD_ID)).collect(Collectors.toMap(Map.Entry::getKey, Map.Entry::getValue)));
 
         // The Job controller makes a pod per index; node 0 waits for its gang until both are placed.
-        var pod0 = jobController(job, 0);
-        var pod1 = jobController(job, 1);
+        var pod0 = kubelet.indexedJobPod(job, 0);
+        var pod1 = kubelet.indexedJobPod(job, 1);
         serveLogs(pod0, "node 0 says hi");
         serveLogs(pod1, "node 1 says hi");
-        setPod(pod0, KubernetesBackendTest.running());
+        kubelet.setPod(pod0, running());
         KubernetesBackendTest.sleep(300);
         assertThat(backend.find("trn_u1_1_0").orElseThrow().phase()).isEqualTo(WorkloadPhase.QUEUED);
         assertThat(backend.find("trn_u1_1_0").orElseThrow().message()).contains("1 of 2 pods scheduled");
-        setPod(pod1, KubernetesBackendTest.running());
+        kubelet.setPod(pod1, running());
         eventually(() -> backend.find("trn_u1_1_0").map(WorkloadState::phase).orElse(null), WorkloadPhase.RUNNING);
         eventually(() -> backend.find("trn_u1_1_1").map(WorkloadState::phase).orElse(null), WorkloadPhase.RUNNING);
         KubernetesBackendTest.sleep(300);
-        finishPod(pod1, 0);
+        kubelet.finishPod(pod1, 0);
         eventually(() -> backend.find("trn_u1_1_1").map(WorkloadState::phase).orElse(null), WorkloadPhase.SUCCEEDED);
         assertThat(backend.find("trn_u1_1_0").orElseThrow().phase()).isEqualTo(WorkloadPhase.RUNNING);
-        finishPod(pod0, 0);
+        kubelet.finishPod(pod0, 0);
         eventually(() -> backend.find("trn_u1_1_0").map(WorkloadState::phase).orElse(null), WorkloadPhase.SUCCEEDED);
         // Each node's log is its own pod's.
         eventually(() -> texts(backend.tail("trn_u1_1_0", 10)), List.of("node 0 says hi"));
@@ -157,10 +147,10 @@ class TrainingPlacementTest {
         backend.launch(node("tj", 2, 1, 2, Map.of()));
         var job = kubectl.batch().v1().jobs().inNamespace(NS).withName("team-a-tj-r2-node-0").get();
         assertThat(job).isNotNull();
-        var pod0 = jobController(job, 0);
-        var pod1 = jobController(job, 1);
-        setPod(pod0, KubernetesBackendTest.running());
-        setPod(pod1, KubernetesBackendTest.running());
+        var pod0 = kubelet.indexedJobPod(job, 0);
+        var pod1 = kubelet.indexedJobPod(job, 1);
+        kubelet.setPod(pod0, running());
+        kubelet.setPod(pod1, running());
         eventually(() -> backend.find("trn_u1_2_1").map(WorkloadState::phase).orElse(null), WorkloadPhase.RUNNING);
 
         assertThat(backend.cancel("trn_u1_2_0").phase()).isEqualTo(WorkloadPhase.CANCELLED);
@@ -179,22 +169,17 @@ class TrainingPlacementTest {
         backend.launch(node("tj", 1, 0, 2, Map.of()));
         backend.launch(node("tj", 1, 1, 2, Map.of()));
         var job = kubectl.batch().v1().jobs().inNamespace(NS).withName("team-a-tj-node-0").get();
-        var pod0 = jobController(job, 0);
-        var pod1 = jobController(job, 1);
-        setPod(pod0, KubernetesBackendTest.running());
-        setPod(pod1, KubernetesBackendTest.running());
+        var pod0 = kubelet.indexedJobPod(job, 0);
+        var pod1 = kubelet.indexedJobPod(job, 1);
+        kubelet.setPod(pod0, running());
+        kubelet.setPod(pod1, running());
         eventually(() -> backend.find("trn_u1_1_0").map(WorkloadState::phase).orElse(null), WorkloadPhase.RUNNING);
-        finishPod(pod1, 3);
+        kubelet.finishPod(pod1, 3);
         eventually(() -> backend.find("trn_u1_1_1").map(WorkloadState::phase).orElse(null), WorkloadPhase.FAILED);
         assertThat(backend.find("trn_u1_1_1").orElseThrow().exitCode()).contains(3);
         assertThat(backend.find("trn_u1_1_1").orElseThrow().message()).isEqualTo("exited with code 3");
         // backoffLimit 0: the Job controller fails the Job and stops the other pod.
-        kubectl.batch().v1().jobs().inNamespace(NS).withName("team-a-tj-node-0").editStatus(j -> {
-            j.setStatus(new io.fabric8.kubernetes.api.model.batch.v1.JobStatus());
-            j.getStatus().setConditions(List.of(new JobConditionBuilder().withType("Failed").withStatus("True").withReason("BackoffLimitExceeded")
-                    .withMessage("Job has reached the specified backoff limit").build()));
-            return j;
-        });
+        kubelet.failJob("team-a-tj-node-0");
         eventually(() -> backend.find("trn_u1_1_0").map(WorkloadState::phase).orElse(null), WorkloadPhase.FAILED);
         assertThat(backend.find("trn_u1_1_0").orElseThrow().message()).contains("BackoffLimitExceeded");
     }
@@ -270,11 +255,11 @@ class TrainingPlacementTest {
         }
 
         serveLogs("team-a-xgb-master-0", "[tracker] all workers joined", "train-logloss:0.1");
-        for (var n : names) setPod(n, KubernetesBackendTest.running());
+        for (var n : names) kubelet.setPod(n, running());
         eventually(() -> backend.find("trn_x1_1_tracker").map(WorkloadState::phase).orElse(null), WorkloadPhase.RUNNING);
         assertThat(backend.find("trn_x1_1_tracker").orElseThrow().message()).startsWith("runs in the master's pod");
         KubernetesBackendTest.sleep(300);
-        for (var n : names) finishPod(n, 0);
+        for (var n : names) kubelet.finishPod(n, 0);
         eventually(() -> backend.find("trn_x1_1_tracker").map(WorkloadState::phase).orElse(null), WorkloadPhase.SUCCEEDED);
         eventually(() -> texts(backend.tail("trn_x1_1_tracker", 10)), List.of("[tracker] all workers joined", "train-logloss:0.1"));
         // Removing the tracker leaves the master's pod to the master.
@@ -284,51 +269,11 @@ class TrainingPlacementTest {
         assertThat(kubectl.pods().inNamespace(NS).withName("team-a-xgb-master-0").get()).isNull();
     }
 
-    // ---- the Job controller and the kubelet
+    // ---- the kubelet
 
-    /** The pod the Job controller makes for {@code index}: generated name, the template's metadata and the index annotation. */
-    String jobController(Job job, int index) {
-        var jobName = job.getMetadata().getName();
-        var name = jobName + "-" + index + "-q" + index + "zx";
-        var labels = new HashMap<>(job.getSpec().getTemplate().getMetadata().getLabels());
-        labels.put("job-name", jobName);
-        labels.put(CapstanLabels.COMPLETION_INDEX, Integer.toString(index));
-        var annotations = new HashMap<>(job.getSpec().getTemplate().getMetadata().getAnnotations());
-        annotations.put(CapstanLabels.COMPLETION_INDEX, Integer.toString(index));
-        var spec = job.getSpec().getTemplate().getSpec();
-        spec.setHostname(jobName + "-" + index);
-        kubectl.pods().inNamespace(NS).resource(new PodBuilder()
-                .withNewMetadata().withName(name).withLabels(labels).withAnnotations(annotations)
-                .addNewOwnerReference().withKind("Job").withApiVersion("batch/v1").withName(jobName).withUid("u-job").endOwnerReference()
-                .endMetadata().withSpec(spec).build()).create();
-        return name;
-    }
-
+    /** Serves the pod's log as its first container's, which is named after the replica type. */
     void serveLogs(String pod, String... lines) {
-        var t = Instant.parse("2026-01-02T03:04:05.000000001Z");
-        var body = new StringBuilder();
-        for (int i = 0; i < lines.length; i++) body.append(t.plusMillis(i)).append(' ').append(lines[i]).append('\n');
         var container = kubectl.pods().inNamespace(NS).withName(pod).get().getSpec().getContainers().getFirst().getName();
-        var base = "/api/v1/namespaces/" + NS + "/pods/" + pod + "/log?pretty=false&container=" + container;
-        server.expect().get().withPath(base + "&timestamps=true&follow=true").andReturn(200, body.toString()).always();
-        var last = t.plusMillis(lines.length - 1);
-        server.expect().get().withPath(base + "&sinceTime=" + last + "&timestamps=true&follow=true")
-                .andReturn(200, last + " " + lines[lines.length - 1] + "\n").always();
-    }
-
-    void finishPod(String pod, int exitCode) {
-        setPod(pod, p -> {
-            p.getStatus().setPhase(exitCode == 0 ? "Succeeded" : "Failed");
-            p.getStatus().setContainerStatuses(List.of(new ContainerStatusBuilder().withName("main")
-                    .withState(new ContainerStateBuilder().withNewTerminated().withExitCode(exitCode).endTerminated().build()).build()));
-        });
-    }
-
-    void setPod(String name, java.util.function.Consumer<Pod> change) {
-        kubectl.pods().inNamespace(NS).withName(name).editStatus(p -> {
-            if (p.getStatus() == null) p.setStatus(new io.fabric8.kubernetes.api.model.PodStatus());
-            change.accept(p);
-            return p;
-        });
+        kubelet.serveContainerLogs(pod, container, lines);
     }
 }

@@ -1,5 +1,8 @@
 package io.capstan.server;
 
+import static io.capstan.kubernetes.testing.Eventually.eventually;
+import static io.capstan.kubernetes.testing.Kubelet.env;
+import static io.capstan.kubernetes.testing.Kubelet.running;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -7,33 +10,23 @@ import io.capstan.artifacts.testing.S3TestServer;
 import io.capstan.core.CapstanConfig;
 import io.capstan.core.Json;
 import io.capstan.kubernetes.ServerBackend;
+import io.capstan.kubernetes.testing.Kubelet;
+import io.capstan.kubernetes.testing.MockCluster;
 import io.capstan.pipelines.run.StepLauncher;
 import io.fabric8.kubernetes.api.model.Container;
-import io.fabric8.kubernetes.api.model.ContainerStateBuilder;
-import io.fabric8.kubernetes.api.model.ContainerStatusBuilder;
-import io.fabric8.kubernetes.api.model.EnvVar;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.server.mock.KubernetesMixedDispatcher;
 import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
-import io.fabric8.mockwebserver.Context;
-import io.fabric8.mockwebserver.MockWebServer;
-import io.fabric8.mockwebserver.ServerRequest;
-import io.fabric8.mockwebserver.ServerResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Queue;
 import java.util.Set;
-import java.util.function.Supplier;
-import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -59,15 +52,15 @@ class KubernetesPipelineRunsTest {
     static Path home;
     static KubernetesMockServer cluster;
     static KubernetesClient kubectl;
+    static Kubelet kubelet;
     static CapstanConfig.S3Settings s3;
     static TestServer server;
 
     @BeforeAll
     static void start() {
-        Map<ServerRequest, Queue<ServerResponse>> responses = new HashMap<>();
-        cluster = new KubernetesMockServer(new Context(), new MockWebServer(), responses, new KubernetesMixedDispatcher(responses), false);
-        cluster.init();
+        cluster = MockCluster.start();
         kubectl = cluster.createClient();
+        kubelet = kubeletIn(NS);
         s3 = S3.newBucketSettings();
         server = serverAt(home.resolve("server"), NS);
     }
@@ -254,8 +247,8 @@ class KubernetesPipelineRunsTest {
         var applied = apply(server, run("stopme", CHAIN));
         assertThat(applied.status()).as(applied.body()).isEqualTo(200);
         var produce = awaitPod("stopme", "produce");
-        serveLogs(produce.getMetadata().getName(), "working");
-        setPod(produce.getMetadata().getName(), running());
+        kubelet.serveLogs(produce.getMetadata().getName(), "working");
+        kubelet.setPod(produce.getMetadata().getName(), running());
         server.await(PATH + "stopme", r -> r.path("status").path("tasks").path("root/produce").path("startTime").isTextual(), Duration.ofSeconds(30));
         var terminated = server.send("POST", "/apis/v2beta1/runs/stopme:terminate", "{}", "application/json");
         assertThat(terminated.status()).as(terminated.body()).isEqualTo(200);
@@ -275,7 +268,7 @@ class KubernetesPipelineRunsTest {
             var applied = apply(first, run("survivor", CHAIN));
             assertThat(applied.status()).as(applied.body()).isEqualTo(200);
             var produce = awaitPod(ns, "survivor", "produce");
-            setPod(ns, produce.getMetadata().getName(), running());
+            kubeletIn(ns).setPod(produce.getMetadata().getName(), running());
             first.await(PATH + "survivor", r -> r.path("status").path("tasks").path("root/produce").path("startTime").isTextual(), Duration.ofSeconds(30));
             first.close();
             first = null;
@@ -405,70 +398,12 @@ class KubernetesPipelineRunsTest {
         assertThat(push.getArgs()).containsExactly("step-io", "push", "--wait");
         StepLauncher.run("push", true, launcherEnv, Clock.systemUTC());
 
-        var name = pod.getMetadata().getName();
-        serveLogsIn(ns, name, output.lines().toArray(String[]::new));
-        setPod(ns, name, running());
-        Thread.sleep(300);
-        setPod(ns, name, p -> {
-            p.getStatus().setPhase(exit == 0 ? "Succeeded" : "Failed");
-            p.getStatus().setContainerStatuses(List.of(new ContainerStatusBuilder().withName("main")
-                    .withState(new ContainerStateBuilder().withNewTerminated().withExitCode(exit).endTerminated().build()).build()));
-        });
+        kubeletIn(ns).runPod(pod.getMetadata().getName(), exit, output.lines().toArray(String[]::new));
         return exit;
     }
 
-    static void serveLogs(String pod, String... lines) {
-        serveLogsIn(NS, pod, lines);
-    }
-
-    static void serveLogsIn(String ns, String pod, String... lines) {
-        var t = Instant.parse("2026-01-02T03:04:05.000000001Z");
-        var body = new StringBuilder();
-        for (int i = 0; i < lines.length; i++) body.append(t.plusMillis(i)).append(' ').append(lines[i]).append('\n');
-        var base = "/api/v1/namespaces/" + ns + "/pods/" + pod + "/log?pretty=false&container=main";
-        cluster.expect().get().withPath(base + "&timestamps=true&follow=true").andReturn(200, body.toString()).always();
-        if (lines.length == 0) return;
-        var last = t.plusMillis(lines.length - 1);
-        cluster.expect().get().withPath(base + "&sinceTime=" + last + "&timestamps=true&follow=true")
-                .andReturn(200, last + " " + lines[lines.length - 1] + "\n").always();
-    }
-
-    static java.util.function.Consumer<Pod> running() {
-        return p -> {
-            p.getStatus().setPhase("Running");
-            p.getStatus().setStartTime("2026-01-02T03:04:00Z");
-        };
-    }
-
-    static void setPod(String name, java.util.function.Consumer<Pod> change) {
-        setPod(NS, name, change);
-    }
-
-    static void setPod(String ns, String name, java.util.function.Consumer<Pod> change) {
-        kubectl.pods().inNamespace(ns).withName(name).editStatus(p -> {
-            if (p.getStatus() == null) p.setStatus(new io.fabric8.kubernetes.api.model.PodStatus());
-            change.accept(p);
-            return p;
-        });
-    }
-
-    static Map<String, String> env(List<EnvVar> env) {
-        return env == null ? Map.of() : env.stream().filter(e -> e.getValue() != null).collect(Collectors.toMap(EnvVar::getName, EnvVar::getValue));
-    }
-
-    static <T> void eventually(Supplier<T> actual, T expected) {
-        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-        T last = null;
-        while (System.nanoTime() < deadline) {
-            last = actual.get();
-            if (expected.equals(last)) return;
-            try {
-                Thread.sleep(100);
-            } catch (InterruptedException e) {
-                throw new IllegalStateException(e);
-            }
-        }
-        assertThat(last).isEqualTo(expected);
+    static Kubelet kubeletIn(String ns) {
+        return new Kubelet(cluster, kubectl, ns);
     }
 
     static JsonNode json(String text) throws Exception {
