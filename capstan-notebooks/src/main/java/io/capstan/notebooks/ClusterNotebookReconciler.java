@@ -38,17 +38,17 @@ final class ClusterNotebookReconciler implements NotebookController {
 
     private final ResourceStore store;
     private final NotebookCluster cluster;
-    private final JupyterApi jupyter;
+    private final ServerProbes probes;
     private final IdleCuller culler;
     private final WorkloadCredentials credentials;
     private final Clock clock;
 
-    ClusterNotebookReconciler(ResourceStore store, NotebookCluster cluster, JupyterApi jupyter, NotebookSettings settings,
+    ClusterNotebookReconciler(ResourceStore store, NotebookCluster cluster, ServerProbes probes, NotebookSettings settings,
                               WorkloadCredentials credentials, Clock clock) {
         this.store = store;
         this.cluster = cluster;
-        this.jupyter = jupyter;
-        this.culler = new IdleCuller(store, jupyter, settings);
+        this.probes = probes;
+        this.culler = new IdleCuller(store, probes.jupyter(), settings);
         this.credentials = credentials;
         this.clock = clock;
     }
@@ -69,7 +69,8 @@ final class ClusterNotebookReconciler implements NotebookController {
         var notebook = found.get();
         try {
             NotebookSpec.of(notebook.spec());
-            ServerType.of(notebook.metadata().annotations());
+            var type = ServerType.of(notebook.metadata().annotations());
+            Upstream.target(notebook.metadata().annotations(), type, NotebookLaunch.basePath(key.namespace(), key.name()));
         } catch (InvalidSpecException e) {
             return fail(notebook, "InvalidSpec", e.getMessage());
         }
@@ -131,7 +132,7 @@ final class ClusterNotebookReconciler implements NotebookController {
             return Result.requeueAfter(POLL);
         }
         var upstream = upstream(notebook);
-        var answer = upstream.flatMap(jupyter::status);
+        var answer = upstream.flatMap(probes::status);
         if (answer.isEmpty()) {
             var tolerated = MissedProbes.tolerated(status);
             if (tolerated.isPresent()) {
@@ -162,14 +163,16 @@ final class ClusterNotebookReconciler implements NotebookController {
         return Result.requeueAfter(next);
     }
 
-    /** The Service, at the notebook's base path, without a token. */
+    /** The Service, at the notebook's base path (or its rewrite), without a token. */
     @Override
     public Optional<Upstream> upstream(Resource notebook) {
         var ns = notebook.metadata().namespace();
         var name = notebook.metadata().name();
         var address = cluster.address(ns, name);
         int port = address.getPort() < 0 ? 80 : address.getPort();
-        return Optional.of(new Upstream(address.getHost(), port, NotebookLaunch.basePath(ns, name), "", false));
+        var type = ServerType.of(notebook.metadata().annotations());
+        var base = NotebookLaunch.basePath(ns, name);
+        return Optional.of(new Upstream(address.getHost(), port, base, Upstream.target(notebook.metadata().annotations(), type, base), "", type));
     }
 
     /** Deletes the objects of notebooks deleted while no replica led. */

@@ -10,7 +10,7 @@ import java.util.HashMap;
 
 /**
  * Kubeflow's culler, for both ways a notebook runs (a workload here, a StatefulSet on a cluster): the last activity is
- * Jupyter's own ({@code /api/status}); once it is older than {@code CULL_IDLE_TIME} the kernels are asked too, and
+ * the server's own ({@link ServerProbe}: Jupyter's {@code /api/status}, code-server's heartbeat); once it is older than {@code CULL_IDLE_TIME} Jupyter's kernels are asked too, and
  * unless one is busy or was active since, the notebook is stopped by setting {@code kubeflow-resource-stopped} (and
  * {@code notebooks.kubeflow.org/last-activity}), with the reason in a {@code Culled} condition.
  */
@@ -26,7 +26,7 @@ final class IdleCuller {
     }
 
     /** The server's last activity, asking its kernels only when the server alone says it is idle. */
-    Instant lastActivity(Upstream upstream, JupyterApi.Status answer, Instant now) {
+    Instant lastActivity(Upstream upstream, ServerProbe.Status answer, Instant now) {
         var last = answer.lastActivity();
         if (settings.culling() && idle(last, now) && answer.kernels() > 0) {
             // Listing kernels counts as activity in Jupyter, so they are asked only now: a busy one is activity.

@@ -17,12 +17,8 @@ import java.util.Optional;
  * What the controller asks a Jupyter server, with its token: {@code /api/status} (is it up, and its last activity)
  * and {@code /api/kernels} (each kernel's state and last activity), as Kubeflow's culler does.
  */
-final class JupyterApi {
+final class JupyterApi implements ServerProbe {
     static final Duration TIMEOUT = Duration.ofSeconds(3);
-
-    /** {@code /api/status}: when the server last saw activity, and how many kernels it runs. */
-    record Status(Instant lastActivity, int kernels, int connections) {
-    }
 
     record Kernel(String id, String executionState, Instant lastActivity) {
         boolean isBusy() {
@@ -36,8 +32,9 @@ final class JupyterApi {
         this.http = http;
     }
 
-    /** The status, or empty while the server does not answer 200 (starting, or gone). */
-    Optional<Status> status(Upstream upstream) {
+    /** {@code /api/status}: when the server last saw activity, and how many kernels it runs. */
+    @Override
+    public Optional<Status> status(Upstream upstream) {
         return get(upstream, "api/status").map(n -> new Status(instant(n.path("last_activity")).orElse(Instant.EPOCH),
                 n.path("kernels").asInt(0), n.path("connections").asInt(0)));
     }
@@ -51,6 +48,11 @@ final class JupyterApi {
     }
 
     private Optional<JsonNode> get(Upstream upstream, String path) {
+        return getJson(http, upstream, path);
+    }
+
+    /** {@code path} under the server's base URL as JSON, with the server's token if it has one; empty unless it answers 200. */
+    static Optional<JsonNode> getJson(HttpClient http, Upstream upstream, String path) {
         var builder = HttpRequest.newBuilder(URI.create(upstream.httpBase() + path)).timeout(TIMEOUT).GET();
         if (!upstream.token().isEmpty()) builder.header("Authorization", "token " + upstream.token());
         var request = builder.build();

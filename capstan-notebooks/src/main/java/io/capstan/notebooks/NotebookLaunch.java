@@ -24,6 +24,12 @@ import java.util.function.Supplier;
  * <ul>
  *   <li>On the host (the default): Debian's Jupyter Notebook ({@code python3 -m notebook}) with its base URL at
  *       {@code /notebook/<namespace>/<name>/}, on a port of 127.0.0.1 chosen here, in the notebook's workspace.</li>
+ *   <li>A VS Code ({@code group-one}) notebook on the host: {@code code-server} (CAPSTAN_CODE_SERVER) on that port of
+ *       127.0.0.1, serving at {@code /} (the proxy rewrites the base path, as Istio does for such notebooks), opening
+ *       the workspace, with its user data and extensions in the workspace's {@code .local/share/code-server} (where
+ *       Kubeflow's codeserver image keeps them under {@code /home/jovyan}), so they survive a stop. It runs with
+ *       {@code --auth none}, as that image does behind Istio: code-server has no token a proxy could send, only a login
+ *       page; it is reached through Capstan's authenticated proxy.</li>
  *   <li>With {@code capstan.io/execution: container}, or with the server's {@code CAPSTAN_EXECUTION=container} and no
  *       {@code capstan.io/execution: host}: the image through the container runner (on the host's network), running
  *       {@code jupyter lab} with the same base URL and port unless the container names its own command (which then
@@ -84,9 +90,9 @@ final class NotebookLaunch {
         return switch (type) {
             case JUPYTER -> Optional.empty();
             // Never Jupyter in its place: the user asked for VS Code.
-            case VSCODE -> Optional.of("a group-one (VS Code) notebook runs only in its image here: VS Code on the host would need "
-                    + "code-server, " + onPath(settings.codeServer()).map(p -> "which is at " + p + " but not supported on the host")
-                    .orElse("and '" + settings.codeServer() + "' is not on PATH (CAPSTAN_CODE_SERVER names another)") + inImage);
+            case VSCODE -> !spec.command().isEmpty() || onPath(settings.codeServer()).isPresent() ? Optional.empty()
+                    : Optional.of("a group-one (VS Code) notebook on the host needs code-server, and '" + settings.codeServer()
+                    + "' is not on PATH (CAPSTAN_CODE_SERVER names another; README's notebooks section says how to install it)" + inImage);
             case RSTUDIO -> Optional.of("a group-two (RStudio) notebook runs only in its image here" + inImage);
         };
     }
@@ -117,6 +123,7 @@ final class NotebookLaunch {
         var base = basePath(ns, name);
         var workspace = createDir(workspace(notebook, spec));
         boolean container = inContainer(notebook);
+        var type = ServerType.of(notebook.metadata().annotations());
         var token = tokens.tokenOf(notebook.metadata().uid());
         var env = new HashMap<>(spec.env());
         env.put("NB_PREFIX", base.substring(0, base.length() - 1));
@@ -151,7 +158,16 @@ final class NotebookLaunch {
             options = new ContainerOptions(ContainerOptions.Execution.CONTAINER, Optional.empty(), mounts,
                     Optional.of(spec.workingDir().orElse(HOME)));
         } else {
-            if (spec.command().isEmpty()) {
+            if (spec.command().isEmpty() && type == ServerType.VSCODE) {
+                var userData = workspace.resolve(".local/share/code-server");
+                command.addAll(List.of(onPath(settings.codeServer()).map(Path::toString).orElse(settings.codeServer()),
+                        "--bind-addr", "127.0.0.1:" + port, "--auth", "none", "--disable-telemetry", "--disable-update-check",
+                        "--user-data-dir", userData.toString(), "--extensions-dir", userData.resolve("extensions").toString(),
+                        // Its config file (which it writes on first start) stays with this server, not in ~/.config.
+                        "--config", createDir(root.resolve("runtime").resolve(notebook.metadata().uid())).resolve("code-server.yaml").toString()));
+                command.addAll(spec.args());
+                command.add(workspace.toString());
+            } else if (spec.command().isEmpty()) {
                 // Jupyter's own files (cookie secret, kernel connection files) stay with this server, not in ~/.local.
                 env.put("JUPYTER_RUNTIME_DIR", createDir(root.resolve("runtime").resolve(notebook.metadata().uid())).toString());
                 command.addAll(List.of(settings.python(), "-m", "notebook", "--NotebookApp.base_url=" + base,

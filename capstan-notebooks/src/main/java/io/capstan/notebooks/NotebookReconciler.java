@@ -37,19 +37,19 @@ final class NotebookReconciler implements NotebookController {
     private final ResourceStore store;
     private final Backend backend;
     private final NotebookLaunch launch;
-    private final JupyterApi jupyter;
+    private final ServerProbes probes;
     private final ServerTokens tokens;
     private final IdleCuller culler;
     private final Clock clock;
 
-    NotebookReconciler(ResourceStore store, Backend backend, NotebookLaunch launch, JupyterApi jupyter, ServerTokens tokens,
+    NotebookReconciler(ResourceStore store, Backend backend, NotebookLaunch launch, ServerProbes probes, ServerTokens tokens,
                        NotebookSettings settings, Clock clock) {
         this.store = store;
         this.backend = backend;
         this.launch = launch;
-        this.jupyter = jupyter;
+        this.probes = probes;
         this.tokens = tokens;
-        this.culler = new IdleCuller(store, jupyter, settings);
+        this.culler = new IdleCuller(store, probes.jupyter(), settings);
         this.clock = clock;
     }
 
@@ -73,6 +73,7 @@ final class NotebookReconciler implements NotebookController {
         try {
             spec = NotebookSpec.of(notebook.spec());
             ServerType type = ServerType.of(notebook.metadata().annotations());
+            Upstream.target(notebook.metadata().annotations(), type, NotebookLaunch.basePath(key.namespace(), key.name()));
             var unsupported = launch.unsupported(notebook, spec, type);
             if (unsupported.isPresent()) return fail(notebook, state, "Unsupported", unsupported.get());
         } catch (InvalidSpecException e) {
@@ -145,7 +146,7 @@ final class NotebookReconciler implements NotebookController {
             return Result.requeueAfter(POLL);
         }
         var upstream = upstream(notebook);
-        var answer = upstream.flatMap(jupyter::status);
+        var answer = upstream.flatMap(probes::status);
         if (answer.isEmpty()) {
             var tolerated = MissedProbes.tolerated(status);
             if (tolerated.isPresent()) {
@@ -161,6 +162,9 @@ final class NotebookReconciler implements NotebookController {
                 .withCondition("Ready", true, "Running", "the notebook server answers", now);
         if (status.field("readyTime").filter(n -> !n.asText().isEmpty()).isEmpty()) status = status.withField("readyTime", TextNode.valueOf(now.toString()));
         var lastActivity = culler.lastActivity(upstream.get(), answer.get(), now);
+        // Not idle for longer than it has run (code-server's heartbeat is 0 until its first request).
+        var started = status(notebook, "startTime").map(Instant::parse);
+        if (started.isPresent() && started.get().isAfter(lastActivity)) lastActivity = started.get();
         status = status.withField("lastActivity", TextNode.valueOf(lastActivity.toString()));
         if (culler.idle(lastActivity, now)) {
             var written = culler.cull(notebook, status, lastActivity, now);
@@ -228,8 +232,12 @@ final class NotebookReconciler implements NotebookController {
         if (status(notebook, "workloadId").isEmpty()) return Optional.empty();
         int port = port(notebook);
         if (port <= 0) return Optional.empty();
-        return tokens.find(notebook.metadata().uid()).map(token -> new Upstream(port,
-                NotebookLaunch.basePath(notebook.metadata().namespace(), notebook.metadata().name()), token, false));
+        var type = ServerType.of(notebook.metadata().annotations());
+        var base = NotebookLaunch.basePath(notebook.metadata().namespace(), notebook.metadata().name());
+        var target = Upstream.target(notebook.metadata().annotations(), type, base);
+        // code-server takes no token: it listens on 127.0.0.1 only, behind this proxy's authentication.
+        return tokens.find(notebook.metadata().uid()).map(token -> new Upstream(port, base, target,
+                type == ServerType.VSCODE ? "" : token, type));
     }
 
     private void write(Resource notebook, ResourceStatus status) {

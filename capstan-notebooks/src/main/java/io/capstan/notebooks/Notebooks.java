@@ -63,8 +63,8 @@ public final class Notebooks {
         var tokens = new ServerTokens(root.resolve("tokens"));
         var launch = new NotebookLaunch(root, settings, credentials, serverUrl, tokens);
         this.reconciler = cluster.isPresent()
-                ? new ClusterNotebookReconciler(store, cluster.get(), new JupyterApi(http), settings, credentials, clock)
-                : new NotebookReconciler(store, backend, launch, new JupyterApi(http), tokens, settings, clock);
+                ? new ClusterNotebookReconciler(store, cluster.get(), new ServerProbes(http), settings, credentials, clock)
+                : new NotebookReconciler(store, backend, launch, new ServerProbes(http), tokens, settings, clock);
     }
 
     public static List<ResourceKind> kinds() {

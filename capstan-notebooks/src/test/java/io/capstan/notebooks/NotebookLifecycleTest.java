@@ -170,20 +170,23 @@ class NotebookLifecycleTest {
     void aNotebookThatCannotRunOnTheHostSaysSo() {
         var nb = store.get(KEY);
         var annotations = new HashMap<>(nb.metadata().annotations());
-        annotations.put(Notebooks.SERVER_TYPE_ANNOTATION, "group-one");
+        annotations.put(Notebooks.SERVER_TYPE_ANNOTATION, "group-two");
         store.update(nb.withMetadata(nb.metadata().withAnnotations(annotations)));
         var failed = drive(notebooks(NotebookSettings.DEFAULTS).reconciler(), r -> r.status().phase().equals("Failed"), Duration.ofSeconds(10));
-        assertThat(failed.status().condition("Ready").orElseThrow().message()).contains("VS Code").contains("capstan.io/execution: container")
-                .contains("code-server");
+        assertThat(failed.status().condition("Ready").orElseThrow().message()).contains("RStudio").contains("capstan.io/execution: container");
         assertThat(failed.status().condition("Ready").orElseThrow().reason()).isEqualTo("Unsupported");
         assertThat(backend.list()).as("no Jupyter started in its place").isEmpty();
-        // Named by path and absent, code-server is named as missing.
+        // VS Code without code-server (named by path, and absent): code-server is named as missing.
+        annotations.put(Notebooks.SERVER_TYPE_ANNOTATION, "group-one");
+        store.update(store.get(KEY).withMetadata(store.get(KEY).metadata().withAnnotations(annotations)));
         var missing = new NotebookSettings(true, java.time.Duration.ofDays(1), java.time.Duration.ofMinutes(1), "/usr/bin/python3",
                 dir.resolve("no-such/code-server").toString(), io.capstan.backend.ContainerOptions.Execution.AUTO);
         store.updateStatus(store.get(KEY), store.get(KEY).status().withPhase(""));
         var again = drive(notebooks(missing).reconciler(), r -> r.status().phase().equals("Failed"), Duration.ofSeconds(10));
-        assertThat(again.status().condition("Ready").orElseThrow().message()).contains("no-such/code-server' is not on PATH");
-        assertThat(backend.list()).isEmpty();
+        assertThat(again.status().condition("Ready").orElseThrow().message()).contains("VS Code").contains("capstan.io/execution: container")
+                .contains("no-such/code-server' is not on PATH");
+        assertThat(again.status().condition("Ready").orElseThrow().reason()).isEqualTo("Unsupported");
+        assertThat(backend.list()).as("no Jupyter started in its place").isEmpty();
     }
 
     private Resource drive(Reconciler reconciler, Predicate<Resource> done, Duration timeout) {
