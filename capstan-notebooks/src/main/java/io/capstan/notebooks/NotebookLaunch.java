@@ -159,7 +159,8 @@ final class NotebookLaunch {
                     Optional.of(spec.workingDir().orElse(HOME)));
         } else {
             if (spec.command().isEmpty() && type == ServerType.VSCODE) {
-                var userData = workspace.resolve(".local/share/code-server");
+                // Made here, not left to code-server, which makes it only after it has begun to answer.
+                var userData = createDir(workspace.resolve(".local/share/code-server"));
                 command.addAll(List.of(onPath(settings.codeServer()).map(Path::toString).orElse(settings.codeServer()),
                         "--bind-addr", "127.0.0.1:" + port, "--auth", "none", "--disable-telemetry", "--disable-update-check",
                         "--user-data-dir", userData.toString(), "--extensions-dir", userData.resolve("extensions").toString(),
