@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Scheduling overhead: the same random DAG of `sh -c true` steps run by `make -j2` and by Capstan (a PipelineRun on a
 # warm server, from submission to completion as the run's own timestamps say), with the ratio; snakemake too if
-# installed (SNAKEMAKE=0 skips it). Usage: bench/dag-bench.sh [N ...]   (default: 500)
+# installed (SNAKEMAKE=0 skips it). Usage: bench/dag-bench.sh [N ...]   (default: 500). The server is warmed up on a
+# DAG of 500 steps first (QUICK=1: 50, a smoke run for CI).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 sizes=("${@:-500}")
@@ -63,7 +64,8 @@ hz=$(getconf CLK_TCK)
 # took under a tenth of the server's CPU in a run (a share of CPU, not of wall time: on a loaded machine a run's
 # wall time stretches and a share of it said "quiet" after one run); the table's jit column says what they took
 # during the timed run.
-python3 "$gen" 500 "$work/warm" >/dev/null
+warm_n=500; [ "${QUICK:-0}" = 1 ] && warm_n=50
+python3 "$gen" "$warm_n" "$work/warm" >/dev/null
 for i in $(seq "${WARMUP_MAX:-5}"); do
   jit_before=$(jit_ticks); server_before=$(cpu_ticks)
   read -r _ warm_s < <(run_pipeline "warm-up-$i" "$work/warm/pipeline.yaml")

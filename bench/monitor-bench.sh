@@ -3,11 +3,13 @@
 # a real Capstan server serving the iris ONNX model, without and with a ModelMonitor on it (window of the last 1000
 # rows, tested every second against examples/iris/iris.csv, predictions too), alternating ROUNDS times so that the
 # machine's load drifts alike on both sides. Prints each run, the medians and the overhead in per cent.
-# Usage: [ROUNDS=5] bench/monitor-bench.sh [SECONDS]   (default 10 per run; .ci/run's quick mode: ROUNDS=1, 2 s).
+# Usage: [ROUNDS=5] bench/monitor-bench.sh [SECONDS]   (default 10 per run after 15 s of warm-up; .ci/run's quick mode:
+# ROUNDS=1, 2 s; QUICK=1 warms up for 3 s).
 # Needs /usr/bin/wrk, curl and bc.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-10}
+warmup=15; [ "${QUICK:-0}" = 1 ] && warmup=3
 rounds=${ROUNDS:-5}
 port=${PORT:-18380}
 java=${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}/bin/java
@@ -49,7 +51,7 @@ measure() {
 }
 monitor_on() { api -X POST -H 'Content-Type: application/yaml' --data-binary "$monitor" "$base/apis/capstan/v1/apply" >/dev/null; }
 monitor_off() { api -X DELETE "$base/apis/capstan/v1/namespaces/default/modelmonitors/iris-bench" >/dev/null; }
-wrk -t2 -c16 -d15s -s "$work/post.lua" "$base/v2/models/iris/infer" >/dev/null   # warm-up (JIT)
+wrk -t2 -c16 -d${warmup}s -s "$work/post.lua" "$base/v2/models/iris/infer" >/dev/null   # warm-up (JIT)
 off=(); on=(); offcpu=(); oncpu=()
 for r in $(seq 1 "$rounds"); do
   # alternate the order, so that a trend in the machine's load falls on both sides alike

@@ -3,13 +3,13 @@
 # the Python process called directly (no Capstan in front): single-row requests, 16 connections (wrk), V1 and OIP v2.
 # Prints req/s and p50/p99 for each, the sklearn/ONNX ratio, and the proxy hop (Capstan -> Python vs Python direct).
 # KServe's own sklearn server measured on this machine earlier: 2.7k req/s, p99 11 ms at 16 connections.
-# Usage: [QUICK=1] bench/python-serving-bench.sh [SECONDS]   (default 10; QUICK=1: 3 s runs, 3 s warm-up).
+# Usage: [QUICK=1] bench/python-serving-bench.sh [SECONDS]   (default 10; QUICK=1: 1 s runs, 1 s warm-up).
 # Needs /usr/bin/wrk and Debian's python3-sklearn. Builds capstan-serving and its test classes first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-secs=${1:-${QUICK:+3}}
+secs=${1:-${QUICK:+1}}
 secs=${secs:-10}
-warm=${QUICK:+3}
+warm=${QUICK:+1}
 warm=${warm:-10}
 port=${PORT:-18380}
 java=${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}/bin/java

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Time from `capstan server` process start to /readyz answering 200, the CPU time the server used until then (steadier
-# than wall time on a busy machine), and the idle RSS 5 s later; then the min and median of each over the runs. Usage: bench/server-startup.sh [RUNS]   (default 5; QUICK=1: 2, a smoke run for CI)
+# than wall time on a busy machine), and the idle RSS 5 s later; then the min and median of each over the runs. Usage: bench/server-startup.sh [RUNS]   (default 5; QUICK=1: 2, a smoke run for CI, RSS 1 s after ready)
 # Builds the CLI jar first through the launcher if needed. PORT (default 18080) and the next port (gRPC) must be free.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if [ "${QUICK:-0}" = 1 ]; then runs=${1:-2}; else runs=${1:-5}; fi
+if [ "${QUICK:-0}" = 1 ]; then runs=${1:-2}; idle=1; else runs=${1:-5}; idle=5; fi
 ./capstan version >/dev/null
 port=${PORT:-18080}
 # The launcher execs the JVM, so $! is the server's own pid. Odd runs start on an empty home (migrations run),
@@ -27,7 +27,7 @@ for i in $(seq 1 "$runs"); do
   done
   ready_ms=$(( ($(date +%s%N) - start) / 1000000 ))
   cpu_ms=$(awk -v hz="$(getconf CLK_TCK)" '{ print int(($14 + $15) * 1000 / hz) }' "/proc/$pid/stat")
-  sleep 5
+  sleep "$idle"
   rss_kb=$(awk '/VmRSS/ {print $2}' "/proc/$pid/status")
   printf '%d %s %d %d %d\n' "$i" "$kind" "$ready_ms" "$cpu_ms" $(( rss_kb / 1024 ))
   ready+=("$ready_ms")

@@ -9,14 +9,15 @@
 # OIP endpoint past capacity (64, 256, 512 and 1024 connections) and reports goodput (2xx responses per second) and p99.
 # Usage: [ROUNDS=5] bench/serving-bench.sh [SECONDS]   (default 10 per run). Needs /usr/bin/wrk.
 # It builds capstan-serving and its test classes (where the harness lives) first.
-# QUICK=1 is one round of 3 s runs after at most 24 s of warm-up (figures are noisier; compare ratios of one run).
+# QUICK=1 is one round of 3 s runs after at most 24 s of warm-up, each run after 1 s of the same load instead of 3 s
+# (figures are noisier; compare ratios of one run).
 # SERVING_CLASSES=dir1:dir2 runs other builds of capstan-serving's classes and test classes (e.g. a saved baseline).
 # PIN=1 puts the server (and nginx, one worker) on CPU 0 and wrk (one thread) on CPU 1, so capacity is one core's and
 # the load generator does not take the server's CPU as connections rise: the overload section then measures the server.
 # Besides req/s, each HTTP line gives the server's CPU time per request (from /proc), which a busy machine disturbs less.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if [ -n "${QUICK:-}" ]; then : "${ROUNDS:=1}" "${WARMUP_MAX:=24}"; fi
+if [ -n "${QUICK:-}" ]; then : "${ROUNDS:=1}" "${WARMUP_MAX:=24}" "${PRE_RUN:=1}"; fi
 secs=${1:-${QUICK:+3}}
 secs=${secs:-10}
 # 1024 connections need as many descriptors in wrk and in the server
@@ -101,7 +102,7 @@ measure() { # wrk-output wrk-args...: runs wrk and notes the server's CPU ticks 
   # (C2 took half a core), and the first 16-connection figures came out at half their settled value.
   local args=() a
   for a in "$@"; do case "$a" in -d*|--latency) ;; *) args+=("$a") ;; esac; done
-  wrk "${args[@]}" -d3s >/dev/null
+  wrk "${args[@]}" -d"${PRE_RUN:-3}"s >/dev/null
   local before; before=$(cpu_ticks)
   wrk "$@" >"$out"
   echo $(( $(cpu_ticks) - before )) >"$out.cpu"

@@ -62,7 +62,8 @@ class GpuUtilizationTest {
     void withoutNvidiaSmiOrWhenItFailsThereIsNoSeries() throws Exception {
         var meters = new SimpleMeterRegistry();
         var path = new java.util.concurrent.atomic.AtomicReference<>(nvidiaSmi("printf '0, 80, 1024\\n'").toString());
-        var gpus = new GpuUtilization(meters, () -> Map.of("train-a", List.of(0)), () -> GpuUtilization.query(path.get(), Duration.ofSeconds(10)));
+        var deadline = new java.util.concurrent.atomic.AtomicReference<>(Duration.ofSeconds(10));
+        var gpus = new GpuUtilization(meters, () -> Map.of("train-a", List.of(0)), () -> GpuUtilization.query(path.get(), deadline.get()));
         gpus.refresh();
         assertThat(meters.get("capstan.gpu.utilization.ratio").tag("job", "train-a").gauge().value()).isEqualTo(0.8);
 
@@ -75,6 +76,8 @@ class GpuUtilizationTest {
         assertThat(GpuUtilization.query(path.get(), Duration.ofSeconds(10))).isEmpty();
         path.set(nvidiaSmi("sleep 30").toString());
         assertThat(GpuUtilization.query(path.get(), Duration.ofMillis(300))).as("killed at its deadline").isEmpty();
+        // The same hang through refresh(), with the same short deadline: 10 s would be spent waiting for nothing.
+        deadline.set(Duration.ofMillis(300));
         gpus.refresh();
         assertThat(meters.find("capstan.gpu.utilization.ratio").gauges()).isEmpty();
         assertThat(meters.find("capstan.gpu.memory.used.bytes").gauges()).isEmpty();

@@ -70,7 +70,7 @@ public final class UiBench {
             row(h, "list, sorted by a metric, metric column", "/runs?sort=metric:accuracy&cols=accuracy,loss", 100);
             row(h, "list, parameter + metric filter, page 20", "/runs?param=kind%3Dodd&metric=accuracy%3E0.2&page=20", 100);
             row(h, "run detail, " + nodes + " nodes, layout cached", "/runs/big", 300);
-            row(h, "node side panel", "/runs/big?node=t1000", 300);
+            row(h, "node side panel", "/runs/big?node=t" + nodes / 2, 300);
             System.out.printf(Locale.ROOT, "| run created, then its page at once (%s), %d nodes, first time | %.0f | | 2000 |%n",
                     placeholder ? "graph placeholder: laid out in the background" : "graph inline", nodes, pageMs);
             System.out.printf(Locale.ROOT, "| run created → its layout ready in the background (cold JIT), %d nodes | %.0f | | 2000 |%n", nodes, aheadMs);
