@@ -219,19 +219,6 @@ class ClusterNotebookReconcilerTest {
     }
 
     private Resource drive(Reconciler reconciler, Predicate<Resource> done, Duration timeout) {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        while (System.nanoTime() < deadline) {
-            var result = reconciler.reconcile(KEY);
-            var r = store.get(KEY);
-            if (done.test(r)) return r;
-            var wait = result.requeueAfter().orElse(Duration.ofMillis(100));
-            try {
-                Thread.sleep(Math.max(20, Math.min(wait.toMillis(), 200)));
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new AssertionError(e);
-            }
-        }
-        throw new AssertionError("not done after " + timeout + ": " + store.get(KEY).status());
+        return ReconcilerDriver.drive(reconciler, store, KEY, done, timeout, () -> "");
     }
 }

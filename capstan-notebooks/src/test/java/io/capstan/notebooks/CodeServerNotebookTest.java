@@ -144,21 +144,8 @@ class CodeServerNotebookTest {
     }
 
     private Resource drive(io.capstan.store.Reconciler reconciler, Predicate<Resource> done, Duration timeout) {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        while (System.nanoTime() < deadline) {
-            var result = reconciler.reconcile(KEY);
-            var r = store.get(KEY);
-            if (done.test(r)) return r;
-            var wait = result.requeueAfter().orElse(Duration.ofMillis(100));
-            try {
-                Thread.sleep(Math.min(wait.toMillis(), 200));
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new AssertionError(e);
-            }
-        }
-        throw new AssertionError("not done after " + timeout + ": " + store.get(KEY).status() + "; log: " + backend.list().stream()
-                .map(w -> backend.tail(w.id(), 20).toString()).toList());
+        return ReconcilerDriver.drive(reconciler, store, KEY, done, timeout,
+                () -> "log: " + backend.list().stream().map(w -> backend.tail(w.id(), 20).toString()).toList());
     }
 
     private HttpResponse<String> get(int port, String path) throws Exception {

@@ -117,21 +117,10 @@ class NotebookContainerTest {
     }
 
     private Resource drive(io.capstan.store.Reconciler reconciler, Predicate<Resource> done, Duration timeout) {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        while (System.nanoTime() < deadline) {
-            var result = reconciler.reconcile(KEY);
-            var r = store.get(KEY);
-            if (done.test(r)) return r;
-            try {
-                Thread.sleep(Math.min(result.requeueAfter().orElse(Duration.ofMillis(100)).toMillis(), 200));
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new AssertionError(e);
-            }
-        }
-        var r = store.get(KEY);
-        var id = r.status().field("workloadId").map(n -> n.asText()).orElse("");
-        throw new AssertionError("not done after " + timeout + ": " + r.status() + (id.isEmpty() ? "" : "; log: " + backend.tail(id, 20)));
+        return ReconcilerDriver.drive(reconciler, store, KEY, done, timeout, () -> {
+            var id = store.get(KEY).status().field("workloadId").map(n -> n.asText()).orElse("");
+            return id.isEmpty() ? "" : "log: " + backend.tail(id, 20);
+        });
     }
 
     private HttpResponse<String> get(int port, String token, String path) throws Exception {

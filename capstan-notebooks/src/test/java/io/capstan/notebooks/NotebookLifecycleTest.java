@@ -194,20 +194,7 @@ class NotebookLifecycleTest {
     }
 
     private Resource drive(Reconciler reconciler, ResourceKey key, Predicate<Resource> done, Duration timeout) {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        while (System.nanoTime() < deadline) {
-            var result = reconciler.reconcile(key);
-            var r = store.get(key);
-            if (done.test(r)) return r;
-            var wait = result.requeueAfter().orElse(Duration.ofMillis(100));
-            try {
-                Thread.sleep(Math.min(wait.toMillis(), 200));
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new AssertionError(e);
-            }
-        }
-        throw new AssertionError("not done after " + timeout + ": " + store.get(key).status());
+        return ReconcilerDriver.drive(reconciler, store, key, done, timeout, () -> "");
     }
 
     private HttpResponse<String> get(int port, String token, String path) throws Exception {
