@@ -88,7 +88,12 @@ public final class Capstan implements Callable<Integer> {
 
     public static void main(String[] args) {
         configureLogging();
-        System.exit(commandLine(new Capstan(System.getenv(), Clock.systemUTC(), System.in, Capstan::isTerminal), args).execute(args));
+        var commandLine = commandLine(new Capstan(System.getenv(), Clock.systemUTC(), System.in, Capstan::isTerminal), args);
+        int exitCode = commandLine.execute(args);
+        // picocli's writers flush only on println: a table printed with print() would be lost at exit.
+        commandLine.getOut().flush();
+        commandLine.getErr().flush();
+        System.exit(exitCode);
     }
 
     /** One-line log records, quiet libraries; a user's own {@code java.util.logging.config.file} wins. */

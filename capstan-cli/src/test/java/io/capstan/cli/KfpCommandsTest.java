@@ -55,6 +55,20 @@ class KfpCommandsTest {
     }
 
     @Test
+    void theLauncherPrintsListTablesBeforeItExits() throws Exception {
+        // Through Capstan.main in its own JVM, as the launcher runs it: the harness's writers never lose output.
+        var javaBin = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        for (var verb : java.util.List.of("runs", "pipelines", "experiments", "notebooks")) {
+            var process = new ProcessBuilder(javaBin, "-cp", System.getProperty("java.class.path"), "io.capstan.cli.Capstan", verb, "list",
+                    "--server", server.url().toString(), "--token", io.capstan.security.AdminToken.read(server.config().home()).orElseThrow())
+                    .redirectErrorStream(true).start();
+            var out = new String(process.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+            assertThat(process.waitFor()).as(out).isZero();
+            assertThat(out).as(verb).contains("NAME");
+        }
+    }
+
+    @Test
     void uploadsAPipelineAndListsIt() throws Exception {
         var file = home.resolve("sleeper.yaml");
         Files.writeString(file, SLEEPER);
