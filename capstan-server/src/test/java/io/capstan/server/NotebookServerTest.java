@@ -201,7 +201,12 @@ class NotebookServerTest {
 
     /** Deletes the notebook, whose server a closed Capstan would otherwise leave running for the next one to re-adopt. */
     static void deleteAndAwaitGone(TestServer server, int port) {
-        assertThat(server.send("DELETE", PATH, null, null).status()).isEqualTo(200);
+        deleteAndAwaitGone(server, PATH, port);
+    }
+
+    /** As {@link #deleteAndAwaitGone(TestServer, int)}, for the Notebook at API path {@code path}. */
+    static void deleteAndAwaitGone(TestServer server, String path, int port) {
+        assertThat(server.send("DELETE", path, null, null).status()).isEqualTo(200);
         long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
         while (directStatus(port)) {
             if (System.nanoTime() > deadline) throw new AssertionError("the notebook server on port " + port + " outlived its Notebook");
