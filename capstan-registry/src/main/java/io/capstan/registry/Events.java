@@ -280,15 +280,7 @@ final class Events implements AutoCloseable {
     @Override
     public void close() {
         closed = true;
-        var t = dispatcher;
-        if (t != null) {
-            t.interrupt();
-            try {
-                t.join(5000);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        }
+        BackgroundThreads.stop(dispatcher);
     }
 
     private static String write(ObjectNode body) {

@@ -443,15 +443,7 @@ final class Registrations implements AutoCloseable {
     @Override
     public void close() {
         closed = true;
-        var t = thread;
-        if (t != null) {
-            t.interrupt();
-            try {
-                t.join(5000);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        }
+        BackgroundThreads.stop(thread);
     }
 
     /** Names a registration may use. */

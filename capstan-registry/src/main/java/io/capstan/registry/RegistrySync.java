@@ -147,14 +147,6 @@ final class RegistrySync implements AutoCloseable {
     @Override
     public void close() {
         closed = true;
-        var t = thread;
-        if (t != null) {
-            t.interrupt();
-            try {
-                t.join(5000);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        }
+        BackgroundThreads.stop(thread);
     }
 }
